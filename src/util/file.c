@@ -1,0 +1,140 @@
+// file.c: whole-file reads, atomic writes, mkdir -p.
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "smflow/error.h"
+#include "smflow/util.h"
+
+int smf_file_read(const char *path, char **out, size_t *len, struct smf_error *err)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return SMF_ERR_SET(err, errno == ENOENT ? SMF_ENOENT : SMF_EIO, "%s: %s", path,
+                       strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return SMF_ERR_SET(err, SMF_EIO, "%s: %s", path, strerror(e));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    close(fd);
+    return SMF_ERR_SET(err, SMF_EIO, "%s: is a directory, not a file", path);
+  }
+  struct smf_buf b = SMF_BUF_INIT;
+  char chunk[65536];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      int e = errno;
+      close(fd);
+      smf_buf_free(&b);
+      return SMF_ERR_SET(err, SMF_EIO, "%s: %s", path, strerror(e));
+    }
+    if (n == 0) {
+      break;
+    }
+    smf_buf_append(&b, chunk, (size_t)n);
+  }
+  close(fd);
+  if (len) {
+    *len = b.len;
+  }
+  *out = smf_buf_steal(&b);
+  return 0;
+}
+
+static int smf__fsync_dir(const char *path)
+{
+  char *copy = smf_xstrdup(path);
+  int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  free(copy);
+  if (fd < 0) {
+    return -1;
+  }
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
+int smf_file_write_atomic(const char *path, const void *data, size_t len, struct smf_error *err)
+{
+  char *tmp = smf_xasprintf("%s.tmp.%ld", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int e = errno;
+    free(tmp);
+    return SMF_ERR_SET(err, SMF_EIO, "%s: %s", path, strerror(e));
+  }
+  const char *p = data;
+  size_t left = len;
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      goto fail;
+    }
+    p += n;
+    left -= (size_t)n;
+  }
+  if (fsync(fd) != 0) {
+    goto fail;
+  }
+  if (close(fd) != 0) {
+    fd = -1;
+    goto fail;
+  }
+  fd = -1;
+  if (rename(tmp, path) != 0) {
+    goto fail;
+  }
+  free(tmp);
+  smf__fsync_dir(path);
+  return 0;
+
+fail:;
+  int e = errno;
+  if (fd >= 0) {
+    close(fd);
+  }
+  unlink(tmp);
+  free(tmp);
+  return SMF_ERR_SET(err, SMF_EIO, "%s: %s", path, strerror(e));
+}
+
+int smf_mkdir_p(const char *path, struct smf_error *err)
+{
+  char *copy = smf_xstrdup(path);
+  for (char *p = copy + 1; *p; p++) {
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+        int e = errno;
+        SMF_ERR_SET(err, SMF_EIO, "cannot create directory %s: %s", copy, strerror(e));
+        free(copy);
+        return SMF_EIO;
+      }
+      *p = '/';
+    }
+  }
+  if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+    int e = errno;
+    SMF_ERR_SET(err, SMF_EIO, "cannot create directory %s: %s", copy, strerror(e));
+    free(copy);
+    return SMF_EIO;
+  }
+  free(copy);
+  return 0;
+}
