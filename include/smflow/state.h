@@ -118,6 +118,10 @@ struct state_attempt {
 /// ATTEMPT of a step. Returns only once it is on disk.
 int state_attempt_intent(struct state *s, const char *run_id, const char *step_id, int attempt,
                          const char *intent_json, struct smf_error *err);
+/// The same, written into the open batch only: the caller flushes (state_flush)
+/// before the side effect, so that intents of steps started together share one commit.
+int state_attempt_intent_add(struct state *s, const char *run_id, const char *step_id,
+                             int attempt, const char *intent_json, struct smf_error *err);
 /// Record the result of an attempt (batched; flushed at the end of the loop turn).
 int state_attempt_result(struct state *s, const char *run_id, const char *step_id, int attempt,
                          const char *result, const char *result_json, struct smf_error *err);

@@ -318,6 +318,13 @@ void state_steps_free(struct state_step *steps, size_t n)
 int state_attempt_intent(struct state *s, const char *run_id, const char *step_id, int attempt,
                          const char *intent_json, struct smf_error *err)
 {
+  int rc = state_attempt_intent_add(s, run_id, step_id, attempt, intent_json, err);
+  return rc != 0 ? rc : state_flush(s, err);
+}
+
+int state_attempt_intent_add(struct state *s, const char *run_id, const char *step_id,
+                             int attempt, const char *intent_json, struct smf_error *err)
+{
   int rc = state__begin(s, err);
   if (rc != 0) {
     return rc;
@@ -331,10 +338,7 @@ int state_attempt_intent(struct state *s, const char *run_id, const char *step_i
   sqlite3_bind_int(st, 3, attempt);
   state__bind_text(st, 4, intent_json);
   sqlite3_bind_int64(st, 5, smf_time_now_ms());
-  if ((rc = state__exec_write(s, st, "store intent", err)) != 0) {
-    return rc;
-  }
-  return state_flush(s, err);
+  return state__exec_write(s, st, "store intent", err);
 }
 
 int state_attempt_result(struct state *s, const char *run_id, const char *step_id, int attempt,
