@@ -71,7 +71,7 @@ bool dag_state_is_final(enum dag_state s);
 /// What one call changed, in the order it happened. The arrays are borrowed from
 /// the run and valid until its next mutating call.
 struct dag_changes {
-  const size_t *ready;    ///< nodes that became READY
+  const size_t *ready;  ///< nodes that became READY
   size_t n_ready;
   const size_t *settled;  ///< nodes that became SKIPPED or CANCELLED as a consequence
   size_t n_settled;
@@ -110,8 +110,7 @@ int dag_run_start(struct dag_run *r, size_t node);
 /// A READY or RUNNING node finished with `result` (SUCCEEDED, FAILED, SKIPPED or
 /// CANCELLED). *ch receives the nodes that became READY and those settled as a
 /// consequence. SMF_EINVAL for another state or result (nothing changes then).
-int dag_run_done(struct dag_run *r, size_t node, enum dag_state result,
-                 struct dag_changes *ch);
+int dag_run_done(struct dag_run *r, size_t node, enum dag_state result, struct dag_changes *ch);
 /// Cancel what has not started: every PENDING and READY node becomes CANCELLED
 /// (reported in ch->settled). RUNNING nodes are left to finish via dag_run_done.
 int dag_run_cancel(struct dag_run *r, struct dag_changes *ch);

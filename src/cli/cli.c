@@ -6,13 +6,14 @@
 // separate value are known from the table, so that a value such as
 // `--param -v=1` is never mistaken for a global option. After `--` nothing is
 // scanned.
+#include "cli/cli.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
 #include "smflow/log.h"
 #include "smflow/util.h"
 
@@ -42,19 +43,20 @@ void cli_print_help(FILE *f)
   for (size_t i = 0; i < n; i++) {
     fprintf(f, "  %-10s %s\n", t[i].name, t[i].summary);
   }
-  fputs("\nGlobal options (before or after the command):\n"
-        "  --state-dir DIR        state directory (env SMFLOW_STATE_DIR; default: .smflow/\n"
-        "                         beside the pipeline file, or ./.smflow/)\n"
-        "  -v, --verbose          more detail (repeatable)\n"
-        "  -q, --quiet            errors only\n"
-        "  --color WHEN           auto|always|never (auto: when stderr is a terminal and\n"
-        "                         NO_COLOR is unset)\n"
-        "  -h, --help             show help (of the command, after one)\n"
-        "  --version              print the version\n"
-        "\nExit codes: 0 success, 1 the run failed, 2 usage or validation error,\n"
-        "3 interrupted or detached (resumable), 4 environment error.\n"
-        "\nRun 'smflow help COMMAND' for the options of a command.\n",
-        f);
+  fputs(
+      "\nGlobal options (before or after the command):\n"
+      "  --state-dir DIR        state directory (env SMFLOW_STATE_DIR; default: .smflow/\n"
+      "                         beside the pipeline file, or ./.smflow/)\n"
+      "  -v, --verbose          more detail (repeatable)\n"
+      "  -q, --quiet            errors only\n"
+      "  --color WHEN           auto|always|never (auto: when stderr is a terminal and\n"
+      "                         NO_COLOR is unset)\n"
+      "  -h, --help             show help (of the command, after one)\n"
+      "  --version              print the version\n"
+      "\nExit codes: 0 success, 1 the run failed, 2 usage or validation error,\n"
+      "3 interrupted or detached (resumable), 4 environment error.\n"
+      "\nRun 'smflow help COMMAND' for the options of a command.\n",
+      f);
 }
 
 void cli_print_command_help(const struct cli_command *c, FILE *f)
@@ -133,8 +135,7 @@ static bool cli__short_flags(struct cli_ctx *ctx, const char *a)
 
 // One global option at argv[*i]: 1 = consumed, 0 = not a global option,
 // CLI_EXIT_USAGE (after printing) = malformed.
-static int cli__global_opt(struct cli_ctx *ctx, struct cli__scan *s, int argc, char **argv,
-                           int *i)
+static int cli__global_opt(struct cli_ctx *ctx, struct cli__scan *s, int argc, char **argv, int *i)
 {
   const char *a = argv[*i];
   if (cli__short_flags(ctx, a)) {
@@ -159,7 +160,8 @@ static int cli__global_opt(struct cli_ctx *ctx, struct cli__scan *s, int argc, c
     }
     ctx->state_dir = v;
   } else if (cli__is_opt(a, "--color") || cli__is_opt(a, "--colour")) {
-    const char *v = cli__opt_value(argc, argv, i, cli__is_opt(a, "--colour") ? "--colour" : "--color");
+    const char *v =
+        cli__opt_value(argc, argv, i, cli__is_opt(a, "--colour") ? "--colour" : "--color");
     if (v != NULL && strcmp(v, "auto") == 0) {
       s->color = CLI_COLOR_AUTO;
     } else if (v != NULL && strcmp(v, "always") == 0) {
@@ -167,8 +169,7 @@ static int cli__global_opt(struct cli_ctx *ctx, struct cli__scan *s, int argc, c
     } else if (v != NULL && strcmp(v, "never") == 0) {
       s->color = CLI_COLOR_NEVER;
     } else {
-      return cli_usage_error(ctx, "--color must be auto, always or never, not '%s'",
-                             v ? v : "");
+      return cli_usage_error(ctx, "--color must be auto, always or never, not '%s'", v ? v : "");
     }
   } else {
     return 0;
@@ -261,8 +262,7 @@ static void cli__apply(struct cli_ctx *ctx, const struct cli__scan *s)
   ctx->color = cli__resolve_color(s->color);
   ctx->json = s->json;
   smf_log_set_color(ctx->color);
-  smf_log_set_level(ctx->quiet ? SMF_LOG_ERROR
-                               : ctx->verbose > 0 ? SMF_LOG_DEBUG : SMF_LOG_INFO);
+  smf_log_set_level(ctx->quiet ? SMF_LOG_ERROR : ctx->verbose > 0 ? SMF_LOG_DEBUG : SMF_LOG_INFO);
 }
 
 int cli_main(int argc, char **argv)

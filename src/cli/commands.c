@@ -8,6 +8,8 @@
 
 #include "cli/cli.h"
 
+// The blank lines between slots are kept on purpose.
+// clang-format off
 static const struct cli_command cli__table[] = {
     // run: src/cli/cmd_run.c
     // {"run", cli_cmd_run, "Run a pipeline",
@@ -59,6 +61,7 @@ static const struct cli_command cli__table[] = {
     {"help", cli_cmd_help, "Show help for smflow or one command", "smflow help [COMMAND]\n", "",
      false},
 };
+// clang-format on
 
 const struct cli_command *cli_commands(size_t *n)
 {

@@ -1,11 +1,12 @@
 // util.c: helpers shared by the commands: colour, --param values, the state directory.
+#include "smflow/util.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "smflow/dsl.h"
 #include "smflow/error.h"
-#include "smflow/util.h"
 
 const char *cli_sgr(const struct cli_ctx *ctx, const char *code)
 {

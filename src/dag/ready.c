@@ -15,9 +15,9 @@
 struct dag_run {
   const struct dag *g;
   size_t n;
-  unsigned char *state;   ///< enum dag_state per node
-  unsigned char *flags;   ///< DAG__F_* per node
-  size_t *waiting;        ///< unfinished dependencies per PENDING node (valid after begin)
+  unsigned char *state;  ///< enum dag_state per node
+  unsigned char *flags;  ///< DAG__F_* per node
+  size_t *waiting;       ///< unfinished dependencies per PENDING node (valid after begin)
   size_t count[DAG_STATE__COUNT];
   bool begun;
   // Change lists handed to the caller; each node enters each list at most once per call.

@@ -236,7 +236,7 @@ TEST(run_bad_transitions)
   ASSERT_EQ(dag_run_begin(r, &ch), SMF_EINVAL);
   ASSERT_EQ(dag_run_premark(r, 1), SMF_EINVAL);
   ASSERT_EQ(dag_run_from(r, 0), SMF_EINVAL);
-  ASSERT_EQ(dag_run_start(r, 1), SMF_EINVAL);   // pending
+  ASSERT_EQ(dag_run_start(r, 1), SMF_EINVAL);  // pending
   ASSERT_EQ(dag_run_done(r, 1, DAG_SUCCEEDED, &ch), SMF_EINVAL);
   ASSERT_EQ(dag_run_done(r, 0, DAG_PENDING, &ch), SMF_EINVAL);
   ASSERT_EQ(dag_run_done(r, 0, DAG_EXCLUDED, &ch), SMF_EINVAL);
