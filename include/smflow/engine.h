@@ -36,16 +36,18 @@ enum eng_outcome {
 };
 
 /// Start a new run of `p` with state in `st` (opened for writing; borrowed).
-/// Returns an outcome; *err is set for ENG_ENV_ERROR (and for a usage problem
-/// found before anything started: then the return is SMF_EVALIDATE, negative).
+/// The new run's id is written to run_id (may be NULL). Returns an outcome;
+/// *err is set for ENG_ENV_ERROR (and for a pipeline problem found before
+/// anything started, e.g. in `vars`: then the return is SMF_EVALIDATE, negative).
 int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_options *opt,
-            struct smf_error *err);
+            char run_id[32], struct smf_error *err);
 
 /// Resume run `run` (a row read from st): steps that succeeded are kept, the
 /// others re-attached or started again. `p` is the pipeline loaded again with
-/// the run's persisted parameters. Same returns as eng_run.
+/// the run's persisted parameters. json: JSON lines of events on stdout. Same
+/// returns as eng_run.
 int eng_resume(struct state *st, const struct dsl_pipeline *p, const struct state_run *run,
-               struct smf_error *err);
+               bool json, struct smf_error *err);
 
 /// Check --only/--from against the pipeline (unknown ids). 0 or SMF_EVALIDATE.
 int eng_options_check(const struct dsl_pipeline *p, const struct eng_options *opt,

@@ -90,6 +90,8 @@ void eng_sched_init(struct eng *e);
 /// Persist, then log, then notify: the only place a step changes state.
 void eng_step_transition(struct eng_step *s, enum step_state to);
 void eng_step_enqueue(struct eng_step *s);
+/// Write the step's row as it is (no transition, no log).
+void eng_step_persist(struct eng_step *s);
 /// All dependencies finished well: READY (queued), or SKIPPED by propagation.
 void eng_step_ready_or_skip(struct eng_step *d);
 /// Run eng_pump from the loop soon (idle handle).

@@ -341,7 +341,7 @@ static int eng__prepare_dirs(struct eng *e, struct smf_error *err)
 }
 
 int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_options *opt,
-            struct smf_error *err)
+            char run_id[32], struct smf_error *err)
 {
   struct eng e;
   int rc = eng__init(&e, st, p, opt, err);
@@ -350,6 +350,9 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
     return rc == SMF_EVALIDATE || rc == SMF_ELUA ? SMF_EVALIDATE : ENG_ENV_ERROR;
   }
   eng_run_id_new(e.run_id);
+  if (run_id) {
+    memcpy(run_id, e.run_id, sizeof(e.run_id));
+  }
   char *globals = eng_globals_json(&e);
   char *options = eng__options_json(opt);
   char *abs = realpath(p->path, NULL);
@@ -390,6 +393,8 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
   for (size_t i = 0; rc == 0 && i < e.n; i++) {
     if (!e.steps[i].selected) {
       rc = eng__mark_unselected(&e, &e.steps[i], err);
+    } else {
+      eng_step_persist(&e.steps[i]);  // every step is listed by status from the start
     }
   }
   if (rc == 0) {
@@ -461,11 +466,12 @@ static int eng__restore(struct eng *e, struct smf_error *err)
 }
 
 int eng_resume(struct state *st, const struct dsl_pipeline *p, const struct state_run *run,
-               struct smf_error *err)
+               bool json, struct smf_error *err)
 {
   struct smf_arena oa = SMF_ARENA_INIT;
   struct eng_options opt;
   int rc = eng_options_from_json(run->options_json, &oa, &opt, err);
+  opt.json = json;
   struct eng e;
   memset(&e, 0, sizeof(e));
   if (rc == 0) {

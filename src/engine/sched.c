@@ -128,6 +128,11 @@ static void eng__persist(struct eng_step *s, enum step_state from)
   }
 }
 
+void eng_step_persist(struct eng_step *s)
+{
+  eng__persist(s, s->state);
+}
+
 void eng_step_transition(struct eng_step *s, enum step_state to)
 {
   struct eng *e = s->eng;
