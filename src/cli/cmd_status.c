@@ -12,11 +12,12 @@
 
 static json_t *status__run_json(const struct state_run *r)
 {
-  return json_pack("{s:s, s:s?, s:s, s:s?, s:s, s:i, s:I, s:I?}", "id", r->id, "name", r->name,
-                   "pipeline", r->pipeline_path, "target", r->target, "status", r->status,
-                   "exit_code", r->exit_code, "started_at", (json_int_t)r->started_ms,
-                   "finished_at",
-                   r->finished_ms ? json_integer((json_int_t)r->finished_ms) : NULL);
+  json_t *j = json_pack("{s:s, s:s?, s:s, s:s?, s:s, s:i, s:I}", "id", r->id, "name", r->name,
+                        "pipeline", r->pipeline_path, "target", r->target, "status", r->status,
+                        "exit_code", r->exit_code, "started_at", (json_int_t)r->started_ms);
+  json_object_set_new(j, "finished_at",
+                      r->finished_ms ? json_integer((json_int_t)r->finished_ms) : json_null());
+  return j;
 }
 
 static json_t *status__step_json(const struct state_step *s)

@@ -513,7 +513,9 @@ static void eng__complete(struct eng_step *s, int status, const struct smf_error
   s->resuming = false;
   free(s->resume_intent);
   s->resume_intent = NULL;
-  enum smf_errclass klass = err && err->klass ? err->klass : SMF_CLASS_CLIENT;
+  enum smf_errclass klass = err && err->klass            ? err->klass
+                            : status == SMF_ECANCELLED ? SMF_CLASS_NONE
+                                                       : SMF_CLASS_CLIENT;
   const char *msg = err ? err->message : "";
   char tmsg[128];
   if (status != 0 && s->cancel_reason == SMF_ETIMEOUT) {
