@@ -53,7 +53,7 @@ grep -q child ledger && fail "a dependant of a failed step ran"
 expect_eq "independent branch ran" "$(grep -c independent ledger)" 1
 expect_eq "slow timed out" "$(step_field slow error.class)" Timeout
 pid=$(cat slow.pid)
-if kill -0 "$pid" 2>/dev/null; then fail "the timed-out process $pid is still alive"; fi
+if alive "$pid"; then fail "the timed-out process $pid is still alive"; fi
 expect_eq "retry.on other class: not retried" "$(grep -c nrc ledger)" 1
 expect_contains "summary names the run" "$(cat err)" "failed; see: smflow status"
 

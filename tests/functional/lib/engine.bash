@@ -45,6 +45,13 @@ for k in sys.argv[2].split("."): v=v[k] if v is not None else None
 print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2"
 }
 
+# alive PID: the process exists and is not a zombie (PID 1 of a container may not reap).
+alive() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z ]]
+}
+
 finish() {
   if [[ $failures -ne 0 ]]; then
     echo "--- last stderr:"
