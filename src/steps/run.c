@@ -512,6 +512,11 @@ static bool run__has_marker(pid_t pid, const char *needle, size_t nlen)
 static void run__add_victim(struct run_proc *r, pid_t pid)
 {
   unsigned long long st = step_proc_start_time(pid);
+  for (size_t i = 0; i < r->n_victims; i++) {
+    if (r->victims[i] == pid) {
+      return;
+    }
+  }
   if (st == 0) {
     return;
   }
