@@ -90,11 +90,12 @@ struct state_step {
   char *error_class;    ///< "AlgorithmError" etc. or NULL
   char *error_message;  ///< or NULL
   char *remote_name;    ///< remote job name / pid description, or NULL
+  int64_t seq;          ///< listing order within the run (the step's document index)
 };
 
 /// Insert or replace a step row. Strings are borrowed; NULL stores NULL.
 int state_step_put(struct state *s, const struct state_step *st, struct smf_error *err);
-/// Steps of a run in insertion order. Caller frees with state_steps_free.
+/// Steps of a run ordered by seq. Caller frees with state_steps_free.
 int state_steps_list(struct state *s, const char *run_id, struct state_step **out, size_t *n,
                      struct smf_error *err);
 /// Outputs of the newest succeeded step STEP_ID of any run of pipeline NAME, or

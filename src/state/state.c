@@ -88,8 +88,7 @@ static const char *const state__sql[ST__COUNT] = {
     [ST_STEP_PUT] =
         "INSERT INTO steps (run_id, id, kind, state, attempts, started_at, finished_at,"
         " outputs_json, error_class, error_message, remote_name, seq)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
-        "  (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1))"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
         " ON CONFLICT (run_id, id) DO UPDATE SET kind = excluded.kind, state = excluded.state,"
         " attempts = excluded.attempts, started_at = excluded.started_at,"
         " finished_at = excluded.finished_at, outputs_json = excluded.outputs_json,"
@@ -97,7 +96,7 @@ static const char *const state__sql[ST__COUNT] = {
         " remote_name = excluded.remote_name",
     [ST_STEP_LIST] = "SELECT run_id, id, kind, state, attempts, started_at, finished_at,"
                      " outputs_json, error_class, error_message, remote_name FROM steps"
-                     " WHERE run_id = ? ORDER BY seq",
+                     " WHERE run_id = ? ORDER BY seq, id",
     [ST_STEP_LAST_OUTPUTS] =
         "SELECT s.outputs_json FROM steps s JOIN runs r ON r.id = s.run_id"
         " WHERE r.name = ?1 AND s.id = ?2 AND s.state = 'succeeded'"
