@@ -280,7 +280,9 @@ static int pack__collect(struct pack_list *l, const struct smf_pack_spec *spec,
   if (rc != 0) {
     return rc;
   }
-  qsort(l->v, l->n, sizeof(*l->v), pack__cmp);
+  if (l->n > 1) {
+    qsort(l->v, l->n, sizeof(*l->v), pack__cmp);
+  }
   for (size_t i = 1; i < l->n; i++) {
     if (strcmp(l->v[i - 1].arc, l->v[i].arc) == 0) {
       return SMF_ERR_SET(err, SMF_EINVAL, "two inputs map to the same archive path %s: %s and %s",

@@ -191,6 +191,18 @@ TEST(dependencies_and_entry_point_only)
   ASSERT_EQ(smf_archive_pack(&badlevel, &res, &err), SMF_EINVAL);
   ASSERT(tu_exists(out2));
   ASSERT_EQ(tu_count_entries(base), 4);  // src, libs, clash, entry.tar.gz: no temp files
+  // An empty directory gives a valid, empty archive.
+  char *empty = smf_xasprintf("%s/libs/empty", base);
+  ASSERT_EQ(mkdir(empty, 0755), 0);
+  struct smf_pack_spec none = {.source_dir = empty, .output = out2};
+  ASSERT_EQ(smf_archive_pack(&none, &res, &err), 0);
+  ASSERT_EQ(res.entries, 0);
+  cmd = smf_xasprintf("tar -tzf '%s'", out2);
+  listing = tu_run_ok(cmd);
+  ASSERT_STREQ(listing, "");
+  free(listing);
+  free(cmd);
+  free(empty);
 
   free(clash);
   free(entry);

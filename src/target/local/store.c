@@ -496,7 +496,9 @@ static int store__list_uri(const struct local_store *st, const struct local_uri 
     local_store_listing_free(out);
     return rc;
   }
-  qsort(out->v, out->n, sizeof(*out->v), store__obj_cmp);
+  if (out->n > 1) {
+    qsort(out->v, out->n, sizeof(*out->v), store__obj_cmp);
+  }
   return 0;
 }
 
