@@ -469,6 +469,26 @@ static int pack__entry(struct archive *a, struct archive_entry *ae, const struct
   return 0;
 }
 
+static bool pack__non_ascii(const char *s)
+{
+  for (; s != NULL && *s; s++) {
+    if ((unsigned char)*s >= 0x80) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool pack__has_non_ascii(const struct pack_list *l)
+{
+  for (size_t i = 0; i < l->n; i++) {
+    if (pack__non_ascii(l->v[i].arc) || pack__non_ascii(l->v[i].link)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static int pack__write_all(struct pack_list *l, struct gz_out *gz, struct smf_pack_result *res,
                            struct smf_error *err)
 {
@@ -476,7 +496,14 @@ static int pack__write_all(struct pack_list *l, struct gz_out *gz, struct smf_pa
   struct archive_entry *ae = archive_entry_new();
   uint8_t *buf = smf_xmalloc(PACK_READ_BUF + 1);
   int rc = 0;
+  // Non-ASCII names are stored as the bytes found on disk (hdrcharset=BINARY)
+  // rather than converted from the locale's charset: the output must not depend
+  // on the locale, and in the C locale libarchive cannot convert at all. The
+  // option is set only when needed, since it adds a pax header to more entries
+  // (GNU tar notes "hdrcharset" as unknown; Python's tarfile reads it).
   if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+      (pack__has_non_ascii(l) &&
+       archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK) ||
       archive_write_add_filter_none(a) != ARCHIVE_OK ||
       archive_write_open2(a, gz, NULL, pack__write_cb, NULL, NULL) != ARCHIVE_OK) {
     rc = SMF_ERR_SET(err, SMF_EINTERNAL, "cannot start the tar writer: %s",

@@ -1,6 +1,7 @@
 // test_archive.c: the reproducible .tar.gz writer and safe extraction, checked
 // with independent readers (GNU tar, Python's tarfile) and hostile archives
 // built with Python's tarfile; the thread-pool variants on a real uv loop.
+#include <locale.h>
 #include <sys/time.h>
 #include <uv.h>
 
@@ -251,6 +252,72 @@ TEST(pack_refuses_escaping_links_and_special_files)
 
 static void make_hostile(const char *path, const char *members);
 
+// Non-ASCII and long names: the bytes do not depend on the locale, and both
+// readers see the names.
+TEST(names_independent_of_locale)
+{
+  char *base = tu_mkdtemp("names");
+  char *src = smf_xasprintf("%s/src", base);
+  tu_write_str(src, "donn\xc3\xa9" "es.csv", "1,2\n");
+  char longdir[121], longname[91];
+  memset(longdir, 'x', 120);
+  longdir[120] = '\0';
+  memset(longname, 'y', 90);
+  longname[90] = '\0';
+  char *rel = smf_xasprintf("%s/%s", longdir, longname);
+  tu_write_str(src, rel, "long");
+  char *o1 = smf_xasprintf("%s/c.tar.gz", base), *o2 = smf_xasprintf("%s/utf8.tar.gz", base);
+  struct smf_pack_spec spec = {.source_dir = src, .output = o1};
+  struct smf_pack_result r1, r2;
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT(setlocale(LC_ALL, "C") != NULL);
+  ASSERT_EQ(smf_archive_pack(&spec, &r1, &err), 0);
+  if (setlocale(LC_ALL, "C.UTF-8") == NULL) {
+    fprintf(stderr, "   (no C.UTF-8 locale; packing twice in C)\n");
+  }
+  spec.output = o2;
+  ASSERT_EQ(smf_archive_pack(&spec, &r2, &err), 0);
+  setlocale(LC_ALL, "C");
+  ASSERT_STREQ(r1.sha256, r2.sha256);
+  char *cmd = smf_xasprintf("%s '%s' | cut -d' ' -f1,2", py_list, o1);
+  char *listing = tu_run_ok(cmd);
+  char *want = smf_xasprintf("f donn\xc3\xa9" "es.csv\nd %s\nf %s\n", longdir, rel);
+  ASSERT_STREQ(listing, want);
+  free(want);
+  free(listing);
+  free(cmd);
+  char *dest = smf_xasprintf("%s/out", base);
+  struct smf_extract_result xr;
+  ASSERT_EQ(smf_archive_extract(o1, dest, &xr, &err), 0);
+  char *p = smf_xasprintf("%s/donn\xc3\xa9" "es.csv", dest);
+  ASSERT(tu_exists(p));
+  free(p);
+  p = smf_xasprintf("%s/%s", dest, rel);
+  ASSERT(tu_exists(p));
+  free(p);
+  // A pax archive from Python (UTF-8 "path" records) extracts in the C locale.
+  cmd = smf_xasprintf("cd '%s' && python3 -c 'import tarfile\n"
+                      "with tarfile.open(\"py.tar.gz\", \"w:gz\", format=tarfile.PAX_FORMAT) "
+                      "as t: t.add(\"src\", arcname=\".\")'",
+                      base);
+  free(tu_run_ok(cmd));
+  free(cmd);
+  char *py = smf_xasprintf("%s/py.tar.gz", base), *dest2 = smf_xasprintf("%s/out2", base);
+  ASSERT_EQ(smf_archive_extract(py, dest2, &xr, &err), 0);
+  p = smf_xasprintf("%s/donn\xc3\xa9" "es.csv", dest2);
+  ASSERT(tu_exists(p));
+  free(p);
+  free(py);
+  free(dest2);
+  free(dest);
+  free(o1);
+  free(o2);
+  free(rel);
+  free(src);
+  tu_rm_rf(base);
+  free(base);
+}
+
 TEST(extract_round_trip)
 {
   char *base = tu_mkdtemp("rt");
@@ -500,6 +567,7 @@ int main(void)
   RUN_TEST(reproducible_and_readable);
   RUN_TEST(dependencies_and_entry_point_only);
   RUN_TEST(pack_refuses_escaping_links_and_special_files);
+  RUN_TEST(names_independent_of_locale);
   RUN_TEST(extract_round_trip);
   RUN_TEST(extract_refuses_hostile_archives);
   RUN_TEST(async_pack_then_extract);
