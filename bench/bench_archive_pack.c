@@ -47,8 +47,8 @@ int main(int argc, char **argv)
     best_wall = w < best_wall ? w : best_wall;
     best_cpu = c < best_cpu ? c : best_cpu;
   }
-  printf("wall=%.4f cpu=%.4f bytes=%llu content=%llu entries=%llu sha256=%s\n", best_wall,
-         best_cpu, (unsigned long long)res.bytes, (unsigned long long)res.content_bytes,
+  printf("wall=%.4f cpu=%.4f bytes=%llu content=%llu entries=%llu sha256=%s\n", best_wall, best_cpu,
+         (unsigned long long)res.bytes, (unsigned long long)res.content_bytes,
          (unsigned long long)res.entries, res.sha256);
   return 0;
 }

@@ -49,13 +49,13 @@ struct uv_loop_s;
 /// What to pack. All strings borrowed for the duration of the call (the async
 /// variant copies them).
 struct smf_pack_spec {
-  const char *source_dir;            ///< its contents go at the archive root; may be NULL
-  const char *const *dependencies;   ///< directories (or files) placed at the root by basename
+  const char *source_dir;           ///< its contents go at the archive root; may be NULL
+  const char *const *dependencies;  ///< directories (or files) placed at the root by basename
   size_t n_dependencies;
-  const char *const *files;          ///< single files placed at the root by basename
+  const char *const *files;  ///< single files placed at the root by basename
   size_t n_files;
-  const char *output;                ///< the .tar.gz to write (atomically replaced)
-  int level;                         ///< 0 = default; 1..3 ISA-L level; SMF_ARCHIVE_LEVEL_FASTEST
+  const char *output;  ///< the .tar.gz to write (atomically replaced)
+  int level;           ///< 0 = default; 1..3 ISA-L level; SMF_ARCHIVE_LEVEL_FASTEST
 };
 
 struct smf_pack_result {

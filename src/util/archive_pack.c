@@ -5,18 +5,17 @@
 // hands the blocks to a write callback that deflates them with ISA-L and
 // streams the gzip output to a temporary file while hashing it. The temporary
 // file is fsynced and renamed over the output; a failure removes it.
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <isa-l/igzip_lib.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <archive.h>
-#include <archive_entry.h>
-#include <isa-l/igzip_lib.h>
 
 #include "smflow/archive.h"
 #include "smflow/error.h"
@@ -28,12 +27,12 @@
 #define PACK_GZ_OUT (1u << 18)
 
 struct pack_entry {
-  char *arc;        // path inside the archive (no leading or trailing '/')
-  char *fs;         // path on disk
-  mode_t type;      // S_IFREG, S_IFDIR or S_IFLNK
-  mode_t perm;      // normalised: 0755 or 0644 (unused for symlinks)
-  uint64_t size;    // regular files: size seen by lstat
-  char *link;       // symlink target
+  char *arc;      // path inside the archive (no leading or trailing '/')
+  char *fs;       // path on disk
+  mode_t type;    // S_IFREG, S_IFDIR or S_IFLNK
+  mode_t perm;    // normalised: 0755 or 0644 (unused for symlinks)
+  uint64_t size;  // regular files: size seen by lstat
+  char *link;     // symlink target
 };
 
 struct pack_list {
@@ -96,8 +95,7 @@ bool smf__archive_link_inside(const char *link_path, const char *target)
   return true;
 }
 
-static void pack__push(struct pack_list *l, char *arc, char *fs, const struct stat *st,
-                       char *link)
+static void pack__push(struct pack_list *l, char *arc, char *fs, const struct stat *st, char *link)
 {
   if (l->n == l->cap) {
     l->cap = l->cap ? 2 * l->cap : 64;
@@ -219,8 +217,7 @@ static int pack__add(struct pack_list *l, const char *fs, const char *arc, const
 
 // A named root (dependency or single file): followed if it is a symlink, and
 // placed at the archive root under its basename.
-static int pack__add_root(struct pack_list *l, const char *path, bool dir_ok,
-                          struct smf_error *err)
+static int pack__add_root(struct pack_list *l, const char *path, bool dir_ok, struct smf_error *err)
 {
   struct stat st;
   if (stat(path, &st) != 0) {
@@ -266,7 +263,8 @@ static int pack__collect(struct pack_list *l, const struct smf_pack_spec *spec,
   if (spec->source_dir != NULL) {
     struct stat st;
     if (stat(spec->source_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return SMF_ERR_SET(err, SMF_ENOENT, "source directory %s does not exist or is not a directory",
+      return SMF_ERR_SET(err, SMF_ENOENT,
+                         "source directory %s does not exist or is not a directory",
                          spec->source_dir);
     }
     rc = pack__walk(l, spec->source_dir, "", "", err);
@@ -448,7 +446,7 @@ static int pack__entry(struct archive *a, struct archive_entry *ae, const struct
 {
   archive_entry_clear(ae);
   archive_entry_copy_pathname(ae, e->arc);
-  archive_entry_set_filetype(ae, e->type == S_IFDIR ? AE_IFDIR
+  archive_entry_set_filetype(ae, e->type == S_IFDIR   ? AE_IFDIR
                                  : e->type == S_IFLNK ? AE_IFLNK
                                                       : AE_IFREG);
   archive_entry_set_perm(ae, e->type == S_IFLNK ? 0777 : e->perm);
@@ -506,8 +504,8 @@ static int pack__write_all(struct pack_list *l, struct gz_out *gz, struct smf_pa
        archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK) ||
       archive_write_add_filter_none(a) != ARCHIVE_OK ||
       archive_write_open2(a, gz, NULL, pack__write_cb, NULL, NULL) != ARCHIVE_OK) {
-    rc = SMF_ERR_SET(err, SMF_EINTERNAL, "cannot start the tar writer: %s",
-                     archive_error_string(a));
+    rc =
+        SMF_ERR_SET(err, SMF_EINTERNAL, "cannot start the tar writer: %s", archive_error_string(a));
     goto fail;
   }
   for (size_t i = 0; i < l->n; i++) {
@@ -595,8 +593,8 @@ int smf_archive_pack(const struct smf_pack_spec *spec, struct smf_pack_result *r
   close(fd);
   fd = -1;
   if (rename(tmp, spec->output) != 0) {
-    rc = SMF_ERR_SET(err, SMF_EIO, "cannot rename %s to %s: %s", tmp, spec->output,
-                     strerror(errno));
+    rc =
+        SMF_ERR_SET(err, SMF_EIO, "cannot rename %s to %s: %s", tmp, spec->output, strerror(errno));
     goto fail;
   }
   (void)pack__fsync_parent(spec->output);

@@ -21,8 +21,13 @@ static void make_tree(const char *root, int variant)
     big[i] = (uint8_t)(x >> 16);
   }
   mode_t old = umask(variant ? 077 : 022);
-  const char *rels[] = {"train.py", "pkg/__init__.py", "pkg/mod.py", "a/z.txt", "a-b.txt",
-                        "__pycache__/train.cpython-311.pyc", "pkg/__pycache__/mod.pyc",
+  const char *rels[] = {"train.py",
+                        "pkg/__init__.py",
+                        "pkg/mod.py",
+                        "a/z.txt",
+                        "a-b.txt",
+                        "__pycache__/train.cpython-311.pyc",
+                        "pkg/__pycache__/mod.pyc",
                         ".smflow/state.db"};
   size_t n = SMF_ARRAY_LEN(rels);
   for (size_t k = 0; k < n; k++) {
@@ -39,9 +44,10 @@ static void make_tree(const char *root, int variant)
   free(p);
   umask(old);
   if (variant) {
-    char *cmd = smf_xasprintf("find '%s' -exec touch -h -d '2021-03-04 05:06:07' {} + && "
-                              "chown -hR 1234:4321 '%s'",
-                              root, root);
+    char *cmd = smf_xasprintf(
+        "find '%s' -exec touch -h -d '2021-03-04 05:06:07' {} + && "
+        "chown -hR 1234:4321 '%s'",
+        root, root);
     ASSERT_EQ(system(cmd), 0);
     free(cmd);
   }
@@ -121,9 +127,10 @@ TEST(reproducible_and_readable)
   free(listing);
   free(cmd);
   // GNU tar extracts it (no warnings on stderr) to the same bytes.
-  cmd = smf_xasprintf("mkdir '%s/x' && tar -xzf '%s' -C '%s/x' 2>&1 && cmp '%s/x/pkg/data/big.bin' "
-                      "'%s/pkg/data/big.bin'",
-                      base, o1, base, base, t1);
+  cmd = smf_xasprintf(
+      "mkdir '%s/x' && tar -xzf '%s' -C '%s/x' 2>&1 && cmp '%s/x/pkg/data/big.bin' "
+      "'%s/pkg/data/big.bin'",
+      base, o1, base, base, t1);
   listing = tu_run_ok(cmd);
   ASSERT_STREQ(listing, "");
   free(listing);
@@ -180,8 +187,8 @@ TEST(dependencies_and_entry_point_only)
   tu_write_str(base, "clash/train.py", "");
   char *clash = smf_xasprintf("%s/clash/train.py", base);
   const char *clash_files[] = {clash};
-  struct smf_pack_spec bad = {.source_dir = src, .files = clash_files, .n_files = 1,
-                              .output = out2};
+  struct smf_pack_spec bad = {
+      .source_dir = src, .files = clash_files, .n_files = 1, .output = out2};
   ASSERT_EQ(smf_archive_pack(&bad, &res, &err), SMF_EINVAL);
   ASSERT_CONTAINS(err.message, "same archive path train.py");
   // A missing source is reported, and the previous output is left untouched.
@@ -258,7 +265,10 @@ TEST(names_independent_of_locale)
 {
   char *base = tu_mkdtemp("names");
   char *src = smf_xasprintf("%s/src", base);
-  tu_write_str(src, "donn\xc3\xa9" "es.csv", "1,2\n");
+  tu_write_str(src,
+               "donn\xc3\xa9"
+               "es.csv",
+               "1,2\n");
   char longdir[121], longname[91];
   memset(longdir, 'x', 120);
   longdir[120] = '\0';
@@ -281,7 +291,10 @@ TEST(names_independent_of_locale)
   ASSERT_STREQ(r1.sha256, r2.sha256);
   char *cmd = smf_xasprintf("%s '%s' | cut -d' ' -f1,2", py_list, o1);
   char *listing = tu_run_ok(cmd);
-  char *want = smf_xasprintf("f donn\xc3\xa9" "es.csv\nd %s\nf %s\n", longdir, rel);
+  char *want = smf_xasprintf(
+      "f donn\xc3\xa9"
+      "es.csv\nd %s\nf %s\n",
+      longdir, rel);
   ASSERT_STREQ(listing, want);
   free(want);
   free(listing);
@@ -289,22 +302,29 @@ TEST(names_independent_of_locale)
   char *dest = smf_xasprintf("%s/out", base);
   struct smf_extract_result xr;
   ASSERT_EQ(smf_archive_extract(o1, dest, &xr, &err), 0);
-  char *p = smf_xasprintf("%s/donn\xc3\xa9" "es.csv", dest);
+  char *p = smf_xasprintf(
+      "%s/donn\xc3\xa9"
+      "es.csv",
+      dest);
   ASSERT(tu_exists(p));
   free(p);
   p = smf_xasprintf("%s/%s", dest, rel);
   ASSERT(tu_exists(p));
   free(p);
   // A pax archive from Python (UTF-8 "path" records) extracts in the C locale.
-  cmd = smf_xasprintf("cd '%s' && python3 -c 'import tarfile\n"
-                      "with tarfile.open(\"py.tar.gz\", \"w:gz\", format=tarfile.PAX_FORMAT) "
-                      "as t: t.add(\"src\", arcname=\".\")'",
-                      base);
+  cmd = smf_xasprintf(
+      "cd '%s' && python3 -c 'import tarfile\n"
+      "with tarfile.open(\"py.tar.gz\", \"w:gz\", format=tarfile.PAX_FORMAT) "
+      "as t: t.add(\"src\", arcname=\".\")'",
+      base);
   free(tu_run_ok(cmd));
   free(cmd);
   char *py = smf_xasprintf("%s/py.tar.gz", base), *dest2 = smf_xasprintf("%s/out2", base);
   ASSERT_EQ(smf_archive_extract(py, dest2, &xr, &err), 0);
-  p = smf_xasprintf("%s/donn\xc3\xa9" "es.csv", dest2);
+  p = smf_xasprintf(
+      "%s/donn\xc3\xa9"
+      "es.csv",
+      dest2);
   ASSERT(tu_exists(p));
   free(p);
   free(py);
@@ -334,9 +354,10 @@ TEST(extract_round_trip)
   ASSERT_EQ(smf_archive_extract(out, dest, &xr, &err), 0);
   ASSERT_EQ(xr.entries, 12);
   ASSERT_EQ(xr.bytes, res.content_bytes);
-  char *cmd = smf_xasprintf("cd '%s' && cmp pkg/data/big.bin '%s/pkg/data/big.bin' && "
-                            "readlink link.py && test -x run.sh && test -d empty && cat link.py",
-                            dest, src);
+  char *cmd = smf_xasprintf(
+      "cd '%s' && cmp pkg/data/big.bin '%s/pkg/data/big.bin' && "
+      "readlink link.py && test -x run.sh && test -d empty && cat link.py",
+      dest, src);
   char *o = tu_run_ok(cmd);
   ASSERT_STREQ(o, "pkg/mod.py\npkg/mod.py");
   free(o);
@@ -354,8 +375,9 @@ TEST(extract_round_trip)
   // Links that stay inside are fine: a hard link to an earlier member, a
   // symlink into a sibling directory.
   char *links = smf_xasprintf("%s/links.tar.gz", base), *dest3 = smf_xasprintf("%s/d3", base);
-  make_hostile(links, "d('dir')\nf('dir/a', b'AAA')\nh('b', 'dir/a')\ns('c', 'dir/a')\n"
-                      "d('x')\ns('x/y', '../dir')");
+  make_hostile(links,
+               "d('dir')\nf('dir/a', b'AAA')\nh('b', 'dir/a')\ns('c', 'dir/a')\n"
+               "d('x')\ns('x/y', '../dir')");
   ASSERT_EQ(smf_archive_extract(links, dest3, &xr, &err), 0);
   ASSERT_EQ(xr.entries, 6);
   cmd = smf_xasprintf("cd '%s' && cat b c x/y/a && stat -c %%h dir/a", dest3);
@@ -453,10 +475,11 @@ TEST(extract_refuses_hostile_archives)
     ASSERT_STREQ(victim, "precious\n");
     free(victim);
     // No device node, FIFO or link to outside was left in the destination either.
-    char *cmd = smf_xasprintf("find '%s' ! -type f ! -type d ! -type l | wc -l; "
-                              "find '%s' -type l -lname '/*' | wc -l; "
-                              "find '%s' -type f -links +1 | wc -l",
-                              dest, dest, dest);
+    char *cmd = smf_xasprintf(
+        "find '%s' ! -type f ! -type d ! -type l | wc -l; "
+        "find '%s' -type l -lname '/*' | wc -l; "
+        "find '%s' -type f -links +1 | wc -l",
+        dest, dest, dest);
     char *o = tu_run_ok(cmd);
     ASSERT_STREQ(o, "0\n0\n0\n");
     free(o);

@@ -8,7 +8,7 @@
 #include "target/local/store.h"
 
 struct fixture {
-  char *base;   // holds state/ and pipeline/
+  char *base;  // holds state/ and pipeline/
   char *state;
   char *pipe;
   struct local_store st;
@@ -87,11 +87,21 @@ TEST(escaping_and_invalid_keys_refused)
   struct fixture f;
   fx_init(&f);
   const char *bad[] = {
-      "s3://bkt/../escape",    "s3://bkt/a/../../escape", "s3://bkt/a/./b",
-      "s3://bkt/a//b",         "s3://bkt//a",             "s3://bkt/dir/",
-      "s3://bkt",              "s3://bkt/",               "s3://../x",
-      "s3://ab/x",             "s3://Bad_Bucket/x",       "s3://-bkt/x",
-      "s3://bkt../x",          "s3://bkt/.smflow-tmp-1",  "s3:///x",
+      "s3://bkt/../escape",
+      "s3://bkt/a/../../escape",
+      "s3://bkt/a/./b",
+      "s3://bkt/a//b",
+      "s3://bkt//a",
+      "s3://bkt/dir/",
+      "s3://bkt",
+      "s3://bkt/",
+      "s3://../x",
+      "s3://ab/x",
+      "s3://Bad_Bucket/x",
+      "s3://-bkt/x",
+      "s3://bkt../x",
+      "s3://bkt/.smflow-tmp-1",
+      "s3:///x",
       "",
   };
   for (size_t i = 0; i < SMF_ARRAY_LEN(bad); i++) {
@@ -147,9 +157,9 @@ TEST(put_stat_and_overwrite)
   ASSERT_EQ(stat(path, &sb), 0);
   ASSERT_EQ(sb.st_mode & 0777, 0644);
   // A failed put (missing source) leaves the object as it was.
-  ASSERT_EQ(local_store_put_file(&f.st, "/nonexistent/src", "s3://bkt/models/m1/model.tar.gz",
-                                 &err),
-            SMF_ENOENT);
+  ASSERT_EQ(
+      local_store_put_file(&f.st, "/nonexistent/src", "s3://bkt/models/m1/model.tar.gz", &err),
+      SMF_ENOENT);
   data = slurp(path);
   ASSERT_STREQ(data, "from a file\n");
   free(data);
@@ -313,9 +323,9 @@ TEST(materialise_channels)
   tu_rm_rf(dest);
 
   // A partial segment: the remainder after the prefix.
-  ASSERT_EQ(local_store_materialise(&f.st, "s3://bkt/data/tr", dest, LOCAL_MATERIALISE_COPY,
-                                    &res, &err),
-            0);
+  ASSERT_EQ(
+      local_store_materialise(&f.st, "s3://bkt/data/tr", dest, LOCAL_MATERIALISE_COPY, &res, &err),
+      0);
   t = tree_of(dest);
   ASSERT_STREQ(t, "./ain/sub/y.csv ./ain/x.csv ./ial.csv ");
   free(t);
@@ -339,8 +349,7 @@ TEST(materialise_channels)
   // Local directories and files.
   tu_write_str(f.pipe, "local/a.txt", "a");
   tu_write_str(f.pipe, "local/d/b.txt", "bb");
-  ASSERT_EQ(local_store_materialise(&f.st, "local", dest, LOCAL_MATERIALISE_COPY, &res, &err),
-            0);
+  ASSERT_EQ(local_store_materialise(&f.st, "local", dest, LOCAL_MATERIALISE_COPY, &res, &err), 0);
   t = tree_of(dest);
   ASSERT_STREQ(t, "./a.txt ./d/b.txt ");
   free(t);
@@ -353,9 +362,9 @@ TEST(materialise_channels)
   free(abs);
 
   // Nothing there: SageMaker fails such a job, so do we.
-  ASSERT_EQ(local_store_materialise(&f.st, "s3://bkt/missing/", dest, LOCAL_MATERIALISE_COPY,
-                                    &res, &err),
-            SMF_ENOENT);
+  ASSERT_EQ(
+      local_store_materialise(&f.st, "s3://bkt/missing/", dest, LOCAL_MATERIALISE_COPY, &res, &err),
+      SMF_ENOENT);
   ASSERT_CONTAINS(err.message, "s3://bkt/missing/");
   free(stored);
   free(dest);
@@ -368,12 +377,10 @@ TEST(copy_objects)
   fx_init(&f);
   struct smf_error err = SMF_ERROR_INIT;
   put(&f, "s3://bkt/a/model.tar.gz", "MODEL");
-  ASSERT_EQ(local_store_copy(&f.st, "s3://bkt/a/model.tar.gz", "s3://registry/v1/model.tar.gz",
-                             &err),
-            0);
+  ASSERT_EQ(
+      local_store_copy(&f.st, "s3://bkt/a/model.tar.gz", "s3://registry/v1/model.tar.gz", &err), 0);
   ASSERT(local_store_exists(&f.st, "s3://registry/v1/model.tar.gz"));
-  ASSERT_EQ(local_store_copy(&f.st, "s3://registry/v1/model.tar.gz", "exported/model.tar.gz",
-                             &err),
+  ASSERT_EQ(local_store_copy(&f.st, "s3://registry/v1/model.tar.gz", "exported/model.tar.gz", &err),
             0);
   char *p = smf_xasprintf("%s/exported/model.tar.gz", f.pipe);
   char *data = slurp(p);

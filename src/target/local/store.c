@@ -1,5 +1,7 @@
 // store.c: the local target's object store: URI mapping, atomic puts, S3-style
 // prefix listing and channel materialisation (see store.h).
+#include "target/local/store.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +14,6 @@
 
 #include "smflow/error.h"
 #include "smflow/util.h"
-#include "target/local/store.h"
 
 #define STORE_TMP_PREFIX ".smflow-tmp-"
 #define STORE_MAX_KEY 1024
@@ -246,8 +247,8 @@ static int store__mkparent(const char *path, const char *uri, struct smf_error *
 }
 
 // Write the object at `path` atomically from src_fd (or from data/len when src_fd < 0).
-static int store__put(const char *path, const char *uri, int src_fd, const void *data,
-                      size_t len, struct smf_error *err)
+static int store__put(const char *path, const char *uri, int src_fd, const void *data, size_t len,
+                      struct smf_error *err)
 {
   int rc = store__mkparent(path, uri, err);
   if (rc != 0) {
@@ -298,8 +299,7 @@ fail:
   return rc;
 }
 
-static int store__open_object(const char *path, const char *uri, int *fd_out,
-                              struct smf_error *err)
+static int store__open_object(const char *path, const char *uri, int *fd_out, struct smf_error *err)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
@@ -441,8 +441,7 @@ static int store__walk(struct store_walk *w, const char *dir, const char *dkey,
         rc = store__walk(w, path, sub, err);
       }
       free(sub);
-    } else if (S_ISREG(sb.st_mode) &&
-               (w->prefix == NULL || smf_str_startswith(key, w->prefix))) {
+    } else if (S_ISREG(sb.st_mode) && (w->prefix == NULL || smf_str_startswith(key, w->prefix))) {
       store__add(w, key, path, (uint64_t)sb.st_size);
     }
     free(key);
@@ -568,8 +567,8 @@ static const char *store__remainder(const struct local_uri *u, const char *key)
 }
 
 int local_store_materialise(const struct local_store *st, const char *uri, const char *dest_dir,
-                            enum local_materialise_mode mode,
-                            struct local_materialise_result *res, struct smf_error *err)
+                            enum local_materialise_mode mode, struct local_materialise_result *res,
+                            struct smf_error *err)
 {
   struct local_materialise_result local = {0};
   res = res ? res : &local;

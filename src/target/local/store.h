@@ -116,5 +116,5 @@ struct local_materialise_result {
 /// name); for a path URI, the directory's tree or the single file. No object at
 /// all is SMF_ENOENT, as SageMaker fails such a job. res may be NULL.
 int local_store_materialise(const struct local_store *st, const char *uri, const char *dest_dir,
-                            enum local_materialise_mode mode,
-                            struct local_materialise_result *res, struct smf_error *err);
+                            enum local_materialise_mode mode, struct local_materialise_result *res,
+                            struct smf_error *err);
