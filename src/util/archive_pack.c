@@ -48,6 +48,7 @@ struct gz_out {
   struct isal_zstream zs;
   uint8_t *level_buf;
   uint8_t *out;
+  size_t out_len;  // bytes waiting in out
   int fd;
   struct smf_hash *hash;
   uint64_t bytes;
@@ -359,7 +360,8 @@ static int gz__header(struct gz_out *gz)
   if (isal_write_gzip_header(&gz->zs, &h) != 0) {
     return -1;
   }
-  return gz__emit(gz, gz->out, PACK_GZ_OUT - gz->zs.avail_out);
+  gz->out_len = PACK_GZ_OUT - gz->zs.avail_out;
+  return 0;
 }
 
 // Compress n bytes (end: this is the last call) and write what comes out.
@@ -368,19 +370,26 @@ static int gz__write(struct gz_out *gz, const void *data, size_t n, bool end)
   gz->zs.next_in = (uint8_t *)(uintptr_t)data;
   gz->zs.avail_in = (uint32_t)n;
   gz->zs.end_of_stream = end ? 1 : 0;
-  do {
-    gz->zs.next_out = gz->out;
-    gz->zs.avail_out = PACK_GZ_OUT;
+  // Output accumulates in gz->out across calls (libarchive hands over 10 KiB
+  // records) and is written only when the buffer is full or the stream ends.
+  for (;;) {
+    gz->zs.next_out = gz->out + gz->out_len;
+    gz->zs.avail_out = (uint32_t)(PACK_GZ_OUT - gz->out_len);
     if (isal_deflate(&gz->zs) != COMP_OK) {
       return -1;
     }
-    size_t produced = PACK_GZ_OUT - gz->zs.avail_out;
-    if (produced > 0 && gz__emit(gz, gz->out, produced) != 0) {
-      return -1;
+    gz->out_len = PACK_GZ_OUT - gz->zs.avail_out;
+    bool done = gz->zs.avail_in == 0 && (!end || gz->zs.internal_state.state == ZSTATE_END);
+    if (gz->out_len == PACK_GZ_OUT || (done && end)) {
+      if (gz__emit(gz, gz->out, gz->out_len) != 0) {
+        return -1;
+      }
+      gz->out_len = 0;
     }
-  } while (gz->zs.avail_in > 0 || gz->zs.avail_out == 0 ||
-           (end && gz->zs.internal_state.state != ZSTATE_END));
-  return 0;
+    if (done) {
+      return 0;
+    }
+  }
 }
 
 static la_ssize_t pack__write_cb(struct archive *a, void *ctx, const void *buf, size_t n)
@@ -580,7 +589,7 @@ int smf_archive_pack(const struct smf_pack_spec *spec, struct smf_pack_result *r
   gz = smf_xmalloc(sizeof(*gz));
   gz__init(gz, fd, level);
   if (gz__header(gz) != 0) {
-    rc = SMF_ERR_SET(err, SMF_EIO, "cannot write %s: %s", tmp, strerror(gz->sys_errno));
+    rc = SMF_ERR_SET(err, SMF_EINTERNAL, "cannot write the gzip header of %s", tmp);
     goto fail;
   }
   if ((rc = pack__write_all(&l, gz, res, err)) != 0) {
