@@ -285,6 +285,17 @@ TEST(prefix_listing)
   tu_write_str(f.pipe, "local/d/b.txt", "bb");
   expect_list(&f, "local", "a.txt(1) d/b.txt(2) ");
   expect_list(&f, "local/d/b.txt", "b.txt(2) ");
+  // Symlinks in local trees are followed, but a loop is an error, not a hang.
+  char *lnk = smf_xasprintf("%s/local/d/again", f.pipe);
+  ASSERT_EQ(symlink("..", lnk), 0);
+  struct local_store_listing l;
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(local_store_list(&f.st, "local", &l, &err), SMF_EINVAL);
+  ASSERT_CONTAINS(err.message, "loops back");
+  ASSERT_EQ(unlink(lnk), 0);
+  ASSERT_EQ(symlink("b.txt", lnk), 0);
+  expect_list(&f, "local", "a.txt(1) d/again(2) d/b.txt(2) ");
+  free(lnk);
   fx_free(&f);
 }
 

@@ -18,6 +18,7 @@
 #define STORE_TMP_PREFIX ".smflow-tmp-"
 #define STORE_MAX_KEY 1024
 #define STORE_COPY_BUF (1u << 20)
+#define STORE_MAX_DEPTH 128
 
 // ---- validation ----
 
@@ -391,6 +392,10 @@ struct store_walk {
   size_t cap;
   const char *prefix;  // S3 key prefix, or NULL for a path tree (take everything)
   bool follow;         // path trees follow symlinks; the store holds none of its own
+  // Directories on the current path, to stop at symlink loops in path trees.
+  dev_t dev[STORE_MAX_DEPTH];
+  ino_t ino[STORE_MAX_DEPTH];
+  int depth;
 };
 
 static void store__add(struct store_walk *w, const char *key, const char *path, uint64_t size)
@@ -413,15 +418,39 @@ static bool store__may_match(const char *dkey, const char *prefix)
   return strncmp(dkey, prefix, dl < pl ? dl : pl) == 0;
 }
 
+// Enter a directory: refuse loops (a symlink to an ancestor) and absurd depth.
+static int store__enter(struct store_walk *w, const char *dir, struct smf_error *err)
+{
+  struct stat sb;
+  if (stat(dir, &sb) != 0) {
+    return SMF_ERR_SET(err, SMF_EIO, "cannot list %s: %s", dir, strerror(errno));
+  }
+  for (int i = 0; i < w->depth; i++) {
+    if (w->dev[i] == sb.st_dev && w->ino[i] == sb.st_ino) {
+      return SMF_ERR_SET(err, SMF_EINVAL, "cannot list %s: a symlink loops back to a parent", dir);
+    }
+  }
+  if (w->depth == STORE_MAX_DEPTH) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "cannot list %s: nested too deeply", dir);
+  }
+  w->dev[w->depth] = sb.st_dev;
+  w->ino[w->depth++] = sb.st_ino;
+  return 0;
+}
+
 // Walk dir (whose key, with trailing '/', is `dkey`; "" at the top).
 static int store__walk(struct store_walk *w, const char *dir, const char *dkey,
                        struct smf_error *err)
 {
+  int rc = store__enter(w, dir, err);
+  if (rc != 0) {
+    return rc;
+  }
   DIR *d = opendir(dir);
   if (d == NULL) {
+    w->depth--;
     return SMF_ERR_SET(err, SMF_EIO, "cannot list %s: %s", dir, strerror(errno));
   }
-  int rc = 0;
   struct dirent *de;
   while (rc == 0 && (de = readdir(d)) != NULL) {
     const char *name = de->d_name;
@@ -448,6 +477,7 @@ static int store__walk(struct store_walk *w, const char *dir, const char *dkey,
     free(path);
   }
   closedir(d);
+  w->depth--;
   return rc;
 }
 
