@@ -2,6 +2,7 @@
 // key validation, atomic puts (checked by a concurrent reader process), S3
 // prefix listing, channel materialisation and copies.
 #include <signal.h>
+#include <uv.h>
 
 #include "fsutil.h"
 #include "smflow/error.h"
@@ -404,6 +405,65 @@ TEST(copy_objects)
   fx_free(&f);
 }
 
+struct async_log {
+  int calls;
+  int status[4];
+  uint64_t files;
+  char message[1024];
+};
+
+static void on_store_done(int status, const struct local_materialise_result *res,
+                          const struct smf_error *err, void *data)
+{
+  struct async_log *log = data;
+  log->status[log->calls++] = status;
+  if (res != NULL) {
+    log->files = res->files;
+  }
+  if (status != 0) {
+    snprintf(log->message, sizeof(log->message), "%s", err->message);
+  }
+}
+
+TEST(async_operations)
+{
+  struct fixture f;
+  fx_init(&f);
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  put_dataset(&f);
+  tu_write_str(f.pipe, "model.tar.gz", "M");
+  char *src = smf_xasprintf("%s/model.tar.gz", f.pipe);
+  char *dest = smf_xasprintf("%s/job/train", f.base);
+  struct async_log put_log = {0}, mat_log = {0}, bad_log = {0};
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(local_store_put_file_async(&loop, &f.st, src, "s3://bkt/m/model.tar.gz", on_store_done,
+                                       &put_log, &err),
+            0);
+  ASSERT_EQ(local_store_materialise_async(&loop, &f.st, "s3://bkt/data/train", dest,
+                                          LOCAL_MATERIALISE_COPY, on_store_done, &mat_log, &err),
+            0);
+  ASSERT_EQ(local_store_copy_async(&loop, &f.st, "s3://bkt/none", "s3://bkt/x", on_store_done,
+                                   &bad_log, &err),
+            0);
+  ASSERT_EQ(local_store_copy_async(&loop, &f.st, NULL, "s3://bkt/x", on_store_done, &bad_log, &err),
+            SMF_EINVAL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(put_log.calls, 1);
+  ASSERT_EQ(put_log.status[0], 0);
+  ASSERT(local_store_exists(&f.st, "s3://bkt/m/model.tar.gz"));
+  ASSERT_EQ(mat_log.calls, 1);
+  ASSERT_EQ(mat_log.status[0], 0);
+  ASSERT_EQ(mat_log.files, 2);
+  ASSERT_EQ(bad_log.calls, 1);
+  ASSERT_EQ(bad_log.status[0], SMF_ENOENT);
+  ASSERT_CONTAINS(bad_log.message, "s3://bkt/none");
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  free(src);
+  free(dest);
+  fx_free(&f);
+}
+
 int main(void)
 {
   signal(SIGPIPE, SIG_IGN);
@@ -414,5 +474,6 @@ int main(void)
   RUN_TEST(prefix_listing);
   RUN_TEST(materialise_channels);
   RUN_TEST(copy_objects);
+  RUN_TEST(async_operations);
   return TEST_REPORT();
 }
