@@ -37,3 +37,82 @@ void aws_creds_copy(struct aws_creds *dst, const struct aws_creds *src);
 void aws_creds_clear(struct aws_creds *c);
 /// True when *c holds an access key id and a secret.
 bool aws_creds_valid(const struct aws_creds *c);
+
+// ---- shared config: ~/.aws/config + ~/.aws/credentials, profile, region ----
+
+struct aws_shared_config;
+
+/// Load the config file (AWS_CONFIG_FILE, default ~/.aws/config) and the
+/// credentials file (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials);
+/// missing files count as empty. The profile is `profile` when not NULL (an
+/// explicit choice: then, as in the AWS CLI, environment keys are not used),
+/// else AWS_PROFILE, else AWS_DEFAULT_PROFILE, else "default".
+/// Syntax errors fail with SMF_EPARSE, "FILE:LINE: ..." in *err.
+/// Caller frees *out with aws_shared_config_free().
+int aws_shared_config_load(const char *profile, struct aws_shared_config **out,
+                           struct smf_error *err);
+void aws_shared_config_free(struct aws_shared_config *c);
+/// The selected profile's name. Borrowed.
+const char *aws_shared_config_profile(const struct aws_shared_config *c);
+/// A profile's value: the credentials file wins over the config file, as in
+/// the AWS CLI. profile NULL = the selected one. Borrowed; NULL when unset.
+const char *aws_shared_config_get(const struct aws_shared_config *c, const char *profile,
+                                  const char *key);
+/// A nested value of the selected profile in the config file (`s3 =` block).
+const char *aws_shared_config_get_sub(const struct aws_shared_config *c, const char *sub,
+                                      const char *key);
+/// `[services NAME]` lookup for the selected profile's `services = NAME`, e.g.
+/// ("s3", "endpoint_url"). Borrowed; NULL when unset.
+const char *aws_shared_config_service(const struct aws_shared_config *c, const char *service,
+                                      const char *key);
+
+/// The region: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's `region`
+/// (c may be NULL: environment only). Returns 0 and writes into out, or
+/// SMF_ENOENT (message in *err) when none is configured.
+int aws_region_resolve(const struct aws_shared_config *c, char *out, size_t n,
+                       struct smf_error *err);
+
+// ---- credential resolution plan (the AWS CLI's provider chain) -------------
+
+/// How a set of credentials is obtained.
+enum aws_creds_kind {
+  AWS_CREDS_KIND_STATIC,        ///< keys known now (environment or files)
+  AWS_CREDS_KIND_ASSUME_ROLE,   ///< STS AssumeRole signed with `source`'s credentials
+  AWS_CREDS_KIND_WEB_IDENTITY,  ///< STS AssumeRoleWithWebIdentity (unsigned) with a token file
+  AWS_CREDS_KIND_CONTAINER,     ///< ECS/EKS container credentials endpoint
+  AWS_CREDS_KIND_IMDS,          ///< EC2 instance metadata, IMDSv2
+};
+
+/// One resolved provider (a chain for role assumption). All strings owned.
+struct aws_creds_plan {
+  enum aws_creds_kind kind;
+  const char *provider;   ///< static name: "env", "shared-credentials-file", "config-file",
+                          ///< "assume-role", "web-identity", "container", "imds"
+  char *profile;          ///< profile it came from, or NULL
+  struct aws_creds creds; ///< STATIC only
+  char *role_arn;         ///< ASSUME_ROLE, WEB_IDENTITY
+  char *session_name;     ///< role session name (generated when not configured)
+  char *external_id;      ///< ASSUME_ROLE, optional
+  int duration_s;         ///< DurationSeconds, 0 = the service default
+  char *token_file;       ///< WEB_IDENTITY
+  char *region;           ///< STS region (NULL: the global endpoint, us-east-1)
+  struct aws_creds_plan *source;  ///< ASSUME_ROLE: where the caller's credentials come from
+  char *url;              ///< CONTAINER: full URL; IMDS: endpoint base URL
+  char *auth_token;       ///< CONTAINER: Authorization value (secret), optional
+  char *auth_token_file;  ///< CONTAINER: file holding it, optional (read at each fetch)
+};
+
+/// Decide how to obtain credentials, in the AWS CLI's order: environment keys;
+/// profile role_arn with source_profile / credential_source; web identity
+/// (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, or the profile's
+/// web_identity_token_file); credentials file keys; config file keys; container
+/// credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI); IMDS
+/// (unless AWS_EC2_METADATA_DISABLED=true). Synchronous: reads only the
+/// environment and the parsed files. Caller frees *out with aws_creds_plan_free().
+/// Errors: SMF_ECREDS (nothing found, partial keys), SMF_EINVAL (bad profile
+/// settings, e.g. a source_profile cycle), with "FILE:LINE" where known.
+int aws_creds_plan_resolve(const struct aws_shared_config *c, struct aws_creds_plan **out,
+                           struct smf_error *err);
+void aws_creds_plan_free(struct aws_creds_plan *p);
+/// A one-line description without secrets, e.g. "assume-role arn:... <- env". Caller frees.
+char *aws_creds_plan_describe(const struct aws_creds_plan *p);
