@@ -116,3 +116,62 @@ int aws_creds_plan_resolve(const struct aws_shared_config *c, struct aws_creds_p
 void aws_creds_plan_free(struct aws_creds_plan *p);
 /// A one-line description without secrets, e.g. "assume-role arn:... <- env". Caller frees.
 char *aws_creds_plan_describe(const struct aws_creds_plan *p);
+
+// ---- endpoints -----------------------------------------------------------------
+
+/// The services smflow talks to.
+enum aws_service {
+  AWS_SVC_S3,
+  AWS_SVC_SAGEMAKER,          ///< api.sagemaker.REGION...
+  AWS_SVC_SAGEMAKER_RUNTIME,  ///< runtime.sagemaker.REGION... (signing name "sagemaker")
+  AWS_SVC_STS,
+  AWS_SVC_LOGS,
+  AWS_SVC__COUNT
+};
+
+/// A resolved endpoint.
+struct aws_endpoint {
+  enum aws_service service;
+  char url[512];              ///< "scheme://host[:port][/base]", no trailing '/'
+  char host[256];             ///< "host[:port]" as sent in the Host header
+  char base_path[256];        ///< path prefix of an overridden URL ("" normally)
+  char signing_region[64];
+  const char *signing_name;   ///< static: "s3", "sagemaker", "sts", "logs"
+  const char *partition;      ///< static: "aws", "aws-cn", "aws-us-gov", ...
+  const char *dns_suffix;     ///< static: "amazonaws.com", "amazonaws.com.cn", ...
+  bool overridden;            ///< from AWS_ENDPOINT_URL* or the config file
+  bool s3_path_style;         ///< S3: always path-style (override or addressing_style = path)
+};
+
+/// The partition of a region: "aws-cn" for cn-*, "aws-us-gov" for us-gov-*,
+/// "aws-iso"/"aws-iso-b" for us-iso-*/us-isob-*, else "aws". Static string.
+const char *aws_partition_of(const char *region);
+
+/// Resolve the endpoint of `svc` in `region` (NULL or "": us-east-1, and STS's
+/// global endpoint). Overrides, first match wins: AWS_ENDPOINT_URL_<SERVICE>
+/// (S3, SAGEMAKER, SAGEMAKER_RUNTIME, STS, LOGS or CLOUDWATCH_LOGS),
+/// AWS_ENDPOINT_URL, the profile's `services` block `endpoint_url`, the
+/// profile's `endpoint_url`; none when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true.
+/// `c` may be NULL (environment only). Returns 0, or SMF_EINVAL for a bad
+/// region name or endpoint URL.
+int aws_endpoint_resolve(const struct aws_shared_config *c, enum aws_service svc,
+                         const char *region, struct aws_endpoint *out, struct smf_error *err);
+
+/// True when an S3 bucket can go in the host name: 3-63 of [a-z0-9-], starting
+/// and ending with a letter or digit, no dots, not an IP address.
+bool aws_s3_bucket_virtual_ok(const char *bucket);
+
+/// Where an S3 request goes. Strings owned; free with aws_s3_addr_free().
+struct aws_s3_addr {
+  char *url;   ///< full URL without query: scheme://host/path
+  char *host;  ///< Host header value
+  char *path;  ///< path as on the wire (percent-encoded once): what SigV4 signs for S3
+};
+
+/// Address of `key` (raw bytes; NULL or "" for the bucket itself) in `bucket`:
+/// virtual-hosted BUCKET.s3.REGION... when the bucket allows it and the
+/// endpoint is not overridden, path-style otherwise. The key is encoded with
+/// every byte outside A-Za-z0-9-._~/ percent-encoded.
+int aws_s3_addr_make(const struct aws_endpoint *ep, const char *bucket, const char *key,
+                     struct aws_s3_addr *out, struct smf_error *err);
+void aws_s3_addr_free(struct aws_s3_addr *a);
