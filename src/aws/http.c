@@ -134,7 +134,9 @@ static void http_finish(struct aws_http *http, struct aws_http_req *req, CURLcod
   } else {
     req->result = SMF_EHTTP;
   }
-  if (req->result != 0 && req->curl_error[0] == '\0') {
+  if (req->result != 0 && req->local_error[0] != '\0') {
+    snprintf(req->curl_error, sizeof req->curl_error, "%s", req->local_error);
+  } else if (req->result != 0 && req->curl_error[0] == '\0') {
     snprintf(req->curl_error, sizeof req->curl_error, "%s", curl_easy_strerror(req->curl_code));
   }
   // Unlink from the active list, append to the completion queue.

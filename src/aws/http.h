@@ -62,6 +62,7 @@ struct aws_http_req {
   size_t max_response;
   long connect_timeout_ms, timeout_ms;
   bool active, cancelled;
+  char local_error[192];    ///< our own reason (curl overwrites its error buffer)
   bool post_ctype;           ///< a Content-Type header was given
   aws_http_done_cb cb;
   void *cb_data;

@@ -141,7 +141,7 @@ static size_t req_read_cb(char *buf, size_t size, size_t nitems, void *userp)
       got = pread(req->body_fd, buf, n, (off_t)(req->body_off + req->body_pos));
     } while (got < 0 && errno == EINTR);
     if (got <= 0) {
-      snprintf(req->curl_error, sizeof req->curl_error, "reading request body: %s",
+      snprintf(req->local_error, sizeof req->local_error, "reading request body: %s",
                got < 0 ? strerror(errno) : "file shorter than expected");
       return CURL_READFUNC_ABORT;
     }
@@ -200,7 +200,7 @@ static int req_decide_sink(struct aws_http_req *req)
   }
   req->out_fd = open(req->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (req->out_fd < 0) {
-    snprintf(req->curl_error, sizeof req->curl_error, "open %s: %s", req->out_path,
+    snprintf(req->local_error, sizeof req->local_error, "open %s: %s", req->out_path,
              strerror(errno));
     return -1;
   }
@@ -222,14 +222,14 @@ static size_t req_write_cb(char *buf, size_t size, size_t nitems, void *userp)
         continue;
       }
       if (w <= 0) {
-        snprintf(req->curl_error, sizeof req->curl_error, "write %s: %s", req->out_path,
+        snprintf(req->local_error, sizeof req->local_error, "write %s: %s", req->out_path,
                  strerror(errno));
         return 0;
       }
       done += (size_t)w;
     }
   } else if (smf_buf_append(&req->body, buf, n) != 0) {
-    snprintf(req->curl_error, sizeof req->curl_error, "response body over %zu bytes",
+    snprintf(req->local_error, sizeof req->local_error, "response body over %zu bytes",
              req->max_response);
     return 0;
   }
@@ -276,6 +276,7 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
   req->result = 0;
   req->curl_code = CURLE_OK;
   req->curl_error[0] = '\0';
+  req->local_error[0] = '\0';
   req->status = 0;
   req->sent = false;
   req->body_bytes = 0;

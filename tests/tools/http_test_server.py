@@ -86,6 +86,9 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up on purpose (timeouts, cancels) are expected
+
 
 def main():
     srv = Server(("127.0.0.1", 0), Handler)
