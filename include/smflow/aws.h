@@ -132,6 +132,8 @@ struct aws_request {
   const char *output_path;     ///< a 2xx body goes to this file instead of memory
   size_t max_response;         ///< in-memory body cap; 0: 16 MiB
   bool idempotent;             ///< safe to resend after an ambiguous failure
+  bool anonymous;              ///< send unsigned (e.g. AssumeRoleWithWebIdentity)
+  long timeout_ms;             ///< whole attempt; 0: the client's setting
   aws_ambiguous_fn on_ambiguous;  ///< for non-idempotent calls; may be NULL
   void *ambiguous_data;
 };
