@@ -22,7 +22,7 @@ struct endpoint_service {
 static const struct endpoint_service k_services[AWS_SVC__COUNT] = {
     [AWS_SVC_S3] = {"s3", "s3", "S3", NULL, "s3"},
     [AWS_SVC_SAGEMAKER] = {"api.sagemaker", "sagemaker", "SAGEMAKER", NULL, "sagemaker"},
-    [AWS_SVC_SAGEMAKER_RUNTIME] = {"runtime.sagemaker", "sagemaker", "SAGEMAKER_RUNTIME", NULL,
+    [AWS_SVC_RUNTIME] = {"runtime.sagemaker", "sagemaker", "SAGEMAKER_RUNTIME", NULL,
                                    "sagemaker_runtime"},
     [AWS_SVC_STS] = {"sts", "sts", "STS", NULL, "sts"},
     [AWS_SVC_LOGS] = {"logs", "logs", "CLOUDWATCH_LOGS", "LOGS", "cloudwatch_logs"},

@@ -41,7 +41,7 @@ TEST(regional_endpoints)
   env_clear();
   expect(AWS_SVC_SAGEMAKER, "eu-west-1", "https://api.sagemaker.eu-west-1.amazonaws.com",
          "sagemaker", "eu-west-1", "aws");
-  expect(AWS_SVC_SAGEMAKER_RUNTIME, "eu-west-1",
+  expect(AWS_SVC_RUNTIME, "eu-west-1",
          "https://runtime.sagemaker.eu-west-1.amazonaws.com", "sagemaker", "eu-west-1", "aws");
   expect(AWS_SVC_S3, "eu-west-1", "https://s3.eu-west-1.amazonaws.com", "s3", "eu-west-1",
          "aws");
