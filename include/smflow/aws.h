@@ -117,6 +117,48 @@ void aws_creds_plan_free(struct aws_creds_plan *p);
 /// A one-line description without secrets, e.g. "assume-role arn:... <- env". Caller frees.
 char *aws_creds_plan_describe(const struct aws_creds_plan *p);
 
+// ---- credentials provider: runs a plan, caches, refreshes before expiry ----
+
+struct aws_http;
+struct aws_creds_provider;
+
+/// Completion of aws_creds_provider_get(): `creds` is borrowed for the duration
+/// of the callback (copy it to keep it); NULL on failure, with `err` set.
+typedef void (*aws_creds_fn)(const struct aws_creds *creds, const struct smf_error *err,
+                             void *data);
+
+/// aws_creds_provider_get() return value: the callback will run later.
+#define AWS_CREDS_PENDING 1
+
+/// Provider options; zero for the defaults.
+struct aws_creds_provider_opts {
+  int64_t refresh_early_ms;  ///< refresh this long before expiry; 0: 5 minutes
+  long timeout_ms;           ///< per HTTP request; 0: 5 s
+  /// Clock (wall time, Unix ms); NULL: smf_time_now_ms(). For tests.
+  int64_t (*now_ms)(void *data);
+  void *now_data;
+};
+
+/// A provider running `plan` (takes ownership of it) over `http` (borrowed:
+/// it must outlive the provider). Caller closes it with aws_creds_provider_close().
+int aws_creds_provider_new(struct aws_http *http, struct aws_creds_plan *plan,
+                           const struct aws_creds_provider_opts *opts,
+                           struct aws_creds_provider **out, struct smf_error *err);
+/// Get credentials. When the cached ones are valid for longer than the refresh
+/// margin, copies them into *out (caller clears it) and returns 0: `cb` never
+/// runs. Otherwise starts (or joins) a fetch and returns AWS_CREDS_PENDING:
+/// `cb` runs later from the loop. On a failed refresh the old credentials are
+/// handed out while they have not expired. Negative SMF_E* on failure (then
+/// `cb` never runs).
+int aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds *out, aws_creds_fn cb,
+                           void *data, struct smf_error *err);
+/// Cancel: pending callbacks run with SMF_ECANCELLED (from the loop, as usual),
+/// HTTP requests are cancelled, and the memory goes once they have completed.
+/// Secrets are zeroed. NULL-safe.
+void aws_creds_provider_close(struct aws_creds_provider *p);
+/// HTTP requests made so far (for tests and metrics).
+unsigned aws_creds_provider_fetches(const struct aws_creds_provider *p);
+
 // ---- endpoints -----------------------------------------------------------------
 
 /// The services smflow talks to (also used by the client below).
