@@ -21,6 +21,7 @@ struct s3_ctx {
   // ListObjectsV2
   aws_s3_list_fn list_cb;
   char *bucket, *prefix, *delimiter;
+  char max_keys[16];
 };
 
 void aws__s3_key_path(struct smf_buf *path, const char *key)
@@ -331,7 +332,7 @@ static void list_done(struct aws_result *res, void *data)
 
 static int list_page(struct s3_ctx *ctx, const char *token, struct smf_error *err)
 {
-  struct aws_kv q[4];
+  struct aws_kv q[5];
   size_t n = 0;
   q[n++] = (struct aws_kv){"list-type", "2"};
   if (ctx->prefix) {
@@ -339,6 +340,9 @@ static int list_page(struct s3_ctx *ctx, const char *token, struct smf_error *er
   }
   if (ctx->delimiter) {
     q[n++] = (struct aws_kv){"delimiter", ctx->delimiter};
+  }
+  if (ctx->max_keys[0]) {
+    q[n++] = (struct aws_kv){"max-keys", ctx->max_keys};
   }
   if (token) {
     q[n++] = (struct aws_kv){"continuation-token", token};
@@ -356,7 +360,7 @@ static int list_page(struct s3_ctx *ctx, const char *token, struct smf_error *er
 }
 
 int aws_s3_list_objects(struct aws_client *c, const char *bucket, const char *prefix,
-                        const char *delimiter, aws_s3_list_fn cb, void *cbdata,
+                        const char *delimiter, int max_keys, aws_s3_list_fn cb, void *cbdata,
                         struct smf_error *err)
 {
   struct s3_ctx *ctx = smf_xcalloc(1, sizeof *ctx);
@@ -366,6 +370,9 @@ int aws_s3_list_objects(struct aws_client *c, const char *bucket, const char *pr
   ctx->bucket = smf_xstrdup(bucket);
   ctx->prefix = prefix ? smf_xstrdup(prefix) : NULL;
   ctx->delimiter = delimiter ? smf_xstrdup(delimiter) : NULL;
+  if (max_keys > 0) {
+    snprintf(ctx->max_keys, sizeof ctx->max_keys, "%d", max_keys);
+  }
   int rc = list_page(ctx, NULL, err);
   if (rc != 0) {
     s3_ctx_free(ctx);
