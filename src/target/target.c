@@ -176,8 +176,7 @@ int target_hps_encode(const struct target_training_job *job, const char *default
     }
     if (maps[m]->type != DSL_MAP) {
       target_hps_free(out);
-      return SMF_ERR_SET(err, SMF_EINVAL, "hyperparameters must be a map, not %s",
-                         dsl_type_name(maps[m]->type));
+      return SMF_ERR_SET(err, SMF_EINVAL, "hyperparameters must be a map");
     }
     for (size_t i = 0; i < maps[m]->u.map.n; i++) {
       const struct dsl_pair *p = &maps[m]->u.map.pairs[i];

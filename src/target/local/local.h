@@ -12,11 +12,15 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "target/local/store.h"
 #include "target/target.h"
 
 /// Make the local target (target_new's "local"). Caller frees with target_free.
 int local_target_new(const struct target_config *cfg, struct target **out,
                      struct smf_error *err);
+
+/// The local target's object store. Borrowed.
+const struct local_store *local_impl_store(const struct target *t);
 
 /// Directory holding model_server.py: the configured share_dir, else the
 /// installed share/smflow, else the source tree's share/smflow. Borrowed.
@@ -204,3 +208,15 @@ void local_strv_free(char **v);
 /// The training and processing job operations.
 extern const struct target_job_ops local_training_ops;
 extern const struct target_job_ops local_processing_ops;
+/// The hosting operations (hosting.c).
+extern const struct target_hosting_ops local_hosting_ops;
+
+// ---------------------------------------------------------------------------
+// ping.c: `GET PATH` on 127.0.0.1:PORT without blocking the loop.
+
+/// http_status: the response's status code, or 0 when there was no answer
+/// (refused, reset, timed out after 2 s).
+typedef void (*local_ping_cb)(void *data, int http_status);
+/// The callback runs exactly once unless this returns an error.
+int local_ping(uv_loop_t *loop, int port, const char *path, local_ping_cb cb, void *data,
+               struct smf_error *err);

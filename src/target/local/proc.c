@@ -20,7 +20,8 @@
 #define HOST_TICK_MS 50
 #define HOST_READ_SIZE 65536
 
-// sh: records "$?" of the command in $1 (renamed into place), then exits with it.
+// bash (not dash, which drops environment entries whose names are not shell
+// identifiers, such as the toolkit's SM_HP_LEARNING-RATE): records "$?" of the command in $1 (renamed into place), then exits with it.
 // The trap keeps the shell alive through SIGTERM so that it records the status
 // of the script it waits for; children get the default disposition back.
 static const char host_wrapper[] =
@@ -261,7 +262,8 @@ int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_
     argc++;
   }
   char **argv = smf_xcalloc(argc + 6, sizeof(char *));
-  argv[0] = (char *)"sh";
+  const char *shell = access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
+  argv[0] = (char *)"bash";
   argv[1] = (char *)"-c";
   argv[2] = (char *)host_wrapper;
   argv[3] = (char *)"smflow-host";
@@ -279,7 +281,7 @@ int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
                                    {.flags = UV_INHERIT_FD, .data.fd = wfd},
                                    {.flags = UV_INHERIT_FD, .data.fd = wfd}};
-  uv_process_options_t opt = {.exit_cb = host_on_exit, .file = "/bin/sh", .args = argv,
+  uv_process_options_t opt = {.exit_cb = host_on_exit, .file = shell, .args = argv,
                               .env = (char **)spec->env, .cwd = spec->cwd,
                               .flags = UV_PROCESS_DETACHED, .stdio_count = 3, .stdio = stdio};
   h->proc.data = h;
