@@ -12,14 +12,14 @@
 // clang-format off
 static const struct cli_command cli__table[] = {
     // run: src/cli/cmd_run.c
-    // {"run", cli_cmd_run, "Run a pipeline",
-    //  "smflow run PIPELINE.yaml [--param NAME=VALUE]... [--target local|aws] [--max-parallel N]\n"
-    //  "                         [--only STEP]... [--from STEP] [--dry-run] [--detach] [--json]\n",
-    //  " --param --target --max-parallel --only --from ", true},
+    {"run", cli_cmd_run, "Run a pipeline",
+     "smflow run PIPELINE.yaml [--param NAME=VALUE]... [--target local|aws] [--max-parallel N]\n"
+     "                         [--only STEP]... [--from STEP] [--dry-run] [--detach] [--json]\n",
+     " --param --target --max-parallel --only --from ", true},
 
     // resume: src/cli/cmd_resume.c
-    // {"resume", cli_cmd_resume, "Resume an interrupted run",
-    //  "smflow resume [RUN_ID] [--allow-changed]\n", "", false},
+    {"resume", cli_cmd_resume, "Resume an interrupted run",
+     "smflow resume [RUN_ID] [--allow-changed] [--json]\n", "", true},
 
     {"validate", cli_cmd_validate, "Check a pipeline file; nothing is run or written",
      "smflow validate PIPELINE.yaml [--param NAME=VALUE]...\n"
@@ -47,12 +47,12 @@ static const struct cli_command cli__table[] = {
      " --format --param ", false},
 
     // status: src/cli/cmd_status.c
-    // {"status", cli_cmd_status, "Show the steps of a run", "smflow status [RUN_ID] [--json]\n",
-    //  "", true},
+    {"status", cli_cmd_status, "Show the steps of a run", "smflow status [RUN_ID] [--json]\n",
+     "", true},
 
     // runs: src/cli/cmd_runs.c
-    // {"runs", cli_cmd_runs, "List the runs of the state directory", "smflow runs [--json]\n", "",
-    //  true},
+    {"runs", cli_cmd_runs, "List the runs of the state directory", "smflow runs [--json]\n", "",
+     true},
 
     // logs: src/cli/cmd_logs.c
     // {"logs", cli_cmd_logs, "Print a step's log", "smflow logs RUN_ID STEP [--follow]\n", "",
