@@ -71,19 +71,35 @@ static void check_enum(struct dsl_vctx *v, const char *where, const struct dsl_n
   smf_buf_free(&b);
 }
 
+bool dsl__duration_ms(const struct dsl_node *n, int64_t *ms)
+{
+  if (n == NULL) {
+    return false;
+  }
+  switch (n->type) {
+    case DSL_INT:
+      if (n->u.i < 0 || n->u.i > 9000000000000LL) {
+        return false;
+      }
+      *ms = n->u.i * 1000;
+      return true;
+    case DSL_FLOAT:
+      if (!(n->u.f >= 0 && n->u.f <= 9e12)) {
+        return false;
+      }
+      *ms = llround(n->u.f * 1000);
+      return true;
+    case DSL_STR:
+      return smf_duration_parse(n->u.str.s, ms) == 0;
+    default:
+      return false;
+  }
+}
+
 static void check_duration(struct dsl_vctx *v, const char *where, const struct dsl_node *n)
 {
-  if (n->type == DSL_INT && n->u.i >= 0) {
-    return;
-  }
-  if (n->type == DSL_FLOAT && isfinite(n->u.f) && n->u.f >= 0) {
-    return;
-  }
-  if (dsl__deferred(v, n)) {
-    return;
-  }
   int64_t ms;
-  if (n->type == DSL_STR && smf_duration_parse(n->u.str.s, &ms) == 0) {
+  if (dsl__deferred(v, n) || dsl__duration_ms(n, &ms)) {
     return;
   }
   if (n->type == DSL_STR || n->type == DSL_INT || n->type == DSL_FLOAT) {

@@ -116,6 +116,9 @@ struct dsl_schema {
 /// Check a map against a schema. `where` is the key path for messages ("" at a spec's root).
 void dsl__schema_check(struct dsl_vctx *v, const char *where, const struct dsl_node *map,
                        const struct dsl_schema *s);
+/// A duration value (number of seconds, or "90s"/"10m"/...) in ms; false when not one
+/// or out of range (more than 9e12 seconds).
+bool dsl__duration_ms(const struct dsl_node *n, int64_t *ms);
 /// Check one value against one field type.
 void dsl__value_check(struct dsl_vctx *v, const char *where, const struct dsl_node *n,
                       enum dsl_vt vt, const void *arg);

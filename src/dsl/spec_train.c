@@ -192,18 +192,6 @@ static const struct dsl_schema metric_schema = {metric_fields, SMF_ARRAY_LEN(met
 
 // ---- fit --------------------------------------------------------------------------------
 
-static bool duration_ms(const struct dsl_node *n, int64_t *ms)
-{
-  if (n == NULL) {
-    return false;
-  }
-  if (n->type == DSL_INT) {
-    *ms = n->u.i * 1000;
-    return n->u.i >= 0;
-  }
-  return n->type == DSL_STR && smf_duration_parse(n->u.str.s, ms) == 0;
-}
-
 static void fit_cross(struct dsl_vctx *v, const char *where, const struct dsl_node *map)
 {
   (void)where;
@@ -214,9 +202,9 @@ static void fit_cross(struct dsl_vctx *v, const char *where, const struct dsl_no
   }
   const struct dsl_node *spot = dsl_map_get(map, "spot");
   int64_t wait_ms, run_ms = 86400000;
-  duration_ms(dsl_map_get(map, "max_run"), &run_ms);
+  dsl__duration_ms(dsl_map_get(map, "max_run"), &run_ms);
   if (spot && dsl_map_bool(spot, "enabled", true) &&
-      duration_ms(dsl_map_get(spot, "max_wait"), &wait_ms) && wait_ms < run_ms) {
+      dsl__duration_ms(dsl_map_get(spot, "max_wait"), &wait_ms) && wait_ms < run_ms) {
     dsl__verr(v, "spot.max_wait", dsl_map_get(spot, "max_wait")->mark,
               "must be at least max_run (SageMaker's rule for spot training)");
   }

@@ -67,8 +67,7 @@ static void check_cache(struct dsl_vctx *v, const char *where, const struct dsl_
     return;
   }
   int64_t ms;
-  if ((n->type == DSL_STR && (dsl__deferred(v, n) || smf_duration_parse(n->u.str.s, &ms) == 0)) ||
-      (n->type == DSL_INT && n->u.i >= 0)) {
+  if (dsl__deferred(v, n) || (n->type != DSL_BOOL && dsl__duration_ms(n, &ms))) {
     return;
   }
   if (n->text) {
@@ -100,19 +99,7 @@ void dsl__check_step_keys(struct dsl_vctx *v, const struct dsl_node *step, bool 
 static int64_t dur_ms(const struct dsl_node *n, int64_t dflt)
 {
   int64_t ms;
-  if (n == NULL) {
-    return dflt;
-  }
-  if (n->type == DSL_INT) {
-    return n->u.i * 1000;
-  }
-  if (n->type == DSL_FLOAT) {
-    return (int64_t)(n->u.f * 1000);
-  }
-  if (n->type == DSL_STR && smf_duration_parse(n->u.str.s, &ms) == 0) {
-    return ms;
-  }
-  return dflt;
+  return dsl__duration_ms(n, &ms) ? ms : dflt;
 }
 
 void dsl__step_fill(struct dsl_step *s, const struct dsl_node *node)

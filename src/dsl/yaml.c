@@ -253,7 +253,9 @@ static struct dsl_node *yr_alias(struct yreader *r, size_t *weight)
   if (an == NULL) {
     dsl_diags_add(r->d, r->path, yr_mark(r->ev.start_mark), "unknown anchor '%s'", name);
     *weight = 1;
-    return dsl_node_new(r->a, DSL_NULL);
+    struct dsl_node *n = dsl_node_new(r->a, DSL_NULL);
+    n->mark = yr_mark(r->ev.start_mark);
+    return n;
   }
   r->expanded += an->weight;
   if (r->expanded > r->limit && !r->failed) {
@@ -377,7 +379,7 @@ static const char *yr_key(struct yreader *r, unsigned depth, struct dsl_mark *km
     return k->text;
   }
   dsl_diags_add(r->d, r->path, *km, "mapping keys must be scalars, got %s", dsl__a_type(k->type));
-  return "";
+  return NULL;
 }
 
 static struct dsl_node *yr_map(struct yreader *r, unsigned depth, size_t *weight)
@@ -396,13 +398,16 @@ static struct dsl_node *yr_map(struct yreader *r, unsigned depth, size_t *weight
     struct dsl_mark km;
     bool merge;
     const char *key = yr_key(r, depth, &km, &merge);
-    if (key == NULL || !yr_next(r)) {
+    if (r->failed || !yr_next(r)) {
       break;
     }
     size_t w = 0;
     struct dsl_node *val = yr_node(r, depth + 1, &w);
     if (val == NULL) {
       break;
+    }
+    if (key == NULL) {
+      continue;  // a non-scalar key, reported
     }
     *weight += w;
     if (!merge) {
