@@ -34,7 +34,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
                struct smf_error *err);
 /// Flush, finalize statements, close the database, release the lock.
 void state_close(struct state *s);
-/// The directory as given to state_open. Borrowed.
+/// The directory, made absolute. Borrowed.
 const char *state_dir(const struct state *s);
 /// Commit the open batch transaction, if any (synchronous=FULL). On failure the
 /// batch is rolled back and SMF_ESTATE returned: the caller must stop.

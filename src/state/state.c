@@ -179,7 +179,7 @@ int state_flush(struct state *s, struct smf_error *err)
 
 uint64_t state_commit_count(const struct state *s) { return s->commits; }
 
-const char *state_dir(const struct state *s) { return s->dir; }
+const char *state_dir(const struct state *s) { return s->abs_dir ? s->abs_dir : s->dir; }
 
 // Take STATE_DIR/lock with flock and write our pid into it. The lock dies with
 // the process, so a kill -9 never leaves a stale lock behind.
@@ -271,6 +271,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
     rc = SMF_ERR_SET(err, SMF_ENOENT, "no state database in %s", dir);
     goto fail;
   }
+  s->abs_dir = realpath(dir, NULL);
   int flags = write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
   if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
     rc = state__fail(s, "open", err);
@@ -305,5 +306,6 @@ void state_close(struct state *s)
     close(s->lock_fd);  // releases the flock; the pid stays as a hint only
   }
   free(s->dir);
+  free(s->abs_dir);
   free(s);
 }
