@@ -34,7 +34,7 @@ struct step_ctx {
   uv_loop_t *loop;
   const char *run_id;
   const char *step_id;
-  int attempt;                  ///< 1-based
+  int attempt;  ///< 1-based
   const char *state_dir;
   const char *pipeline_dir;     ///< absolute directory of the pipeline file
   const char *log_path;         ///< STATE_DIR/logs/RUN_ID/STEP.ATTEMPT.log

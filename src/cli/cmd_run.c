@@ -46,8 +46,7 @@ static int run__parse(struct cli_ctx *ctx, int argc, char **argv, struct run_arg
       char *end = NULL;
       long v = strtol(argv[++i], &end, 10);
       if (*end != '\0' || v < 1 || v > 100000) {
-        return cli_usage_error(ctx, "--max-parallel expects a positive number, not '%s'",
-                               argv[i]);
+        return cli_usage_error(ctx, "--max-parallel expects a positive number, not '%s'", argv[i]);
       }
       a->max_parallel = (int)v;
     } else if (strcmp(o, "--only") == 0) {
@@ -130,9 +129,14 @@ int cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
   if (rc == 0) {
     rc = cli_run_load(ctx, a.pipeline, a.params.items, a.params.n, &p);
   }
-  struct eng_options opt = {.max_parallel = a.max_parallel, .only = a.only, .n_only = a.n_only,
-                            .from = a.from, .target = a.target, .json = ctx->json,
-                            .params = a.params.items, .n_params = a.params.n};
+  struct eng_options opt = {.max_parallel = a.max_parallel,
+                            .only = a.only,
+                            .n_only = a.n_only,
+                            .from = a.from,
+                            .target = a.target,
+                            .json = ctx->json,
+                            .params = a.params.items,
+                            .n_params = a.params.n};
   struct smf_error err = SMF_ERROR_INIT;
   if (rc == 0 && eng_options_check(p, &opt, &err) != 0) {
     rc = cli_usage_error(ctx, "%s", err.message);

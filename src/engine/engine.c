@@ -102,8 +102,10 @@ static void eng__signal_cb(uv_signal_t *h, int signum)
   struct eng *e = h->data;
   e->interrupts++;
   if (e->interrupts == 1) {
-    smf_log(SMF_LOG_WARN, "%s: stopping run %s (running steps are terminated; press Ctrl-C "
-            "again to exit at once)", strsignal(signum), e->run_id);
+    smf_log(SMF_LOG_WARN,
+            "%s: stopping run %s (running steps are terminated; press Ctrl-C "
+            "again to exit at once)",
+            strsignal(signum), e->run_id);
     eng_stop(e, false);
     return;
   }
@@ -117,7 +119,10 @@ static void eng__signal_cb(uv_signal_t *h, int signum)
   _exit(ENG_INTERRUPTED);
 }
 
-static void eng__close_cb(uv_handle_t *h) { (void)h; }
+static void eng__close_cb(uv_handle_t *h)
+{
+  (void)h;
+}
 
 void eng_finish(struct eng *e)
 {
@@ -170,8 +175,8 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
     return err->code ? err->code : SMF_ELUA;
   }
   if (p->hooks) {
-    char *path = p->hooks[0] == '/' ? smf_xstrdup(p->hooks)
-                                    : smf_xasprintf("%s/%s", p->dir, p->hooks);
+    char *path =
+        p->hooks[0] == '/' ? smf_xstrdup(p->hooks) : smf_xasprintf("%s/%s", p->dir, p->hooks);
     int rc = lx_load_hooks(e->lx, path, err);
     free(path);
     if (rc != 0) {
@@ -270,8 +275,8 @@ static int eng__mark_unselected(struct eng *e, struct eng_step *s, struct smf_er
     *err = lerr;
     return rc;
   }
-  s->err_message = smf_xstrdup(rc == 0 ? "not selected; outputs of an earlier run"
-                                       : "not selected");
+  s->err_message =
+      smf_xstrdup(rc == 0 ? "not selected; outputs of an earlier run" : "not selected");
   eng_step_transition(s, STEP_SKIPPED);
   return 0;
 }
@@ -356,11 +361,15 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
   char *globals = eng_globals_json(&e);
   char *options = eng__options_json(opt);
   char *abs = realpath(p->path, NULL);
-  struct state_run row = {.id = e.run_id, .pipeline_path = abs ? abs : (char *)p->path,
-                          .pipeline_sha256 = (char *)p->sha256, .name = (char *)p->name,
+  struct state_run row = {.id = e.run_id,
+                          .pipeline_path = abs ? abs : (char *)p->path,
+                          .pipeline_sha256 = (char *)p->sha256,
+                          .name = (char *)p->name,
                           .target = (char *)(opt->target ? opt->target
-                                             : p->target ? p->target : "local"),
-                          .globals_json = globals, .options_json = options};
+                                             : p->target ? p->target
+                                                         : "local"),
+                          .globals_json = globals,
+                          .options_json = options};
   char *params = NULL;
   {
     struct smf_arena a = SMF_ARENA_INIT;

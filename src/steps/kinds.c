@@ -1,7 +1,7 @@
 // kinds.c: the table of step kinds. Adding a kind: one file, one line here.
-#include <stddef.h>
-
 #include "steps/kinds.h"
+
+#include <stddef.h>
 
 static const struct step_kind *const step__kinds[] = {
     &step_kind_run,

@@ -101,7 +101,10 @@ static void fake_cancel(struct step_ctx *ctx, int reason, bool kill_now)
   uv_timer_start(&f->timer, fake_timer_cb, 0, 0);
 }
 
-static void fake_close_cb(uv_handle_t *h) { free(h->data); }
+static void fake_close_cb(uv_handle_t *h)
+{
+  free(h->data);
+}
 
 static void fake_free(struct step_ctx *ctx)
 {
@@ -110,8 +113,13 @@ static void fake_free(struct step_ctx *ctx)
 }
 
 static const struct step_kind fake_kind = {
-    .name = "run", .kind = DSL_KIND_RUN, .intent = fake_intent, .start = fake_start,
-    .resume = fake_resume, .cancel = fake_cancel, .free = fake_free,
+    .name = "run",
+    .kind = DSL_KIND_RUN,
+    .intent = fake_intent,
+    .start = fake_start,
+    .resume = fake_resume,
+    .cancel = fake_cancel,
+    .free = fake_free,
 };
 
 // ---- helpers ----
@@ -184,12 +192,13 @@ TEST(order_and_concurrency_limit)
 {
   fake_reset();
   struct state *st = open_state();
-  struct dsl_pipeline *p = load("smflow: 1\nname: t\nconcurrency: 3\nsteps:\n"
-                                "  top: {run: ok}\n"
-                                "  w1: {needs: [top], run: ok}\n  w2: {needs: [top], run: ok}\n"
-                                "  w3: {needs: [top], run: ok}\n  w4: {needs: [top], run: ok}\n"
-                                "  w5: {needs: [top], run: ok}\n"
-                                "  bottom: {needs: [w1, w2, w3, w4, w5], run: ok}\n");
+  struct dsl_pipeline *p = load(
+      "smflow: 1\nname: t\nconcurrency: 3\nsteps:\n"
+      "  top: {run: ok}\n"
+      "  w1: {needs: [top], run: ok}\n  w2: {needs: [top], run: ok}\n"
+      "  w3: {needs: [top], run: ok}\n  w4: {needs: [top], run: ok}\n"
+      "  w5: {needs: [top], run: ok}\n"
+      "  bottom: {needs: [w1, w2, w3, w4, w5], run: ok}\n");
   struct eng_options opt = {0};
   struct smf_error err = SMF_ERROR_INIT;
   char id[32];
@@ -212,13 +221,14 @@ TEST(retries_and_failure_policy)
 {
   fake_reset();
   struct state *st = open_state();
-  struct dsl_pipeline *p = load("smflow: 1\nname: t\nsteps:\n"
-                                "  flaky: {run: fail2, retry: {max_attempts: 3, backoff: 1ms}}\n"
-                                "  bad: {run: fail, retry: {max_attempts: 2, backoff: 1ms}}\n"
-                                "  child: {needs: [bad], run: ok}\n"
-                                "  grandchild: {needs: [child, flaky], run: ok}\n"
-                                "  other: {needs: [flaky], run: ok}\n"
-                                "  picky: {run: fail, retry: {max_attempts: 3, on: [Timeout]}}\n");
+  struct dsl_pipeline *p = load(
+      "smflow: 1\nname: t\nsteps:\n"
+      "  flaky: {run: fail2, retry: {max_attempts: 3, backoff: 1ms}}\n"
+      "  bad: {run: fail, retry: {max_attempts: 2, backoff: 1ms}}\n"
+      "  child: {needs: [bad], run: ok}\n"
+      "  grandchild: {needs: [child, flaky], run: ok}\n"
+      "  other: {needs: [flaky], run: ok}\n"
+      "  picky: {run: fail, retry: {max_attempts: 3, on: [Timeout]}}\n");
   struct eng_options opt = {0};
   struct smf_error err = SMF_ERROR_INIT;
   char id[32];
@@ -255,11 +265,12 @@ TEST(when_skips_propagate_and_outputs_flow)
 {
   fake_reset();
   struct state *st = open_state();
-  struct dsl_pipeline *p = load("smflow: 1\nname: t\nsteps:\n"
-                                "  a: {run: ok}\n"
-                                "  gated: {needs: [a], when: steps.a.attempt > 1, run: ok}\n"
-                                "  below: {needs: [gated], run: ok}\n"
-                                "  open: {needs: [a], when: steps.a.attempt == 1, run: ok}\n");
+  struct dsl_pipeline *p = load(
+      "smflow: 1\nname: t\nsteps:\n"
+      "  a: {run: ok}\n"
+      "  gated: {needs: [a], when: steps.a.attempt > 1, run: ok}\n"
+      "  below: {needs: [gated], run: ok}\n"
+      "  open: {needs: [a], when: steps.a.attempt == 1, run: ok}\n");
   struct eng_options opt = {0};
   struct smf_error err = SMF_ERROR_INIT;
   char id[32];
@@ -276,8 +287,9 @@ TEST(timeout_cancels_the_attempt)
 {
   fake_reset();
   struct state *st = open_state();
-  struct dsl_pipeline *p = load("smflow: 1\nname: t\nsteps:\n"
-                                "  stuck: {run: hang, timeout: 20ms}\n");
+  struct dsl_pipeline *p = load(
+      "smflow: 1\nname: t\nsteps:\n"
+      "  stuck: {run: hang, timeout: 20ms}\n");
   struct eng_options opt = {0};
   struct smf_error err = SMF_ERROR_INIT;
   char id[32];
@@ -320,15 +332,20 @@ TEST(resume_reconciles_an_attempt_without_result)
 {
   fake_reset();
   struct state *st = open_state();
-  struct dsl_pipeline *p = load("smflow: 1\nname: t\nsteps:\n"
-                                "  a: {run: ok}\n  b: {needs: [a], run: ok}\n");
+  struct dsl_pipeline *p = load(
+      "smflow: 1\nname: t\nsteps:\n"
+      "  a: {run: ok}\n  b: {needs: [a], run: ok}\n");
   struct eng_options opt = {0};
   struct smf_error err = SMF_ERROR_INIT;
   char id[32];
   ASSERT_EQ(eng_run(st, p, &opt, id, &err), ENG_SUCCEEDED);
   // Make it look as if smflow died while b's attempt 1 ran.
-  struct state_step row = {.run_id = id, .id = (char *)"b", .kind = (char *)"run",
-                           .state = (char *)"running", .attempts = 1, .seq = 1};
+  struct state_step row = {.run_id = id,
+                           .id = (char *)"b",
+                           .kind = (char *)"run",
+                           .state = (char *)"running",
+                           .attempts = 1,
+                           .seq = 1};
   ASSERT_EQ(state_step_put(st, &row, &err), 0);
   ASSERT_EQ(state_attempt_intent(st, id, "b", 1, "{\"attempt\":1,\"x\":1}", &err), 0);
   ASSERT_EQ(state_run_set_status(st, id, "interrupted", 3, &err), 0);
