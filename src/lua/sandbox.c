@@ -179,8 +179,11 @@ static int lx_msgh(lua_State *L, bool traceback)
     }
   }
   const char *msg = lua_tostring(L, 1);
+  struct lx *x = lx__from_L(L);
+  bool tripped = x->mem_tripped || x->instr_tripped;
   if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+    // No __tostring once tripped: this handler may run with hooks off.
+    if (!tripped && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
       msg = lua_tostring(L, -1);
     } else {
       msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
@@ -304,6 +307,63 @@ static int lhook_collectgarbage(lua_State *L)
   return luaL_error(L, "collectgarbage(\"%s\") is not allowed in the sandbox", opt);
 }
 
+// The message handler given to xpcall: a cap raises its error from inside the
+// count hook, where Lua runs handlers with hooks off, so a looping handler could
+// not be stopped; once a cap tripped the user's handler is skipped.
+static int lhook_xpcall_handler(lua_State *L)
+{
+  struct lx *x = lx__from_L(L);
+  if (x->mem_tripped || x->instr_tripped || x->closing) {
+    return 1;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+static int lx_finish_pcall(lua_State *L, int status, lua_KContext extra)
+{
+  if (status != LUA_OK && status != LUA_YIELD) {
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua_gettop(L) - (int)extra;
+}
+
+// xpcall(f, msgh, ...) with msgh wrapped by lhook_xpcall_handler; yieldable
+// like the standard one.
+static int lhook_xpcall(lua_State *L)
+{
+  int n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, lhook_xpcall_handler, 1);
+  lua_replace(L, 2);
+  lua_pushboolean(L, 1);  // first result on success
+  lua_pushvalue(L, 1);
+  lua_rotate(L, 3, 2);  // below f's arguments: msgh stays at 2
+  int status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, lx_finish_pcall);
+  return lx_finish_pcall(L, status, 2);
+}
+
+// setmetatable refuses `__gc`: Lua runs finalizers with hooks off, out of the caps' reach.
+static int lhook_setmetatable(lua_State *L)
+{
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL) {
+      return luaL_error(L, "__gc metamethods are not allowed in the sandbox");
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
 static int lhook_print(lua_State *L)
 {
   int n = lua_gettop(L);
@@ -402,8 +462,8 @@ static void lx_fill_env(lua_State *L, int env)
 {
   static const char *const base[] = {
       "assert", "error",    "ipairs",   "next",         "pairs",        "pcall",
-      "rawequal", "rawget", "rawlen",   "rawset",       "select",       "setmetatable",
-      "getmetatable", "tonumber", "tostring", "type",   "xpcall",       "_VERSION",
+      "rawequal", "rawget", "rawlen",   "rawset",       "select",       "getmetatable",
+      "tonumber", "tostring", "type",   "_VERSION",
       LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME, LUA_UTF8LIBNAME, LUA_COLIBNAME,
   };
   static const char *const os_ok[] = {"time", "clock", "date"};
@@ -421,6 +481,11 @@ static void lx_fill_env(lua_State *L, int env)
   lua_getfield(L, g, "collectgarbage");
   lua_pushcclosure(L, lhook_collectgarbage, 1);
   lua_setfield(L, env, "collectgarbage");
+  lua_getfield(L, g, "setmetatable");
+  lua_pushcclosure(L, lhook_setmetatable, 1);
+  lua_setfield(L, env, "setmetatable");
+  lua_pushcfunction(L, lhook_xpcall);
+  lua_setfield(L, env, "xpcall");
   lua_pushcfunction(L, lhook_print);
   lua_setfield(L, env, "print");
   lua_pushcfunction(L, lhook_require);

@@ -402,6 +402,288 @@ TEST(conversions_both_ways)
   lx_free(x);
 }
 
+// ---- caps ----
+
+static void expect_cap(struct lx *x, const char *expr, const char *what)
+{
+  fprintf(stderr, "   %s\n", expr);
+  const char *msg = eval_err(x, expr);
+  if (strstr(msg, what) == NULL) {
+    fprintf(stderr, "%s\n  -> %s\n", expr, msg);
+  }
+  ASSERT_CONTAINS(msg, what);
+  // The state is still usable, with its memory back.
+  ASSERT_STREQ(eval_str(x, "'still ' .. 'usable'"), "still usable");
+  ASSERT(lx_mem_used(x) < (4u << 20));
+}
+
+TEST(caps_stop_runaways)
+{
+  struct lx *x = sandbox();
+  const char *instr = "instruction limit of 5000000 exceeded";
+  const char *mem = "memory limit of 16777216 bytes (16.0 MiB) exceeded";
+  expect_cap(x, "(function() while true do end end)()", instr);
+  expect_cap(x, "(function() local t = {} while true do t[#t+1] = string.rep('x', 1e6) end end)()",
+             mem);
+  expect_cap(x, "string.rep('x', 1 << 30)", mem);
+  // pcall / xpcall cannot swallow either cap.
+  expect_cap(x, "pcall(function() while true do end end)", instr);
+  expect_cap(x, "(function() while true do pcall(function() while true do end end) end end)()",
+             instr);
+  expect_cap(x, "xpcall(function() while true do end end, function(m) return m end)", instr);
+  expect_cap(x, "xpcall(function() while true do end end, function() while true do end end)",
+             instr);
+  expect_cap(x,
+             "select('#', pcall(function() local t = {} while true do t[#t+1] = "
+             "string.rep('x', 1e6) end end))",
+             mem);
+  expect_cap(x,
+             "(function() for i = 1, 1e9 do pcall(string.rep, 'x', 1 << 30) end return 1 end)()",
+             mem);
+  expect_cap(x,
+             "(function() while true do xpcall(function() while true do end end, "
+             "function() while true do end end) end end)()",
+             instr);
+  // Nor can coroutines.
+  expect_cap(x, "coroutine.wrap(function() while true do end end)()", instr);
+  expect_cap(x,
+             "(function() while true do coroutine.resume(coroutine.create(function() while "
+             "true do end end)) end end)()",
+             instr);
+  expect_cap(x,
+             "coroutine.resume(coroutine.create(function() local t = {} while true do "
+             "t[#t+1] = string.rep('x', 1e6) end end))",
+             mem);
+  // The budget is per top-level call: many small calls are fine.
+  for (int i = 0; i < 50; i++) {
+    ASSERT_STREQ(eval_str(x, "tostring((function() local s = 0 for i = 1, 100000 do s = s + i "
+                             "end return s end)())"),
+                 "5000050000");
+  }
+  lx_free(x);
+}
+
+// ---- escapes ----
+
+TEST(sandbox_escapes_fail)
+{
+  struct lx *x = sandbox();
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_CONTAINS(eval_err(x, "io.open('/etc/passwd')"), "attempt to index a nil value (global 'io')");
+  ASSERT_CONTAINS(eval_err(x, "os.execute('true')"), "attempt to call a nil value (field 'execute')");
+  ASSERT_CONTAINS(eval_err(x, "os.getenv('HOME')"), "attempt to call a nil value (field 'getenv')");
+  ASSERT_CONTAINS(eval_err(x, "os.remove('/tmp/x')"), "(field 'remove')");
+  ASSERT_CONTAINS(eval_err(x, "os.exit(1)"), "(field 'exit')");
+  ASSERT_CONTAINS(eval_err(x, "debug.getinfo(1)"), "(global 'debug')");
+  ASSERT_CONTAINS(eval_err(x, "package.loadlib('libc.so.6', 'system')"), "(global 'package')");
+  ASSERT_CONTAINS(eval_err(x, "dofile('/etc/passwd')"), "(global 'dofile')");
+  ASSERT_CONTAINS(eval_err(x, "loadfile('/etc/passwd')"), "(global 'loadfile')");
+  ASSERT_CONTAINS(eval_err(x, "string.dump(print)"), "(field 'dump')");
+  ASSERT_CONTAINS(eval_err(x, "('').dump(print)"), "(field 'dump')");
+  ASSERT_CONTAINS(eval_err(x, "getmetatable('').__index.dump(function() end)"), "(field 'dump')");
+  ASSERT_CONTAINS(eval_err(x, "rawget(getmetatable('').__index, 'dump')(print)"),
+                  "attempt to call a nil value");
+  // Binary chunks are refused whatever the mode asked for.
+  ASSERT_CONTAINS(eval_err(x, "assert(load('\\27Lua\\x54\\0'))"), "attempt to load a binary chunk");
+  ASSERT_CONTAINS(eval_err(x, "assert(load('\\27Lua\\x54\\0', 'x', 'b'))"), "binary chunk");
+  ASSERT_CONTAINS(eval_err(x, "assert(load(function() return '\\27Lua' end))"), "binary chunk");
+  // Text chunks get the sandbox environment, not the real globals.
+  struct dsl_node *n = eval(x, "load('return io, os.execute, params.epochs')()", &err);
+  ASSERT_EQ(n->type, DSL_NULL);
+  ASSERT_STREQ(eval_str(x, "tostring(select(3, load('return io, os.execute, params.epochs')()))"),
+               "10");
+  ASSERT_STREQ(eval_str(x, "tostring(load('return x', 'c', 't', {x = 'own env'})())"), "own env");
+  // require: only smflow and its helpers.
+  ASSERT_CONTAINS(eval_err(x, "require 'io'"), "module 'io' is not available in the sandbox");
+  ASSERT_CONTAINS(eval_err(x, "require 'os'"), "not available in the sandbox");
+  ASSERT_CONTAINS(eval_err(x, "require 'socket.core'"), "not available in the sandbox");
+  ASSERT_CONTAINS(eval_err(x, "require 'smflow.../../../etc/passwd'"), "not available");
+  ASSERT_CONTAINS(eval_err(x, "require 'smflow.nope'"), "module 'smflow.nope' not found");
+  ASSERT_STREQ(eval_str(x, "tostring(require('smflow') == smflow)"), "true");
+  // Neither the globals nor the registry's real table are reachable.
+  ASSERT_STREQ(eval_str(x, "tostring(_G.io) .. tostring(_ENV.io) .. tostring(rawget(_G, 'io')) "
+                           ".. tostring(_G == _ENV)"),
+               "nilnilniltrue");
+  ASSERT_STREQ(eval_str(x, "type(warn) .. type(print) .. type(collectgarbage)"),
+               "nilfunctionfunction");
+  // Finalizers run with hooks off in Lua: no __gc from the sandbox.
+  ASSERT_CONTAINS(eval_err(x, "setmetatable({}, {__gc = function() while true do end end})"),
+                  "__gc metamethods are not allowed");
+  ASSERT_STREQ(eval_str(x, "getmetatable(setmetatable({}, {__index = {k = 'v'}})).__index.k"), "v");
+  ASSERT_STREQ(eval_str(x, "tostring(select(2, xpcall(error, function(m) return 'h:' .. m end, "
+                           "'e', 0)))"),
+               "h:e");
+  ASSERT_STREQ(eval_str(x, "tostring(select(2, xpcall(function(a, b) return a + b end, print, 2, "
+                           "3)))"),
+               "5");
+  // collectgarbage: looking is fine, switching the collector off is not.
+  ASSERT_STREQ(eval_str(x, "math.type(collectgarbage('count'))"), "float");
+  ASSERT_CONTAINS(eval_err(x, "collectgarbage('stop')"), "collectgarbage(\"stop\") is not allowed");
+  ASSERT_CONTAINS(eval_err(x, "collectgarbage('generational')"), "is not allowed");
+  ASSERT_CONTAINS(eval_err(x, "collectgarbage('setpause', 1000)"), "is not allowed");
+  // What is allowed works.
+  ASSERT_STREQ(eval_str(x, "os.date('!%Y-%m-%d', 0) .. math.type(os.time()) .. type(os.clock())"),
+               "1970-01-01integernumber");
+  ASSERT_STREQ(eval_str(x, "string.format('%05.1f', 3.14159) .. utf8.char(233) .. "
+                           "table.concat({1, 2}, ',') .. math.floor(2.5)"),
+               "003.1\xc3\xa9" "1,22");
+  lx_free(x);
+}
+
+// ---- the smflow library ----
+
+struct log_rec {
+  char lines[8][256];
+  char steps[8][64];
+  int n;
+};
+
+static void log_cb(void *ud, const char *step_id, const char *msg)
+{
+  struct log_rec *r = ud;
+  if (r->n < 8) {
+    snprintf(r->lines[r->n], sizeof(r->lines[0]), "%s", msg);
+    snprintf(r->steps[r->n], sizeof(r->steps[0]), "%s", step_id != NULL ? step_id : "-");
+    r->n++;
+  }
+}
+
+TEST(library_log_and_fail)
+{
+  struct lx *x = sandbox();
+  struct log_rec rec = {0};
+  lx_set_log_fn(x, log_cb, &rec);
+  lx_set_current_step(x, "train");
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(eval(x, "smflow.log('epochs', params.epochs, true)", &err)->type, DSL_NULL);
+  lx_set_current_step(x, NULL);
+  ASSERT_EQ(eval(x, "print('a', 1.5)", &err)->type, DSL_NULL);
+  ASSERT_EQ(rec.n, 2);
+  ASSERT_STREQ(rec.lines[0], "epochs 10 true");
+  ASSERT_STREQ(rec.steps[0], "train");
+  ASSERT_STREQ(rec.lines[1], "a\t1.5");
+  ASSERT_STREQ(rec.steps[1], "-");
+  lx_set_log_fn(x, NULL, NULL);
+  ASSERT_CONTAINS(eval_err(x, "smflow.fail('accuracy too low')"), "accuracy too low");
+  // A deliberate failure can be caught inside Lua (unlike the caps).
+  ASSERT_STREQ(eval_str(x, "tostring(select(2, pcall(smflow.fail, 'caught')))"), "caught");
+  lx_free(x);
+}
+
+TEST(library_json)
+{
+  struct lx *x = sandbox();
+  ASSERT_STREQ(eval_str(x, "smflow.json.encode({b = 1, a = {1, 2, {}}, c = smflow.json.null, "
+                           "d = '\xc3\xa9', e = 0.9, f = 3.0, g = false, [5] = 'five'})"),
+               "{\"5\":\"five\",\"a\":[1,2,{}],\"b\":1,\"c\":null,\"d\":\"\xc3\xa9\",\"e\":0.9,"
+               "\"f\":3.0,\"g\":false}");
+  ASSERT_STREQ(eval_str(x, "smflow.json.encode('x\"y') .. smflow.json.encode(12) .. "
+                           "smflow.json.encode(nil)"),
+               "\"x\\\"y\"12null");
+  ASSERT_STREQ(eval_str(x, "(function() local v = smflow.json.decode('{\"a\":[1,2.5,null,"
+                           "{\"b\":true}],\"s\":\"\\\\u00e9\"}') return math.type(v.a[1]) .. "
+                           "math.type(v.a[2]) .. tostring(v.a[3] == smflow.json.null) .. "
+                           "tostring(v.a[4].b) .. v.s .. #v.a end)()"),
+               "integerfloattruetrue\xc3\xa9" "4");
+  ASSERT_STREQ(eval_str(x, "smflow.json.encode(smflow.json.decode('{\"z\":1,\"a\":[]}'))"),
+               "{\"a\":{},\"z\":1}");
+  ASSERT_CONTAINS(eval_err(x, "smflow.json.decode('{\"a\":')"), "smflow.json.decode: ");
+  ASSERT_CONTAINS(eval_err(x, "smflow.json.encode({f = print})"), "a function value has no JSON form");
+  ASSERT_CONTAINS(eval_err(x, "smflow.json.encode(0/0)"), "NaN");
+  ASSERT_CONTAINS(eval_err(x, "smflow.json.encode({'\\xff'})"), "not valid UTF-8");
+  ASSERT_CONTAINS(eval_err(x, "smflow.json.encode({[true] = 1})"), "a boolean key");
+  ASSERT_CONTAINS(eval_err(x, "(function() local t = {} t[1] = t return smflow.json.encode(t) end)()"),
+                  "nested more than");
+  lx_free(x);
+}
+
+TEST(library_uri_and_time)
+{
+  struct lx *x = sandbox();
+  ASSERT_STREQ(eval_str(x, "smflow.uri.join('s3://b/', '/models/', 'x.tar.gz')"),
+               "s3://b/models/x.tar.gz");
+  ASSERT_STREQ(eval_str(x, "smflow.uri.join('s3://b', 'p/')"), "s3://b/p/");
+  ASSERT_STREQ(eval_str(x, "smflow.uri.join('s3://', 'b', 'k')"), "s3://b/k");
+  ASSERT_STREQ(eval_str(x, "smflow.uri.join('/a//', '', '//b', 'c')"), "/a/b/c");
+  ASSERT_STREQ(eval_str(x, "smflow.uri.join('file:///tmp', 'x')"), "file:///tmp/x");
+  ASSERT_STREQ(eval_str(x, "smflow.uri.join('rel')"), "rel");
+  ASSERT_CONTAINS(eval_err(x, "smflow.uri.join('a', {})"), "bad argument #2 to 'join'");
+  ASSERT_STREQ(eval_str(x, "(function() local u = smflow.uri.parse('s3://bkt/a/b.tar.gz') "
+                           "return u.scheme .. '|' .. u.bucket .. '|' .. u.key end)()"),
+               "s3|bkt|a/b.tar.gz");
+  ASSERT_STREQ(eval_str(x, "(function() local u = smflow.uri.parse('s3://bkt') "
+                           "return u.bucket .. '|' .. u.key end)()"),
+               "bkt|");
+  ASSERT_STREQ(eval_str(x, "(function() local u = smflow.uri.parse('file:///tmp/m') "
+                           "return u.scheme .. '|' .. u.host .. '|' .. u.path end)()"),
+               "file||/tmp/m");
+  ASSERT_STREQ(eval_str(x, "(function() local u = smflow.uri.parse('http://h:8080/p?q') "
+                           "return u.host .. '|' .. u.path end)()"),
+               "h:8080|/p?q");
+  ASSERT_STREQ(eval_str(x, "(function() local u = smflow.uri.parse('models/x') "
+                           "return u.scheme .. '|' .. u.path end)()"),
+               "file|models/x");
+  ASSERT_CONTAINS(eval_err(x, "smflow.uri.parse('s3:///k')"), "has no bucket");
+  ASSERT_CONTAINS(eval_err(x, "smflow.uri.parse('1x://a')"), "no valid scheme");
+  ASSERT_STREQ(eval_str(x, "smflow.time.format('%Y-%m-%d %H:%M:%S', 0)"), "1970-01-01 00:00:00");
+  ASSERT_STREQ(eval_str(x, "smflow.time.format('model-%Y%m%d-%H%M%S', 1795307760)"),
+               "model-20261122-003600");
+  ASSERT_STREQ(eval_str(x, "tostring(#smflow.time.format('%Y') == 4)"), "true");
+  lx_free(x);
+}
+
+// ---- Lua helpers shipped in lua/smflow ----
+
+TEST(helpers_versioned_semver_webhook)
+{
+  struct lx *x = sandbox();
+  ASSERT_STREQ(eval_str(x, "require('smflow.versioned').name(nil, 1795307760)"),
+               "model-20261122-003600");
+  ASSERT_STREQ(eval_str(x, "require('smflow.versioned').path('s3://b/models/', 'clf', 0)"),
+               "s3://b/models/clf-19700101-000000/");
+  ASSERT_STREQ(eval_str(x, "(function() local p, t = require('smflow.versioned').parse("
+                           "'s3://b/m/model-20261122-003600/') return p .. ' ' .. t end)()"),
+               "model 1795307760");
+  ASSERT_STREQ(eval_str(x, "tostring(require('smflow.versioned').parse('model-2026'))"), "nil");
+  ASSERT_STREQ(eval_str(x, "require('smflow.versioned').latest({'model-20250101-000000', "
+                           "'model-20261122-003600', 'other-20991231-000000', 'junk'}, 'model')"),
+               "model-20261122-003600");
+  ASSERT_STREQ(eval_str(x, "(function() local s = require 'smflow.semver' return "
+                           "s.bump('1.4.2', 'minor') .. ' ' .. s.bump('1.4.2', 'major') .. ' ' .. "
+                           "s.bump('v1.4.2', 'patch') .. ' ' .. s.bump('2.0.0-rc.1', 'major') .. "
+                           "' ' .. s.bump('1.2.3-beta', 'patch') end)()"),
+               "1.5.0 2.0.0 1.4.3 2.0.0 1.2.3");
+  ASSERT_STREQ(eval_str(x, "(function() local s = require 'smflow.semver' local r = {} "
+                           "local pairs_ = {{'1.0.0', '2.0.0'}, {'1.0.0-rc.1', '1.0.0'}, "
+                           "{'1.0.0-alpha', '1.0.0-alpha.1'}, {'1.0.0-alpha.1', '1.0.0-alpha.beta'}, "
+                           "{'1.0.0-beta.2', '1.0.0-beta.11'}, {'1.0.0+b1', '1.0.0+b2'}, "
+                           "{'1.10.0', '1.9.0'}} "
+                           "for _, p in ipairs(pairs_) do r[#r+1] = s.compare(p[1], p[2]) end "
+                           "return table.concat(r, ',') end)()"),
+               "-1,-1,-1,-1,-1,0,1");
+  ASSERT_STREQ(eval_str(x, "(function() local s = require 'smflow.semver' "
+                           "local v = s.parse('1.2.3-rc.1+sha.5') return tostring(v) .. ' ' .. "
+                           "v.pre[2] .. ' ' .. tostring(s.parse('1.2.3') > v) .. ' ' .. "
+                           "tostring(s.parse('01.2.3')) .. ' ' .. tostring(s.parse('1.2')) end)()"),
+               "1.2.3-rc.1+sha.5 1 true nil nil");
+  ASSERT_CONTAINS(eval_err(x, "require('smflow.semver').bump('x', 'patch')"),
+                  "'x' is not MAJOR.MINOR.PATCH");
+  ASSERT_CONTAINS(eval_err(x, "require('smflow.semver').bump('1.0.0', 'micro')"),
+                  "part must be");
+  ASSERT_STREQ(eval_str(x, "require('smflow.webhook').payload({id = 'r-1', name = 'churn', "
+                           "status = 'failed', steps = {train = {state = 'failed'}, "
+                           "code = {state = 'succeeded'}}})"),
+               "{\"blocks\":[{\"text\":{\"text\":\":x: *churn* run `r-1` failed (failed: train)\","
+               "\"type\":\"mrkdwn\"},\"type\":\"section\"},{\"elements\":[{\"text\":\"run r-1\","
+               "\"type\":\"mrkdwn\"}],\"type\":\"context\"}],\"text\":\":x: *churn* run `r-1` "
+               "failed (failed: train)\"}");
+  ASSERT_STREQ(eval_str(x, "require('smflow.webhook').text({name = 'a<b'}, {id = 'fit', "
+                           "state = 'failed', error = {class = 'CapacityError', message = 'no "
+                           "ml.p3 & co'}})"),
+               ":x: *a&lt;b* step `fit` failed: CapacityError: no ml.p3 &amp; co");
+  lx_free(x);
+}
+
 int main(void)
 {
   RUN_TEST(interpolate_keeps_types);
@@ -413,6 +695,12 @@ int main(void)
   RUN_TEST(eval_bool_when);
   RUN_TEST(check_syntax);
   RUN_TEST(conversions_both_ways);
+  RUN_TEST(caps_stop_runaways);
+  RUN_TEST(sandbox_escapes_fail);
+  RUN_TEST(library_log_and_fail);
+  RUN_TEST(library_json);
+  RUN_TEST(library_uri_and_time);
+  RUN_TEST(helpers_versioned_semver_webhook);
   smf_arena_free(&A);
   return TEST_REPORT();
 }
