@@ -505,6 +505,12 @@ static int lx_sandbox_init(lua_State *L)
   lx_fill_env(L, env);
   lua_pushvalue(L, env);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &lx__env_key);
+  // Tracebacks name functions by searching the loaded modules: let them find
+  // the sandbox's globals ("function 'before'") instead of the real ones.
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushvalue(L, env);
+  lua_setfield(L, -2, LUA_GNAME);
+  lua_pop(L, 1);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &lx__cache_key);
   lua_newtable(L);  // metatable of smflow.fail objects

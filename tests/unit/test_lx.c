@@ -7,6 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
 #include "smflow/lx.h"
 #include "test.h"
 
@@ -684,6 +688,181 @@ TEST(helpers_versioned_semver_webhook)
   lx_free(x);
 }
 
+// ---- hooks file and lx_call ----
+
+static const char HOOKS[] =
+    "-- hooks for the tests\n"                                                      // 1
+    "local count = 0\n"                                                             // 2
+    "function before(step)\n"                                                       // 3
+    "  count = count + 1\n"                                                         // 4
+    "  return {hyperparameters = {epochs = step.params.epochs * 2}, n = count}\n"   // 5
+    "end\n"                                                                         // 6
+    "function after(step, outputs)\n"                                               // 7
+    "  return {model = smflow.uri.join(outputs.prefix, 'model.tar.gz'), id = step.id}\n"  // 8
+    "end\n"                                                                         // 9
+    "function helper(n) return n * 3 end\n"                                         // 10
+    "function boom()\n"                                                             // 11
+    "  local t = nil\n"                                                             // 12
+    "  return t.x\n"                                                                // 13
+    "end\n"                                                                         // 14
+    "function deliberate() smflow.fail('accuracy 0.5 below 0.9') end\n"             // 15
+    "function runaway()\n"                                                          // 16
+    "  while true do end\n"                                                         // 17
+    "end\n"                                                                         // 18
+    "function bomb() local t = {} while true do t[#t+1] = string.rep('x', 1e6) end end\n"  // 19
+    "function returns_fn() return print end\n"                                      // 20
+    "function nothing() end\n"                                                      // 21
+    "not_a_function = 5\n"                                                          // 22
+    "function semver_bump(v) return require('smflow.semver').bump(v, 'minor') end\n";  // 23
+
+static char *tmp_dir(void)
+{
+  char tmpl[] = "/tmp/smf-lx-XXXXXX";
+  ASSERT(mkdtemp(tmpl) != NULL);
+  return smf_xstrdup(tmpl);
+}
+
+static char *write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+  char *path = smf_xasprintf("%s/%s", dir, name);
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(smf_file_write_atomic(path, data, len, &err), 0);
+  return path;
+}
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+  (void)L;
+  struct smf_buf *b = ud;
+  return smf_buf_append(b, p, sz);
+}
+
+TEST(hooks_load_and_call)
+{
+  struct lx *x = sandbox();
+  struct smf_error err = SMF_ERROR_INIT;
+  char *dir = tmp_dir();
+  char *path = write_file(dir, "hooks.lua", HOOKS, strlen(HOOKS));
+  ASSERT_EQ(lx_load_hooks(x, path, &err), 0);
+  ASSERT(lx_has_function(x, "before"));
+  ASSERT(lx_has_function(x, "after"));
+  ASSERT(!lx_has_function(x, "not_a_function"));
+  ASSERT(!lx_has_function(x, "nope"));
+  ASSERT(!lx_has_function(x, "count"));  // locals stay private to the file
+
+  const struct dsl_node *step =
+      map("id", str("train"), "params", map("epochs", inum(10), NULL), NULL);
+  struct dsl_node *ret = NULL;
+  ASSERT_EQ(lx_call(x, "before", &step, 1, &A, &ret, &err), 0);
+  ASSERT_EQ(get(get(ret, "hyperparameters"), "epochs")->u.i, 20);
+  ASSERT_EQ(get(ret, "n")->u.i, 1);
+  ASSERT_EQ(lx_call(x, "before", &step, 1, &A, &ret, &err), 0);  // module state is kept
+  ASSERT_EQ(get(ret, "n")->u.i, 2);
+  const struct dsl_node *args[2] = {step, map("prefix", str("s3://b/out/"), NULL)};
+  ASSERT_EQ(lx_call(x, "after", args, 2, &A, &ret, &err), 0);
+  ASSERT_STREQ(get(ret, "model")->u.str.s, "s3://b/out/model.tar.gz");
+  ASSERT_STREQ(get(ret, "id")->u.str.s, "train");
+  const struct dsl_node *v = str("1.4.2");
+  ASSERT_EQ(lx_call(x, "semver_bump", &v, 1, &A, &ret, &err), 0);
+  ASSERT_STREQ(ret->u.str.s, "1.5.0");
+  ASSERT_EQ(lx_call(x, "nothing", NULL, 0, &A, &ret, &err), 0);
+  ASSERT(ret == NULL);
+  ASSERT_EQ(lx_call(x, "helper", &v, 1, &A, NULL, &err), SMF_ELUA);  // "1.4.2" * 3
+  // Hook functions are visible to expressions.
+  struct dsl_node *n = interp(x, str("${ helper(params.epochs) }"), &err);
+  ASSERT_EQ(n->u.i, 30);
+
+  // Failures: class HookError, traceback with FILE:LINE.
+  char *at13 = smf_xasprintf("%s:13: attempt to index a nil value (local 't')", path);
+  smf_error_clear(&err);
+  ASSERT_EQ(lx_call(x, "boom", NULL, 0, &A, &ret, &err), SMF_ELUA);
+  ASSERT_EQ(err.klass, SMF_CLASS_HOOK);
+  ASSERT_CONTAINS(err.message, at13);
+  ASSERT_CONTAINS(err.message, "stack traceback:");
+  ASSERT_CONTAINS(err.message, "in function 'boom'");
+  smf_error_clear(&err);
+  ASSERT_EQ(lx_call(x, "deliberate", NULL, 0, &A, &ret, &err), SMF_ELUA);
+  ASSERT_EQ(err.klass, SMF_CLASS_HOOK);
+  ASSERT_STREQ(err.message, "accuracy 0.5 below 0.9");
+  smf_error_clear(&err);
+  ASSERT_EQ(lx_call(x, "runaway", NULL, 0, &A, &ret, &err), SMF_ELUA);
+  ASSERT_EQ(err.klass, SMF_CLASS_HOOK);
+  char *at17 = smf_xasprintf("%s:17: instruction limit of 5000000 exceeded", path);
+  ASSERT_STREQ(err.message, at17);
+  smf_error_clear(&err);
+  ASSERT_EQ(lx_call(x, "bomb", NULL, 0, &A, &ret, &err), SMF_ELUA);
+  ASSERT_EQ(err.klass, SMF_CLASS_HOOK);
+  ASSERT_CONTAINS(err.message, "memory limit of 16777216 bytes (16.0 MiB) exceeded");
+  ASSERT_EQ(lx_call(x, "returns_fn", NULL, 0, &A, &ret, &err), SMF_ELUA);
+  ASSERT_CONTAINS(err.message, "hook 'returns_fn' returned a value that is not data");
+  ASSERT_EQ(lx_call(x, "nope", NULL, 0, &A, &ret, &err), SMF_ENOENT);
+  ASSERT_CONTAINS(err.message, "hook function 'nope' is not defined");
+  ASSERT_EQ(lx_call(x, "not_a_function", NULL, 0, &A, &ret, &err), SMF_EINVAL);
+  // Still usable after all that.
+  ASSERT_EQ(lx_call(x, "before", &step, 1, &A, &ret, &err), 0);
+  ASSERT_EQ(get(ret, "n")->u.i, 3);
+  lx_free(x);
+  unlink(path);
+  rmdir(dir);
+  free(at13);
+  free(at17);
+  free(path);
+  free(dir);
+}
+
+TEST(hooks_refused_and_broken)
+{
+  struct smf_error err = SMF_ERROR_INIT;
+  char *dir = tmp_dir();
+  struct lx *x = sandbox();
+  // Syntax error: FILE:LINE.
+  const char *bad = "function f()\n  return 1 +\nend\n";
+  char *p1 = write_file(dir, "bad.lua", bad, strlen(bad));
+  ASSERT_EQ(lx_load_hooks(x, p1, &err), SMF_ELUA);
+  char *want = smf_xasprintf("%s:3: unexpected symbol near 'end'", p1);
+  ASSERT_CONTAINS(err.message, want);
+  free(want);
+  // Bytecode is refused, even behind a '#' first line.
+  lua_State *L = luaL_newstate();
+  ASSERT_EQ(luaL_loadstring(L, "function f() return 1 end"), LUA_OK);
+  struct smf_buf b = SMF_BUF_INIT;
+  ASSERT_EQ(lua_dump(L, dump_writer, &b, 0), 0);
+  lua_close(L);
+  char *p2 = write_file(dir, "compiled.lua", b.data, b.len);
+  ASSERT_EQ(lx_load_hooks(x, p2, &err), SMF_ELUA);
+  ASSERT_CONTAINS(err.message, "compiled.lua: precompiled Lua (bytecode) is refused");
+  struct smf_buf b2 = SMF_BUF_INIT;
+  smf_buf_puts(&b2, "#!/usr/bin/lua\n");
+  smf_buf_append(&b2, b.data, b.len);
+  char *p3 = write_file(dir, "shebang.lua", b2.data, b2.len);
+  ASSERT_EQ(lx_load_hooks(x, p3, &err), SMF_ELUA);
+  ASSERT_CONTAINS(err.message, "precompiled Lua (bytecode) is refused");
+  ASSERT(!lx_has_function(x, "f"));
+  // A runaway at load time, and an error at load time.
+  const char *loop = "x = 1\nwhile true do end\n";
+  char *p4 = write_file(dir, "loop.lua", loop, strlen(loop));
+  ASSERT_EQ(lx_load_hooks(x, p4, &err), SMF_ELUA);
+  ASSERT_CONTAINS(err.message, "loop.lua:2: instruction limit");
+  const char *raise = "\n\nerror('no config')\n";
+  char *p5 = write_file(dir, "raise.lua", raise, strlen(raise));
+  ASSERT_EQ(lx_load_hooks(x, p5, &err), SMF_ELUA);
+  ASSERT_CONTAINS(err.message, "raise.lua:3: no config");
+  ASSERT_EQ(err.klass, SMF_CLASS_HOOK);
+  char *p6 = smf_xasprintf("%s/missing.lua", dir);
+  ASSERT_EQ(lx_load_hooks(x, p6, &err), SMF_EIO);
+  ASSERT_CONTAINS(err.message, "cannot open");
+  lx_free(x);
+  char *paths[] = {p1, p2, p3, p4, p5, p6};
+  for (size_t i = 0; i < SMF_ARRAY_LEN(paths); i++) {
+    unlink(paths[i]);
+    free(paths[i]);
+  }
+  rmdir(dir);
+  free(dir);
+  smf_buf_free(&b);
+  smf_buf_free(&b2);
+}
+
 int main(void)
 {
   RUN_TEST(interpolate_keeps_types);
@@ -701,6 +880,8 @@ int main(void)
   RUN_TEST(library_json);
   RUN_TEST(library_uri_and_time);
   RUN_TEST(helpers_versioned_semver_webhook);
+  RUN_TEST(hooks_load_and_call);
+  RUN_TEST(hooks_refused_and_broken);
   smf_arena_free(&A);
   return TEST_REPORT();
 }
