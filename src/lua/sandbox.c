@@ -250,6 +250,13 @@ int lx__pcall_user(struct lx *x, int nargs, int nres, bool traceback, struct smf
 int lx__protect(struct lx *x, lua_CFunction fn, struct lx__op *op)
 {
   lua_State *L = x->L;
+  if (x->busy) {
+    // E.g. a log callback calling back into the sandbox: the running call owns
+    // the stack and the budget.
+    return op->rc = SMF_ERR_SET(op->err, SMF_EINVAL,
+                                "the Lua sandbox is already running a call (re-entrant use)");
+  }
+  x->busy = true;
   int top = lua_gettop(L);
   lx_begin(x);
   op->rc = 0;
@@ -268,6 +275,7 @@ int lx__protect(struct lx *x, lua_CFunction fn, struct lx__op *op)
   if (x->mem_tripped || x->instr_tripped) {
     lx_untrip(x);
   }
+  x->busy = false;
   return op->rc;
 }
 

@@ -552,6 +552,44 @@ static void log_cb(void *ud, const char *step_id, const char *msg)
   }
 }
 
+struct reenter {
+  struct lx *x;
+  int rc;
+};
+
+static void log_reenter(void *ud, const char *step_id, const char *msg)
+{
+  (void)step_id;
+  (void)msg;
+  struct reenter *r = ud;
+  struct smf_error err = SMF_ERROR_INIT;
+  struct dsl_node *out = NULL;
+  r->rc = lx_interpolate(r->x, str("${1}"), "p.yaml", &A, &out, &err);
+}
+
+TEST(reentry_and_small_limits)
+{
+  struct lx *x = sandbox();
+  struct reenter r = {x, 0};
+  lx_set_log_fn(x, log_reenter, &r);
+  ASSERT_STREQ(eval_str(x, "(function() smflow.log('x') return 'done' end)()"), "done");
+  ASSERT_EQ(r.rc, SMF_EINVAL);
+  lx_set_log_fn(x, NULL, NULL);
+  // An error object whose __tostring runs away is stopped too.
+  expect_cap(x, "error(setmetatable({}, {__tostring = function() while true do end end}))",
+             "instruction limit");
+  lx_free(x);
+  // A limit too small for the libraries fails cleanly.
+  struct smf_error err = SMF_ERROR_INIT;
+  struct lx_config tiny = {.mem_limit = 4096};
+  ASSERT(lx_new(&tiny, &err) == NULL);
+  ASSERT(err.code == SMF_ENOMEM || err.code == SMF_ELUA);
+  // Defaults apply with no config at all.
+  x = lx_new(NULL, &err);
+  ASSERT(x != NULL);
+  lx_free(x);
+}
+
 TEST(library_log_and_fail)
 {
   struct lx *x = sandbox();
@@ -876,6 +914,7 @@ int main(void)
   RUN_TEST(conversions_both_ways);
   RUN_TEST(caps_stop_runaways);
   RUN_TEST(sandbox_escapes_fail);
+  RUN_TEST(reentry_and_small_limits);
   RUN_TEST(library_log_and_fail);
   RUN_TEST(library_json);
   RUN_TEST(library_uri_and_time);
