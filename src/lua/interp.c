@@ -247,9 +247,10 @@ static int lx_interp_string(struct lx_interp *it, const struct dsl_node *n, stru
   if (len >= 3 && s[0] == '$' && s[1] == '{' && lx__scan_expr(s, len, 2, &close) == 0 &&
       close == len - 1) {
     // Exactly one expression: the value keeps its Lua type.
+    int top = lua_gettop(it->x->L);
     if (lx_eval(it->x, s + 2, len - 3, &lerr) != 0 ||
         lx__to_node(it->x->L, -1, it->a, out, &lerr) != 0) {
-      lua_settop(it->x->L, 1);
+      lua_settop(it->x->L, top);
       return lx_fail_at(it, n, 0, s + 2, len - 3, &lerr);
     }
     lua_pop(it->x->L, 1);

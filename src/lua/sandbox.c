@@ -19,6 +19,7 @@ static void *lx_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 static void lx_count_hook(lua_State *L, lua_Debug *ar);
 static int lx_sandbox_init(lua_State *L);
 static void lx_untrip(struct lx *x);
+static void lx_error_where(struct smf_error *err, const char *text);
 
 struct lx *lx_new(const struct lx_config *cfg, struct smf_error *err)
 {
@@ -161,6 +162,7 @@ static void lx_trip_message(struct lx *x, struct smf_error *err)
     SMF_ERR_SET(err, SMF_ELUA, "%s%sinstruction limit of %llu exceeded", where, sep,
                 (unsigned long long)x->instr_limit);
   }
+  lx_error_where(err, where);
 }
 
 // ---------------------------------------------------------------------------
@@ -207,13 +209,40 @@ static int lx_msgh_plain(lua_State *L)
   return lx_msgh(L, false);
 }
 
+// err->path and err->line from a leading "FILE:LINE:" of `text`, if it has one.
+static void lx_error_where(struct smf_error *err, const char *text)
+{
+  if (err == NULL || text == NULL) {
+    return;
+  }
+  for (const char *p = text; *p != '\0' && *p != '\n'; p++) {
+    if (p[0] != ':' || p[1] < '0' || p[1] > '9' || p == text) {
+      continue;
+    }
+    const char *q = p + 1;
+    unsigned line = 0;
+    while (*q >= '0' && *q <= '9' && line < 100000000u) {
+      line = line * 10 + (unsigned)(*q++ - '0');
+    }
+    if (*q == ':' || *q == '\0') {
+      snprintf(err->path, sizeof(err->path), "%.*s", (int)(p - text), text);
+      err->line = line;
+      err->col = 0;
+      return;
+    }
+  }
+}
+
 // The error object on top of the stack into err.
 static void lx_error_object(lua_State *L, int status, struct smf_error *err)
 {
   if (lua_type(L, -1) == LUA_TTABLE) {
+    // smflow.fail: exactly its message; the caller's position on the side.
     lua_getfield(L, -1, "message");
     SMF_ERR_SET(err, SMF_ELUA, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "failed");
-    lua_pop(L, 1);
+    lua_getfield(L, -2, "where");
+    lx_error_where(err, lua_tostring(L, -1));
+    lua_pop(L, 2);
     return;
   }
   const char *msg = lua_tostring(L, -1);
@@ -221,6 +250,7 @@ static void lx_error_object(lua_State *L, int status, struct smf_error *err)
     SMF_ERR_SET(err, SMF_ELUA, "not enough memory");
   } else {
     SMF_ERR_SET(err, SMF_ELUA, "%s", msg != NULL ? msg : "unknown Lua error");
+    lx_error_where(err, msg);
   }
 }
 
