@@ -18,9 +18,9 @@
 struct lx;
 
 struct lx_config {
-  size_t mem_limit;        ///< bytes; 0 = default (64 MiB)
-  uint64_t instr_limit;    ///< VM instructions per call; 0 = default (100 million)
-  const char *lua_path;    ///< directory holding smflow's Lua library (lua/), or NULL
+  size_t mem_limit;      ///< bytes; 0 = default (64 MiB)
+  uint64_t instr_limit;  ///< VM instructions per call; 0 = default (100 million)
+  const char *lua_path;  ///< directory holding smflow's Lua library (lua/), or NULL
 };
 
 /// New sandbox. Caller frees with lx_free. Returns NULL and sets *err on failure.
@@ -49,8 +49,8 @@ int lx_set_step_outputs(struct lx *x, const char *step_id, const struct dsl_node
 /// Errors: err->message is "PATH:LINE:COL: in ${EXPR}: LUA MESSAGE" where LINE:COL
 /// is the `${` (the scalar's mark, +1 for a quoted scalar, + the byte offset; the
 /// mark itself for multi-line scalars); err->path/line/col hold the same position.
-int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path,
-                   struct smf_arena *a, struct dsl_node **out, struct smf_error *err);
+int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path, struct smf_arena *a,
+                   struct dsl_node **out, struct smf_error *err);
 
 /// Evaluate a bare Lua expression (a `when:` string node) to a boolean (Lua truthiness:
 /// only false and nil are false). A DSL_BOOL node is taken as it is; a string that is

@@ -21,11 +21,11 @@ static int lx_call_protected(lua_State *L)
   lx__push_env(L);
   int t = lua_getfield(L, -1, o->fn_name);
   if (t != LUA_TFUNCTION) {
-    o->op.rc = t == LUA_TNIL ? SMF_ERR_SET(o->op.err, SMF_ENOENT,
-                                           "hook function '%s' is not defined", o->fn_name)
-                             : SMF_ERR_SET(o->op.err, SMF_EINVAL,
-                                           "hook '%s' is a %s, not a function", o->fn_name,
-                                           luaL_typename(L, -1));
+    o->op.rc =
+        t == LUA_TNIL
+            ? SMF_ERR_SET(o->op.err, SMF_ENOENT, "hook function '%s' is not defined", o->fn_name)
+            : SMF_ERR_SET(o->op.err, SMF_EINVAL, "hook '%s' is a %s, not a function", o->fn_name,
+                          luaL_typename(L, -1));
     return 0;
   }
   luaL_checkstack(L, (int)o->nargs + 4, "too many hook arguments");

@@ -183,8 +183,8 @@ static int lx_fail_at(const struct lx_interp *it, const struct dsl_node *n, size
     SMF_ERR_SET(it->err, lerr->code, "%s:%u:%u: in ${%.*s%s}: %s", path, line, col, shown, expr,
                 more, lerr->message);
   } else {
-    SMF_ERR_SET(it->err, lerr->code, "%s%sin ${%.*s%s}: %s", path, path[0] ? ": " : "", shown,
-                expr, more, lerr->message);
+    SMF_ERR_SET(it->err, lerr->code, "%s%sin ${%.*s%s}: %s", path, path[0] ? ": " : "", shown, expr,
+                more, lerr->message);
   }
   if (it->err != NULL) {
     snprintf(it->err->path, sizeof(it->err->path), "%s", path);
@@ -347,8 +347,8 @@ static int lx_interpolate_protected(lua_State *L)
   return 0;
 }
 
-int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path,
-                   struct smf_arena *a, struct dsl_node **out, struct smf_error *err)
+int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path, struct smf_arena *a,
+                   struct dsl_node **out, struct smf_error *err)
 {
   struct interp_op o = {.op = {.x = x, .err = err}, .in = in, .path = path, .a = a};
   *out = NULL;
@@ -519,8 +519,8 @@ int lx_check_template(const char *s, size_t len, const char *chunk_name, size_t 
     if (L == NULL && (L = luaL_newstate()) == NULL) {
       return SMF_ERR_SET(err, SMF_ENOMEM, "cannot create a Lua state");
     }
-    struct syntax_op o = {s + i + 2, close - i - 2,
-                          chunk_name != NULL ? chunk_name : LX_EXPR_CHUNK, err, 0};
+    struct syntax_op o = {s + i + 2, close - i - 2, chunk_name != NULL ? chunk_name : LX_EXPR_CHUNK,
+                          err, 0};
     if ((rc = lx_check_one(L, &o)) != 0) {
       goto fail;
     }

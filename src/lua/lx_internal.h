@@ -26,13 +26,13 @@ struct lx {
   lua_State *L;
   size_t mem_used, mem_limit;
   uint64_t instr_used, instr_limit;
-  bool mem_tripped;    ///< an allocation was refused by the cap since lx__begin
-  bool instr_tripped;  ///< the instruction budget ran out since lx__begin
-  bool closing;        ///< lx_free: stop any finalizer at once
-  bool busy;           ///< inside lx__protect: public entry points are not re-entrant
+  bool mem_tripped;      ///< an allocation was refused by the cap since lx__begin
+  bool instr_tripped;    ///< the instruction budget ran out since lx__begin
+  bool closing;          ///< lx_free: stop any finalizer at once
+  bool busy;             ///< inside lx__protect: public entry points are not re-entrant
   char trip_where[256];  ///< "FILE:LINE" of the Lua code running when a cap tripped
-  char *lua_path;      ///< directory of lua/smflow/*.lua; owned
-  char *step_id;       ///< current step or NULL; owned
+  char *lua_path;        ///< directory of lua/smflow/*.lua; owned
+  char *step_id;         ///< current step or NULL; owned
   lx_log_fn *log_fn;
   void *log_ud;
 };

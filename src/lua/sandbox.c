@@ -25,8 +25,7 @@ struct lx *lx_new(const struct lx_config *cfg, struct smf_error *err)
 {
   struct lx *x = smf_xcalloc(1, sizeof(*x));
   x->mem_limit = cfg != NULL && cfg->mem_limit != 0 ? cfg->mem_limit : LX_DEFAULT_MEM_LIMIT;
-  x->instr_limit =
-      cfg != NULL && cfg->instr_limit != 0 ? cfg->instr_limit : LX_DEFAULT_INSTR_LIMIT;
+  x->instr_limit = cfg != NULL && cfg->instr_limit != 0 ? cfg->instr_limit : LX_DEFAULT_INSTR_LIMIT;
   const char *dir = cfg != NULL && cfg->lua_path != NULL ? cfg->lua_path : SMF_LUA_DIR;
   x->lua_path = smf_xstrdup(dir);
   x->L = lua_newstate(lx_alloc, x);
@@ -480,9 +479,9 @@ static void lx_copy_fields(lua_State *L, int from, int to, const char *const *na
 static void lx_open_libs(lua_State *L)
 {
   static const luaL_Reg libs[] = {
-      {LUA_GNAME, luaopen_base},         {LUA_STRLIBNAME, luaopen_string},
-      {LUA_TABLIBNAME, luaopen_table},   {LUA_MATHLIBNAME, luaopen_math},
-      {LUA_UTF8LIBNAME, luaopen_utf8},   {LUA_COLIBNAME, luaopen_coroutine},
+      {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+      {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+      {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine},
       {LUA_OSLIBNAME, luaopen_os},
   };
   for (size_t i = 0; i < SMF_ARRAY_LEN(libs); i++) {
@@ -499,10 +498,10 @@ static void lx_open_libs(lua_State *L)
 static void lx_fill_env(lua_State *L, int env)
 {
   static const char *const base[] = {
-      "assert", "error",    "ipairs",   "next",         "pairs",        "pcall",
-      "rawequal", "rawget", "rawlen",   "rawset",       "select",       "getmetatable",
-      "tonumber", "tostring", "type",   "_VERSION",
-      LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME, LUA_UTF8LIBNAME, LUA_COLIBNAME,
+      "assert",        "error",         "ipairs",      "next",     "pairs",        "pcall",
+      "rawequal",      "rawget",        "rawlen",      "rawset",   "select",       "getmetatable",
+      "tonumber",      "tostring",      "type",        "_VERSION", LUA_STRLIBNAME, LUA_TABLIBNAME,
+      LUA_MATHLIBNAME, LUA_UTF8LIBNAME, LUA_COLIBNAME,
   };
   static const char *const os_ok[] = {"time", "clock", "date"};
   lua_pushglobaltable(L);

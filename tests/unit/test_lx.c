@@ -1,15 +1,14 @@
 // test_lx.c: the Lua sandbox: interpolation, conditions, conversions, the caps,
 // escape attempts, the smflow library, its Lua helpers and hook calls.
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <lauxlib.h>
-#include <lua.h>
-#include <lualib.h>
 
 #include "smflow/lx.h"
 #include "test.h"
@@ -126,9 +125,8 @@ static struct lx *sandbox(void)
                               "min_accuracy", fnum(0.9), "flag", boolean(true), NULL),
                           &err),
             0);
-  ASSERT_EQ(lx_set_global(x, "run", map("id", str("r-1"), "timestamp", str("20260101-000000"),
-                                        NULL),
-                          &err),
+  ASSERT_EQ(lx_set_global(x, "run",
+                          map("id", str("r-1"), "timestamp", str("20260101-000000"), NULL), &err),
             0);
   return x;
 }
@@ -334,8 +332,9 @@ TEST(eval_bool_when)
   ASSERT(!b);
   ASSERT_EQ(lx_eval_bool(x, str_at("steps.train.x > 1", 9, 11, false), "p.yaml", &b, &err),
             SMF_ELUA);
-  ASSERT_CONTAINS(err.message, "p.yaml:9:11: in ${steps.train.x > 1}: attempt to index a nil "
-                               "value (field 'train')");
+  ASSERT_CONTAINS(err.message,
+                  "p.yaml:9:11: in ${steps.train.x > 1}: attempt to index a nil "
+                  "value (field 'train')");
   lx_free(x);
 }
 
@@ -365,13 +364,14 @@ TEST(conversions_both_ways)
 {
   struct lx *x = sandbox();
   struct smf_error err = SMF_ERROR_INIT;
-  struct dsl_node *v = map("s", str("x"), "i", inum(-3), "f", fnum(2.5), "b", boolean(false),
-                           "n", node(DSL_NULL), "l", seq(2, inum(1), str("two")),
-                           "m", map("k", map(NULL), NULL), NULL);
+  struct dsl_node *v =
+      map("s", str("x"), "i", inum(-3), "f", fnum(2.5), "b", boolean(false), "n", node(DSL_NULL),
+          "l", seq(2, inum(1), str("two")), "m", map("k", map(NULL), NULL), NULL);
   ASSERT_EQ(lx_set_global(x, "vars", v, &err), 0);
-  ASSERT_STREQ(eval_str(x, "type(vars.s) .. math.type(vars.i) .. math.type(vars.f) .. "
-                           "type(vars.b) .. type(vars.n) .. #vars.l .. vars.l[2] .. "
-                           "type(vars.m.k) .. tostring(next(vars.m.k))"),
+  ASSERT_STREQ(eval_str(x,
+                        "type(vars.s) .. math.type(vars.i) .. math.type(vars.f) .. "
+                        "type(vars.b) .. type(vars.n) .. #vars.l .. vars.l[2] .. "
+                        "type(vars.m.k) .. tostring(next(vars.m.k))"),
                "stringintegerfloatbooleannil2twotablenil");
   // Lua -> tree: sequences, maps (sorted keys, numbers as keys), empty table.
   struct dsl_node *n = eval(x, "{10, 20, 30}", &err);
@@ -441,8 +441,7 @@ TEST(caps_stop_runaways)
              "select('#', pcall(function() local t = {} while true do t[#t+1] = "
              "string.rep('x', 1e6) end end))",
              mem);
-  expect_cap(x,
-             "(function() for i = 1, 1e9 do pcall(string.rep, 'x', 1 << 30) end return 1 end)()",
+  expect_cap(x, "(function() for i = 1, 1e9 do pcall(string.rep, 'x', 1 << 30) end return 1 end)()",
              mem);
   expect_cap(x,
              "(function() while true do xpcall(function() while true do end end, "
@@ -460,8 +459,9 @@ TEST(caps_stop_runaways)
              mem);
   // The budget is per top-level call: many small calls are fine.
   for (int i = 0; i < 50; i++) {
-    ASSERT_STREQ(eval_str(x, "tostring((function() local s = 0 for i = 1, 100000 do s = s + i "
-                             "end return s end)())"),
+    ASSERT_STREQ(eval_str(x,
+                          "tostring((function() local s = 0 for i = 1, 100000 do s = s + i "
+                          "end return s end)())"),
                  "5000050000");
   }
   lx_free(x);
@@ -473,8 +473,10 @@ TEST(sandbox_escapes_fail)
 {
   struct lx *x = sandbox();
   struct smf_error err = SMF_ERROR_INIT;
-  ASSERT_CONTAINS(eval_err(x, "io.open('/etc/passwd')"), "attempt to index a nil value (global 'io')");
-  ASSERT_CONTAINS(eval_err(x, "os.execute('true')"), "attempt to call a nil value (field 'execute')");
+  ASSERT_CONTAINS(eval_err(x, "io.open('/etc/passwd')"),
+                  "attempt to index a nil value (global 'io')");
+  ASSERT_CONTAINS(eval_err(x, "os.execute('true')"),
+                  "attempt to call a nil value (field 'execute')");
   ASSERT_CONTAINS(eval_err(x, "os.getenv('HOME')"), "attempt to call a nil value (field 'getenv')");
   ASSERT_CONTAINS(eval_err(x, "os.remove('/tmp/x')"), "(field 'remove')");
   ASSERT_CONTAINS(eval_err(x, "os.exit(1)"), "(field 'exit')");
@@ -505,8 +507,9 @@ TEST(sandbox_escapes_fail)
   ASSERT_CONTAINS(eval_err(x, "require 'smflow.nope'"), "module 'smflow.nope' not found");
   ASSERT_STREQ(eval_str(x, "tostring(require('smflow') == smflow)"), "true");
   // Neither the globals nor the registry's real table are reachable.
-  ASSERT_STREQ(eval_str(x, "tostring(_G.io) .. tostring(_ENV.io) .. tostring(rawget(_G, 'io')) "
-                           ".. tostring(_G == _ENV)"),
+  ASSERT_STREQ(eval_str(x,
+                        "tostring(_G.io) .. tostring(_ENV.io) .. tostring(rawget(_G, 'io')) "
+                        ".. tostring(_G == _ENV)"),
                "nilnilniltrue");
   ASSERT_STREQ(eval_str(x, "type(warn) .. type(print) .. type(collectgarbage)"),
                "nilfunctionfunction");
@@ -514,11 +517,13 @@ TEST(sandbox_escapes_fail)
   ASSERT_CONTAINS(eval_err(x, "setmetatable({}, {__gc = function() while true do end end})"),
                   "__gc metamethods are not allowed");
   ASSERT_STREQ(eval_str(x, "getmetatable(setmetatable({}, {__index = {k = 'v'}})).__index.k"), "v");
-  ASSERT_STREQ(eval_str(x, "tostring(select(2, xpcall(error, function(m) return 'h:' .. m end, "
-                           "'e', 0)))"),
+  ASSERT_STREQ(eval_str(x,
+                        "tostring(select(2, xpcall(error, function(m) return 'h:' .. m end, "
+                        "'e', 0)))"),
                "h:e");
-  ASSERT_STREQ(eval_str(x, "tostring(select(2, xpcall(function(a, b) return a + b end, print, 2, "
-                           "3)))"),
+  ASSERT_STREQ(eval_str(x,
+                        "tostring(select(2, xpcall(function(a, b) return a + b end, print, 2, "
+                        "3)))"),
                "5");
   // collectgarbage: looking is fine, switching the collector off is not.
   ASSERT_STREQ(eval_str(x, "math.type(collectgarbage('count'))"), "float");
@@ -528,9 +533,11 @@ TEST(sandbox_escapes_fail)
   // What is allowed works.
   ASSERT_STREQ(eval_str(x, "os.date('!%Y-%m-%d', 0) .. math.type(os.time()) .. type(os.clock())"),
                "1970-01-01integernumber");
-  ASSERT_STREQ(eval_str(x, "string.format('%05.1f', 3.14159) .. utf8.char(233) .. "
-                           "table.concat({1, 2}, ',') .. math.floor(2.5)"),
-               "003.1\xc3\xa9" "1,22");
+  ASSERT_STREQ(eval_str(x,
+                        "string.format('%05.1f', 3.14159) .. utf8.char(233) .. "
+                        "table.concat({1, 2}, ',') .. math.floor(2.5)"),
+               "003.1\xc3\xa9"
+               "1,22");
   lx_free(x);
 }
 
@@ -615,27 +622,33 @@ TEST(library_log_and_fail)
 TEST(library_json)
 {
   struct lx *x = sandbox();
-  ASSERT_STREQ(eval_str(x, "smflow.json.encode({b = 1, a = {1, 2, {}}, c = smflow.json.null, "
-                           "d = '\xc3\xa9', e = 0.9, f = 3.0, g = false, [5] = 'five'})"),
+  ASSERT_STREQ(eval_str(x,
+                        "smflow.json.encode({b = 1, a = {1, 2, {}}, c = smflow.json.null, "
+                        "d = '\xc3\xa9', e = 0.9, f = 3.0, g = false, [5] = 'five'})"),
                "{\"5\":\"five\",\"a\":[1,2,{}],\"b\":1,\"c\":null,\"d\":\"\xc3\xa9\",\"e\":0.9,"
                "\"f\":3.0,\"g\":false}");
-  ASSERT_STREQ(eval_str(x, "smflow.json.encode('x\"y') .. smflow.json.encode(12) .. "
-                           "smflow.json.encode(nil)"),
+  ASSERT_STREQ(eval_str(x,
+                        "smflow.json.encode('x\"y') .. smflow.json.encode(12) .. "
+                        "smflow.json.encode(nil)"),
                "\"x\\\"y\"12null");
-  ASSERT_STREQ(eval_str(x, "(function() local v = smflow.json.decode('{\"a\":[1,2.5,null,"
-                           "{\"b\":true}],\"s\":\"\\\\u00e9\"}') return math.type(v.a[1]) .. "
-                           "math.type(v.a[2]) .. tostring(v.a[3] == smflow.json.null) .. "
-                           "tostring(v.a[4].b) .. v.s .. #v.a end)()"),
-               "integerfloattruetrue\xc3\xa9" "4");
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local v = smflow.json.decode('{\"a\":[1,2.5,null,"
+                        "{\"b\":true}],\"s\":\"\\\\u00e9\"}') return math.type(v.a[1]) .. "
+                        "math.type(v.a[2]) .. tostring(v.a[3] == smflow.json.null) .. "
+                        "tostring(v.a[4].b) .. v.s .. #v.a end)()"),
+               "integerfloattruetrue\xc3\xa9"
+               "4");
   ASSERT_STREQ(eval_str(x, "smflow.json.encode(smflow.json.decode('{\"z\":1,\"a\":[]}'))"),
                "{\"a\":{},\"z\":1}");
   ASSERT_CONTAINS(eval_err(x, "smflow.json.decode('{\"a\":')"), "smflow.json.decode: ");
-  ASSERT_CONTAINS(eval_err(x, "smflow.json.encode({f = print})"), "a function value has no JSON form");
+  ASSERT_CONTAINS(eval_err(x, "smflow.json.encode({f = print})"),
+                  "a function value has no JSON form");
   ASSERT_CONTAINS(eval_err(x, "smflow.json.encode(0/0)"), "NaN");
   ASSERT_CONTAINS(eval_err(x, "smflow.json.encode({'\\xff'})"), "not valid UTF-8");
   ASSERT_CONTAINS(eval_err(x, "smflow.json.encode({[true] = 1})"), "a boolean key");
-  ASSERT_CONTAINS(eval_err(x, "(function() local t = {} t[1] = t return smflow.json.encode(t) end)()"),
-                  "nested more than");
+  ASSERT_CONTAINS(
+      eval_err(x, "(function() local t = {} t[1] = t return smflow.json.encode(t) end)()"),
+      "nested more than");
   lx_free(x);
 }
 
@@ -650,20 +663,25 @@ TEST(library_uri_and_time)
   ASSERT_STREQ(eval_str(x, "smflow.uri.join('file:///tmp', 'x')"), "file:///tmp/x");
   ASSERT_STREQ(eval_str(x, "smflow.uri.join('rel')"), "rel");
   ASSERT_CONTAINS(eval_err(x, "smflow.uri.join('a', {})"), "bad argument #2 to 'join'");
-  ASSERT_STREQ(eval_str(x, "(function() local u = smflow.uri.parse('s3://bkt/a/b.tar.gz') "
-                           "return u.scheme .. '|' .. u.bucket .. '|' .. u.key end)()"),
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local u = smflow.uri.parse('s3://bkt/a/b.tar.gz') "
+                        "return u.scheme .. '|' .. u.bucket .. '|' .. u.key end)()"),
                "s3|bkt|a/b.tar.gz");
-  ASSERT_STREQ(eval_str(x, "(function() local u = smflow.uri.parse('s3://bkt') "
-                           "return u.bucket .. '|' .. u.key end)()"),
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local u = smflow.uri.parse('s3://bkt') "
+                        "return u.bucket .. '|' .. u.key end)()"),
                "bkt|");
-  ASSERT_STREQ(eval_str(x, "(function() local u = smflow.uri.parse('file:///tmp/m') "
-                           "return u.scheme .. '|' .. u.host .. '|' .. u.path end)()"),
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local u = smflow.uri.parse('file:///tmp/m') "
+                        "return u.scheme .. '|' .. u.host .. '|' .. u.path end)()"),
                "file||/tmp/m");
-  ASSERT_STREQ(eval_str(x, "(function() local u = smflow.uri.parse('http://h:8080/p?q') "
-                           "return u.host .. '|' .. u.path end)()"),
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local u = smflow.uri.parse('http://h:8080/p?q') "
+                        "return u.host .. '|' .. u.path end)()"),
                "h:8080|/p?q");
-  ASSERT_STREQ(eval_str(x, "(function() local u = smflow.uri.parse('models/x') "
-                           "return u.scheme .. '|' .. u.path end)()"),
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local u = smflow.uri.parse('models/x') "
+                        "return u.scheme .. '|' .. u.path end)()"),
                "file|models/x");
   ASSERT_CONTAINS(eval_err(x, "smflow.uri.parse('s3:///k')"), "has no bucket");
   ASSERT_CONTAINS(eval_err(x, "smflow.uri.parse('1x://a')"), "no valid scheme");
@@ -683,45 +701,51 @@ TEST(helpers_versioned_semver_webhook)
                "model-20261122-003600");
   ASSERT_STREQ(eval_str(x, "require('smflow.versioned').path('s3://b/models/', 'clf', 0)"),
                "s3://b/models/clf-19700101-000000/");
-  ASSERT_STREQ(eval_str(x, "(function() local p, t = require('smflow.versioned').parse("
-                           "'s3://b/m/model-20261122-003600/') return p .. ' ' .. t end)()"),
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local p, t = require('smflow.versioned').parse("
+                        "'s3://b/m/model-20261122-003600/') return p .. ' ' .. t end)()"),
                "model 1795307760");
   ASSERT_STREQ(eval_str(x, "tostring(require('smflow.versioned').parse('model-2026'))"), "nil");
-  ASSERT_STREQ(eval_str(x, "require('smflow.versioned').latest({'model-20250101-000000', "
-                           "'model-20261122-003600', 'other-20991231-000000', 'junk'}, 'model')"),
+  ASSERT_STREQ(eval_str(x,
+                        "require('smflow.versioned').latest({'model-20250101-000000', "
+                        "'model-20261122-003600', 'other-20991231-000000', 'junk'}, 'model')"),
                "model-20261122-003600");
-  ASSERT_STREQ(eval_str(x, "(function() local s = require 'smflow.semver' return "
-                           "s.bump('1.4.2', 'minor') .. ' ' .. s.bump('1.4.2', 'major') .. ' ' .. "
-                           "s.bump('v1.4.2', 'patch') .. ' ' .. s.bump('2.0.0-rc.1', 'major') .. "
-                           "' ' .. s.bump('1.2.3-beta', 'patch') end)()"),
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local s = require 'smflow.semver' return "
+                        "s.bump('1.4.2', 'minor') .. ' ' .. s.bump('1.4.2', 'major') .. ' ' .. "
+                        "s.bump('v1.4.2', 'patch') .. ' ' .. s.bump('2.0.0-rc.1', 'major') .. "
+                        "' ' .. s.bump('1.2.3-beta', 'patch') end)()"),
                "1.5.0 2.0.0 1.4.3 2.0.0 1.2.3");
-  ASSERT_STREQ(eval_str(x, "(function() local s = require 'smflow.semver' local r = {} "
-                           "local pairs_ = {{'1.0.0', '2.0.0'}, {'1.0.0-rc.1', '1.0.0'}, "
-                           "{'1.0.0-alpha', '1.0.0-alpha.1'}, {'1.0.0-alpha.1', '1.0.0-alpha.beta'}, "
-                           "{'1.0.0-beta.2', '1.0.0-beta.11'}, {'1.0.0+b1', '1.0.0+b2'}, "
-                           "{'1.10.0', '1.9.0'}} "
-                           "for _, p in ipairs(pairs_) do r[#r+1] = s.compare(p[1], p[2]) end "
-                           "return table.concat(r, ',') end)()"),
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local s = require 'smflow.semver' local r = {} "
+                        "local pairs_ = {{'1.0.0', '2.0.0'}, {'1.0.0-rc.1', '1.0.0'}, "
+                        "{'1.0.0-alpha', '1.0.0-alpha.1'}, {'1.0.0-alpha.1', '1.0.0-alpha.beta'}, "
+                        "{'1.0.0-beta.2', '1.0.0-beta.11'}, {'1.0.0+b1', '1.0.0+b2'}, "
+                        "{'1.10.0', '1.9.0'}} "
+                        "for _, p in ipairs(pairs_) do r[#r+1] = s.compare(p[1], p[2]) end "
+                        "return table.concat(r, ',') end)()"),
                "-1,-1,-1,-1,-1,0,1");
-  ASSERT_STREQ(eval_str(x, "(function() local s = require 'smflow.semver' "
-                           "local v = s.parse('1.2.3-rc.1+sha.5') return tostring(v) .. ' ' .. "
-                           "v.pre[2] .. ' ' .. tostring(s.parse('1.2.3') > v) .. ' ' .. "
-                           "tostring(s.parse('01.2.3')) .. ' ' .. tostring(s.parse('1.2')) end)()"),
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local s = require 'smflow.semver' "
+                        "local v = s.parse('1.2.3-rc.1+sha.5') return tostring(v) .. ' ' .. "
+                        "v.pre[2] .. ' ' .. tostring(s.parse('1.2.3') > v) .. ' ' .. "
+                        "tostring(s.parse('01.2.3')) .. ' ' .. tostring(s.parse('1.2')) end)()"),
                "1.2.3-rc.1+sha.5 1 true nil nil");
   ASSERT_CONTAINS(eval_err(x, "require('smflow.semver').bump('x', 'patch')"),
                   "'x' is not MAJOR.MINOR.PATCH");
-  ASSERT_CONTAINS(eval_err(x, "require('smflow.semver').bump('1.0.0', 'micro')"),
-                  "part must be");
-  ASSERT_STREQ(eval_str(x, "require('smflow.webhook').payload({id = 'r-1', name = 'churn', "
-                           "status = 'failed', steps = {train = {state = 'failed'}, "
-                           "code = {state = 'succeeded'}}})"),
+  ASSERT_CONTAINS(eval_err(x, "require('smflow.semver').bump('1.0.0', 'micro')"), "part must be");
+  ASSERT_STREQ(eval_str(x,
+                        "require('smflow.webhook').payload({id = 'r-1', name = 'churn', "
+                        "status = 'failed', steps = {train = {state = 'failed'}, "
+                        "code = {state = 'succeeded'}}})"),
                "{\"blocks\":[{\"text\":{\"text\":\":x: *churn* run `r-1` failed (failed: train)\","
                "\"type\":\"mrkdwn\"},\"type\":\"section\"},{\"elements\":[{\"text\":\"run r-1\","
                "\"type\":\"mrkdwn\"}],\"type\":\"context\"}],\"text\":\":x: *churn* run `r-1` "
                "failed (failed: train)\"}");
-  ASSERT_STREQ(eval_str(x, "require('smflow.webhook').text({name = 'a<b'}, {id = 'fit', "
-                           "state = 'failed', error = {class = 'CapacityError', message = 'no "
-                           "ml.p3 & co'}})"),
+  ASSERT_STREQ(eval_str(x,
+                        "require('smflow.webhook').text({name = 'a<b'}, {id = 'fit', "
+                        "state = 'failed', error = {class = 'CapacityError', message = 'no "
+                        "ml.p3 & co'}})"),
                ":x: *a&lt;b* step `fit` failed: CapacityError: no ml.p3 &amp; co");
   lx_free(x);
 }
@@ -729,29 +753,29 @@ TEST(helpers_versioned_semver_webhook)
 // ---- hooks file and lx_call ----
 
 static const char HOOKS[] =
-    "-- hooks for the tests\n"                                                      // 1
-    "local count = 0\n"                                                             // 2
-    "function before(step)\n"                                                       // 3
-    "  count = count + 1\n"                                                         // 4
-    "  return {hyperparameters = {epochs = step.params.epochs * 2}, n = count}\n"   // 5
-    "end\n"                                                                         // 6
-    "function after(step, outputs)\n"                                               // 7
-    "  return {model = smflow.uri.join(outputs.prefix, 'model.tar.gz'), id = step.id}\n"  // 8
-    "end\n"                                                                         // 9
-    "function helper(n) return n * 3 end\n"                                         // 10
-    "function boom()\n"                                                             // 11
-    "  local t = nil\n"                                                             // 12
-    "  return t.x\n"                                                                // 13
-    "end\n"                                                                         // 14
-    "function deliberate() smflow.fail('accuracy 0.5 below 0.9') end\n"             // 15
-    "function runaway()\n"                                                          // 16
-    "  while true do end\n"                                                         // 17
-    "end\n"                                                                         // 18
+    "-- hooks for the tests\n"                                                             // 1
+    "local count = 0\n"                                                                    // 2
+    "function before(step)\n"                                                              // 3
+    "  count = count + 1\n"                                                                // 4
+    "  return {hyperparameters = {epochs = step.params.epochs * 2}, n = count}\n"          // 5
+    "end\n"                                                                                // 6
+    "function after(step, outputs)\n"                                                      // 7
+    "  return {model = smflow.uri.join(outputs.prefix, 'model.tar.gz'), id = step.id}\n"   // 8
+    "end\n"                                                                                // 9
+    "function helper(n) return n * 3 end\n"                                                // 10
+    "function boom()\n"                                                                    // 11
+    "  local t = nil\n"                                                                    // 12
+    "  return t.x\n"                                                                       // 13
+    "end\n"                                                                                // 14
+    "function deliberate() smflow.fail('accuracy 0.5 below 0.9') end\n"                    // 15
+    "function runaway()\n"                                                                 // 16
+    "  while true do end\n"                                                                // 17
+    "end\n"                                                                                // 18
     "function bomb() local t = {} while true do t[#t+1] = string.rep('x', 1e6) end end\n"  // 19
-    "function returns_fn() return print end\n"                                      // 20
-    "function nothing() end\n"                                                      // 21
-    "not_a_function = 5\n"                                                          // 22
-    "function semver_bump(v) return require('smflow.semver').bump(v, 'minor') end\n";  // 23
+    "function returns_fn() return print end\n"                                             // 20
+    "function nothing() end\n"                                                             // 21
+    "not_a_function = 5\n"                                                                 // 22
+    "function semver_bump(v) return require('smflow.semver').bump(v, 'minor') end\n";      // 23
 
 static char *tmp_dir(void)
 {
