@@ -31,6 +31,7 @@ struct lx {
   bool closing;          ///< lx_free: stop any finalizer at once
   bool busy;             ///< inside lx__protect: public entry points are not re-entrant
   char trip_where[256];  ///< "FILE:LINE" of the Lua code running when a cap tripped
+  char call_where[256];  ///< "FILE:LINE" defining the function of the running call
   char *lua_path;        ///< directory of lua/smflow/*.lua; owned
   char *step_id;         ///< current step or NULL; owned
   lx_log_fn *log_fn;

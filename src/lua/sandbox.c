@@ -102,6 +102,16 @@ static void *lx_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
   return p;
 }
 
+// "FILE:LINE" of the running Lua function into dst (expression chunks are
+// positioned by their caller instead).
+static void lx_note_where(lua_State *L, lua_Debug *ar, char *dst, size_t n)
+{
+  if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0 &&
+      strcmp(ar->short_src, LX_EXPR_CHUNK) != 0) {
+    snprintf(dst, n, "%s:%d", ar->short_src, ar->currentline);
+  }
+}
+
 static void lx_count_hook(lua_State *L, lua_Debug *ar)
 {
   struct lx *x = lx__from_L(L);
@@ -117,9 +127,8 @@ static void lx_count_hook(lua_State *L, lua_Debug *ar)
     }
     x->instr_tripped = true;
   }
-  if (x->trip_where[0] == '\0' && lua_getinfo(L, "Sl", ar) && ar->currentline > 0 &&
-      strcmp(ar->short_src, LX_EXPR_CHUNK) != 0) {
-    snprintf(x->trip_where, sizeof(x->trip_where), "%s:%d", ar->short_src, ar->currentline);
+  if (x->trip_where[0] == '\0') {
+    lx_note_where(L, ar, x->trip_where, sizeof(x->trip_where));
   }
   // Raise at every instruction from now on: a pcall that catches this error
   // returns into code that fails again at its next instruction.
@@ -133,6 +142,7 @@ static void lx_begin(struct lx *x)
   x->mem_tripped = false;
   x->instr_tripped = false;
   x->trip_where[0] = '\0';
+  x->call_where[0] = '\0';
 }
 
 // Control is back in C after a tripped call: lift the refusal, give the memory
@@ -152,7 +162,9 @@ static void lx_untrip(struct lx *x)
 
 static void lx_trip_message(struct lx *x, struct smf_error *err)
 {
-  const char *where = x->trip_where;
+  // A memory cap trips in the allocator, which cannot tell where Lua was: then
+  // the position is the hook tick's, else the called function's definition.
+  const char *where = x->trip_where[0] != '\0' ? x->trip_where : x->call_where;
   const char *sep = where[0] != '\0' ? ": " : "";
   if (x->mem_tripped) {
     SMF_ERR_SET(err, SMF_ELUA, "%s%smemory limit of %zu bytes (%.1f MiB) exceeded", where, sep,
@@ -257,6 +269,11 @@ int lx__pcall_user(struct lx *x, int nargs, int nres, bool traceback, struct smf
 {
   lua_State *L = x->L;
   int base = lua_gettop(L) - nargs;  // index of the function
+  lua_Debug ar;
+  lua_pushvalue(L, base);
+  if (lua_getinfo(L, ">S", &ar) && ar.linedefined > 0 && strcmp(ar.short_src, LX_EXPR_CHUNK) != 0) {
+    snprintf(x->call_where, sizeof(x->call_where), "%s:%d", ar.short_src, ar.linedefined);
+  }
   lua_pushcfunction(L, traceback ? lx_msgh_traceback : lx_msgh_plain);
   lua_insert(L, base);
   int status = lua_pcall(L, nargs, nres, base);

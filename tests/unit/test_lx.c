@@ -522,7 +522,9 @@ TEST(hooks_load_and_call)
   smf_error_clear(&err);
   ASSERT_EQ(lx_call(x, "bomb", NULL, 0, &A, &ret, &err), SMF_ELUA);
   ASSERT_EQ(err.klass, SMF_CLASS_HOOK);
-  ASSERT_CONTAINS(err.message, "memory limit of 16777216 bytes (16.0 MiB) exceeded");
+  char *at19 = smf_xasprintf("%s:19: memory limit of 16777216 bytes (16.0 MiB) exceeded", path);
+  ASSERT_STREQ(err.message, at19);
+  free(at19);
   ASSERT_EQ(lx_call(x, "returns_fn", NULL, 0, &A, &ret, &err), SMF_ELUA);
   ASSERT_CONTAINS(err.message, "hook 'returns_fn' returned a value that is not data");
   ASSERT_EQ(lx_call(x, "nope", NULL, 0, &A, &ret, &err), SMF_ENOENT);
