@@ -352,6 +352,9 @@ int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path, st
 {
   struct interp_op o = {.op = {.x = x, .err = err}, .in = in, .path = path, .a = a};
   *out = NULL;
+  if (in == NULL) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "nothing to interpolate");
+  }
   int rc = lx__protect(x, lx_interpolate_protected, &o.op);
   if (rc == 0) {
     *out = o.out;

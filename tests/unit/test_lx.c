@@ -375,6 +375,43 @@ TEST(sandbox_escapes_fail)
   lx_free(x);
 }
 
+// Random text made of the scanner's special characters: the scanner, the
+// template check and interpolation agree and never crash.
+TEST(scanner_random_inputs)
+{
+  struct lx *x = sandbox();
+  static const char alphabet[] = "${}$'\"[]=-\n x1.+()";
+  unsigned seed = 12345;
+  char buf[40];
+  for (int iter = 0; iter < 20000; iter++) {
+    seed = seed * 1103515245u + 12345u;
+    size_t len = (seed >> 16) % (sizeof(buf) - 1);
+    for (size_t i = 0; i < len; i++) {
+      seed = seed * 1103515245u + 12345u;
+      buf[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+    }
+    buf[len] = '\0';
+    struct smf_error err = SMF_ERROR_INIT;
+    size_t off = 0;
+    int check = lx_check_template(buf, len, "t", &off, &err);
+    ASSERT(check == 0 || check == SMF_ELUA || check == SMF_EPARSE);
+    if (check != 0) {
+      ASSERT(off < len);
+    }
+    struct dsl_node *out = NULL;
+    int rc = lx_interpolate(x, str(buf), "p.yaml", &A, &out, &err);
+    ASSERT(rc == 0 || rc == SMF_ELUA || rc == SMF_EPARSE);
+    // A template that does not even compile cannot interpolate.
+    if (check != 0) {
+      ASSERT(rc != 0);
+    }
+    if (rc == 0) {
+      ASSERT(out != NULL && (out->type != DSL_STR || strlen(out->u.str.s) == out->u.str.len));
+    }
+  }
+  lx_free(x);
+}
+
 struct reenter {
   struct lx *x;
   int rc;
@@ -608,6 +645,7 @@ int main(void)
   RUN_TEST(conversions_both_ways);
   RUN_TEST(caps_stop_runaways);
   RUN_TEST(sandbox_escapes_fail);
+  RUN_TEST(scanner_random_inputs);
   RUN_TEST(reentry_and_small_limits);
   RUN_TEST(hooks_load_and_call);
   RUN_TEST(hooks_refused_and_broken);
