@@ -20,7 +20,7 @@ struct lx;
 struct lx_config {
   size_t mem_limit;      ///< bytes; 0 = default (64 MiB)
   uint64_t instr_limit;  ///< VM instructions per call; 0 = default (100 million)
-  const char *lua_path;  ///< directory holding smflow's Lua library (lua/), or NULL
+  const char *lua_path;  ///< directory holding smflow/*.lua; NULL = installed, else source lua/
 };
 
 /// New sandbox. Caller frees with lx_free. Returns NULL and sets *err on failure.

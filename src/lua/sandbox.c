@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lua/lx_internal.h"
 #include "smflow/log.h"
@@ -21,13 +22,25 @@ static int lx_sandbox_init(lua_State *L);
 static void lx_untrip(struct lx *x);
 static void lx_error_where(struct smf_error *err, const char *text);
 
+// The configured directory, else the installed one, else (a build that was
+// never installed) the source tree's lua/.
+static const char *lx_default_lua_path(const struct lx_config *cfg)
+{
+  if (cfg != NULL && cfg->lua_path != NULL) {
+    return cfg->lua_path;
+  }
+  if (access(SMF_LUA_DIR "/smflow", R_OK | X_OK) == 0) {
+    return SMF_LUA_DIR;
+  }
+  return SMF_SOURCE_LUA_DIR;
+}
+
 struct lx *lx_new(const struct lx_config *cfg, struct smf_error *err)
 {
   struct lx *x = smf_xcalloc(1, sizeof(*x));
   x->mem_limit = cfg != NULL && cfg->mem_limit != 0 ? cfg->mem_limit : LX_DEFAULT_MEM_LIMIT;
   x->instr_limit = cfg != NULL && cfg->instr_limit != 0 ? cfg->instr_limit : LX_DEFAULT_INSTR_LIMIT;
-  const char *dir = cfg != NULL && cfg->lua_path != NULL ? cfg->lua_path : SMF_LUA_DIR;
-  x->lua_path = smf_xstrdup(dir);
+  x->lua_path = smf_xstrdup(lx_default_lua_path(cfg));
   x->L = lua_newstate(lx_alloc, x);
   if (x->L == NULL) {
     SMF_ERR_SET(err, SMF_ENOMEM, "cannot create the Lua state (memory limit %zu bytes)",

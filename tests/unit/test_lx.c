@@ -444,9 +444,10 @@ TEST(reentry_and_small_limits)
   struct lx_config tiny = {.mem_limit = 4096};
   ASSERT(lx_new(&tiny, &err) == NULL);
   ASSERT(err.code == SMF_ENOMEM || err.code == SMF_ELUA);
-  // Defaults apply with no config at all.
+  // Defaults apply with no config at all, helpers included.
   x = lx_new(NULL, &err);
   ASSERT(x != NULL);
+  ASSERT_STREQ(eval_str(x, "require('smflow.semver').bump('0.1.0', 'patch')"), "0.1.1");
   lx_free(x);
 }
 
