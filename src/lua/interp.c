@@ -168,13 +168,18 @@ struct lx_interp {
 };
 
 // Fill err with the position of the `${` at byte `off` of scalar n (or of the
-// scalar itself for multi-line ones), the expression and Lua's message in lerr.
+// scalar itself for multi-line ones; for a quoted scalar with escapes the column
+// is counted in the value, not the source), the expression and Lua's message in lerr.
 static int lx_fail_at(const struct lx_interp *it, const struct dsl_node *n, size_t off,
                       const char *expr, size_t elen, const struct smf_error *lerr)
 {
   unsigned line = n->mark.line, col = n->mark.col;
   if (line != 0 && memchr(n->u.str.s, '\n', n->u.str.len) == NULL) {
-    col += (n->quoted ? 1u : 0u) + (unsigned)off;
+    // Columns count characters, as the marks do: skip UTF-8 continuation bytes.
+    col += n->quoted ? 1u : 0u;
+    for (size_t i = 0; i < off; i++) {
+      col += ((unsigned char)n->u.str.s[i] & 0xC0) != 0x80;
+    }
   }
   const char *path = it->path != NULL ? it->path : "";
   int shown = elen > 60 ? 60 : (int)elen;

@@ -123,6 +123,10 @@ TEST(interpolate_errors_have_positions)
   // Quoted: one more for the quote.
   ASSERT(interp(x, str_at("${ 1 + }", 5, 12, true), &err) == NULL);
   ASSERT_CONTAINS(err.message, "p.yaml:5:13: in ${ 1 + }: unexpected symbol");
+  // Columns count characters: "é" is two bytes, one column.
+  ASSERT(interp(x, str_at("\xc3\xa9t\xc3\xa9 ${ nope() }", 4, 3, false), &err) == NULL);
+  ASSERT_CONTAINS(err.message,
+                  "p.yaml:4:7: in ${ nope() }: attempt to call a nil value (global 'nope')");
   // Multi-line: the scalar's mark.
   ASSERT(interp(x, str_at("line one\nand ${ error('boom', 0) }\n", 7, 5, true), &err) == NULL);
   ASSERT_CONTAINS(err.message, "p.yaml:7:5: in ${ error('boom', 0) }: boom");
