@@ -86,7 +86,7 @@ static const char *lx_key_string(lua_State *L, struct smf_arena *a)
   case LUA_TSTRING: {
     size_t len = 0;
     const char *s = lua_tolstring(L, -1, &len);
-    return smf_arena_strndup(a, s, len);
+    return memchr(s, '\0', len) == NULL ? smf_arena_strndup(a, s, len) : NULL;
   }
   case LUA_TNUMBER:
     return smf_arena_strdup(a, lua_tostring(L, -1));
@@ -147,8 +147,9 @@ static int lx_table_to_node(lua_State *L, int idx, struct smf_arena *a, int dept
     lua_pushvalue(L, -2);
     const char *key = lx_key_string(L, a);
     if (key == NULL) {
-      SMF_ERR_SET(err, SMF_EINVAL, "a table key of type %s has no string form",
-                  luaL_typename(L, -1));
+      SMF_ERR_SET(err, SMF_EINVAL, "a table key of type %s has no string form%s",
+                  luaL_typename(L, -1),
+                  lua_type(L, -1) == LUA_TSTRING ? " (it contains a NUL byte)" : "");
       lua_pop(L, 3);
       return SMF_EINVAL;
     }
@@ -204,6 +205,10 @@ static int lx_to_node_depth(lua_State *L, int idx, struct smf_arena *a, int dept
   case LUA_TSTRING: {
     size_t len = 0;
     const char *s = lua_tolstring(L, idx, &len);
+    if (memchr(s, '\0', len) != NULL) {
+      // Pipeline strings are C strings.
+      return SMF_ERR_SET(err, SMF_EINVAL, "a string containing a NUL byte cannot be converted");
+    }
     n = lx__node_new(a, DSL_STR);
     n->u.str.s = smf_arena_strndup(a, s, len);
     n->u.str.len = len;

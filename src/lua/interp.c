@@ -230,7 +230,11 @@ static int lx_splice(struct lx *x, struct smf_arena *a, struct lx_abuf *b, struc
   if (t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN) {
     size_t len = 0;
     const char *s = luaL_tolstring(L, -1, &len);
-    lx_abuf_add(a, b, s, len);
+    if (memchr(s, '\0', len) != NULL) {
+      rc = SMF_ERR_SET(err, SMF_ELUA, "the string contains a NUL byte");
+    } else {
+      lx_abuf_add(a, b, s, len);
+    }
     lua_pop(L, 1);
   } else if (t == LUA_TNIL) {
     rc = SMF_ERR_SET(err, SMF_ELUA, "the value is nil; nothing to put into the string");

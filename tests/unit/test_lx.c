@@ -231,6 +231,11 @@ TEST(conversions_both_ways)
   ASSERT_EQ(get(n, "a")->type, DSL_NULL);
   ASSERT_CONTAINS(eval_err(x, "{f = print}"), "a function value cannot be converted");
   ASSERT_CONTAINS(eval_err(x, "{[true] = 1}"), "a table key of type boolean");
+  ASSERT_CONTAINS(eval_err(x, "'a\\0b'"), "a string containing a NUL byte");
+  ASSERT_CONTAINS(eval_err(x, "{['a\\0b'] = 1}"), "(it contains a NUL byte)");
+  struct smf_error nerr = SMF_ERROR_INIT;
+  ASSERT(interp(x, str("x${'a\\0b'}"), &nerr) == NULL);
+  ASSERT_CONTAINS(nerr.message, "the string contains a NUL byte");
   ASSERT_CONTAINS(eval_err(x, "{[1] = 'a', ['1'] = 'b', x = 1}"), "both as a number and a string");
   ASSERT_CONTAINS(eval_err(x, "(function() local t = {} t.t = t return t end)()"),
                   "nested more than");
