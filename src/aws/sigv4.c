@@ -9,8 +9,8 @@
 #include "aws/sigv4.h"
 
 #include <openssl/core_names.h>
-#include <openssl/evp.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/params.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +25,12 @@
 #define SIGV4_CACHE_SLOTS 8
 
 struct sigv4_key_slot {
-  char *secret;       // owned copy, zeroed on eviction
-  char date[9];       // yyyymmdd
+  char *secret;  // owned copy, zeroed on eviction
+  char date[9];  // yyyymmdd
   char *region;
   char *service;
   unsigned char key[32];
-  uint64_t used;      // LRU tick; 0 = empty slot
+  uint64_t used;  // LRU tick; 0 = empty slot
 };
 
 // One header or query entry in the scratch arrays: offsets into a scratch buffer
@@ -53,7 +53,7 @@ struct aws_sigv4_signer {
   EVP_MD_CTX *md;
   struct sigv4_key_slot cache[SIGV4_CACHE_SLOTS];
   uint64_t tick;
-  struct smf_buf scratch;        // header/query names and values
+  struct smf_buf scratch;  // header/query names and values
   struct smf_buf signed_headers;
   struct smf_buf path;
   struct sigv4_vec entries;
@@ -77,8 +77,8 @@ static void sigv4_hmac(struct aws_sigv4_signer *s, const void *key, size_t key_l
 {
   size_t out_len = 0;
   // The digest was set once in aws_sigv4_signer_new(); init only re-keys.
-  if (EVP_MAC_init(s->hmac, key, key_len, NULL) != 1 ||
-      EVP_MAC_update(s->hmac, data, len) != 1 || EVP_MAC_final(s->hmac, out, &out_len, 32) != 1) {
+  if (EVP_MAC_init(s->hmac, key, key_len, NULL) != 1 || EVP_MAC_update(s->hmac, data, len) != 1 ||
+      EVP_MAC_final(s->hmac, out, &out_len, 32) != 1) {
     // Only reachable if OpenSSL itself is broken: there is no bad input here.
     abort();
   }
@@ -610,10 +610,9 @@ int aws_sigv4_sign_headers(struct aws_sigv4_signer *s, const struct aws_sigv4_re
   sigv4_finish(s, cfg, out);
 
   smf_buf_reset(&out->authorization);
-  smf_buf_printf(&out->authorization,
-                 SIGV4_ALGO " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-                 cfg->creds->access_key_id, out->scope, smf_buf_cstr(&s->signed_headers),
-                 out->signature);
+  smf_buf_printf(
+      &out->authorization, SIGV4_ALGO " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+      cfg->creds->access_key_id, out->scope, smf_buf_cstr(&s->signed_headers), out->signature);
   out->n_add = 0;
   out->add[out->n_add++] = (struct aws_sigv4_kv){"X-Amz-Date", out->amz_date};
   const char *token = cfg->creds->session_token;
@@ -694,8 +693,8 @@ int aws_sigv4_sign_query(struct aws_sigv4_signer *s, const struct aws_sigv4_requ
 }
 
 int aws_sigv4_sign_chunk(struct aws_sigv4_signer *s, const struct aws_sigv4_config *cfg,
-                         const char *prev_signature, const void *data, size_t len,
-                         char sig_out[65], struct smf_buf *sts_out, struct smf_error *err)
+                         const char *prev_signature, const void *data, size_t len, char sig_out[65],
+                         struct smf_buf *sts_out, struct smf_error *err)
 {
   struct aws_sigv4_result r = AWS_SIGV4_RESULT_INIT;
   int rc = sigv4_check(NULL, cfg, err);
@@ -712,8 +711,8 @@ int aws_sigv4_sign_chunk(struct aws_sigv4_signer *s, const struct aws_sigv4_conf
   aws_sigv4_sha256_hex(s, data, len, data_hash);
   struct smf_buf *sts = sts_out ? sts_out : &s->path;
   smf_buf_reset(sts);
-  smf_buf_printf(sts, "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s\n%s\n" SIGV4_EMPTY_SHA256 "\n%s", r.amz_date,
-                 r.scope, prev_signature, data_hash);
+  smf_buf_printf(sts, "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s\n%s\n" SIGV4_EMPTY_SHA256 "\n%s",
+                 r.amz_date, r.scope, prev_signature, data_hash);
   char date[9];
   memcpy(date, r.amz_date, 8);
   date[8] = '\0';
