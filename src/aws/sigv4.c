@@ -102,6 +102,15 @@ void aws_sigv4_sha256_hex(struct aws_sigv4_signer *s, const void *data, size_t l
   sigv4_hex_encode(d, 32, hex_out);
 }
 
+// Zero a buffer's whole allocation, then free it.
+static void sigv4_buf_wipe(struct smf_buf *b)
+{
+  if (b->data) {
+    OPENSSL_cleanse(b->data, b->cap);
+  }
+  smf_buf_free(b);
+}
+
 // ---- signer lifetime -------------------------------------------------------
 
 static void sigv4_slot_clear(struct sigv4_key_slot *slot)
@@ -152,9 +161,9 @@ void aws_sigv4_signer_free(struct aws_sigv4_signer *s)
   EVP_MAC_free(s->mac);
   EVP_MD_CTX_free(s->md);
   EVP_MD_free(s->sha256);
-  smf_buf_free(&s->scratch);
+  sigv4_buf_wipe(&s->scratch);  // header values: may hold a session token
   smf_buf_free(&s->signed_headers);
-  smf_buf_free(&s->path);
+  sigv4_buf_wipe(&s->path);
   free(s->entries.v);
   free(s);
 }
@@ -164,14 +173,12 @@ void aws_sigv4_result_free(struct aws_sigv4_result *r)
   if (r == NULL) {
     return;
   }
-  smf_buf_free(&r->canonical_request);
+  // The canonical request and the query may carry the session token.
+  sigv4_buf_wipe(&r->canonical_request);
   smf_buf_free(&r->string_to_sign);
   smf_buf_free(&r->authorization);
-  smf_buf_free(&r->query);
-  if (r->token_store.data) {
-    OPENSSL_cleanse(r->token_store.data, r->token_store.len);
-  }
-  smf_buf_free(&r->token_store);
+  sigv4_buf_wipe(&r->query);
+  sigv4_buf_wipe(&r->token_store);
   memset(r, 0, sizeof(*r));
 }
 

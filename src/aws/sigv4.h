@@ -121,6 +121,7 @@ int aws_sigv4_sign_headers(struct aws_sigv4_signer *s, const struct aws_sigv4_re
                            struct smf_error *err);
 
 /// Sign as a presigned URL (query parameters). Fills *out (out->query).
+/// For S3 pass AWS_SIGV4_UNSIGNED_PAYLOAD (a presigned URL cannot know the body).
 int aws_sigv4_sign_query(struct aws_sigv4_signer *s, const struct aws_sigv4_request *req,
                          const struct aws_sigv4_config *cfg, struct aws_sigv4_result *out,
                          struct smf_error *err);
