@@ -498,7 +498,8 @@ struct aws_s3_list {
 /// The final call has list == NULL (err set on failure, NULL when done).
 typedef bool (*aws_s3_list_fn)(const struct aws_s3_list *list, const struct smf_error *err,
                                void *data);
-/// ListObjectsV2 over every page (prefix and delimiter may be NULL).
+/// ListObjectsV2 over every page (prefix and delimiter may be NULL; max_keys
+/// per page, 0: the service's default of 1000).
 int aws_s3_list_objects(struct aws_client *c, const char *bucket, const char *prefix,
-                        const char *delimiter, aws_s3_list_fn cb, void *cbdata,
+                        const char *delimiter, int max_keys, aws_s3_list_fn cb, void *cbdata,
                         struct smf_error *err);

@@ -140,6 +140,9 @@ static void call_free(struct aws_call *call)
   aws_http_req_cleanup(&call->req);
   aws_sigv4_result_free(&call->sig);
   smf_arena_free(&call->arena);
+  if (call->body) {
+    memset(call->body, 0, call->body_len);  // may hold a token (STS web identity)
+  }
   free(call->body);
   free(call);
 }
