@@ -1,0 +1,372 @@
+// proc.c: one host process of a local job.
+//
+// The command runs under a tiny `sh -c` wrapper that records the exit status
+// in a file, in a new session (its own process group, so that a signal reaches
+// the script and everything it started), with stdout and stderr appended to
+// the host's log file. The log file is tailed with uv_fs_read on a timer and
+// split into lines, so the job keeps running (and its output keeps its home)
+// if smflow dies, and a re-attached job streams the same way as a fresh one.
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smflow/log.h"
+#include "target/local/local.h"
+
+#define HOST_TICK_MS 50
+#define HOST_READ_SIZE 65536
+
+// bash (not dash, which drops environment entries whose names are not shell
+// identifiers, such as the toolkit's SM_HP_LEARNING-RATE): records "$?" of the command in $1 (renamed into place), then exits with it.
+// The trap keeps the shell alive through SIGTERM so that it records the status
+// of the script it waits for; children get the default disposition back.
+static const char host_wrapper[] =
+    "trap : TERM INT HUP; f=$1; shift; \"$@\"; rc=$?; "
+    "echo \"$rc\" > \"$f.tmp\" && mv -f \"$f.tmp\" \"$f\"; exit \"$rc\"";
+
+struct local_host {
+  uv_loop_t *loop;
+  char *name, *log_path, *exit_path;
+  uv_process_t proc;
+  uv_timer_t timer;
+  uv_fs_t fsreq;
+  int handles;            // open uv handles; freed at 0 after close
+  bool is_child;          // spawned by us (else watched by pid)
+  bool ended;             // the process is gone
+  bool finished;          // exit_cb delivered
+  bool reading;           // a uv_fs_read is in flight
+  bool closing;
+  int log_fd;
+  int64_t offset;
+  int64_t pid;
+  uint64_t start_time;
+  int child_status;       // from uv's exit callback, when a child
+  struct smf_buf partial; // an incomplete last line
+  char rbuf[HOST_READ_SIZE];
+  local_line_cb line_cb;
+  local_exit_cb exit_cb;
+  void *data;
+};
+
+uint64_t local_proc_start_time(int64_t pid)
+{
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+  char *text = NULL;
+  if (smf_file_read(path, &text, NULL, NULL) != 0) {
+    return 0;
+  }
+  // Field 2 (comm) may hold spaces and parentheses: count from the last ')'.
+  const char *p = strrchr(text, ')');
+  uint64_t v = 0;
+  if (p) {
+    p++;
+    for (int field = 3; field <= 22 && *p; field++) {
+      while (*p == ' ') {
+        p++;
+      }
+      if (field == 22) {
+        v = strtoull(p, NULL, 10);
+        break;
+      }
+      while (*p && *p != ' ') {
+        p++;
+      }
+    }
+  }
+  free(text);
+  return v;
+}
+
+static int host_read_exit_file(const struct local_host *h)
+{
+  char *text = NULL;
+  if (smf_file_read(h->exit_path, &text, NULL, NULL) != 0) {
+    return -1;
+  }
+  char *end = NULL;
+  long v = strtol(text, &end, 10);
+  bool ok = end != text;
+  free(text);
+  return ok ? (int)v : -1;
+}
+
+static void host_emit_lines(struct local_host *h)
+{
+  char *start = h->partial.data;
+  char *nl;
+  while (start && (nl = memchr(start, '\n', h->partial.len - (size_t)(start - h->partial.data)))) {
+    *nl = '\0';
+    if (nl > start && nl[-1] == '\r') {
+      nl[-1] = '\0';
+    }
+    h->line_cb(h, start, h->data);
+    start = nl + 1;
+  }
+  if (start && start != h->partial.data) {
+    size_t rest = h->partial.len - (size_t)(start - h->partial.data);
+    memmove(h->partial.data, start, rest);
+    h->partial.len = rest;
+    h->partial.data[rest] = '\0';
+  }
+}
+
+static void host_finish(struct local_host *h)
+{
+  if (h->partial.len) {
+    h->line_cb(h, h->partial.data, h->data);
+    smf_buf_reset(&h->partial);
+  }
+  uv_timer_stop(&h->timer);
+  int code = host_read_exit_file(h);
+  if (code < 0 && h->is_child && h->child_status >= 0) {
+    code = h->child_status;
+  }
+  h->finished = true;
+  h->exit_cb(h, code, h->data);
+}
+
+static void host_read(struct local_host *h);
+
+static void host_free(struct local_host *h)
+{
+  if (h->log_fd >= 0) {
+    close(h->log_fd);
+  }
+  smf_buf_free(&h->partial);
+  free(h->name);
+  free(h->log_path);
+  free(h->exit_path);
+  free(h);
+}
+
+static void host_on_read(uv_fs_t *req)
+{
+  struct local_host *h = req->data;
+  ssize_t n = req->result;
+  uv_fs_req_cleanup(req);
+  h->reading = false;
+  h->handles--;  // the read held a reference
+  if (h->closing) {
+    if (h->handles == 0) {
+      host_free(h);
+    }
+    return;
+  }
+  if (n > 0) {
+    h->offset += n;
+    smf_buf_append(&h->partial, h->rbuf, (size_t)n);
+    host_emit_lines(h);
+    if (n == HOST_READ_SIZE || h->ended) {
+      host_read(h);  // more may be waiting
+    }
+    return;
+  }
+  if (h->ended && !h->finished) {
+    host_finish(h);
+  }
+}
+
+static void host_read(struct local_host *h)
+{
+  if (h->reading || h->finished) {
+    return;
+  }
+  uv_buf_t buf = uv_buf_init(h->rbuf, sizeof(h->rbuf));
+  h->fsreq.data = h;
+  if (uv_fs_read(h->loop, &h->fsreq, h->log_fd, &buf, 1, h->offset, host_on_read) == 0) {
+    h->reading = true;
+    h->handles++;
+  } else if (h->ended) {
+    host_finish(h);
+  }
+}
+
+static void host_on_tick(uv_timer_t *t)
+{
+  struct local_host *h = t->data;
+  if (!h->is_child && !h->ended) {
+    // A process we did not start: alive while kill(pid, 0) works and it is the same process.
+    bool alive = kill((pid_t)h->pid, 0) == 0 || errno == EPERM;
+    if (alive && h->start_time && local_proc_start_time(h->pid) != h->start_time) {
+      alive = false;
+    }
+    h->ended = !alive;
+  }
+  host_read(h);
+}
+
+static void host_on_exit(uv_process_t *p, int64_t status, int term_signal)
+{
+  struct local_host *h = p->data;
+  h->child_status = term_signal ? -1 : (int)status;
+  h->ended = true;
+  host_read(h);
+}
+
+static void host_on_close(uv_handle_t *handle)
+{
+  struct local_host *h = handle->data;
+  if (--h->handles == 0) {
+    host_free(h);
+  }
+}
+
+static struct local_host *host_new(uv_loop_t *loop, const char *name, const char *log_path,
+                                   const char *exit_path, local_line_cb line_cb,
+                                   local_exit_cb exit_cb, void *data)
+{
+  struct local_host *h = smf_xcalloc(1, sizeof(*h));
+  h->loop = loop;
+  h->name = smf_xstrdup(name);
+  h->log_path = smf_xstrdup(log_path);
+  h->exit_path = smf_xstrdup(exit_path);
+  h->line_cb = line_cb;
+  h->exit_cb = exit_cb;
+  h->data = data;
+  h->log_fd = -1;
+  h->child_status = -1;
+  uv_timer_init(loop, &h->timer);
+  h->timer.data = h;
+  h->handles = 1;
+  return h;
+}
+
+static int host_open_log(struct local_host *h, bool at_end, struct smf_error *err)
+{
+  h->log_fd = open(h->log_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (h->log_fd < 0) {
+    return SMF_ERR_SET(err, SMF_EIO, "%s: %s", h->log_path, strerror(errno));
+  }
+  h->offset = at_end ? (int64_t)lseek(h->log_fd, 0, SEEK_END) : 0;
+  if (h->offset < 0) {
+    h->offset = 0;
+  }
+  return 0;
+}
+
+int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_line_cb line_cb,
+                     local_exit_cb exit_cb, void *data, struct local_host **out,
+                     struct smf_error *err)
+{
+  *out = NULL;
+  struct local_host *h = host_new(loop, spec->name, spec->log_path, spec->exit_path, line_cb,
+                                  exit_cb, data);
+  int wfd = -1, rc = 0;
+  size_t argc = 0;
+  while (spec->argv[argc]) {
+    argc++;
+  }
+  char **argv = smf_xcalloc(argc + 6, sizeof(char *));
+  const char *shell = access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
+  argv[0] = (char *)"bash";
+  argv[1] = (char *)"-c";
+  argv[2] = (char *)host_wrapper;
+  argv[3] = (char *)"smflow-host";
+  argv[4] = (char *)spec->exit_path;
+  memcpy(argv + 5, spec->argv, argc * sizeof(char *));
+  unlink(spec->exit_path);
+  if ((rc = host_open_log(h, false, err)) != 0) {
+    goto fail;
+  }
+  wfd = open(spec->log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (wfd < 0) {
+    rc = SMF_ERR_SET(err, SMF_EIO, "%s: %s", spec->log_path, strerror(errno));
+    goto fail;
+  }
+  uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
+                                   {.flags = UV_INHERIT_FD, .data.fd = wfd},
+                                   {.flags = UV_INHERIT_FD, .data.fd = wfd}};
+  uv_process_options_t opt = {.exit_cb = host_on_exit, .file = shell, .args = argv,
+                              .env = (char **)spec->env, .cwd = spec->cwd,
+                              .flags = UV_PROCESS_DETACHED, .stdio_count = 3, .stdio = stdio};
+  h->proc.data = h;
+  int uvrc = uv_spawn(loop, &h->proc, &opt);
+  if (uvrc != 0) {
+    rc = SMF_ERR_SET(err, SMF_ECHILD, "%s: cannot start %s: %s", spec->name, spec->argv[0],
+                     uv_strerror(uvrc));
+    h->handles++;  // uv requires closing a failed spawn's handle
+    uv_close((uv_handle_t *)&h->proc, host_on_close);
+    goto fail;
+  }
+  h->handles++;
+  h->is_child = true;
+  h->pid = h->proc.pid;
+  h->start_time = local_proc_start_time(h->pid);
+  close(wfd);
+  free(argv);
+  uv_timer_start(&h->timer, host_on_tick, HOST_TICK_MS, HOST_TICK_MS);
+  *out = h;
+  return 0;
+fail:
+  if (wfd >= 0) {
+    close(wfd);
+  }
+  free(argv);
+  local_host_close(h);
+  return rc;
+}
+
+int local_host_watch(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time,
+                     const char *log_path, const char *exit_path, local_line_cb line_cb,
+                     local_exit_cb exit_cb, void *data, struct local_host **out,
+                     struct smf_error *err)
+{
+  *out = NULL;
+  struct local_host *h = host_new(loop, name, log_path, exit_path, line_cb, exit_cb, data);
+  int rc = host_open_log(h, true, err);
+  if (rc != 0) {
+    local_host_close(h);
+    return rc;
+  }
+  h->pid = pid;
+  h->start_time = start_time;
+  uv_timer_start(&h->timer, host_on_tick, 0, HOST_TICK_MS);
+  *out = h;
+  return 0;
+}
+
+void local_host_kill(struct local_host *h, int sig)
+{
+  if (h == NULL || h->ended || h->pid <= 0) {
+    return;
+  }
+  if (!h->is_child && h->start_time && local_proc_start_time(h->pid) != h->start_time) {
+    return;  // the pid was reused by another process: not ours to signal
+  }
+  if (kill(-(pid_t)h->pid, sig) != 0) {
+    kill((pid_t)h->pid, sig);
+  }
+}
+
+int64_t local_host_pid(const struct local_host *h)
+{
+  return h->pid;
+}
+
+uint64_t local_host_start_time(const struct local_host *h)
+{
+  return h->start_time;
+}
+
+const char *local_host_name(const struct local_host *h)
+{
+  return h->name;
+}
+
+void local_host_close(struct local_host *h)
+{
+  if (h == NULL || h->closing) {
+    return;
+  }
+  h->closing = true;
+  uv_timer_stop(&h->timer);
+  uv_close((uv_handle_t *)&h->timer, host_on_close);
+  if (h->is_child) {
+    uv_close((uv_handle_t *)&h->proc, host_on_close);
+  }
+}

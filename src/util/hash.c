@@ -1,0 +1,245 @@
+// hash.c: SHA-256/MD5 on OpenSSL 3 EVP.
+//
+// The EVP_MD methods are fetched once per process (EVP_MD_fetch is costly in
+// OpenSSL 3, and EVP_sha256() would do an implicit fetch on every init); each
+// struct smf_hash keeps one EVP_MD_CTX that is reset and re-initialised for
+// every digest rather than allocated anew. The one-shot helper keeps one
+// context per thread, so thread-pool workers reuse theirs too.
+#include "smflow/hash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "smflow/error.h"
+#include "smflow/util.h"
+
+// Large reads keep the per-syscall cost negligible against hashing itself.
+#define HASH_FILE_BUF (1u << 20)
+
+struct smf_hash {
+  EVP_MD_CTX *ctx;
+  enum smf_hash_algo algo;
+};
+
+static pthread_once_t hash__once = PTHREAD_ONCE_INIT;
+static EVP_MD *hash__md[2];
+
+static void hash__fetch(void)
+{
+  hash__md[SMF_HASH_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
+  hash__md[SMF_HASH_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
+  if (hash__md[SMF_HASH_SHA256] == NULL || hash__md[SMF_HASH_MD5] == NULL) {
+    // No default provider: a broken installation, not a runtime condition.
+    abort();
+  }
+}
+
+static const EVP_MD *hash__method(enum smf_hash_algo algo)
+{
+  pthread_once(&hash__once, hash__fetch);
+  return hash__md[algo];
+}
+
+size_t smf_hash_len(enum smf_hash_algo algo)
+{
+  return algo == SMF_HASH_MD5 ? SMF_MD5_LEN : SMF_SHA256_LEN;
+}
+
+struct smf_hash *smf_hash_new(enum smf_hash_algo algo)
+{
+  struct smf_hash *h = smf_xcalloc(1, sizeof(*h));
+  h->algo = algo;
+  h->ctx = EVP_MD_CTX_new();
+  if (h->ctx == NULL) {
+    abort();
+  }
+  smf_hash_reset(h);
+  return h;
+}
+
+void smf_hash_reset(struct smf_hash *h)
+{
+  EVP_MD_CTX_reset(h->ctx);
+  if (EVP_DigestInit_ex(h->ctx, hash__method(h->algo), NULL) != 1) {
+    abort();
+  }
+}
+
+void smf_hash_update(struct smf_hash *h, const void *data, size_t len)
+{
+  if (len > 0 && EVP_DigestUpdate(h->ctx, data, len) != 1) {
+    abort();
+  }
+}
+
+size_t smf_hash_final(struct smf_hash *h, uint8_t *out)
+{
+  unsigned int n = 0;
+  if (EVP_DigestFinal_ex(h->ctx, out, &n) != 1) {
+    abort();
+  }
+  return n;
+}
+
+void smf_hash_final_hex(struct smf_hash *h, char *hex)
+{
+  uint8_t md[SMF_HASH_MAX_LEN];
+  size_t n = smf_hash_final(h, md);
+  smf_hex_encode(md, n, hex);
+}
+
+void smf_hash_free(struct smf_hash *h)
+{
+  if (h != NULL) {
+    EVP_MD_CTX_free(h->ctx);
+    free(h);
+  }
+}
+
+void smf_hex_encode(const uint8_t *bytes, size_t n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+// Per-thread contexts for the one-shot helper, freed when the thread exits.
+static pthread_key_t hash__tls_key;
+static pthread_once_t hash__tls_once = PTHREAD_ONCE_INIT;
+
+static void hash__tls_free(void *p)
+{
+  struct smf_hash **hs = p;
+  smf_hash_free(hs[SMF_HASH_SHA256]);
+  smf_hash_free(hs[SMF_HASH_MD5]);
+  free(hs);
+}
+
+static void hash__tls_init(void)
+{
+  if (pthread_key_create(&hash__tls_key, hash__tls_free) != 0) {
+    abort();
+  }
+}
+
+static struct smf_hash *hash__thread_ctx(enum smf_hash_algo algo)
+{
+  pthread_once(&hash__tls_once, hash__tls_init);
+  struct smf_hash **hs = pthread_getspecific(hash__tls_key);
+  if (hs == NULL) {
+    hs = smf_xcalloc(2, sizeof(*hs));
+    pthread_setspecific(hash__tls_key, hs);
+  }
+  if (hs[algo] == NULL) {
+    hs[algo] = smf_hash_new(algo);
+  } else {
+    smf_hash_reset(hs[algo]);
+  }
+  return hs[algo];
+}
+
+void smf_hash_hex(enum smf_hash_algo algo, const void *data, size_t len, char *hex)
+{
+  struct smf_hash *h = hash__thread_ctx(algo);
+  smf_hash_update(h, data, len);
+  smf_hash_final_hex(h, hex);
+}
+
+int smf_hash_file(enum smf_hash_algo algo, const char *path, char *hex, uint64_t *size,
+                  struct smf_error *err)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return SMF_ERR_SET(err, errno == ENOENT ? SMF_ENOENT : SMF_EIO, "cannot open %s: %s", path,
+                       strerror(errno));
+  }
+  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  uint8_t *buf = smf_xmalloc(HASH_FILE_BUF);
+  struct smf_hash *h = hash__thread_ctx(algo);
+  uint64_t total = 0;
+  int rc = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf, HASH_FILE_BUF);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      rc = SMF_ERR_SET(err, SMF_EIO, "cannot read %s: %s", path, strerror(errno));
+      goto fail;
+    }
+    if (n == 0) {
+      break;
+    }
+    smf_hash_update(h, buf, (size_t)n);
+    total += (uint64_t)n;
+  }
+  smf_hash_final_hex(h, hex);
+  if (size != NULL) {
+    *size = total;
+  }
+fail:
+  free(buf);
+  close(fd);
+  return rc;
+}
+
+// ---- thread-pool variant ----
+
+struct hash_job {
+  uv_work_t work;
+  enum smf_hash_algo algo;
+  char *path;
+  smf_hash_file_cb cb;
+  void *data;
+  int status;
+  char hex[SMF_HASH_HEX_SIZE];
+  uint64_t size;
+  struct smf_error err;
+};
+
+static void hash__work(uv_work_t *w)
+{
+  struct hash_job *job = w->data;
+  job->status = smf_hash_file(job->algo, job->path, job->hex, &job->size, &job->err);
+}
+
+static void hash__after(uv_work_t *w, int status)
+{
+  struct hash_job *job = w->data;
+  if (status == UV_ECANCELED) {
+    job->status = SMF_ERR_SET(&job->err, SMF_ECANCELLED, "hashing %s cancelled", job->path);
+  }
+  job->cb(job->status, job->status == 0 ? job->hex : NULL, job->size, &job->err, job->data);
+  free(job->path);
+  free(job);
+}
+
+int smf_hash_file_async(struct uv_loop_s *loop, enum smf_hash_algo algo, const char *path,
+                        smf_hash_file_cb cb, void *data, struct smf_error *err)
+{
+  if (loop == NULL || path == NULL || cb == NULL) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "smf_hash_file_async: loop, path and cb are required");
+  }
+  struct hash_job *job = smf_xcalloc(1, sizeof(*job));
+  job->work.data = job;
+  job->algo = algo;
+  job->path = smf_xstrdup(path);
+  job->cb = cb;
+  job->data = data;
+  int r = uv_queue_work(loop, &job->work, hash__work, hash__after);
+  if (r != 0) {
+    free(job->path);
+    free(job);
+    return SMF_ERR_SET(err, SMF_EINTERNAL, "cannot queue hashing of %s: %s", path, uv_strerror(r));
+  }
+  return 0;
+}
