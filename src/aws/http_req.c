@@ -266,6 +266,10 @@ static void req_set_method(struct aws_http_req *req, CURL *easy)
   } else {
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m);
   }
+  // Large bodies go out in large reads: fewer callbacks and system calls.
+  if (req->body_len >= ((uint64_t)1 << 20)) {
+    curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+  }
   curl_easy_setopt(easy, CURLOPT_READFUNCTION, req_read_cb);
   curl_easy_setopt(easy, CURLOPT_READDATA, req);
   curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, req_seek_cb);

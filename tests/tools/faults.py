@@ -26,10 +26,11 @@ def _hit(key):
     return counts[key]
 
 
-def _s3_error(status, code, message):
+def _s3_error(status, code, message, head=False):
     body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code>"
             "<Message>%s</Message><RequestId>FAULT-%s</RequestId></Error>" % (code, message, code))
-    return http.Response.make(status, body.encode(), {
+    # Like S3, no body on an answer to HEAD (a body there would corrupt the connection).
+    return http.Response.make(status, b"" if head else body.encode(), {
         "Content-Type": "application/xml",
         "x-amz-request-id": "FAULT-" + code,
         "Date": email.utils.formatdate(usegmt=True),
@@ -54,7 +55,8 @@ def request(flow):
     body = req.get_text(strict=False) or ""
     if _skewed(flow):
         flow.response = _s3_error(403, "RequestTimeTooSkewed",
-                                  "The difference between the request time and the current time is too large.")
+                                  "The difference between the request time and the current time is too large.",
+                                  head=req.method == "HEAD")
     elif "fault-slowdown" in path and req.method == "PUT":
         if _hit("slowdown") <= 2:
             flow.response = _s3_error(503, "SlowDown", "Please reduce your request rate.")
