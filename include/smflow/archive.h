@@ -6,7 +6,9 @@
 //  - tar in "pax restricted" form (libarchive): plain ustar headers, with a pax
 //    extended header only for what ustar cannot hold (paths over 100/155 bytes,
 //    non-ASCII names, files over 8 GiB). GNU tar and Python's tarfile, which the
-//    SageMaker containers use, both read it.
+//    SageMaker containers use, both read it. Names are the bytes found on disk;
+//    when any is non-ASCII the archive marks them hdrcharset=BINARY, so the
+//    output never depends on the process locale.
 //  - entries sorted bytewise by path; directories included (empty ones too);
 //    mtime SMF_ARCHIVE_MTIME; uid/gid 0; uname/gname empty; mode 0755 for
 //    directories and files with any execute bit, 0644 for other files; no
@@ -47,13 +49,13 @@ struct uv_loop_s;
 /// What to pack. All strings borrowed for the duration of the call (the async
 /// variant copies them).
 struct smf_pack_spec {
-  const char *source_dir;            ///< its contents go at the archive root; may be NULL
-  const char *const *dependencies;   ///< directories (or files) placed at the root by basename
+  const char *source_dir;           ///< its contents go at the archive root; may be NULL
+  const char *const *dependencies;  ///< directories (or files) placed at the root by basename
   size_t n_dependencies;
-  const char *const *files;          ///< single files placed at the root by basename
+  const char *const *files;  ///< single files placed at the root by basename
   size_t n_files;
-  const char *output;                ///< the .tar.gz to write (atomically replaced)
-  int level;                         ///< 0 = default; 1..3 ISA-L level; SMF_ARCHIVE_LEVEL_FASTEST
+  const char *output;  ///< the .tar.gz to write (atomically replaced)
+  int level;           ///< 0 = default; 1..3 ISA-L level; SMF_ARCHIVE_LEVEL_FASTEST
 };
 
 struct smf_pack_result {

@@ -2,7 +2,6 @@
 // owns copies of its inputs; the completion runs on the loop thread and frees it.
 #include <stdlib.h>
 #include <string.h>
-
 #include <uv.h>
 
 #include "smflow/archive.h"
@@ -82,8 +81,7 @@ static void job__after(uv_work_t *w, int status)
     job->status = SMF_ERR_SET(&job->err, SMF_ECANCELLED, "archive job cancelled");
   }
   if (job->extract) {
-    job->extract_cb(job->status, job->status == 0 ? &job->extract_res : NULL, &job->err,
-                    job->data);
+    job->extract_cb(job->status, job->status == 0 ? &job->extract_res : NULL, &job->err, job->data);
   } else {
     job->pack_cb(job->status, job->status == 0 ? &job->pack_res : NULL, &job->err, job->data);
   }
@@ -105,8 +103,9 @@ int smf_archive_pack_async(struct uv_loop_s *loop, const struct smf_pack_spec *s
                            smf_archive_pack_cb cb, void *data, struct smf_error *err)
 {
   if (loop == NULL || spec == NULL || spec->output == NULL || cb == NULL) {
-    return SMF_ERR_SET(err, SMF_EINVAL, "smf_archive_pack_async: loop, spec, output and cb "
-                                        "are required");
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "smf_archive_pack_async: loop, spec, output and cb "
+                       "are required");
   }
   struct archive_job *job = smf_xcalloc(1, sizeof(*job));
   job->spec.source_dir = job__keep(job, spec->source_dir);
@@ -126,8 +125,9 @@ int smf_archive_extract_async(struct uv_loop_s *loop, const char *archive_path,
                               struct smf_error *err)
 {
   if (loop == NULL || archive_path == NULL || dest_dir == NULL || cb == NULL) {
-    return SMF_ERR_SET(err, SMF_EINVAL, "smf_archive_extract_async: loop, archive, destination "
-                                        "and cb are required");
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "smf_archive_extract_async: loop, archive, destination "
+                       "and cb are required");
   }
   struct archive_job *job = smf_xcalloc(1, sizeof(*job));
   job->extract = true;

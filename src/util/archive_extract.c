@@ -11,13 +11,12 @@
 // passed: libarchive resolves relative entry paths against the process's
 // working directory, which a thread-pool worker must not change, so entries are
 // given absolute paths under the destination; the absolute-path check is ours.
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "smflow/archive.h"
 #include "smflow/error.h"
@@ -113,8 +112,8 @@ static int ex__check(struct archive_entry *ae, const char *root, const char *arc
   if (*why != '\0') {
     const char *target = hl ? hl : archive_entry_symlink(ae);
     return SMF_ERR_SET(err, SMF_EVALIDATE, "refusing to extract \"%s\"%s%s%s from %s: %s", name,
-                       target ? " (-> " : "", target ? target : "", target ? ")" : "",
-                       archive_path, why);
+                       target ? " (-> " : "", target ? target : "", target ? ")" : "", archive_path,
+                       why);
   }
   *skip = ex__is_root(name) && archive_entry_filetype(ae) == AE_IFDIR;
   if (*skip) {
@@ -131,8 +130,8 @@ static int ex__check(struct archive_entry *ae, const char *root, const char *arc
   return 0;
 }
 
-static int ex__copy_data(struct archive *in, struct archive *out, const char *name,
-                         uint64_t *bytes, struct smf_error *err)
+static int ex__copy_data(struct archive *in, struct archive *out, const char *name, uint64_t *bytes,
+                         struct smf_error *err)
 {
   for (;;) {
     const void *buf;
@@ -146,8 +145,7 @@ static int ex__copy_data(struct archive *in, struct archive *out, const char *na
       return SMF_ERR_SET(err, SMF_EIO, "cannot read \"%s\": %s", name, archive_error_string(in));
     }
     if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN) {
-      return SMF_ERR_SET(err, SMF_EIO, "cannot write \"%s\": %s", name,
-                         archive_error_string(out));
+      return SMF_ERR_SET(err, SMF_EIO, "cannot write \"%s\": %s", name, archive_error_string(out));
     }
     *bytes += size;
   }
@@ -164,8 +162,7 @@ static int ex__open(struct archive **in, struct archive **out, const char *archi
   archive_write_disk_set_options(*out, EXTRACT_FLAGS);
   if (archive_read_open_filename(*in, archive_path, 1 << 16) != ARCHIVE_OK) {
     int code = errno == ENOENT ? SMF_ENOENT : SMF_EIO;
-    return SMF_ERR_SET(err, code, "cannot open %s: %s", archive_path,
-                       archive_error_string(*in));
+    return SMF_ERR_SET(err, code, "cannot open %s: %s", archive_path, archive_error_string(*in));
   }
   return 0;
 }
@@ -207,8 +204,7 @@ int smf_archive_extract(const char *archive_path, const char *dest_dir,
         rc = ex__copy_data(in, out, name, &res->bytes, err);
       }
       if (rc == 0 && archive_write_finish_entry(out) < ARCHIVE_WARN) {
-        rc = SMF_ERR_SET(err, SMF_EIO, "cannot finish \"%s\": %s", name,
-                         archive_error_string(out));
+        rc = SMF_ERR_SET(err, SMF_EIO, "cannot finish \"%s\": %s", name, archive_error_string(out));
       }
     }
     free(name);

@@ -5,18 +5,17 @@
 // hands the blocks to a write callback that deflates them with ISA-L and
 // streams the gzip output to a temporary file while hashing it. The temporary
 // file is fsynced and renamed over the output; a failure removes it.
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <isa-l/igzip_lib.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <archive.h>
-#include <archive_entry.h>
-#include <isa-l/igzip_lib.h>
 
 #include "smflow/archive.h"
 #include "smflow/error.h"
@@ -28,12 +27,12 @@
 #define PACK_GZ_OUT (1u << 18)
 
 struct pack_entry {
-  char *arc;        // path inside the archive (no leading or trailing '/')
-  char *fs;         // path on disk
-  mode_t type;      // S_IFREG, S_IFDIR or S_IFLNK
-  mode_t perm;      // normalised: 0755 or 0644 (unused for symlinks)
-  uint64_t size;    // regular files: size seen by lstat
-  char *link;       // symlink target
+  char *arc;      // path inside the archive (no leading or trailing '/')
+  char *fs;       // path on disk
+  mode_t type;    // S_IFREG, S_IFDIR or S_IFLNK
+  mode_t perm;    // normalised: 0755 or 0644 (unused for symlinks)
+  uint64_t size;  // regular files: size seen by lstat
+  char *link;     // symlink target
 };
 
 struct pack_list {
@@ -49,6 +48,7 @@ struct gz_out {
   struct isal_zstream zs;
   uint8_t *level_buf;
   uint8_t *out;
+  size_t out_len;  // bytes waiting in out
   int fd;
   struct smf_hash *hash;
   uint64_t bytes;
@@ -96,8 +96,7 @@ bool smf__archive_link_inside(const char *link_path, const char *target)
   return true;
 }
 
-static void pack__push(struct pack_list *l, char *arc, char *fs, const struct stat *st,
-                       char *link)
+static void pack__push(struct pack_list *l, char *arc, char *fs, const struct stat *st, char *link)
 {
   if (l->n == l->cap) {
     l->cap = l->cap ? 2 * l->cap : 64;
@@ -219,8 +218,7 @@ static int pack__add(struct pack_list *l, const char *fs, const char *arc, const
 
 // A named root (dependency or single file): followed if it is a symlink, and
 // placed at the archive root under its basename.
-static int pack__add_root(struct pack_list *l, const char *path, bool dir_ok,
-                          struct smf_error *err)
+static int pack__add_root(struct pack_list *l, const char *path, bool dir_ok, struct smf_error *err)
 {
   struct stat st;
   if (stat(path, &st) != 0) {
@@ -266,7 +264,8 @@ static int pack__collect(struct pack_list *l, const struct smf_pack_spec *spec,
   if (spec->source_dir != NULL) {
     struct stat st;
     if (stat(spec->source_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return SMF_ERR_SET(err, SMF_ENOENT, "source directory %s does not exist or is not a directory",
+      return SMF_ERR_SET(err, SMF_ENOENT,
+                         "source directory %s does not exist or is not a directory",
                          spec->source_dir);
     }
     rc = pack__walk(l, spec->source_dir, "", "", err);
@@ -280,7 +279,9 @@ static int pack__collect(struct pack_list *l, const struct smf_pack_spec *spec,
   if (rc != 0) {
     return rc;
   }
-  qsort(l->v, l->n, sizeof(*l->v), pack__cmp);
+  if (l->n > 1) {
+    qsort(l->v, l->n, sizeof(*l->v), pack__cmp);
+  }
   for (size_t i = 1; i < l->n; i++) {
     if (strcmp(l->v[i - 1].arc, l->v[i].arc) == 0) {
       return SMF_ERR_SET(err, SMF_EINVAL, "two inputs map to the same archive path %s: %s and %s",
@@ -359,7 +360,8 @@ static int gz__header(struct gz_out *gz)
   if (isal_write_gzip_header(&gz->zs, &h) != 0) {
     return -1;
   }
-  return gz__emit(gz, gz->out, PACK_GZ_OUT - gz->zs.avail_out);
+  gz->out_len = PACK_GZ_OUT - gz->zs.avail_out;
+  return 0;
 }
 
 // Compress n bytes (end: this is the last call) and write what comes out.
@@ -368,19 +370,26 @@ static int gz__write(struct gz_out *gz, const void *data, size_t n, bool end)
   gz->zs.next_in = (uint8_t *)(uintptr_t)data;
   gz->zs.avail_in = (uint32_t)n;
   gz->zs.end_of_stream = end ? 1 : 0;
-  do {
-    gz->zs.next_out = gz->out;
-    gz->zs.avail_out = PACK_GZ_OUT;
+  // Output accumulates in gz->out across calls (libarchive hands over 10 KiB
+  // records) and is written only when the buffer is full or the stream ends.
+  for (;;) {
+    gz->zs.next_out = gz->out + gz->out_len;
+    gz->zs.avail_out = (uint32_t)(PACK_GZ_OUT - gz->out_len);
     if (isal_deflate(&gz->zs) != COMP_OK) {
       return -1;
     }
-    size_t produced = PACK_GZ_OUT - gz->zs.avail_out;
-    if (produced > 0 && gz__emit(gz, gz->out, produced) != 0) {
-      return -1;
+    gz->out_len = PACK_GZ_OUT - gz->zs.avail_out;
+    bool done = gz->zs.avail_in == 0 && (!end || gz->zs.internal_state.state == ZSTATE_END);
+    if (gz->out_len == PACK_GZ_OUT || (done && end)) {
+      if (gz__emit(gz, gz->out, gz->out_len) != 0) {
+        return -1;
+      }
+      gz->out_len = 0;
     }
-  } while (gz->zs.avail_in > 0 || gz->zs.avail_out == 0 ||
-           (end && gz->zs.internal_state.state != ZSTATE_END));
-  return 0;
+    if (done) {
+      return 0;
+    }
+  }
 }
 
 static la_ssize_t pack__write_cb(struct archive *a, void *ctx, const void *buf, size_t n)
@@ -446,7 +455,7 @@ static int pack__entry(struct archive *a, struct archive_entry *ae, const struct
 {
   archive_entry_clear(ae);
   archive_entry_copy_pathname(ae, e->arc);
-  archive_entry_set_filetype(ae, e->type == S_IFDIR ? AE_IFDIR
+  archive_entry_set_filetype(ae, e->type == S_IFDIR   ? AE_IFDIR
                                  : e->type == S_IFLNK ? AE_IFLNK
                                                       : AE_IFREG);
   archive_entry_set_perm(ae, e->type == S_IFLNK ? 0777 : e->perm);
@@ -467,6 +476,26 @@ static int pack__entry(struct archive *a, struct archive_entry *ae, const struct
   return 0;
 }
 
+static bool pack__non_ascii(const char *s)
+{
+  for (; s != NULL && *s; s++) {
+    if ((unsigned char)*s >= 0x80) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool pack__has_non_ascii(const struct pack_list *l)
+{
+  for (size_t i = 0; i < l->n; i++) {
+    if (pack__non_ascii(l->v[i].arc) || pack__non_ascii(l->v[i].link)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static int pack__write_all(struct pack_list *l, struct gz_out *gz, struct smf_pack_result *res,
                            struct smf_error *err)
 {
@@ -474,11 +503,18 @@ static int pack__write_all(struct pack_list *l, struct gz_out *gz, struct smf_pa
   struct archive_entry *ae = archive_entry_new();
   uint8_t *buf = smf_xmalloc(PACK_READ_BUF + 1);
   int rc = 0;
+  // Non-ASCII names are stored as the bytes found on disk (hdrcharset=BINARY)
+  // rather than converted from the locale's charset: the output must not depend
+  // on the locale, and in the C locale libarchive cannot convert at all. The
+  // option is set only when needed, since it adds a pax header to more entries
+  // (GNU tar notes "hdrcharset" as unknown; Python's tarfile reads it).
   if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+      (pack__has_non_ascii(l) &&
+       archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK) ||
       archive_write_add_filter_none(a) != ARCHIVE_OK ||
       archive_write_open2(a, gz, NULL, pack__write_cb, NULL, NULL) != ARCHIVE_OK) {
-    rc = SMF_ERR_SET(err, SMF_EINTERNAL, "cannot start the tar writer: %s",
-                     archive_error_string(a));
+    rc =
+        SMF_ERR_SET(err, SMF_EINTERNAL, "cannot start the tar writer: %s", archive_error_string(a));
     goto fail;
   }
   for (size_t i = 0; i < l->n; i++) {
@@ -553,7 +589,7 @@ int smf_archive_pack(const struct smf_pack_spec *spec, struct smf_pack_result *r
   gz = smf_xmalloc(sizeof(*gz));
   gz__init(gz, fd, level);
   if (gz__header(gz) != 0) {
-    rc = SMF_ERR_SET(err, SMF_EIO, "cannot write %s: %s", tmp, strerror(gz->sys_errno));
+    rc = SMF_ERR_SET(err, SMF_EINTERNAL, "cannot write the gzip header of %s", tmp);
     goto fail;
   }
   if ((rc = pack__write_all(&l, gz, res, err)) != 0) {
@@ -566,8 +602,8 @@ int smf_archive_pack(const struct smf_pack_spec *spec, struct smf_pack_result *r
   close(fd);
   fd = -1;
   if (rename(tmp, spec->output) != 0) {
-    rc = SMF_ERR_SET(err, SMF_EIO, "cannot rename %s to %s: %s", tmp, spec->output,
-                     strerror(errno));
+    rc =
+        SMF_ERR_SET(err, SMF_EIO, "cannot rename %s to %s: %s", tmp, spec->output, strerror(errno));
     goto fail;
   }
   (void)pack__fsync_parent(spec->output);

@@ -5,18 +5,18 @@
 // struct smf_hash keeps one EVP_MD_CTX that is reset and re-initialised for
 // every digest rather than allocated anew. The one-shot helper keeps one
 // context per thread, so thread-pool workers reuse theirs too.
+#include "smflow/hash.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 #include <uv.h>
 
 #include "smflow/error.h"
-#include "smflow/hash.h"
 #include "smflow/util.h"
 
 // Large reads keep the per-syscall cost negligible against hashing itself.
@@ -239,8 +239,7 @@ int smf_hash_file_async(struct uv_loop_s *loop, enum smf_hash_algo algo, const c
   if (r != 0) {
     free(job->path);
     free(job);
-    return SMF_ERR_SET(err, SMF_EINTERNAL, "cannot queue hashing of %s: %s", path,
-                       uv_strerror(r));
+    return SMF_ERR_SET(err, SMF_EINTERNAL, "cannot queue hashing of %s: %s", path, uv_strerror(r));
   }
   return 0;
 }

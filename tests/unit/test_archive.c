@@ -1,6 +1,7 @@
 // test_archive.c: the reproducible .tar.gz writer and safe extraction, checked
 // with independent readers (GNU tar, Python's tarfile) and hostile archives
 // built with Python's tarfile; the thread-pool variants on a real uv loop.
+#include <locale.h>
 #include <sys/time.h>
 #include <uv.h>
 
@@ -20,8 +21,13 @@ static void make_tree(const char *root, int variant)
     big[i] = (uint8_t)(x >> 16);
   }
   mode_t old = umask(variant ? 077 : 022);
-  const char *rels[] = {"train.py", "pkg/__init__.py", "pkg/mod.py", "a/z.txt", "a-b.txt",
-                        "__pycache__/train.cpython-311.pyc", "pkg/__pycache__/mod.pyc",
+  const char *rels[] = {"train.py",
+                        "pkg/__init__.py",
+                        "pkg/mod.py",
+                        "a/z.txt",
+                        "a-b.txt",
+                        "__pycache__/train.cpython-311.pyc",
+                        "pkg/__pycache__/mod.pyc",
                         ".smflow/state.db"};
   size_t n = SMF_ARRAY_LEN(rels);
   for (size_t k = 0; k < n; k++) {
@@ -38,9 +44,10 @@ static void make_tree(const char *root, int variant)
   free(p);
   umask(old);
   if (variant) {
-    char *cmd = smf_xasprintf("find '%s' -exec touch -h -d '2021-03-04 05:06:07' {} + && "
-                              "chown -hR 1234:4321 '%s'",
-                              root, root);
+    char *cmd = smf_xasprintf(
+        "find '%s' -exec touch -h -d '2021-03-04 05:06:07' {} + && "
+        "chown -hR 1234:4321 '%s'",
+        root, root);
     ASSERT_EQ(system(cmd), 0);
     free(cmd);
   }
@@ -120,9 +127,10 @@ TEST(reproducible_and_readable)
   free(listing);
   free(cmd);
   // GNU tar extracts it (no warnings on stderr) to the same bytes.
-  cmd = smf_xasprintf("mkdir '%s/x' && tar -xzf '%s' -C '%s/x' 2>&1 && cmp '%s/x/pkg/data/big.bin' "
-                      "'%s/pkg/data/big.bin'",
-                      base, o1, base, base, t1);
+  cmd = smf_xasprintf(
+      "mkdir '%s/x' && tar -xzf '%s' -C '%s/x' 2>&1 && cmp '%s/x/pkg/data/big.bin' "
+      "'%s/pkg/data/big.bin'",
+      base, o1, base, base, t1);
   listing = tu_run_ok(cmd);
   ASSERT_STREQ(listing, "");
   free(listing);
@@ -179,8 +187,8 @@ TEST(dependencies_and_entry_point_only)
   tu_write_str(base, "clash/train.py", "");
   char *clash = smf_xasprintf("%s/clash/train.py", base);
   const char *clash_files[] = {clash};
-  struct smf_pack_spec bad = {.source_dir = src, .files = clash_files, .n_files = 1,
-                              .output = out2};
+  struct smf_pack_spec bad = {
+      .source_dir = src, .files = clash_files, .n_files = 1, .output = out2};
   ASSERT_EQ(smf_archive_pack(&bad, &res, &err), SMF_EINVAL);
   ASSERT_CONTAINS(err.message, "same archive path train.py");
   // A missing source is reported, and the previous output is left untouched.
@@ -191,6 +199,18 @@ TEST(dependencies_and_entry_point_only)
   ASSERT_EQ(smf_archive_pack(&badlevel, &res, &err), SMF_EINVAL);
   ASSERT(tu_exists(out2));
   ASSERT_EQ(tu_count_entries(base), 4);  // src, libs, clash, entry.tar.gz: no temp files
+  // An empty directory gives a valid, empty archive.
+  char *empty = smf_xasprintf("%s/libs/empty", base);
+  ASSERT_EQ(mkdir(empty, 0755), 0);
+  struct smf_pack_spec none = {.source_dir = empty, .output = out2};
+  ASSERT_EQ(smf_archive_pack(&none, &res, &err), 0);
+  ASSERT_EQ(res.entries, 0);
+  cmd = smf_xasprintf("tar -tzf '%s'", out2);
+  listing = tu_run_ok(cmd);
+  ASSERT_STREQ(listing, "");
+  free(listing);
+  free(cmd);
+  free(empty);
 
   free(clash);
   free(entry);
@@ -239,6 +259,85 @@ TEST(pack_refuses_escaping_links_and_special_files)
 
 static void make_hostile(const char *path, const char *members);
 
+// Non-ASCII and long names: the bytes do not depend on the locale, and both
+// readers see the names.
+TEST(names_independent_of_locale)
+{
+  char *base = tu_mkdtemp("names");
+  char *src = smf_xasprintf("%s/src", base);
+  tu_write_str(src,
+               "donn\xc3\xa9"
+               "es.csv",
+               "1,2\n");
+  char longdir[121], longname[91];
+  memset(longdir, 'x', 120);
+  longdir[120] = '\0';
+  memset(longname, 'y', 90);
+  longname[90] = '\0';
+  char *rel = smf_xasprintf("%s/%s", longdir, longname);
+  tu_write_str(src, rel, "long");
+  char *o1 = smf_xasprintf("%s/c.tar.gz", base), *o2 = smf_xasprintf("%s/utf8.tar.gz", base);
+  struct smf_pack_spec spec = {.source_dir = src, .output = o1};
+  struct smf_pack_result r1, r2;
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT(setlocale(LC_ALL, "C") != NULL);
+  ASSERT_EQ(smf_archive_pack(&spec, &r1, &err), 0);
+  if (setlocale(LC_ALL, "C.UTF-8") == NULL) {
+    fprintf(stderr, "   (no C.UTF-8 locale; packing twice in C)\n");
+  }
+  spec.output = o2;
+  ASSERT_EQ(smf_archive_pack(&spec, &r2, &err), 0);
+  setlocale(LC_ALL, "C");
+  ASSERT_STREQ(r1.sha256, r2.sha256);
+  char *cmd = smf_xasprintf("%s '%s' | cut -d' ' -f1,2", py_list, o1);
+  char *listing = tu_run_ok(cmd);
+  char *want = smf_xasprintf(
+      "f donn\xc3\xa9"
+      "es.csv\nd %s\nf %s\n",
+      longdir, rel);
+  ASSERT_STREQ(listing, want);
+  free(want);
+  free(listing);
+  free(cmd);
+  char *dest = smf_xasprintf("%s/out", base);
+  struct smf_extract_result xr;
+  ASSERT_EQ(smf_archive_extract(o1, dest, &xr, &err), 0);
+  char *p = smf_xasprintf(
+      "%s/donn\xc3\xa9"
+      "es.csv",
+      dest);
+  ASSERT(tu_exists(p));
+  free(p);
+  p = smf_xasprintf("%s/%s", dest, rel);
+  ASSERT(tu_exists(p));
+  free(p);
+  // A pax archive from Python (UTF-8 "path" records) extracts in the C locale.
+  cmd = smf_xasprintf(
+      "cd '%s' && python3 -c 'import tarfile\n"
+      "with tarfile.open(\"py.tar.gz\", \"w:gz\", format=tarfile.PAX_FORMAT) "
+      "as t: t.add(\"src\", arcname=\".\")'",
+      base);
+  free(tu_run_ok(cmd));
+  free(cmd);
+  char *py = smf_xasprintf("%s/py.tar.gz", base), *dest2 = smf_xasprintf("%s/out2", base);
+  ASSERT_EQ(smf_archive_extract(py, dest2, &xr, &err), 0);
+  p = smf_xasprintf(
+      "%s/donn\xc3\xa9"
+      "es.csv",
+      dest2);
+  ASSERT(tu_exists(p));
+  free(p);
+  free(py);
+  free(dest2);
+  free(dest);
+  free(o1);
+  free(o2);
+  free(rel);
+  free(src);
+  tu_rm_rf(base);
+  free(base);
+}
+
 TEST(extract_round_trip)
 {
   char *base = tu_mkdtemp("rt");
@@ -255,9 +354,10 @@ TEST(extract_round_trip)
   ASSERT_EQ(smf_archive_extract(out, dest, &xr, &err), 0);
   ASSERT_EQ(xr.entries, 12);
   ASSERT_EQ(xr.bytes, res.content_bytes);
-  char *cmd = smf_xasprintf("cd '%s' && cmp pkg/data/big.bin '%s/pkg/data/big.bin' && "
-                            "readlink link.py && test -x run.sh && test -d empty && cat link.py",
-                            dest, src);
+  char *cmd = smf_xasprintf(
+      "cd '%s' && cmp pkg/data/big.bin '%s/pkg/data/big.bin' && "
+      "readlink link.py && test -x run.sh && test -d empty && cat link.py",
+      dest, src);
   char *o = tu_run_ok(cmd);
   ASSERT_STREQ(o, "pkg/mod.py\npkg/mod.py");
   free(o);
@@ -275,8 +375,9 @@ TEST(extract_round_trip)
   // Links that stay inside are fine: a hard link to an earlier member, a
   // symlink into a sibling directory.
   char *links = smf_xasprintf("%s/links.tar.gz", base), *dest3 = smf_xasprintf("%s/d3", base);
-  make_hostile(links, "d('dir')\nf('dir/a', b'AAA')\nh('b', 'dir/a')\ns('c', 'dir/a')\n"
-                      "d('x')\ns('x/y', '../dir')");
+  make_hostile(links,
+               "d('dir')\nf('dir/a', b'AAA')\nh('b', 'dir/a')\ns('c', 'dir/a')\n"
+               "d('x')\ns('x/y', '../dir')");
   ASSERT_EQ(smf_archive_extract(links, dest3, &xr, &err), 0);
   ASSERT_EQ(xr.entries, 6);
   cmd = smf_xasprintf("cd '%s' && cat b c x/y/a && stat -c %%h dir/a", dest3);
@@ -374,10 +475,11 @@ TEST(extract_refuses_hostile_archives)
     ASSERT_STREQ(victim, "precious\n");
     free(victim);
     // No device node, FIFO or link to outside was left in the destination either.
-    char *cmd = smf_xasprintf("find '%s' ! -type f ! -type d ! -type l | wc -l; "
-                              "find '%s' -type l -lname '/*' | wc -l; "
-                              "find '%s' -type f -links +1 | wc -l",
-                              dest, dest, dest);
+    char *cmd = smf_xasprintf(
+        "find '%s' ! -type f ! -type d ! -type l | wc -l; "
+        "find '%s' -type l -lname '/*' | wc -l; "
+        "find '%s' -type f -links +1 | wc -l",
+        dest, dest, dest);
     char *o = tu_run_ok(cmd);
     ASSERT_STREQ(o, "0\n0\n0\n");
     free(o);
@@ -488,6 +590,7 @@ int main(void)
   RUN_TEST(reproducible_and_readable);
   RUN_TEST(dependencies_and_entry_point_only);
   RUN_TEST(pack_refuses_escaping_links_and_special_files);
+  RUN_TEST(names_independent_of_locale);
   RUN_TEST(extract_round_trip);
   RUN_TEST(extract_refuses_hostile_archives);
   RUN_TEST(async_pack_then_extract);

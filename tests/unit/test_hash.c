@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
 #include <uv.h>
 
 #include "smflow/error.h"
@@ -131,9 +130,8 @@ TEST(async_file_hashing)
   struct async_result ok = {0}, missing = {0};
   struct smf_error err = SMF_ERROR_INIT;
   ASSERT_EQ(smf_hash_file_async(&loop, SMF_HASH_SHA256, path, on_hashed, &ok, &err), 0);
-  ASSERT_EQ(smf_hash_file_async(&loop, SMF_HASH_SHA256, "/nonexistent/y", on_hashed, &missing,
-                                &err),
-            0);
+  ASSERT_EQ(
+      smf_hash_file_async(&loop, SMF_HASH_SHA256, "/nonexistent/y", on_hashed, &missing, &err), 0);
   ASSERT_EQ(smf_hash_file_async(&loop, SMF_HASH_SHA256, NULL, on_hashed, &missing, &err),
             SMF_EINVAL);
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);

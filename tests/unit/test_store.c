@@ -2,13 +2,14 @@
 // key validation, atomic puts (checked by a concurrent reader process), S3
 // prefix listing, channel materialisation and copies.
 #include <signal.h>
+#include <uv.h>
 
 #include "fsutil.h"
 #include "smflow/error.h"
 #include "target/local/store.h"
 
 struct fixture {
-  char *base;   // holds state/ and pipeline/
+  char *base;  // holds state/ and pipeline/
   char *state;
   char *pipe;
   struct local_store st;
@@ -87,11 +88,21 @@ TEST(escaping_and_invalid_keys_refused)
   struct fixture f;
   fx_init(&f);
   const char *bad[] = {
-      "s3://bkt/../escape",    "s3://bkt/a/../../escape", "s3://bkt/a/./b",
-      "s3://bkt/a//b",         "s3://bkt//a",             "s3://bkt/dir/",
-      "s3://bkt",              "s3://bkt/",               "s3://../x",
-      "s3://ab/x",             "s3://Bad_Bucket/x",       "s3://-bkt/x",
-      "s3://bkt../x",          "s3://bkt/.smflow-tmp-1",  "s3:///x",
+      "s3://bkt/../escape",
+      "s3://bkt/a/../../escape",
+      "s3://bkt/a/./b",
+      "s3://bkt/a//b",
+      "s3://bkt//a",
+      "s3://bkt/dir/",
+      "s3://bkt",
+      "s3://bkt/",
+      "s3://../x",
+      "s3://ab/x",
+      "s3://Bad_Bucket/x",
+      "s3://-bkt/x",
+      "s3://bkt../x",
+      "s3://bkt/.smflow-tmp-1",
+      "s3:///x",
       "",
   };
   for (size_t i = 0; i < SMF_ARRAY_LEN(bad); i++) {
@@ -147,9 +158,9 @@ TEST(put_stat_and_overwrite)
   ASSERT_EQ(stat(path, &sb), 0);
   ASSERT_EQ(sb.st_mode & 0777, 0644);
   // A failed put (missing source) leaves the object as it was.
-  ASSERT_EQ(local_store_put_file(&f.st, "/nonexistent/src", "s3://bkt/models/m1/model.tar.gz",
-                                 &err),
-            SMF_ENOENT);
+  ASSERT_EQ(
+      local_store_put_file(&f.st, "/nonexistent/src", "s3://bkt/models/m1/model.tar.gz", &err),
+      SMF_ENOENT);
   data = slurp(path);
   ASSERT_STREQ(data, "from a file\n");
   free(data);
@@ -275,6 +286,17 @@ TEST(prefix_listing)
   tu_write_str(f.pipe, "local/d/b.txt", "bb");
   expect_list(&f, "local", "a.txt(1) d/b.txt(2) ");
   expect_list(&f, "local/d/b.txt", "b.txt(2) ");
+  // Symlinks in local trees are followed, but a loop is an error, not a hang.
+  char *lnk = smf_xasprintf("%s/local/d/again", f.pipe);
+  ASSERT_EQ(symlink("..", lnk), 0);
+  struct local_store_listing l;
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(local_store_list(&f.st, "local", &l, &err), SMF_EINVAL);
+  ASSERT_CONTAINS(err.message, "loops back");
+  ASSERT_EQ(unlink(lnk), 0);
+  ASSERT_EQ(symlink("b.txt", lnk), 0);
+  expect_list(&f, "local", "a.txt(1) d/again(2) d/b.txt(2) ");
+  free(lnk);
   fx_free(&f);
 }
 
@@ -313,9 +335,9 @@ TEST(materialise_channels)
   tu_rm_rf(dest);
 
   // A partial segment: the remainder after the prefix.
-  ASSERT_EQ(local_store_materialise(&f.st, "s3://bkt/data/tr", dest, LOCAL_MATERIALISE_COPY,
-                                    &res, &err),
-            0);
+  ASSERT_EQ(
+      local_store_materialise(&f.st, "s3://bkt/data/tr", dest, LOCAL_MATERIALISE_COPY, &res, &err),
+      0);
   t = tree_of(dest);
   ASSERT_STREQ(t, "./ain/sub/y.csv ./ain/x.csv ./ial.csv ");
   free(t);
@@ -339,8 +361,7 @@ TEST(materialise_channels)
   // Local directories and files.
   tu_write_str(f.pipe, "local/a.txt", "a");
   tu_write_str(f.pipe, "local/d/b.txt", "bb");
-  ASSERT_EQ(local_store_materialise(&f.st, "local", dest, LOCAL_MATERIALISE_COPY, &res, &err),
-            0);
+  ASSERT_EQ(local_store_materialise(&f.st, "local", dest, LOCAL_MATERIALISE_COPY, &res, &err), 0);
   t = tree_of(dest);
   ASSERT_STREQ(t, "./a.txt ./d/b.txt ");
   free(t);
@@ -353,9 +374,9 @@ TEST(materialise_channels)
   free(abs);
 
   // Nothing there: SageMaker fails such a job, so do we.
-  ASSERT_EQ(local_store_materialise(&f.st, "s3://bkt/missing/", dest, LOCAL_MATERIALISE_COPY,
-                                    &res, &err),
-            SMF_ENOENT);
+  ASSERT_EQ(
+      local_store_materialise(&f.st, "s3://bkt/missing/", dest, LOCAL_MATERIALISE_COPY, &res, &err),
+      SMF_ENOENT);
   ASSERT_CONTAINS(err.message, "s3://bkt/missing/");
   free(stored);
   free(dest);
@@ -368,12 +389,10 @@ TEST(copy_objects)
   fx_init(&f);
   struct smf_error err = SMF_ERROR_INIT;
   put(&f, "s3://bkt/a/model.tar.gz", "MODEL");
-  ASSERT_EQ(local_store_copy(&f.st, "s3://bkt/a/model.tar.gz", "s3://registry/v1/model.tar.gz",
-                             &err),
-            0);
+  ASSERT_EQ(
+      local_store_copy(&f.st, "s3://bkt/a/model.tar.gz", "s3://registry/v1/model.tar.gz", &err), 0);
   ASSERT(local_store_exists(&f.st, "s3://registry/v1/model.tar.gz"));
-  ASSERT_EQ(local_store_copy(&f.st, "s3://registry/v1/model.tar.gz", "exported/model.tar.gz",
-                             &err),
+  ASSERT_EQ(local_store_copy(&f.st, "s3://registry/v1/model.tar.gz", "exported/model.tar.gz", &err),
             0);
   char *p = smf_xasprintf("%s/exported/model.tar.gz", f.pipe);
   char *data = slurp(p);
@@ -383,6 +402,65 @@ TEST(copy_objects)
   ASSERT_EQ(local_store_copy(&f.st, "s3://bkt/nope", "s3://bkt/b", &err), SMF_ENOENT);
   ASSERT_CONTAINS(err.message, "s3://bkt/nope");
   ASSERT(!local_store_exists(&f.st, "s3://bkt/b"));
+  fx_free(&f);
+}
+
+struct async_log {
+  int calls;
+  int status[4];
+  uint64_t files;
+  char message[1024];
+};
+
+static void on_store_done(int status, const struct local_materialise_result *res,
+                          const struct smf_error *err, void *data)
+{
+  struct async_log *log = data;
+  log->status[log->calls++] = status;
+  if (res != NULL) {
+    log->files = res->files;
+  }
+  if (status != 0) {
+    snprintf(log->message, sizeof(log->message), "%s", err->message);
+  }
+}
+
+TEST(async_operations)
+{
+  struct fixture f;
+  fx_init(&f);
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  put_dataset(&f);
+  tu_write_str(f.pipe, "model.tar.gz", "M");
+  char *src = smf_xasprintf("%s/model.tar.gz", f.pipe);
+  char *dest = smf_xasprintf("%s/job/train", f.base);
+  struct async_log put_log = {0}, mat_log = {0}, bad_log = {0};
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(local_store_put_file_async(&loop, &f.st, src, "s3://bkt/m/model.tar.gz", on_store_done,
+                                       &put_log, &err),
+            0);
+  ASSERT_EQ(local_store_materialise_async(&loop, &f.st, "s3://bkt/data/train", dest,
+                                          LOCAL_MATERIALISE_COPY, on_store_done, &mat_log, &err),
+            0);
+  ASSERT_EQ(local_store_copy_async(&loop, &f.st, "s3://bkt/none", "s3://bkt/x", on_store_done,
+                                   &bad_log, &err),
+            0);
+  ASSERT_EQ(local_store_copy_async(&loop, &f.st, NULL, "s3://bkt/x", on_store_done, &bad_log, &err),
+            SMF_EINVAL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(put_log.calls, 1);
+  ASSERT_EQ(put_log.status[0], 0);
+  ASSERT(local_store_exists(&f.st, "s3://bkt/m/model.tar.gz"));
+  ASSERT_EQ(mat_log.calls, 1);
+  ASSERT_EQ(mat_log.status[0], 0);
+  ASSERT_EQ(mat_log.files, 2);
+  ASSERT_EQ(bad_log.calls, 1);
+  ASSERT_EQ(bad_log.status[0], SMF_ENOENT);
+  ASSERT_CONTAINS(bad_log.message, "s3://bkt/none");
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  free(src);
+  free(dest);
   fx_free(&f);
 }
 
@@ -396,5 +474,6 @@ int main(void)
   RUN_TEST(prefix_listing);
   RUN_TEST(materialise_channels);
   RUN_TEST(copy_objects);
+  RUN_TEST(async_operations);
   return TEST_REPORT();
 }

@@ -1,5 +1,7 @@
 // store.c: the local target's object store: URI mapping, atomic puts, S3-style
 // prefix listing and channel materialisation (see store.h).
+#include "target/local/store.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,11 +14,11 @@
 
 #include "smflow/error.h"
 #include "smflow/util.h"
-#include "target/local/store.h"
 
 #define STORE_TMP_PREFIX ".smflow-tmp-"
 #define STORE_MAX_KEY 1024
 #define STORE_COPY_BUF (1u << 20)
+#define STORE_MAX_DEPTH 128
 
 // ---- validation ----
 
@@ -246,8 +248,8 @@ static int store__mkparent(const char *path, const char *uri, struct smf_error *
 }
 
 // Write the object at `path` atomically from src_fd (or from data/len when src_fd < 0).
-static int store__put(const char *path, const char *uri, int src_fd, const void *data,
-                      size_t len, struct smf_error *err)
+static int store__put(const char *path, const char *uri, int src_fd, const void *data, size_t len,
+                      struct smf_error *err)
 {
   int rc = store__mkparent(path, uri, err);
   if (rc != 0) {
@@ -298,8 +300,7 @@ fail:
   return rc;
 }
 
-static int store__open_object(const char *path, const char *uri, int *fd_out,
-                              struct smf_error *err)
+static int store__open_object(const char *path, const char *uri, int *fd_out, struct smf_error *err)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
@@ -391,6 +392,10 @@ struct store_walk {
   size_t cap;
   const char *prefix;  // S3 key prefix, or NULL for a path tree (take everything)
   bool follow;         // path trees follow symlinks; the store holds none of its own
+  // Directories on the current path, to stop at symlink loops in path trees.
+  dev_t dev[STORE_MAX_DEPTH];
+  ino_t ino[STORE_MAX_DEPTH];
+  int depth;
 };
 
 static void store__add(struct store_walk *w, const char *key, const char *path, uint64_t size)
@@ -413,15 +418,39 @@ static bool store__may_match(const char *dkey, const char *prefix)
   return strncmp(dkey, prefix, dl < pl ? dl : pl) == 0;
 }
 
+// Enter a directory: refuse loops (a symlink to an ancestor) and absurd depth.
+static int store__enter(struct store_walk *w, const char *dir, struct smf_error *err)
+{
+  struct stat sb;
+  if (stat(dir, &sb) != 0) {
+    return SMF_ERR_SET(err, SMF_EIO, "cannot list %s: %s", dir, strerror(errno));
+  }
+  for (int i = 0; i < w->depth; i++) {
+    if (w->dev[i] == sb.st_dev && w->ino[i] == sb.st_ino) {
+      return SMF_ERR_SET(err, SMF_EINVAL, "cannot list %s: a symlink loops back to a parent", dir);
+    }
+  }
+  if (w->depth == STORE_MAX_DEPTH) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "cannot list %s: nested too deeply", dir);
+  }
+  w->dev[w->depth] = sb.st_dev;
+  w->ino[w->depth++] = sb.st_ino;
+  return 0;
+}
+
 // Walk dir (whose key, with trailing '/', is `dkey`; "" at the top).
 static int store__walk(struct store_walk *w, const char *dir, const char *dkey,
                        struct smf_error *err)
 {
+  int rc = store__enter(w, dir, err);
+  if (rc != 0) {
+    return rc;
+  }
   DIR *d = opendir(dir);
   if (d == NULL) {
+    w->depth--;
     return SMF_ERR_SET(err, SMF_EIO, "cannot list %s: %s", dir, strerror(errno));
   }
-  int rc = 0;
   struct dirent *de;
   while (rc == 0 && (de = readdir(d)) != NULL) {
     const char *name = de->d_name;
@@ -441,14 +470,14 @@ static int store__walk(struct store_walk *w, const char *dir, const char *dkey,
         rc = store__walk(w, path, sub, err);
       }
       free(sub);
-    } else if (S_ISREG(sb.st_mode) &&
-               (w->prefix == NULL || smf_str_startswith(key, w->prefix))) {
+    } else if (S_ISREG(sb.st_mode) && (w->prefix == NULL || smf_str_startswith(key, w->prefix))) {
       store__add(w, key, path, (uint64_t)sb.st_size);
     }
     free(key);
     free(path);
   }
   closedir(d);
+  w->depth--;
   return rc;
 }
 
@@ -496,7 +525,9 @@ static int store__list_uri(const struct local_store *st, const struct local_uri 
     local_store_listing_free(out);
     return rc;
   }
-  qsort(out->v, out->n, sizeof(*out->v), store__obj_cmp);
+  if (out->n > 1) {
+    qsort(out->v, out->n, sizeof(*out->v), store__obj_cmp);
+  }
   return 0;
 }
 
@@ -566,8 +597,8 @@ static const char *store__remainder(const struct local_uri *u, const char *key)
 }
 
 int local_store_materialise(const struct local_store *st, const char *uri, const char *dest_dir,
-                            enum local_materialise_mode mode,
-                            struct local_materialise_result *res, struct smf_error *err)
+                            enum local_materialise_mode mode, struct local_materialise_result *res,
+                            struct smf_error *err)
 {
   struct local_materialise_result local = {0};
   res = res ? res : &local;

@@ -116,5 +116,28 @@ struct local_materialise_result {
 /// name); for a path URI, the directory's tree or the single file. No object at
 /// all is SMF_ENOENT, as SageMaker fails such a job. res may be NULL.
 int local_store_materialise(const struct local_store *st, const char *uri, const char *dest_dir,
-                            enum local_materialise_mode mode,
-                            struct local_materialise_result *res, struct smf_error *err);
+                            enum local_materialise_mode mode, struct local_materialise_result *res,
+                            struct smf_error *err);
+
+// ---- on the uv thread pool ----
+// Each copies its string arguments; `st` is borrowed and must outlive the
+// request. Returns 0 when queued (cb then runs exactly once, on the loop
+// thread), or a negative SMF_E* and cb never runs.
+
+struct uv_loop_s;
+
+/// Completion of an async store operation; res is NULL except for materialise
+/// (and on failure); err is borrowed for the call.
+typedef void (*local_store_cb)(int status, const struct local_materialise_result *res,
+                               const struct smf_error *err, void *data);
+
+int local_store_put_file_async(struct uv_loop_s *loop, const struct local_store *st,
+                               const char *src_path, const char *uri, local_store_cb cb, void *data,
+                               struct smf_error *err);
+int local_store_copy_async(struct uv_loop_s *loop, const struct local_store *st,
+                           const char *src_uri, const char *dst_uri, local_store_cb cb, void *data,
+                           struct smf_error *err);
+int local_store_materialise_async(struct uv_loop_s *loop, const struct local_store *st,
+                                  const char *uri, const char *dest_dir,
+                                  enum local_materialise_mode mode, local_store_cb cb, void *data,
+                                  struct smf_error *err);
