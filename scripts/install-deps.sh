@@ -7,7 +7,7 @@ pkgs=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libyaml-dev libuv1-dev libcurl4-openssl-dev libssl-dev liblua5.4-dev lua5.4
   libsqlite3-dev sqlite3 libjansson-dev libexpat1-dev libarchive-dev libisal-dev
-  python3 fiu-utils faketime mitmproxy make
+  python3 fiu-utils faketime mitmproxy make graphviz
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -28,3 +28,95 @@ const size_t *dag_deps(const struct dag *g, size_t node, size_t *n);
 const size_t *dag_dependents(const struct dag *g, size_t node, size_t *n);
 /// true when `anc` is a (transitive) dependency of `node`. After finalize.
 bool dag_is_upstream(const struct dag *g, size_t anc, size_t node);
+
+// ---------------------------------------------------------------------------
+// Ready-set bookkeeping of one run (src/dag/ready.c).
+//
+// A struct dag_run tracks the state of every node of a finalized dag while the
+// engine drives a run: which nodes may start now, and what follows when one
+// finishes. It keeps no authoritative state: the engine persists every change
+// it is told about (struct dag_changes) before acting on it.
+//
+// Life cycle: dag_run_new; optionally restrict the run (dag_run_only,
+// dag_run_from) and pre-mark nodes as succeeded (dag_run_premark); then
+// dag_run_begin once; then dag_run_start / dag_run_done as steps start and finish.
+//
+// Rules (decided when a node's last dependency has finished, so the outcome
+// does not depend on the order in which dependencies finish):
+// - every dependency SUCCEEDED                      -> the node becomes READY;
+// - some dependency FAILED, CANCELLED or EXCLUDED   -> CANCELLED ("blocked": never started);
+// - otherwise some dependency SKIPPED               -> SKIPPED (SPEC §3: `when:` skips propagate).
+// A failure never stops independent branches: their nodes keep running and finishing.
+//
+// Cost: dag_run_begin plus all dag_run_done calls together are O(nodes + edges).
+
+/// State of one node in a run.
+enum dag_state {
+  DAG_PENDING,    ///< waiting for dependencies
+  DAG_READY,      ///< every dependency succeeded; may start
+  DAG_RUNNING,    ///< started by the engine (including its retry waits)
+  DAG_SUCCEEDED,  ///< finished with outputs (or pre-marked as such)
+  DAG_FAILED,     ///< finished with a failure, after its retries
+  DAG_SKIPPED,    ///< `when:` was false, or a dependency was skipped
+  DAG_CANCELLED,  ///< not run: a dependency failed or was cancelled, or the run was cancelled
+  DAG_EXCLUDED,   ///< outside this run (--only / --from) and not pre-marked
+  DAG_STATE__COUNT
+};
+
+/// "pending", "ready", ... Static string.
+const char *dag_state_name(enum dag_state s);
+/// true for the final states (succeeded, failed, skipped, cancelled, excluded).
+bool dag_state_is_final(enum dag_state s);
+
+/// What one call changed, in the order it happened. The arrays are borrowed from
+/// the run and valid until its next mutating call.
+struct dag_changes {
+  const size_t *ready;  ///< nodes that became READY
+  size_t n_ready;
+  const size_t *settled;  ///< nodes that became SKIPPED or CANCELLED as a consequence
+  size_t n_settled;
+};
+
+struct dag_run;
+
+/// New run over `g`, which must be finalized and outlive the run (borrowed).
+/// Every node is PENDING and part of the run. Caller frees with dag_run_free.
+struct dag_run *dag_run_new(const struct dag *g);
+void dag_run_free(struct dag_run *r);
+
+/// Restrict the run to `nodes` (`--only`): every other node becomes EXCLUDED.
+/// Restrictions intersect: calling dag_run_only and dag_run_from keeps the nodes
+/// both select. Before dag_run_begin only; SMF_EINVAL otherwise or for a bad index.
+int dag_run_only(struct dag_run *r, const size_t *nodes, size_t n);
+/// Restrict the run to `node` and everything downstream of it (`--from`).
+/// Same rules as dag_run_only.
+int dag_run_from(struct dag_run *r, size_t node);
+/// Mark a node SUCCEEDED before the run begins: an upstream step outside the
+/// run whose outputs exist from an earlier run, or a step resume found finished.
+/// Before dag_run_begin only; SMF_EINVAL otherwise.
+int dag_run_premark(struct dag_run *r, size_t node);
+/// true if `node` was pre-marked (it is SUCCEEDED but did not run in this run).
+bool dag_run_is_premarked(const struct dag_run *r, size_t node);
+/// Find a node of the run that needs an EXCLUDED node (one that will be blocked
+/// at begin). Returns true and sets *node and *dep for the first in topological
+/// order, false if none. Lets the engine refuse `--only` with a clear message.
+bool dag_run_find_unsatisfied(const struct dag_run *r, size_t *node, size_t *dep);
+
+/// Start the run: settle what the restrictions and pre-marks decide and report
+/// the first READY nodes (topological order) in *ch. Once only; SMF_EINVAL after.
+int dag_run_begin(struct dag_run *r, struct dag_changes *ch);
+/// READY -> RUNNING. SMF_EINVAL from any other state.
+int dag_run_start(struct dag_run *r, size_t node);
+/// A READY or RUNNING node finished with `result` (SUCCEEDED, FAILED, SKIPPED or
+/// CANCELLED). *ch receives the nodes that became READY and those settled as a
+/// consequence. SMF_EINVAL for another state or result (nothing changes then).
+int dag_run_done(struct dag_run *r, size_t node, enum dag_state result, struct dag_changes *ch);
+/// Cancel what has not started: every PENDING and READY node becomes CANCELLED
+/// (reported in ch->settled). RUNNING nodes are left to finish via dag_run_done.
+int dag_run_cancel(struct dag_run *r, struct dag_changes *ch);
+
+enum dag_state dag_run_state(const struct dag_run *r, size_t node);
+/// Number of nodes now in state `s`. O(1).
+size_t dag_run_count(const struct dag_run *r, enum dag_state s);
+/// true when no node is PENDING, READY or RUNNING (after dag_run_begin). O(1).
+bool dag_run_complete(const struct dag_run *r);

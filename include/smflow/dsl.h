@@ -82,8 +82,14 @@ struct dsl_node *dsl_node_clone(struct smf_arena *a, const struct dsl_node *n);
 /// Deep merge (maps merge recursively, anything else: `over` wins). New tree in `a`.
 struct dsl_node *dsl_node_merge(struct smf_arena *a, const struct dsl_node *base,
                                 const struct dsl_node *over);
-/// Canonical JSON text of a tree (keys in document order). Caller frees.
+/// Canonical JSON text of a tree (keys in document order, compact, UTF-8 kept,
+/// floats in their shortest round-trip form, NaN/Infinity as null). Caller frees.
 char *dsl_node_to_json(const struct dsl_node *n);
+/// Output like Python's `json.dumps` defaults: ", " and ": " separators, non-ASCII
+/// escaped as \uXXXX, NaN/Infinity spelled out (SageMaker hyperparameter encoding).
+#define DSL_JSON_PYTHON 1u
+/// dsl_node_to_json with DSL_JSON_* flags. Caller frees.
+char *dsl_node_to_json_flags(const struct dsl_node *n, unsigned flags);
 
 // ---------------------------------------------------------------------------
 // Diagnostics: every problem of a file, reported in one pass, sorted by position.
@@ -210,3 +216,9 @@ const struct dsl_step *dsl_pipeline_step(const struct dsl_pipeline *p, const cha
 /// hook's `before` result was merged. Returns 0 or SMF_EVALIDATE.
 int dsl_spec_validate(enum dsl_kind kind, const struct dsl_node *spec, bool resolved,
                       const char *path, struct dsl_diags *diags);
+/// dsl_spec_validate with the message prefix "step 'STEP': " (STEP may be NULL) and
+/// the target's rules (`aws` = true: an image is required where SageMaker needs one).
+int dsl_spec_validate_step(enum dsl_kind kind, const struct dsl_node *spec, bool resolved,
+                           bool aws, const char *step, const char *path, struct dsl_diags *diags);
+/// Kind by name ("fit" -> DSL_KIND_FIT); -1 when unknown.
+int dsl_kind_parse(const char *name);

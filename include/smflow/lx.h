@@ -53,3 +53,34 @@ int lx_eval_bool(struct lx *x, const struct dsl_node *expr, const char *path, bo
 /// Check the syntax of one expression without running it (validation).
 /// `chunk_name` is used in Lua's message. Returns 0 or SMF_ELUA with Lua's message.
 int lx_check_syntax(const char *expr, size_t len, const char *chunk_name, struct smf_error *err);
+
+/// Check the syntax of every `${...}` of a template string without running them
+/// (validation of pipeline scalars). On a problem returns SMF_ELUA (or SMF_EPARSE for
+/// an unterminated `${`), sets *err_off to the byte offset of the offending `${`
+/// in `s`, and puts the problem into err->message.
+int lx_check_template(const char *s, size_t len, const char *chunk_name, size_t *err_off,
+                      struct smf_error *err);
+
+/// Receiver of `smflow.log(msg)` and `print(...)` lines. `step_id` is the current
+/// step (lx_set_current_step) or NULL; `msg` is borrowed for the call only.
+typedef void lx_log_fn(void *ud, const char *step_id, const char *msg);
+
+/// Route log lines to `fn(ud, ...)`; fn NULL restores the default, which writes
+/// with smf_log_step at INFO level (smf_log when no step is current).
+void lx_set_log_fn(struct lx *x, lx_log_fn *fn, void *ud);
+/// The step whose hooks or expressions run next (copied), or NULL for none.
+void lx_set_current_step(struct lx *x, const char *step_id);
+
+/// Call the global function `fn_name` (of the hooks file) with `nargs` arguments
+/// converted to Lua values (a NULL argument is nil), under both caps. On success
+/// *ret (when ret is not NULL) is its first result converted into `a`, or NULL when it
+/// returned nil or nothing. On failure returns SMF_ELUA with err->klass =
+/// SMF_CLASS_HOOK and the Lua traceback (FILE:LINE) in err->message; a call of
+/// `smflow.fail(msg)` gives exactly `msg`. SMF_ENOENT if no such function exists.
+int lx_call(struct lx *x, const char *fn_name, const struct dsl_node *const *args, size_t nargs,
+            struct smf_arena *a, struct dsl_node **ret, struct smf_error *err);
+/// True if the sandbox has a global function named `name`.
+bool lx_has_function(struct lx *x, const char *name);
+
+/// Bytes currently allocated by the sandbox's Lua state (for statistics and tests).
+size_t lx_mem_used(const struct lx *x);

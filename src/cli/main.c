@@ -1,13 +1,8 @@
-// main.c: the smflow command line. Dispatches to one file per command.
-#include <stdio.h>
-#include <string.h>
+// main.c: the smflow binary. Everything else of the command line is in the
+// library (src/cli/cli.c and one file per command) so that tests link it too.
+#include "cli/cli.h"
 
 int main(int argc, char **argv)
 {
-  if (argc > 1 && strcmp(argv[1], "version") == 0) {
-    printf("smflow %s\n", SMF_VERSION);
-    return 0;
-  }
-  fprintf(stderr, "usage: smflow COMMAND ...\n");
-  return 2;
+  return cli_main(argc, argv);
 }

@@ -1,0 +1,61 @@
+// engine.h: runs a pipeline's DAG on one libuv loop with durable state.
+//
+// Failure policy: a step that fails after its retries is FAILED; steps that
+// (transitively) need it are not started (recorded CANCELLED, "upstream step X
+// failed"); independent branches run to the end; the run ends "failed" (exit 1).
+// Signals: the first SIGINT/SIGTERM stops starting work, terminates local
+// processes (their attempts are recorded "interrupted"), persists, exits 3; a
+// second one kills what is left and exits at once.
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "smflow/dsl.h"
+#include "smflow/error.h"
+#include "smflow/state.h"
+
+struct eng_options {
+  int max_parallel;          ///< 0 = pipeline `concurrency`, else 8
+  const char *const *only;   ///< --only step ids (borrowed); n_only = 0: all
+  size_t n_only;
+  const char *from;          ///< --from step id or NULL
+  const char *target;        ///< --target or NULL
+  bool json;                 ///< JSON lines of events on stdout
+  const struct dsl_param_override *params;  ///< --param overrides, persisted for resume
+  size_t n_params;
+  int64_t kill_grace_ms;     ///< SIGTERM → SIGKILL delay; 0 = 5 s
+};
+
+/// Outcome of eng_run / eng_resume, as exit codes of SPEC §2.
+enum eng_outcome {
+  ENG_SUCCEEDED = 0,
+  ENG_FAILED = 1,
+  ENG_INTERRUPTED = 3,
+  ENG_ENV_ERROR = 4,
+};
+
+/// Start a new run of `p` with state in `st` (opened for writing; borrowed).
+/// The new run's id is written to run_id (may be NULL). Returns an outcome;
+/// *err is set for ENG_ENV_ERROR (and for a pipeline problem found before
+/// anything started, e.g. in `vars`: then the return is SMF_EVALIDATE, negative).
+int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_options *opt,
+            char run_id[32], struct smf_error *err);
+
+/// Resume run `run` (a row read from st): steps that succeeded are kept, the
+/// others re-attached or started again. `p` is the pipeline loaded again with
+/// the run's persisted parameters. json: JSON lines of events on stdout. Same
+/// returns as eng_run.
+int eng_resume(struct state *st, const struct dsl_pipeline *p, const struct state_run *run,
+               bool json, struct smf_error *err);
+
+/// Check --only/--from against the pipeline (unknown ids). 0 or SMF_EVALIDATE.
+int eng_options_check(const struct dsl_pipeline *p, const struct eng_options *opt,
+                      struct smf_error *err);
+
+/// Persisted options of a run, parsed back (strings owned by *opt's arena `a`).
+int eng_options_from_json(const char *json, struct smf_arena *a, struct eng_options *opt,
+                          struct smf_error *err);
+
+/// A new run id: `YYYYMMDD-HHMMSS-xxxx` (local time, 4 random hex digits).
+void eng_run_id_new(char out[32]);

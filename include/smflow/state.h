@@ -1,0 +1,139 @@
+// state.h: durable run state in STATE_DIR/state.db (SQLite, WAL). The only
+// module that writes SQL. One writer per state directory (flock on
+// STATE_DIR/lock); readers (status, runs) open the database without the lock.
+//
+// Durability model: writes go into one open transaction (a "batch") that is
+// committed by state_flush(); the engine flushes at the end of every loop turn
+// and before any side effect. state_attempt_intent() flushes by itself: when it
+// returns 0, the intent and everything written before it are on disk.
+//
+// Ownership: struct state owns its connection, statements and lock. Records
+// filled by getters own their strings; release them with the matching _clear.
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smflow/error.h"
+
+struct state;
+
+/// Current schema version (PRAGMA user_version after migration).
+#define STATE_SCHEMA_VERSION 2
+
+enum state_open_mode {
+  STATE_OPEN_WRITE,  ///< create the directory, take the lock, migrate
+  STATE_OPEN_READ,   ///< no lock, no migration; SMF_ENOENT when there is no database
+};
+
+/// Open STATE_DIR/state.db. Write mode takes the single-writer lock: if another
+/// process holds it, returns SMF_ELOCKED with "state directory DIR is locked by
+/// smflow (pid N)". Caller frees with state_close.
+int state_open(const char *dir, enum state_open_mode mode, struct state **out,
+               struct smf_error *err);
+/// Flush, finalize statements, close the database, release the lock.
+void state_close(struct state *s);
+/// The directory as given to state_open. Borrowed.
+const char *state_dir(const struct state *s);
+/// Commit the open batch transaction, if any (synchronous=FULL). On failure the
+/// batch is rolled back and SMF_ESTATE returned: the caller must stop.
+int state_flush(struct state *s, struct smf_error *err);
+/// Number of transactions committed since open (for tests and benchmarks).
+uint64_t state_commit_count(const struct state *s);
+
+// ---- runs ----
+
+struct state_run {
+  char *id;
+  char *pipeline_path;    ///< absolute path of the pipeline file
+  char *pipeline_sha256;  ///< hex
+  char *name;
+  char *target;
+  char *params_json;      ///< resolved params (after --param), JSON object
+  char *vars_json;        ///< vars evaluated once at run start, JSON object
+  char *globals_json;     ///< run/git globals as of the start, JSON object
+  char *options_json;     ///< engine options (only, from, max_parallel), JSON object
+  char *status;           ///< "running" | "succeeded" | "failed" | "interrupted" | "cancelled"
+  int64_t started_ms, finished_ms;  ///< finished 0 = not finished
+  int exit_code;          ///< -1 while running
+};
+
+/// Insert a new run (status "running"). Strings are borrowed.
+int state_run_create(struct state *s, const struct state_run *r, struct smf_error *err);
+/// Set status, exit code and (for a final status) the finish time.
+int state_run_set_status(struct state *s, const char *run_id, const char *status, int exit_code,
+                         struct smf_error *err);
+/// Store the evaluated vars of a run (JSON object, borrowed).
+int state_run_set_vars(struct state *s, const char *run_id, const char *vars_json,
+                       struct smf_error *err);
+/// Fetch a run by id; SMF_ENOENT if missing. Release *out with state_run_clear.
+int state_run_get(struct state *s, const char *run_id, struct state_run *out,
+                  struct smf_error *err);
+/// The newest run whose status is not succeeded/cancelled (or SMF_ENOENT).
+int state_run_latest_unfinished(struct state *s, struct state_run *out, struct smf_error *err);
+/// All runs, newest first. Caller frees with state_runs_free.
+int state_runs_list(struct state *s, struct state_run **out, size_t *n, struct smf_error *err);
+void state_run_clear(struct state_run *r);
+void state_runs_free(struct state_run *runs, size_t n);
+
+// ---- steps ----
+
+struct state_step {
+  char *run_id;
+  char *id;
+  char *kind;
+  char *state;          ///< "pending", "ready", "running", "retry_wait", "succeeded", ...
+  int attempts;         ///< attempts started so far
+  int64_t started_ms, finished_ms;
+  char *outputs_json;   ///< JSON object or NULL
+  char *error_class;    ///< "AlgorithmError" etc. or NULL
+  char *error_message;  ///< or NULL
+  char *remote_name;    ///< remote job name / pid description, or NULL
+};
+
+/// Insert or replace a step row. Strings are borrowed; NULL stores NULL.
+int state_step_put(struct state *s, const struct state_step *st, struct smf_error *err);
+/// Steps of a run in insertion order. Caller frees with state_steps_free.
+int state_steps_list(struct state *s, const char *run_id, struct state_step **out, size_t *n,
+                     struct smf_error *err);
+/// Outputs of the newest succeeded step STEP_ID of any run of pipeline NAME, or
+/// SMF_ENOENT. *outputs_json: caller frees.
+int state_step_last_outputs(struct state *s, const char *pipeline_name, const char *step_id,
+                            char **outputs_json, struct smf_error *err);
+void state_step_clear(struct state_step *st);
+void state_steps_free(struct state_step *steps, size_t n);
+
+// ---- attempts: intent committed before the side effect, result after ----
+
+struct state_attempt {
+  int attempt;
+  char *intent_json;
+  char *result;        ///< NULL while unresolved; "succeeded" | "failed" | "interrupted" | "lost"
+  char *result_json;
+  int64_t intent_ms, result_ms;
+};
+
+/// Record and durably commit (flushing the batch first) the intent of attempt
+/// ATTEMPT of a step. Returns only once it is on disk.
+int state_attempt_intent(struct state *s, const char *run_id, const char *step_id, int attempt,
+                         const char *intent_json, struct smf_error *err);
+/// The same, written into the open batch only: the caller flushes (state_flush)
+/// before the side effect, so that intents of steps started together share one commit.
+int state_attempt_intent_add(struct state *s, const char *run_id, const char *step_id,
+                             int attempt, const char *intent_json, struct smf_error *err);
+/// Record the result of an attempt (batched; flushed at the end of the loop turn).
+int state_attempt_result(struct state *s, const char *run_id, const char *step_id, int attempt,
+                         const char *result, const char *result_json, struct smf_error *err);
+/// Attempts of a step, oldest first. Caller frees with state_attempts_free.
+int state_attempts_list(struct state *s, const char *run_id, const char *step_id,
+                        struct state_attempt **out, size_t *n, struct smf_error *err);
+void state_attempts_free(struct state_attempt *a, size_t n);
+
+// ---- events: append-only log (batched) ----
+
+/// Append an event; step_id and detail_json may be NULL.
+int state_event_add(struct state *s, const char *run_id, const char *step_id, const char *type,
+                    const char *detail_json, struct smf_error *err);
+/// Number of events of a run (tests).
+int state_event_count(struct state *s, const char *run_id, int64_t *out, struct smf_error *err);

@@ -1,0 +1,118 @@
+// http.h: an asynchronous HTTP client, one curl multi handle driven by a libuv
+// loop (the design of curl's docs/examples/multi-uv.c, with error handling).
+//
+// One struct aws_http per loop. A struct aws_http_req is one HTTP exchange: the
+// caller fills it (method, URL, headers, body source, response sink, timeouts),
+// starts it, and gets exactly one completion callback, always from the loop and
+// never from inside a curl callback. A finished request may be reset and started
+// again (a retry re-signs and re-sends it). Connections are kept alive in the
+// multi handle's cache; easy handles are pooled and reused.
+#pragma once
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "smflow/error.h"
+#include "smflow/util.h"
+
+struct aws_http;
+struct aws_http_req;
+
+/// Completion: the request finished (transport error, HTTP response of any status,
+/// or cancellation). `req` stays owned by the caller, who may free or restart it here.
+typedef void (*aws_http_done_cb)(struct aws_http_req *req, void *data);
+/// Called once every handle of the client is closed; the client memory is freed.
+typedef void (*aws_http_close_cb)(void *data);
+
+/// One response header (name as received; compare case-insensitively).
+struct aws_http_header {
+  char *name;
+  char *value;
+};
+
+/// A request. Fill the public fields with aws_http_req_* setters; read the result
+/// fields in the completion callback.
+struct aws_http_req {
+  // ---- result, valid in the completion callback ----
+  int result;                ///< 0, SMF_EHTTP (transport), SMF_ETIMEOUT or SMF_ECANCELLED
+  CURLcode curl_code;        ///< CURLE_OK on a complete HTTP exchange
+  char curl_error[CURL_ERROR_SIZE];
+  long status;               ///< HTTP status, 0 when none arrived
+  bool sent;                 ///< the request left this host (its outcome is unknown on error)
+  struct smf_buf body;       ///< response body when not written to a file (capped)
+  struct aws_http_header *headers;  ///< response headers of the final response
+  size_t nheaders;
+  uint64_t body_bytes;       ///< bytes of response body received (file or memory)
+
+  // ---- private ----
+  struct aws_http *http;
+  CURL *easy;
+  struct curl_slist *req_headers;
+  char *method;
+  char *url;
+  const void *mem_body;      ///< borrowed until completion
+  int body_fd;               ///< file body, -1 when none
+  uint64_t body_off, body_len, body_pos;
+  bool has_body;
+  char *out_path;            ///< response file sink (2xx only)
+  int out_fd;
+  bool out_decided;
+  size_t max_response;
+  long connect_timeout_ms, timeout_ms;
+  bool active, cancelled;
+  char local_error[192];    ///< our own reason (curl overwrites its error buffer)
+  bool post_ctype;           ///< a Content-Type header was given
+  aws_http_done_cb cb;
+  void *cb_data;
+  struct aws_http_req *next_done;  ///< completion queue link
+  struct aws_http_req *prev_active, *next_active;
+};
+
+/// Create a client on `loop`. Caller closes it with aws_http_close.
+int aws_http_new(uv_loop_t *loop, struct aws_http **out, struct smf_error *err);
+/// Cancel every active request (each gets its callback with SMF_ECANCELLED first),
+/// close every uv handle, and call `cb` once all are closed. The client is freed then.
+void aws_http_close(struct aws_http *http, aws_http_close_cb cb, void *data);
+/// Number of requests in flight (started, callback not yet run).
+size_t aws_http_active(const struct aws_http *http);
+/// Connections opened so far (a measure of keep-alive reuse).
+uint64_t aws_http_connects(const struct aws_http *http);
+
+/// Initialise a caller-owned request (on the stack or inside a larger struct).
+void aws_http_req_init(struct aws_http_req *req);
+/// Release what the request owns (headers, body, files). Not while active.
+void aws_http_req_cleanup(struct aws_http_req *req);
+/// Clear the request and result so it can be filled again; keeps nothing.
+void aws_http_req_reset(struct aws_http_req *req);
+
+/// Method ("GET", "PUT", "POST", "HEAD", "DELETE") and full URL. Copied.
+void aws_http_req_set(struct aws_http_req *req, const char *method, const char *url);
+/// Add a request header "Name: value". Copied.
+void aws_http_req_header(struct aws_http_req *req, const char *name, const char *value);
+/// Body from memory: borrowed, must stay valid until the completion callback.
+void aws_http_req_body_mem(struct aws_http_req *req, const void *data, size_t len);
+/// Body streamed from `fd` (borrowed, not closed) at [off, off+len) with pread.
+void aws_http_req_body_fd(struct aws_http_req *req, int fd, uint64_t off, uint64_t len);
+/// Response body of a 2xx answer goes to `path` (created/truncated); other
+/// answers still go to the capped memory buffer. Copied.
+void aws_http_req_output_file(struct aws_http_req *req, const char *path);
+/// Cap of the in-memory response body (default 16 MiB); over it the request fails.
+void aws_http_req_max_response(struct aws_http_req *req, size_t max);
+/// Timeouts in milliseconds (0 = none): connect, and the whole exchange.
+void aws_http_req_timeouts(struct aws_http_req *req, long connect_ms, long total_ms);
+
+/// Start the request. On failure the callback never runs.
+int aws_http_req_start(struct aws_http *http, struct aws_http_req *req, aws_http_done_cb cb,
+                       void *data, struct smf_error *err);
+/// Cancel an active request: its callback runs later from the loop with
+/// result SMF_ECANCELLED. No-op when the request is not active.
+void aws_http_req_cancel(struct aws_http_req *req);
+
+/// A response header's value by case-insensitive name, or NULL. Borrowed.
+const char *aws_http_req_header_get(const struct aws_http_req *req, const char *name);
+
+// ---- internal to http.c / http_req.c ----
+/// Reset the result fields and configure `easy` for `req` (options, callbacks).
+int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *err);

@@ -1,0 +1,35 @@
+// sagemaker.c: SageMaker (JSON 1.1, X-Amz-Target "SageMaker.<op>"): the generic
+// call and one thin wrapper per operation the step kinds use.
+#include <jansson.h>
+
+#include "aws/json_call.h"
+#include "smflow/util.h"
+
+// Read-only operations may be resent after any failure.
+static bool sagemaker_idempotent(const char *op)
+{
+  static const char *const prefixes[] = {"Describe", "List", "Search", "Get", "BatchDescribe"};
+  for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+    if (smf_str_startswith(op, prefixes[i])) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int aws_sagemaker_call(struct aws_client *c, const char *op, json_t *body,
+                       const struct aws_json_opts *opts, aws_json_fn cb, void *data,
+                       struct smf_error *err)
+{
+  return aws__json_call(c, AWS_SVC_SAGEMAKER, "SageMaker", op, body, sagemaker_idempotent(op),
+                        opts, cb, data, err);
+}
+
+#define AWS__SM_DEF(fn, op)                                                                   \
+  int aws_sagemaker_##fn(struct aws_client *c, json_t *body, const struct aws_json_opts *opts, \
+                         aws_json_fn cb, void *data, struct smf_error *err)                   \
+  {                                                                                           \
+    return aws_sagemaker_call(c, op, body, opts, cb, data, err);                              \
+  }
+AWS__SM_OPS(AWS__SM_DEF)
+#undef AWS__SM_DEF

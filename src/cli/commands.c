@@ -1,0 +1,101 @@
+// commands.c: the command table — name, function, summary, usage. `smflow help`
+// lists exactly these entries, in this order (SPEC §2's order).
+//
+// Each command of SPEC §2 has its own slot below, separated by blank lines so
+// that enabling one is a change of its own lines only. Enable a slot once its
+// src/cli/cmd_NAME.c exists.
+#include <string.h>
+
+#include "cli/cli.h"
+
+// The blank lines between slots are kept on purpose.
+// clang-format off
+static const struct cli_command cli__table[] = {
+    // run: src/cli/cmd_run.c
+    {"run", cli_cmd_run, "Run a pipeline",
+     "smflow run PIPELINE.yaml [--param NAME=VALUE]... [--target local|aws] [--max-parallel N]\n"
+     "                         [--only STEP]... [--from STEP] [--dry-run] [--detach] [--json]\n",
+     " --param --target --max-parallel --only --from ", true},
+
+    // resume: src/cli/cmd_resume.c
+    {"resume", cli_cmd_resume, "Resume an interrupted run",
+     "smflow resume [RUN_ID] [--allow-changed] [--json]\n", "", true},
+
+    {"validate", cli_cmd_validate, "Check a pipeline file; nothing is run or written",
+     "smflow validate PIPELINE.yaml [--param NAME=VALUE]...\n"
+     "\n"
+     "Parse and check PIPELINE.yaml. Every problem is printed as PATH:LINE:COL: message\n"
+     "on stderr; the exit code is 2 when there is any, else 0.\n"
+     "\n"
+     "Options:\n"
+     "  --param NAME=VALUE   override a parameter's default (repeatable)\n",
+     " --param ", false},
+
+    // plan: src/cli/cmd_plan.c
+    // {"plan", cli_cmd_plan, "Show what a run would do, and the exact requests",
+    //  "smflow plan PIPELINE.yaml [--param NAME=VALUE]... [--json]\n", " --param ", true},
+
+    {"graph", cli_cmd_graph, "Print the step graph (Graphviz dot or Mermaid)",
+     "smflow graph PIPELINE.yaml [--format dot|mermaid] [--param NAME=VALUE]...\n"
+     "\n"
+     "Print the steps as a graph on stdout: nodes labelled \"id (kind)\", an edge from\n"
+     "each need to the step that needs it; steps with `when:` are drawn dashed.\n"
+     "\n"
+     "Options:\n"
+     "  --format dot|mermaid  output format (default: dot)\n"
+     "  --param NAME=VALUE    override a parameter's default (repeatable)\n",
+     " --format --param ", false},
+
+    // status: src/cli/cmd_status.c
+    {"status", cli_cmd_status, "Show the steps of a run", "smflow status [RUN_ID] [--json]\n",
+     "", true},
+
+    // runs: src/cli/cmd_runs.c
+    {"runs", cli_cmd_runs, "List the runs of the state directory", "smflow runs [--json]\n", "",
+     true},
+
+    // logs: src/cli/cmd_logs.c
+    // {"logs", cli_cmd_logs, "Print a step's log", "smflow logs RUN_ID STEP [--follow]\n", "",
+    //  false},
+
+    // cancel: src/cli/cmd_cancel.c
+    // {"cancel", cli_cmd_cancel, "Stop a run's remote jobs and mark it cancelled",
+    //  "smflow cancel RUN_ID\n", "", false},
+
+    // invoke: src/cli/cmd_invoke.c
+    // {"invoke", cli_cmd_invoke, "Call a deployed endpoint",
+    //  "smflow invoke ENDPOINT [--body FILE|-] [--content-type T]\n", " --body --content-type ",
+    //  false},
+
+    // endpoints: src/cli/cmd_endpoints.c
+    // {"endpoints", cli_cmd_endpoints, "List or delete the endpoints this state dir deployed",
+    //  "smflow endpoints [list | delete NAME]\n", "", false},
+
+    // models: src/cli/cmd_models.c
+    // {"models", cli_cmd_models, "The local model registry",
+    //  "smflow models list [GROUP] | approve GROUP VERSION | reject GROUP VERSION\n", "", false},
+
+    {"version", cli_cmd_version, "Print the version", "smflow version\n", "", false},
+
+    {"help", cli_cmd_help, "Show help for smflow or one command", "smflow help [COMMAND]\n", "",
+     false},
+};
+// clang-format on
+
+const struct cli_command *cli_commands(size_t *n)
+{
+  *n = sizeof(cli__table) / sizeof(cli__table[0]);
+  return cli__table;
+}
+
+const struct cli_command *cli_command_find(const char *name)
+{
+  size_t n;
+  const struct cli_command *t = cli_commands(&n);
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(t[i].name, name) == 0) {
+      return &t[i];
+    }
+  }
+  return NULL;
+}

@@ -1,0 +1,94 @@
+// run_common.c: loading a pipeline for run/resume and reporting a run's end.
+#include "cli/run_common.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "smflow/engine.h"
+
+int cli_run_load(const struct cli_ctx *ctx, const char *path,
+                 const struct dsl_param_override *ov, size_t n_ov, struct dsl_pipeline **out)
+{
+  (void)ctx;
+  struct dsl_diags diags = {0};
+  int rc = dsl_load(path, ov, n_ov, out, &diags);
+  if (rc != 0 || diags.n > 0) {
+    dsl_diags_print(&diags, stderr);
+  }
+  size_t n = diags.n;
+  dsl_diags_free(&diags);
+  if (rc != 0) {
+    fprintf(stderr, "error: %s: %zu problem%s; nothing was run\n", path, n, n == 1 ? "" : "s");
+    return CLI_EXIT_USAGE;
+  }
+  return CLI_EXIT_OK;
+}
+
+static void cli__resume_hint(const struct cli_ctx *ctx, const char *state_dir,
+                             const char *run_id)
+{
+  (void)ctx;
+  fprintf(stderr, "resume with: smflow resume %s --state-dir %s\n", run_id, state_dir);
+}
+
+int cli_run_report(const struct cli_ctx *ctx, const char *state_dir, const char *run_id,
+                   int outcome, const struct smf_error *err)
+{
+  int code;
+  const char *status;
+  switch (outcome) {
+  case ENG_SUCCEEDED:
+    code = CLI_EXIT_OK;
+    status = "succeeded";
+    if (!ctx->quiet) {
+      fprintf(stderr, "run %s succeeded\n", run_id);
+    }
+    break;
+  case ENG_FAILED:
+    code = CLI_EXIT_FAILED;
+    status = "failed";
+    fprintf(stderr, "run %s failed; see: smflow status %s --state-dir %s\n", run_id, run_id,
+            state_dir);
+    break;
+  case ENG_INTERRUPTED:
+    code = CLI_EXIT_INTERRUPTED;
+    status = "interrupted";
+    fprintf(stderr, "run %s interrupted\n", run_id);
+    cli__resume_hint(ctx, state_dir, run_id);
+    break;
+  case SMF_EVALIDATE:
+    code = CLI_EXIT_USAGE;
+    status = "failed";
+    fprintf(stderr, "error: %s\n", err->message);
+    break;
+  default:
+    code = CLI_EXIT_ENV;
+    status = "interrupted";
+    fprintf(stderr, "error: %s\n", err->message);
+    if (run_id[0]) {
+      fprintf(stderr, "run %s stopped\n", run_id);
+      cli__resume_hint(ctx, state_dir, run_id);
+    }
+    break;
+  }
+  if (ctx->json && run_id[0]) {
+    printf("{\"event\":\"run\",\"run_id\":\"%s\",\"status\":\"%s\",\"exit_code\":%d}\n", run_id,
+           status, code);
+    fflush(stdout);
+  }
+  return code;
+}
+
+const char *cli_time_format(int64_t ms, char *buf, size_t n)
+{
+  if (ms <= 0) {
+    snprintf(buf, n, "-");
+    return buf;
+  }
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}

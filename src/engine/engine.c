@@ -1,0 +1,504 @@
+// engine.c: setting up a run (new or resumed) on one uv loop, signals, the
+// per-turn flush of the state batch, and the run's outcome.
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/eng_int.h"
+#include "smflow/dag.h"
+#include "smflow/log.h"
+
+// ---- options, persisted with the run so that resume selects the same steps ----
+
+static char *eng__options_json(const struct eng_options *o)
+{
+  json_t *j = json_object();
+  json_t *only = json_array();
+  for (size_t i = 0; i < o->n_only; i++) {
+    json_array_append_new(only, json_string(o->only[i]));
+  }
+  json_object_set_new(j, "only", only);
+  json_object_set_new(j, "from", o->from ? json_string(o->from) : json_null());
+  json_object_set_new(j, "max_parallel", json_integer(o->max_parallel));
+  json_object_set_new(j, "target", o->target ? json_string(o->target) : json_null());
+  json_t *params = json_array();
+  for (size_t i = 0; i < o->n_params; i++) {
+    json_array_append_new(params, json_pack("[s,s]", o->params[i].name, o->params[i].value));
+  }
+  json_object_set_new(j, "params", params);
+  char *t = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  return t;
+}
+
+int eng_options_from_json(const char *text, struct smf_arena *a, struct eng_options *o,
+                          struct smf_error *err)
+{
+  memset(o, 0, sizeof(*o));
+  json_error_t je;
+  json_t *j = json_loads(text ? text : "{}", 0, &je);
+  if (j == NULL || !json_is_object(j)) {
+    json_decref(j);
+    return SMF_ERR_SET(err, SMF_ESTATE, "stored run options: %s", je.text);
+  }
+  json_t *only = json_object_get(j, "only");
+  size_t n = json_array_size(only);
+  const char **ids = smf_arena_alloc(a, (n + 1) * sizeof(*ids));
+  for (size_t i = 0; i < n; i++) {
+    ids[i] = smf_arena_strdup(a, json_string_value(json_array_get(only, i)));
+  }
+  o->only = ids;
+  o->n_only = n;
+  const char *from = json_string_value(json_object_get(j, "from"));
+  o->from = from ? smf_arena_strdup(a, from) : NULL;
+  const char *target = json_string_value(json_object_get(j, "target"));
+  o->target = target ? smf_arena_strdup(a, target) : NULL;
+  o->max_parallel = (int)json_integer_value(json_object_get(j, "max_parallel"));
+  json_t *params = json_object_get(j, "params");
+  n = json_array_size(params);
+  struct dsl_param_override *ov = smf_arena_alloc(a, (n + 1) * sizeof(*ov));
+  for (size_t i = 0; i < n; i++) {
+    json_t *pair = json_array_get(params, i);
+    ov[i].name = smf_arena_strdup(a, json_string_value(json_array_get(pair, 0)));
+    ov[i].value = smf_arena_strdup(a, json_string_value(json_array_get(pair, 1)));
+  }
+  o->params = ov;
+  o->n_params = n;
+  json_decref(j);
+  return 0;
+}
+
+int eng_options_check(const struct dsl_pipeline *p, const struct eng_options *o,
+                      struct smf_error *err)
+{
+  for (size_t i = 0; i < o->n_only + (o->from ? 1 : 0); i++) {
+    const char *id = i < o->n_only ? o->only[i] : o->from;
+    if (dsl_pipeline_step(p, id) == NULL) {
+      return SMF_ERR_SET(err, SMF_EVALIDATE, "%s: no step '%s' in the pipeline",
+                         i < o->n_only ? "--only" : "--from", id);
+    }
+  }
+  if (o->max_parallel < 0) {
+    return SMF_ERR_SET(err, SMF_EVALIDATE, "--max-parallel must be a positive number");
+  }
+  return 0;
+}
+
+// ---- loop handles ----
+
+static void eng__flush_cb(uv_prepare_t *h)
+{
+  struct eng *e = h->data;
+  struct smf_error err = SMF_ERROR_INIT;
+  if (!e->fatal && state_flush(e->st, &err) != 0) {
+    eng_fatal(e, &err);
+  }
+}
+
+static void eng__signal_cb(uv_signal_t *h, int signum)
+{
+  struct eng *e = h->data;
+  e->interrupts++;
+  if (e->interrupts == 1) {
+    smf_log(SMF_LOG_WARN, "%s: stopping run %s (running steps are terminated; press Ctrl-C "
+            "again to exit at once)", strsignal(signum), e->run_id);
+    eng_stop(e, false);
+    return;
+  }
+  eng_stop(e, true);
+  struct smf_error err = SMF_ERROR_INIT;
+  if (!e->fatal) {
+    state_flush(e->st, &err);
+  }
+  fprintf(stderr, "run %s interrupted; resume with: smflow resume %s\n", e->run_id, e->run_id);
+  fflush(NULL);
+  _exit(ENG_INTERRUPTED);
+}
+
+static void eng__close_cb(uv_handle_t *h) { (void)h; }
+
+void eng_finish(struct eng *e)
+{
+  if (e->finishing) {
+    return;
+  }
+  e->finishing = true;
+  uv_close((uv_handle_t *)&e->flush_handle, eng__close_cb);
+  uv_close((uv_handle_t *)&e->pump_handle, eng__close_cb);
+  uv_close((uv_handle_t *)&e->sigint, eng__close_cb);
+  uv_close((uv_handle_t *)&e->sigterm, eng__close_cb);
+  for (size_t i = 0; i < e->n; i++) {
+    uv_close((uv_handle_t *)&e->steps[i].retry_timer, eng__close_cb);
+    uv_close((uv_handle_t *)&e->steps[i].timeout_timer, eng__close_cb);
+  }
+}
+
+// ---- setup and teardown ----
+
+static bool eng__selected(const struct eng *e, size_t i)
+{
+  if (e->opt.n_only == 0 && e->opt.from == NULL) {
+    return true;
+  }
+  for (size_t k = 0; k < e->opt.n_only; k++) {
+    if (strcmp(e->opt.only[k], e->p->steps[i].id) == 0) {
+      return true;
+    }
+  }
+  const struct dsl_step *from = e->opt.from ? dsl_pipeline_step(e->p, e->opt.from) : NULL;
+  return from && (from->index == i || dag_is_upstream(e->dag, from->index, i));
+}
+
+static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline *p,
+                     const struct eng_options *opt, struct smf_error *err)
+{
+  memset(e, 0, sizeof(*e));
+  e->st = st;
+  e->p = p;
+  e->opt = *opt;
+  e->n = p->n_steps;
+  e->max_parallel = opt->max_parallel > 0 ? opt->max_parallel
+                    : p->concurrency > 0  ? p->concurrency
+                                          : 8;
+  e->kill_grace_ms = opt->kill_grace_ms > 0 ? opt->kill_grace_ms : 5000;
+  srandom((unsigned)getpid() ^ (unsigned)smf_time_now_ms());
+  struct lx_config cfg = {0};
+  cfg.lua_path = access(SMF_SOURCE_LUA_DIR, F_OK) == 0 ? SMF_SOURCE_LUA_DIR : SMF_LUA_DIR;
+  if ((e->lx = lx_new(&cfg, err)) == NULL) {
+    return err->code ? err->code : SMF_ELUA;
+  }
+  if (p->hooks) {
+    char *path = p->hooks[0] == '/' ? smf_xstrdup(p->hooks)
+                                    : smf_xasprintf("%s/%s", p->dir, p->hooks);
+    int rc = lx_load_hooks(e->lx, path, err);
+    free(path);
+    if (rc != 0) {
+      return rc;
+    }
+  }
+  e->dag = dag_new(e->n);
+  for (size_t i = 0; i < e->n; i++) {
+    for (size_t k = 0; k < p->steps[i].n_needs; k++) {
+      dag_add_edge(e->dag, p->steps[i].need_idx[k], i);
+    }
+  }
+  size_t *cycle = NULL, cycle_len = 0;
+  if (dag_finalize(e->dag, &cycle, &cycle_len) != 0) {
+    free(cycle);
+    return SMF_ERR_SET(err, SMF_EVALIDATE, "%s: the steps form a cycle", p->path);
+  }
+  uv_loop_init(&e->loop);
+  e->steps = smf_xcalloc(e->n ? e->n : 1, sizeof(*e->steps));
+  e->queue = smf_xcalloc(e->n ? e->n : 1, sizeof(*e->queue));
+  e->batch = smf_xcalloc(e->n ? e->n : 1, sizeof(*e->batch));
+  for (size_t i = 0; i < e->n; i++) {
+    struct eng_step *s = &e->steps[i];
+    s->eng = e;
+    s->def = &p->steps[i];
+    s->kind = step_kind_find(s->def->kind);
+    s->selected = eng__selected(e, i);
+    s->ctx.log_fd = -1;
+    uv_timer_init(&e->loop, &s->retry_timer);
+    uv_timer_init(&e->loop, &s->timeout_timer);
+    s->retry_timer.data = s->timeout_timer.data = s;
+  }
+  uv_prepare_init(&e->loop, &e->flush_handle);
+  uv_idle_init(&e->loop, &e->pump_handle);
+  uv_signal_init(&e->loop, &e->sigint);
+  uv_signal_init(&e->loop, &e->sigterm);
+  e->flush_handle.data = e->pump_handle.data = e->sigint.data = e->sigterm.data = e;
+  uv_prepare_start(&e->flush_handle, eng__flush_cb);
+  uv_signal_start(&e->sigint, eng__signal_cb, SIGINT);
+  uv_signal_start(&e->sigterm, eng__signal_cb, SIGTERM);
+  return 0;
+}
+
+static void eng__walk_close(uv_handle_t *h, void *arg)
+{
+  (void)arg;
+  if (!uv_is_closing(h)) {
+    uv_close(h, eng__close_cb);
+  }
+}
+
+static void eng__free(struct eng *e)
+{
+  if (e->steps) {
+    if (!e->finishing) {
+      eng_finish(e);
+    }
+    uv_walk(&e->loop, eng__walk_close, NULL);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&e->loop);
+  }
+  for (size_t i = 0; e->steps && i < e->n; i++) {
+    struct eng_step *s = &e->steps[i];
+    free(s->resume_intent);
+    free(s->outputs_json);
+    free(s->remote_name);
+    free(s->err_message);
+    free(s->log_path);
+    smf_arena_free(&s->arena);
+  }
+  free(e->steps);
+  free(e->queue);
+  free(e->batch);
+  if (e->dag) {
+    dag_free(e->dag);
+  }
+  lx_free(e->lx);
+  smf_arena_free(&e->arena);
+}
+
+// Steps outside --only/--from: skipped, with the outputs of their newest success
+// in this state directory, so that `${steps.X.key}` still resolves.
+static int eng__mark_unselected(struct eng *e, struct eng_step *s, struct smf_error *err)
+{
+  char *json = NULL;
+  struct smf_error lerr = SMF_ERROR_INIT;
+  int rc = state_step_last_outputs(e->st, e->p->name, s->def->id, &json, &lerr);
+  if (rc == 0) {
+    struct dsl_node *out = eng_json_to_node(&e->arena, json, err);
+    if (out == NULL || lx_set_step_outputs(e->lx, s->def->id, out, err) != 0) {
+      free(json);
+      return err->code ? err->code : SMF_ESTATE;
+    }
+    s->outputs_json = json;
+  } else if (rc != SMF_ENOENT) {
+    *err = lerr;
+    return rc;
+  }
+  s->err_message = smf_xstrdup(rc == 0 ? "not selected; outputs of an earlier run"
+                                       : "not selected");
+  eng_step_transition(s, STEP_SKIPPED);
+  return 0;
+}
+
+// Count unfinished dependencies and ready the steps that have none.
+static void eng__seed(struct eng *e)
+{
+  for (size_t i = 0; i < e->n; i++) {
+    struct eng_step *s = &e->steps[i];
+    s->deps_left = 0;
+    for (size_t k = 0; k < s->def->n_needs; k++) {
+      enum step_state d = e->steps[s->def->need_idx[k]].state;
+      if (d != STEP_SUCCEEDED && d != STEP_SKIPPED) {
+        s->deps_left++;
+      }
+    }
+  }
+  for (size_t i = 0; i < e->n; i++) {
+    struct eng_step *s = &e->steps[i];
+    if (s->resuming) {
+      eng_step_transition(s, STEP_READY);
+      eng_step_enqueue(s);
+    } else if (s->state == STEP_PENDING && s->deps_left == 0) {
+      eng_step_ready_or_skip(s);
+    }
+  }
+}
+
+// Run the loop to the end and turn what happened into an outcome.
+static int eng__loop(struct eng *e, struct smf_error *err)
+{
+  eng__seed(e);
+  eng_schedule(e);
+  uv_run(&e->loop, UV_RUN_DEFAULT);
+  int outcome = ENG_SUCCEEDED;
+  const char *status = "succeeded";
+  bool failed = false;
+  for (size_t i = 0; i < e->n; i++) {
+    failed = failed || e->steps[i].state == STEP_FAILED;
+  }
+  if (e->fatal) {
+    *err = e->fatal_err;
+    outcome = ENG_ENV_ERROR;
+    status = "interrupted";
+  } else if (e->finished < e->n) {
+    outcome = ENG_INTERRUPTED;
+    status = "interrupted";
+  } else if (failed) {
+    outcome = ENG_FAILED;
+    status = "failed";
+  }
+  struct smf_error serr = SMF_ERROR_INIT;
+  if (!e->fatal && (state_run_set_status(e->st, e->run_id, status, outcome, &serr) != 0 ||
+                    state_flush(e->st, &serr) != 0)) {
+    *err = serr;
+    outcome = ENG_ENV_ERROR;
+  }
+  return outcome;
+}
+
+static int eng__prepare_dirs(struct eng *e, struct smf_error *err)
+{
+  char *logs = smf_xasprintf("%s/logs/%s", state_dir(e->st), e->run_id);
+  int rc = smf_mkdir_p(logs, err);
+  free(logs);
+  return rc;
+}
+
+int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_options *opt,
+            char run_id[32], struct smf_error *err)
+{
+  struct eng e;
+  int rc = eng__init(&e, st, p, opt, err);
+  if (rc != 0) {
+    eng__free(&e);
+    return rc == SMF_EVALIDATE || rc == SMF_ELUA ? SMF_EVALIDATE : ENG_ENV_ERROR;
+  }
+  eng_run_id_new(e.run_id);
+  if (run_id) {
+    memcpy(run_id, e.run_id, sizeof(e.run_id));
+  }
+  char *globals = eng_globals_json(&e);
+  char *options = eng__options_json(opt);
+  char *abs = realpath(p->path, NULL);
+  struct state_run row = {.id = e.run_id, .pipeline_path = abs ? abs : (char *)p->path,
+                          .pipeline_sha256 = (char *)p->sha256, .name = (char *)p->name,
+                          .target = (char *)(opt->target ? opt->target
+                                             : p->target ? p->target : "local"),
+                          .globals_json = globals, .options_json = options};
+  char *params = NULL;
+  {
+    struct smf_arena a = SMF_ARENA_INIT;
+    struct dsl_node *m = dsl_node_new(&a, DSL_MAP);
+    for (size_t i = 0; i < p->n_params; i++) {
+      dsl_map_set(&a, m, p->params[i].name, (struct dsl_node *)p->params[i].value);
+    }
+    params = dsl_node_to_json(m);
+    smf_arena_free(&a);
+  }
+  row.params_json = params;
+  rc = state_run_create(st, &row, err);
+  free(abs);
+  free(options);
+  free(params);
+  if (rc == 0) {
+    rc = state_flush(st, err);
+  }
+  if (rc == 0 && (rc = eng__prepare_dirs(&e, err)) == 0) {
+    smf_log(SMF_LOG_INFO, "run %s of %s (%zu steps, at most %d at a time)", e.run_id, p->name,
+            p->n_steps, e.max_parallel);
+    if ((rc = eng_globals_init(&e, globals, NULL, err)) != 0) {
+      // A vars expression failed: nothing was started.
+      state_run_set_status(st, e.run_id, "failed", 2, NULL);
+      state_flush(st, NULL);
+      rc = SMF_EVALIDATE;
+    }
+  }
+  free(globals);
+  for (size_t i = 0; rc == 0 && i < e.n; i++) {
+    if (!e.steps[i].selected) {
+      rc = eng__mark_unselected(&e, &e.steps[i], err);
+    } else {
+      eng_step_persist(&e.steps[i]);  // every step is listed by status from the start
+    }
+  }
+  if (rc == 0) {
+    rc = eng__loop(&e, err);
+  } else if (rc != SMF_EVALIDATE) {
+    rc = ENG_ENV_ERROR;
+  }
+  eng__free(&e);
+  return rc;
+}
+
+// Bring one step back from its row: succeeded/skipped stay; an attempt left
+// without a result is reconciled by its kind; everything else runs again.
+static int eng__restore_step(struct eng *e, struct eng_step *s, const struct state_step *row,
+                             struct smf_error *err)
+{
+  int st = eng_state_parse(row->state);
+  s->attempts = row->attempts;
+  s->started_ms = row->started_ms;
+  free(s->remote_name);
+  s->remote_name = row->remote_name ? smf_xstrdup(row->remote_name) : NULL;
+  if (st == STEP_SUCCEEDED || st == STEP_SKIPPED) {
+    s->state = (enum step_state)st;
+    s->finished_ms = row->finished_ms;
+    e->finished++;
+    s->err_message = row->error_message ? smf_xstrdup(row->error_message) : NULL;
+    if (st == STEP_SUCCEEDED || row->outputs_json) {
+      s->outputs_json = smf_xstrdup(row->outputs_json ? row->outputs_json : "{}");
+      struct dsl_node *out = eng_json_to_node(&e->arena, s->outputs_json, err);
+      if (out == NULL || lx_set_step_outputs(e->lx, s->def->id, out, err) != 0) {
+        return err->code ? err->code : SMF_ESTATE;
+      }
+    }
+    return 0;
+  }
+  s->state = STEP_PENDING;
+  if (st != STEP_RUNNING) {
+    return 0;
+  }
+  struct state_attempt *att = NULL;
+  size_t n = 0;
+  int rc = state_attempts_list(e->st, e->run_id, s->def->id, &att, &n, err);
+  if (rc != 0) {
+    return rc;
+  }
+  if (n > 0 && att[n - 1].result == NULL && s->kind && s->kind->resume) {
+    s->resuming = true;
+    s->resume_attempt = att[n - 1].attempt;
+    s->resume_intent = smf_xstrdup(att[n - 1].intent_json);
+  }
+  state_attempts_free(att, n);
+  return 0;
+}
+
+static int eng__restore(struct eng *e, struct smf_error *err)
+{
+  struct state_step *rows = NULL;
+  size_t n = 0;
+  int rc = state_steps_list(e->st, e->run_id, &rows, &n, err);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    const struct dsl_step *def = dsl_pipeline_step(e->p, rows[i].id);
+    if (def == NULL) {
+      continue;  // a step removed from the file (--allow-changed)
+    }
+    rc = eng__restore_step(e, &e->steps[def->index], &rows[i], err);
+  }
+  state_steps_free(rows, n);
+  return rc;
+}
+
+int eng_resume(struct state *st, const struct dsl_pipeline *p, const struct state_run *run,
+               bool json, struct smf_error *err)
+{
+  struct smf_arena oa = SMF_ARENA_INIT;
+  struct eng_options opt;
+  int rc = eng_options_from_json(run->options_json, &oa, &opt, err);
+  opt.json = json;
+  struct eng e;
+  memset(&e, 0, sizeof(e));
+  if (rc == 0) {
+    rc = eng__init(&e, st, p, &opt, err);
+  }
+  if (rc == 0) {
+    snprintf(e.run_id, sizeof(e.run_id), "%s", run->id);
+    rc = eng__prepare_dirs(&e, err);
+  }
+  if (rc == 0) {
+    rc = eng_globals_init(&e, run->globals_json, run->vars_json ? run->vars_json : "{}", err);
+  }
+  if (rc == 0) {
+    rc = eng__restore(&e, err);
+  }
+  if (rc == 0) {
+    state_event_add(st, e.run_id, NULL, "resume", NULL, NULL);
+    rc = state_run_set_status(st, e.run_id, "running", -1, err);
+  }
+  if (rc == 0) {
+    smf_log(SMF_LOG_INFO, "resuming run %s of %s (%zu of %zu steps already finished)", e.run_id,
+            p->name, e.finished, e.n);
+    rc = eng__loop(&e, err);
+  } else {
+    rc = ENG_ENV_ERROR;
+  }
+  eng__free(&e);
+  smf_arena_free(&oa);
+  return rc;
+}

@@ -1,0 +1,310 @@
+// state.c: opening the state database — the single-writer lock, pragmas,
+// schema migrations, the prepared-statement cache and batched commits.
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "smflow/util.h"
+#include "state/state_int.h"
+
+// Ordered migrations: entry i brings the schema from user_version i to i+1.
+// Never edit a released entry; append a new one.
+static const char *const state__migrations[] = {
+    // 1: runs, steps, attempts, events.
+    "CREATE TABLE runs ("
+    "  id TEXT PRIMARY KEY,"
+    "  pipeline_path TEXT NOT NULL,"
+    "  pipeline_sha256 TEXT NOT NULL,"
+    "  name TEXT,"
+    "  target TEXT,"
+    "  params_json TEXT,"
+    "  vars_json TEXT,"
+    "  globals_json TEXT,"
+    "  status TEXT NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  finished_at INTEGER,"
+    "  exit_code INTEGER NOT NULL DEFAULT -1);"
+    "CREATE TABLE steps ("
+    "  run_id TEXT NOT NULL REFERENCES runs(id),"
+    "  id TEXT NOT NULL,"
+    "  kind TEXT,"
+    "  state TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER,"
+    "  outputs_json TEXT,"
+    "  error_class TEXT,"
+    "  error_message TEXT,"
+    "  remote_name TEXT,"
+    "  seq INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, id));"
+    "CREATE TABLE attempts ("
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  intent_json TEXT NOT NULL,"
+    "  intent_at INTEGER NOT NULL,"
+    "  result TEXT,"
+    "  result_json TEXT,"
+    "  result_at INTEGER,"
+    "  PRIMARY KEY (run_id, step_id, attempt));"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT,"
+    "  at INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  detail_json TEXT);"
+    "CREATE INDEX events_by_run ON events(run_id, seq);",
+    // 2: engine options of a run (--only/--from/--max-parallel), so resume runs
+    // the same selection; lookup of a step's last success for --only/--from.
+    "ALTER TABLE runs ADD COLUMN options_json TEXT;"
+    "CREATE INDEX steps_by_id ON steps(id, state);",
+};
+
+static const char *const state__sql[ST__COUNT] = {
+    [ST_RUN_INSERT] = "INSERT INTO runs (id, pipeline_path, pipeline_sha256, name, target,"
+                      " params_json, vars_json, globals_json, options_json, status, started_at)"
+                      " VALUES (?,?,?,?,?,?,?,?,?,'running',?)",
+    [ST_RUN_STATUS] = "UPDATE runs SET status = ?2, exit_code = ?3,"
+                      " finished_at = CASE WHEN ?4 THEN ?5 ELSE NULL END WHERE id = ?1",
+    [ST_RUN_VARS] = "UPDATE runs SET vars_json = ?2 WHERE id = ?1",
+    [ST_RUN_GET] = "SELECT id, pipeline_path, pipeline_sha256, name, target, params_json,"
+                   " vars_json, globals_json, options_json, status, started_at,"
+                   " finished_at, exit_code FROM runs WHERE id = ?",
+    [ST_RUN_LATEST_UNFINISHED] =
+        "SELECT id, pipeline_path, pipeline_sha256, name, target, params_json, vars_json,"
+        " globals_json, options_json, status, started_at, finished_at, exit_code FROM runs"
+        " WHERE status NOT IN ('succeeded', 'cancelled') ORDER BY started_at DESC, id DESC"
+        " LIMIT 1",
+    [ST_RUN_LIST] = "SELECT id, pipeline_path, pipeline_sha256, name, target, params_json,"
+                    " vars_json, globals_json, options_json, status, started_at,"
+                    " finished_at, exit_code FROM runs ORDER BY started_at DESC, id DESC",
+    [ST_STEP_PUT] =
+        "INSERT INTO steps (run_id, id, kind, state, attempts, started_at, finished_at,"
+        " outputs_json, error_class, error_message, remote_name, seq)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
+        "  (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1))"
+        " ON CONFLICT (run_id, id) DO UPDATE SET kind = excluded.kind, state = excluded.state,"
+        " attempts = excluded.attempts, started_at = excluded.started_at,"
+        " finished_at = excluded.finished_at, outputs_json = excluded.outputs_json,"
+        " error_class = excluded.error_class, error_message = excluded.error_message,"
+        " remote_name = excluded.remote_name",
+    [ST_STEP_LIST] = "SELECT run_id, id, kind, state, attempts, started_at, finished_at,"
+                     " outputs_json, error_class, error_message, remote_name FROM steps"
+                     " WHERE run_id = ? ORDER BY seq",
+    [ST_STEP_LAST_OUTPUTS] =
+        "SELECT s.outputs_json FROM steps s JOIN runs r ON r.id = s.run_id"
+        " WHERE r.name = ?1 AND s.id = ?2 AND s.state = 'succeeded'"
+        " ORDER BY s.finished_at DESC LIMIT 1",
+    [ST_ATTEMPT_INTENT] = "INSERT OR REPLACE INTO attempts (run_id, step_id, attempt,"
+                          " intent_json, intent_at) VALUES (?,?,?,?,?)",
+    [ST_ATTEMPT_RESULT] = "UPDATE attempts SET result = ?4, result_json = ?5, result_at = ?6"
+                          " WHERE run_id = ?1 AND step_id = ?2 AND attempt = ?3",
+    [ST_ATTEMPT_LIST] = "SELECT attempt, intent_json, result, result_json, intent_at,"
+                        " result_at FROM attempts WHERE run_id = ? AND step_id = ?"
+                        " ORDER BY attempt",
+    [ST_EVENT_ADD] = "INSERT INTO events (run_id, step_id, at, type, detail_json)"
+                     " VALUES (?,?,?,?,?)",
+    [ST_EVENT_COUNT] = "SELECT COUNT(*) FROM events WHERE run_id = ?",
+};
+
+int state__fail(struct state *s, const char *what, struct smf_error *err)
+{
+  return SMF_ERR_SET(err, SMF_ESTATE, "%s/state.db: %s: %s", s->dir, what,
+                     s->db ? sqlite3_errmsg(s->db) : "not open");
+}
+
+sqlite3_stmt *state__stmt(struct state *s, enum state__stmt which, struct smf_error *err)
+{
+  sqlite3_stmt *st = s->stmts[which];
+  if (st == NULL) {
+    if (sqlite3_prepare_v3(s->db, state__sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+        SQLITE_OK) {
+      state__fail(s, "prepare", err);
+      return NULL;
+    }
+    s->stmts[which] = st;
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return st;
+}
+
+int state__begin(struct state *s, struct smf_error *err)
+{
+  if (s->in_batch) {
+    return 0;
+  }
+  if (s->readonly) {
+    return SMF_ERR_SET(err, SMF_ESTATE, "%s/state.db: opened read-only", s->dir);
+  }
+  if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    return state__fail(s, "begin", err);
+  }
+  s->in_batch = true;
+  return 0;
+}
+
+int state__exec_write(struct state *s, sqlite3_stmt *st, const char *what, struct smf_error *err)
+{
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    return state__fail(s, what, err);
+  }
+  return 0;
+}
+
+int state_flush(struct state *s, struct smf_error *err)
+{
+  if (!s->in_batch) {
+    return 0;
+  }
+  s->in_batch = false;
+  if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    int rc = state__fail(s, "commit", err);
+    if (!sqlite3_get_autocommit(s->db)) {
+      sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+  }
+  s->commits++;
+  return 0;
+}
+
+uint64_t state_commit_count(const struct state *s) { return s->commits; }
+
+const char *state_dir(const struct state *s) { return s->dir; }
+
+// Take STATE_DIR/lock with flock and write our pid into it. The lock dies with
+// the process, so a kill -9 never leaves a stale lock behind.
+static int state__lock(struct state *s, struct smf_error *err)
+{
+  char *path = smf_xasprintf("%s/lock", s->dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  free(path);
+  if (fd < 0) {
+    return SMF_ERR_SET(err, SMF_EIO, "%s/lock: %s", s->dir, strerror(errno));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+    close(fd);
+    return SMF_ERR_SET(err, SMF_ELOCKED, "state directory %s is locked by smflow (pid %ld)",
+                       s->dir, pid);
+  }
+  char buf[32];
+  int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len) {
+    int e = errno;
+    close(fd);
+    return SMF_ERR_SET(err, SMF_EIO, "%s/lock: %s", s->dir, strerror(e));
+  }
+  s->lock_fd = fd;
+  return 0;
+}
+
+static int state__migrate(struct state *s, struct smf_error *err)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+    return state__fail(s, "read schema version", err);
+  }
+  int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+  sqlite3_finalize(st);
+  int n = (int)SMF_ARRAY_LEN(state__migrations);
+  if (version > n) {
+    return SMF_ERR_SET(err, SMF_ESTATE,
+                       "%s/state.db: schema version %d is newer than this smflow knows (%d)",
+                       s->dir, version, n);
+  }
+  for (int v = version; v < n; v++) {
+    char *sql = smf_xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
+                              state__migrations[v], v + 1);
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    free(sql);
+    if (rc != SQLITE_OK) {
+      char what[64];
+      snprintf(what, sizeof(what), "migration to schema version %d", v + 1);
+      int ret = state__fail(s, what, err);
+      sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+      return ret;
+    }
+  }
+  return 0;
+}
+
+static int state__configure(struct state *s, bool write, struct smf_error *err)
+{
+  sqlite3_busy_timeout(s->db, 5000);
+  const char *pragmas = write ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                                " PRAGMA foreign_keys = ON;"
+                              : "PRAGMA query_only = ON;";
+  if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+    return state__fail(s, "configure", err);
+  }
+  return 0;
+}
+
+int state_open(const char *dir, enum state_open_mode mode, struct state **out,
+               struct smf_error *err)
+{
+  *out = NULL;
+  bool write = mode == STATE_OPEN_WRITE;
+  struct state *s = smf_xcalloc(1, sizeof(*s));
+  s->dir = smf_xstrdup(dir);
+  s->lock_fd = -1;
+  s->readonly = !write;
+  char *path = smf_xasprintf("%s/state.db", dir);
+  int rc;
+  if (write) {
+    if ((rc = smf_mkdir_p(dir, err)) != 0 || (rc = state__lock(s, err)) != 0) {
+      goto fail;
+    }
+  } else if (access(path, F_OK) != 0) {
+    rc = SMF_ERR_SET(err, SMF_ENOENT, "no state database in %s", dir);
+    goto fail;
+  }
+  int flags = write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+  if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    rc = state__fail(s, "open", err);
+    goto fail;
+  }
+  if ((rc = state__configure(s, write, err)) != 0 ||
+      (write && (rc = state__migrate(s, err)) != 0)) {
+    goto fail;
+  }
+  free(path);
+  *out = s;
+  return 0;
+fail:
+  free(path);
+  state_close(s);
+  return rc;
+}
+
+void state_close(struct state *s)
+{
+  if (s == NULL) {
+    return;
+  }
+  if (s->in_batch) {
+    state_flush(s, NULL);
+  }
+  for (int i = 0; i < ST__COUNT; i++) {
+    sqlite3_finalize(s->stmts[i]);
+  }
+  sqlite3_close(s->db);
+  if (s->lock_fd >= 0) {
+    close(s->lock_fd);  // releases the flock; the pid stays as a hint only
+  }
+  free(s->dir);
+  free(s);
+}

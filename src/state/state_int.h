@@ -1,0 +1,46 @@
+// state_int.h: internals shared by the files of src/state/.
+#pragma once
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "smflow/state.h"
+
+/// Prepared statements, reused for the life of the connection.
+enum state__stmt {
+  ST_RUN_INSERT,
+  ST_RUN_STATUS,
+  ST_RUN_VARS,
+  ST_RUN_GET,
+  ST_RUN_LATEST_UNFINISHED,
+  ST_RUN_LIST,
+  ST_STEP_PUT,
+  ST_STEP_LIST,
+  ST_STEP_LAST_OUTPUTS,
+  ST_ATTEMPT_INTENT,
+  ST_ATTEMPT_RESULT,
+  ST_ATTEMPT_LIST,
+  ST_EVENT_ADD,
+  ST_EVENT_COUNT,
+  ST__COUNT
+};
+
+struct state {
+  char *dir;
+  sqlite3 *db;
+  int lock_fd;        ///< -1 in read mode
+  bool in_batch;      ///< a transaction is open
+  bool readonly;
+  uint64_t commits;
+  sqlite3_stmt *stmts[ST__COUNT];
+};
+
+/// The statement for `which`, reset and with bindings cleared. NULL + *err on failure.
+sqlite3_stmt *state__stmt(struct state *s, enum state__stmt which, struct smf_error *err);
+/// Open the batch transaction if none is open.
+int state__begin(struct state *s, struct smf_error *err);
+/// Set *err from the connection's last error.
+int state__fail(struct state *s, const char *what, struct smf_error *err);
+/// Step a write statement to completion inside the batch.
+int state__exec_write(struct state *s, sqlite3_stmt *st, const char *what, struct smf_error *err);

@@ -1,0 +1,14 @@
+// kinds.h: the step kinds implemented in src/steps/, one vtable per file.
+#pragma once
+
+#include <sys/types.h>
+
+#include "smflow/step.h"
+
+extern const struct step_kind step_kind_run;
+
+/// The command of a `run` spec (string form or {command}). Borrowed.
+const char *step_run_command(const struct dsl_node *spec);
+/// Start time of a process (clock ticks since boot, /proc/PID/stat field 22);
+/// 0 if it does not exist or has exited. Used to tell a pid from a reused one.
+unsigned long long step_proc_start_time(pid_t pid);

@@ -1,0 +1,64 @@
+# engine.bash: helpers for the engine's functional tests (sourced, not a test).
+set -u
+: "${SMFLOW:?path of the smflow binary}"
+SMFLOW=$(realpath "$SMFLOW")
+T=$(mktemp -d /tmp/smf-func-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+failures=0
+
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+  if [[ "$2" != "$3" ]]; then
+    fail "$1: got '$2', want '$3'"
+  fi
+}
+
+# expect_contains WHAT HAYSTACK NEEDLE
+expect_contains() {
+  if [[ "$2" != *"$3"* ]]; then
+    fail "$1: '$3' not in: $2"
+  fi
+}
+
+# sm ARGS...: run smflow with the test's state dir; stdout in $T/out, stderr in $T/err, exit in $rc.
+sm() {
+  "$SMFLOW" --state-dir "$T/state" "$@" >"$T/out" 2>"$T/err"
+  rc=$?
+}
+
+# q SQL: query the state database.
+q() {
+  sqlite3 "$T/state/state.db" "$1"
+}
+
+# step_field STEP FIELD: a field of a step of the newest run, from `status --json`.
+step_field() {
+  "$SMFLOW" --state-dir "$T/state" status --json |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); s=[x for x in d["steps"] if x["id"]==sys.argv[1]][0]; v=s
+for k in sys.argv[2].split("."): v=v[k] if v is not None else None
+print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2"
+}
+
+# alive PID: the process exists and is not a zombie (PID 1 of a container may not reap).
+alive() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z ]]
+}
+
+finish() {
+  if [[ $failures -ne 0 ]]; then
+    echo "--- last stderr:"
+    cat "$T/err" 2>/dev/null | tail -30
+    echo "$failures failure(s)"
+    exit 1
+  fi
+  echo "ok"
+  exit 0
+}

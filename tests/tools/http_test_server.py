@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""A small HTTP/1.1 server for the HTTP client's unit tests.
+
+Binds 127.0.0.1 on a free port, prints the port on stdout, serves until stdin
+closes. Paths:
+  /echo            answers 200 with a JSON summary of the request (method, path,
+                   headers, body length and SHA-256)
+  /bytes?n=N       answers N bytes of a repeating pattern
+  /sleep?ms=M      waits M ms, then answers 200
+  /status?code=C   answers status C with an S3-style XML error body
+  /drop            reads the request, then closes the connection without answering
+"""
+import hashlib
+import http.server
+import json
+import socketserver
+import sys
+import threading
+import time
+import urllib.parse
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        data = b""
+        while len(data) < n:
+            chunk = self.rfile.read(n - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def _send(self, code, body, ctype="application/json", extra=None):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amz-request-id", "REQ-%d" % code)
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _handle(self):
+        url = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query))
+        body = self._body()
+        if url.path == "/drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if url.path == "/sleep":
+            time.sleep(int(q.get("ms", "1000")) / 1000.0)
+        if url.path == "/bytes":
+            n = int(q.get("n", "0"))
+            pat = bytes(range(256))
+            data = (pat * (n // 256 + 1))[:n]
+            self._send(200, data, "application/octet-stream")
+            return
+        if url.path == "/status":
+            code = int(q.get("code", "500"))
+            err = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
+                   "<Message>Please reduce your request rate.</Message>"
+                   "<RequestId>R1</RequestId></Error>").encode()
+            self._send(code, err, "application/xml")
+            return
+        info = {
+            "method": self.command,
+            "path": self.path,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "length": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        }
+        self._send(200, json.dumps(info).encode())
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up on purpose (timeouts, cancels) are expected
+
+
+def main():
+    srv = Server(("127.0.0.1", 0), Handler)
+    print(srv.server_address[1], flush=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    sys.stdin.read()
+    srv.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+// test_state.c: the state database — migrations, the single-writer lock,
+// intents committed before side effects, batching, runs/steps/attempts.
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smflow/state.h"
+#include "smflow/util.h"
+#include "test.h"
+
+static char *make_dir(void)
+{
+  char tmpl[] = "/tmp/smf-test-state-XXXXXX";
+  char *d = mkdtemp(tmpl);
+  ASSERT(d != NULL);
+  return smf_xasprintf("%s/sd", d);
+}
+
+static void rm_dir(char *dir)
+{
+  char *parent = smf_xstrndup(dir, strlen(dir) - 3);
+  char *cmd = smf_xasprintf("rm -rf '%s'", parent);
+  free(parent);
+  ASSERT(system(cmd) == 0);
+  free(cmd);
+  free(dir);
+}
+
+static int sql_int(const char *dir, const char *sql)
+{
+  char *path = smf_xasprintf("%s/state.db", dir);
+  sqlite3 *db = NULL;
+  ASSERT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  ASSERT(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+  int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  free(path);
+  return v;
+}
+
+static void make_run(struct state *s, const char *id)
+{
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state_run r = {.id = (char *)id, .pipeline_path = (char *)"/p/pipeline.yaml",
+                        .pipeline_sha256 = (char *)"abc", .name = (char *)"demo",
+                        .target = (char *)"local", .params_json = (char *)"{\"a\":1}",
+                        .options_json = (char *)"{}"};
+  ASSERT_EQ(state_run_create(s, &r, &err), 0);
+}
+
+TEST(migrations_fresh_and_idempotent)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  state_close(s);
+  ASSERT_EQ(sql_int(dir, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                         "('runs','steps','attempts','events')"),
+            4);
+  char *path = smf_xasprintf("%s/state.db", dir);
+  sqlite3 *db = NULL;
+  ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  ASSERT(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK);
+  ASSERT(sqlite3_step(st) == SQLITE_ROW);
+  ASSERT_STREQ((const char *)sqlite3_column_text(st, 0), "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  free(path);
+  // Reopening migrates nothing and keeps data.
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  make_run(s, "r1");
+  state_close(s);
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  struct state_run r;
+  ASSERT_EQ(state_run_get(s, "r1", &r, &err), 0);
+  ASSERT_STREQ(r.status, "running");
+  ASSERT_EQ(r.exit_code, -1);
+  state_run_clear(&r);
+  state_close(s);
+  rm_dir(dir);
+}
+
+TEST(migration_from_version_1)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  state_close(s);
+  // Rebuild a version-1 database by hand: drop what migration 2 added.
+  char *path = smf_xasprintf("%s/state.db", dir);
+  sqlite3 *db = NULL;
+  ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+  ASSERT(sqlite3_exec(db,
+                      "DROP INDEX steps_by_id; ALTER TABLE runs DROP COLUMN options_json;"
+                      "PRAGMA user_version = 1;",
+                      NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(db);
+  free(path);
+  ASSERT_EQ(sql_int(dir, "PRAGMA user_version"), 1);
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  make_run(s, "r1");  // uses options_json: exists again
+  state_close(s);
+  ASSERT_EQ(sql_int(dir, "PRAGMA user_version"), 2);
+  // A newer schema than we know is refused.
+  path = smf_xasprintf("%s/state.db", dir);
+  ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+  ASSERT(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(db);
+  free(path);
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), SMF_ESTATE);
+  ASSERT_CONTAINS(err.message, "newer");
+  rm_dir(dir);
+}
+
+TEST(single_writer_lock)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL, *s2 = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s2, &err), SMF_ELOCKED);
+  ASSERT(s2 == NULL);
+  char want[128];
+  snprintf(want, sizeof(want), "is locked by smflow (pid %ld)", (long)getpid());
+  ASSERT_CONTAINS(err.message, want);
+  ASSERT_CONTAINS(err.message, dir);
+  // Readers do not need the lock.
+  ASSERT_EQ(state_open(dir, STATE_OPEN_READ, &s2, &err), 0);
+  state_close(s2);
+  state_close(s);
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s2, &err), 0);
+  state_close(s2);
+  rm_dir(dir);
+}
+
+TEST(read_mode_without_database)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_READ, &s, &err), SMF_ENOENT);
+  ASSERT(s == NULL);
+  rm_dir(dir);
+}
+
+TEST(intent_is_durable_at_once_and_batches_flush_together)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  make_run(s, "r1");
+  ASSERT_EQ(state_flush(s, &err), 0);
+  uint64_t c0 = state_commit_count(s);
+  for (int i = 0; i < 100; i++) {
+    ASSERT_EQ(state_event_add(s, "r1", "a", "log", NULL, &err), 0);
+  }
+  // Not visible to another connection before the flush.
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM events"), 0);
+  ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(state_commit_count(s), c0 + 1);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM events"), 100);
+  // An intent flushes the batch written before it and itself.
+  struct state_step st = {.run_id = (char *)"r1", .id = (char *)"a", .kind = (char *)"run",
+                          .state = (char *)"running", .attempts = 1};
+  ASSERT_EQ(state_step_put(s, &st, &err), 0);
+  ASSERT_EQ(state_attempt_intent(s, "r1", "a", 1, "{\"pid\":1}", &err), 0);
+  ASSERT_EQ(sql_int(dir, "SELECT attempts FROM steps WHERE id = 'a'"), 1);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM attempts WHERE result IS NULL"), 1);
+  ASSERT_EQ(state_attempt_result(s, "r1", "a", 1, "succeeded", "{}", &err), 0);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM attempts WHERE result IS NULL"), 1);
+  ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM attempts WHERE result = 'succeeded'"), 1);
+  int64_t n = 0;
+  ASSERT_EQ(state_event_count(s, "r1", &n, &err), 0);
+  ASSERT_EQ(n, 100);
+  state_close(s);
+  rm_dir(dir);
+}
+
+TEST(runs_steps_attempts_roundtrip)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  make_run(s, "20260101-000000-aaaa");
+  make_run(s, "20260101-000001-bbbb");
+  ASSERT_EQ(state_run_set_status(s, "20260101-000001-bbbb", "succeeded", 0, &err), 0);
+  ASSERT_EQ(state_run_set_vars(s, "20260101-000000-aaaa", "{\"v\":\"x\"}", &err), 0);
+  struct state_run r;
+  ASSERT_EQ(state_run_latest_unfinished(s, &r, &err), 0);
+  ASSERT_STREQ(r.id, "20260101-000000-aaaa");
+  ASSERT_STREQ(r.vars_json, "{\"v\":\"x\"}");
+  ASSERT_STREQ(r.params_json, "{\"a\":1}");
+  state_run_clear(&r);
+  struct state_run *runs;
+  size_t n;
+  ASSERT_EQ(state_runs_list(s, &runs, &n, &err), 0);
+  ASSERT_EQ(n, 2);
+  ASSERT_STREQ(runs[1].status, "running");
+  ASSERT(runs[0].finished_ms > 0 || runs[1].finished_ms > 0);
+  state_runs_free(runs, n);
+  ASSERT_EQ(state_run_get(s, "nope", &r, &err), SMF_ENOENT);
+
+  struct state_step st = {.run_id = (char *)"20260101-000001-bbbb", .id = (char *)"b",
+                          .kind = (char *)"run", .state = (char *)"succeeded", .attempts = 2,
+                          .outputs_json = (char *)"{\"k\":\"v\"}"};
+  ASSERT_EQ(state_step_put(s, &st, &err), 0);
+  st.id = (char *)"a";
+  st.state = (char *)"failed";
+  st.error_class = (char *)"AlgorithmError";
+  ASSERT_EQ(state_step_put(s, &st, &err), 0);
+  st.state = (char *)"succeeded";  // update keeps the first position
+  ASSERT_EQ(state_step_put(s, &st, &err), 0);
+  struct state_step *steps;
+  ASSERT_EQ(state_steps_list(s, "20260101-000001-bbbb", &steps, &n, &err), 0);
+  ASSERT_EQ(n, 2);
+  ASSERT_STREQ(steps[0].id, "b");
+  ASSERT_STREQ(steps[1].id, "a");
+  ASSERT_STREQ(steps[1].state, "succeeded");
+  ASSERT_EQ(steps[0].attempts, 2);
+  state_steps_free(steps, n);
+  char *out = NULL;
+  ASSERT_EQ(state_step_last_outputs(s, "demo", "b", &out, &err), 0);
+  ASSERT_STREQ(out, "{\"k\":\"v\"}");
+  free(out);
+  ASSERT_EQ(state_step_last_outputs(s, "demo", "zzz", &out, &err), SMF_ENOENT);
+
+  ASSERT_EQ(state_attempt_intent(s, "r", "a", 1, "{\"n\":1}", &err), 0);
+  ASSERT_EQ(state_attempt_intent(s, "r", "a", 2, "{\"n\":2}", &err), 0);
+  ASSERT_EQ(state_attempt_result(s, "r", "a", 1, "failed", NULL, &err), 0);
+  struct state_attempt *att;
+  ASSERT_EQ(state_attempts_list(s, "r", "a", &att, &n, &err), 0);
+  ASSERT_EQ(n, 2);
+  ASSERT_STREQ(att[0].result, "failed");
+  ASSERT(att[1].result == NULL);
+  ASSERT_STREQ(att[1].intent_json, "{\"n\":2}");
+  state_attempts_free(att, n);
+  state_close(s);
+  rm_dir(dir);
+}
+
+int main(void)
+{
+  RUN_TEST(migrations_fresh_and_idempotent);
+  RUN_TEST(migration_from_version_1);
+  RUN_TEST(single_writer_lock);
+  RUN_TEST(read_mode_without_database);
+  RUN_TEST(intent_is_durable_at_once_and_batches_flush_together);
+  RUN_TEST(runs_steps_attempts_roundtrip);
+  return TEST_REPORT();
+}
