@@ -139,6 +139,35 @@ int target_endpoint_delete(struct target *t, const char *endpoint, target_done_c
   return t->vt->hosting->remove(t, endpoint, cb, data, err);
 }
 
+int target_registry_create_group(struct target *t, const char *group, const char *description,
+                                 target_done_cb cb, void *data, struct smf_error *err)
+{
+  TARGET__NEED(t, registry, err);
+  return t->vt->registry->create_group(t, group, description, cb, data, err);
+}
+
+int target_registry_create_version(struct target *t, const struct target_model_package *pkg,
+                                   target_package_cb cb, void *data, struct smf_error *err)
+{
+  TARGET__NEED(t, registry, err);
+  return t->vt->registry->create_version(t, pkg, cb, data, err);
+}
+
+int target_registry_list(struct target *t, const char *group, target_package_cb cb, void *data,
+                         struct smf_error *err)
+{
+  TARGET__NEED(t, registry, err);
+  return t->vt->registry->list(t, group, cb, data, err);
+}
+
+int target_registry_update_approval(struct target *t, const char *group, int version,
+                                    const char *approval, target_done_cb cb, void *data,
+                                    struct smf_error *err)
+{
+  TARGET__NEED(t, registry, err);
+  return t->vt->registry->update_approval(t, group, version, approval, cb, data, err);
+}
+
 // ---------------------------------------------------------------------------
 // Hyperparameters.
 

@@ -393,6 +393,16 @@ int target_endpoint_describe(struct target *t, const char *endpoint, target_endp
 int target_endpoint_delete(struct target *t, const char *endpoint, target_done_cb cb, void *data,
                            struct smf_error *err);
 
+int target_registry_create_group(struct target *t, const char *group, const char *description,
+                                 target_done_cb cb, void *data, struct smf_error *err);
+int target_registry_create_version(struct target *t, const struct target_model_package *pkg,
+                                   target_package_cb cb, void *data, struct smf_error *err);
+int target_registry_list(struct target *t, const char *group, target_package_cb cb, void *data,
+                         struct smf_error *err);
+int target_registry_update_approval(struct target *t, const char *group, int version,
+                                    const char *approval, target_done_cb cb, void *data,
+                                    struct smf_error *err);
+
 // ---------------------------------------------------------------------------
 // Hyperparameter encoding shared by every target (SPEC §4 fit): each value is
 // JSON-encoded the way Python's json.dumps encodes the typed YAML value.

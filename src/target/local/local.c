@@ -231,7 +231,7 @@ static const struct target_vtable local_vtable = {
     .training = &local_training_ops,
     .processing = &local_processing_ops,
     .hosting = &local_hosting_ops,
-    .registry = NULL,  // the local registry lives in the state database (state/)
+    .registry = &local_registry_ops,
     .free = local_free,
 };
 
