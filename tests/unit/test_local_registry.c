@@ -86,10 +86,14 @@ TEST(groups_versions_approval)
   ASSERT_EQ(seen, 0x3e);
 
   c = (struct reg_ctx){0};
+  struct reg_ctx missing = {0};
   ASSERT_EQ(target_registry_update_approval(t, "churn", 3, "Approved", on_done, &c, &err), 0);
-  ASSERT_EQ(target_registry_update_approval(t, "churn", 9, "Approved", on_done, &c, &err), 0);
-  wait_for(&loop, &c, 2);
-  ASSERT_EQ(c.status, SMF_ENOENT);
+  ASSERT_EQ(target_registry_update_approval(t, "churn", 9, "Approved", on_done, &missing, &err),
+            0);
+  wait_for(&loop, &c, 1);
+  wait_for(&loop, &missing, 1);
+  ASSERT_EQ(c.status, 0);
+  ASSERT_EQ(missing.status, SMF_ENOENT);
   ASSERT_EQ(target_registry_update_approval(t, "churn", 1, "Maybe", on_done, &c, &err),
             SMF_EINVAL);
 
