@@ -218,6 +218,30 @@ TEST(missing_channel_data_is_a_client_error)
   free(state);
 }
 
+TEST(invalid_descriptions_never_call_back)
+{
+  char *state = ltu_tmpdir();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct target *t = ltu_target(&loop, state);
+  struct ltu_job c = {0};
+  struct smf_error err = SMF_ERROR_INIT;
+  struct target_training_job job = base_job("bad-job-1", "../train.py");
+  ASSERT_EQ(target_training_start(t, &job, ltu_on_event, &c, &c.job, &err), SMF_EINVAL);
+  job = base_job("bad-job-1", "train.py");
+  struct target_channel ch = {.name = "../escape", .uri = BUCKET "/data/"};
+  job.channels = &ch;
+  job.n_channels = 1;
+  ASSERT_EQ(target_training_start(t, &job, ltu_on_event, &c, &c.job, &err), SMF_EINVAL);
+  ASSERT_CONTAINS(err.message, "channel '../escape'");
+  job = base_job("../bad", "train.py");
+  ASSERT_EQ(target_training_start(t, &job, ltu_on_event, &c, &c.job, &err), SMF_EINVAL);
+  ltu_finish(&loop, t);
+  ASSERT(!c.started && !c.done);
+  ltu_rm(state);
+  free(state);
+}
+
 static struct dsl_node *seconds_hp(double s)
 {
   struct dsl_node *hp = ltu_node(DSL_MAP);
@@ -433,6 +457,7 @@ int main(void)
   RUN_TEST(failure_reason_from_output_failure);
   RUN_TEST(crash_without_failure_file);
   RUN_TEST(missing_channel_data_is_a_client_error);
+  RUN_TEST(invalid_descriptions_never_call_back);
   RUN_TEST(max_run_enforced);
   RUN_TEST(stop_running_job);
   RUN_TEST(reattach_after_crash);

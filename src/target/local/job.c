@@ -509,3 +509,32 @@ void local_job_detach(struct target_job *base)
     local_job_free(j);  // the hosts run on in their own sessions
   }
 }
+
+bool local_channel_name_ok(const char *name)
+{
+  size_t n = name ? strlen(name) : 0;
+  if (n == 0 || n > 64 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+    return false;
+  }
+  for (const char *p = name; *p; p++) {
+    bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool local_entry_point_ok(const char *path)
+{
+  if (path == NULL || *path == '\0' || *path == '/') {
+    return false;
+  }
+  for (const char *seg = path; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL) {
+    if (strncmp(seg, "..", 2) == 0 && (seg[2] == '/' || seg[2] == '\0')) {
+      return false;
+    }
+  }
+  return true;
+}

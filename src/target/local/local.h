@@ -198,6 +198,10 @@ int local_job_run(struct local_job *j, struct smf_error *err);
 int local_job_attach(struct local_job *j, const char *intent, struct smf_error *err);
 /// Stop: SIGTERM to every host, SIGKILL after a grace period.
 int local_job_stop(struct target_job *base, struct smf_error *err);
+/// A channel or input name as SageMaker allows it: [A-Za-z0-9._-]{1,64}, not "." or "..".
+bool local_channel_name_ok(const char *name);
+/// An entry point: a relative path inside the code without ".." segments.
+bool local_entry_point_ok(const char *path);
 /// Forget the job, leaving its processes running (target_job_ops.detach).
 void local_job_detach(struct target_job *base);
 /// Free a job that never started (after a failed local_job_run it is already freed).

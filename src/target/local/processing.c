@@ -224,6 +224,17 @@ static int processing_make(struct target *t, const void *vjob, target_event_cb c
     return SMF_ERR_SET(err, SMF_EINVAL, "a processing job needs a valid name, an entry point "
                                         "and a callback");
   }
+  if (!local_entry_point_ok(job->entry_point)) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "entry point '%s' must be a path inside the code",
+                       job->entry_point);
+  }
+  for (size_t i = 0; i < job->n_inputs; i++) {
+    const char *name = job->inputs[i].name;
+    if (!local_channel_name_ok(name) || strcmp(name, "code") == 0 || job->inputs[i].uri == NULL) {
+      return SMF_ERR_SET(err, SMF_EINVAL, "input '%s': a name of [A-Za-z0-9._-] (not 'code') "
+                         "and a URI are required", name ? name : "");
+    }
+  }
   struct processing_data *d = smf_xcalloc(1, sizeof(*d));
   d->entry_point = smf_xstrdup(job->entry_point);
   d->code_uri = dup_or_null(job->code_uri);

@@ -312,6 +312,16 @@ static int training_make(struct target *t, const void *vjob, target_event_cb cb,
   if (strchr(job->job_name, '/') || strcmp(job->job_name, "..") == 0 || job->job_name[0] == '.') {
     return SMF_ERR_SET(err, SMF_EINVAL, "invalid job name '%s'", job->job_name);
   }
+  if (!local_entry_point_ok(job->entry_point)) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "entry point '%s' must be a path inside the code",
+                       job->entry_point);
+  }
+  for (size_t i = 0; i < job->n_channels; i++) {
+    if (!local_channel_name_ok(job->channels[i].name) || job->channels[i].uri == NULL) {
+      return SMF_ERR_SET(err, SMF_EINVAL, "channel '%s': a name of [A-Za-z0-9._-] and a URI "
+                         "are required", job->channels[i].name ? job->channels[i].name : "");
+    }
+  }
   struct training_data *d = smf_xcalloc(1, sizeof(*d));
   int rc = target_hps_encode(job, t->region, &d->hps, err);
   if (rc != 0) {
