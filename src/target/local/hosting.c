@@ -31,7 +31,9 @@ struct deploy {
   uv_process_t proc;
   uv_timer_t timer;
   int handles;
-  bool spawned, exited, pinging, done;
+  bool spawned, exited, pinging, recording, done;
+  char url[64];
+  char arn[512];
   int64_t deadline_ms;
   uint64_t start_time;
   int rc;
@@ -137,9 +139,10 @@ static void deploy_fail_server(struct deploy *d, const char *why)
   deploy_report(d, SMF_ECHILD, NULL);
 }
 
-// Healthy: replace the previous server, record the new one, report.
-static void deploy_healthy(struct deploy *d)
+// Healthy (thread pool): stop the previous server, record the new one.
+static void deploy_record_work(uv_work_t *w)
 {
+  struct deploy *d = w->data;
   char *path = record_path(d->t, d->endpoint);
   json_t *old = NULL;
   if (local_json_read(path, &old, NULL) == 0 &&
@@ -147,32 +150,48 @@ static void deploy_healthy(struct deploy *d)
     record_stop(old);
   }
   json_decref(old);
-  char url[64];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d", d->port);
-  char arn[512];
-  snprintf(arn, sizeof(arn), "arn:aws:sagemaker:%s:000000000000:endpoint/%s", d->t->region,
-           d->endpoint);
   json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:I}", "endpoint",
-                          d->endpoint, "endpoint_arn", arn, "model_name", d->model_name,
-                          "config_name", d->config_name, "url", url, "port", d->port, "pid",
+                          d->endpoint, "endpoint_arn", d->arn, "model_name", d->model_name,
+                          "config_name", d->config_name, "url", d->url, "port", d->port, "pid",
                           (json_int_t)d->proc.pid, "start_time", (json_int_t)d->start_time,
                           "model_dir", d->model_dir, "log", d->log_path, "created_ms",
                           (json_int_t)smf_time_now_ms());
-  int rc = local_json_write(path, rec, &d->err);
+  d->rc = local_json_write(path, rec, &d->err);
   json_decref(rec);
   free(path);
-  struct target_endpoint_info info = {.endpoint = d->endpoint, .endpoint_arn = arn,
+}
+
+static void deploy_record_after(uv_work_t *w, int status)
+{
+  (void)status;
+  struct deploy *d = w->data;
+  struct target_endpoint_info info = {.endpoint = d->endpoint, .endpoint_arn = d->arn,
                                       .config_name = d->config_name,
                                       .model_name = d->model_name, .status = "InService",
-                                      .url = url, .pid = d->proc.pid};
-  deploy_report(d, rc, rc ? NULL : &info);
+                                      .url = d->url, .pid = d->proc.pid};
+  deploy_report(d, d->rc, d->rc ? NULL : &info);
+}
+
+static void deploy_healthy(struct deploy *d)
+{
+  d->recording = true;
+  uv_timer_stop(&d->timer);
+  snprintf(d->url, sizeof(d->url), "http://127.0.0.1:%d", d->port);
+  snprintf(d->arn, sizeof(d->arn), "arn:aws:sagemaker:%s:000000000000:endpoint/%s",
+           d->t->region, d->endpoint);
+  d->work.data = d;
+  int rc = uv_queue_work(d->t->loop, &d->work, deploy_record_work, deploy_record_after);
+  if (rc != 0) {
+    SMF_ERR_SET(&d->err, SMF_EINTERNAL, "cannot queue work: %s", uv_strerror(rc));
+    deploy_report(d, SMF_EINTERNAL, NULL);
+  }
 }
 
 static void deploy_on_ping(void *data, int status)
 {
   struct deploy *d = data;
   d->pinging = false;
-  if (d->done) {
+  if (d->done || d->recording) {
     return;
   }
   if (status == 200) {
@@ -183,7 +202,7 @@ static void deploy_on_ping(void *data, int status)
 static void deploy_on_tick(uv_timer_t *t)
 {
   struct deploy *d = t->data;
-  if (d->done || d->pinging) {
+  if (d->done || d->pinging || d->recording) {
     return;
   }
   if (d->exited) {
