@@ -358,8 +358,10 @@ struct target {
 /// unknown name (the message lists the known ones). Caller frees with target_free.
 int target_new(const char *name, const struct target_config *cfg, struct target **out,
                struct smf_error *err);
-/// Free the target. Running jobs and endpoints are left running (by design:
-/// endpoints outlive the run; jobs are re-attached by resume).
+/// Free the target. Call it once every operation has called back and every job
+/// handle is DONE or detached (target_job_detach): they use the target and its
+/// loop. Job processes and endpoints are left running (by design: endpoints
+/// outlive the run; jobs are re-attached by resume).
 void target_free(struct target *t);
 /// The names of the built-in targets, NULL-terminated.
 const char *const *target_names(void);
