@@ -18,16 +18,19 @@ const char *const *target_names(void)
 const char *target_job_status_name(enum target_job_status s)
 {
   switch (s) {
-    case TARGET_JOB_IN_PROGRESS: return "InProgress";
-    case TARGET_JOB_COMPLETED: return "Completed";
-    case TARGET_JOB_FAILED: return "Failed";
-    case TARGET_JOB_STOPPED: return "Stopped";
+  case TARGET_JOB_IN_PROGRESS:
+    return "InProgress";
+  case TARGET_JOB_COMPLETED:
+    return "Completed";
+  case TARGET_JOB_FAILED:
+    return "Failed";
+  case TARGET_JOB_STOPPED:
+    return "Stopped";
   }
   return "Unknown";
 }
 
-void target__init(struct target *t, const struct target_vtable *vt,
-                  const struct target_config *cfg)
+void target__init(struct target *t, const struct target_vtable *vt, const struct target_config *cfg)
 {
   t->vt = vt;
   t->loop = cfg->loop;
@@ -65,12 +68,12 @@ void target_free(struct target *t)
   free(t);
 }
 
-#define TARGET__NEED(t, group, err)                                                         \
-  do {                                                                                      \
-    if ((t)->vt->group == NULL) {                                                           \
-      return SMF_ERR_SET((err), SMF_EUNSUPPORTED, "target '%s' has no %s operations",       \
-                         (t)->vt->name, #group);                                            \
-    }                                                                                       \
+#define TARGET__NEED(t, group, err)                                                   \
+  do {                                                                                \
+    if ((t)->vt->group == NULL) {                                                     \
+      return SMF_ERR_SET((err), SMF_EUNSUPPORTED, "target '%s' has no %s operations", \
+                         (t)->vt->name, #group);                                      \
+    }                                                                                 \
   } while (0)
 
 int target_training_start(struct target *t, const struct target_training_job *job,

@@ -56,8 +56,10 @@ TEST(groups_versions_approval)
   struct target *t = ltu_target(&loop, state);
   struct smf_error err = SMF_ERROR_INIT;
   struct reg_ctx c = {0};
-  struct target_model_package pkg = {.group = "churn", .approval = "PendingManualApproval",
-                                     .model_data = "s3://b/m/model.tar.gz", .image_uri = "local"};
+  struct target_model_package pkg = {.group = "churn",
+                                     .approval = "PendingManualApproval",
+                                     .model_data = "s3://b/m/model.tar.gz",
+                                     .image_uri = "local"};
   ASSERT_EQ(target_registry_create_version(t, &pkg, on_pkgs, &c, &err), 0);
   wait_for(&loop, &c, 1);
   ASSERT_EQ(c.status, SMF_ENOENT);  // no group yet
@@ -88,14 +90,12 @@ TEST(groups_versions_approval)
   c = (struct reg_ctx){0};
   struct reg_ctx missing = {0};
   ASSERT_EQ(target_registry_update_approval(t, "churn", 3, "Approved", on_done, &c, &err), 0);
-  ASSERT_EQ(target_registry_update_approval(t, "churn", 9, "Approved", on_done, &missing, &err),
-            0);
+  ASSERT_EQ(target_registry_update_approval(t, "churn", 9, "Approved", on_done, &missing, &err), 0);
   wait_for(&loop, &c, 1);
   wait_for(&loop, &missing, 1);
   ASSERT_EQ(c.status, 0);
   ASSERT_EQ(missing.status, SMF_ENOENT);
-  ASSERT_EQ(target_registry_update_approval(t, "churn", 1, "Maybe", on_done, &c, &err),
-            SMF_EINVAL);
+  ASSERT_EQ(target_registry_update_approval(t, "churn", 1, "Maybe", on_done, &c, &err), SMF_EINVAL);
 
   c = (struct reg_ctx){0};
   ASSERT_EQ(target_registry_list(t, "churn", on_pkgs, &c, &err), 0);

@@ -361,7 +361,8 @@ TEST(reattach_after_crash)
   ASSERT_CONTAINS(intent, "\"start_time\"");
   // The host is still running, and it is not our child.
   json_t *o = json_loads(intent, 0, NULL);
-  json_int_t pid = json_integer_value(json_object_get(json_array_get(json_object_get(o, "hosts"), 0), "pid"));
+  json_int_t pid =
+      json_integer_value(json_object_get(json_array_get(json_object_get(o, "hosts"), 0), "pid"));
   json_decref(o);
   ASSERT(pid > 0 && kill((pid_t)pid, 0) == 0);
 
@@ -407,8 +408,8 @@ TEST(detach_then_attach)
   target_job_detach(first.job);  // as a shutting-down smflow does: the job runs on
   uv_run(&loop, UV_RUN_NOWAIT);
   struct ltu_job second = {.t = t};
-  ASSERT_EQ(target_training_attach(t, &job, first.intent, ltu_on_event, &second, &second.job,
-                                   &err), 0);
+  ASSERT_EQ(target_training_attach(t, &job, first.intent, ltu_on_event, &second, &second.job, &err),
+            0);
   ltu_run_until(&loop, &second.done, 30000);
   ASSERT(!first.done);
   ASSERT_EQ(second.status, TARGET_JOB_COMPLETED);

@@ -81,8 +81,8 @@ static int reg_create_group(struct reg_req *r, char *path)
                             r->t->region, r->group);
   int rc = smf_mkdir_p(dir, &r->err);
   doc = json_pack("{s:s, s:s, s:s, s:I, s:[]}", "group", r->group, "arn", arn, "description",
-                  r->description ? r->description : "", "created_ms",
-                  (json_int_t)smf_time_now_ms(), "versions");
+                  r->description ? r->description : "", "created_ms", (json_int_t)smf_time_now_ms(),
+                  "versions");
   if (rc == 0) {
     rc = local_json_write(path, doc, &r->err);
   }
@@ -101,8 +101,8 @@ static int reg_create_version(struct reg_req *r, char *path)
   }
   json_t *versions = json_object_get(doc, "versions");
   int version = (int)json_array_size(versions) + 1;
-  char *arn = smf_xasprintf("arn:aws:sagemaker:%s:000000000000:model-package/%s/%d",
-                            r->t->region, r->group, version);
+  char *arn = smf_xasprintf("arn:aws:sagemaker:%s:000000000000:model-package/%s/%d", r->t->region,
+                            r->group, version);
   json_object_set_new(r->pkg, "version", json_integer(version));
   json_object_set_new(r->pkg, "arn", json_string(arn));
   json_object_set_new(r->pkg, "created_ms", json_integer(smf_time_now_ms()));
@@ -125,8 +125,8 @@ static int reg_approve(struct reg_req *r, char *path)
   }
   json_t *v = json_array_get(json_object_get(doc, "versions"), (size_t)(r->version - 1));
   if (v == NULL || r->version < 1) {
-    rc = SMF_ERR_SET(&r->err, SMF_ENOENT, "model package group '%s' has no version %d",
-                     r->group, r->version);
+    rc = SMF_ERR_SET(&r->err, SMF_ENOENT, "model package group '%s' has no version %d", r->group,
+                     r->version);
   } else {
     json_object_set_new(v, "approval", json_string(r->approval));
     rc = local_json_write(path, doc, &r->err);
@@ -142,16 +142,22 @@ static void reg_work(uv_work_t *w)
   json_t *doc = NULL;
   uv_mutex_lock(&registry_mutex);
   switch (r->op) {
-    case REG_CREATE_GROUP: r->rc = reg_create_group(r, path); break;
-    case REG_CREATE_VERSION: r->rc = reg_create_version(r, path); break;
-    case REG_APPROVE: r->rc = reg_approve(r, path); break;
-    case REG_LIST:
-      r->rc = reg_load(r, path, &doc);
-      if (r->rc == 0) {
-        r->versions = json_incref(json_object_get(doc, "versions"));
-      }
-      json_decref(doc);
-      break;
+  case REG_CREATE_GROUP:
+    r->rc = reg_create_group(r, path);
+    break;
+  case REG_CREATE_VERSION:
+    r->rc = reg_create_version(r, path);
+    break;
+  case REG_APPROVE:
+    r->rc = reg_approve(r, path);
+    break;
+  case REG_LIST:
+    r->rc = reg_load(r, path, &doc);
+    if (r->rc == 0) {
+      r->versions = json_incref(json_object_get(doc, "versions"));
+    }
+    json_decref(doc);
+    break;
   }
   uv_mutex_unlock(&registry_mutex);
   free(path);
@@ -175,14 +181,21 @@ static void reg_answer(struct reg_req *r)
     const char *k;
     json_t *val;
     size_t m = 0;
-    json_object_foreach(md, k, val) {
+    json_object_foreach(md, k, val)
+    {
       meta[i][m++] = (struct target_kv){k, json_string_value(val)};
     }
     pkgs[i] = (struct target_model_package){
-        .group = r->group, .version = (int)json_integer_value(json_object_get(v, "version")),
-        .arn = js(v, "arn"), .approval = js(v, "approval"), .model_data = js(v, "model_data"),
-        .image_uri = js(v, "image_uri"), .description = js(v, "description"),
-        .metrics_uri = js(v, "metrics_uri"), .metadata = meta[i], .n_metadata = m};
+        .group = r->group,
+        .version = (int)json_integer_value(json_object_get(v, "version")),
+        .arn = js(v, "arn"),
+        .approval = js(v, "approval"),
+        .model_data = js(v, "model_data"),
+        .image_uri = js(v, "image_uri"),
+        .description = js(v, "description"),
+        .metrics_uri = js(v, "metrics_uri"),
+        .metadata = meta[i],
+        .n_metadata = m};
   }
   r->pkg_cb(r->data, 0, pkgs, n, NULL);
   for (size_t i = 0; i < n; i++) {
@@ -262,8 +275,9 @@ static int reg_create_version_op(struct target *t, const struct target_model_pac
 {
   const char *approval = pkg->approval ? pkg->approval : "PendingManualApproval";
   if (!group_name_ok(pkg->group) || cb == NULL || !approval_ok(approval)) {
-    return SMF_ERR_SET(err, SMF_EINVAL, "a model package needs a valid group and an approval "
-                                        "of Approved, PendingManualApproval or Rejected");
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "a model package needs a valid group and an approval "
+                       "of Approved, PendingManualApproval or Rejected");
   }
   struct reg_req *r = reg_new(REG_CREATE_VERSION, pkg->group, data);
   r->pkg = json_object();
@@ -297,8 +311,9 @@ static int reg_approve_op(struct target *t, const char *group, int version, cons
                           target_done_cb cb, void *data, struct smf_error *err)
 {
   if (!group_name_ok(group) || cb == NULL || !approval_ok(approval)) {
-    return SMF_ERR_SET(err, SMF_EINVAL, "approval must be Approved, PendingManualApproval or "
-                                        "Rejected");
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "approval must be Approved, PendingManualApproval or "
+                       "Rejected");
   }
   struct reg_req *r = reg_new(REG_APPROVE, group, data);
   r->version = version;
