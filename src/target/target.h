@@ -229,6 +229,8 @@ struct target_job_ops {
                struct target_job **out, struct smf_error *err);
   /// Re-attach to a job started by an earlier process, from the `intent` its
   /// STARTED event gave. The job must be described again (same content).
+  /// intent NULL: find the job by its name (SMF_ENOENT when no such job was
+  /// started: then start it), for a crash before the intent was persisted.
   int (*attach)(struct target *t, const void *job, const char *intent, target_event_cb cb,
                 void *data, struct target_job **out, struct smf_error *err);
   /// Ask a running job to stop; DONE follows with status Stopped.

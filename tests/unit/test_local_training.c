@@ -408,10 +408,14 @@ TEST(detach_then_attach)
   target_job_detach(first.job);  // as a shutting-down smflow does: the job runs on
   uv_run(&loop, UV_RUN_NOWAIT);
   struct ltu_job second = {.t = t};
-  ASSERT_EQ(target_training_attach(t, &job, first.intent, ltu_on_event, &second, &second.job, &err),
-            0);
+  // By name, as if the intent had never been persisted.
+  ASSERT_EQ(target_training_attach(t, &job, NULL, ltu_on_event, &second, &second.job, &err), 0);
   ltu_run_until(&loop, &second.done, 30000);
   ASSERT(!first.done);
+  struct target_training_job other = base_job("never-started-1", "sleep_train.py");
+  struct ltu_job third = {.t = t};
+  ASSERT_EQ(target_training_attach(t, &other, NULL, ltu_on_event, &third, &third.job, &err),
+            SMF_ENOENT);
   ASSERT_EQ(second.status, TARGET_JOB_COMPLETED);
   ASSERT_STREQ(second.model_data, BUCKET "/out/detach-job-1/output/model.tar.gz");
   ltu_finish(&loop, t);

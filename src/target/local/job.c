@@ -376,6 +376,16 @@ static void job_started(struct local_job *j)
   int64_t left = j->max_run_ms - (smf_time_now_ms() - j->started_ms);
   uv_timer_start(&j->max_timer, job_on_max_run, (uint64_t)(left > 0 ? left : 0), 0);
   char *intent = job_intent(j);
+  // Also kept in the job directory, so that a job whose intent the caller never
+  // got to persist can still be found by its name (attach with a NULL intent).
+  // A plain write: a machine crash ends the job's processes too.
+  char *path = smf_xasprintf("%s/intent.json", j->dir);
+  FILE *f = fopen(path, "we");
+  if (f) {
+    fputs(intent, f);
+    fclose(f);
+  }
+  free(path);
   struct target_event ev = {.type = TARGET_EVENT_STARTED, .job_name = j->name, .intent = intent};
   j->cb(j->data, &ev);
   free(intent);
@@ -471,9 +481,20 @@ int local_job_run(struct local_job *j, struct smf_error *err)
 int local_job_attach(struct local_job *j, const char *intent, struct smf_error *err)
 {
   json_error_t jerr;
-  json_t *o = json_loads(intent ? intent : "", 0, &jerr);
-  json_t *hosts = json_object_get(o, "hosts");
+  json_t *o = NULL;
   int rc = 0;
+  if (intent == NULL) {  // by name: the intent the job directory kept
+    char *path = smf_xasprintf("%s/intent.json", j->dir);
+    o = json_load_file(path, 0, &jerr);
+    free(path);
+    if (o == NULL) {
+      rc = SMF_ERR_SET(err, SMF_ENOENT, "no local %s named %s was started", j->kind->what, j->name);
+      goto fail;
+    }
+  } else {
+    o = json_loads(intent, 0, &jerr);
+  }
+  json_t *hosts = json_object_get(o, "hosts");
   if (!json_is_array(hosts) || json_array_size(hosts) != (size_t)j->n_hosts) {
     rc = SMF_ERR_SET(err, SMF_EINVAL, "%s: not an intent of a local job with %d host(s)", j->name,
                      j->n_hosts);
