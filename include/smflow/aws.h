@@ -250,7 +250,12 @@ struct aws_client_config {
   /// only); NULL: the environment only.
   const struct aws_shared_config *shared_config;
   bool s3_path_style;          ///< S3 "host/bucket/key" instead of "bucket.host/key"
-  int max_attempts;            ///< total attempts; 0: AWS_MAX_ATTEMPTS or 3
+  /// S3 "bucket.host/key" even on an overridden endpoint (addressing_style =
+  /// virtual), for buckets that allow it; otherwise overridden endpoints, IP
+  /// hosts and dotted bucket names go path-style.
+  bool s3_virtual_style;
+  /// Total attempts; 0: AWS_MAX_ATTEMPTS, else the profile's max_attempts, else 3.
+  int max_attempts;
   long connect_timeout_ms;     ///< per attempt; 0: 10 s
   long timeout_ms;             ///< whole attempt; 0: none (S3 transfers may be long)
   uint64_t random_seed;        ///< jitter seed; 0: seeded from the clock

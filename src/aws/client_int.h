@@ -23,7 +23,7 @@ struct aws_client {
   bool overridden[AWS_SVC__COUNT];  ///< not AWS's own endpoint: S3 goes path-style
   char signing_region[AWS_SVC__COUNT][64];
   struct aws_creds_provider *provider;  ///< borrowed, may be NULL
-  bool path_style;
+  bool path_style, virtual_style;
   int max_attempts;
   long connect_ms, timeout_ms;
   struct aws_creds creds;
