@@ -83,6 +83,7 @@ struct eng {
   struct eng_step *to_free;  ///< attempts whose ctx waits for kind->free
   struct smf_arena arena;    ///< run-lifetime memory (globals)
   bool finishing;
+  char hooks_sha256[65];  ///< of the hooks file as loaded ("" without one)
 };
 
 // sched.c
@@ -112,6 +113,31 @@ int eng_globals_init(struct eng *e, const char *globals_json, const char *vars_j
                      struct smf_error *err);
 /// {"run": {...}, "git": {...}} gathered now, for a new run. Caller frees.
 char *eng_globals_json(struct eng *e);
+
+// hooks.c
+/// Caps of the run's sandbox from SMFLOW_LUA_INSTRUCTIONS (per call) and
+/// SMFLOW_LUA_MEMORY_MB, when set.
+void eng_hooks_lx_config(struct lx_config *cfg);
+/// Check that every hook and lua step function named by the pipeline exists
+/// (SMF_EVALIDATE with the step's position), hash the hooks file, route Lua log
+/// lines into the steps' logs.
+int eng_hooks_init(struct eng *e, struct smf_error *err);
+/// Record the hooks file's path and hash as an event of the run.
+void eng_hooks_record(struct eng *e);
+/// Call the step's `before` hook (or, when resuming, take its persisted result),
+/// merge its table into *spec and validate the result. *hooked: the table to
+/// persist with the intent (NULL when none). Errors have class HookError.
+int eng_hooks_before(struct eng_step *s, struct dsl_node **spec, struct dsl_node **hooked,
+                     struct smf_error *err);
+/// The intent text with {"before_hook": {function, result}} added (takes and
+/// returns ownership).
+char *eng_hooks_intent(struct eng_step *s, char *intent, const struct dsl_node *hooked);
+/// Call `after(step, outputs)`; its table is merged into *outputs (in s->arena).
+int eng_hooks_after(struct eng_step *s, const struct dsl_node **outputs, struct smf_error *err);
+/// Call `on_failure(step, err)` of a step that failed for good (errors logged).
+void eng_hooks_step_failed(struct eng_step *s);
+/// Call the pipeline's on_success(run) or on_failure(run) (errors logged).
+void eng_hooks_run_end(struct eng *e, bool failed);
 
 // json.c
 /// JSON text → value tree in `a` (NULL on a parse error, with *err set).

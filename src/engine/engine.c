@@ -171,6 +171,7 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
   srandom((unsigned)getpid() ^ (unsigned)smf_time_now_ms());
   struct lx_config cfg = {0};
   cfg.lua_path = access(SMF_SOURCE_LUA_DIR, F_OK) == 0 ? SMF_SOURCE_LUA_DIR : SMF_LUA_DIR;
+  eng_hooks_lx_config(&cfg);
   if ((e->lx = lx_new(&cfg, err)) == NULL) {
     return err->code ? err->code : SMF_ELUA;
   }
@@ -182,6 +183,10 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
     if (rc != 0) {
       return rc;
     }
+  }
+  int hrc = eng_hooks_init(e, err);
+  if (hrc != 0) {
+    return hrc;
   }
   e->dag = dag_new(e->n);
   for (size_t i = 0; i < e->n; i++) {
@@ -308,6 +313,7 @@ static void eng__seed(struct eng *e)
 // Run the loop to the end and turn what happened into an outcome.
 static int eng__loop(struct eng *e, struct smf_error *err)
 {
+  eng_hooks_record(e);
   eng__seed(e);
   eng_schedule(e);
   uv_run(&e->loop, UV_RUN_DEFAULT);
@@ -333,6 +339,9 @@ static int eng__loop(struct eng *e, struct smf_error *err)
                     state_flush(e->st, &serr) != 0)) {
     *err = serr;
     outcome = ENG_ENV_ERROR;
+  }
+  if (outcome == ENG_SUCCEEDED || outcome == ENG_FAILED) {
+    eng_hooks_run_end(e, outcome == ENG_FAILED);
   }
   return outcome;
 }

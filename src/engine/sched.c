@@ -163,6 +163,9 @@ void eng_step_transition(struct eng_step *s, enum step_state to)
   if (e->opt.json) {
     eng__json_line(s, to);
   }
+  if (to == STEP_FAILED) {
+    eng_hooks_step_failed(s);
+  }
 }
 
 static void eng__set_message(struct eng_step *s, enum smf_errclass klass, const char *msg)
@@ -266,6 +269,12 @@ static int eng__open_log(struct eng_step *s, struct smf_error *err)
   return 0;
 }
 
+// Lua code that failed in an expression is a HookError like a failing hook.
+static enum smf_errclass eng__expr_class(const struct smf_error *err)
+{
+  return err->code == SMF_ELUA || err->klass == SMF_CLASS_HOOK ? SMF_CLASS_HOOK : SMF_CLASS_CLIENT;
+}
+
 static bool eng__check_when(struct eng_step *s)
 {
   struct eng *e = s->eng;
@@ -275,7 +284,7 @@ static bool eng__check_when(struct eng_step *s)
     return true;
   }
   if (lx_eval_bool(e->lx, s->def->when, e->p->path, &ok, &err) != 0) {
-    eng__fail_early(s, SMF_CLASS_CLIENT, err.message);
+    eng__fail_early(s, eng__expr_class(&err), err.message);
     return false;
   }
   if (!ok) {
@@ -305,7 +314,12 @@ static bool eng__prepare(struct eng_step *s)
   }
   struct dsl_node *spec = NULL;
   if (lx_interpolate(e->lx, s->def->spec, e->p->path, &s->arena, &spec, &err) != 0) {
-    eng__fail_early(s, SMF_CLASS_CLIENT, err.message);
+    eng__fail_early(s, eng__expr_class(&err), err.message);
+    return false;
+  }
+  struct dsl_node *hooked = NULL;  // the before hook's table, persisted with the intent
+  if (eng_hooks_before(s, &spec, &hooked, &err) != 0) {
+    eng__fail_early(s, SMF_CLASS_HOOK, err.message);
     return false;
   }
   struct dsl_diags diags = {0};
@@ -340,7 +354,7 @@ static bool eng__prepare(struct eng_step *s)
     return false;
   }
   if (!s->resuming) {
-    char *intent = s->kind->intent(c);
+    char *intent = eng_hooks_intent(s, s->kind->intent(c), hooked);
     int rc = state_attempt_intent_add(e->st, e->run_id, s->def->id, c->attempt, intent, &err);
     free(intent);
     if (rc != 0) {
@@ -500,6 +514,10 @@ static void eng__succeeded(struct eng_step *s, const struct dsl_node *outputs)
   struct eng *e = s->eng;
   struct smf_error err = SMF_ERROR_INIT;
   const struct dsl_node *out = outputs ? outputs : dsl_node_new(&s->arena, DSL_MAP);
+  if (eng_hooks_after(s, &out, &err) != 0) {
+    eng__failed(s, SMF_CLASS_HOOK, err.message);
+    return;
+  }
   free(s->outputs_json);
   s->outputs_json = dsl_node_to_json(out);
   if (lx_set_step_outputs(e->lx, s->def->id, out, &err) != 0) {

@@ -91,6 +91,8 @@ int lx__scan_expr(const char *s, size_t len, size_t start, size_t *close);
 
 /// Push the `smflow` library table (lib.c).
 void lx__open_smflow(lua_State *L);
+/// Add sleep, http.request and aws.call to the `smflow` table on top (async.c).
+void lx__open_async(lua_State *L);
 /// Push the `smflow.json` table (json.c).
 void lx__open_json(lua_State *L);
 /// Emit a log line through the sandbox's log callback.

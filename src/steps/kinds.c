@@ -5,6 +5,7 @@
 
 static const struct step_kind *const step__kinds[] = {
     &step_kind_run,
+    &step_kind_lua,
 };
 
 static const struct step_kind *step__override[DSL_KIND__COUNT];

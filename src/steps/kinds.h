@@ -6,6 +6,7 @@
 #include "smflow/step.h"
 
 extern const struct step_kind step_kind_run;
+extern const struct step_kind step_kind_lua;
 
 /// The command of a `run` spec (string form or {command}). Borrowed.
 const char *step_run_command(const struct dsl_node *spec);
