@@ -19,6 +19,7 @@
 #include "engine/eng_int.h"
 #include "smflow/hash.h"
 #include "smflow/log.h"
+#include "steps/luaco.h"
 
 // ---- limits ----
 
@@ -395,6 +396,27 @@ static struct dsl_node *eng__run_table(struct eng *e, const char *status, struct
   return t;
 }
 
+struct eng__end_hook {
+  bool done;
+  int status;
+  struct smf_error err;
+};
+
+static void eng__end_hook_done(void *data, int status, const struct smf_error *err,
+                               const struct dsl_node *result)
+{
+  (void)result;  // ignored, as SPEC §3 says
+  struct eng__end_hook *h = data;
+  h->done = true;
+  h->status = status;
+  if (status != 0 && err != NULL) {
+    h->err = *err;
+  }
+}
+
+// The pipeline hook runs as a coroutine on the run's loop once every step has
+// finished, so it may use smflow.sleep, smflow.http.request and smflow.aws.call
+// (a chat notification); the run's status is already persisted.
 void eng_hooks_run_end(struct eng *e, bool failed)
 {
   const char *fn = failed ? e->p->on_failure : e->p->on_success;
@@ -403,10 +425,25 @@ void eng_hooks_run_end(struct eng *e, bool failed)
   }
   struct smf_arena a = SMF_ARENA_INIT;
   const struct dsl_node *arg = eng__run_table(e, failed ? "failed" : "succeeded", &a);
-  struct smf_error err = SMF_ERROR_INIT;
-  if (lx_call(e->lx, fn, &arg, 1, &a, NULL, &err) != 0) {
-    smf_log(SMF_LOG_ERROR, "hook '%s' (%s) failed: %s", fn, failed ? "on_failure" : "on_success",
-            err.message);
+  struct eng__end_hook h = {0};
+  struct step_luaco_config cfg = {.loop = &e->loop,
+                                  .x = e->lx,
+                                  .target = eng__target(e),
+                                  .region = e->p->region,
+                                  .done = eng__end_hook_done,
+                                  .data = &h};
+  struct step_luaco *r = NULL;
+  int rc = step_luaco_start(&cfg, fn, &arg, 1, &r, &h.err);
+  smf_arena_free(&a);  // converted into Lua values by now
+  if (rc == 0) {
+    while (!h.done && uv_run(&e->loop, UV_RUN_ONCE) != 0) {
+    }
+    rc = h.done ? h.status : SMF_EINTERNAL;
+    step_luaco_close(r);
+    uv_run(&e->loop, UV_RUN_DEFAULT);  // the runner's handles close
   }
-  smf_arena_free(&a);
+  if (rc != 0) {
+    smf_log(SMF_LOG_ERROR, "hook '%s' (%s) failed: %s", fn, failed ? "on_failure" : "on_success",
+            h.err.message[0] ? h.err.message : smf_strerror(rc));
+  }
 }

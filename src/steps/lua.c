@@ -1,61 +1,24 @@
 // lua.c: the `lua` step kind — a hooks-file function run as a coroutine on the
 // event loop (SPEC §3-4). `lua: NAME` or `lua: {function: NAME, args: TABLE}`;
 // the function receives (step, args) and its returned table becomes the outputs.
-//
-// The coroutine (lx_co, src/lua/async.c) runs in slices between loop callbacks.
-// When it yields, this file does what it asked: smflow.sleep → a uv_timer;
-// smflow.http.request → the asynchronous HTTP client (curl multi on the loop);
-// smflow.aws.call → the AWS client (JSON protocol services, aws target only).
-// Then it hands the answer back and resumes from a fresh timer callback.
-// Cancel and timeout stop the timer, cancel the request and drop the coroutine.
+// The coroutine and what it waits for are steps/luaco.c's; timeout and cancel
+// stop it there.
 //
 // Intent: {attempt, function}. A lua step is at-least-once: on resume after a
 // crash an attempt that had started is reported lost and runs again as a new
-// attempt (a coroutine cannot be re-attached).
+// attempt (a coroutine does not survive its process).
 #include <jansson.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "aws/http.h"
-#include "smflow/aws.h"
-#include "smflow/lx.h"
 #include "smflow/step.h"
 #include "steps/kinds.h"
-
-#define LUA_HTTP_MAX_RESPONSE ((size_t)16 * 1024 * 1024)
-#define LUA_HTTP_DEFAULT_TIMEOUT_S 30.0
+#include "steps/luaco.h"
 
 struct lua_step {
   struct step_ctx *ctx;
-  struct lx *x;
-  struct lx_co *co;
-  uv_timer_t timer;  ///< sleeps, and every resume (always from a fresh callback)
-  struct aws_http *http;  ///< smflow.http.request; made on first use
-  struct aws_http_req req;
-  bool req_active;
-  struct aws_client *aws;  ///< smflow.aws.call; made on first use
-  struct aws_creds_provider *creds;
-  bool aws_active;
-  struct smf_arena wa;  ///< the current wait's request and answer
-  int cancel_reason;
-  bool finished;
-  int pending_closes;  ///< handles and clients still closing after free
-  bool freed;
+  struct step_luaco *run;
+  uv_timer_t *lost_timer;  ///< resume: reports the attempt lost
 };
-
-// A message formatted into the arena `a`.
-__attribute__((format(printf, 2, 3))) static const char *lua__msg(struct smf_arena *a,
-                                                                  const char *fmt, ...)
-{
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
-  va_end(ap);
-  return smf_arena_strdup(a, buf);
-}
 
 static const char *lua__fn(const struct dsl_node *spec)
 {
@@ -71,330 +34,41 @@ static char *lua_intent(struct step_ctx *ctx)
   return t;
 }
 
-// ---- completion ----
-
-static void lua__finish(struct lua_step *l, int status, const struct smf_error *err,
-                        const struct dsl_node *outputs)
-{
-  if (l->finished) {
-    return;
-  }
-  l->finished = true;
-  uv_timer_stop(&l->timer);
-  lx_co_free(l->co);
-  l->co = NULL;
-  step_ctx_done(l->ctx, status, err, outputs);
-}
-
-static void lua__finish_cancelled(struct lua_step *l)
-{
-  struct smf_error err = SMF_ERROR_INIT;
-  SMF_ERR_SET(&err, l->cancel_reason, "%s",
-              l->cancel_reason == SMF_ETIMEOUT ? "timed out" : "interrupted");
-  lua__finish(l, l->cancel_reason, &err, NULL);
-}
-
-static void lua__resume_cb(uv_timer_t *t);
-
-static void lua__resume_soon(struct lua_step *l)
-{
-  uv_timer_start(&l->timer, lua__resume_cb, 0, 0);
-}
-
-// ---- http ----
-
-static void lua__http_done(struct aws_http_req *req, void *data)
+static void lua__done(void *data, int status, const struct smf_error *err,
+                      const struct dsl_node *result)
 {
   struct lua_step *l = data;
-  l->req_active = false;
-  if (l->cancel_reason != 0) {
-    lua__finish_cancelled(l);
-    return;
-  }
-  struct smf_arena *a = &l->wa;
-  if (req->result != 0) {
-    const char *why = req->curl_error[0] ? req->curl_error
-                      : req->local_error[0] ? req->local_error
-                                            : smf_strerror(req->result);
-    lx_co_raise(l->co, NULL,
-                lua__msg(a, "smflow.http.request: %s %s: %s", req->method, req->url, why));
-  } else {
-    struct dsl_node *res = dsl_node_new(a, DSL_MAP);
-    dsl_map_set(a, res, "status", dsl_node_int(a, req->status));
-    struct dsl_node *h = dsl_node_new(a, DSL_MAP);
-    for (size_t i = 0; i < req->nheaders; i++) {
-      char *name = smf_arena_strdup(a, req->headers[i].name);
-      for (char *p = name; *p; p++) {
-        *p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
-      }
-      const char *v = req->headers[i].value ? req->headers[i].value : "";
-      dsl_map_set(a, h, name, dsl_node_str(a, v, strlen(v)));
-    }
-    dsl_map_set(a, res, "headers", h);
-    dsl_map_set(a, res, "body", dsl_node_str(a, req->body.data ? req->body.data : "", req->body.len));
-    lx_co_answer(l->co, res);
-  }
-  lua__resume_soon(l);
-}
-
-// Start the request of smflow.http.request; a message (in l->wa) when it cannot start.
-static const char *lua__http_start(struct lua_step *l, const struct dsl_node *r)
-{
-  struct smf_arena *a = &l->wa;
-  struct smf_error err = SMF_ERROR_INIT;
-  if (l->http == NULL && aws_http_new(l->ctx->loop, &l->http, &err) != 0) {
-    return lua__msg(a, "smflow.http.request: %s", err.message);
-  }
-  const char *url = dsl_map_str(r, "url", "");
-  const struct dsl_node *body = dsl_map_get(r, "body");
-  if (body != NULL && body->type != DSL_STR) {
-    return "smflow.http.request: 'body' must be a string (use smflow.json.encode)";
-  }
-  const char *method = dsl_map_str(r, "method", body ? "POST" : "GET");
-  const struct dsl_node *to = dsl_map_get(r, "timeout");
-  double timeout = to && to->type == DSL_INT     ? (double)to->u.i
-                   : to && to->type == DSL_FLOAT ? to->u.f
-                                                 : LUA_HTTP_DEFAULT_TIMEOUT_S;
-  if (!smf_str_startswith(url, "http://") && !smf_str_startswith(url, "https://")) {
-    return lua__msg(a, "smflow.http.request: '%s' is not an http(s) URL", url);
-  }
-  aws_http_req_reset(&l->req);
-  aws_http_req_set(&l->req, method, url);
-  const struct dsl_node *h = dsl_map_get(r, "headers");
-  for (size_t i = 0; h && h->type == DSL_MAP && i < h->u.map.n; i++) {
-    const struct dsl_node *v = h->u.map.pairs[i].value;
-    const char *val = v->type == DSL_STR ? v->u.str.s : v->text ? v->text : "";
-    aws_http_req_header(&l->req, h->u.map.pairs[i].key, val);
-  }
-  if (body != NULL) {
-    aws_http_req_body_mem(&l->req, body->u.str.s, body->u.str.len);  // lives in l->wa
-  }
-  aws_http_req_max_response(&l->req, LUA_HTTP_MAX_RESPONSE);
-  aws_http_req_timeouts(&l->req, 10000, (long)(timeout * 1000));
-  if (aws_http_req_start(l->http, &l->req, lua__http_done, l, &err) != 0) {
-    return lua__msg(a, "smflow.http.request: %s", err.message);
-  }
-  l->req_active = true;
-  return NULL;
-}
-
-// ---- aws ----
-
-static struct dsl_node *lua__json_node(struct smf_arena *a, const json_t *j)
-{
-  switch (json_typeof(j)) {
-  case JSON_OBJECT: {
-    struct dsl_node *m = dsl_node_new(a, DSL_MAP);
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)j, k, v) {
-      dsl_map_set(a, m, k, lua__json_node(a, v));
-    }
-    return m;
-  }
-  case JSON_ARRAY: {
-    struct dsl_node *s = dsl_node_new(a, DSL_SEQ);
-    size_t i;
-    json_t *v;
-    json_array_foreach(j, i, v) {
-      dsl_seq_push(a, s, lua__json_node(a, v));
-    }
-    return s;
-  }
-  case JSON_STRING:
-    return dsl_node_str(a, json_string_value(j), json_string_length(j));
-  case JSON_INTEGER:
-    return dsl_node_int(a, (int64_t)json_integer_value(j));
-  case JSON_REAL:
-    return dsl_node_float(a, json_real_value(j));
-  case JSON_TRUE:
-  case JSON_FALSE:
-    return dsl_node_bool(a, json_is_true(j));
-  default:
-    return dsl_node_new(a, DSL_NULL);
-  }
-}
-
-static void lua__aws_done(json_t *result, const struct smf_error *err, void *data)
-{
-  struct lua_step *l = data;
-  l->aws_active = false;
-  if (l->cancel_reason != 0) {
-    lua__finish_cancelled(l);
-    return;
-  }
-  struct smf_arena *a = &l->wa;
-  if (result != NULL) {
-    lx_co_answer(l->co, lua__json_node(a, result));
-  } else {
-    struct dsl_node *e = dsl_node_new(a, DSL_MAP);
-    const char *code = err->aws_code[0] ? err->aws_code : smf_errname(err->code);
-    dsl_map_set(a, e, "code", dsl_node_str(a, code, strlen(code)));
-    dsl_map_set(a, e, "message", dsl_node_str(a, err->message, strlen(err->message)));
-    dsl_map_set(a, e, "request_id", dsl_node_str(a, err->request_id, strlen(err->request_id)));
-    dsl_map_set(a, e, "status", dsl_node_int(a, err->http_status));
-    lx_co_raise(l->co, e, NULL);
-  }
-  lua__resume_soon(l);
-}
-
-static int lua__aws_client(struct lua_step *l, struct smf_error *err)
-{
-  char region[64] = "";
-  const char *r = step_ctx_region(l->ctx);
-  if (r != NULL) {
-    snprintf(region, sizeof(region), "%s", r);
-  } else {
-    struct aws_shared_config *sc = NULL;
-    int rc = aws_shared_config_load(NULL, &sc, err);
-    rc = rc ? rc : aws_region_resolve(sc, region, sizeof(region), err);
-    aws_shared_config_free(sc);
-    if (rc != 0) {
-      return rc;
-    }
-  }
-  struct aws_client_config cfg = {.region = region};
-  int rc = aws_client_new(l->ctx->loop, &cfg, &l->aws, err);
-  if (rc == 0) {
-    rc = aws_creds_provider_default(aws_client_http(l->aws), NULL, NULL, &l->creds, NULL, 0, err);
-    if (rc == 0) {
-      aws_client_set_creds_provider(l->aws, l->creds);
-    }
-  }
-  return rc;
-}
-
-static const char *lua__aws_start(struct lua_step *l, const struct dsl_node *r)
-{
-  struct smf_arena *a = &l->wa;
-  const char *target = step_ctx_target(l->ctx);
-  if (strcmp(target, "aws") != 0) {
-    return lua__msg(a, "smflow.aws.call needs the aws target (this run's target is '%s')",
-                             target);
-  }
-  const char *svc = dsl_map_str(r, "service", "");
-  const char *op = dsl_map_str(r, "operation", "");
-  bool sm = strcmp(svc, "sagemaker") == 0, logs = strcmp(svc, "logs") == 0;
-  if (!sm && !logs) {
-    return lua__msg(a, "smflow.aws.call: service '%s' is not supported (sagemaker, logs)",
-                             svc);
-  }
-  struct smf_error err = SMF_ERROR_INIT;
-  if (l->aws == NULL && lua__aws_client(l, &err) != 0) {
-    return lua__msg(a, "smflow.aws.call: %s", err.message);
-  }
-  const struct dsl_node *params = dsl_map_get(r, "params");
-  char *text = params ? dsl_node_to_json(params) : smf_xstrdup("{}");
-  json_t *body = json_loads(text, 0, NULL);
-  free(text);
-  int rc = sm ? aws_sagemaker_call(l->aws, op, body, NULL, lua__aws_done, l, &err)
-              : aws_logs_call(l->aws, op, body, lua__aws_done, l, &err);
-  json_decref(body);
-  if (rc != 0) {
-    return lua__msg(a, "smflow.aws.call: %s", err.message);
-  }
-  l->aws_active = true;
-  return NULL;
-}
-
-// ---- the coroutine ----
-
-static void lua__sleep_cb(uv_timer_t *t)
-{
-  struct lua_step *l = t->data;
-  lx_co_answer(l->co, NULL);
-  lua__resume_cb(t);
-}
-
-static void lua__dispatch(struct lua_step *l, const struct lx_wait *w)
-{
-  const char *problem = NULL;
-  switch (w->kind) {
-  case LX_WAIT_SLEEP:
-    uv_timer_start(&l->timer, lua__sleep_cb, (uint64_t)(w->seconds * 1000.0 + 0.5), 0);
-    return;
-  case LX_WAIT_HTTP:
-    problem = lua__http_start(l, w->request);
-    break;
-  case LX_WAIT_AWS:
-    problem = lua__aws_start(l, w->request);
-    break;
-  }
-  if (problem != NULL) {
-    // Raised where the step called the function (pcall can catch it).
-    lx_co_raise(l->co, NULL, problem);
-    lua__resume_soon(l);
-  }
-}
-
-static void lua__resume_cb(uv_timer_t *t)
-{
-  struct lua_step *l = t->data;
-  if (l->finished) {
-    return;
-  }
-  if (l->cancel_reason != 0) {
-    lua__finish_cancelled(l);
-    return;
-  }
-  struct smf_arena next = SMF_ARENA_INIT;
-  struct lx_wait w;
-  struct smf_error err = SMF_ERROR_INIT;
-  lx_set_current_step(l->x, l->ctx->step_id);
-  int rc = lx_co_resume(l->co, &next, &w, &err);
-  lx_set_current_step(l->x, NULL);
-  smf_arena_free(&l->wa);  // the answer just consumed
-  l->wa = next;
-  if (rc == LX_CO_YIELDED) {
-    lua__dispatch(l, &w);
-    return;
-  }
-  if (rc != 0) {
-    err.klass = SMF_CLASS_HOOK;
-    lua__finish(l, rc, &err, NULL);
-    return;
-  }
-  struct dsl_node *out = lx_co_result(l->co);
-  if (out != NULL && out->type != DSL_MAP) {
-    SMF_ERR_SET(&err, SMF_EINVAL, "lua step function '%s' must return a table (or nil), not a %s",
-                lua__fn(l->ctx->spec), dsl_type_name(out->type));
-    err.klass = SMF_CLASS_HOOK;
-    lua__finish(l, SMF_EINVAL, &err, NULL);
-    return;
-  }
-  lua__finish(l, 0, NULL, out);
+  step_ctx_done(l->ctx, status, err, result);
 }
 
 static int lua_start(struct step_ctx *ctx, struct smf_error *err)
 {
   struct lua_step *l = smf_xcalloc(1, sizeof(*l));
   l->ctx = ctx;
-  l->x = step_ctx_lx(ctx);
-  l->wa = (struct smf_arena)SMF_ARENA_INIT;
+  struct step_luaco_config cfg = {.loop = ctx->loop,
+                                  .x = step_ctx_lx(ctx),
+                                  .step_id = ctx->step_id,
+                                  .target = step_ctx_target(ctx),
+                                  .region = step_ctx_region(ctx),
+                                  .done = lua__done,
+                                  .data = l};
   const struct dsl_node *args[2] = {step_ctx_describe(ctx, ctx->arena),
                                     dsl_map_get(ctx->spec, "args")};
-  int rc = lx_co_new(l->x, lua__fn(ctx->spec), args, 2, &l->co, err);
+  int rc = step_luaco_start(&cfg, lua__fn(ctx->spec), args, 2, &l->run, err);
   if (rc != 0) {
-    err->klass = SMF_CLASS_HOOK;
     free(l);
     return rc;
   }
-  const char *total = getenv("SMFLOW_LUA_STEP_INSTRUCTIONS");
-  lx_co_set_limits(l->co, 0, total ? strtoull(total, NULL, 10) : 0);
-  aws_http_req_init(&l->req);
-  uv_timer_init(ctx->loop, &l->timer);
-  l->timer.data = l;
   ctx->kind_data = l;
-  lua__resume_soon(l);
   return 0;
 }
 
-static void lua__report_lost_cb(uv_timer_t *t)
+static void lua__lost_cb(uv_timer_t *t)
 {
   struct lua_step *l = t->data;
   struct smf_error err = SMF_ERROR_INIT;
-  SMF_ERR_SET(&err, SMF_ENOENT, "a lua step's coroutine ended with the previous smflow");
-  lua__finish(l, SMF_ENOENT, &err, NULL);
+  SMF_ERR_SET(&err, SMF_ENOENT, "a lua step's coroutine ends with its smflow process");
+  step_ctx_done(l->ctx, SMF_ENOENT, &err, NULL);
 }
 
 // A coroutine does not survive its process: report the attempt lost (a new one starts).
@@ -404,13 +78,11 @@ static int lua_resume(struct step_ctx *ctx, const char *intent_json, struct smf_
   (void)err;
   struct lua_step *l = smf_xcalloc(1, sizeof(*l));
   l->ctx = ctx;
-  l->x = step_ctx_lx(ctx);
-  l->wa = (struct smf_arena)SMF_ARENA_INIT;
-  aws_http_req_init(&l->req);
-  uv_timer_init(ctx->loop, &l->timer);
-  l->timer.data = l;
+  l->lost_timer = smf_xcalloc(1, sizeof(*l->lost_timer));
+  uv_timer_init(ctx->loop, l->lost_timer);
+  l->lost_timer->data = l;
+  uv_timer_start(l->lost_timer, lua__lost_cb, 0, 0);
   ctx->kind_data = l;
-  uv_timer_start(&l->timer, lua__report_lost_cb, 0, 0);
   return 0;
 }
 
@@ -418,42 +90,14 @@ static void lua_cancel(struct step_ctx *ctx, int reason, bool kill_now)
 {
   (void)kill_now;
   struct lua_step *l = ctx->kind_data;
-  if (l == NULL || l->finished || l->cancel_reason != 0) {
-    return;
+  if (l != NULL && l->run != NULL) {
+    step_luaco_cancel(l->run, reason);
   }
-  l->cancel_reason = reason;
-  uv_timer_stop(&l->timer);
-  if (l->req_active) {
-    aws_http_req_cancel(&l->req);  // lua__http_done finishes
-  } else if (l->aws_active) {
-    // The JSON calls have no handle of their own: closing the client cancels them.
-    aws_creds_provider_close(l->creds);
-    l->creds = NULL;
-    aws_client_close(l->aws, NULL, NULL);
-    l->aws = NULL;
-  } else {
-    lua__resume_soon(l);  // lua__resume_cb finishes
-  }
-}
-
-static void lua__release(struct lua_step *l)
-{
-  if (--l->pending_closes > 0) {
-    return;
-  }
-  aws_http_req_cleanup(&l->req);
-  smf_arena_free(&l->wa);
-  free(l);
 }
 
 static void lua__timer_closed(uv_handle_t *h)
 {
-  lua__release(h->data);
-}
-
-static void lua__client_closed(void *data)
-{
-  lua__release(data);
+  free(h);
 }
 
 static void lua_free(struct step_ctx *ctx)
@@ -463,23 +107,11 @@ static void lua_free(struct step_ctx *ctx)
     return;
   }
   ctx->kind_data = NULL;
-  l->freed = true;
-  lx_co_free(l->co);
-  l->co = NULL;
-  l->pending_closes = 1;
-  if (l->http != NULL) {
-    l->pending_closes++;
-    aws_http_close(l->http, lua__client_closed, l);
-    l->http = NULL;
+  step_luaco_close(l->run);
+  if (l->lost_timer != NULL) {
+    uv_close((uv_handle_t *)l->lost_timer, lua__timer_closed);
   }
-  if (l->aws != NULL) {
-    aws_creds_provider_close(l->creds);
-    l->creds = NULL;
-    l->pending_closes++;
-    aws_client_close(l->aws, lua__client_closed, l);
-    l->aws = NULL;
-  }
-  uv_close((uv_handle_t *)&l->timer, lua__timer_closed);
+  free(l);
 }
 
 const struct step_kind step_kind_lua = {
