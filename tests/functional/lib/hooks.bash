@@ -21,6 +21,8 @@ start_recorder() {
 posted() {
   python3 -c 'import json,sys
 lines=open(sys.argv[1]).read().splitlines()
-r=json.loads(lines[int(sys.argv[2])-1]); b=json.loads(r["body"]) if r["body"] else None
+r=json.loads(lines[int(sys.argv[2])-1])
+try: b=json.loads(r["body"])
+except ValueError: b=None
 print(eval(sys.argv[3]))' "$T/hooks.log" "$1" "$2"
 }
