@@ -113,6 +113,16 @@ int eng_globals_init(struct eng *e, const char *globals_json, const char *vars_j
 /// {"run": {...}, "git": {...}} gathered now, for a new run. Caller frees.
 char *eng_globals_json(struct eng *e);
 
+// hooks.c
+/// before(step): may change *spec (merged into a new tree in the attempt's arena).
+int eng_hook_before(struct eng_step *s, struct dsl_node **spec, struct smf_error *err);
+/// after(step, outputs): may add outputs.
+int eng_hook_after(struct eng_step *s, const struct dsl_node **outputs, struct smf_error *err);
+/// on_failure(step, err) after the step failed for good; errors only logged.
+void eng_hook_on_failure(struct eng_step *s);
+/// The pipeline's on_success(run) / on_failure(run); errors only logged.
+void eng_hook_run_end(struct eng *e, const char *status);
+
 // json.c
 /// JSON text → value tree in `a` (NULL on a parse error, with *err set).
 struct dsl_node *eng_json_to_node(struct smf_arena *a, const char *text, struct smf_error *err);

@@ -142,6 +142,23 @@ void eng_finish(struct eng *e)
 
 // ---- setup and teardown ----
 
+// smflow.log() and print() from hooks and expressions: the step's prefix on
+// stderr, and the line kept in the step's log when an attempt has one open.
+static void eng__lua_log(void *ud, const char *step_id, const char *msg)
+{
+  struct eng *e = ud;
+  const struct dsl_step *def = step_id ? dsl_pipeline_step(e->p, step_id) : NULL;
+  if (def == NULL) {
+    smf_log(SMF_LOG_INFO, "%s", msg);
+    return;
+  }
+  struct eng_step *s = &e->steps[def->index];
+  if (s->ctx.log_fd >= 0) {
+    dprintf(s->ctx.log_fd, "%s\n", msg);
+  }
+  smf_log_step(SMF_LOG_INFO, step_id, "%s", msg);
+}
+
 static bool eng__selected(const struct eng *e, size_t i)
 {
   if (e->opt.n_only == 0 && e->opt.from == NULL) {
@@ -174,6 +191,7 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
   if ((e->lx = lx_new(&cfg, err)) == NULL) {
     return err->code ? err->code : SMF_ELUA;
   }
+  lx_set_log_fn(e->lx, eng__lua_log, e);
   if (p->hooks) {
     char *path =
         p->hooks[0] == '/' ? smf_xstrdup(p->hooks) : smf_xasprintf("%s/%s", p->dir, p->hooks);
@@ -327,6 +345,9 @@ static int eng__loop(struct eng *e, struct smf_error *err)
   } else if (failed) {
     outcome = ENG_FAILED;
     status = "failed";
+  }
+  if (outcome == ENG_SUCCEEDED || outcome == ENG_FAILED) {
+    eng_hook_run_end(e, status);
   }
   struct smf_error serr = SMF_ERROR_INIT;
   if (!e->fatal && (state_run_set_status(e->st, e->run_id, status, outcome, &serr) != 0 ||

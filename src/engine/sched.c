@@ -249,6 +249,7 @@ static void eng__fail_early(struct eng_step *s, enum smf_errclass klass, const c
 {
   eng__set_message(s, klass, msg);
   eng_step_transition(s, STEP_FAILED);
+  eng_hook_on_failure(s);
   eng__on_final(s);
 }
 
@@ -306,6 +307,10 @@ static bool eng__prepare(struct eng_step *s)
   struct dsl_node *spec = NULL;
   if (lx_interpolate(e->lx, s->def->spec, e->p->path, &s->arena, &spec, &err) != 0) {
     eng__fail_early(s, SMF_CLASS_CLIENT, err.message);
+    return false;
+  }
+  if (eng_hook_before(s, &spec, &err) != 0) {
+    eng__fail_early(s, err.klass ? err.klass : SMF_CLASS_HOOK, err.message);
     return false;
   }
   struct dsl_diags diags = {0};
@@ -480,6 +485,7 @@ static void eng__failed(struct eng_step *s, enum smf_errclass klass, const char 
     return;
   }
   eng_step_transition(s, STEP_FAILED);
+  eng_hook_on_failure(s);
   eng__on_final(s);
 }
 
@@ -500,6 +506,10 @@ static void eng__succeeded(struct eng_step *s, const struct dsl_node *outputs)
   struct eng *e = s->eng;
   struct smf_error err = SMF_ERROR_INIT;
   const struct dsl_node *out = outputs ? outputs : dsl_node_new(&s->arena, DSL_MAP);
+  if (eng_hook_after(s, &out, &err) != 0) {
+    eng__failed(s, err.klass ? err.klass : SMF_CLASS_HOOK, err.message);
+    return;
+  }
   free(s->outputs_json);
   s->outputs_json = dsl_node_to_json(out);
   if (lx_set_step_outputs(e->lx, s->def->id, out, &err) != 0) {
