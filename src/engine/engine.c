@@ -375,7 +375,11 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
     eng__free(&e);
     return rc == SMF_EVALIDATE || rc == SMF_ELUA ? SMF_EVALIDATE : ENG_ENV_ERROR;
   }
-  eng_run_id_new(e.run_id);
+  if (opt->run_id) {
+    snprintf(e.run_id, sizeof(e.run_id), "%s", opt->run_id);
+  } else {
+    eng_run_id_new(e.run_id);
+  }
   if (run_id) {
     memcpy(run_id, e.run_id, sizeof(e.run_id));
   }
@@ -410,6 +414,9 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
     rc = state_flush(st, err);
   }
   if (rc == 0 && (rc = eng__prepare_dirs(&e, err)) == 0) {
+    if (opt->on_started) {
+      opt->on_started(opt->on_started_ud, e.run_id);
+    }
     smf_log(SMF_LOG_INFO, "run %s of %s (%zu steps, at most %d at a time)", e.run_id, p->name,
             p->n_steps, e.max_parallel);
     if ((rc = eng_globals_init(&e, globals, NULL, err)) != 0) {
