@@ -254,7 +254,9 @@ static void eng__free(struct eng *e)
     }
     uv_walk(&e->loop, eng__walk_close, NULL);
     uv_run(&e->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&e->loop);
+    if (uv_loop_close(&e->loop) != 0) {
+      smf_log(SMF_LOG_WARN, "internal: the event loop still had open handles at the end");
+    }
   }
   for (size_t i = 0; e->steps && i < e->n; i++) {
     struct eng_step *s = &e->steps[i];
