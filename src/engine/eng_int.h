@@ -119,8 +119,7 @@ char *eng_globals_json(struct eng *e);
 /// SMFLOW_LUA_MEMORY_MB, when set.
 void eng_hooks_lx_config(struct lx_config *cfg);
 /// Check that every hook and lua step function named by the pipeline exists
-/// (SMF_EVALIDATE with the step's position), hash the hooks file, route Lua log
-/// lines into the steps' logs.
+/// (SMF_EVALIDATE with the step's position) and hash the hooks file.
 int eng_hooks_init(struct eng *e, struct smf_error *err);
 /// Record the hooks file's path and hash as an event of the run.
 void eng_hooks_record(struct eng *e);
@@ -132,12 +131,13 @@ int eng_hooks_before(struct eng_step *s, struct dsl_node **spec, struct dsl_node
 /// The intent text with {"before_hook": {function, result}} added (takes and
 /// returns ownership).
 char *eng_hooks_intent(struct eng_step *s, char *intent, const struct dsl_node *hooked);
-/// Call `after(step, outputs)`; its table is merged into *outputs (in s->arena).
-int eng_hooks_after(struct eng_step *s, const struct dsl_node **outputs, struct smf_error *err);
-/// Call `on_failure(step, err)` of a step that failed for good (errors logged).
-void eng_hooks_step_failed(struct eng_step *s);
-/// Call the pipeline's on_success(run) or on_failure(run) (errors logged).
-void eng_hooks_run_end(struct eng *e, bool failed);
+/// after(step, outputs): its table is merged into *outputs (in s->arena).
+int eng_hook_after(struct eng_step *s, const struct dsl_node **outputs, struct smf_error *err);
+/// on_failure(step, err) after the step failed for good; errors only logged.
+void eng_hook_on_failure(struct eng_step *s);
+/// The pipeline's on_success(run) / on_failure(run), run as a coroutine on the
+/// run's loop (it may use smflow.sleep/http/aws); errors only logged.
+void eng_hook_run_end(struct eng *e, const char *status);
 
 // json.c
 /// JSON text → value tree in `a` (NULL on a parse error, with *err set).

@@ -142,6 +142,23 @@ void eng_finish(struct eng *e)
 
 // ---- setup and teardown ----
 
+// smflow.log() and print() from hooks and expressions: the step's prefix on
+// stderr, and the line kept in the step's log when an attempt has one open.
+static void eng__lua_log(void *ud, const char *step_id, const char *msg)
+{
+  struct eng *e = ud;
+  const struct dsl_step *def = step_id ? dsl_pipeline_step(e->p, step_id) : NULL;
+  if (def == NULL) {
+    smf_log(SMF_LOG_INFO, "%s", msg);
+    return;
+  }
+  struct eng_step *s = &e->steps[def->index];
+  if (s->ctx.log_fd >= 0) {
+    dprintf(s->ctx.log_fd, "%s\n", msg);
+  }
+  smf_log_step(SMF_LOG_INFO, step_id, "%s", msg);
+}
+
 static bool eng__selected(const struct eng *e, size_t i)
 {
   if (e->opt.n_only == 0 && e->opt.from == NULL) {
@@ -175,6 +192,7 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
   if ((e->lx = lx_new(&cfg, err)) == NULL) {
     return err->code ? err->code : SMF_ELUA;
   }
+  lx_set_log_fn(e->lx, eng__lua_log, e);
   if (p->hooks) {
     char *path =
         p->hooks[0] == '/' ? smf_xstrdup(p->hooks) : smf_xasprintf("%s/%s", p->dir, p->hooks);
@@ -241,7 +259,9 @@ static void eng__free(struct eng *e)
     }
     uv_walk(&e->loop, eng__walk_close, NULL);
     uv_run(&e->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&e->loop);
+    if (uv_loop_close(&e->loop) != 0) {
+      smf_log(SMF_LOG_WARN, "internal: the event loop still had open handles at the end");
+    }
   }
   for (size_t i = 0; e->steps && i < e->n; i++) {
     struct eng_step *s = &e->steps[i];
@@ -334,14 +354,14 @@ static int eng__loop(struct eng *e, struct smf_error *err)
     outcome = ENG_FAILED;
     status = "failed";
   }
+  if (outcome == ENG_SUCCEEDED || outcome == ENG_FAILED) {
+    eng_hook_run_end(e, status);
+  }
   struct smf_error serr = SMF_ERROR_INIT;
   if (!e->fatal && (state_run_set_status(e->st, e->run_id, status, outcome, &serr) != 0 ||
                     state_flush(e->st, &serr) != 0)) {
     *err = serr;
     outcome = ENG_ENV_ERROR;
-  }
-  if (outcome == ENG_SUCCEEDED || outcome == ENG_FAILED) {
-    eng_hooks_run_end(e, outcome == ENG_FAILED);
   }
   return outcome;
 }
@@ -363,7 +383,11 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
     eng__free(&e);
     return rc == SMF_EVALIDATE || rc == SMF_ELUA ? SMF_EVALIDATE : ENG_ENV_ERROR;
   }
-  eng_run_id_new(e.run_id);
+  if (opt->run_id) {
+    snprintf(e.run_id, sizeof(e.run_id), "%s", opt->run_id);
+  } else {
+    eng_run_id_new(e.run_id);
+  }
   if (run_id) {
     memcpy(run_id, e.run_id, sizeof(e.run_id));
   }
@@ -398,6 +422,9 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
     rc = state_flush(st, err);
   }
   if (rc == 0 && (rc = eng__prepare_dirs(&e, err)) == 0) {
+    if (opt->on_started) {
+      opt->on_started(opt->on_started_ud, e.run_id);
+    }
     smf_log(SMF_LOG_INFO, "run %s of %s (%zu steps, at most %d at a time)", e.run_id, p->name,
             p->n_steps, e.max_parallel);
     if ((rc = eng_globals_init(&e, globals, NULL, err)) != 0) {

@@ -2,6 +2,9 @@
 // on_failure), pipeline hooks (on_success, on_failure), the step table they
 // receive, and the checks made when a run starts or resumes.
 //
+// A step uses the functions its `hooks:` names, else the hooks file's global
+// `before`, `after` and `on_failure` when it defines them.
+//
 // Every call is a synchronous, capped lx_call made from a loop callback (the
 // scheduler's pump or an attempt's completion), never from inside uv or curl.
 // Decisions (docs/hooks.md): `before` runs once per attempt and its result is
@@ -77,27 +80,9 @@ static const char *eng__lua_fn(const struct dsl_step *def)
   return def->spec->type == DSL_STR ? def->spec->u.str.s : dsl_map_str(def->spec, "function", NULL);
 }
 
-// Log lines of hooks and lua steps go to the current step's log file too.
-static void eng__lua_log(void *ud, const char *step_id, const char *msg)
-{
-  struct eng *e = ud;
-  if (step_id == NULL) {
-    smf_log(SMF_LOG_INFO, "%s", msg);
-    return;
-  }
-  const struct dsl_step *def = dsl_pipeline_step(e->p, step_id);
-  struct eng_step *s = def ? &e->steps[def->index] : NULL;
-  if (s && s->active && s->ctx.log_fd >= 0) {
-    step_ctx_log(&s->ctx, "%s", msg);
-    return;
-  }
-  smf_log_step(SMF_LOG_INFO, step_id, "%s", msg);
-}
-
 int eng_hooks_init(struct eng *e, struct smf_error *err)
 {
   const struct dsl_pipeline *p = e->p;
-  lx_set_log_fn(e->lx, eng__lua_log, e);
   if (p->hooks == NULL) {
     return 0;
   }
@@ -140,6 +125,16 @@ void eng_hooks_record(struct eng *e)
     smf_log(SMF_LOG_WARN, "cannot record the hooks file's hash: %s", err.message);
   }
   free(t);
+}
+
+// The function a step uses: the one its `hooks:` names, else the hooks file's
+// global function of the hook's own name (`before`, `after`, `on_failure`).
+static const char *eng__hook_name(struct eng *e, const char *named, const char *dflt)
+{
+  if (named) {
+    return named;
+  }
+  return e->p->hooks && lx_has_function(e->lx, dflt) ? dflt : NULL;
 }
 
 // ---- the tables hooks receive ----
@@ -241,7 +236,7 @@ int eng_hooks_before(struct eng_step *s, struct dsl_node **spec, struct dsl_node
                      struct smf_error *err)
 {
   struct eng *e = s->eng;
-  const char *fn = s->def->hook_before;
+  const char *fn = eng__hook_name(e, s->def->hook_before, "before");
   *hooked = NULL;
   if (fn == NULL) {
     return 0;
@@ -299,8 +294,9 @@ char *eng_hooks_intent(struct eng_step *s, char *intent, const struct dsl_node *
   char *rt = dsl_node_to_json(hooked);
   json_t *r = json_loads(rt, JSON_DECODE_ANY, NULL);
   free(rt);
+  const char *fn = eng__hook_name(s->eng, s->def->hook_before, "before");
   json_object_set_new(j, "before_hook",
-                      json_pack("{s:s, s:o}", "function", s->def->hook_before, "result",
+                      json_pack("{s:s, s:o}", "function", fn ? fn : "", "result",
                                 r ? r : json_null()));
   char *t = json_dumps(j, JSON_COMPACT);
   // Kinds may replace their intent later (a pid, a job name): the event keeps
@@ -318,10 +314,10 @@ char *eng_hooks_intent(struct eng_step *s, char *intent, const struct dsl_node *
 
 // ---- after, on_failure ----
 
-int eng_hooks_after(struct eng_step *s, const struct dsl_node **outputs, struct smf_error *err)
+int eng_hook_after(struct eng_step *s, const struct dsl_node **outputs, struct smf_error *err)
 {
   struct eng *e = s->eng;
-  const char *fn = s->def->hook_after;
+  const char *fn = eng__hook_name(e, s->def->hook_after, "after");
   if (fn == NULL) {
     return 0;
   }
@@ -348,10 +344,10 @@ int eng_hooks_after(struct eng_step *s, const struct dsl_node **outputs, struct 
   return 0;
 }
 
-void eng_hooks_step_failed(struct eng_step *s)
+void eng_hook_on_failure(struct eng_step *s)
 {
   struct eng *e = s->eng;
-  const char *fn = s->def->hook_on_failure;
+  const char *fn = eng__hook_name(e, s->def->hook_on_failure, "on_failure");
   if (fn == NULL || e->fatal) {
     return;
   }
@@ -393,6 +389,13 @@ static struct dsl_node *eng__run_table(struct eng *e, const char *status, struct
     dsl_map_set(a, steps, s->def->id, st);
   }
   dsl_map_set(a, t, "steps", steps);
+  struct dsl_node *failed = dsl_node_new(a, DSL_SEQ);
+  for (size_t i = 0; i < e->n; i++) {
+    if (e->steps[i].state == STEP_FAILED) {
+      dsl_seq_push(a, failed, eng__str(a, e->steps[i].def->id));
+    }
+  }
+  dsl_map_set(a, t, "failed_steps", failed);
   return t;
 }
 
@@ -415,10 +418,12 @@ static void eng__end_hook_done(void *data, int status, const struct smf_error *e
 }
 
 // The pipeline hook runs as a coroutine on the run's loop once every step has
-// finished, so it may use smflow.sleep, smflow.http.request and smflow.aws.call
-// (a chat notification); the run's status is already persisted.
-void eng_hooks_run_end(struct eng *e, bool failed)
+// finished (before the run's final status is written: a crash during it leaves
+// the run resumable, and the resume calls the hook again), so it may use
+// smflow.sleep, smflow.http.request and smflow.aws.call (a chat notification).
+void eng_hook_run_end(struct eng *e, const char *status)
 {
+  bool failed = strcmp(status, "succeeded") != 0;
   const char *fn = failed ? e->p->on_failure : e->p->on_success;
   if (fn == NULL) {
     return;

@@ -163,9 +163,6 @@ void eng_step_transition(struct eng_step *s, enum step_state to)
   if (e->opt.json) {
     eng__json_line(s, to);
   }
-  if (to == STEP_FAILED) {
-    eng_hooks_step_failed(s);
-  }
 }
 
 static void eng__set_message(struct eng_step *s, enum smf_errclass klass, const char *msg)
@@ -252,6 +249,7 @@ static void eng__fail_early(struct eng_step *s, enum smf_errclass klass, const c
 {
   eng__set_message(s, klass, msg);
   eng_step_transition(s, STEP_FAILED);
+  eng_hook_on_failure(s);
   eng__on_final(s);
 }
 
@@ -494,6 +492,7 @@ static void eng__failed(struct eng_step *s, enum smf_errclass klass, const char 
     return;
   }
   eng_step_transition(s, STEP_FAILED);
+  eng_hook_on_failure(s);
   eng__on_final(s);
 }
 
@@ -514,8 +513,8 @@ static void eng__succeeded(struct eng_step *s, const struct dsl_node *outputs)
   struct eng *e = s->eng;
   struct smf_error err = SMF_ERROR_INIT;
   const struct dsl_node *out = outputs ? outputs : dsl_node_new(&s->arena, DSL_MAP);
-  if (eng_hooks_after(s, &out, &err) != 0) {
-    eng__failed(s, SMF_CLASS_HOOK, err.message);
+  if (eng_hook_after(s, &out, &err) != 0) {
+    eng__failed(s, err.klass ? err.klass : SMF_CLASS_HOOK, err.message);
     return;
   }
   free(s->outputs_json);

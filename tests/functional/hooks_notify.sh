@@ -32,11 +32,11 @@ function post(run, text)
                       body = smflow.json.encode({text = text, run = run.id})}
 end
 
-function on_failure(run)
+function alarm(run)
   post(run, webhook.text(run) .. "\n" .. table.concat(failures, "\n"))
 end
 
-function on_success(run)
+function announce(run)
   local keys = {}
   for id, s in pairs(run.steps) do
     for k, v in pairs(s.outputs) do keys[#keys + 1] = id .. "." .. k .. "=" .. tostring(v) end
@@ -58,8 +58,8 @@ steps:
   chat:
     needs: [train]
     lua: {function: notify, args: {text: "new model, accuracy"}}
-on_success: on_success
-on_failure: on_failure
+on_success: announce
+on_failure: alarm
 YAML
 
 WEBHOOK_URL=$URL sm run p.yaml
@@ -83,5 +83,5 @@ WEBHOOK_URL=http://127.0.0.1:1 sm run p.yaml
 expect_eq "exit with the webhook down" "$rc" 1
 expect_eq "class" "$(step_field chat error.class)" HookError
 expect_contains "message" "$(step_field chat error.message)" "hooks.lua:5: smflow.http.request: POST http://127.0.0.1:1"
-expect_contains "pipeline hook failure is logged" "$(cat err)" "hook 'on_failure' (on_failure) failed"
+expect_contains "pipeline hook failure is logged" "$(cat err)" "hook 'alarm' (on_failure) failed"
 finish
