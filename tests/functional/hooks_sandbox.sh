@@ -94,4 +94,20 @@ sm resume --allow-changed
 expect_eq "resume after fixing both" "$rc" 0
 expect_eq "expression step fixed" "$(step_field e_loop state)" succeeded
 [[ -e PWNED ]] && fail "an escape attempt wrote a file"
+
+# The hooks file's own top-level code: a syntax error, an escape attempt or a
+# runaway stops the run before anything starts (exit 2), naming FILE:LINE.
+for case in 'function x(|top.lua:2:|expected near' \
+            'os.execute("touch PWNED")|top.lua:1:|field '"'"'execute'"'"'' \
+            'while true do end|top.lua:1:|instruction limit'; do
+  IFS='|' read -r code where what <<<"$case"
+  echo "$code" >top.lua
+  printf 'smflow: 1\nname: top\nhooks: top.lua\nsteps:\n  a: {run: "touch ran_top"}\n' >top.yaml
+  sm run top.yaml
+  expect_eq "top-level '$code' exit" "$rc" 2
+  expect_contains "top-level '$code' position" "$(cat err)" "$where"
+  expect_contains "top-level '$code' message" "$(cat err)" "$what"
+done
+[[ -e ran_top ]] && fail "a step ran although the hooks file failed to load"
+[[ -e PWNED ]] && fail "an escape attempt wrote a file"
 finish
