@@ -86,7 +86,8 @@ int eng_hooks_init(struct eng *e, struct smf_error *err)
   if (p->hooks == NULL) {
     return 0;
   }
-  char *path = p->hooks[0] == '/' ? smf_xstrdup(p->hooks) : smf_xasprintf("%s/%s", p->dir, p->hooks);
+  char *path =
+      p->hooks[0] == '/' ? smf_xstrdup(p->hooks) : smf_xasprintf("%s/%s", p->dir, p->hooks);
   struct smf_error herr = SMF_ERROR_INIT;
   if (smf_hash_file(SMF_HASH_SHA256, path, e->hooks_sha256, NULL, &herr) != 0) {
     e->hooks_sha256[0] = '\0';
@@ -100,8 +101,9 @@ int eng_hooks_init(struct eng *e, struct smf_error *err)
   for (size_t i = 0; rc == 0 && i < p->n_steps; i++) {
     const struct dsl_step *d = &p->steps[i];
     rc = eng__check_fn(e, d->hook_before, "hooks.before", d->id, eng__hook_mark(d, "before"), err);
-    rc = rc ? rc
-            : eng__check_fn(e, d->hook_after, "hooks.after", d->id, eng__hook_mark(d, "after"), err);
+    rc =
+        rc ? rc
+           : eng__check_fn(e, d->hook_after, "hooks.after", d->id, eng__hook_mark(d, "after"), err);
     rc = rc ? rc
             : eng__check_fn(e, d->hook_on_failure, "hooks.on_failure", d->id,
                             eng__hook_mark(d, "on_failure"), err);
@@ -295,9 +297,9 @@ char *eng_hooks_intent(struct eng_step *s, char *intent, const struct dsl_node *
   json_t *r = json_loads(rt, JSON_DECODE_ANY, NULL);
   free(rt);
   const char *fn = eng__hook_name(s->eng, s->def->hook_before, "before");
-  json_object_set_new(j, "before_hook",
-                      json_pack("{s:s, s:o}", "function", fn ? fn : "", "result",
-                                r ? r : json_null()));
+  json_object_set_new(
+      j, "before_hook",
+      json_pack("{s:s, s:o}", "function", fn ? fn : "", "result", r ? r : json_null()));
   char *t = json_dumps(j, JSON_COMPACT);
   // Kinds may replace their intent later (a pid, a job name): the event keeps
   // the hook's result for good.
@@ -333,8 +335,9 @@ int eng_hook_after(struct eng_step *s, const struct dsl_node **outputs, struct s
     return rc;
   }
   if (ret != NULL && ret->type != DSL_MAP) {
-    SMF_ERR_SET(err, SMF_EINVAL, "hook '%s' (after) must return a table of outputs or nil, not a %s",
-                fn, dsl_type_name(ret->type));
+    SMF_ERR_SET(err, SMF_EINVAL,
+                "hook '%s' (after) must return a table of outputs or nil, not a %s", fn,
+                dsl_type_name(ret->type));
     err->klass = SMF_CLASS_HOOK;
     return SMF_EINVAL;
   }
@@ -352,9 +355,8 @@ void eng_hook_on_failure(struct eng_step *s)
     return;
   }
   struct smf_arena a = SMF_ARENA_INIT;
-  const struct dsl_node *args[2] = {
-      eng__describe(s, s->attempts, s->ctx.spec, &a),
-      eng__error_table(&a, s->err_class, s->err_message)};
+  const struct dsl_node *args[2] = {eng__describe(s, s->attempts, s->ctx.spec, &a),
+                                    eng__error_table(&a, s->err_class, s->err_message)};
   struct smf_error err = SMF_ERROR_INIT;
   lx_set_current_step(e->lx, s->def->id);
   if (eng__call(s, fn, args, 2, &a, NULL, &err) != 0) {

@@ -28,7 +28,7 @@ struct lx_co {
   struct lx *x;
   lua_State *T;  ///< the thread; anchored by ref
   int ref;
-  int nargs;     ///< arguments on T before the first resume
+  int nargs;  ///< arguments on T before the first resume
   bool started, dead;
   uint64_t slice_limit, total_limit, total_used;
   char where[256];  ///< "FILE:LINE" defining the function (memory-cap messages)
@@ -407,15 +407,14 @@ static int lx_co_resume_protected(lua_State *L)
     lua_xmove(co->T, L, 1);
     struct smf_error cerr = SMF_ERROR_INIT;
     if (lx__to_node(L, -1, o->a, &co->result, &cerr) != 0) {
-      o->op.rc = SMF_ERR_SET(o->op.err, SMF_ELUA, "the lua step returned a value that is not data: %s",
-                             cerr.message);
+      o->op.rc = SMF_ERR_SET(o->op.err, SMF_ELUA,
+                             "the lua step returned a value that is not data: %s", cerr.message);
     }
   }
   return 0;
 }
 
-int lx_co_resume(struct lx_co *co, struct smf_arena *a, struct lx_wait *wait,
-                 struct smf_error *err)
+int lx_co_resume(struct lx_co *co, struct smf_arena *a, struct lx_wait *wait, struct smf_error *err)
 {
   struct lx *x = co->x;
   if (co->dead) {
@@ -438,8 +437,7 @@ int lx_co_resume(struct lx_co *co, struct smf_arena *a, struct lx_wait *wait,
     if (total_cap && strstr(err->message, "instruction limit") != NULL) {
       char where[256];
       const char *colon = strstr(err->message, ": instruction limit");
-      snprintf(where, sizeof(where), "%.*s", colon ? (int)(colon - err->message) : 0,
-               err->message);
+      snprintf(where, sizeof(where), "%.*s", colon ? (int)(colon - err->message) : 0, err->message);
       SMF_ERR_SET(err, SMF_ELUA, "%s%stotal instruction limit of %llu for the lua step exceeded",
                   where, where[0] ? ": " : "", (unsigned long long)co->total_limit);
       err->klass = SMF_CLASS_HOOK;

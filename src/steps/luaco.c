@@ -7,6 +7,8 @@
 // Then it hands the answer back and resumes from a fresh timer callback, so a
 // slice never runs inside a curl callback. Cancel stops the timer, cancels the
 // request and drops the coroutine.
+#include "steps/luaco.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +17,6 @@
 
 #include "aws/http.h"
 #include "smflow/aws.h"
-#include "steps/luaco.h"
 
 #define LUACO_HTTP_MAX_RESPONSE ((size_t)16 * 1024 * 1024)
 #define LUACO_HTTP_DEFAULT_TIMEOUT_S 30.0
@@ -25,7 +26,7 @@ struct step_luaco {
   char *step_id, *target, *region, *fn;
   struct lx *x;
   struct lx_co *co;
-  uv_timer_t timer;  ///< sleeps, and every resume (always from a fresh callback)
+  uv_timer_t timer;       ///< sleeps, and every resume (always from a fresh callback)
   struct aws_http *http;  ///< smflow.http.request; made on first use
   struct aws_http_req req;
   bool req_active;
@@ -42,7 +43,7 @@ struct step_luaco {
 
 // A message formatted into the arena `a`.
 __attribute__((format(printf, 2, 3))) static const char *luaco__msg(struct smf_arena *a,
-                                                                  const char *fmt, ...)
+                                                                    const char *fmt, ...)
 {
   char buf[1024];
   va_list ap;
@@ -55,7 +56,7 @@ __attribute__((format(printf, 2, 3))) static const char *luaco__msg(struct smf_a
 // ---- completion ----
 
 static void luaco__finish(struct step_luaco *l, int status, const struct smf_error *err,
-                        const struct dsl_node *outputs)
+                          const struct dsl_node *outputs)
 {
   if (l->finished) {
     return;
@@ -99,7 +100,7 @@ static void luaco__http_done(struct aws_http_req *req, void *data)
   }
   struct smf_arena *a = &l->wa;
   if (req->result != 0) {
-    const char *why = req->curl_error[0] ? req->curl_error
+    const char *why = req->curl_error[0]    ? req->curl_error
                       : req->local_error[0] ? req->local_error
                                             : smf_strerror(req->result);
     lx_co_raise(l->co, NULL,
@@ -117,7 +118,8 @@ static void luaco__http_done(struct aws_http_req *req, void *data)
       dsl_map_set(a, h, name, dsl_node_str(a, v, strlen(v)));
     }
     dsl_map_set(a, res, "headers", h);
-    dsl_map_set(a, res, "body", dsl_node_str(a, req->body.data ? req->body.data : "", req->body.len));
+    dsl_map_set(a, res, "body",
+                dsl_node_str(a, req->body.data ? req->body.data : "", req->body.len));
     lx_co_answer(l->co, res);
   }
   luaco__resume_soon(l);
@@ -173,7 +175,8 @@ static struct dsl_node *luaco__json_node(struct smf_arena *a, const json_t *j)
     struct dsl_node *m = dsl_node_new(a, DSL_MAP);
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)j, k, v) {
+    json_object_foreach((json_t *)j, k, v)
+    {
       dsl_map_set(a, m, k, luaco__json_node(a, v));
     }
     return m;
@@ -182,7 +185,8 @@ static struct dsl_node *luaco__json_node(struct smf_arena *a, const json_t *j)
     struct dsl_node *s = dsl_node_new(a, DSL_SEQ);
     size_t i;
     json_t *v;
-    json_array_foreach(j, i, v) {
+    json_array_foreach(j, i, v)
+    {
       dsl_seq_push(a, s, luaco__json_node(a, v));
     }
     return s;
@@ -258,14 +262,13 @@ static const char *luaco__aws_start(struct step_luaco *l, const struct dsl_node 
   const char *target = l->target ? l->target : "local";
   if (strcmp(target, "aws") != 0) {
     return luaco__msg(a, "smflow.aws.call needs the aws target (this run's target is '%s')",
-                             target);
+                      target);
   }
   const char *svc = dsl_map_str(r, "service", "");
   const char *op = dsl_map_str(r, "operation", "");
   bool sm = strcmp(svc, "sagemaker") == 0, logs = strcmp(svc, "logs") == 0;
   if (!sm && !logs) {
-    return luaco__msg(a, "smflow.aws.call: service '%s' is not supported (sagemaker, logs)",
-                             svc);
+    return luaco__msg(a, "smflow.aws.call: service '%s' is not supported (sagemaker, logs)", svc);
   }
   struct smf_error err = SMF_ERROR_INIT;
   if (l->aws == NULL && luaco__aws_client(l, &err) != 0) {
@@ -352,7 +355,6 @@ static void luaco__resume_cb(uv_timer_t *t)
   }
   luaco__finish(l, 0, NULL, out);
 }
-
 
 int step_luaco_start(const struct step_luaco_config *cfg, const char *fn,
                      const struct dsl_node *const *args, size_t nargs, struct step_luaco **out,

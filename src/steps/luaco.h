@@ -22,11 +22,12 @@ typedef void step_luaco_done_fn(void *data, int status, const struct smf_error *
 
 struct step_luaco_config {
   uv_loop_t *loop;
-  struct lx *x;           ///< borrowed; must outlive the runner
-  const char *step_id;    ///< log prefix of the function's lines, or NULL
-  const char *target;     ///< "local" or "aws" (smflow.aws.call needs aws)
-  const char *region;     ///< the pipeline's region or NULL (then the AWS CLI's rules)
-  uint64_t total_instructions;  ///< cap over all slices; 0 = SMFLOW_LUA_STEP_INSTRUCTIONS or 10 x per call
+  struct lx *x;                 ///< borrowed; must outlive the runner
+  const char *step_id;          ///< log prefix of the function's lines, or NULL
+  const char *target;           ///< "local" or "aws" (smflow.aws.call needs aws)
+  const char *region;           ///< the pipeline's region or NULL (then the AWS CLI's rules)
+  uint64_t total_instructions;  ///< cap over all slices; 0 = SMFLOW_LUA_STEP_INSTRUCTIONS or 10 x
+                                ///< per call
   step_luaco_done_fn *done;
   void *data;
 };
