@@ -87,6 +87,21 @@ static void luaco__resume_soon(struct step_luaco *l)
 
 // ---- http ----
 
+// A string node holding `len` bytes as they are (NUL bytes included: a body may
+// be binary; the Lua string gets every byte).
+static struct dsl_node *luaco__bytes(struct smf_arena *a, const char *data, size_t len)
+{
+  struct dsl_node *n = dsl_node_new(a, DSL_STR);
+  char *p = smf_arena_alloc(a, len + 1);
+  if (len > 0) {
+    memcpy(p, data, len);
+  }
+  p[len] = '\0';
+  n->u.str.s = p;
+  n->u.str.len = len;
+  return n;
+}
+
 static void luaco__http_done(struct aws_http_req *req, void *data)
 {
   struct step_luaco *l = data;
@@ -118,8 +133,7 @@ static void luaco__http_done(struct aws_http_req *req, void *data)
       dsl_map_set(a, h, name, dsl_node_str(a, v, strlen(v)));
     }
     dsl_map_set(a, res, "headers", h);
-    dsl_map_set(a, res, "body",
-                dsl_node_str(a, req->body.data ? req->body.data : "", req->body.len));
+    dsl_map_set(a, res, "body", luaco__bytes(a, req->body.data, req->body.len));
     lx_co_answer(l->co, res);
   }
   luaco__resume_soon(l);
@@ -146,13 +160,20 @@ static const char *luaco__http_start(struct step_luaco *l, const struct dsl_node
   if (!smf_str_startswith(url, "http://") && !smf_str_startswith(url, "https://")) {
     return luaco__msg(a, "smflow.http.request: '%s' is not an http(s) URL", url);
   }
+  const struct dsl_node *h = dsl_map_get(r, "headers");
+  if (h != NULL && h->type != DSL_MAP) {
+    return "smflow.http.request: 'headers' must be a table of strings";
+  }
+  for (size_t i = 0; h && i < h->u.map.n; i++) {
+    if (h->u.map.pairs[i].value->type != DSL_STR) {
+      return luaco__msg(a, "smflow.http.request: header '%s' must be a string",
+                        h->u.map.pairs[i].key);
+    }
+  }
   aws_http_req_reset(&l->req);
   aws_http_req_set(&l->req, method, url);
-  const struct dsl_node *h = dsl_map_get(r, "headers");
-  for (size_t i = 0; h && h->type == DSL_MAP && i < h->u.map.n; i++) {
-    const struct dsl_node *v = h->u.map.pairs[i].value;
-    const char *val = v->type == DSL_STR ? v->u.str.s : v->text ? v->text : "";
-    aws_http_req_header(&l->req, h->u.map.pairs[i].key, val);
+  for (size_t i = 0; h && i < h->u.map.n; i++) {
+    aws_http_req_header(&l->req, h->u.map.pairs[i].key, h->u.map.pairs[i].value->u.str.s);
   }
   if (body != NULL) {
     aws_http_req_body_mem(&l->req, body->u.str.s, body->u.str.len);  // lives in l->wa

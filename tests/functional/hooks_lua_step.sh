@@ -110,9 +110,20 @@ steps:
   inner: {lua: inner_coroutine}
   hook: {hooks: {before: sleepy_hook}, run: "true"}
   aws_local: {lua: {function: ping_aws}}
+  status: {lua: get_503}
+  header: {lua: bad_header}
 YAML
-echo 'function ping_aws(step) return smflow.aws.call("sagemaker", "ListTrainingJobs", {}) end' >>hooks.lua
-sm run bad.yaml
+cat >>hooks.lua <<'LUA'
+function ping_aws(step) return smflow.aws.call("sagemaker", "ListTrainingJobs", {}) end
+function get_503(step)
+  local r = smflow.http.request{url = env.HOOK_URL .. "/status/503"}
+  return {status = r.status, ok = smflow.json.decode(r.body).ok}
+end
+function bad_header(step)
+  smflow.http.request{url = env.HOOK_URL, headers = {["X-Count"] = 3}}
+end
+LUA
+HOOK_URL=$URL sm run bad.yaml
 expect_eq "misuse exit" "$rc" 1
 expect_contains "raw yield" "$(step_field raw error.message)" "yielded with coroutine.yield: use smflow.sleep"
 expect_contains "not a table" "$(step_field num error.message)" "function 'returns_number' must return a table (or nil), not a int"
@@ -120,7 +131,9 @@ expect_contains "inner coroutine" "$(step_field inner error.message)" "smflow.sl
 expect_contains "inner coroutine position" "$(step_field inner error.message)" "hooks.lua:17:"
 expect_contains "sleep in a hook" "$(step_field hook error.message)" "smflow.sleep is only available inside a lua step"
 expect_contains "aws on local" "$(step_field aws_local error.message)" "smflow.aws.call needs the aws target (this run's target is 'local')"
-for s in raw num inner hook aws_local; do
+expect_eq "an HTTP error status is a result" "$(step_field status outputs)" '{"ok": true, "status": 503}'
+expect_contains "header types" "$(step_field header error.message)" "hooks.lua:27: smflow.http.request: header 'X-Count' must be a string"
+for s in raw num inner hook aws_local header; do
   expect_eq "$s class" "$(step_field $s error.class)" HookError
 done
 
