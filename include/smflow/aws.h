@@ -251,6 +251,7 @@ struct aws_client_config {
   int max_attempts;
   long connect_timeout_ms;     ///< per attempt; 0: 10 s
   long timeout_ms;             ///< whole attempt; 0: none (S3 transfers may be long)
+  long read_timeout_ms;        ///< nothing received or sent for this long fails; 0: 60 s
   uint64_t random_seed;        ///< jitter seed; 0: seeded from the clock
 };
 

@@ -95,6 +95,7 @@ int aws_client_new(struct uv_loop_s *loop, const struct aws_client_config *cfg,
       cfg->max_attempts > 0 ? cfg->max_attempts : default_max_attempts(cfg->shared_config);
   c->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
   c->timeout_ms = cfg->timeout_ms;
+  c->read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 60000;
   aws_retry_quota_init(&c->quota, AWS_RETRY_QUOTA_CAPACITY);
   aws_rand_seed(&c->rand, cfg->random_seed ? cfg->random_seed
                                            : (uv_hrtime() ^ ((uint64_t)getpid() << 32)));

@@ -25,7 +25,7 @@ struct aws_client {
   struct aws_creds_provider *provider;  ///< borrowed, may be NULL
   bool path_style, virtual_style;
   int max_attempts;
-  long connect_ms, timeout_ms;
+  long connect_ms, timeout_ms, read_timeout_ms;
   struct aws_creds creds;
   struct aws_retry_quota quota;
   struct aws_rand rand;

@@ -60,7 +60,7 @@ struct aws_http_req {
   int out_fd;
   bool out_decided;
   size_t max_response;
-  long connect_timeout_ms, timeout_ms;
+  long connect_timeout_ms, timeout_ms, stall_timeout_ms;
   bool active, cancelled;
   char local_error[192];    ///< our own reason (curl overwrites its error buffer)
   bool fresh_connect;
@@ -103,6 +103,9 @@ void aws_http_req_output_file(struct aws_http_req *req, const char *path);
 void aws_http_req_max_response(struct aws_http_req *req, size_t max);
 /// Timeouts in milliseconds (0 = none): connect, and the whole exchange.
 void aws_http_req_timeouts(struct aws_http_req *req, long connect_ms, long total_ms);
+/// Stall timeout in milliseconds (0 = none): fail with SMF_ETIMEOUT when no byte
+/// moves either way for this long (the SDKs' read timeout). Whole seconds, at least 1.
+void aws_http_req_stall_timeout(struct aws_http_req *req, long ms);
 
 /// Open a new connection for this request instead of reusing one. curl silently
 /// resends a request whose reused connection died before any answer; that is

@@ -115,6 +115,11 @@ void aws_http_req_fresh_connect(struct aws_http_req *req, bool fresh)
   req->fresh_connect = fresh;
 }
 
+void aws_http_req_stall_timeout(struct aws_http_req *req, long ms)
+{
+  req->stall_timeout_ms = ms;
+}
+
 const char *aws_http_req_header_get(const struct aws_http_req *req, const char *name)
 {
   for (size_t i = 0; i < req->nheaders; i++) {
@@ -320,6 +325,11 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, req);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  if (req->stall_timeout_ms > 0) {
+    long s = (req->stall_timeout_ms + 999) / 1000;
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, s);
+  }
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, req->fresh_connect ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, "smflow/" SMF_VERSION);

@@ -203,6 +203,14 @@ TEST(timeouts_refused_and_dropped)
   ASSERT_EQ(req.result, SMF_ETIMEOUT);
   ASSERT(req.sent);
   ASSERT((uv_hrtime() - t0) / 1000000 < 2500);
+  // A stalled answer: nothing arrives for over a second.
+  aws_http_req_reset(&req);
+  aws_http_req_set(&req, "GET", u);
+  aws_http_req_stall_timeout(&req, 1000);
+  t0 = uv_hrtime();
+  run_one(&req);
+  ASSERT_EQ(req.result, SMF_ETIMEOUT);
+  ASSERT((uv_hrtime() - t0) / 1000000 < 2900);
   // Nothing listens on port 1: refused before anything was sent.
   aws_http_req_reset(&req);
   aws_http_req_set(&req, "GET", "http://127.0.0.1:1/");
@@ -232,6 +240,25 @@ static void on_done_cancel_other(struct aws_http_req *req, void *data)
   d->calls++;
   ASSERT_EQ(req->result, 0);
   aws_http_req_cancel(cancel_target);
+}
+
+TEST(proxy_from_environment)
+{
+  // curl honours http_proxy: the request goes to the proxy in absolute form.
+  char *proxy = url("");
+  setenv("http_proxy", proxy, 1);
+  client_open();
+  struct aws_http_req req;
+  aws_http_req_init(&req);
+  aws_http_req_set(&req, "GET", "http://bucket.example.invalid/key/echo");
+  run_one(&req);
+  ASSERT_EQ(req.result, 0);
+  ASSERT_EQ(req.status, 200);
+  ASSERT_CONTAINS(req.body.data, "\"path\": \"http://bucket.example.invalid/key/echo\"");
+  aws_http_req_cleanup(&req);
+  client_close();
+  unsetenv("http_proxy");
+  free(proxy);
 }
 
 TEST(cancel_and_close_with_active)
@@ -298,11 +325,16 @@ TEST(many_in_flight)
 int main(void)
 {
   signal(SIGPIPE, SIG_IGN);
+  unsetenv("http_proxy");
+  unsetenv("HTTP_PROXY");
+  unsetenv("all_proxy");
+  unsetenv("ALL_PROXY");
   test_server_start(&server);
   RUN_TEST(get_headers_and_keepalive);
   RUN_TEST(put_file_range_and_post_memory);
   RUN_TEST(response_to_file_and_cap);
   RUN_TEST(timeouts_refused_and_dropped);
+  RUN_TEST(proxy_from_environment);
   RUN_TEST(cancel_and_close_with_active);
   RUN_TEST(many_in_flight);
   test_server_stop(&server);
