@@ -18,9 +18,9 @@
 struct lx;
 
 struct lx_config {
-  size_t mem_limit;        ///< bytes; 0 = default (64 MiB)
-  uint64_t instr_limit;    ///< VM instructions per call; 0 = default (100 million)
-  const char *lua_path;    ///< directory holding smflow's Lua library (lua/), or NULL
+  size_t mem_limit;      ///< bytes; 0 = default (64 MiB)
+  uint64_t instr_limit;  ///< VM instructions per call; 0 = default (100 million)
+  const char *lua_path;  ///< directory holding smflow/*.lua; NULL = installed, else source lua/
 };
 
 /// New sandbox. Caller frees with lx_free. Returns NULL and sets *err on failure.
@@ -40,13 +40,21 @@ int lx_set_step_outputs(struct lx *x, const char *step_id, const struct dsl_node
                         struct smf_error *err);
 
 /// Interpolate every `${...}` in a tree: a string that is exactly one `${EXPR}`
-/// takes the value's type (number, boolean, table); otherwise results are spliced
-/// into the string. Result tree allocated in `a`. Errors name
-/// PATH:LINE:COL of the expression (from the nodes' marks) and Lua's message.
-int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path,
-                   struct smf_arena *a, struct dsl_node **out, struct smf_error *err);
+/// takes the value's type (integer, float, boolean, table → map/seq, nil → DSL_NULL);
+/// otherwise results are spliced into the string (strings as they are, numbers
+/// and booleans as Lua's tostring writes them; a nil, table or function is an
+/// error). `$${` writes a literal `${`. Map keys are not interpolated. The whole
+/// tree is one top-level call (one instruction budget). Result tree allocated in
+/// `a` (nothing in it is borrowed from `in`); *out is NULL on failure.
+/// Errors: err->message is "PATH:LINE:COL: in ${EXPR}: LUA MESSAGE" where LINE:COL
+/// is the `${` (the scalar's mark, +1 for a quoted scalar, + the byte offset; the
+/// mark itself for multi-line scalars); err->path/line/col hold the same position.
+int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path, struct smf_arena *a,
+                   struct dsl_node **out, struct smf_error *err);
 
-/// Evaluate a bare Lua expression (a `when:` string node) to a boolean (Lua truthiness).
+/// Evaluate a bare Lua expression (a `when:` string node) to a boolean (Lua truthiness:
+/// only false and nil are false). A DSL_BOOL node is taken as it is; a string that is
+/// exactly `${EXPR}` means EXPR. Errors as for lx_interpolate.
 int lx_eval_bool(struct lx *x, const struct dsl_node *expr, const char *path, bool *out,
                  struct smf_error *err);
 

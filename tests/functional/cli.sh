@@ -215,5 +215,29 @@ expect_rc 2 "graph of an invalid pipeline"
 expect_no_out "graph of an invalid pipeline"
 grep -qE "^invalid\.yaml:8:5: " "$T/err" || fail "graph prints the diagnostics"
 
+# ---- the state directory: --state-dir before or after, SMFLOW_STATE_DIR, default ----
+# (through `run`, the first command that writes one)
+mkdir -p "$T/sd/sub"
+printf 'smflow: 1\nname: sd\nsteps:\n  a: {run: "true"}\n' >"$T/sd/sub/p.yaml"
+cd "$T/sd" || exit 1
+run -q run sub/p.yaml
+expect_rc 0 "run with the default state dir"
+[[ -f $T/sd/sub/.smflow/state.db ]] || fail "default state dir is .smflow beside the pipeline"
+run --state-dir "$T/sd/before" run sub/p.yaml -q
+[[ -f $T/sd/before/state.db ]] || fail "--state-dir before the command"
+run run sub/p.yaml --state-dir="$T/sd/after" -q
+[[ -f $T/sd/after/state.db ]] || fail "--state-dir= after the command"
+SMFLOW_STATE_DIR=$T/sd/env run -q run sub/p.yaml
+[[ -f $T/sd/env/state.db ]] || fail "SMFLOW_STATE_DIR"
+SMFLOW_STATE_DIR=$T/sd/env2 run -q --state-dir "$T/sd/opt" run sub/p.yaml
+[[ -f $T/sd/opt/state.db && ! -e $T/sd/env2 ]] || fail "--state-dir wins over SMFLOW_STATE_DIR"
+run runs --state-dir "$T/sd/before" --json
+expect_rc 0 "runs --json after the command"
+expect_out '"name": "sd"' "runs --json lists the run"
+run --json --state-dir "$T/sd/before" runs
+expect_rc 0 "--json before the command"
+expect_out '"runs"' "--json before the command"
+cd "$T" || exit 1
+
 echo "cli.sh: $failures failures"
 [[ $failures -eq 0 ]]

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "smflow/log.h"
@@ -21,9 +22,9 @@
 #define HOST_READ_SIZE 65536
 
 // bash (not dash, which drops environment entries whose names are not shell
-// identifiers, such as the toolkit's SM_HP_LEARNING-RATE): records "$?" of the command in $1 (renamed into place), then exits with it.
-// The trap keeps the shell alive through SIGTERM so that it records the status
-// of the script it waits for; children get the default disposition back.
+// identifiers, such as the toolkit's SM_HP_LEARNING-RATE): records "$?" of the command in $1
+// (renamed into place), then exits with it. The trap keeps the shell alive through SIGTERM so that
+// it records the status of the script it waits for; children get the default disposition back.
 static const char host_wrapper[] =
     "trap : TERM INT HUP; f=$1; shift; \"$@\"; rc=$?; "
     "echo \"$rc\" > \"$f.tmp\" && mv -f \"$f.tmp\" \"$f\"; exit \"$rc\"";
@@ -34,35 +35,40 @@ struct local_host {
   uv_process_t proc;
   uv_timer_t timer;
   uv_fs_t fsreq;
-  int handles;            // open uv handles; freed at 0 after close
-  bool is_child;          // spawned by us (else watched by pid)
-  bool ended;             // the process is gone
-  bool finished;          // exit_cb delivered
-  bool reading;           // a uv_fs_read is in flight
+  int handles;    // open uv handles; freed at 0 after close
+  bool is_child;  // spawned by us (else watched by pid)
+  bool ended;     // the process is gone
+  bool finished;  // exit_cb delivered
+  bool reading;   // a uv_fs_read is in flight
   bool closing;
   int log_fd;
   int64_t offset;
   int64_t pid;
   uint64_t start_time;
-  int child_status;       // from uv's exit callback, when a child
-  struct smf_buf partial; // an incomplete last line
+  int child_status;        // from uv's exit callback, when a child
+  struct smf_buf partial;  // an incomplete last line
   char rbuf[HOST_READ_SIZE];
   local_line_cb line_cb;
   local_exit_cb exit_cb;
   void *data;
 };
 
-uint64_t local_proc_start_time(int64_t pid)
+// Fields 3 (state) and 22 (start time) of /proc/PID/stat; 0 when unknown.
+static uint64_t proc_stat(int64_t pid, char *state)
 {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
   char *text = NULL;
+  *state = '?';
   if (smf_file_read(path, &text, NULL, NULL) != 0) {
     return 0;
   }
   // Field 2 (comm) may hold spaces and parentheses: count from the last ')'.
   const char *p = strrchr(text, ')');
   uint64_t v = 0;
+  if (p && p[1] == ' ') {
+    *state = p[2];
+  }
   if (p) {
     p++;
     for (int field = 3; field <= 22 && *p; field++) {
@@ -80,6 +86,12 @@ uint64_t local_proc_start_time(int64_t pid)
   }
   free(text);
   return v;
+}
+
+uint64_t local_proc_start_time(int64_t pid)
+{
+  char state;
+  return proc_stat(pid, &state);
 }
 
 static int host_read_exit_file(const struct local_host *h)
@@ -191,9 +203,14 @@ static void host_on_tick(uv_timer_t *t)
   struct local_host *h = t->data;
   if (!h->is_child && !h->ended) {
     // A process we did not start: alive while kill(pid, 0) works and it is the same process.
+    // A zombie has ended too (when this process started it and forgot its handle).
     bool alive = kill((pid_t)h->pid, 0) == 0 || errno == EPERM;
-    if (alive && h->start_time && local_proc_start_time(h->pid) != h->start_time) {
+    char state = '?';
+    if (alive && (proc_stat(h->pid, &state) != h->start_time || state == 'Z')) {
       alive = false;
+      if (state == 'Z') {
+        waitpid((pid_t)h->pid, NULL, WNOHANG);  // ours: reap it; anyone else's: ECHILD
+      }
     }
     h->ended = !alive;
   }
@@ -254,8 +271,8 @@ int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_
                      struct smf_error *err)
 {
   *out = NULL;
-  struct local_host *h = host_new(loop, spec->name, spec->log_path, spec->exit_path, line_cb,
-                                  exit_cb, data);
+  struct local_host *h =
+      host_new(loop, spec->name, spec->log_path, spec->exit_path, line_cb, exit_cb, data);
   int wfd = -1, rc = 0;
   size_t argc = 0;
   while (spec->argv[argc]) {
@@ -281,9 +298,14 @@ int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
                                    {.flags = UV_INHERIT_FD, .data.fd = wfd},
                                    {.flags = UV_INHERIT_FD, .data.fd = wfd}};
-  uv_process_options_t opt = {.exit_cb = host_on_exit, .file = shell, .args = argv,
-                              .env = (char **)spec->env, .cwd = spec->cwd,
-                              .flags = UV_PROCESS_DETACHED, .stdio_count = 3, .stdio = stdio};
+  uv_process_options_t opt = {.exit_cb = host_on_exit,
+                              .file = shell,
+                              .args = argv,
+                              .env = (char **)spec->env,
+                              .cwd = spec->cwd,
+                              .flags = UV_PROCESS_DETACHED,
+                              .stdio_count = 3,
+                              .stdio = stdio};
   h->proc.data = h;
   int uvrc = uv_spawn(loop, &h->proc, &opt);
   if (uvrc != 0) {
