@@ -347,6 +347,53 @@ static void runtime_scenario(struct aws_client *c)
   printf("runtime: ok (%s)\n", r.body);
 }
 
+// The client resolving its endpoints (AWS_ENDPOINT_URL) and its credentials
+// (the AWS CLI's chain: here the environment) by itself.
+static void provider_scenario(void)
+{
+  struct aws_client_config cfg = {.region = getenv("AWS_DEFAULT_REGION")};
+  struct aws_client *c;
+  struct smf_error e = SMF_ERROR_INIT;
+  CHECK_OK(aws_client_new(it_loop, &cfg, &c, &e), &e);
+  struct aws_creds_provider *p = NULL;
+  char region[64];
+  CHECK_OK(aws_creds_provider_default(aws_client_http(c), NULL, NULL, &p, region, sizeof region,
+                                      &e),
+           &e);
+  aws_client_set_creds_provider(c, p);
+  struct it_obj o;
+  S3_SYNC(o, aws_s3_head_object(c, "smf-it", "dir/a b.txt", it_obj_cb, &o, &e_));
+  CHECK(o.code == 0 && o.size == 5);
+  json_t *r = it_sm(c, "DescribeTrainingJob", json_pack("{s:s}", "TrainingJobName",
+                                                        "smf-it-train-1"), &e);
+  CHECK_OK(r ? 0 : -1, &e);
+  json_decref(r);
+  aws_creds_provider_close(p);
+  // A profile that assumes a role: the first call waits for the provider's AssumeRole.
+  char cfgpath[] = "/tmp/smf_it_config_XXXXXX";
+  int fd = mkstemp(cfgpath);
+  CHECK(fd >= 0);
+  static const char profile[] =
+      "[profile it-role]\nrole_arn = arn:aws:iam::123456789012:role/smflow-test\n"
+      "credential_source = Environment\nrole_session_name = smf-it\n";
+  CHECK(write(fd, profile, sizeof profile - 1) == (ssize_t)(sizeof profile - 1));
+  close(fd);
+  setenv("AWS_CONFIG_FILE", cfgpath, 1);
+  CHECK_OK(aws_creds_provider_default(aws_client_http(c), "it-role", NULL, &p, NULL, 0, &e), &e);
+  aws_client_set_creds_provider(c, p);
+  S3_SYNC(o, aws_s3_head_object(c, "smf-it", "dir/a b.txt", it_obj_cb, &o, &e_));
+  if (o.code) {
+    fprintf(stderr, "head with assumed role: %s\n", o.err.message);
+  }
+  CHECK(o.code == 0 && o.size == 5);
+  CHECK(aws_creds_provider_fetches(p) >= 1);
+  aws_creds_provider_close(p);
+  unsetenv("AWS_CONFIG_FILE");
+  unlink(cfgpath);
+  it_close(c);
+  printf("provider: ok (region %s, environment and assumed role)\n", region);
+}
+
 static int cmd_basic(void)
 {
   struct aws_client *c = it_client(NULL);
@@ -356,6 +403,7 @@ static int cmd_basic(void)
   runtime_scenario(c);
   it_sagemaker(c);
   it_close(c);
+  provider_scenario();
   return 0;
 }
 
