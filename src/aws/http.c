@@ -120,6 +120,16 @@ static void http_finish(struct aws_http *http, struct aws_http_req *req, CURLcod
     }
     req->easy = NULL;
   }
+  // A 2xx with an empty body still yields its (empty) output file.
+  if (req->out_path && !req->out_decided && code == CURLE_OK && req->status >= 200 &&
+      req->status <= 299 && strcmp(req->method, "HEAD") != 0) {
+    req->out_fd = open(req->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (req->out_fd < 0) {
+      code = CURLE_WRITE_ERROR;
+      snprintf(req->local_error, sizeof req->local_error, "open %s: %s", req->out_path,
+               strerror(errno));
+    }
+  }
   if (req->out_fd >= 0) {
     close(req->out_fd);
     req->out_fd = -1;

@@ -164,6 +164,22 @@ TEST(response_to_file_and_cap)
   ASSERT_EQ(stat(path, &st), 0);
   ASSERT_EQ(st.st_size, 3000000);
   ASSERT_EQ(req.body.len, 0);
+  // An empty 2xx body still gives an (empty) file.
+  aws_http_req_reset(&req);
+  char *u0 = url("/bytes?n=0");
+  aws_http_req_set(&req, "GET", u0);
+  char path0[] = "/tmp/smf_http_empty_XXXXXX";
+  int fd0 = mkstemp(path0);
+  ASSERT(fd0 >= 0);
+  close(fd0);
+  unlink(path0);
+  aws_http_req_output_file(&req, path0);
+  run_one(&req);
+  ASSERT_EQ(req.result, 0);
+  ASSERT_EQ(stat(path0, &st), 0);
+  ASSERT_EQ(st.st_size, 0);
+  unlink(path0);
+  free(u0);
   // An error answer goes to memory, not to the file.
   aws_http_req_reset(&req);
   char *u2 = url("/status?code=503");
