@@ -260,6 +260,9 @@ struct aws_client_config {
   long timeout_ms;             ///< whole attempt; 0: none (S3 transfers may be long)
   long read_timeout_ms;        ///< nothing received or sent for this long fails; 0: 60 s
   uint64_t random_seed;        ///< jitter seed; 0: seeded from the clock
+  /// PEM CA bundle to verify servers with; NULL: AWS_CA_BUNDLE, else the
+  /// profile's ca_bundle, else the system's. TLS verification is always on.
+  const char *ca_bundle;
 };
 
 /// Create a client on `loop`. Caller closes it with aws_client_close.

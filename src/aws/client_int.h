@@ -19,6 +19,7 @@ struct aws_client {
   struct aws_http *http;
   struct aws_sigv4_signer *signer;
   char *region;
+  char *ca_bundle;  ///< NULL: the system's CAs
   char *endpoints[AWS_SVC__COUNT];  ///< explicit or resolved endpoint URL
   bool overridden[AWS_SVC__COUNT];  ///< not AWS's own endpoint: S3 goes path-style
   char signing_region[AWS_SVC__COUNT][64];

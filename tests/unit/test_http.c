@@ -277,6 +277,48 @@ TEST(proxy_from_environment)
   free(proxy);
 }
 
+TEST(tls_verification)
+{
+  char dir[] = "/tmp/smf_tls_XXXXXX";
+  ASSERT(mkdtemp(dir) != NULL);
+  char *cmd = smf_xasprintf(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem "
+      ">/dev/null 2>&1",
+      dir, dir);
+  ASSERT_EQ(system(cmd), 0);
+  char *cert = smf_xasprintf("%s/cert.pem", dir);
+  char *key = smf_xasprintf("%s/key.pem", dir);
+  struct test_server tls;
+  test_server_start_tls(&tls, cert, key);
+  char *u = smf_xasprintf("https://localhost:%d/echo", tls.port);
+  client_open();
+  struct aws_http_req req;
+  aws_http_req_init(&req);
+  // A certificate nobody vouches for is refused...
+  aws_http_req_set(&req, "GET", u);
+  run_one(&req);
+  ASSERT_EQ(req.result, SMF_EHTTP);
+  ASSERT_EQ(req.curl_code, CURLE_PEER_FAILED_VERIFICATION);
+  // ...and accepted with the CA bundle that signed it.
+  aws_http_req_reset(&req);
+  aws_http_req_set(&req, "GET", u);
+  aws_http_req_ca_bundle(&req, cert);
+  run_one(&req);
+  ASSERT_EQ(req.result, 0);
+  ASSERT_EQ(req.status, 200);
+  aws_http_req_cleanup(&req);
+  client_close();
+  test_server_stop(&tls);
+  free(cmd);
+  cmd = smf_xasprintf("rm -rf %s", dir);
+  ASSERT_EQ(system(cmd), 0);
+  free(cmd);
+  free(cert);
+  free(key);
+  free(u);
+}
+
 TEST(cancel_and_close_with_active)
 {
   client_open();
@@ -351,6 +393,7 @@ int main(void)
   RUN_TEST(response_to_file_and_cap);
   RUN_TEST(timeouts_refused_and_dropped);
   RUN_TEST(proxy_from_environment);
+  RUN_TEST(tls_verification);
   RUN_TEST(cancel_and_close_with_active);
   RUN_TEST(many_in_flight);
   test_server_stop(&server);
