@@ -501,6 +501,10 @@ int aws_s3_head_object(struct aws_client *c, const char *bucket, const char *key
 /// GetObject into a file (written in place; removed on failure).
 int aws_s3_get_object(struct aws_client *c, const char *bucket, const char *key, const char *path,
                       aws_s3_fn cb, void *cbdata, struct smf_error *err);
+/// GetObject into memory (at most max bytes; 0: 16 MiB): res->body / res->body_len
+/// in the callback; a missing key is SMF_ENOENT.
+int aws_s3_get_object_mem(struct aws_client *c, const char *bucket, const char *key, size_t max,
+                          aws_done_fn cb, void *cbdata, struct smf_error *err);
 /// CopyObject within S3.
 int aws_s3_copy_object(struct aws_client *c, const char *src_bucket, const char *src_key,
                        const char *bucket, const char *key, aws_s3_fn cb, void *cbdata,

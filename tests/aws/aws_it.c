@@ -128,6 +128,19 @@ static bool it_list_cb(const struct aws_s3_list *list, const struct smf_error *e
   return true;
 }
 
+struct it_mem {
+  int done, code;
+  char body[64];
+};
+
+static void it_mem_cb(struct aws_result *res, void *data)
+{
+  struct it_mem *m = data;
+  m->done = 1;
+  m->code = res->code;
+  snprintf(m->body, sizeof m->body, "%.*s", (int)res->body_len, res->body);
+}
+
 static void s3_scenario(struct aws_client *c)
 {
   struct it_obj o;
@@ -172,6 +185,10 @@ static void s3_scenario(struct aws_client *c)
   CHECK_OK(smf_file_read(path, &got, &glen, &e), &e);
   CHECK(glen == 5 && memcmp(got, "hello", 5) == 0);
   free(got);
+  struct it_mem m = {0};
+  CHECK_OK(aws_s3_get_object_mem(c, b, "dir/a b.txt", 0, it_mem_cb, &m, &e), &e);
+  it_wait(&m.done);
+  CHECK(m.code == 0 && strcmp(m.body, "hello") == 0);
   S3_SYNC(o, aws_s3_get_object(c, b, "missing", path, it_obj_cb, &o, &e_));
   CHECK(o.code == SMF_ENOENT && strcmp(o.err.aws_code, "NoSuchKey") == 0);
   CHECK(access(path, F_OK) != 0);  // removed on failure
