@@ -377,10 +377,12 @@ static void http_maybe_finish_close(struct aws_http *http)
     curl_easy_cleanup(http->pool[i]);
   }
   http->npool = 0;
-  // curl_multi_cleanup closes cached connections, reporting CURL_POLL_REMOVE.
-  curl_multi_cleanup(http->multi);
-  http->multi = NULL;
+  // curl_multi_cleanup closes cached connections, reporting CURL_POLL_REMOVE;
+  // the socket callback must not call back into the multi handle meanwhile.
+  CURLM *multi = http->multi;
   http->multi_gone = true;
+  http->multi = NULL;
+  curl_multi_cleanup(multi);
   for (struct http_sock *sk = http->socks; sk; sk = sk->next) {
     http_sock_close(sk);
   }
