@@ -383,6 +383,12 @@ struct aws_json_opts {
 int aws_sagemaker_call(struct aws_client *c, const char *op, struct json_t *body,
                        const struct aws_json_opts *opts, aws_json_fn cb, void *data,
                        struct smf_error *err);
+/// Any operation of a JSON 1.1 service (AWS_SVC_SAGEMAKER, AWS_SVC_LOGS), e.g.
+/// for scripting: the target prefix and idempotency rules are the service's.
+/// SMF_EUNSUPPORTED for the other services.
+int aws_json_call(struct aws_client *c, enum aws_service svc, const char *op,
+                  struct json_t *body, const struct aws_json_opts *opts, aws_json_fn cb,
+                  void *data, struct smf_error *err);
 /// Any CloudWatch Logs operation ("Logs_20140328.<op>").
 int aws_logs_call(struct aws_client *c, const char *op, struct json_t *body, aws_json_fn cb,
                   void *data, struct smf_error *err);
