@@ -192,6 +192,7 @@ static int lx_fail_at(const struct lx_interp *it, const struct dsl_node *n, size
                 more, lerr->message);
   }
   if (it->err != NULL) {
+    it->err->klass = lerr->klass;  // HookError after smflow.fail
     snprintf(it->err->path, sizeof(it->err->path), "%s", path);
     it->err->line = line;
     it->err->col = col;

@@ -267,6 +267,9 @@ static void lx_error_object(lua_State *L, int status, struct smf_error *err)
     lua_getfield(L, -2, "where");
     lx_error_where(err, lua_tostring(L, -1));
     lua_pop(L, 2);
+    if (err != NULL) {
+      err->klass = SMF_CLASS_HOOK;
+    }
     return;
   }
   const char *msg = lua_tostring(L, -1);

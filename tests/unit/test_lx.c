@@ -273,6 +273,14 @@ TEST(caps_stop_runaways)
   expect_cap(x, "(function() local t = {} while true do t[#t+1] = string.rep('x', 1e6) end end)()",
              mem);
   expect_cap(x, "string.rep('x', 1 << 30)", mem);
+  expect_cap(x, "(function() local t = {} for i = 1, 1e9 do t[i] = i end end)()", mem);
+  expect_cap(x, "(function() local s = 'x' while true do s = s .. s end end)()", mem);
+  // Unbounded recursion ends in Lua's own stack overflow or the memory cap.
+  const char *deep = eval_err(x,
+                              "(function() local function f(n) return 1 + f(n + 1) end "
+                              "return f(1) end)()");
+  ASSERT(strstr(deep, "stack overflow") != NULL || strstr(deep, mem) != NULL);
+  ASSERT_STREQ(eval_str(x, "'after recursion'"), "after recursion");
   // pcall / xpcall cannot swallow either cap.
   expect_cap(x, "pcall(function() while true do end end)", instr);
   expect_cap(x, "(function() while true do pcall(function() while true do end end) end end)()",

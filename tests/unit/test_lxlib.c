@@ -34,7 +34,12 @@ TEST(library_log_and_fail)
   ASSERT_STREQ(rec.lines[1], "a\t1.5");
   ASSERT_STREQ(rec.steps[1], "-");
   lx_set_log_fn(x, NULL, NULL);
-  ASSERT_CONTAINS(eval_err(x, "smflow.fail('accuracy too low')"), "accuracy too low");
+  ASSERT(eval(x, "smflow.fail('accuracy too low')", &err) == NULL);
+  ASSERT_CONTAINS(err.message,
+                  "p.yaml:1:1: in ${smflow.fail('accuracy too low')}: accuracy too low");
+  ASSERT_EQ(err.klass, SMF_CLASS_HOOK);
+  ASSERT(eval(x, "error('plain')", &err) == NULL);
+  ASSERT_EQ(err.klass, SMF_CLASS_NONE);
   // A deliberate failure can be caught inside Lua (unlike the caps).
   ASSERT_STREQ(eval_str(x, "tostring(select(2, pcall(smflow.fail, 'caught')))"), "caught");
   lx_free(x);
