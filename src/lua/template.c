@@ -168,9 +168,8 @@ static int lx_check_protected(lua_State *L)
   struct syntax_op *o = lua_touserdata(L, 1);
   const char *chunk = o->chunk_name != NULL ? o->chunk_name : LX_EXPR_CHUNK;
   if (lx__blank(o->expr, o->len)) {
-    o->rc = o->chunk_name != NULL
-                ? SMF_ERR_SET(o->err, SMF_ELUA, "%s: empty expression", chunk)
-                : SMF_ERR_SET(o->err, SMF_ELUA, "empty expression");
+    o->rc = o->chunk_name != NULL ? SMF_ERR_SET(o->err, SMF_ELUA, "%s: empty expression", chunk)
+                                  : SMF_ERR_SET(o->err, SMF_ELUA, "empty expression");
     return 0;
   }
   lx__push_code(L, o->expr, o->len);
@@ -251,8 +250,8 @@ int lx_check_template(const char *s, size_t len, const char *chunk_name, size_t 
       rc = SMF_ENOMEM;
       goto fail;
     }
-    struct syntax_op o = {s + i + 2, close - i - 2,
-                          chunk_name != NULL ? chunk_name : LX_EXPR_CHUNK, err, 0};
+    struct syntax_op o = {s + i + 2, close - i - 2, chunk_name != NULL ? chunk_name : LX_EXPR_CHUNK,
+                          err, 0};
     if ((rc = lx_check_one(c->L, &o)) != 0) {
       goto fail;
     }
