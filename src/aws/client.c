@@ -90,11 +90,17 @@ int aws_client_new(struct uv_loop_s *loop, const struct aws_client_config *cfg,
     snprintf(c->signing_region[i], sizeof c->signing_region[i], "%s", ep.signing_region);
   }
   c->path_style = cfg->s3_path_style;
+  const char *ca = cfg->ca_bundle ? cfg->ca_bundle : getenv("AWS_CA_BUNDLE");
+  if ((!ca || !*ca) && cfg->shared_config) {
+    ca = aws_shared_config_get(cfg->shared_config, NULL, "ca_bundle");
+  }
+  c->ca_bundle = ca && *ca ? smf_xstrdup(ca) : NULL;
   c->virtual_style = cfg->s3_virtual_style && !cfg->s3_path_style;
   c->max_attempts =
       cfg->max_attempts > 0 ? cfg->max_attempts : default_max_attempts(cfg->shared_config);
   c->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
   c->timeout_ms = cfg->timeout_ms;
+  c->read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 60000;
   aws_retry_quota_init(&c->quota, AWS_RETRY_QUOTA_CAPACITY);
   aws_rand_seed(&c->rand, cfg->random_seed ? cfg->random_seed
                                            : (uv_hrtime() ^ ((uint64_t)getpid() << 32)));
@@ -110,6 +116,7 @@ static void client_http_closed(void *data)
   aws_sigv4_signer_free(c->signer);
   aws_creds_clear(&c->creds);
   free(c->region);
+  free(c->ca_bundle);
   for (int i = 0; i < AWS_SVC__COUNT; i++) {
     free(c->endpoints[i]);
   }
