@@ -299,8 +299,8 @@ static const char *luaco__aws_start(struct step_luaco *l, const struct dsl_node 
   char *text = params ? dsl_node_to_json(params) : smf_xstrdup("{}");
   json_t *body = json_loads(text, 0, NULL);
   free(text);
-  int rc = sm ? aws_sagemaker_call(l->aws, op, body, NULL, luaco__aws_done, l, &err)
-              : aws_logs_call(l->aws, op, body, luaco__aws_done, l, &err);
+  int rc = aws_json_call(l->aws, sm ? AWS_SVC_SAGEMAKER : AWS_SVC_LOGS, op, body, NULL,
+                         luaco__aws_done, l, &err);
   json_decref(body);
   if (rc != 0) {
     return luaco__msg(a, "smflow.aws.call: %s", err.message);
