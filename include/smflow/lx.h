@@ -162,8 +162,8 @@ int lx_co_new(struct lx *x, const char *fn_name, const struct dsl_node *const *a
 void lx_co_set_limits(struct lx_co *co, uint64_t slice, uint64_t total);
 /// Run until the next yield or the end. Returns LX_CO_YIELDED with *wait filled,
 /// or 0 when the function returned: lx_co_result() is then its first result
-/// converted into `a` (NULL for nil). On failure SMF_ELUA with err->klass = SMF_CLASS_HOOK and the
-/// traceback in err->message; the coroutine is then dead. Must not be called
+/// converted into `a` (NULL for nil). On failure SMF_ELUA with err->klass =
+/// SMF_CLASS_HOOK and the traceback in err->message; the coroutine is then dead. Must not be called
 /// while another sandbox call runs; before the first resume or after a yield only.
 int lx_co_resume(struct lx_co *co, struct smf_arena *a, struct lx_wait *wait,
                  struct smf_error *err);
