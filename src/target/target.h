@@ -24,6 +24,7 @@
 #include "smflow/dsl.h"
 #include "smflow/error.h"
 
+struct state;
 struct target;
 struct target_job_ops;
 
@@ -339,6 +340,9 @@ struct target_config {
   const char *base_dir;       ///< directory of the pipeline file (relative paths)
   const char *region;         ///< NULL = us-east-1
   const char *share_dir;      ///< where model_server.py is; NULL = the installed/source share/
+  /// The open state database (borrowed, may be NULL): the local target keeps its
+  /// model registry and endpoint records there.
+  struct state *state;
 };
 
 struct target {
@@ -348,6 +352,7 @@ struct target {
   char *base_dir;
   char *region;
   char *share_dir;
+  struct state *state;        ///< borrowed from target_config; may be NULL
   void *impl;                 ///< the implementation's state
 };
 
