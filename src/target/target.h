@@ -269,6 +269,9 @@ struct target_endpoint_info {
   const char *status;          ///< "InService", "Failed", ...
   const char *url;             ///< local: http://127.0.0.1:PORT
   int64_t pid;                 ///< local: the server's process id
+  /// JSON object of the spec last deployed there (model_data, entry_point,
+  /// source_dir, image_uri, serve, environment), to restore it; NULL if unknown.
+  const char *deployed_spec;
 };
 
 typedef void (*target_endpoint_cb)(void *data, int status, const struct target_endpoint_info *ep,
