@@ -21,11 +21,30 @@ static const struct cli_command cli__table[] = {
     {"resume", cli_cmd_resume, "Resume an interrupted run",
      "smflow resume [RUN_ID] [--allow-changed] [--json]\n", "", true},
 
+    {"validate", cli_cmd_validate, "Check a pipeline file; nothing is run or written",
+     "smflow validate PIPELINE.yaml [--param NAME=VALUE]...\n"
+     "\n"
+     "Parse and check PIPELINE.yaml. Every problem is printed as PATH:LINE:COL: message\n"
+     "on stderr; the exit code is 2 when there is any, else 0.\n"
+     "\n"
+     "Options:\n"
+     "  --param NAME=VALUE   override a parameter's default (repeatable)\n",
+     " --param ", false},
 
     // plan: src/cli/cmd_plan.c
     // {"plan", cli_cmd_plan, "Show what a run would do, and the exact requests",
     //  "smflow plan PIPELINE.yaml [--param NAME=VALUE]... [--json]\n", " --param ", true},
 
+    {"graph", cli_cmd_graph, "Print the step graph (Graphviz dot or Mermaid)",
+     "smflow graph PIPELINE.yaml [--format dot|mermaid] [--param NAME=VALUE]...\n"
+     "\n"
+     "Print the steps as a graph on stdout: nodes labelled \"id (kind)\", an edge from\n"
+     "each need to the step that needs it; steps with `when:` are drawn dashed.\n"
+     "\n"
+     "Options:\n"
+     "  --format dot|mermaid  output format (default: dot)\n"
+     "  --param NAME=VALUE    override a parameter's default (repeatable)\n",
+     " --format --param ", false},
 
     // status: src/cli/cmd_status.c
     {"status", cli_cmd_status, "Show the steps of a run", "smflow status [RUN_ID] [--json]\n",
