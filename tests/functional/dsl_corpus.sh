@@ -3,7 +3,9 @@
 #   tests/dsl/valid/*.yaml    must validate (exit 0);
 #   tests/dsl/invalid/*.yaml  must fail (exit 2), and every comment line
 #     `# expect: LINE:COL: fragment` of the file must match a diagnostic line
-#     `FILE:LINE:COL: ...fragment...` on stderr.
+#     `FILE:LINE:COL: ...fragment...` on stderr (`0:0` = a diagnostic without a
+#     position, printed `FILE: ...fragment...`); `# param: NAME=VALUE` lines are
+#     passed as `--param NAME=VALUE`.
 # Passes on whatever corpus exists (an empty one included).
 set -u
 : "${SMFLOW:?path of the smflow binary}"
@@ -24,6 +26,9 @@ fail() {
 # has_diag FILE LINE COL FRAGMENT: is there a stderr line "FILE:LINE:COL: ..." containing FRAGMENT?
 has_diag() {
   local prefix="$1:$2:$3: " line
+  if [[ $2 == 0 && $3 == 0 ]]; then
+    prefix="$1: "
+  fi
   while IFS= read -r line; do
     if [[ $line == "$prefix"* && ${line#"$prefix"} == *"$4"* ]]; then
       return 0
@@ -40,10 +45,15 @@ for f in "$corpus"/valid/*.yaml; do
 done
 
 re='^[[:space:]]*#[[:space:]]*expect:[[:space:]]*([0-9]+):([0-9]+):[[:space:]]?(.*)$'
+re_param='^#[[:space:]]*param:[[:space:]]*(.+)$'
 for f in "$corpus"/invalid/*.yaml; do
   checked=$((checked + 1))
   name=$(basename "$f")
-  (cd "$(dirname "$f")" && "$SMFLOW" validate "$name") >"$T/out" 2>"$T/err"
+  params=()
+  while IFS= read -r line; do
+    [[ $line =~ $re_param ]] && params+=(--param "${BASH_REMATCH[1]%$'\r'}")
+  done <"$f"
+  (cd "$(dirname "$f")" && "$SMFLOW" validate "$name" "${params[@]}") >"$T/out" 2>"$T/err"
   rc=$?
   [[ $rc -eq 2 ]] || fail "invalid/$name: exit $rc, expected 2"
   while IFS= read -r line; do
