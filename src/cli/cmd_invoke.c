@@ -80,6 +80,56 @@ static int invoke__post(const char *url, const char *body, size_t len, const cha
   return rc == CURLE_OK ? 0 : SMF_EHTTP;
 }
 
+// The endpoint's URL from the state database. Caller frees.
+static int invoke__url(struct cli_ctx *ctx, const char *name, char **url, struct smf_error *err)
+{
+  char *dir = cli_state_dir(ctx, NULL);
+  struct state *st = NULL;
+  struct state_endpoint ep = {0};
+  int rc = cli_state_open_any(dir, false, &st, err);
+  if (rc == 0) {
+    rc = state_endpoint_get(st, name, &ep, err);
+  }
+  state_close(st);
+  free(dir);
+  if (rc == 0 && ep.url == NULL) {
+    rc = SMF_ERR_SET(err, SMF_ENOENT, "endpoint '%s' has no URL", name);
+  }
+  *url = rc == 0 ? smf_xasprintf("%s/invocations", ep.url) : NULL;
+  state_endpoint_clear(&ep);
+  return rc;
+}
+
+// POST, and when the connection fails, read the record again and retry for up
+// to 2 s: a redeploy replaces the server (and its port) between two calls.
+static int invoke__call(struct cli_ctx *ctx, const char *name, const char *body, size_t len,
+                        const char *ctype, const char *accept, long *status,
+                        struct smf_buf *resp, struct smf_error *err)
+{
+  char curl_err[CURL_ERROR_SIZE] = "";
+  char *url = NULL;
+  int rc = 0;
+  for (int tries = 0; tries < 20; tries++) {
+    if (tries > 0) {
+      usleep(100 * 1000);
+    }
+    free(url);
+    if ((rc = invoke__url(ctx, name, &url, err)) != 0) {
+      return rc;
+    }
+    curl_err[0] = '\0';
+    smf_buf_reset(resp);
+    if ((rc = invoke__post(url, body, len, ctype, accept, status, resp, curl_err)) == 0) {
+      break;
+    }
+  }
+  if (rc != 0) {
+    SMF_ERR_SET(err, rc, "endpoint %s (%s): %s", name, url, curl_err);
+  }
+  free(url);
+  return rc;
+}
+
 int cli_cmd_invoke(struct cli_ctx *ctx, int argc, char **argv)
 {
   const char *name = NULL, *body_arg = NULL, *ctype = "application/json", *accept = NULL;
@@ -102,38 +152,19 @@ int cli_cmd_invoke(struct cli_ctx *ctx, int argc, char **argv)
   if (name == NULL) {
     return cli_usage_error(ctx, "missing ENDPOINT");
   }
-  char *dir = cli_state_dir(ctx, NULL);
   struct smf_error err = SMF_ERROR_INIT;
-  struct state *st = NULL;
-  struct state_endpoint ep = {0};
-  int rc = cli_state_open_any(dir, false, &st, &err);
-  if (rc == 0) {
-    rc = state_endpoint_get(st, name, &ep, &err);
-  }
-  state_close(st);
-  free(dir);
   char *body = NULL;
   size_t len = 0;
-  if (rc == 0 && ep.url == NULL) {
-    rc = SMF_ERR_SET(&err, SMF_ENOENT, "endpoint '%s' has no URL", name);
-  }
-  if (rc == 0) {
-    rc = invoke__read_body(body_arg, &body, &len, &err);
-  }
-  if (rc != 0) {
-    fprintf(stderr, "error: %s\n", err.message);
-    state_endpoint_clear(&ep);
-    return rc == SMF_ENOENT ? CLI_EXIT_FAILED : CLI_EXIT_ENV;
-  }
-  char *url = smf_xasprintf("%s/invocations", ep.url);
   struct smf_buf resp = SMF_BUF_INIT;
-  char curl_err[CURL_ERROR_SIZE] = "";
   long status = 0;
-  rc = invoke__post(url, body, len, ctype, accept, &status, &resp, curl_err);
+  int rc = invoke__read_body(body_arg, &body, &len, &err);
+  if (rc == 0) {
+    rc = invoke__call(ctx, name, body, len, ctype, accept, &status, &resp, &err);
+  }
   int exit_code = CLI_EXIT_OK;
   if (rc != 0) {
-    fprintf(stderr, "error: endpoint %s (%s): %s\n", name, url, curl_err);
-    exit_code = CLI_EXIT_FAILED;
+    fprintf(stderr, "error: %s\n", err.message);
+    exit_code = rc == SMF_ENOENT || rc == SMF_EHTTP ? CLI_EXIT_FAILED : CLI_EXIT_ENV;
   } else if (status < 200 || status > 299) {
     fprintf(stderr, "error: endpoint %s answered HTTP %ld\n", name, status);
     fwrite(resp.data ? resp.data : "", 1, resp.len, stderr);
@@ -146,8 +177,6 @@ int cli_cmd_invoke(struct cli_ctx *ctx, int argc, char **argv)
     }
   }
   smf_buf_free(&resp);
-  free(url);
   free(body);
-  state_endpoint_clear(&ep);
   return exit_code;
 }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/run_common.h"
@@ -18,18 +17,8 @@
 
 int cli_state_open_any(const char *dir, bool write, struct state **st, struct smf_error *err)
 {
-  char *db = smf_xasprintf("%s/state.db", dir);
-  bool exists = access(db, F_OK) == 0;
-  free(db);
-  if (!exists) {
-    return SMF_ERR_SET(err, SMF_ENOENT, "no state database in %s", dir);
-  }
-  int rc = state_open(dir, STATE_OPEN_WRITE, st, err);  // migrates an older database
-  if (rc == SMF_ELOCKED) {
-    smf_error_clear(err);
-    rc = state_open(dir, write ? STATE_OPEN_SHARED : STATE_OPEN_READ, st, err);
-  }
-  return rc;
+  // Never the writer lock: a run starting meanwhile must not find it taken.
+  return state_open(dir, write ? STATE_OPEN_SHARED : STATE_OPEN_READ, st, err);
 }
 
 static void models__json(const struct state_model_package *v, size_t n)
