@@ -34,7 +34,7 @@ struct deploy {
   struct aws_http_req req;
   char *body;
   size_t body_len;
-  char failure[1024];                ///< smoke-test failure, reported after the restore
+  char failure[1024];  ///< smoke-test failure, reported after the restore
   int cancel_reason;
   bool finished;
 };
@@ -110,7 +110,8 @@ static void dep_restore(struct deploy *d)
   struct smf_error err = SMF_ERROR_INIT;
   json_t *o = d->prev_spec ? json_loads(d->prev_spec, 0, NULL) : NULL;
   if (o == NULL) {
-    if (d->had_prev || target_endpoint_delete(d->t, d->spec.endpoint, dep_on_removed, d, &err) != 0) {
+    if (d->had_prev ||
+        target_endpoint_delete(d->t, d->spec.endpoint, dep_on_removed, d, &err) != 0) {
       dep_fail(d, SMF_ECHILD, SMF_CLASS_CLIENT, d->failure);
     }
     return;
@@ -211,10 +212,13 @@ static void dep_on_deployed(void *data, int status, const struct target_endpoint
     dep_fail_err(d, err);
     return;
   }
-  d->info = (struct target_endpoint_info){
-      .endpoint = dep_dup(ctx, ep->endpoint), .endpoint_arn = dep_dup(ctx, ep->endpoint_arn),
-      .config_name = dep_dup(ctx, ep->config_name), .model_name = dep_dup(ctx, ep->model_name),
-      .status = dep_dup(ctx, ep->status), .url = dep_dup(ctx, ep->url), .pid = ep->pid};
+  d->info = (struct target_endpoint_info){.endpoint = dep_dup(ctx, ep->endpoint),
+                                          .endpoint_arn = dep_dup(ctx, ep->endpoint_arn),
+                                          .config_name = dep_dup(ctx, ep->config_name),
+                                          .model_name = dep_dup(ctx, ep->model_name),
+                                          .status = dep_dup(ctx, ep->status),
+                                          .url = dep_dup(ctx, ep->url),
+                                          .pid = ep->pid};
   if (ep->pid > 0) {
     char remote[64];
     snprintf(remote, sizeof(remote), "pid %lld", (long long)ep->pid);

@@ -40,8 +40,8 @@ static void eval_inputs(struct step_ctx *ctx, struct target_processing_job *j)
   for (size_t i = 0; in && in->type == DSL_MAP && i < n; i++) {
     const struct dsl_node *x = in->u.map.pairs[i].value;
     v[i].name = in->u.map.pairs[i].key;
-    v[i].uri = step_path(ctx, x->type == DSL_MAP ? dsl_map_str(x, "uri", NULL)
-                                                 : step_scalar(ctx, x));
+    v[i].uri =
+        step_path(ctx, x->type == DSL_MAP ? dsl_map_str(x, "uri", NULL) : step_scalar(ctx, x));
   }
   j->inputs = v;
   j->n_inputs = n;
@@ -55,9 +55,8 @@ static void eval_describe(struct step_ctx *ctx, const char *job_name, const char
   j->job_name = job_name;
   j->image_uri = dsl_map_str(s, "image_uri", NULL);
   const char *ep = dsl_map_str(s, "entry_point", NULL);
-  const char *slash = ep && !dsl_map_get(s, "source_dir") && !dsl_map_get(s, "source")
-                          ? strrchr(ep, '/')
-                          : NULL;
+  const char *slash =
+      ep && !dsl_map_get(s, "source_dir") && !dsl_map_get(s, "source") ? strrchr(ep, '/') : NULL;
   j->entry_point = slash ? slash + 1 : ep;  // a lone file is placed by its basename
   j->code_uri = code_uri;
   j->command = step_argv(ctx, dsl_map_get(s, "command"), &j->n_command);

@@ -24,7 +24,7 @@
 struct fit {
   struct step_job sj;  // first: freed through it
   struct target_training_job job;
-  char *tmp;           ///< packed code before it is stored
+  char *tmp;  ///< packed code before it is stored
 };
 
 // "s3://BUCKET" of an s3 URI (arena), or NULL for other locations.
@@ -71,7 +71,8 @@ static void fit_channels(struct step_ctx *ctx, struct target_training_job *j)
   size_t n = in->type == DSL_MAP ? in->u.map.n : 1;
   struct target_channel *ch = smf_arena_alloc(ctx->arena, (n + 1) * sizeof(*ch));
   if (in->type != DSL_MAP) {
-    ch[0] = (struct target_channel){.name = "training", .uri = step_path(ctx, step_scalar(ctx, in))};
+    ch[0] =
+        (struct target_channel){.name = "training", .uri = step_path(ctx, step_scalar(ctx, in))};
   }
   for (size_t i = 0; in->type == DSL_MAP && i < n; i++) {
     const struct dsl_node *v = in->u.map.pairs[i].value;
@@ -105,8 +106,8 @@ static void fit_metric_defs(struct step_ctx *ctx, struct target_training_job *j)
 }
 
 // The user's tags plus smflow's bookkeeping tags (reserved prefix smflow:).
-static void fit_tags(struct step_ctx *ctx, const struct dsl_node *tags, const struct target_kv **out,
-                     size_t *n_out)
+static void fit_tags(struct step_ctx *ctx, const struct dsl_node *tags,
+                     const struct target_kv **out, size_t *n_out)
 {
   size_t n = 0;
   struct target_kv *user = step_kvs(ctx, tags, &n);
@@ -237,8 +238,10 @@ static int fit_pack(struct fit *f, struct smf_error *err)
   const char *src = dsl_map_str(s, "source_dir", NULL);
   const char *ep = step_path(ctx, f->job.entry_point);
   struct smf_pack_spec spec = {.source_dir = src ? step_path(ctx, src) : NULL,
-                               .dependencies = dv, .n_dependencies = n_deps,
-                               .files = src ? NULL : &ep, .n_files = src ? 0 : 1,
+                               .dependencies = dv,
+                               .n_dependencies = n_deps,
+                               .files = src ? NULL : &ep,
+                               .n_files = src ? 0 : 1,
                                .output = f->tmp};
   rc = smf_archive_pack_async(ctx->loop, &spec, fit_on_packed, f, err);
   if (rc != 0) {
@@ -274,7 +277,7 @@ static int fit_start(struct step_ctx *ctx, struct smf_error *err)
   const char *name = step_job_name(ctx, step_job_base(ctx));
   const char *source = dsl_map_str(ctx->spec, "source", NULL);
   bool has_code = dsl_map_get(ctx->spec, "entry_point") != NULL;
-  const char *code_uri = source ? step_path(ctx, source)
+  const char *code_uri = source     ? step_path(ctx, source)
                          : has_code ? fit_code_uri(ctx, name)
                                     : NULL;
   struct fit *f = fit_new(ctx, t, name, code_uri);

@@ -6,10 +6,10 @@
 // the job is acted on. Resume re-attaches with TARGET_INTENT (the local target
 // watches the recorded pids and start times; the aws target describes the job
 // by name) and reports the attempt lost when there is none.
+#include "steps/job.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-#include "steps/job.h"
 
 void step_job_init(struct step_job *sj, struct step_ctx *ctx, struct target *t, bool processing)
 {
@@ -50,8 +50,8 @@ static void step_job_on_started(struct step_job *sj, const struct target_event *
 {
   struct step_ctx *ctx = sj->ctx;
   json_t *target = ev->intent ? json_loads(ev->intent, 0, NULL) : NULL;
-  json_t *j = json_pack("{s:i, s:s, s:s?, s:o?}", "attempt", ctx->attempt, "job_name",
-                        sj->job_name, "code_uri", sj->code_uri, "target", target);
+  json_t *j = json_pack("{s:i, s:s, s:s?, s:o?}", "attempt", ctx->attempt, "job_name", sj->job_name,
+                        "code_uri", sj->code_uri, "target", target);
   char *text = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   struct smf_error err = SMF_ERROR_INIT;
@@ -60,8 +60,7 @@ static void step_job_on_started(struct step_job *sj, const struct target_event *
   }
   free(text);
   step_ctx_set_remote_name(ctx, sj->job_name);
-  step_ctx_log(ctx, "%s job %s started", sj->processing ? "processing" : "training",
-               sj->job_name);
+  step_ctx_log(ctx, "%s job %s started", sj->processing ? "processing" : "training", sj->job_name);
 }
 
 static void step_job_on_done(struct step_job *sj, const struct target_event *ev)
@@ -75,15 +74,16 @@ static void step_job_on_done(struct step_job *sj, const struct target_event *ev)
     return;
   }
   struct smf_error err = SMF_ERROR_INIT;
-  int code = sj->cancel_reason ? sj->cancel_reason : ev->err && ev->err->code ? ev->err->code
-                                                                              : SMF_ECHILD;
+  int code = sj->cancel_reason          ? sj->cancel_reason
+             : ev->err && ev->err->code ? ev->err->code
+                                        : SMF_ECHILD;
   if (ev->err && ev->err->code) {
     err = *ev->err;
     err.code = code;
   } else {
-    SMF_ERR_SET(&err, code, "job %s %s%s%s", sj->job_name,
-                r ? target_job_status_name(r->status) : "failed",
-                r && r->failure_reason ? ": " : "", r && r->failure_reason ? r->failure_reason : "");
+    SMF_ERR_SET(
+        &err, code, "job %s %s%s%s", sj->job_name, r ? target_job_status_name(r->status) : "failed",
+        r && r->failure_reason ? ": " : "", r && r->failure_reason ? r->failure_reason : "");
   }
   if (sj->cancel_reason == SMF_ETIMEOUT) {
     err.klass = SMF_CLASS_TIMEOUT;
@@ -119,13 +119,12 @@ static void step_job_on_event(void *data, const struct target_event *ev)
 
 int step_job_launch(struct step_job *sj, struct smf_error *err)
 {
-  int rc = sj->processing ? target_processing_start(sj->t, sj->desc, step_job_on_event, sj,
-                                                    &sj->handle, err)
-                          : target_training_start(sj->t, sj->desc, step_job_on_event, sj,
-                                                  &sj->handle, err);
+  int rc = sj->processing
+               ? target_processing_start(sj->t, sj->desc, step_job_on_event, sj, &sj->handle, err)
+               : target_training_start(sj->t, sj->desc, step_job_on_event, sj, &sj->handle, err);
   if (rc != 0 && err->klass == SMF_CLASS_NONE) {
-    err->klass = rc == SMF_EINVAL || rc == SMF_EUNSUPPORTED ? SMF_CLASS_CLIENT
-                                                            : SMF_CLASS_INTERNAL_SERVER;
+    err->klass =
+        rc == SMF_EINVAL || rc == SMF_EUNSUPPORTED ? SMF_CLASS_CLIENT : SMF_CLASS_INTERNAL_SERVER;
   }
   return rc;
 }
@@ -135,8 +134,8 @@ static void step_job_lost_cb(uv_timer_t *t)
   struct step_job *sj = t->data;
   sj->finished = true;
   struct smf_error err = SMF_ERROR_INIT;
-  SMF_ERR_SET(&err, SMF_ENOENT, "job %s of attempt %d never reported that it started",
-              sj->job_name, sj->ctx->attempt);
+  SMF_ERR_SET(&err, SMF_ENOENT, "job %s of attempt %d never reported that it started", sj->job_name,
+              sj->ctx->attempt);
   step_ctx_done(sj->ctx, SMF_ENOENT, &err, NULL);
 }
 
@@ -148,10 +147,10 @@ int step_job_resume(struct step_job *sj, const json_t *intent, struct smf_error 
     return 0;
   }
   char *text = json_dumps(target, JSON_COMPACT);
-  int rc = sj->processing ? target_processing_attach(sj->t, sj->desc, text, step_job_on_event,
-                                                     sj, &sj->handle, err)
-                          : target_training_attach(sj->t, sj->desc, text, step_job_on_event, sj,
-                                                   &sj->handle, err);
+  int rc =
+      sj->processing
+          ? target_processing_attach(sj->t, sj->desc, text, step_job_on_event, sj, &sj->handle, err)
+          : target_training_attach(sj->t, sj->desc, text, step_job_on_event, sj, &sj->handle, err);
   free(text);
   if (rc == 0) {
     step_ctx_set_remote_name(sj->ctx, sj->job_name);

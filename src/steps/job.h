@@ -18,10 +18,10 @@ typedef struct dsl_node *(*step_job_outputs_fn)(struct step_job *sj,
 struct step_job {
   struct step_ctx *ctx;
   struct target *t;
-  bool processing;            ///< processing job (evaluate) rather than training (fit)
-  const void *desc;           ///< struct target_training_job / target_processing_job
+  bool processing;   ///< processing job (evaluate) rather than training (fit)
+  const void *desc;  ///< struct target_training_job / target_processing_job
   const char *job_name;
-  const char *code_uri;       ///< kept in the intent (the code is not stored again on resume)
+  const char *code_uri;  ///< kept in the intent (the code is not stored again on resume)
   step_job_outputs_fn outputs;
   struct target_job *handle;  ///< valid between start and DONE
   int cancel_reason;

@@ -29,7 +29,8 @@ static void rm_dir(char *dir)
 static int add_version(struct state *s, const char *group, const char *model)
 {
   struct smf_error err = SMF_ERROR_INIT;
-  struct state_model_package p = {.group = (char *)group, .model_data = (char *)model,
+  struct state_model_package p = {.group = (char *)group,
+                                  .model_data = (char *)model,
                                   .metadata_json = (char *)"{\"run_id\":\"r1\"}"};
   int v = 0;
   ASSERT_EQ(state_registry_version_add(s, &p, "arn:x:model-package/g", &v, &err), 0);
@@ -108,8 +109,10 @@ TEST(endpoint_records)
   struct smf_error err = SMF_ERROR_INIT;
   struct state *s = NULL;
   ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
-  struct state_endpoint e = {.name = (char *)"ep", .url = (char *)"http://127.0.0.1:1",
-                             .pid = 42, .model_data = (char *)"m1",
+  struct state_endpoint e = {.name = (char *)"ep",
+                             .url = (char *)"http://127.0.0.1:1",
+                             .pid = 42,
+                             .model_data = (char *)"m1",
                              .spec_json = (char *)"{\"model_data\":\"m1\"}"};
   ASSERT_EQ(state_endpoint_put(s, &e, &err), 0);
   ASSERT_EQ(state_flush(s, &err), 0);

@@ -61,11 +61,16 @@ static void reg_deliver(uv_timer_t *t)
       const struct state_model_package *p = &r->pkgs[i];
       meta[i] = p->metadata_json ? json_loads(p->metadata_json, 0, NULL) : NULL;
       kvs[i] = reg_kvs(meta[i], &v[i].n_metadata);
-      v[i] = (struct target_model_package){
-          .group = p->group, .version = p->version, .arn = p->arn, .approval = p->approval,
-          .model_data = p->model_data, .image_uri = p->image_uri,
-          .description = p->description, .metrics_uri = p->metrics_uri, .metadata = kvs[i],
-          .n_metadata = v[i].n_metadata};
+      v[i] = (struct target_model_package){.group = p->group,
+                                           .version = p->version,
+                                           .arn = p->arn,
+                                           .approval = p->approval,
+                                           .model_data = p->model_data,
+                                           .image_uri = p->image_uri,
+                                           .description = p->description,
+                                           .metrics_uri = p->metrics_uri,
+                                           .metadata = kvs[i],
+                                           .n_metadata = v[i].n_metadata};
     }
     r->pkg_cb(r->data, r->rc, r->rc ? NULL : v, r->rc ? 0 : r->n, e);
     for (size_t i = 0; i < r->n; i++) {
@@ -130,13 +135,15 @@ static int reg_create_version(struct target *t, const struct target_model_packag
     return rc;
   }
   char *meta = reg_metadata_json(pkg);
-  char *prefix = smf_xasprintf("arn:aws:sagemaker:%s:000000000000:model-package/%s", t->region,
-                               pkg->group);
-  struct state_model_package row = {
-      .group = (char *)pkg->group, .approval = (char *)pkg->approval,
-      .model_data = (char *)pkg->model_data, .image_uri = (char *)pkg->image_uri,
-      .description = (char *)pkg->description, .metrics_uri = (char *)pkg->metrics_uri,
-      .metadata_json = meta};
+  char *prefix =
+      smf_xasprintf("arn:aws:sagemaker:%s:000000000000:model-package/%s", t->region, pkg->group);
+  struct state_model_package row = {.group = (char *)pkg->group,
+                                    .approval = (char *)pkg->approval,
+                                    .model_data = (char *)pkg->model_data,
+                                    .image_uri = (char *)pkg->image_uri,
+                                    .description = (char *)pkg->description,
+                                    .metrics_uri = (char *)pkg->metrics_uri,
+                                    .metadata_json = meta};
   struct reg_req *r = smf_xcalloc(1, sizeof(*r));
   r->pkg_cb = cb;
   r->data = data;
@@ -233,10 +240,10 @@ static json_t *ep_strv(const char *const *v, size_t n)
 static char *ep_spec_json(const struct target_endpoint_spec *spec)
 {
   json_t *o = json_object();
-  const char *keys[] = {"model_data", "image_uri", "entry_point", "source_dir", "model_name",
-                        "instance_type"};
-  const char *vals[] = {spec->model_data, spec->image_uri, spec->entry_point, spec->source_dir,
-                        spec->model_name, spec->instance_type};
+  const char *keys[] = {"model_data", "image_uri",  "entry_point",
+                        "source_dir", "model_name", "instance_type"};
+  const char *vals[] = {spec->model_data, spec->image_uri,  spec->entry_point,
+                        spec->source_dir, spec->model_name, spec->instance_type};
   for (size_t i = 0; i < SMF_ARRAY_LEN(keys); i++) {
     if (vals[i]) {
       json_object_set_new(o, keys[i], json_string(vals[i]));
@@ -261,15 +268,15 @@ static void ep_on_deployed(void *data, int status, const struct target_endpoint_
   struct ep_call *c = data;
   struct smf_error lerr = SMF_ERROR_INIT;
   if (status == 0 && c->t->state) {
-    struct state_endpoint row = {.name = (char *)ep->endpoint, .url = (char *)ep->url,
+    struct state_endpoint row = {.name = (char *)ep->endpoint,
+                                 .url = (char *)ep->url,
                                  .pid = ep->pid,
                                  .start_time = (int64_t)local_proc_start_time(ep->pid),
                                  .model_name = (char *)ep->model_name,
                                  .model_data = c->model_data,
                                  .config_name = (char *)ep->config_name,
                                  .spec_json = c->spec_json};
-    if (state_endpoint_put(c->t->state, &row, &lerr) != 0 ||
-        state_flush(c->t->state, &lerr) != 0) {
+    if (state_endpoint_put(c->t->state, &row, &lerr) != 0 || state_flush(c->t->state, &lerr) != 0) {
       status = lerr.code;
       err = &lerr;
     }
