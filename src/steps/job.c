@@ -10,6 +10,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "smflow/archive.h"
 
 void step_job_init(struct step_job *sj, struct step_ctx *ctx, struct target *t, bool processing)
 {
@@ -129,6 +132,85 @@ int step_job_launch(struct step_job *sj, struct smf_error *err)
   return rc;
 }
 
+static void step_job_launch_staged(struct step_job *sj)
+{
+  struct smf_error err = SMF_ERROR_INIT;
+  if (sj->cancel_reason) {
+    SMF_ERR_SET(&err, sj->cancel_reason, "stopped before the job started");
+    step_job_fail(sj, &err);
+  } else if (step_job_launch(sj, &err) != 0) {
+    step_job_fail(sj, &err);
+  }
+}
+
+static void step_job_on_code_stored(void *data, int status, const struct smf_error *err)
+{
+  struct step_job *sj = data;
+  unlink(sj->tmp);
+  if (status != 0) {
+    struct smf_error e = *err;
+    e.klass = e.klass ? e.klass : SMF_CLASS_INTERNAL_SERVER;
+    step_job_fail(sj, &e);
+    return;
+  }
+  step_job_launch_staged(sj);
+}
+
+static void step_job_on_packed(int status, const struct smf_pack_result *res,
+                               const struct smf_error *err, void *data)
+{
+  (void)res;
+  struct step_job *sj = data;
+  struct smf_error e = SMF_ERROR_INIT;
+  if (status != 0) {
+    e = *err;
+    e.klass = SMF_CLASS_CLIENT;
+    step_job_fail(sj, &e);
+    return;
+  }
+  if (sj->t->vt->store == NULL) {
+    SMF_ERR_SET(&e, SMF_EUNSUPPORTED, "target '%s' has no store", sj->t->vt->name);
+    e.klass = SMF_CLASS_CLIENT;
+    step_job_fail(sj, &e);
+  } else if (sj->t->vt->store->put_file(sj->t, sj->tmp, sj->code_uri, step_job_on_code_stored, sj,
+                                        &e) != 0) {
+    unlink(sj->tmp);
+    step_job_fail(sj, &e);
+  }
+}
+
+int step_job_stage_code(struct step_job *sj, struct smf_error *err)
+{
+  struct step_ctx *ctx = sj->ctx;
+  const struct dsl_node *s = ctx->spec;
+  char *tmpdir = smf_xasprintf("%s/tmp", ctx->state_dir);
+  int rc = smf_mkdir_p(tmpdir, err);
+  sj->tmp = smf_xasprintf("%s/%s.sourcedir.tar.gz", tmpdir, sj->job_name);
+  free(tmpdir);
+  if (rc != 0) {
+    return rc;
+  }
+  const struct dsl_node *deps = dsl_map_get(s, "dependencies");
+  size_t n_deps = deps && deps->type == DSL_SEQ ? deps->u.seq.n : 0;
+  const char **dv = smf_arena_alloc(ctx->arena, (n_deps + 1) * sizeof(*dv));
+  for (size_t i = 0; i < n_deps; i++) {
+    dv[i] = step_path(ctx, step_scalar(ctx, deps->u.seq.items[i]));
+  }
+  const char *src = dsl_map_str(s, "source_dir", NULL);
+  const char *ep = step_path(ctx, dsl_map_str(s, "entry_point", NULL));
+  struct smf_pack_spec spec = {.source_dir = src ? step_path(ctx, src) : NULL,
+                               .dependencies = dv,
+                               .n_dependencies = n_deps,
+                               .files = src ? NULL : &ep,
+                               .n_files = src ? 0 : 1,
+                               .output = sj->tmp};
+  rc = smf_archive_pack_async(ctx->loop, &spec, step_job_on_packed, sj, err);
+  if (rc != 0) {
+    err->klass = SMF_CLASS_CLIENT;
+  }
+  return rc;
+}
+
 static void step_job_lost_cb(uv_timer_t *t)
 {
   struct step_job *sj = t->data;
@@ -203,5 +285,6 @@ void step_job_free(struct step_job *sj, void (*extra)(struct step_job *sj))
   if (extra) {
     extra(sj);
   }
+  free(sj->tmp);
   uv_close((uv_handle_t *)&sj->timer, step_job_on_close);
 }

@@ -26,6 +26,7 @@ struct step_job {
   struct target_job *handle;  ///< valid between start and DONE
   int cancel_reason;
   bool finished;
+  char *tmp;  ///< code packed by step_job_stage_code before it is stored
   uv_timer_t timer;
 };
 
@@ -35,6 +36,10 @@ void step_job_init(struct step_job *sj, struct step_ctx *ctx, struct target *t, 
 char *step_job_intent(struct step_ctx *ctx, const char *job_name);
 /// Start the described job; on error *err is set (class included).
 int step_job_launch(struct step_job *sj, struct smf_error *err);
+/// Pack the spec's source_dir (+ dependencies), or its entry point file alone,
+/// reproducibly on the thread pool, store it at sj->code_uri through the
+/// target, then launch the job. Failures after this returned 0 end the attempt.
+int step_job_stage_code(struct step_job *sj, struct smf_error *err);
 /// Re-attach from the intent of an earlier smflow. Without a target part (the
 /// job never reported STARTED) the attempt is reported lost (SMF_ENOENT) from a
 /// timer, so that the engine starts a new attempt under a new job name.

@@ -41,13 +41,13 @@ struct run_proc {
   struct step_ctx *ctx;
   uv_process_t proc;
   struct run_pipe out, err;
-  uv_timer_t timer;       ///< kill grace, then output drain after exit
+  uv_timer_t timer;  ///< kill grace, then output drain after exit
   int open_handles;
   bool spawned, exited, finished, freed;
   int64_t exit_status;
   int term_signal;
   int cancel_reason;
-  struct smf_buf tail;    ///< last lines of stderr
+  struct smf_buf tail;  ///< last lines of stderr
   char *output_path;
   char buf[65536];
   // resume: processes being killed
@@ -334,8 +334,8 @@ static char **run__env(struct run_proc *r)
   out[k++] = smf_arena_printf(a, "SMFLOW_RUN_ID=%s", ctx->run_id);
   out[k++] = smf_arena_printf(a, "SMFLOW_STEP=%s", ctx->step_id);
   out[k++] = smf_arena_printf(a, "SMFLOW_ATTEMPT=%d", ctx->attempt);
-  out[k++] = smf_arena_printf(a, "SMFLOW_ATTEMPT_KEY=%s/%s/%d", ctx->run_id, ctx->step_id,
-                              ctx->attempt);
+  out[k++] =
+      smf_arena_printf(a, "SMFLOW_ATTEMPT_KEY=%s/%s/%d", ctx->run_id, ctx->step_id, ctx->attempt);
   out[k] = NULL;
   return out;
 }
@@ -422,9 +422,14 @@ static int run_start(struct step_ctx *ctx, struct smf_error *err)
       {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->out.pipe},
       {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->err.pipe},
   };
-  uv_process_options_t o = {.exit_cb = run__exit_cb, .file = "/bin/sh", .args = args,
-                            .env = run__env(r), .cwd = cwd, .flags = UV_PROCESS_DETACHED,
-                            .stdio_count = 3, .stdio = stdio};
+  uv_process_options_t o = {.exit_cb = run__exit_cb,
+                            .file = "/bin/sh",
+                            .args = args,
+                            .env = run__env(r),
+                            .cwd = cwd,
+                            .flags = UV_PROCESS_DETACHED,
+                            .stdio_count = 3,
+                            .stdio = stdio};
   r->proc.data = r;
   int rc = uv_spawn(ctx->loop, &r->proc, &o);
   if (rc != 0) {
@@ -521,8 +526,7 @@ static void run__add_victim(struct run_proc *r, pid_t pid)
     return;
   }
   r->victims = smf_xrealloc(r->victims, (r->n_victims + 1) * sizeof(*r->victims));
-  r->victim_start =
-      smf_xrealloc(r->victim_start, (r->n_victims + 1) * sizeof(*r->victim_start));
+  r->victim_start = smf_xrealloc(r->victim_start, (r->n_victims + 1) * sizeof(*r->victim_start));
   r->victims[r->n_victims] = pid;
   r->victim_start[r->n_victims++] = st;
   kill(pid, SIGKILL);
@@ -580,8 +584,8 @@ static int run_resume(struct step_ctx *ctx, const char *intent_json, struct smf_
   struct run_proc *r = run__new(ctx);
   json_t *j = json_loads(intent_json, 0, NULL);
   pid_t pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
-  unsigned long long start = (unsigned long long)json_integer_value(json_object_get(j,
-                                                                                    "start_time"));
+  unsigned long long start =
+      (unsigned long long)json_integer_value(json_object_get(j, "start_time"));
   run__find_victims(r, pid, start, json_string_value(json_object_get(j, "marker")));
   json_decref(j);
   if (r->n_victims > 0) {
