@@ -38,7 +38,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
                struct smf_error *err);
 /// Flush, finalize statements, close the database, release the lock.
 void state_close(struct state *s);
-/// The directory as given to state_open. Borrowed.
+/// The directory, made absolute. Borrowed.
 const char *state_dir(const struct state *s);
 /// Commit the open batch transaction, if any (synchronous=FULL). On failure the
 /// batch is rolled back and SMF_ESTATE returned: the caller must stop.
@@ -94,11 +94,12 @@ struct state_step {
   char *error_class;    ///< "AlgorithmError" etc. or NULL
   char *error_message;  ///< or NULL
   char *remote_name;    ///< remote job name / pid description, or NULL
+  int64_t seq;          ///< listing order within the run (the step's document index)
 };
 
 /// Insert or replace a step row. Strings are borrowed; NULL stores NULL.
 int state_step_put(struct state *s, const struct state_step *st, struct smf_error *err);
-/// Steps of a run in insertion order. Caller frees with state_steps_free.
+/// Steps of a run ordered by seq. Caller frees with state_steps_free.
 int state_steps_list(struct state *s, const char *run_id, struct state_step **out, size_t *n,
                      struct smf_error *err);
 /// Outputs of the newest succeeded step STEP_ID of any run of pipeline NAME, or

@@ -4,6 +4,7 @@
 // resend, or hand an ambiguous failure of a non-idempotent call to its hook.
 #include <errno.h>
 #include <openssl/evp.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,50 @@ static struct aws_kv *copy_kvs(struct aws_call *call, const struct aws_kv *kv, s
   return out;
 }
 
+// Hash a file range through a read-only mapping: no copy out of the page cache.
+static bool hash_mapped(EVP_MD_CTX *md, const struct aws_call *call)
+{
+  if (call->body_fd_len == 0) {
+    return true;
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  uint64_t start = call->body_off - call->body_off % (uint64_t)page;
+  size_t skip = (size_t)(call->body_off - start);
+  size_t len = (size_t)call->body_fd_len + skip;
+  void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, call->body_fd, (off_t)start);
+  if (map == MAP_FAILED) {
+    return false;
+  }
+  madvise(map, len, MADV_SEQUENTIAL);
+  EVP_DigestUpdate(md, (const char *)map + skip, (size_t)call->body_fd_len);
+  munmap(map, len);
+  return true;
+}
+
+static int hash_read(EVP_MD_CTX *md, const struct aws_call *call, char *why, size_t why_cap)
+{
+  size_t cap = 1 << 20;
+  unsigned char *buf = smf_xmalloc(cap);
+  uint64_t pos = 0;
+  int rc = 0;
+  while (pos < call->body_fd_len) {
+    size_t want = call->body_fd_len - pos < cap ? (size_t)(call->body_fd_len - pos) : cap;
+    ssize_t got = pread(call->body_fd, buf, want, (off_t)(call->body_off + pos));
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      snprintf(why, why_cap, "reading the body: %s", got < 0 ? strerror(errno) : "short file");
+      rc = SMF_EIO;
+      break;
+    }
+    EVP_DigestUpdate(md, buf, (size_t)got);
+    pos += (uint64_t)got;
+  }
+  free(buf);
+  return rc;
+}
+
 // SHA-256 of a buffer or file range: hex for the signature, base64 for x-amz-checksum-sha256.
 static int hash_body(struct aws_call *call, char *why, size_t why_cap)
 {
@@ -44,25 +89,8 @@ static int hash_body(struct aws_call *call, char *why, size_t why_cap)
   }
   if (call->body_fd < 0) {
     EVP_DigestUpdate(md, call->body, call->body_len);
-  } else {
-    size_t cap = 1 << 20;
-    unsigned char *buf = smf_xmalloc(cap);
-    uint64_t pos = 0;
-    while (pos < call->body_fd_len) {
-      size_t want = call->body_fd_len - pos < cap ? (size_t)(call->body_fd_len - pos) : cap;
-      ssize_t got = pread(call->body_fd, buf, want, (off_t)(call->body_off + pos));
-      if (got < 0 && errno == EINTR) {
-        continue;
-      }
-      if (got <= 0) {
-        snprintf(why, why_cap, "reading the body: %s", got < 0 ? strerror(errno) : "short file");
-        rc = SMF_EIO;
-        break;
-      }
-      EVP_DigestUpdate(md, buf, (size_t)got);
-      pos += (uint64_t)got;
-    }
-    free(buf);
+  } else if (!hash_mapped(md, call)) {
+    rc = hash_read(md, call, why, why_cap);
   }
   EVP_DigestFinal_ex(md, dig, &dlen);
   EVP_MD_CTX_free(md);
@@ -164,7 +192,7 @@ int aws_call_start(struct aws_client *c, const struct aws_request *r, aws_done_f
   if (!r->method || r->service < 0 || r->service >= AWS_SVC__COUNT) {
     return SMF_ERR_SET(err, SMF_EINVAL, "AWS request without a method or service");
   }
-  if (!r->anonymous && !aws_creds_valid(&c->creds)) {
+  if (!r->anonymous && !c->provider && !aws_creds_valid(&c->creds)) {
     return SMF_ERR_SET(err, SMF_ECREDS, "%s: no AWS credentials", r->op ? r->op : "request");
   }
   struct aws_call *call = smf_xcalloc(1, sizeof *call);
@@ -319,6 +347,7 @@ static void add_query(struct smf_buf *url, const struct aws_call *call)
 }
 
 static void on_http_done(struct aws_http_req *req, void *data);
+static void on_creds(const struct aws_creds *creds, const struct smf_error *err, void *data);
 
 // Sign the request for this attempt and fill the HTTP request with it.
 static int call_sign(struct aws_call *call, const char *canon_path, const char *host,
@@ -354,7 +383,7 @@ static int call_sign(struct aws_call *call, const char *canon_path, const char *
     };
     struct aws_sigv4_config cfg = {
         .creds = &c->creds,
-        .region = c->region,
+        .region = aws__signing_region(c, call->svc),
         .service = aws__service_signing_name(call->svc),
         .time_s = ((int64_t)smf_time_now_ms() + c->skew_ms) / 1000,
         .flags = call->svc == AWS_SVC_S3 ? AWS_SIGV4_FLAGS_S3 : AWS_SIGV4_FLAGS_DEFAULT,
@@ -366,6 +395,28 @@ static int call_sign(struct aws_call *call, const char *canon_path, const char *
   }
   free(hs);
   return rc;
+}
+
+static void on_creds(const struct aws_creds *creds, const struct smf_error *err, void *data)
+{
+  struct aws_call *call = data;
+  if (call->cancelled) {
+    call_complete(call, SMF_ECANCELLED);
+    return;
+  }
+  if (!creds) {
+    call->last_err = *err;
+    smf_error_prefix(&call->last_err, "%s", call->op);
+    call_complete(call, err->code ? err->code : SMF_ECREDS);
+    return;
+  }
+  aws_client_set_creds(call->c, creds);
+  call->creds_ready = true;
+  struct smf_error e = SMF_ERROR_INIT;
+  if (call_send(call, &e) != 0) {
+    call->last_err = e;
+    call_complete(call, e.code);
+  }
 }
 
 static int call_send(struct aws_call *call, struct smf_error *err)
@@ -386,6 +437,21 @@ static int call_send(struct aws_call *call, struct smf_error *err)
       }
     }
   }
+  // Credentials from the provider: cached ones at once, else after its fetch.
+  if (c->provider && !call->anonymous && !call->creds_ready) {
+    struct aws_creds now = AWS_CREDS_INIT;
+    int got = aws_creds_provider_get(c->provider, &now, on_creds, call, err);
+    if (got < 0) {
+      return got;
+    }
+    if (got == AWS_CREDS_PENDING) {
+      call->state = CALL_CREDS;
+      return 0;
+    }
+    aws_client_set_creds(c, &now);
+    aws_creds_clear(&now);
+  }
+  call->creds_ready = false;
   struct smf_buf origin = SMF_BUF_INIT, host = SMF_BUF_INIT, path = SMF_BUF_INIT;
   struct smf_buf url = SMF_BUF_INIT;
   bool path_style = false;
@@ -410,6 +476,7 @@ static int call_send(struct aws_call *call, struct smf_error *err)
   } else if (call->body) {
     aws_http_req_body_mem(&call->req, call->body, call->body_len);
   }
+  aws_http_req_fresh_connect(&call->req, !call->idempotent);
   if (call->output_path) {
     aws_http_req_output_file(&call->req, call->output_path);
   }

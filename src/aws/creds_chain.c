@@ -1,6 +1,7 @@
 // creds_chain.c: decides where credentials come from, following the AWS CLI's
 // provider chain. This part is synchronous (environment and parsed files);
 // the network providers run later from the plan (creds_provider.c).
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +79,10 @@ static int chain_env(struct chain *ch, struct aws_creds_plan **out)
     return 0;
   }
   if (id == NULL || secret == NULL) {
-    return SMF_ERR_SET(ch->err, SMF_ECREDS, "partial credentials in the environment: %s is set "
-                       "but %s is not", id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+    return SMF_ERR_SET(ch->err, SMF_ECREDS,
+                       "partial credentials in the environment: %s is set "
+                       "but %s is not",
+                       id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
                        id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
   }
   const char *token = env_get("AWS_SESSION_TOKEN");
@@ -112,8 +115,8 @@ static int chain_profile_keys(struct chain *ch, const char *profile, struct aws_
                          id && *id ? "aws_secret_access_key" : "its pair");
     }
     *out = plan_new(AWS_CREDS_KIND_STATIC, names[i], profile);
-    aws_creds_set(&(*out)->creds, id, secret, aws_config_get(files[i], profile, "aws_session_token"),
-                  0, names[i]);
+    aws_creds_set(&(*out)->creds, id, secret,
+                  aws_config_get(files[i], profile, "aws_session_token"), 0, names[i]);
     return 0;
   }
   return 0;
@@ -139,21 +142,55 @@ static char *chain_session_name(const char *configured)
   return smf_xasprintf("smflow-%lld", (long long)time(NULL));
 }
 
-static struct aws_creds_plan *chain_container(void)
+// http:// is allowed only to the loopback and the ECS/EKS agent addresses
+// (as in the AWS SDKs): the token and the answer would otherwise cross a network
+// in the clear.
+static bool chain_container_url_ok(const char *url)
+{
+  if (strncasecmp(url, "https://", 8) == 0) {
+    return true;
+  }
+  if (strncasecmp(url, "http://", 7) != 0) {
+    return false;
+  }
+  const char *h = url + 7;
+  size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+  char host[64];
+  if (n >= sizeof(host)) {
+    return false;
+  }
+  memcpy(host, h, n);
+  host[n] = '\0';
+  struct in_addr v4;
+  bool loopback_v4 = inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+  return loopback_v4 || strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+         strcmp(host, "169.254.170.2") == 0 || strcmp(host, "169.254.170.23") == 0 ||
+         strcasecmp(host, "[fd00:ec2::23]") == 0;
+}
+
+// Container credentials: 0 with *out set, 0 with *out NULL when not configured.
+static int chain_container(struct chain *ch, struct aws_creds_plan **out)
 {
   const char *rel = env_get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
   const char *full = env_get("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  *out = NULL;
   if (rel == NULL && full == NULL) {
-    return NULL;
+    return 0;
+  }
+  if (rel == NULL && !chain_container_url_ok(full)) {
+    return SMF_ERR_SET(ch->err, SMF_ECREDS,
+                       "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https://, or http:// to the "
+                       "loopback or the container agent (169.254.170.2, 169.254.170.23)");
   }
   struct aws_creds_plan *p = plan_new(AWS_CREDS_KIND_CONTAINER, "container", NULL);
-  p->url = rel ? smf_xasprintf(CONTAINER_HOST "%s%s", rel[0] == '/' ? "" : "/", rel)
-               : smf_xstrdup(full);
+  p->url =
+      rel ? smf_xasprintf(CONTAINER_HOST "%s%s", rel[0] == '/' ? "" : "/", rel) : smf_xstrdup(full);
   p->auth_token_file = dup_or_null(env_get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"));
   if (p->auth_token_file == NULL) {
     p->auth_token = dup_or_null(env_get("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
   }
-  return p;
+  *out = p;
+  return 0;
 }
 
 static bool chain_imds_disabled(void)
@@ -208,13 +245,13 @@ static int chain_credential_source(struct chain *ch, const char *profile, const 
     return 0;
   }
   if (strcmp(cs, "EcsContainer") == 0) {
-    *out = chain_container();
-    if (*out == NULL) {
-      return chain_error_at(ch, SMF_ECREDS, profile, "credential_source",
-                            "credential_source is EcsContainer but no container credentials "
-                            "URI is set");
+    int rc = chain_container(ch, out);
+    if (rc == 0 && *out == NULL) {
+      rc = chain_error_at(ch, SMF_ECREDS, profile, "credential_source",
+                          "credential_source is EcsContainer but no container credentials "
+                          "URI is set");
     }
-    return 0;
+    return rc;
   }
   return chain_error_at(ch, SMF_EINVAL, profile, "credential_source",
                         "credential_source must be Environment, Ec2InstanceMetadata or "
@@ -349,14 +386,18 @@ int aws_creds_plan_resolve(const struct aws_shared_config *c, struct aws_creds_p
   if (rc != 0 || *out != NULL) {
     return rc;
   }
-  *out = chain_container();
+  rc = chain_container(&ch, out);
+  if (rc != 0) {
+    return rc;
+  }
   if (*out == NULL && !chain_imds_disabled()) {
     *out = chain_imds(&ch);
   }
   if (*out == NULL) {
     return SMF_ERR_SET(err, SMF_ECREDS,
                        "no AWS credentials found (environment, profile '%s', container; "
-                       "instance metadata is disabled)", profile);
+                       "instance metadata is disabled)",
+                       profile);
   }
   return 0;
 }

@@ -29,11 +29,11 @@ struct aws_creds_provider {
   struct aws_http *http;
   struct aws_creds_plan *plan;
   struct aws_creds_provider_opts opts;
-  struct aws_creds cached;          // empty until the first fetch succeeds
-  struct aws__creds_fetch *fetch;   // top-level fetch in flight, or NULL
+  struct aws_creds cached;         // empty until the first fetch succeeds
+  struct aws__creds_fetch *fetch;  // top-level fetch in flight, or NULL
   struct provider_waiter *waiters, **waiters_tail;
   unsigned fetches;
-  unsigned in_flight;               // fetches not yet completed (incl. cancelled ones)
+  unsigned in_flight;  // fetches not yet completed (incl. cancelled ones)
   bool closing;
 };
 
@@ -47,8 +47,7 @@ static bool provider_fresh(const struct aws_creds_provider *p, int64_t margin_ms
   if (!aws_creds_valid(&p->cached)) {
     return false;
   }
-  return p->cached.expiration_ms == 0 ||
-         provider_now(p) + margin_ms < p->cached.expiration_ms;
+  return p->cached.expiration_ms == 0 || provider_now(p) + margin_ms < p->cached.expiration_ms;
 }
 
 int aws_creds_provider_new(struct aws_http *http, struct aws_creds_plan *plan,
@@ -81,6 +80,31 @@ int aws_creds_provider_new(struct aws_http *http, struct aws_creds_plan *plan,
   }
   *out = p;
   return 0;
+}
+
+int aws_creds_provider_default(struct aws_http *http, const char *profile,
+                               const struct aws_creds_provider_opts *opts,
+                               struct aws_creds_provider **out, char *region_out, size_t region_len,
+                               struct smf_error *err)
+{
+  struct aws_shared_config *c = NULL;
+  struct aws_creds_plan *plan = NULL;
+  *out = NULL;
+  int rc = aws_shared_config_load(profile, &c, err);
+  if (rc == 0) {
+    rc = aws_creds_plan_resolve(c, &plan, err);
+  }
+  if (rc == 0 && region_out != NULL && region_len > 0) {
+    region_out[0] = '\0';
+    if (aws_region_resolve(c, region_out, region_len, NULL) != 0) {
+      region_out[0] = '\0';
+    }
+  }
+  aws_shared_config_free(c);
+  if (rc == 0) {
+    rc = aws_creds_provider_new(http, plan, opts, out, err);  // takes the plan
+  }
+  return rc;
 }
 
 static void provider_free(struct aws_creds_provider *p)

@@ -110,6 +110,11 @@ void aws_http_req_timeouts(struct aws_http_req *req, long connect_ms, long total
   req->timeout_ms = total_ms;
 }
 
+void aws_http_req_fresh_connect(struct aws_http_req *req, bool fresh)
+{
+  req->fresh_connect = fresh;
+}
+
 const char *aws_http_req_header_get(const struct aws_http_req *req, const char *name)
 {
   for (size_t i = 0; i < req->nheaders; i++) {
@@ -261,6 +266,10 @@ static void req_set_method(struct aws_http_req *req, CURL *easy)
   } else {
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m);
   }
+  // Large bodies go out in large reads: fewer callbacks and system calls.
+  if (req->body_len >= ((uint64_t)1 << 20)) {
+    curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+  }
   curl_easy_setopt(easy, CURLOPT_READFUNCTION, req_read_cb);
   curl_easy_setopt(easy, CURLOPT_READDATA, req);
   curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, req_seek_cb);
@@ -312,6 +321,7 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, req->fresh_connect ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, "smflow/" SMF_VERSION);
   req_set_method(req, easy);
   return 0;

@@ -115,6 +115,7 @@ static int run__execute(struct cli_ctx *ctx, struct run_args *a, const struct ds
   }
   char run_id[32] = "";
   rc = eng_run(st, p, opt, run_id, &err);
+  cli_run_stats(st);
   state_close(st);
   rc = cli_run_report(ctx, dir, run_id, rc, &err);
   free(dir);

@@ -2,10 +2,13 @@
 #include "cli/run_common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "smflow/engine.h"
+#include "smflow/state.h"
 
 int cli_run_load(const struct cli_ctx *ctx, const char *path,
                  const struct dsl_param_override *ov, size_t n_ov, struct dsl_pipeline **out)
@@ -91,4 +94,17 @@ const char *cli_time_format(int64_t ms, char *buf, size_t n)
   localtime_r(&t, &tm);
   strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
   return buf;
+}
+
+void cli_run_stats(const struct state *st)
+{
+  if (getenv("SMFLOW_STATS") == NULL) {
+    return;
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  long long cpu_ms = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+                     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+  fprintf(stderr, "stats: self_cpu_ms=%lld max_rss_kb=%ld commits=%llu\n", cpu_ms, ru.ru_maxrss,
+          (unsigned long long)state_commit_count(st));
 }

@@ -11,8 +11,7 @@ static bool whole_expr(const struct dsl_node *n)
 {
   const char *s = n->u.str.s;
   size_t len = n->u.str.len;
-  return len >= 3 && s[0] == '$' && s[1] == '{' && s[len - 1] == '}' &&
-         strstr(s + 2, "${") == NULL;
+  return len >= 3 && dsl__expr_next(s, len, 0) == 0 && dsl__expr_end(s, len, 0) == len - 1;
 }
 
 static bool type_is(struct dsl_vctx *v, const char *where, const struct dsl_node *n,

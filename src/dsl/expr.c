@@ -91,22 +91,25 @@ static struct dsl_mark expr_mark(const struct dsl_expr_ctx *x, const struct dsl_
   if (n->quoted && q != '"' && q != '\'') {
     return n->mark;  // block scalar
   }
-  size_t p = n->quoted ? p0 + 1 : p0;
-  for (; p + 1 < x->len && x->text[p] != '\n' && x->text[p] != '\r'; p++) {
-    if (x->text[p] == '$' && x->text[p + 1] == '{') {
-      if (k == 0) {
-        struct dsl_mark m = n->mark;
-        for (size_t i = p0; i < p; i++) {
-          if (((unsigned char)x->text[i] & 0xC0) != 0x80) {
-            m.col++;
-          }
-        }
-        return m;
-      }
-      k--;
+  size_t start = n->quoted ? p0 + 1 : p0;
+  size_t eol = start;
+  while (eol < x->len && x->text[eol] != '\n' && x->text[eol] != '\r') {
+    eol++;
+  }
+  size_t p = dsl__expr_next(x->text, eol, start);
+  for (; p != SIZE_MAX && k > 0; k--) {
+    p = dsl__expr_next(x->text, eol, p + 2);
+  }
+  if (p == SIZE_MAX) {
+    return n->mark;
+  }
+  struct dsl_mark m = n->mark;
+  for (size_t i = p0; i < p; i++) {
+    if (((unsigned char)x->text[i] & 0xC0) != 0x80) {
+      m.col++;
     }
   }
-  return n->mark;
+  return m;
 }
 
 // Skip a Lua string literal starting at s[i] (a quote or a long bracket).
@@ -208,18 +211,50 @@ static void scan_refs(struct dsl_expr_ctx *x, const char *s, size_t len, struct 
   }
 }
 
-// End of the expression opened at s[i] == '$' (index of its '}'), or SIZE_MAX.
-static size_t expr_end(const char *s, size_t len, size_t i)
+size_t dsl__expr_next(const char *s, size_t len, size_t i)
+{
+  while (i + 1 < len) {
+    if (s[i] == '$' && s[i + 1] == '$' && i + 2 < len && s[i + 2] == '{') {
+      i += 3;  // `$${` is a literal `${`
+      continue;
+    }
+    if (s[i] == '$' && s[i + 1] == '{') {
+      return i;
+    }
+    i++;
+  }
+  return SIZE_MAX;
+}
+
+bool dsl__has_expr(const char *s, size_t len)
+{
+  return dsl__expr_next(s, len, 0) != SIZE_MAX;
+}
+
+size_t dsl__expr_end(const char *s, size_t len, size_t i)
 {
   int depth = 1;
-  for (size_t j = i + 2; j < len; j++) {
+  for (size_t j = i + 2; j < len;) {
     char c = s[j];
-    if (c == '"' || c == '\'') {
-      j = skip_lua_string(s, len, j) - 1;
+    if (c == '"' || c == '\'' || (c == '[' && j + 1 < len && (s[j + 1] == '[' || s[j + 1] == '='))) {
+      j = skip_lua_string(s, len, j);
+    } else if (c == '-' && j + 1 < len && s[j + 1] == '-') {
+      if (j + 2 < len && s[j + 2] == '[' && skip_lua_string(s, len, j + 2) != j + 3) {
+        j = skip_lua_string(s, len, j + 2);  // --[[ long comment ]]
+      } else {
+        while (j < len && s[j] != '\n') {
+          j++;
+        }
+      }
     } else if (c == '{') {
-      depth++;
-    } else if (c == '}' && --depth == 0) {
-      return j;
+      depth++, j++;
+    } else if (c == '}') {
+      if (--depth == 0) {
+        return j;
+      }
+      j++;
+    } else {
+      j++;
     }
   }
   return SIZE_MAX;
@@ -252,18 +287,15 @@ void dsl__expr_scan_string(struct dsl_expr_ctx *x, const struct dsl_node *n)
   const char *s = n->u.str.s;
   size_t len = n->u.str.len;
   size_t k = 0;
-  for (size_t i = 0; i + 1 < len; i++) {
-    if (s[i] != '$' || s[i + 1] != '{') {
-      continue;
-    }
+  for (size_t i = dsl__expr_next(s, len, 0); i != SIZE_MAX; i = dsl__expr_next(s, len, i)) {
     struct dsl_mark m = expr_mark(x, n, k++);
-    size_t end = expr_end(s, len, i);
+    size_t end = dsl__expr_end(s, len, i);
     if (end == SIZE_MAX) {
       dsl_diags_add(x->d, x->path, m, "%sunterminated '${' (missing '}')", x->prefix);
       return;
     }
     check_one(x, s + i + 2, end - i - 2, m);
-    i = end;
+    i = end + 1;
   }
 }
 

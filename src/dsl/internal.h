@@ -179,6 +179,13 @@ void dsl__expr_check_bare(struct dsl_expr_ctx *x, const struct dsl_node *n);
 void dsl__expr_scan_tree(struct dsl_expr_ctx *x, const struct dsl_node *n);
 /// Compile "return (EXPR)"; returns NULL or Lua's message (static storage until next call).
 const char *dsl__expr_compile(struct lua_State *L, const char *expr, size_t len);
+/// Index of the next `${` at or after `i`, skipping `$${` (a literal `${`); SIZE_MAX if none.
+size_t dsl__expr_next(const char *s, size_t len, size_t i);
+/// Index of the `}` closing the `${` at s[i] (Lua strings, long brackets and comments
+/// inside are skipped; braces nest), or SIZE_MAX when unterminated.
+size_t dsl__expr_end(const char *s, size_t len, size_t i);
+/// The string holds at least one `${...}` (an escaped `$${` does not count).
+bool dsl__has_expr(const char *s, size_t len);
 /// Line start table of a text (malloc'd, caller frees).
 size_t *dsl__line_table(const char *text, size_t len, size_t *n_lines);
 

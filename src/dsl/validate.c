@@ -2,6 +2,7 @@
 // vars, defaults, steps (ids, kind keys, needs, when), the dependency graph and
 // its cycles, and `${...}` expressions with their `steps.X` references.
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +172,9 @@ static void top_scalar(struct build *b, const struct dsl_pair *pr)
     p->hooks = n->type == DSL_STR ? n->u.str.s : NULL;
   } else if (strcmp(k, "concurrency") == 0) {
     dsl__value_check(&b->v, "concurrency", n, VT_POSINT, NULL);
-    p->concurrency = n->type == DSL_INT && n->u.i > 0 && n->u.i < 1000000 ? (int)n->u.i : 0;
+    if (n->type == DSL_INT && n->u.i > 0) {  // more than INT_MAX in flight is unlimited anyway
+      p->concurrency = n->u.i > INT_MAX ? INT_MAX : (int)n->u.i;
+    }
   } else if (strcmp(k, "on_success") == 0 || strcmp(k, "on_failure") == 0) {
     dsl__value_check(&b->v, k, n, VT_IDENT, NULL);
     const char *s = n->type == DSL_STR ? n->u.str.s : NULL;
@@ -384,6 +387,12 @@ static void check_step(struct build *b, struct dsl_step *s, const struct dsl_nod
   s->spec = dsl_map_get(s->node, kname);
   dsl__normalize_spec(&p->arena, s->kind, (struct dsl_node *)s->spec);
   dsl__step_fill(s, s->node);
+  if (when && when->type == DSL_BOOL) {  // `when: false` is the expression "false"
+    struct dsl_node *w = dsl_node_str(&p->arena, when->u.b ? "true" : "false", when->u.b ? 4 : 5);
+    w->mark = when->mark;
+    w->text = when->text;
+    s->when = w;
+  }
 }
 
 static void collect_steps(struct build *b, const struct dsl_node *steps)

@@ -118,7 +118,8 @@ static void eng__persist(struct eng_step *s, enum step_state from)
       .attempts = s->attempts, .started_ms = s->started_ms, .finished_ms = s->finished_ms,
       .outputs_json = s->outputs_json,
       .error_class = has_err && s->err_class ? (char *)smf_errclass_name(s->err_class) : NULL,
-      .error_message = has_err ? s->err_message : NULL, .remote_name = s->remote_name};
+      .error_message = has_err ? s->err_message : NULL, .remote_name = s->remote_name,
+      .seq = (int64_t)s->def->index};
   char detail[64];
   snprintf(detail, sizeof(detail), "{\"from\":\"%s\",\"to\":\"%s\",\"attempt\":%d}",
            eng_state_name(from), eng_state_name(to), s->attempts);

@@ -168,13 +168,18 @@ struct lx_interp {
 };
 
 // Fill err with the position of the `${` at byte `off` of scalar n (or of the
-// scalar itself for multi-line ones), the expression and Lua's message in lerr.
+// scalar itself for multi-line ones; for a quoted scalar with escapes the column
+// is counted in the value, not the source), the expression and Lua's message in lerr.
 static int lx_fail_at(const struct lx_interp *it, const struct dsl_node *n, size_t off,
                       const char *expr, size_t elen, const struct smf_error *lerr)
 {
   unsigned line = n->mark.line, col = n->mark.col;
   if (line != 0 && memchr(n->u.str.s, '\n', n->u.str.len) == NULL) {
-    col += (n->quoted ? 1u : 0u) + (unsigned)off;
+    // Columns count characters, as the marks do: skip UTF-8 continuation bytes.
+    col += n->quoted ? 1u : 0u;
+    for (size_t i = 0; i < off; i++) {
+      col += ((unsigned char)n->u.str.s[i] & 0xC0) != 0x80;
+    }
   }
   const char *path = it->path != NULL ? it->path : "";
   int shown = elen > 60 ? 60 : (int)elen;
@@ -183,10 +188,11 @@ static int lx_fail_at(const struct lx_interp *it, const struct dsl_node *n, size
     SMF_ERR_SET(it->err, lerr->code, "%s:%u:%u: in ${%.*s%s}: %s", path, line, col, shown, expr,
                 more, lerr->message);
   } else {
-    SMF_ERR_SET(it->err, lerr->code, "%s%sin ${%.*s%s}: %s", path, path[0] ? ": " : "", shown,
-                expr, more, lerr->message);
+    SMF_ERR_SET(it->err, lerr->code, "%s%sin ${%.*s%s}: %s", path, path[0] ? ": " : "", shown, expr,
+                more, lerr->message);
   }
   if (it->err != NULL) {
+    it->err->klass = lerr->klass;  // HookError after smflow.fail
     snprintf(it->err->path, sizeof(it->err->path), "%s", path);
     it->err->line = line;
     it->err->col = col;
@@ -225,7 +231,11 @@ static int lx_splice(struct lx *x, struct smf_arena *a, struct lx_abuf *b, struc
   if (t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN) {
     size_t len = 0;
     const char *s = luaL_tolstring(L, -1, &len);
-    lx_abuf_add(a, b, s, len);
+    if (memchr(s, '\0', len) != NULL) {
+      rc = SMF_ERR_SET(err, SMF_ELUA, "the string contains a NUL byte");
+    } else {
+      lx_abuf_add(a, b, s, len);
+    }
     lua_pop(L, 1);
   } else if (t == LUA_TNIL) {
     rc = SMF_ERR_SET(err, SMF_ELUA, "the value is nil; nothing to put into the string");
@@ -247,9 +257,10 @@ static int lx_interp_string(struct lx_interp *it, const struct dsl_node *n, stru
   if (len >= 3 && s[0] == '$' && s[1] == '{' && lx__scan_expr(s, len, 2, &close) == 0 &&
       close == len - 1) {
     // Exactly one expression: the value keeps its Lua type.
+    int top = lua_gettop(it->x->L);
     if (lx_eval(it->x, s + 2, len - 3, &lerr) != 0 ||
         lx__to_node(it->x->L, -1, it->a, out, &lerr) != 0) {
-      lua_settop(it->x->L, 1);
+      lua_settop(it->x->L, top);
       return lx_fail_at(it, n, 0, s + 2, len - 3, &lerr);
     }
     lua_pop(it->x->L, 1);
@@ -346,11 +357,14 @@ static int lx_interpolate_protected(lua_State *L)
   return 0;
 }
 
-int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path,
-                   struct smf_arena *a, struct dsl_node **out, struct smf_error *err)
+int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path, struct smf_arena *a,
+                   struct dsl_node **out, struct smf_error *err)
 {
   struct interp_op o = {.op = {.x = x, .err = err}, .in = in, .path = path, .a = a};
   *out = NULL;
+  if (in == NULL) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "nothing to interpolate");
+  }
   int rc = lx__protect(x, lx_interpolate_protected, &o.op);
   if (rc == 0) {
     *out = o.out;
@@ -518,8 +532,8 @@ int lx_check_template(const char *s, size_t len, const char *chunk_name, size_t 
     if (L == NULL && (L = luaL_newstate()) == NULL) {
       return SMF_ERR_SET(err, SMF_ENOMEM, "cannot create a Lua state");
     }
-    struct syntax_op o = {s + i + 2, close - i - 2,
-                          chunk_name != NULL ? chunk_name : LX_EXPR_CHUNK, err, 0};
+    struct syntax_op o = {s + i + 2, close - i - 2, chunk_name != NULL ? chunk_name : LX_EXPR_CHUNK,
+                          err, 0};
     if ((rc = lx_check_one(L, &o)) != 0) {
       goto fail;
     }

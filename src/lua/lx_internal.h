@@ -26,12 +26,14 @@ struct lx {
   lua_State *L;
   size_t mem_used, mem_limit;
   uint64_t instr_used, instr_limit;
-  bool mem_tripped;    ///< an allocation was refused by the cap since lx__begin
-  bool instr_tripped;  ///< the instruction budget ran out since lx__begin
-  bool closing;        ///< lx_free: stop any finalizer at once
+  bool mem_tripped;      ///< an allocation was refused by the cap since lx__begin
+  bool instr_tripped;    ///< the instruction budget ran out since lx__begin
+  bool closing;          ///< lx_free: stop any finalizer at once
+  bool busy;             ///< inside lx__protect: public entry points are not re-entrant
   char trip_where[256];  ///< "FILE:LINE" of the Lua code running when a cap tripped
-  char *lua_path;      ///< directory of lua/smflow/*.lua; owned
-  char *step_id;       ///< current step or NULL; owned
+  char call_where[256];  ///< "FILE:LINE" defining the function of the running call
+  char *lua_path;        ///< directory of lua/smflow/*.lua; owned
+  char *step_id;         ///< current step or NULL; owned
   lx_log_fn *log_fn;
   void *log_ud;
 };
@@ -43,6 +45,11 @@ extern const char lx__mods_key;   ///< required helper modules by name
 extern const char lx__fail_key;   ///< metatable of smflow.fail error objects
 /// smflow.json.null, a light userdata.
 extern const char lx__json_null;
+
+// Design note for `lua` steps (later): a step's coroutine is a lua_newthread kept
+// by a luaL_ref; each resume from a uv callback is one top-level call like
+// lx__protect (reset the caps, lua_resume, then check the tripped flags) and the
+// hook, allocator and tripped flags above apply to it unchanged.
 
 /// Common head of the argument record of a protected operation.
 struct lx__op {

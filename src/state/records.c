@@ -222,6 +222,7 @@ int state_step_put(struct state *s, const struct state_step *x, struct smf_error
   state__bind_text(st, 9, x->error_class);
   state__bind_text(st, 10, x->error_message);
   state__bind_text(st, 11, x->remote_name);
+  sqlite3_bind_int64(st, 12, x->seq);
   return state__exec_write(s, st, "store step", err);
 }
 

@@ -91,8 +91,7 @@ static const char *const state__sql[ST__COUNT] = {
     [ST_STEP_PUT] =
         "INSERT INTO steps (run_id, id, kind, state, attempts, started_at, finished_at,"
         " outputs_json, error_class, error_message, remote_name, seq)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
-        "  (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1))"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
         " ON CONFLICT (run_id, id) DO UPDATE SET kind = excluded.kind, state = excluded.state,"
         " attempts = excluded.attempts, started_at = excluded.started_at,"
         " finished_at = excluded.finished_at, outputs_json = excluded.outputs_json,"
@@ -100,7 +99,7 @@ static const char *const state__sql[ST__COUNT] = {
         " remote_name = excluded.remote_name",
     [ST_STEP_LIST] = "SELECT run_id, id, kind, state, attempts, started_at, finished_at,"
                      " outputs_json, error_class, error_message, remote_name FROM steps"
-                     " WHERE run_id = ? ORDER BY seq",
+                     " WHERE run_id = ? ORDER BY seq, id",
     [ST_STEP_LAST_OUTPUTS] =
         "SELECT s.outputs_json FROM steps s JOIN runs r ON r.id = s.run_id"
         " WHERE r.name = ?1 AND s.id = ?2 AND s.state = 'succeeded'"
@@ -183,7 +182,7 @@ int state_flush(struct state *s, struct smf_error *err)
 
 uint64_t state_commit_count(const struct state *s) { return s->commits; }
 
-const char *state_dir(const struct state *s) { return s->dir; }
+const char *state_dir(const struct state *s) { return s->abs_dir ? s->abs_dir : s->dir; }
 
 // Take STATE_DIR/lock with flock and write our pid into it. The lock dies with
 // the process, so a kill -9 never leaves a stale lock behind.
@@ -276,6 +275,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
     rc = SMF_ERR_SET(err, SMF_ENOENT, "no state database in %s", dir);
     goto fail;
   }
+  s->abs_dir = realpath(dir, NULL);
   int flags = write    ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
               : shared ? SQLITE_OPEN_READWRITE
                        : SQLITE_OPEN_READONLY;
@@ -312,5 +312,6 @@ void state_close(struct state *s)
     close(s->lock_fd);  // releases the flock; the pid stays as a hint only
   }
   free(s->dir);
+  free(s->abs_dir);
   free(s);
 }

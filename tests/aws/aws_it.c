@@ -69,6 +69,7 @@ json_t *it_sm(struct aws_client *c, const char *op, json_t *body, struct smf_err
 {
   struct it_json j = {0};
   CHECK_OK(aws_sagemaker_call(c, op, body, NULL, it_json_cb, &j, err), err);
+  json_decref(body);
   it_wait(&j.done);
   *err = j.err;
   return j.res;
@@ -432,11 +433,6 @@ static int cmd_concurrent(int n)
   return 0;
 }
 
-static int it_faults(const char *proxy)
-{
-  (void)proxy;
-  return 2;
-}
 
 int main(int argc, char **argv)
 {
@@ -458,6 +454,8 @@ int main(int argc, char **argv)
     rc = cmd_concurrent(atoi(argv[2]));
   } else if (argc >= 3 && strcmp(argv[1], "faults") == 0) {
     rc = it_faults(argv[2]);
+  } else if (argc >= 3 && strcmp(argv[1], "skew") == 0) {
+    rc = it_skew(argv[2]);
   } else {
     fprintf(stderr, "usage: aws_it basic|upload|download|badsecret|concurrent N|faults URL\n");
   }

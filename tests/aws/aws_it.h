@@ -41,9 +41,15 @@ struct it_json {
   struct smf_error err;
 };
 void it_json_cb(json_t *result, const struct smf_error *err, void *data);
-/// Synchronous SageMaker call for tests: returns the result (caller decrefs) or
-/// NULL with *err filled.
+/// Synchronous SageMaker call for tests (takes the reference to body): returns the
+/// result (caller decrefs) or NULL with *err filled.
 json_t *it_sm(struct aws_client *c, const char *op, json_t *body, struct smf_error *err);
 
 /// SageMaker scenario (aws_it_sm.c).
 void it_sagemaker(struct aws_client *c);
+/// A minimal CreateTrainingJob request for `name` (caller decrefs).
+json_t *it_training_body(const char *name);
+/// Fault scenarios through the proxy (aws_it_faults.c).
+int it_faults(const char *proxy);
+/// Clock skew through the proxy, run under faketime (aws_it_faults.c).
+int it_skew(const char *proxy);

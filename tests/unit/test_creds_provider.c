@@ -81,13 +81,23 @@ static void write_file(const char *name, const char *text)
 // A clean AWS environment pointing every endpoint at the fake server.
 static void env_reset(const char *config)
 {
-  const char *vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                        "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-                        "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+  const char *vars[] = {"AWS_ACCESS_KEY_ID",
+                        "AWS_SECRET_ACCESS_KEY",
+                        "AWS_SESSION_TOKEN",
+                        "AWS_PROFILE",
+                        "AWS_DEFAULT_PROFILE",
+                        "AWS_REGION",
+                        "AWS_DEFAULT_REGION",
+                        "AWS_WEB_IDENTITY_TOKEN_FILE",
+                        "AWS_ROLE_ARN",
+                        "AWS_ROLE_SESSION_NAME",
                         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                        "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED",
-                        "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_ENDPOINT_URL"};
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                        "AWS_EC2_METADATA_DISABLED",
+                        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                        "AWS_ENDPOINT_URL"};
   for (size_t i = 0; i < SMF_ARRAY_LEN(vars); i++) {
     unsetenv(vars[i]);
   }
@@ -309,14 +319,36 @@ TEST(assume_role_signed_and_chained)
   get_wait(p, &o);
   ASSERT_EQ(o.code, SMF_ECREDS);
   ASSERT_EQ(o.http_status, 403);
-  ASSERT_CONTAINS(o.message, "sts:AssumeRole arn:aws:iam::123456789012:role/denied: HTTP 403 "
-                             "AccessDenied: not allowed");
+  ASSERT_CONTAINS(o.message,
+                  "sts:AssumeRole arn:aws:iam::123456789012:role/denied: HTTP 403 "
+                  "AccessDenied: not allowed");
   aws_creds_provider_close(p);
   p = provider_for("wrongkey");
   get_wait(p, &o);
   ASSERT_EQ(o.code, SMF_ECREDS);
   ASSERT_CONTAINS(o.message, "SignatureDoesNotMatch");
   aws_creds_provider_close(p);
+}
+
+TEST(default_chain_static)
+{
+  env_reset("[default]\nregion = ap-south-1\n");
+  setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+  unsetenv("AWS_REGION");
+  struct aws_creds_provider *p = NULL;
+  char region[32];
+  ASSERT_EQ(aws_creds_provider_default(http, NULL, NULL, &p, region, sizeof(region), NULL), 0);
+  ASSERT_STREQ(region, "ap-south-1");
+  struct aws_creds c = AWS_CREDS_INIT;
+  ASSERT_EQ(aws_creds_provider_get(p, &c, on_creds, NULL, NULL), 0);  // static: at once
+  ASSERT_STREQ(c.access_key_id, "AKIDENV");
+  ASSERT_EQ(aws_creds_provider_fetches(p), 0);
+  aws_creds_clear(&c);
+  aws_creds_provider_close(p);
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(aws_creds_provider_default(http, "missing", NULL, &p, NULL, 0, &err), SMF_ECREDS);
+  ASSERT(p == NULL);
 }
 
 TEST(close_while_pending)
@@ -353,6 +385,7 @@ int main(void)
   RUN_TEST(container_endpoint);
   RUN_TEST(web_identity_unsigned);
   RUN_TEST(assume_role_signed_and_chained);
+  RUN_TEST(default_chain_static);
   RUN_TEST(close_while_pending);
   bool closed = false;
   aws_http_close(http, on_http_closed, &closed);

@@ -213,13 +213,14 @@ TEST(runs_steps_attempts_roundtrip)
 
   struct state_step st = {.run_id = (char *)"20260101-000001-bbbb", .id = (char *)"b",
                           .kind = (char *)"run", .state = (char *)"succeeded", .attempts = 2,
-                          .outputs_json = (char *)"{\"k\":\"v\"}"};
+                          .outputs_json = (char *)"{\"k\":\"v\"}", .seq = 1};
   ASSERT_EQ(state_step_put(s, &st, &err), 0);
   st.id = (char *)"a";
+  st.seq = 2;
   st.state = (char *)"failed";
   st.error_class = (char *)"AlgorithmError";
   ASSERT_EQ(state_step_put(s, &st, &err), 0);
-  st.state = (char *)"succeeded";  // update keeps the first position
+  st.state = (char *)"succeeded";  // an update keeps its position
   ASSERT_EQ(state_step_put(s, &st, &err), 0);
   struct state_step *steps;
   ASSERT_EQ(state_steps_list(s, "20260101-000001-bbbb", &steps, &n, &err), 0);
