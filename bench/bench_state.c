@@ -20,9 +20,13 @@ static void one_result(struct state *s, int i, struct smf_error *err)
 {
   char id[32];
   snprintf(id, sizeof(id), "s%d", i);
-  struct state_step st = {.run_id = (char *)"r", .id = id, .kind = (char *)"run",
-                          .state = (char *)"succeeded", .attempts = 1,
-                          .outputs_json = (char *)"{\"k\":\"v\"}", .seq = i};
+  struct state_step st = {.run_id = (char *)"r",
+                          .id = id,
+                          .kind = (char *)"run",
+                          .state = (char *)"succeeded",
+                          .attempts = 1,
+                          .outputs_json = (char *)"{\"k\":\"v\"}",
+                          .seq = i};
   if (state_step_put(s, &st, err) != 0 ||
       state_event_add(s, "r", id, "state", "{\"to\":\"succeeded\"}", err) != 0 ||
       state_attempt_result(s, "r", id, 1, "succeeded", "{\"status\":\"ok\"}", err) != 0) {
@@ -46,8 +50,10 @@ int main(int argc, char **argv)
   if (dir == NULL || state_open(dir, STATE_OPEN_WRITE, &s, &err) != 0) {
     die(&err);
   }
-  struct state_run r = {.id = (char *)"r", .pipeline_path = (char *)"/p.yaml",
-                        .pipeline_sha256 = (char *)"x", .name = (char *)"bench"};
+  struct state_run r = {.id = (char *)"r",
+                        .pipeline_path = (char *)"/p.yaml",
+                        .pipeline_sha256 = (char *)"x",
+                        .name = (char *)"bench"};
   if (state_run_create(s, &r, &err) != 0 || state_flush(s, &err) != 0) {
     die(&err);
   }

@@ -10,8 +10,8 @@
 #include "smflow/engine.h"
 #include "smflow/state.h"
 
-int cli_run_load(const struct cli_ctx *ctx, const char *path,
-                 const struct dsl_param_override *ov, size_t n_ov, struct dsl_pipeline **out)
+int cli_run_load(const struct cli_ctx *ctx, const char *path, const struct dsl_param_override *ov,
+                 size_t n_ov, struct dsl_pipeline **out)
 {
   (void)ctx;
   struct dsl_diags diags = {0};
@@ -28,8 +28,7 @@ int cli_run_load(const struct cli_ctx *ctx, const char *path,
   return CLI_EXIT_OK;
 }
 
-static void cli__resume_hint(const struct cli_ctx *ctx, const char *state_dir,
-                             const char *run_id)
+static void cli__resume_hint(const struct cli_ctx *ctx, const char *state_dir, const char *run_id)
 {
   (void)ctx;
   fprintf(stderr, "resume with: smflow resume %s --state-dir %s\n", run_id, state_dir);

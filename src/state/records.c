@@ -125,8 +125,7 @@ static int state__run_one(struct state *s, sqlite3_stmt *st, struct state_run *o
   return state__fail(s, "read run", err);
 }
 
-int state_run_get(struct state *s, const char *run_id, struct state_run *out,
-                  struct smf_error *err)
+int state_run_get(struct state *s, const char *run_id, struct state_run *out, struct smf_error *err)
 {
   sqlite3_stmt *st = state__stmt(s, ST_RUN_GET, err);
   if (st == NULL) {
@@ -323,8 +322,8 @@ int state_attempt_intent(struct state *s, const char *run_id, const char *step_i
   return rc != 0 ? rc : state_flush(s, err);
 }
 
-int state_attempt_intent_add(struct state *s, const char *run_id, const char *step_id,
-                             int attempt, const char *intent_json, struct smf_error *err)
+int state_attempt_intent_add(struct state *s, const char *run_id, const char *step_id, int attempt,
+                             const char *intent_json, struct smf_error *err)
 {
   int rc = state__begin(s, err);
   if (rc != 0) {

@@ -9,15 +9,15 @@
 // (strings). A non-zero exit is an AlgorithmError naming the status and the
 // last lines of stderr.
 //
-// Intent: {attempt, command, marker}, then {.., pid, start_time} once spawned.
+// Intent: {attempt, marker}, then {.., pid, start_time} once spawned.
 // The child's environment carries SMFLOW_ATTEMPT_KEY=marker. On resume the
 // previous smflow's process is gone with it or is an orphan: every process that
 // still has the marker (or the recorded pid with the same start time) is
 // killed, and the attempt is reported lost so that a new attempt starts.
 #include <dirent.h>
 #include <errno.h>
-#include <jansson.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -45,22 +45,22 @@ struct run_pipe {
 struct run_proc {
   struct step_ctx *ctx;
   pid_t pid;
-  int pidfd;              ///< pidfd of the shell: readable when it exits
-  uv_work_t work;         ///< the spawn, in the thread pool
+  int pidfd;       ///< pidfd of the shell: readable when it exits
+  uv_work_t work;  ///< the spawn, in the thread pool
   bool spawning;
   int spawn_errno;
   int child_out, child_err;  ///< the child's ends of the pipes, closed after the spawn
-  char *cwd;              ///< in ctx->arena
-  char **argv, **envp;    ///< in ctx->arena
+  char *cwd;                 ///< in ctx->arena
+  char **argv, **envp;       ///< in ctx->arena
   uv_poll_t exit_poll;
   struct run_pipe out, err;
-  uv_timer_t timer;       ///< kill grace, then output drain after exit
+  uv_timer_t timer;  ///< kill grace, then output drain after exit
   int open_handles;
   bool spawned, exited, finished, freed;
   int64_t exit_status;
   int term_signal;
   int cancel_reason;
-  struct smf_buf tail;    ///< last lines of stderr
+  struct smf_buf tail;  ///< last lines of stderr
   char *output_path;
   char buf[65536];
   // resume: processes being killed
@@ -83,8 +83,8 @@ static char *run__marker(struct step_ctx *ctx)
 static char *run_intent(struct step_ctx *ctx)
 {
   char *marker = run__marker(ctx);
-  json_t *j = json_pack("{s:i, s:s, s:s}", "attempt", ctx->attempt, "command",
-                        step_run_command(ctx->spec), "marker", marker);
+  // The command itself is not stored: interpolated, it may hold a secret.
+  json_t *j = json_pack("{s:i, s:s}", "attempt", ctx->attempt, "marker", marker);
   char *t = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   free(marker);
@@ -355,8 +355,8 @@ static char **run__env(struct run_proc *r)
   out[k++] = smf_arena_printf(a, "SMFLOW_RUN_ID=%s", ctx->run_id);
   out[k++] = smf_arena_printf(a, "SMFLOW_STEP=%s", ctx->step_id);
   out[k++] = smf_arena_printf(a, "SMFLOW_ATTEMPT=%d", ctx->attempt);
-  out[k++] = smf_arena_printf(a, "SMFLOW_ATTEMPT_KEY=%s/%s/%d", ctx->run_id, ctx->step_id,
-                              ctx->attempt);
+  out[k++] =
+      smf_arena_printf(a, "SMFLOW_ATTEMPT_KEY=%s/%s/%d", ctx->run_id, ctx->step_id, ctx->attempt);
   out[k] = NULL;
   return out;
 }
@@ -417,9 +417,8 @@ static void run__record_pid(struct run_proc *r)
 {
   struct step_ctx *ctx = r->ctx;
   char *marker = run__marker(ctx);
-  json_t *j = json_pack("{s:i, s:s, s:s, s:i, s:I}", "attempt", ctx->attempt, "command",
-                        step_run_command(ctx->spec), "marker", marker, "pid", r->pid,
-                        "start_time", (json_int_t)step_proc_start_time(r->pid));
+  json_t *j = json_pack("{s:i, s:s, s:i, s:I}", "attempt", ctx->attempt, "marker", marker, "pid",
+                        r->pid, "start_time", (json_int_t)step_proc_start_time(r->pid));
   char *t = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   free(marker);
@@ -450,8 +449,8 @@ static void run__spawn_work(uv_work_t *w)
   sigfillset(&all);
   posix_spawnattr_setsigmask(&at, &none);
   posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                    POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&at,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   r->spawn_errno = posix_spawn(&r->pid, "/bin/sh", &fa, &at, r->argv, r->envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
@@ -604,8 +603,7 @@ static void run__add_victim(struct run_proc *r, pid_t pid)
     return;
   }
   r->victims = smf_xrealloc(r->victims, (r->n_victims + 1) * sizeof(*r->victims));
-  r->victim_start =
-      smf_xrealloc(r->victim_start, (r->n_victims + 1) * sizeof(*r->victim_start));
+  r->victim_start = smf_xrealloc(r->victim_start, (r->n_victims + 1) * sizeof(*r->victim_start));
   r->victims[r->n_victims] = pid;
   r->victim_start[r->n_victims++] = st;
   kill(pid, SIGKILL);
@@ -663,8 +661,8 @@ static int run_resume(struct step_ctx *ctx, const char *intent_json, struct smf_
   struct run_proc *r = run__new(ctx);
   json_t *j = json_loads(intent_json, 0, NULL);
   pid_t pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
-  unsigned long long start = (unsigned long long)json_integer_value(json_object_get(j,
-                                                                                    "start_time"));
+  unsigned long long start =
+      (unsigned long long)json_integer_value(json_object_get(j, "start_time"));
   run__find_victims(r, pid, start, json_string_value(json_object_get(j, "marker")));
   json_decref(j);
   if (r->n_victims > 0) {
