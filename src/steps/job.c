@@ -216,19 +216,17 @@ static void step_job_lost_cb(uv_timer_t *t)
   struct step_job *sj = t->data;
   sj->finished = true;
   struct smf_error err = SMF_ERROR_INIT;
-  SMF_ERR_SET(&err, SMF_ENOENT, "job %s of attempt %d never reported that it started", sj->job_name,
+  SMF_ERR_SET(&err, SMF_ENOENT, "job %s of attempt %d cannot be re-attached", sj->job_name,
               sj->ctx->attempt);
   step_ctx_done(sj->ctx, SMF_ENOENT, &err, NULL);
 }
 
 int step_job_resume(struct step_job *sj, const json_t *intent, struct smf_error *err)
 {
+  // Without the target's intent (smflow died between the start and its commit)
+  // the target is asked to find the job by its name.
   json_t *target = json_object_get(intent, "target");
-  if (!json_is_object(target)) {
-    uv_timer_start(&sj->timer, step_job_lost_cb, 0, 0);
-    return 0;
-  }
-  char *text = json_dumps(target, JSON_COMPACT);
+  char *text = json_is_object(target) ? json_dumps(target, JSON_COMPACT) : NULL;
   int rc =
       sj->processing
           ? target_processing_attach(sj->t, sj->desc, text, step_job_on_event, sj, &sj->handle, err)
@@ -238,7 +236,7 @@ int step_job_resume(struct step_job *sj, const json_t *intent, struct smf_error 
     step_ctx_set_remote_name(sj->ctx, sj->job_name);
     step_ctx_log(sj->ctx, "re-attached to job %s", sj->job_name);
   } else {
-    // The job cannot be watched again (its record is gone): a new attempt.
+    // No such job (it never started), or it cannot be watched again: a new attempt.
     step_ctx_log(sj->ctx, "cannot re-attach to job %s: %s", sj->job_name, err->message);
     smf_error_clear(err);
     uv_timer_start(&sj->timer, step_job_lost_cb, 0, 0);

@@ -40,9 +40,10 @@ int step_job_launch(struct step_job *sj, struct smf_error *err);
 /// reproducibly on the thread pool, store it at sj->code_uri through the
 /// target, then launch the job. Failures after this returned 0 end the attempt.
 int step_job_stage_code(struct step_job *sj, struct smf_error *err);
-/// Re-attach from the intent of an earlier smflow. Without a target part (the
-/// job never reported STARTED) the attempt is reported lost (SMF_ENOENT) from a
-/// timer, so that the engine starts a new attempt under a new job name.
+/// Re-attach from the intent of an earlier smflow; without its target part (a
+/// crash before STARTED was committed) the target looks the job up by name.
+/// When there is no job to attach to, the attempt is reported lost (SMF_ENOENT)
+/// from a timer, so that the engine starts a new attempt under a new job name.
 int step_job_resume(struct step_job *sj, const json_t *intent, struct smf_error *err);
 /// Finish with a failure from a loop callback (before the job started).
 void step_job_fail(struct step_job *sj, const struct smf_error *err);

@@ -95,7 +95,6 @@ static int reg_queue(struct target *t, struct reg_req *r, struct smf_error *err)
   return 0;
 }
 
-
 static int reg_create_group(struct target *t, const char *group, const char *description,
                             target_done_cb cb, void *data, struct smf_error *err)
 {
