@@ -156,7 +156,11 @@ static void dep_on_smoke(struct aws_http_req *req, void *data)
   struct deploy *d = data;
   const struct dsl_node *st = dsl_map_get(d->ctx->spec, "smoke_test");
   long expect = (long)dsl_map_int(st, "expect_status", 200);
-  if (req->result == 0 && req->status == expect && !d->cancel_reason) {
+  if (d->cancel_reason) {  // interrupted or timed out: no verdict, nothing to restore
+    dep_fail(d, d->cancel_reason, SMF_CLASS_NONE, "deploy stopped during its smoke test");
+    return;
+  }
+  if (req->result == 0 && req->status == expect) {
     step_ctx_log(d->ctx, "smoke test: HTTP %ld", req->status);
     dep_succeed(d);
     return;
@@ -379,6 +383,9 @@ static void dep_cancel(struct step_ctx *ctx, int reason, bool kill_now)
   struct deploy *d = ctx->kind_data;
   if (d && !d->finished && d->cancel_reason == 0) {
     d->cancel_reason = reason;
+    if (d->http) {
+      aws_http_req_cancel(&d->req);  // no-op unless the smoke test is in flight
+    }
   }
 }
 
