@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aws/http.h"
 #include "steps/common.h"
@@ -310,6 +311,25 @@ static const char *dep_package_group(struct step_ctx *ctx, const char *ref)
   return slash ? smf_arena_strndup(ctx->arena, p, (size_t)(slash - p)) : NULL;
 }
 
+// `serve:` runs in the model directory: an argument naming a file beside the
+// pipeline (`serve.py`, `bin/server`) is made absolute so that it still refers
+// to that file.
+static const char *const *dep_serve_argv(struct step_ctx *ctx, size_t *n)
+{
+  const char *const *v = step_argv(ctx, dsl_map_get(ctx->spec, "serve"), n);
+  const char **out = smf_arena_alloc(ctx->arena, (*n + 1) * sizeof(*out));
+  for (size_t i = 0; i < *n; i++) {
+    out[i] = v[i];
+    if (v[i][0] != '/' && v[i][0] != '{' && v[i][0] != '-' && strstr(v[i], "://") == NULL) {
+      const char *abs = step_path(ctx, v[i]);
+      if (access(abs, F_OK) == 0) {
+        out[i] = abs;
+      }
+    }
+  }
+  return out;
+}
+
 static void dep_describe_spec(struct deploy *d)
 {
   struct step_ctx *ctx = d->ctx;
@@ -325,7 +345,7 @@ static void dep_describe_spec(struct deploy *d)
   sp->source_dir = step_path(ctx, dsl_map_str(s, "source_dir", NULL));
   sp->instance_type = dsl_map_str(s, "instance_type", NULL);
   sp->initial_instance_count = (int)dsl_map_int(s, "initial_instance_count", 1);
-  sp->serve_command = step_argv(ctx, dsl_map_get(s, "serve"), &sp->n_serve_command);
+  sp->serve_command = dep_serve_argv(ctx, &sp->n_serve_command);
   sp->environment = step_kvs(ctx, dsl_map_get(s, "environment"), &sp->n_environment);
   sp->tags = step_kvs(ctx, dsl_map_get(s, "tags"), &sp->n_tags);
 }

@@ -7,7 +7,8 @@
 #   fails it with class Timeout;
 # - deploy from a model package (its ARN) with a smoke test;
 # - a failing smoke test on an existing endpoint restores what it served; on a
-#   new endpoint it leaves nothing behind.
+#   new endpoint it leaves nothing behind;
+# - a user's `serve:` command instead of the bundled model server.
 source "$(dirname "$0")/lib/steps.bash"
 export SMFLOW_REGISTRY_POLL_MS=100
 quickstart_copy qs
@@ -121,4 +122,44 @@ spec=$(q "SELECT spec_json FROM endpoints WHERE name='quickstart'")
 [[ $spec != *MARK* ]] || fail "the failed deploy's spec is still recorded: $spec"
 sm endpoints
 [[ $(cat "$T/out") != *fresh* ]] || fail "the new endpoint with a failed smoke test was kept"
+# A user's serve command ({port} and {model_dir} substituted).
+cat >qs/serve.py <<'PY'
+import http.server, os, sys
+port, model_dir = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        self.send_response(200 if self.path == "/ping" else 404)
+        self.end_headers()
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(n)
+        out = b"custom:" + str(len(body)).encode() + b":" + str(os.path.isdir(model_dir)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(out)
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+cat >qs/custom.yaml <<Y
+smflow: 1
+name: custom
+steps:
+  serve:
+    deploy:
+      endpoint: custom
+      model_data: "$model"
+      instance_type: ml.m5.large
+      serve: [python3, serve.py, "{port}", "{model_dir}"]
+      smoke_test: {body: sample.csv, content_type: text/csv}
+Y
+sm run qs/custom.yaml
+expect_eq "custom serve run" "$rc" 0
+[[ $rc == 0 ]] || tail -5 "$T/err"
+printf 'abc' >three.txt
+sm invoke custom --body three.txt --content-type text/plain
+expect_eq "custom invoke" "$(cat "$T/out")" "custom:3:True"
+sm endpoints delete custom
+expect_eq "custom delete" "$rc" 0
 finish
