@@ -131,21 +131,21 @@ size_t lx_mem_used(const struct lx *x);
 // ---------------------------------------------------------------------------
 // Coroutines of `lua` steps (async.c). A `lua` step's function runs as a Lua
 // thread of the run's state, resumed from event-loop callbacks. Inside it (and
-// only there) `smflow.sleep`, `smflow.http.request` and `smflow.aws.call`
-// yield; the host (src/steps/lua.c) performs what they ask on the loop, hands
+// only there) `smflow.sleep`, `smflow.http.request`, `smflow.aws.call` and
+// `smflow.registry.latest` yield; the host (src/steps/lua.c) performs what they ask on the loop, hands
 // the answer back with lx_co_answer / lx_co_raise and resumes the thread.
 
 struct lx_co;
 
 /// What a suspended coroutine waits for.
-enum lx_wait_kind { LX_WAIT_SLEEP, LX_WAIT_HTTP, LX_WAIT_AWS };
+enum lx_wait_kind { LX_WAIT_SLEEP, LX_WAIT_HTTP, LX_WAIT_AWS, LX_WAIT_REGISTRY };
 
 /// The request of a yield. Trees are allocated in the arena given to lx_co_resume.
 struct lx_wait {
   enum lx_wait_kind kind;
   double seconds;  ///< SLEEP: >= 0
   /// HTTP: {method, url, headers (map of strings), body (string), timeout (seconds)};
-  /// AWS: {service, operation, params (map)}.
+  /// AWS: {service, operation, params (map)}; REGISTRY: {group, approval}.
   const struct dsl_node *request;
 };
 

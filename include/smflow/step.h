@@ -95,7 +95,7 @@ struct lx;
 /// The run's Lua sandbox (for the `lua` kind). Borrowed.
 struct lx *step_ctx_lx(const struct step_ctx *ctx);
 /// The run's target name ("local" or "aws"). Borrowed.
-const char *step_ctx_target(const struct step_ctx *ctx);
+const char *step_ctx_target_name(const struct step_ctx *ctx);
 /// The pipeline's `region:` or NULL. Borrowed.
 const char *step_ctx_region(const struct step_ctx *ctx);
 /// The table hooks and lua functions receive for this attempt: {id, kind,

@@ -180,7 +180,7 @@ struct lx *step_ctx_lx(const struct step_ctx *ctx)
   return ctx->eng->lx;
 }
 
-const char *step_ctx_target(const struct step_ctx *ctx)
+const char *step_ctx_target_name(const struct step_ctx *ctx)
 {
   return eng__target(ctx->eng);
 }
@@ -435,8 +435,9 @@ void eng_hook_run_end(struct eng *e, const char *status)
   struct eng__end_hook h = {0};
   struct step_luaco_config cfg = {.loop = &e->loop,
                                   .x = e->lx,
-                                  .target = eng__target(e),
+                                  .target_name = eng__target(e),
                                   .region = e->p->region,
+                                  .target = e->target,
                                   .done = eng__end_hook_done,
                                   .data = &h};
   struct step_luaco *r = NULL;

@@ -1,5 +1,6 @@
 // async.c: coroutines of `lua` steps and the smflow functions that suspend
-// them (smflow.sleep, smflow.http.request, smflow.aws.call).
+// them (smflow.sleep, smflow.http.request, smflow.aws.call,
+// smflow.registry.latest).
 //
 // A step's function runs in a Lua thread of the run's state (lua_newthread, kept
 // by a luaL_ref). The suspending functions are C functions that check their
@@ -131,6 +132,22 @@ static int lhook_aws_call(lua_State *L)
   return lx_async_yield(L, "aws", 1);
 }
 
+// smflow.registry.latest(group [, approval])
+static int lhook_registry_latest(lua_State *L)
+{
+  lx_async_check(L, "smflow.registry.latest");
+  luaL_checkstring(L, 1);
+  const char *approval = luaL_optstring(L, 2, "Approved");
+  lua_createtable(L, 0, 2);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "group");
+  lua_pushstring(L, approval);
+  lua_setfield(L, -2, "approval");
+  lua_replace(L, 1);
+  lua_settop(L, 1);
+  return lx_async_yield(L, "registry", 1);
+}
+
 static int lhook_awserr_tostring(lua_State *L)
 {
   lua_getfield(L, 1, "code");
@@ -165,6 +182,10 @@ void lx__open_async(lua_State *L)
   lua_pushcfunction(L, lhook_aws_call);
   lua_setfield(L, -2, "call");
   lua_setfield(L, -2, "aws");
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, lhook_registry_latest);
+  lua_setfield(L, -2, "latest");
+  lua_setfield(L, -2, "registry");
 }
 
 // ---------------------------------------------------------------------------
@@ -328,7 +349,9 @@ static int lx_co_read_wait(lua_State *L, struct co_resume_op *o)
     w->kind = LX_WAIT_SLEEP;
     w->seconds = (double)lua_tonumber(T, base + 2);
   } else {
-    w->kind = strcmp(what, "http") == 0 ? LX_WAIT_HTTP : LX_WAIT_AWS;
+    w->kind = strcmp(what, "http") == 0       ? LX_WAIT_HTTP
+              : strcmp(what, "registry") == 0 ? LX_WAIT_REGISTRY
+                                              : LX_WAIT_AWS;
     lua_pushvalue(T, base + 2);
     lua_xmove(T, L, 1);
     struct dsl_node *req = NULL;

@@ -48,8 +48,9 @@ static int lua_start(struct step_ctx *ctx, struct smf_error *err)
   struct step_luaco_config cfg = {.loop = ctx->loop,
                                   .x = step_ctx_lx(ctx),
                                   .step_id = ctx->step_id,
-                                  .target = step_ctx_target(ctx),
+                                  .target_name = step_ctx_target_name(ctx),
                                   .region = step_ctx_region(ctx),
+                                  .target = ctx->target,
                                   .done = lua__done,
                                   .data = l};
   const struct dsl_node *args[2] = {step_ctx_describe(ctx, ctx->arena),

@@ -8,6 +8,7 @@
 // slice never runs inside a curl callback. Cancel stops the timer, cancels the
 // request and drops the coroutine.
 #include "steps/luaco.h"
+#include "target/target.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -33,12 +34,14 @@ struct step_luaco {
   struct aws_client *aws;  ///< smflow.aws.call; made on first use
   struct aws_creds_provider *creds;
   bool aws_active;
+  bool reg_active;  ///< a registry listing is in flight (target_registry_list)
   struct smf_arena wa;  ///< the current wait's request and answer
   int cancel_reason;
   bool finished;
   int pending_closes;  ///< handles and clients still closing after close
   bool closed;
   struct dsl_node *result;  ///< in wa
+  const char *reg_approval;  ///< of the registry listing in flight (in wa)
 };
 
 // A message formatted into the arena `a`.
@@ -79,6 +82,7 @@ static void luaco__finish_cancelled(struct step_luaco *l)
 }
 
 static void luaco__resume_cb(uv_timer_t *t);
+static void luaco__release(struct step_luaco *l);
 
 static void luaco__resume_soon(struct step_luaco *l)
 {
@@ -309,6 +313,84 @@ static const char *luaco__aws_start(struct step_luaco *l, const struct dsl_node 
   return NULL;
 }
 
+// ---- registry ----
+
+static struct dsl_node *luaco__s(struct smf_arena *a, const char *s)
+{
+  return s ? dsl_node_str(a, s, strlen(s)) : dsl_node_new(a, DSL_NULL);
+}
+
+// The newest version with the wanted approval, as a table; NULL when none.
+static struct dsl_node *luaco__package(struct smf_arena *a, const struct target_model_package *pkgs,
+                                       size_t n, const char *approval)
+{
+  const struct target_model_package *best = NULL;
+  for (size_t i = 0; i < n; i++) {
+    bool ok = strcmp(approval, "any") == 0 ||
+              (pkgs[i].approval && strcmp(pkgs[i].approval, approval) == 0);
+    if (ok && (best == NULL || pkgs[i].version > best->version)) {
+      best = &pkgs[i];
+    }
+  }
+  if (best == NULL) {
+    return NULL;
+  }
+  struct dsl_node *t = dsl_node_new(a, DSL_MAP);
+  dsl_map_set(a, t, "group", luaco__s(a, best->group));
+  dsl_map_set(a, t, "version", dsl_node_int(a, best->version));
+  dsl_map_set(a, t, "arn", luaco__s(a, best->arn));
+  dsl_map_set(a, t, "approval", luaco__s(a, best->approval));
+  dsl_map_set(a, t, "model_data", luaco__s(a, best->model_data));
+  dsl_map_set(a, t, "image_uri", luaco__s(a, best->image_uri));
+  dsl_map_set(a, t, "description", luaco__s(a, best->description));
+  dsl_map_set(a, t, "metrics_uri", luaco__s(a, best->metrics_uri));
+  struct dsl_node *md = dsl_node_new(a, DSL_MAP);
+  for (size_t i = 0; i < best->n_metadata; i++) {
+    dsl_map_set(a, md, best->metadata[i].key, luaco__s(a, best->metadata[i].value));
+  }
+  dsl_map_set(a, t, "metadata", md);
+  return t;
+}
+
+static void luaco__reg_done(void *data, int status, const struct target_model_package *pkgs,
+                            size_t n, const struct smf_error *err)
+{
+  struct step_luaco *l = data;
+  l->reg_active = false;
+  if (l->closed) {
+    luaco__release(l);  // close() counted this listing
+    return;
+  }
+  if (l->cancel_reason != 0) {
+    luaco__finish_cancelled(l);
+    return;
+  }
+  struct smf_arena *a = &l->wa;
+  if (status == 0 || status == SMF_ENOENT) {  // no such group: no approved model either
+    lx_co_answer(l->co, status == 0 ? luaco__package(a, pkgs, n, l->reg_approval) : NULL);
+  } else {
+    lx_co_raise(l->co, NULL,
+                luaco__msg(a, "smflow.registry.latest: %s", err ? err->message : "failed"));
+  }
+  luaco__resume_soon(l);
+}
+
+static const char *luaco__reg_start(struct step_luaco *l, const struct dsl_node *r)
+{
+  struct smf_arena *a = &l->wa;
+  if (l->cfg.target == NULL) {
+    return "smflow.registry.latest: this run has no target";
+  }
+  l->reg_approval = dsl_map_str(r, "approval", "Approved");  // lives in l->wa
+  struct smf_error err = SMF_ERROR_INIT;
+  if (target_registry_list(l->cfg.target, dsl_map_str(r, "group", ""), luaco__reg_done, l, &err) !=
+      0) {
+    return luaco__msg(a, "smflow.registry.latest: %s", err.message);
+  }
+  l->reg_active = true;
+  return NULL;
+}
+
 // ---- the coroutine ----
 
 static void luaco__sleep_cb(uv_timer_t *t)
@@ -330,6 +412,9 @@ static void luaco__dispatch(struct step_luaco *l, const struct lx_wait *w)
     break;
   case LX_WAIT_AWS:
     problem = luaco__aws_start(l, w->request);
+    break;
+  case LX_WAIT_REGISTRY:
+    problem = luaco__reg_start(l, w->request);
     break;
   }
   if (problem != NULL) {
@@ -385,7 +470,7 @@ int step_luaco_start(const struct step_luaco_config *cfg, const char *fn,
   l->cfg = *cfg;
   l->x = cfg->x;
   l->step_id = cfg->step_id ? smf_xstrdup(cfg->step_id) : NULL;
-  l->target = cfg->target ? smf_xstrdup(cfg->target) : NULL;
+  l->target = cfg->target_name ? smf_xstrdup(cfg->target_name) : NULL;
   l->region = cfg->region ? smf_xstrdup(cfg->region) : NULL;
   l->fn = smf_xstrdup(fn);
   l->wa = (struct smf_arena)SMF_ARENA_INIT;
@@ -469,6 +554,9 @@ void step_luaco_close(struct step_luaco *l)
   lx_co_free(l->co);
   l->co = NULL;
   l->pending_closes = 1;
+  if (l->reg_active) {
+    l->pending_closes++;  // the listing cannot be cancelled: its callback releases
+  }
   if (l->http != NULL) {
     l->pending_closes++;
     aws_http_close(l->http, luaco__client_closed, l);

@@ -11,6 +11,8 @@
 #include "smflow/error.h"
 #include "smflow/lx.h"
 
+struct target;
+
 struct step_luaco;
 
 /// Completion, exactly once, from a loop callback: status 0 with the function's
@@ -24,8 +26,9 @@ struct step_luaco_config {
   uv_loop_t *loop;
   struct lx *x;                 ///< borrowed; must outlive the runner
   const char *step_id;          ///< log prefix of the function's lines, or NULL
-  const char *target;           ///< "local" or "aws" (smflow.aws.call needs aws)
+  const char *target_name;      ///< "local" or "aws" (smflow.aws.call needs aws)
   const char *region;           ///< the pipeline's region or NULL (then the AWS CLI's rules)
+  struct target *target;        ///< for smflow.registry.latest; borrowed, may be NULL
   uint64_t total_instructions;  ///< cap over all slices; 0 = SMFLOW_LUA_STEP_INSTRUCTIONS or 10 x
                                 ///< per call
   step_luaco_done_fn *done;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # hooks_recipes.sh: recipes of docs/hooks.md, run as written there — gate a step
 # on a metric (a `when:` calling a hooks function, and a `lua` gate step that
-# fails with smflow.fail), compare with the last approved model (its record is
-# the output of an earlier step) and compute the next version with
-# smflow.semver, over three runs.
+# fails with smflow.fail), compare with the newest approved model of the local
+# registry (smflow.registry.latest) and compute the next version with
+# smflow.semver, over five runs (one after a person rejected a version).
 source "$(dirname "$0")/lib/hooks.bash"
 
 cat >hooks.lua <<'LUA'
@@ -23,23 +23,19 @@ function gate(step, args)
   return {passed = true, margin = math.floor((acc - args.min) * 1000 + 0.5) / 1000}
 end
 
--- Candidate against the approved model (steps.champion has its record, or nothing).
+-- Candidate against the newest approved version of the group in the model
+-- registry (smflow.registry.latest), and the version it would get.
 function compare(step, args)
   local cand = tonumber(steps.evaluate.accuracy)
-  local champ = steps.champion.accuracy and tonumber(steps.champion.accuracy)
-  if champ == nil then
-    return {promote = true, reason = "no approved model yet"}
+  local approved = smflow.registry.latest(args.group)
+  if approved == nil then
+    return {promote = true, reason = "no approved model yet", version = "1.0.0"}
   end
-  local better = cand >= champ + args.min_gain
-  return {promote = better,
-          reason = string.format("candidate %.3f vs approved %.3f", cand, champ)}
-end
-
--- The version the candidate would get: a bump of the approved one.
-function next_version(step, args)
-  local last = steps.champion.version
-  if last == nil then return {version = "1.0.0"} end
-  return {version = semver.bump(last, args.part)}
+  local champ = tonumber(approved.metadata.accuracy)
+  return {promote = cand >= champ + args.min_gain,
+          reason = string.format("candidate %.3f vs approved %.3f (v%d)", cand, champ,
+                                 approved.version),
+          version = semver.bump(approved.metadata.semver, args.part)}
 end
 LUA
 
@@ -58,40 +54,49 @@ steps:
   gate:
     needs: [evaluate]
     lua: {function: gate, args: {min: "${params.min_accuracy}"}}
-  champion:
-    run: "if [ -f champion.env ]; then cat champion.env >> $SMFLOW_OUTPUT; fi"
   compare:
-    needs: [evaluate, champion, gate]
-    lua: {function: compare, args: {min_gain: 0.01}}
-  version:
-    needs: [champion]
-    lua: {function: next_version, args: {part: minor}}
-  promote:
-    needs: [compare, version]
+    needs: [evaluate, gate]
+    lua: {function: compare, args: {group: churn, min_gain: 0.01, part: minor}}
+  register:
+    needs: [compare]
     when: steps.compare.promote
-    run: "printf 'accuracy=%s\\nversion=%s\\n' ${steps.evaluate.accuracy} ${steps.version.version} > champion.env"
+    register:
+      model_package_group: churn
+      model_data: model.tar.gz
+      image_uri: local
+      approval: Approved
+      metadata: {accuracy: "${steps.evaluate.accuracy}", semver: "${steps.compare.version}"}
 YAML
 
-# Run 1: nothing approved yet: promoted as 1.0.0.
+tar czf model.tar.gz hooks.lua
+
+# Run 1: nothing approved yet: registered and approved as 1.0.0.
 sm run p.yaml --param acc=0.9
 expect_eq "run 1 exit" "$rc" 0
 expect_eq "run 1 report (when: true)" "$(step_field report state)" succeeded
 expect_eq "run 1 gate" "$(step_field gate outputs)" '{"margin": 0.1, "passed": true}'
 expect_eq "run 1 reason" "$(step_field compare outputs.reason)" "no approved model yet"
-expect_eq "run 1 approved" "$(cat champion.env | tr '\n' ' ')" "accuracy=0.9 version=1.0.0 "
+expect_eq "run 1 registered" "$(step_field register outputs.version)" 1
 
-# Run 2: worse than the approved model: not promoted, version computed anyway.
+# Run 2: worse than the approved model: not registered.
 sm run p.yaml --param acc=0.85
 expect_eq "run 2 exit" "$rc" 0
-expect_eq "run 2 compare" "$(step_field compare outputs)" '{"promote": false, "reason": "candidate 0.850 vs approved 0.900"}'
-expect_eq "run 2 version" "$(step_field version outputs.version)" 1.1.0
-expect_eq "run 2 promote skipped" "$(step_field promote state)" skipped
-expect_eq "run 2 approved unchanged" "$(cat champion.env | tr '\n' ' ')" "accuracy=0.9 version=1.0.0 "
+expect_eq "run 2 compare" "$(step_field compare outputs)" \
+  '{"promote": false, "reason": "candidate 0.850 vs approved 0.900 (v1)", "version": "1.1.0"}'
+expect_eq "run 2 register skipped" "$(step_field register state)" skipped
 
-# Run 3: better: promoted as 1.1.0.
+# Run 3: better: registered as version 2, semver 1.1.0.
 sm run p.yaml --param acc=0.95
 expect_eq "run 3 exit" "$rc" 0
-expect_eq "run 3 approved" "$(cat champion.env | tr '\n' ' ')" "accuracy=0.95 version=1.1.0 "
+expect_eq "run 3 registered" "$(step_field register outputs.version)" 2
+expect_eq "run 3 semver" "$(step_field compare outputs.version)" 1.1.0
+
+# A person rejects version 2: the comparison goes back to version 1.
+"$SMFLOW" --state-dir "$T/state" models reject churn 2 >/dev/null || fail "models reject"
+sm run p.yaml --param acc=0.905
+expect_eq "run 3b exit" "$rc" 0
+expect_eq "run 3b compares with v1" "$(step_field compare outputs.reason)" "candidate 0.905 vs approved 0.900 (v1)"
+expect_eq "run 3b not enough gain" "$(step_field register state)" skipped
 
 # Run 4: below the gate: report skipped by when:, the gate fails with its reason,
 # compare and promote are not started.
@@ -101,5 +106,4 @@ expect_eq "run 4 report skipped" "$(step_field report state)" skipped
 expect_eq "run 4 gate class" "$(step_field gate error.class)" HookError
 expect_eq "run 4 gate message" "$(step_field gate error.message)" "accuracy 0.700 is below the gate 0.800"
 expect_eq "run 4 compare not started" "$(step_field compare state)" cancelled
-expect_eq "run 4 approved unchanged" "$(cat champion.env | tr '\n' ' ')" "accuracy=0.95 version=1.1.0 "
 finish
