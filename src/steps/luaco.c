@@ -8,7 +8,6 @@
 // slice never runs inside a curl callback. Cancel stops the timer, cancels the
 // request and drops the coroutine.
 #include "steps/luaco.h"
-#include "target/target.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -18,6 +17,7 @@
 
 #include "aws/http.h"
 #include "smflow/aws.h"
+#include "target/target.h"
 
 #define LUACO_HTTP_MAX_RESPONSE ((size_t)16 * 1024 * 1024)
 #define LUACO_HTTP_DEFAULT_TIMEOUT_S 30.0
@@ -34,13 +34,13 @@ struct step_luaco {
   struct aws_client *aws;  ///< smflow.aws.call; made on first use
   struct aws_creds_provider *creds;
   bool aws_active;
-  bool reg_active;  ///< a registry listing is in flight (target_registry_list)
+  bool reg_active;      ///< a registry listing is in flight (target_registry_list)
   struct smf_arena wa;  ///< the current wait's request and answer
   int cancel_reason;
   bool finished;
   int pending_closes;  ///< handles and clients still closing after close
   bool closed;
-  struct dsl_node *result;  ///< in wa
+  struct dsl_node *result;   ///< in wa
   const char *reg_approval;  ///< of the registry listing in flight (in wa)
 };
 

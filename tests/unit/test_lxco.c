@@ -27,7 +27,9 @@ static const char HOOKS[] =
     "function raw(step) coroutine.yield(1) end\n"
     "function fails(step) smflow.sleep(0) smflow.fail('nope') end\n"
     "function nothing(step) end\n"
-    "function in_hook() smflow.sleep(1) end\n";
+    "function in_hook() smflow.sleep(1) end\n"
+    "function reg(step) local m = smflow.registry.latest('churn') return {v = m and m.version} "
+    "end\n";
 
 static struct lx *X;
 static char *DIR_;
@@ -159,6 +161,24 @@ TEST(co_misuse)
   lx_co_free(co);
 }
 
+TEST(co_registry)
+{
+  struct smf_error err = SMF_ERROR_INIT;
+  struct lx_co *co = NULL;
+  struct lx_wait w;
+  ASSERT_EQ(lx_co_new(X, "reg", NULL, 0, &co, &err), 0);
+  ASSERT_EQ(lx_co_resume(co, &A, &w, &err), LX_CO_YIELDED);
+  ASSERT_EQ(w.kind, LX_WAIT_REGISTRY);
+  ASSERT_STREQ(get(w.request, "group")->u.str.s, "churn");
+  ASSERT_STREQ(get(w.request, "approval")->u.str.s, "Approved");
+  lx_co_answer(co, map("version", inum(3), NULL));
+  ASSERT_EQ(lx_co_resume(co, &A, &w, &err), 0);
+  ASSERT_EQ(get(lx_co_result(co), "v")->u.i, 3);
+  lx_co_free(co);
+  ASSERT_CONTAINS(eval_err(X, "smflow.registry.latest('churn')"),
+                  "smflow.registry.latest is only available inside a lua step");
+}
+
 int main(void)
 {
   X = setup();
@@ -166,6 +186,7 @@ int main(void)
   RUN_TEST(co_raise_message_has_position);
   RUN_TEST(co_caps);
   RUN_TEST(co_misuse);
+  RUN_TEST(co_registry);
   lx_free(X);
   smf_arena_free(&A);
   return TEST_REPORT();
