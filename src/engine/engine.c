@@ -285,6 +285,8 @@ static void eng__free(struct eng *e)
     free(s->remote_name);
     free(s->err_message);
     free(s->log_path);
+    free(s->cache_key);
+    free(s->cached_from);
     smf_arena_free(&s->arena);
   }
   free(e->steps);

@@ -267,12 +267,12 @@ static int eng__open_log(struct eng_step *s, struct smf_error *err)
   return 0;
 }
 
-static bool eng__check_when(struct eng_step *s)
+bool eng_step_check_when(struct eng_step *s)
 {
   struct eng *e = s->eng;
   struct smf_error err = SMF_ERROR_INIT;
   bool ok = true;
-  if (s->resuming || s->def->when == NULL) {
+  if (s->resuming || s->def->when == NULL || s->when_passed) {
     return true;
   }
   if (lx_eval_bool(e->lx, s->def->when, e->p->path, &ok, &err) != 0) {
@@ -286,7 +286,13 @@ static bool eng__check_when(struct eng_step *s)
     eng_step_transition(s, STEP_SKIPPED);
     eng__on_final(s);
   }
+  s->when_passed = ok;
   return ok;
+}
+
+void eng_step_final(struct eng_step *s)
+{
+  eng__on_final(s);
 }
 
 // Interpolate and validate the spec of a READY step and write its intent into
@@ -295,7 +301,7 @@ static bool eng__prepare(struct eng_step *s)
 {
   struct eng *e = s->eng;
   struct smf_error err = SMF_ERROR_INIT;
-  if (!eng__check_when(s)) {
+  if (!eng_step_check_when(s)) {
     return false;
   }
   if (s->kind == NULL) {
@@ -421,7 +427,7 @@ void eng_pump(struct eng *e)
     e->q_head = (e->q_head + 1) % e->n;
     e->q_len--;
     s->in_queue = false;
-    if (s->state == STEP_READY && eng__prepare(s)) {
+    if (s->state == STEP_READY && !eng_cache_begin(s) && eng__prepare(s)) {
       e->batch[nb++] = s;
     }
   }
@@ -522,6 +528,7 @@ static void eng__succeeded(struct eng_step *s, const struct dsl_node *outputs)
   }
   eng__set_message(s, SMF_CLASS_NONE, NULL);
   eng_step_transition(s, STEP_SUCCEEDED);
+  eng_cache_store(s);
   eng__on_final(s);
 }
 
