@@ -72,7 +72,10 @@ static void cancel__procs(json_t *j, json_t *done)
   if (json_is_array(j)) {
     size_t i;
     json_t *v;
-    json_array_foreach(j, i, v) { cancel__procs(v, done); }
+    json_array_foreach(j, i, v)
+    {
+      cancel__procs(v, done);
+    }
     return;
   }
   if (!json_is_object(j)) {
@@ -99,7 +102,10 @@ static void cancel__procs(json_t *j, json_t *done)
   }
   const char *k;
   json_t *v;
-  json_object_foreach(j, k, v) { cancel__procs(v, done); }
+  json_object_foreach(j, k, v)
+  {
+    cancel__procs(v, done);
+  }
 }
 
 // Stop what the open attempts of one step started, and record them cancelled.
@@ -197,8 +203,9 @@ static int cancel__prepare(const char *dir, const char *run_id, bool *already)
     if (strcmp(run.status, "running") == 0) {
       ret = cancel__stop_holder(dir, run.id, pid);
     } else {
-      fprintf(stderr, "error: state directory %s is locked by smflow (pid %ld), running another run\n",
-              dir, pid);
+      fprintf(stderr,
+              "error: state directory %s is locked by smflow (pid %ld), running another run\n", dir,
+              pid);
       ret = CLI_EXIT_ENV;
     }
   }

@@ -100,8 +100,9 @@ static int logs__check(struct state *st, const struct logs_req *rq, bool *cached
     fprintf(stderr, "error: run %s has no step '%s'\n", rq->run_id, rq->step);
     rc = CLI_EXIT_USAGE;
   } else if (s->cached_from) {
-    fprintf(stderr, "step '%s' was served from the step cache (outputs of %s): see its log with\n"
-                    "  smflow logs %.*s %s\n",
+    fprintf(stderr,
+            "step '%s' was served from the step cache (outputs of %s): see its log with\n"
+            "  smflow logs %.*s %s\n",
             rq->step, s->cached_from, (int)strcspn(s->cached_from, "/"), s->cached_from,
             strchr(s->cached_from, '/') ? strchr(s->cached_from, '/') + 1 : "");
     *cached = true;

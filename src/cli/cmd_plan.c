@@ -26,15 +26,13 @@ static void plan__print_table(json_t *doc)
     json_t *r;
     json_array_foreach(json_object_get(s, "requests"), k, r)
     {
-      smf_buf_printf(&b, "%s%s:%s", k ? ", " : "",
-                     json_string_value(json_object_get(r, "service")),
+      smf_buf_printf(&b, "%s%s:%s", k ? ", " : "", json_string_value(json_object_get(r, "service")),
                      json_string_value(json_object_get(r, "operation")));
     }
     const char *reason = json_string_value(json_object_get(s, "reason"));
     printf("%-20s %-9s %-8s %-44s %s\n", json_string_value(json_object_get(s, "id")),
            json_string_value(json_object_get(s, "kind")),
-           json_string_value(json_object_get(s, "action")), smf_buf_cstr(&b),
-           reason ? reason : "");
+           json_string_value(json_object_get(s, "action")), smf_buf_cstr(&b), reason ? reason : "");
     smf_buf_free(&b);
   }
 }
@@ -62,7 +60,10 @@ static int plan__show(const struct cli_ctx *ctx, const struct dsl_pipeline *p, c
   if (ctx->json) {
     size_t i;
     json_t *s;
-    json_array_foreach(json_object_get(doc, "steps"), i, s) { json_object_del(s, "reason"); }
+    json_array_foreach(json_object_get(doc, "steps"), i, s)
+    {
+      json_object_del(s, "reason");
+    }
     char *out = json_dumps(doc, JSON_INDENT(2));
     printf("%s\n", out);
     free(out);

@@ -63,8 +63,8 @@ static bool ck__under(const char *path, const char *dir)
 
 // Lines "REL\tSHA256\n" of every file under dir (entries whose name starts with
 // `prefix` at the top level only), sorted, into b. depth bounds symlink loops.
-static int ck__walk(const struct ck_inputs *c, const char *dir, const char *rel,
-                    const char *prefix, struct smf_buf *b, int depth)
+static int ck__walk(const struct ck_inputs *c, const char *dir, const char *rel, const char *prefix,
+                    struct smf_buf *b, int depth)
 {
   struct dirent **names = NULL;
   int n = scandir(dir, &names, NULL, alphasort);
@@ -77,7 +77,8 @@ static int ck__walk(const struct ck_inputs *c, const char *dir, const char *rel,
     char *path = smf_xasprintf("%s/%s", dir, nm);
     char *r = rel[0] ? smf_xasprintf("%s/%s", rel, nm) : smf_xstrdup(nm);
     struct stat sb;
-    bool take = !ck__skip_name(nm) && (prefix == NULL || strncmp(nm, prefix, strlen(prefix)) == 0) &&
+    bool take = !ck__skip_name(nm) &&
+                (prefix == NULL || strncmp(nm, prefix, strlen(prefix)) == 0) &&
                 !ck__under(path, c->in->state_dir) && stat(path, &sb) == 0;
     if (take && S_ISDIR(sb.st_mode) && depth < 32) {
       rc = rc ? rc : ck__walk(c, path, r, NULL, b, depth + 1);
@@ -192,11 +193,17 @@ static void ck__walk_json(struct ck_inputs *c, const json_t *j)
   } else if (json_is_array(j)) {
     size_t i;
     json_t *v;
-    json_array_foreach(j, i, v) { ck__walk_json(c, v); }
+    json_array_foreach(j, i, v)
+    {
+      ck__walk_json(c, v);
+    }
   } else if (json_is_object(j)) {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)j, k, v) { ck__walk_json(c, v); }
+    json_object_foreach((json_t *)j, k, v)
+    {
+      ck__walk_json(c, v);
+    }
   }
 }
 
@@ -223,7 +230,9 @@ int eng_cache_key(const struct eng_cache_input *in, char key[65], char **unknown
     }
     smf_buf_printf(&b, "hooks %s\n", hex);
   }
-  qsort(c.lines, c.n, sizeof(*c.lines), ck__cmp);
+  if (c.n > 1) {
+    qsort(c.lines, c.n, sizeof(*c.lines), ck__cmp);
+  }
   for (size_t i = 0; i < c.n; i++) {
     smf_buf_printf(&b, "input %s\n", c.lines[i]);
     free(c.lines[i]);

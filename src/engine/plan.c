@@ -47,8 +47,8 @@ struct plan {
 
 static json_t *plan__req(const char *service, const char *op, json_t *body)
 {
-  return json_pack("{s:s, s:s, s:o}", "service", service, "operation", op,
-                   "body", body ? body : json_object());
+  return json_pack("{s:s, s:s, s:o}", "service", service, "operation", op, "body",
+                   body ? body : json_object());
 }
 
 static json_t *plan__spec_body(json_t *spec)
@@ -65,8 +65,9 @@ static bool plan__local_kind(enum dsl_kind kind, json_t *spec, json_t *requests)
     return true;
   }
   if (kind == DSL_KIND_LUA) {
-    json_t *b = json_is_string(spec) ? json_pack("{s:O, s:o}", "function", spec, "args", json_object())
-                                     : json_deep_copy(spec);
+    json_t *b = json_is_string(spec)
+                    ? json_pack("{s:O, s:o}", "function", spec, "args", json_object())
+                    : json_deep_copy(spec);
     json_array_append_new(requests, plan__req("local", "CallLua", b));
     return true;
   }
@@ -88,15 +89,15 @@ static void plan__local(enum dsl_kind kind, const char *step_id, json_t *spec, j
     return;
   }
   static const char *const ops[DSL_KIND__COUNT] = {
-      [DSL_KIND_UPLOAD] = "StoreObject",       [DSL_KIND_FIT] = "RunTraining",
-      [DSL_KIND_EVALUATE] = "RunProcessing",   [DSL_KIND_REGISTER] = "CreateModelPackage",
+      [DSL_KIND_UPLOAD] = "StoreObject",      [DSL_KIND_FIT] = "RunTraining",
+      [DSL_KIND_EVALUATE] = "RunProcessing",  [DSL_KIND_REGISTER] = "CreateModelPackage",
       [DSL_KIND_DEPLOY] = "StartModelServer",
   };
   if ((kind == DSL_KIND_FIT || kind == DSL_KIND_EVALUATE) && plan__packs_code(spec)) {
-    json_t *b = json_pack("{s:O?, s:O?, s:O?, s:s}", "source_dir",
-                          json_object_get(spec, "source_dir"), "entry_point",
-                          json_object_get(spec, "entry_point"), "dependencies",
-                          json_object_get(spec, "dependencies"), "archive", "sourcedir.tar.gz");
+    json_t *b =
+        json_pack("{s:O?, s:O?, s:O?, s:s}", "source_dir", json_object_get(spec, "source_dir"),
+                  "entry_point", json_object_get(spec, "entry_point"), "dependencies",
+                  json_object_get(spec, "dependencies"), "archive", "sourcedir.tar.gz");
     json_array_append_new(requests, plan__req("local", "StoreObject", b));
   }
   json_array_append_new(requests, plan__req("local", ops[kind], plan__spec_body(spec)));
@@ -119,12 +120,12 @@ static void plan__aws(enum dsl_kind kind, const char *step_id, json_t *spec, jso
       [DSL_KIND_DEPLOY] = {"sagemaker", "CreateModel", "sagemaker", "CreateEndpointConfig"},
   };
   if ((kind == DSL_KIND_FIT || kind == DSL_KIND_EVALUATE) && plan__packs_code(spec)) {
-    json_array_append_new(requests,
-                          plan__req("s3", "PutObject",
-                                    json_pack("{s:O?, s:O?, s:s}", "source_dir",
-                                              json_object_get(spec, "source_dir"), "entry_point",
-                                              json_object_get(spec, "entry_point"), "key",
-                                              "sourcedir.tar.gz")));
+    json_array_append_new(
+        requests,
+        plan__req("s3", "PutObject",
+                  json_pack("{s:O?, s:O?, s:s}", "source_dir", json_object_get(spec, "source_dir"),
+                            "entry_point", json_object_get(spec, "entry_point"), "key",
+                            "sourcedir.tar.gz")));
   }
   for (int i = 0; i < 4 && calls[kind][i]; i += 2) {
     json_array_append_new(requests,
@@ -172,7 +173,10 @@ static void plan__redact(json_t *j)
   json_t *v;
   size_t i;
   if (json_is_array(j)) {
-    json_array_foreach(j, i, v) { plan__redact(v); }
+    json_array_foreach(j, i, v)
+    {
+      plan__redact(v);
+    }
     return;
   }
   json_object_foreach(j, k, v)
@@ -271,8 +275,8 @@ static int plan__when(struct plan *pl, const struct dsl_step *d, struct plan_ste
   }
   bool any = false;
   if (d->when->type == DSL_STR && !plan__refs_known(pl, d->when->u.str.s, &any)) {
-    plan__set(ps, "unknown", smf_xasprintf("when: %s needs outputs of earlier steps",
-                                           d->when->u.str.s));
+    plan__set(ps, "unknown",
+              smf_xasprintf("when: %s needs outputs of earlier steps", d->when->u.str.s));
     return -1;
   }
   bool ok = true;
@@ -300,8 +304,9 @@ static void plan__cache(struct plan *pl, const struct dsl_step *d, struct plan_s
   char key[65];
   char *unknown = NULL;
   if (pl->st == NULL || eng_cache_key(&in, key, &unknown) != 0) {
-    plan__set(ps, "run", unknown ? smf_xasprintf("not cacheable: %s", unknown)
-                                 : smf_xstrdup("no earlier runs in the state directory"));
+    plan__set(ps, "run",
+              unknown ? smf_xasprintf("not cacheable: %s", unknown)
+                      : smf_xstrdup("no earlier runs in the state directory"));
     free(unknown);
     return;
   }
@@ -312,8 +317,8 @@ static void plan__cache(struct plan *pl, const struct dsl_step *d, struct plan_s
     plan__set(ps, "run", smf_xasprintf("cache miss (key %.12s)", key));
     return;
   }
-  plan__set(ps, "cached", smf_xasprintf("outputs of %s/%s/%d", ent.run_id, ent.step_id,
-                                        ent.attempt));
+  plan__set(ps, "cached",
+            smf_xasprintf("outputs of %s/%s/%d", ent.run_id, ent.step_id, ent.attempt));
   struct dsl_node *out = eng_json_to_node(&pl->e.arena, ent.outputs_json, &err);
   if (out && lx_set_step_outputs(pl->e.lx, d->id, out, &err) == 0) {
     ps->outputs_known = true;
