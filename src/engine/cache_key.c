@@ -79,7 +79,7 @@ static int ck__walk(const struct ck_inputs *c, const char *dir, const char *rel,
     struct stat sb;
     bool take = !ck__skip_name(nm) &&
                 (prefix == NULL || strncmp(nm, prefix, strlen(prefix)) == 0) &&
-                !ck__under(path, c->in->state_dir) && stat(path, &sb) == 0;
+                strcmp(path, c->in->state_dir) != 0 && stat(path, &sb) == 0;
     if (take && S_ISDIR(sb.st_mode) && depth < 32) {
       rc = rc ? rc : ck__walk(c, path, r, NULL, b, depth + 1);
     } else if (take && S_ISREG(sb.st_mode)) {

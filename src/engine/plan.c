@@ -166,8 +166,53 @@ static bool plan__secret_name(const char *name)
   return false;
 }
 
-/// Replace the values of secret-looking names in every env/environment map.
-static void plan__redact(json_t *j)
+// Values of this process's environment variables whose names look secret, as
+// they may be spliced into a spec with ${env.NAME}. Short values are left
+// alone: "***" in place of every "1" would hide everything and protect nothing.
+static json_t *plan__secret_values(void)
+{
+  extern char **environ;
+  json_t *vals = json_array();
+  for (char **ep = environ; *ep; ep++) {
+    const char *eq = strchr(*ep, '=');
+    char name[256];
+    if (eq == NULL || (size_t)(eq - *ep) >= sizeof(name) || strlen(eq + 1) < 6) {
+      continue;
+    }
+    snprintf(name, sizeof(name), "%.*s", (int)(eq - *ep), *ep);
+    if (plan__secret_name(name)) {
+      json_array_append_new(vals, json_string(eq + 1));
+    }
+  }
+  return vals;
+}
+
+static json_t *plan__mask(const char *s, json_t *secrets)
+{
+  struct smf_buf b = SMF_BUF_INIT;
+  smf_buf_puts(&b, s);
+  size_t i;
+  json_t *v;
+  json_array_foreach(secrets, i, v)
+  {
+    const char *sec = json_string_value(v);
+    char *at;
+    while ((at = strstr(smf_buf_cstr(&b), sec)) != NULL) {
+      struct smf_buf r = SMF_BUF_INIT;
+      smf_buf_append(&r, b.data, (size_t)(at - b.data));
+      smf_buf_printf(&r, "***%s", at + strlen(sec));
+      smf_buf_free(&b);
+      b = r;
+    }
+  }
+  json_t *out = json_string(smf_buf_cstr(&b));
+  smf_buf_free(&b);
+  return out;
+}
+
+/// Redact: values of secret-looking names in every env/environment map, and
+/// secret environment values wherever a string holds one.
+static void plan__redact(json_t *j, json_t *secrets)
 {
   const char *k;
   json_t *v;
@@ -175,7 +220,11 @@ static void plan__redact(json_t *j)
   if (json_is_array(j)) {
     json_array_foreach(j, i, v)
     {
-      plan__redact(v);
+      if (json_is_string(v)) {
+        json_array_set_new(j, i, plan__mask(json_string_value(v), secrets));
+      } else {
+        plan__redact(v, secrets);
+      }
     }
     return;
   }
@@ -191,7 +240,11 @@ static void plan__redact(json_t *j)
         }
       }
     }
-    plan__redact(v);
+    if (json_is_string(v)) {
+      json_object_set_new(j, k, plan__mask(json_string_value(v), secrets));
+    } else {
+      plan__redact(v, secrets);
+    }
   }
 }
 
@@ -335,7 +388,9 @@ static void plan__requests(struct plan *pl, const struct dsl_step *d, struct pla
       plan__targets[i].describe(d->kind, d->id, spec, ps->requests);
     }
   }
-  plan__redact(ps->requests);
+  json_t *secrets = plan__secret_values();
+  plan__redact(ps->requests, secrets);
+  json_decref(secrets);
 }
 
 static void plan__step(struct plan *pl, size_t i)

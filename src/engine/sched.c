@@ -63,6 +63,9 @@ static void eng__json_line(struct eng_step *s, enum step_state to)
   if (to == STEP_SUCCEEDED && s->outputs_json) {
     json_object_set_new(j, "outputs", json_loads(s->outputs_json, JSON_DECODE_ANY, NULL));
   }
+  if (to == STEP_SUCCEEDED && s->cached_from) {
+    json_object_set_new(j, "cached_from", json_string(s->cached_from));
+  }
   if (s->err_message &&
       (to == STEP_FAILED || to == STEP_RETRY_WAIT || to == STEP_SKIPPED || to == STEP_CANCELLED)) {
     json_object_set_new(j, "error",

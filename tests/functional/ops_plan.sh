@@ -23,6 +23,8 @@ steps:
       command: "echo out=${vars.prefix}data >> $SMFLOW_OUTPUT"
       env: {API_KEY: k1, MY_SECRET: k2, GH_TOKEN: k3, DB_PASSWORD: k4, PLAIN: visible}
     cache: true
+  token:
+    run: "curl -H 'Authorization: ${env.SMF_TEST_API_TOKEN}' http://127.0.0.1:9/"
   use:
     needs: [prep]
     run: "echo ${steps.prep.out}"
@@ -42,6 +44,7 @@ steps:
 YAML
 
 # Run from the pipeline's directory: the default state dir would be proj/.smflow.
+export SMF_TEST_API_TOKEN=tok-0123456789
 cd proj
 "$SMFLOW" plan p.yaml --json >../out 2>../err
 rc=$?
@@ -67,17 +70,20 @@ print(steps["prep"]["requests"][0]["body"]["command"])
 print(steps["use"]["requests"][0]["body"]["command"])
 print(" ".join(r["service"] + ":" + r["operation"] for r in steps["code"]["requests"]))
 print(steps["code"]["requests"][-1]["body"]["to"])
+print(steps["token"]["requests"][0]["body"]["command"])
 PY
 }
 mapfile -t lines < <(check)
 expect_eq "actions" "${lines[0]:-}" \
-  "code=run prep=run use=unknown gated=skipped after_gated=skipped maybe=unknown below_maybe=unknown"
+  "code=run prep=run token=run use=unknown gated=skipped after_gated=skipped maybe=unknown below_maybe=unknown"
 expect_eq "redacted env" "${lines[1]:-}" "API_KEY=*** MY_SECRET=*** GH_TOKEN=*** DB_PASSWORD=*** PLAIN=visible"
 expect_eq "interpolated command" "${lines[2]:-}" 'echo out=s3://bkt/models/data >> $SMFLOW_OUTPUT'
 expect_eq "output placeholder kept" "${lines[3]:-}" 'echo ${steps.prep.out}'
 expect_eq "local upload request" "${lines[4]:-}" "local:StoreObject"
 expect_eq "vars in bodies" "${lines[5]:-}" "s3://bkt/models/code/"
 grep -q k1 out && fail "a secret value is in plan's output"
+expect_eq "secret env value masked" "${lines[6]:-}" "curl -H 'Authorization: ***' http://127.0.0.1:9/"
+grep -q tok-0123456789 out && fail "a secret environment value is in plan's output"
 
 # --param reaches when:; the human table.
 sm plan proj/p.yaml --param flag=true
@@ -91,7 +97,7 @@ sm run proj/p.yaml --only prep
 expect_eq "run prep" "$rc" 0
 sm plan proj/p.yaml --json
 mapfile -t lines < <(check)
-expect_contains "prep cached, use known" "${lines[0]:-}" "prep=cached use=run"
+expect_contains "prep cached, use known" "${lines[0]:-}" "prep=cached token=run use=run"
 expect_eq "output filled in" "${lines[3]:-}" "echo s3://bkt/models/data"
 before=$(q "select count(*) from runs")
 sm plan proj/p.yaml
