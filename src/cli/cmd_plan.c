@@ -113,7 +113,7 @@ int cli_cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
     rc = cli_usage_error(ctx, "--target must be local or aws, not '%s'", target);
     goto fail;
   }
-  rc = cli_pipeline_load(ctx, path, &params, &p);
+  rc = cli_pipeline_load(ctx, path, params.items, params.n, &p);
   if (rc == CLI_EXIT_OK) {
     rc = plan__show(ctx, p, target, path);
   }

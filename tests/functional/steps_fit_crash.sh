@@ -4,7 +4,8 @@
 # started again) and the step completes with one attempt. Then kills at random
 # instants of the whole attempt (packing, starting, running, collecting): after
 # resuming to the end, every attempt ran at most one job, under its own name,
-# and each job's script ran once.
+# and each job's script ran once. Last, the same re-attach for an evaluate
+# (processing) job.
 source "$(dirname "$0")/lib/steps.bash"
 RANDOM=${CRASH_SEED:-$$}
 echo "seed: $RANDOM"
@@ -87,4 +88,38 @@ for d in "$T"/state/jobs/*; do
   c=$(grep -c 'started pid=' "$d/logs/algo-1.log" 2>/dev/null || true)
   ((c <= 1)) || fail "job $n ran its script $c times"
 done
+
+# 3. Killed while an evaluate (processing) job runs: re-attached too.
+rm -rf "$T/state"
+cat >code/slow_eval.py <<'PY'
+import argparse, json, os, time
+p = argparse.ArgumentParser()
+p.add_argument("--model-dir"); p.add_argument("--output-dir")
+a = p.parse_args()
+print("eval pid=%d" % os.getpid(), flush=True)
+time.sleep(1.5)
+json.dump({"score": 0.5}, open(os.path.join(a.output_dir, "evaluation.json"), "w"))
+PY
+python3 -c 'import tarfile; tarfile.open("model.tar.gz", "w:gz").close()'
+cat >e.yaml <<'Y'
+smflow: 1
+name: crasheval
+steps:
+  check:
+    evaluate: {entry_point: slow_eval.py, source_dir: code, model: model.tar.gz}
+Y
+"$SMFLOW" --state-dir "$T/state" run e.yaml >>run.out 2>>run.err &
+smf=$!
+for _ in $(seq 1 200); do
+  grep -qs "eval pid=" "$T"/state/jobs/*/logs/algo-1.log && break
+  sleep 0.05
+done
+kill -9 $smf
+wait $smf 2>/dev/null
+sm resume
+expect_eq "evaluate resume exit" "$rc" 0
+expect_eq "evaluate attempts" "$(step_field check attempts)" 1
+expect_eq "evaluate report" "$(step_field check outputs.metrics.score)" 0.5
+expect_eq "evaluate ran once" "$(cat "$T"/state/jobs/*/logs/algo-1.log | grep -c 'eval pid=')" 1
+expect_contains "evaluate re-attached" "$(cat "$T/err")" "re-attached to job"
 finish

@@ -62,7 +62,8 @@ static void reg_deliver(uv_timer_t *t)
     for (size_t i = 0; i < r->n; i++) {
       const struct state_model_package *p = &r->pkgs[i];
       meta[i] = p->metadata_json ? json_loads(p->metadata_json, 0, NULL) : NULL;
-      kvs[i] = reg_kvs(meta[i], &v[i].n_metadata);
+      size_t n_meta = 0;
+      kvs[i] = reg_kvs(meta[i], &n_meta);
       v[i] = (struct target_model_package){.group = p->group,
                                            .version = p->version,
                                            .arn = p->arn,
@@ -72,7 +73,7 @@ static void reg_deliver(uv_timer_t *t)
                                            .description = p->description,
                                            .metrics_uri = p->metrics_uri,
                                            .metadata = kvs[i],
-                                           .n_metadata = v[i].n_metadata};
+                                           .n_metadata = n_meta};
     }
     r->pkg_cb(r->data, r->rc, r->rc ? NULL : v, r->rc ? 0 : r->n, e);
     for (size_t i = 0; i < r->n; i++) {
