@@ -6,6 +6,12 @@
 // and records where they came from (`cached_from`: RUN/STEP/ATTEMPT). A miss
 // runs the step as usual and, when it succeeds, stores its result under the key.
 // While the lookup runs the step counts against the concurrency limit.
+//
+// A step often writes where its spec points (an upload's `to`, a command's
+// `--out data`), so its inputs read after the success differ from those read
+// before. The result is stored under both keys: the one computed before the
+// run and the one computed again after it (on the thread pool), so that the
+// next run, which finds the outputs in place, is a hit.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +21,10 @@
 
 struct eng_cache_job {
   uv_work_t req;
-  struct eng_step *s;
+  struct eng *e;
+  struct eng_step *s;                     ///< NULL for the key computed after a success
+  char *run_id, *step_id, *outputs_json;  ///< after a success: what to store
+  int attempt;
   struct eng_cache_input in;  ///< strings below are owned here
   char *spec_json, *hooks_path;
   char key[65];
@@ -44,6 +53,9 @@ static void eng__cache_work(uv_work_t *req)
 
 static void eng__cache_job_free(struct eng_cache_job *j)
 {
+  free(j->run_id);
+  free(j->step_id);
+  free(j->outputs_json);
   free(j->spec_json);
   free(j->hooks_path);
   free(j->unknown);
@@ -111,6 +123,8 @@ static void eng__cache_done(uv_work_t *req, int status)
       eng_fatal(e, &err);
     }
     s->cache_key = smf_xstrdup(j->key);
+    s->cache_spec = j->spec_json;
+    j->spec_json = NULL;
     smf_log_step(SMF_LOG_DEBUG, s->def->id, "cache miss (key %.12s)", j->key);
   }
   eng__cache_job_free(j);
@@ -135,6 +149,7 @@ bool eng_cache_begin(struct eng_step *s)
   }
   struct eng_cache_job *j = smf_xcalloc(1, sizeof(*j));
   j->s = s;
+  j->e = e;
   j->req.data = j;
   j->spec_json = dsl_node_to_json(spec);
   j->hooks_path = eng_hooks_path(e->p);
@@ -153,6 +168,20 @@ bool eng_cache_begin(struct eng_step *s)
   return true;
 }
 
+// The key after the success is known: store the result under it too.
+static void eng__cache_after_done(uv_work_t *req, int status)
+{
+  struct eng_cache_job *j = req->data;
+  struct eng *e = j->e;
+  struct smf_error err = SMF_ERROR_INIT;
+  if (status == 0 && j->rc == 0 && !e->fatal &&
+      state_cache_put(e->st, j->key, j->run_id, j->step_id, j->attempt, j->outputs_json, &err) !=
+          0) {
+    eng_fatal(e, &err);
+  }
+  eng__cache_job_free(j);
+}
+
 void eng_cache_store(struct eng_step *s)
 {
   struct eng *e = s->eng;
@@ -163,5 +192,26 @@ void eng_cache_store(struct eng_step *s)
   if (state_cache_put(e->st, s->cache_key, e->run_id, s->def->id, s->ctx.attempt, s->outputs_json,
                       &err) != 0) {
     eng_fatal(e, &err);
+    return;
+  }
+  struct eng_cache_job *j = smf_xcalloc(1, sizeof(*j));
+  j->e = e;
+  j->req.data = j;
+  j->spec_json = s->cache_spec;
+  s->cache_spec = NULL;
+  j->run_id = smf_xstrdup(e->run_id);
+  j->step_id = smf_xstrdup(s->def->id);
+  j->attempt = s->ctx.attempt;
+  j->outputs_json = smf_xstrdup(s->outputs_json ? s->outputs_json : "{}");
+  j->hooks_path = eng_hooks_path(e->p);
+  j->in = (struct eng_cache_input){.kind = dsl_kind_name(s->def->kind),
+                                   .spec_json = j->spec_json,
+                                   .pipeline_dir = e->p->dir,
+                                   .state_dir = state_dir(e->st),
+                                   .target = eng_target(e),
+                                   .hooks_path = j->hooks_path};
+  // The loop runs until this completes, even once the run has finished.
+  if (uv_queue_work(&e->loop, &j->req, eng__cache_work, eng__cache_after_done) != 0) {
+    eng__cache_job_free(j);
   }
 }

@@ -57,6 +57,7 @@ struct eng_step {
   bool when_passed;            ///< `when:` was evaluated true (not evaluated again)
   bool cache_checked;          ///< the step cache was consulted for this step
   char *cache_key;             ///< key to store the result under (cache on, key known)
+  char *cache_spec;            ///< the interpolated spec (JSON) the key was computed from
   char *cached_from;           ///< "RUN/STEP/ATTEMPT" when served from the cache
 };
 

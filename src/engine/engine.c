@@ -286,6 +286,7 @@ static void eng__free(struct eng *e)
     free(s->err_message);
     free(s->log_path);
     free(s->cache_key);
+    free(s->cache_spec);
     free(s->cached_from);
     smf_arena_free(&s->arena);
   }

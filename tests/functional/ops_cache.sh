@@ -30,6 +30,9 @@ steps:
   e:
     run: "echo e >> $LEDGER"
     cache: 2s
+  f:
+    run: "mkdir -p outdir && echo fixed > outdir/f.txt && echo f >> $LEDGER"
+    cache: true
 YAML
 export LEDGER=$T/ledger
 
@@ -37,7 +40,7 @@ run_ids() { "$SMFLOW" --state-dir "$T/state" runs --json | python3 -c 'import js
 
 sm run p.yaml
 expect_eq "first run" "$rc" 0
-expect_eq "first run ran everything" "$(sort ledger | tr '\n' ' ')" "b c d e gen 1 "
+expect_eq "first run ran everything" "$(sort ledger | tr '\n' ' ')" "b c d e f gen 1 "
 r1=$(run_ids)
 a_v=$(step_field a outputs.v)
 
@@ -48,6 +51,8 @@ expect_eq "only uncached steps ran" "$(sort ledger | tr '\n' ' ')" "c d "
 expect_eq "a cached_from" "$(step_field a cached_from)" "$r1/a/1"
 expect_eq "b cached_from" "$(step_field b cached_from)" "$r1/b/1"
 expect_eq "e cached within 2s" "$(step_field e cached_from)" "$r1/e/1"
+# f wrote the file its command names: stored under the key computed after the run too.
+expect_eq "f cached although it wrote its input" "$(step_field f cached_from)" "$r1/f/1"
 expect_eq "a's outputs reused" "$(step_field a outputs.v)" "$a_v"
 expect_eq "c saw the cached output" "$(step_field c outputs.got)" "$a_v"
 expect_eq "a succeeded" "$(step_field a state)" succeeded
@@ -57,7 +62,7 @@ expect_eq "d not cached (default off)" "$(step_field d cached_from)" None
 sm status
 expect_contains "status shows cached_from" "$(cat out)" "cached_from=$r1/a/1"
 r2=$(run_ids | cut -d' ' -f1)
-expect_eq "cached event" "$(q "select count(*) from events where run_id='$r2' and type='cached'")" 3
+expect_eq "cached event" "$(q "select count(*) from events where run_id='$r2' and type='cached'")" 4
 
 # An input file changes: b runs again, a stays cached.
 printf 'a,b\n1,2\n3,4\n' >data.csv
