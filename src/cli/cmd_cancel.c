@@ -8,8 +8,10 @@
 //    result is stopped: local processes named by the intent (pid + start time,
 //    so a reused pid is never signalled) get SIGTERM on their process group,
 //    then SIGKILL after CANCEL_GRACE_MS; each attempt is recorded "cancelled"
-//    with what was stopped. Remote jobs of the aws target are not reachable
-//    from this command yet: they are recorded as left running.
+//    with what was stopped. A remote job (an intent with a job name on a target
+//    other than local) is stopped by name through its target
+//    (target_job_stop_by_name); a target without that operation leaves it
+//    running, which is recorded and reported.
 // 3. Unfinished steps become "cancelled", the run "cancelled" (exit code 1).
 // A cancelled run is final: `resume` never picks it and refuses it by id.
 // Exit: 0 cancelled (or already cancelled), 2 no such run / already finished
@@ -26,6 +28,7 @@
 #include "smflow/state.h"
 #include "smflow/util.h"
 #include "steps/kinds.h"
+#include "target/target.h"
 
 #define CANCEL_WAIT_MS 30000
 #define CANCEL_SECOND_MS 15000
@@ -108,9 +111,56 @@ static void cancel__procs(json_t *j, json_t *done)
   }
 }
 
+struct cancel_wait {
+  bool done;
+  int status;
+  char message[512];
+};
+
+static void cancel__stopped(void *data, int status, const struct smf_error *err)
+{
+  struct cancel_wait *w = data;
+  w->done = true;
+  w->status = status;
+  if (status != 0 && err) {
+    snprintf(w->message, sizeof(w->message), "%.*s", (int)sizeof(w->message) - 1, err->message);
+  }
+}
+
+// Stop a remote job by name through its target, on a loop of our own. 0 when
+// the target stopped it; else *msg says why it was left running.
+static int cancel__remote(const char *dir, const char *tname, bool processing, const char *job,
+                          char *msg, size_t n)
+{
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct target_config cfg = {.loop = &loop, .state_dir = dir};
+  struct target *t = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  struct cancel_wait w = {0};
+  int rc = target_new(tname, &cfg, &t, &err);
+  if (rc == 0) {
+    rc = target_job_stop_by_name(t, processing, job, cancel__stopped, &w, &err);
+  }
+  if (rc == 0) {
+    while (!w.done && uv_run(&loop, UV_RUN_ONCE) != 0) {
+    }
+    rc = w.done ? w.status : SMF_EINTERNAL;
+    memcpy(err.message, w.message, sizeof(w.message));
+  }
+  if (rc == SMF_ENOENT) {
+    rc = 0;  // the job is gone already: nothing is left running
+  }
+  snprintf(msg, n, "%.*s", (int)n - 1, err.message);
+  target_free(t);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  return rc;
+}
+
 // Stop what the open attempts of one step started, and record them cancelled.
-static int cancel__step(struct state *st, const char *run_id, const char *step_id, int *n_stopped,
-                        struct smf_error *err)
+static int cancel__step(struct state *st, const char *run_id, const char *step_id, const char *kind,
+                        int *n_stopped, struct smf_error *err)
 {
   struct state_attempt *a = NULL;
   size_t n = 0;
@@ -127,10 +177,15 @@ static int cancel__step(struct state *st, const char *run_id, const char *step_i
     json_t *res = json_pack("{s:s, s:s, s:O}", "status", "cancelled", "message",
                             "cancelled by smflow cancel", "stopped", done);
     const char *job = json_string_value(json_object_get(intent, "job_name"));
-    if (tname && strcmp(tname, "local") != 0 && job) {
+    char why[512] = "";
+    bool processing = kind && strcmp(kind, "evaluate") == 0;
+    if (tname && strcmp(tname, "local") != 0 && job &&
+        cancel__remote(state_dir(st), tname, processing, job, why, sizeof(why)) != 0) {
       json_object_set_new(res, "left_running", json_string(job));
-      fprintf(stderr, "warning: %s: remote job %s is not stopped by this smflow; stop it on %s\n",
-              step_id, job, tname);
+      fprintf(stderr, "warning: %s: remote job %s was not stopped (%s); stop it on %s\n", step_id,
+              job, why, tname);
+    } else if (tname && strcmp(tname, "local") != 0 && job) {
+      json_array_append_new(done, json_pack("{s:s}", "job", job));
     }
     *n_stopped += (int)json_array_size(done);
     char *text = json_dumps(res, JSON_COMPACT);
@@ -158,7 +213,7 @@ static int cancel__record(struct state *st, const char *run_id, int *n_stopped,
   int rc = state_steps_list(st, run_id, &steps, &n, err);
   for (size_t i = 0; rc == 0 && i < n; i++) {
     struct state_step *s = &steps[i];
-    rc = cancel__step(st, run_id, s->id, n_stopped, err);
+    rc = cancel__step(st, run_id, s->id, s->kind, n_stopped, err);
     if (rc == 0 && !cancel__final(s->state)) {
       free(s->state);
       s->state = smf_xstrdup("cancelled");

@@ -104,6 +104,23 @@ alive "$(cat other.pid)" && fail "orphaned other process still running"
 expect_eq "attempts recorded cancelled" "$(q "select group_concat(result) from attempts where run_id='$rid'")" "cancelled,cancelled"
 expect_contains "what was stopped" "$(q "select result_json from attempts where run_id='$rid' and step_id='slow'")" "\"pid\":$(cat slow.pid)"
 
+# An attempt of a remote (aws) job that the target cannot stop from here: the
+# attempt is recorded cancelled with the job left running, and a warning names it.
+now=$(date +%s000)
+q "insert into runs (id, pipeline_path, pipeline_sha256, name, target, status, started_at)
+   values ('20260101-000000-aaaa', '$T/x.yaml', '', 'remote', 'aws', 'interrupted', $now);
+   insert into steps (run_id, id, kind, state, attempts, seq)
+   values ('20260101-000000-aaaa', 'train', 'fit', 'running', 1, 0);
+   insert into attempts (run_id, step_id, attempt, intent_json, intent_at)
+   values ('20260101-000000-aaaa', 'train', 1,
+           '{\"attempt\":1,\"job_name\":\"train-20260101-000000-aaaa-train-1\",\"target\":{\"target\":\"aws\"}}', $now);"
+sm cancel 20260101-000000-aaaa
+expect_eq "cancel with a remote job" "$rc" 0
+expect_contains "remote job named" "$(cat err)" "remote job train-20260101-000000-aaaa-train-1 was not stopped"
+expect_contains "left running recorded" "$(q "select result_json from attempts where run_id='20260101-000000-aaaa'")" \
+  '"left_running":"train-20260101-000000-aaaa-train-1"'
+expect_eq "remote run cancelled" "$(q "select status from runs where id='20260101-000000-aaaa'")" cancelled
+
 # A succeeded run has nothing to cancel.
 sm run logs.yaml --only ticker
 sm cancel "$(newest_run)"
