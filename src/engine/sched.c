@@ -270,7 +270,7 @@ static int eng__open_log(struct eng_step *s, struct smf_error *err)
   return 0;
 }
 
-bool eng_step_check_when(struct eng_step *s)
+static bool eng__check_when(struct eng_step *s)
 {
   struct eng *e = s->eng;
   struct smf_error err = SMF_ERROR_INIT;
@@ -293,6 +293,11 @@ bool eng_step_check_when(struct eng_step *s)
   return ok;
 }
 
+bool eng_step_check_when(struct eng_step *s)
+{
+  return eng__check_when(s);
+}
+
 void eng_step_final(struct eng_step *s)
 {
   eng__on_final(s);
@@ -304,7 +309,7 @@ static bool eng__prepare(struct eng_step *s)
 {
   struct eng *e = s->eng;
   struct smf_error err = SMF_ERROR_INIT;
-  if (!eng_step_check_when(s)) {
+  if (!eng__check_when(s)) {
     return false;
   }
   if (s->kind == NULL) {
