@@ -37,7 +37,7 @@ bool dag_is_upstream(const struct dag *g, size_t anc, size_t node);
 // finishes. It keeps no authoritative state: the engine persists every change
 // it is told about (struct dag_changes) before acting on it.
 //
-// Life cycle: dag_run_new; optionally restrict the run (dag_run_only,
+// Life cycle: dag_run_new; optionally select part of the graph (dag_run_only,
 // dag_run_from) and pre-mark nodes as succeeded (dag_run_premark); then
 // dag_run_begin once; then dag_run_start / dag_run_done as steps start and finish.
 //
@@ -91,10 +91,12 @@ struct dag_run *dag_run_new(const struct dag *g);
 void dag_run_free(struct dag_run *r);
 
 /// Restrict the run to `nodes` (`--only`): every other node becomes EXCLUDED.
-/// Restrictions intersect: calling dag_run_only and dag_run_from keeps the nodes
-/// both select. Before dag_run_begin only; SMF_EINVAL otherwise or for a bad index.
+/// Selections add up (`--only a --only b --from c` runs a, b, c and what is
+/// downstream of c): each call adds its nodes to what earlier calls kept.
+/// Before dag_run_begin only; SMF_EINVAL otherwise or for a bad index.
 int dag_run_only(struct dag_run *r, const size_t *nodes, size_t n);
-/// Restrict the run to `node` and everything downstream of it (`--from`).
+/// Restrict the run to `node` and everything downstream of it (`--from`), or
+/// add them to an earlier selection.
 /// Same rules as dag_run_only.
 int dag_run_from(struct dag_run *r, size_t node);
 /// Mark a node SUCCEEDED before the run begins: an upstream step outside the

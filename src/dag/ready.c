@@ -41,6 +41,7 @@ enum {
   DAG__F_SKIPPED = 2,    ///< a dependency was skipped
   DAG__F_PREMARKED = 4,  ///< SUCCEEDED by dag_run_premark
   DAG__F_MARK = 8,       ///< scratch mark of dag_run_only / dag_run_from
+  DAG__F_SELECTED = 16,  ///< chosen by dag_run_only / dag_run_from
 };
 
 static const char *const dag__state_names[DAG_STATE__COUNT] = {
@@ -124,14 +125,20 @@ static void dag__changes_out(const struct dag_run *r, struct dag_changes *ch)
   }
 }
 
-// Every PENDING node not carrying DAG__F_MARK becomes EXCLUDED; marks are cleared.
-static void dag__restrict_to_marked(struct dag_run *r)
+// Nodes carrying DAG__F_MARK join the selection; every PENDING node outside it
+// becomes EXCLUDED, and a selected node excluded by an earlier call comes back.
+static void dag__select_marked(struct dag_run *r)
 {
   for (size_t i = 0; i < r->n; i++) {
-    if (r->state[i] == DAG_PENDING && !(r->flags[i] & DAG__F_MARK)) {
-      dag__set(r, i, DAG_EXCLUDED);
+    if (r->flags[i] & DAG__F_MARK) {
+      r->flags[i] = (unsigned char)((r->flags[i] & ~DAG__F_MARK) | DAG__F_SELECTED);
     }
-    r->flags[i] &= (unsigned char)~DAG__F_MARK;
+    bool sel = (r->flags[i] & DAG__F_SELECTED) != 0;
+    if (!sel && r->state[i] == DAG_PENDING) {
+      dag__set(r, i, DAG_EXCLUDED);
+    } else if (sel && r->state[i] == DAG_EXCLUDED) {
+      dag__set(r, i, DAG_PENDING);
+    }
   }
 }
 
@@ -148,7 +155,7 @@ int dag_run_only(struct dag_run *r, const size_t *nodes, size_t n)
   for (size_t i = 0; i < n; i++) {
     r->flags[nodes[i]] |= DAG__F_MARK;
   }
-  dag__restrict_to_marked(r);
+  dag__select_marked(r);
   return 0;
 }
 
@@ -171,7 +178,7 @@ int dag_run_from(struct dag_run *r, size_t node)
       }
     }
   }
-  dag__restrict_to_marked(r);
+  dag__select_marked(r);
   return 0;
 }
 

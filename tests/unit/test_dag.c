@@ -330,14 +330,26 @@ TEST(run_from_downstream)
   ASSERT(dag_run_complete(r));
   dag_run_free(r);
 
-  // Restrictions intersect: --from 1 and --only 2 keep just 2.
-  r = dag_run_new(g);
-  size_t only = 2;
-  ASSERT_EQ(dag_run_from(r, 1), 0);
-  ASSERT_EQ(dag_run_only(r, &only, 1), 0);
-  ASSERT_EQ(dag_run_count(r, DAG_EXCLUDED), 5);
-  ASSERT_EQ(dag_run_state(r, 2), DAG_PENDING);
-  dag_run_free(r);
+  // Selections add up: --only 5 then --from 1 keep 1, 2, 4 and 5; in the
+  // other order too.
+  for (int order = 0; order < 2; order++) {
+    r = dag_run_new(g);
+    size_t only = 5;
+    if (order == 0) {
+      ASSERT_EQ(dag_run_only(r, &only, 1), 0);
+      ASSERT_EQ(dag_run_count(r, DAG_EXCLUDED), 5);
+      ASSERT_EQ(dag_run_from(r, 1), 0);
+    } else {
+      ASSERT_EQ(dag_run_from(r, 1), 0);
+      ASSERT_EQ(dag_run_only(r, &only, 1), 0);
+    }
+    ASSERT_EQ(dag_run_count(r, DAG_EXCLUDED), 2);
+    ASSERT_EQ(dag_run_state(r, 0), DAG_EXCLUDED);
+    ASSERT_EQ(dag_run_state(r, 3), DAG_EXCLUDED);
+    ASSERT_EQ(dag_run_state(r, 2), DAG_PENDING);
+    ASSERT_EQ(dag_run_state(r, 5), DAG_PENDING);
+    dag_run_free(r);
+  }
   dag_free(g);
 }
 
