@@ -36,8 +36,8 @@ struct eng_step {
   bool resuming;  ///< next start goes through kind->resume with resume_intent
   char *resume_intent;
   int resume_attempt;
-  int attempts;      ///< attempts started (also lost ones)
-  int failures;      ///< failed attempts counted against retry.max_attempts
+  int attempts;  ///< attempts started (also lost ones)
+  int failures;  ///< failed attempts counted against retry.max_attempts
   int64_t started_ms, finished_ms;
   char *outputs_json;
   char *remote_name;
@@ -66,7 +66,7 @@ struct eng {
   size_t n;
   struct dag *dag;      ///< edges of the pipeline
   struct dag_run *run;  ///< readiness, skips, blocking and selection of this run
-  size_t *queue;    ///< ready steps, FIFO (ring of n slots)
+  size_t *queue;        ///< ready steps, FIFO (ring of n slots)
   size_t q_head, q_len;
   struct eng_step **batch;  ///< steps prepared in one pump turn (n slots)
   int running;

@@ -214,9 +214,9 @@ static void eng__apply(struct eng *e, const struct dag_changes *ch)
     const struct eng_step *dep = c < e->n ? &e->steps[c] : NULL;
     char msg[200];
     snprintf(msg, sizeof(msg), "upstream step '%s' %s", dep ? dep->def->id : "?",
-             st == DAG_SKIPPED             ? "was skipped"
+             st == DAG_SKIPPED                  ? "was skipped"
              : dep && dep->state == STEP_FAILED ? "failed"
-                                               : "was not started");
+                                                : "was not started");
     eng__set_message(d, SMF_CLASS_NONE, msg);
     eng_step_transition(d, st == DAG_SKIPPED ? STEP_SKIPPED : STEP_CANCELLED);
   }

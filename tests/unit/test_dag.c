@@ -488,7 +488,7 @@ static void check_reported(const struct dag *g, struct dag_run *r, size_t v, uns
   }
   for (size_t i = 0; i < nd; i++) {
     enum dag_state s = dag_run_state(r, d[i]);
-    ASSERT(dag_state_is_final(s));  // not decided before all its deps finished
+    ASSERT(dag_state_is_final(s));                  // not decided before all its deps finished
     ASSERT(s != DAG_FAILED && s != DAG_CANCELLED);  // else it would have been cancelled
     skipped |= s == DAG_SKIPPED;
   }
