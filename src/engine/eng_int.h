@@ -36,9 +36,8 @@ struct eng_step {
   bool resuming;  ///< next start goes through kind->resume with resume_intent
   char *resume_intent;
   int resume_attempt;
-  int attempts;      ///< attempts started (also lost ones)
-  int failures;      ///< failed attempts counted against retry.max_attempts
-  size_t deps_left;  ///< dependencies not finished yet
+  int attempts;  ///< attempts started (also lost ones)
+  int failures;  ///< failed attempts counted against retry.max_attempts
   int64_t started_ms, finished_ms;
   char *outputs_json;
   char *remote_name;
@@ -70,8 +69,9 @@ struct eng {
   char run_id[32];
   struct eng_step *steps;
   size_t n;
-  struct dag *dag;  ///< edges of the pipeline (dependents lookup)
-  size_t *queue;    ///< ready steps, FIFO (ring of n slots)
+  struct dag *dag;      ///< edges of the pipeline
+  struct dag_run *run;  ///< readiness, skips, blocking and selection of this run
+  size_t *queue;        ///< ready steps, FIFO (ring of n slots)
   size_t q_head, q_len;
   struct eng_step **batch;  ///< steps prepared in one pump turn (n slots)
   int running;
@@ -100,8 +100,9 @@ void eng_step_transition(struct eng_step *s, enum step_state to);
 void eng_step_enqueue(struct eng_step *s);
 /// Write the step's row as it is (no transition, no log).
 void eng_step_persist(struct eng_step *s);
-/// All dependencies finished well: READY (queued), or SKIPPED by propagation.
-void eng_step_ready_or_skip(struct eng_step *d);
+/// Pre-mark what is already final (unselected, or restored by resume), begin
+/// the dag_run and record its first decisions. Once, before the loop runs.
+int eng_sched_begin(struct eng *e);
 /// Run eng_pump from the loop soon (idle handle).
 void eng_schedule(struct eng *e);
 void eng_pump(struct eng *e);

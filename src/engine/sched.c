@@ -1,6 +1,7 @@
 // sched.c: the step state machine and the scheduler — ready queue,
-// concurrency limit, retries with full-jitter backoff, timeouts, skip and
-// failure propagation, stopping. Only eng_step_transition changes a state:
+// concurrency limit, retries with full-jitter backoff, timeouts, stopping.
+// Readiness, skip propagation and failure blocking are the run's dag_run's
+// (src/dag/ready.c); this file records what it decides. Only eng_step_transition changes a state:
 // it persists (batched, flushed before any side effect), then logs, and its
 // callers then notify dependants.
 #include <errno.h>
@@ -197,49 +198,65 @@ void eng_step_enqueue(struct eng_step *s)
   eng_schedule(e);
 }
 
-static void eng__on_final(struct eng_step *s);
+// ---- readiness: the run's dag_run decides, the engine records ----
 
-// All dependencies of d are final and none failed: ready it, or skip it when an
-// upstream step was skipped by `when:` (skips propagate; unselected steps do not).
-void eng_step_ready_or_skip(struct eng_step *d)
+// Record what the run decided, in the order it happened: READY steps are
+// queued; SKIPPED and CANCELLED steps name the dependency that settled them.
+static void eng__apply(struct eng *e, const struct dag_changes *ch)
 {
-  struct eng *e = d->eng;
-  for (size_t i = 0; i < d->def->n_needs; i++) {
-    struct eng_step *dep = &e->steps[d->def->need_idx[i]];
-    if (dep->state == STEP_SKIPPED && dep->selected) {
-      char msg[160];
-      snprintf(msg, sizeof(msg), "upstream step '%s' was skipped", dep->def->id);
-      eng__set_message(d, SMF_CLASS_NONE, msg);
-      eng_step_transition(d, STEP_SKIPPED);
-      eng__on_final(d);
-      return;
+  for (size_t i = 0; i < ch->n_changed; i++) {
+    size_t v = ch->changed[i];
+    struct eng_step *d = &e->steps[v];
+    enum dag_state st = dag_run_state(e->run, v);
+    if (st == DAG_READY) {
+      eng_step_transition(d, STEP_READY);
+      eng_step_enqueue(d);
+      continue;
     }
+    size_t c = dag_run_cause(e->run, v);
+    const struct eng_step *dep = c < e->n ? &e->steps[c] : NULL;
+    char msg[200];
+    snprintf(msg, sizeof(msg), "upstream step '%s' %s", dep ? dep->def->id : "?",
+             st == DAG_SKIPPED                  ? "was skipped"
+             : dep && dep->state == STEP_FAILED ? "failed"
+                                                : "was not started");
+    eng__set_message(d, SMF_CLASS_NONE, msg);
+    eng_step_transition(d, st == DAG_SKIPPED ? STEP_SKIPPED : STEP_CANCELLED);
   }
-  eng_step_transition(d, STEP_READY);
-  eng_step_enqueue(d);
 }
 
+int eng_sched_begin(struct eng *e)
+{
+  int rc = 0;
+  for (size_t i = 0; i < e->n && rc == 0; i++) {
+    const struct eng_step *s = &e->steps[i];
+    if (!s->selected || s->state == STEP_SUCCEEDED) {
+      rc = dag_run_premark(e->run, i);  // outside the run: its skip does not propagate
+    } else if (s->state == STEP_SKIPPED) {
+      rc = dag_run_premark_skipped(e->run, i);
+    }
+  }
+  struct dag_changes ch;
+  if (rc == 0 && (rc = dag_run_begin(e->run, &ch)) == 0) {
+    eng__apply(e, &ch);
+  }
+  eng_schedule(e);
+  return rc;
+}
+
+// The step finished (succeeded, failed, or skipped by `when:`): tell the run.
 static void eng__on_final(struct eng_step *s)
 {
   struct eng *e = s->eng;
-  bool bad = s->state == STEP_FAILED || s->state == STEP_CANCELLED;
-  size_t nd = 0;
-  const size_t *dependents = dag_dependents(e->dag, (size_t)(s - e->steps), &nd);
-  for (size_t i = 0; i < nd; i++) {
-    struct eng_step *d = &e->steps[dependents[i]];
-    if (d->state != STEP_PENDING) {
-      continue;
-    }
-    if (bad) {
-      char msg[200];
-      snprintf(msg, sizeof(msg), "upstream step '%s' %s", s->def->id,
-               s->state == STEP_FAILED ? "failed" : "was not started");
-      eng__set_message(d, SMF_CLASS_NONE, msg);
-      eng_step_transition(d, STEP_CANCELLED);
-      eng__on_final(d);
-    } else if (d->deps_left > 0 && --d->deps_left == 0) {
-      eng_step_ready_or_skip(d);
-    }
+  enum dag_state res = s->state == STEP_SUCCEEDED ? DAG_SUCCEEDED
+                       : s->state == STEP_FAILED  ? DAG_FAILED
+                       : s->state == STEP_SKIPPED ? DAG_SKIPPED
+                                                  : DAG_CANCELLED;
+  struct dag_changes ch;
+  if (dag_run_done(e->run, (size_t)(s - e->steps), res, &ch) == 0) {
+    eng__apply(e, &ch);
+  } else {
+    smf_log(SMF_LOG_WARN, "internal: step '%s' finished twice", s->def->id);
   }
   eng_schedule(e);
 }
@@ -373,6 +390,9 @@ static bool eng__prepare(struct eng_step *s)
   s->active = true;
   s->cancel_reason = 0;
   e->running++;
+  if (dag_run_state(e->run, (size_t)(s - e->steps)) == DAG_READY) {
+    dag_run_start(e->run, (size_t)(s - e->steps));  // retries stay RUNNING there
+  }
   eng_step_transition(s, STEP_RUNNING);
   return true;
 }
