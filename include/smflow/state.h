@@ -231,6 +231,10 @@ void state_cache_entry_clear(struct state_cache_entry *e);
 int state_step_set_cached_from(struct state *s, const char *run_id, const char *step_id,
                                const char *from, struct smf_error *err);
 
+/// The run of the newest event of the database (the run the lock holder is
+/// writing, when one holds it), or SMF_ENOENT. *run_id: caller frees.
+int state_event_latest_run(struct state *s, char **run_id, struct smf_error *err);
+
 // ---- the single-writer lock, seen from outside (cancel) ----
 
 /// Whether a process holds the lock of state directory DIR, without taking it for

@@ -1,8 +1,8 @@
 // cmd_cancel.c: `smflow cancel RUN_ID` — stop a run for good.
 //
-// 1. If an smflow holds the state directory while the run is "running", it is
-//    that run's process: it gets SIGTERM (it stops its steps, records them
-//    interrupted, and exits), and we wait for it to release the lock; after
+// 1. If an smflow holds the state directory while the run is "running" and
+//    the newest event is the run's, it is that run's process: it gets SIGTERM (it stops its steps,
+//    records them interrupted, and exits), and we wait for it to release the lock; after
 //    CANCEL_SECOND_MS a second SIGTERM makes it exit at once.
 // 2. With the lock taken, every attempt of the run that has an intent and no
 //    result is stopped: local processes named by the intent (pid + start time,
@@ -255,7 +255,17 @@ static int cancel__prepare(const char *dir, const char *run_id, bool *already)
     *already = true;
     ret = strcmp(run.status, "cancelled") == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
   } else if (state_lock_holder(dir, &pid, &err) == 1) {
-    if (strcmp(run.status, "running") == 0) {
+    // The holder writes its run's events: the newest event tells which run it is
+    // (a run left "running" by a kill -9 is not the one being written now).
+    char *active = NULL;
+    struct state *rst = NULL;
+    if (state_open(dir, STATE_OPEN_READ, &rst, &err) == 0) {
+      state_event_latest_run(rst, &active, &err);
+    }
+    state_close(rst);
+    bool ours = strcmp(run.status, "running") == 0 && active && strcmp(active, run.id) == 0;
+    free(active);
+    if (ours) {
       ret = cancel__stop_holder(dir, run.id, pid);
     } else {
       fprintf(stderr,

@@ -116,6 +116,26 @@ int state_step_set_cached_from(struct state *s, const char *run_id, const char *
   return state__write_done(s, st, "record cached step", err);
 }
 
+int state_event_latest_run(struct state *s, char **run_id, struct smf_error *err)
+{
+  *run_id = NULL;
+  sqlite3_stmt *st = NULL;
+  int rc = state__prepare(s, "SELECT run_id FROM events ORDER BY seq DESC LIMIT 1", &st, err);
+  if (rc != 0) {
+    return rc;
+  }
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *run_id = state__dup_col(st, 0);
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_ROW) {
+    return 0;
+  }
+  return rc == SQLITE_DONE ? SMF_ERR_SET(err, SMF_ENOENT, "no events")
+                           : state__fail(s, "newest event", err);
+}
+
 int state_lock_holder(const char *dir, long *pid, struct smf_error *err)
 {
   *pid = 0;

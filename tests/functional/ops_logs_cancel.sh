@@ -95,6 +95,24 @@ rid=$(newest_run)
 kill -9 $pid
 wait $pid 2>/dev/null
 alive "$(cat slow.pid)" || fail "slow's process should outlive a kill -9 of smflow"
+# Another run holds the state dir now: cancelling the orphaned run must not stop it.
+cat >hold.yaml <<YAML
+smflow: 1
+name: hold
+steps:
+  wait: {run: "echo held >> $T/held; exec sleep 302"}
+YAML
+"$SMFLOW" --state-dir state run hold.yaml >hold.out 2>hold.err &
+hold_pid=$!
+wait_for held held
+sm cancel "$rid"
+expect_eq "cancel while another run holds the state dir" "$rc" 4
+expect_contains "why" "$(cat err)" "running another run"
+alive $hold_pid || fail "cancel stopped the smflow of another run"
+sm cancel "$(newest_run)"
+expect_eq "cancel the holding run" "$rc" 0
+wait $hold_pid
+alive "$(cat slow.pid)" || fail "cancelling the other run stopped this run's process"
 sm cancel "$rid"
 expect_eq "cancel of an orphaned run" "$rc" 0
 expect_contains "processes stopped" "$(cat out)" "2 processes stopped"
