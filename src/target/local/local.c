@@ -243,7 +243,7 @@ static const struct target_vtable local_vtable = {
     .training = &local_training_ops,
     .processing = &local_processing_ops,
     .hosting = &local_hosting_recorded_ops,  // hosting.c + records in the state database
-    .registry = &local_registry_db_ops,      // the state database (registry_db.c)
+    .registry = &local_registry_ops,         // the state database (registry.c)
     .free = local_free,
 };
 
