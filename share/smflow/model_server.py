@@ -106,6 +106,32 @@ def default_model_fn(model_dir):
     raise HandlerError(500, "no model_fn(model_dir) in the inference script (%s)" % model_dir)
 
 
+def add_site_packages():
+    """Started with -S (smflow does, to start faster): put the site directories on
+    sys.path without running their .pth files, so that the user's script still
+    finds its third-party packages."""
+    if not sys.flags.no_site:
+        return
+    import site
+    for path in site.getsitepackages() + [site.getusersitepackages()]:
+        if os.path.isdir(path) and path not in sys.path:
+            sys.path.append(path)
+
+
+def load_model(model_dir):
+    """Model(model_dir); when a module is not found without the .pth files of the
+    site directories (started with -S), run the full site set-up and try again."""
+    try:
+        return Model(model_dir)
+    except ImportError:
+        if not sys.flags.no_site:
+            raise
+    import site
+    site.main()
+    importlib.invalidate_caches()
+    return Model(model_dir)
+
+
 def load_user_module(model_dir):
     program = os.environ.get("SAGEMAKER_PROGRAM", "")
     code_dir = os.environ.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
@@ -205,7 +231,8 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
     args = parser.parse_args()
-    Handler.model = Model(args.model_dir)
+    add_site_packages()
+    Handler.model = load_model(args.model_dir)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     signal.signal(signal.SIGTERM,

@@ -18,7 +18,7 @@
 
 extern char **environ;
 
-#define HOSTING_POLL_MS 25  // a loopback GET is cheap; the first tick bounds deploy latency
+#define HOSTING_POLL_MS 5  // a refused loopback connect is cheap; the tick bounds deploy latency
 #define HOSTING_START_TIMEOUT_MS 60000
 
 struct deploy {
@@ -357,13 +357,16 @@ static void deploy_after(uv_work_t *w, int status)
     }
     local_strv_free(d->serve);
   } else {
-    argv = smf_xcalloc(8, sizeof(char *));
+    // -S: no site set-up (its .pth files cost tens of ms); the server puts the
+    // site directories on sys.path itself and falls back to the full set-up.
+    argv = smf_xcalloc(9, sizeof(char *));
     argv[0] = smf_xstrdup("python3");
-    argv[1] = smf_xasprintf("%s/model_server.py", local_share_dir(d->t));
-    argv[2] = smf_xstrdup("--port");
-    argv[3] = smf_xasprintf("%d", d->port);
-    argv[4] = smf_xstrdup("--model-dir");
-    argv[5] = smf_xstrdup(d->model_dir);
+    argv[1] = smf_xstrdup("-S");
+    argv[2] = smf_xasprintf("%s/model_server.py", local_share_dir(d->t));
+    argv[3] = smf_xstrdup("--port");
+    argv[4] = smf_xasprintf("%d", d->port);
+    argv[5] = smf_xstrdup("--model-dir");
+    argv[6] = smf_xstrdup(d->model_dir);
   }
   d->serve = argv;
   int rc = deploy_spawn(d);

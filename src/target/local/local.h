@@ -101,6 +101,9 @@ uint64_t local_proc_start_time(int64_t pid);
 int local_rm_rf(const char *path, struct smf_error *err);
 /// Write a jansson value to PATH (atomically).
 int local_json_write(const char *path, const json_t *v, struct smf_error *err);
+/// Write a jansson value to PATH without fsync or rename: for scratch files of a
+/// job directory, which a crash makes worthless anyway.
+int local_json_write_scratch(const char *path, const json_t *v, struct smf_error *err);
 /// Read PATH as JSON. Caller decrefs.
 int local_json_read(const char *path, json_t **out, struct smf_error *err);
 /// Read the last `max` bytes of a text file. Caller frees; NULL if unreadable.
@@ -120,7 +123,8 @@ int local_channel_fetch(const struct target *t, const char *uri, const char *dir
 /// directory is copied, a single file is copied into dir.
 int local_code_fetch(const struct target *t, const char *uri, const char *dir,
                      struct smf_error *err);
-/// Pack dir (its contents at the root) reproducibly and store it at uri.
+/// Pack dir (its contents at the root) reproducibly and store it at uri (the
+/// archive is written and fsynced once, then renamed into the store).
 int local_dir_pack_put(const struct target *t, const char *dir, const char *uri,
                        struct smf_error *err);
 /// Store a local file at uri.
