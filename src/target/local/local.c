@@ -8,7 +8,13 @@
 
 struct local_impl {
   struct local_store store;
+  struct local_server *servers;  // model servers started by this process (hosting.c)
 };
+
+struct local_server **local_impl_servers(struct target *t)
+{
+  return &((struct local_impl *)t->impl)->servers;
+}
 
 const struct local_store *local_impl_store(const struct target *t)
 {
@@ -232,6 +238,7 @@ static void local_free(struct target *t)
 {
   struct local_impl *impl = t->impl;
   if (impl) {
+    local_servers_release(t);
     local_store_close(&impl->store);
     free(impl);
   }

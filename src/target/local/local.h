@@ -218,6 +218,16 @@ extern const struct target_job_ops local_training_ops;
 extern const struct target_job_ops local_processing_ops;
 /// The hosting operations (hosting.c).
 extern const struct target_hosting_ops local_hosting_ops;
+/// A model server this process started: its process handle stays open (unref'd,
+/// so that it does not keep the loop alive) until it exits, so that libuv reaps
+/// it: a replaced or deleted server never lingers as a zombie while smflow lives.
+struct local_server;
+/// The target's list of started servers (local.c). Borrowed.
+struct local_server **local_impl_servers(struct target *t);
+/// Let go of every server still running (target free): the handles are closed,
+/// the processes keep serving (they are in their own sessions). A handle the
+/// loop's owner already closed (uv_walk + uv_close, then uv_run) is only freed.
+void local_servers_release(struct target *t);
 /// registry.c: the model registry in the state database (SPEC §4; a target
 /// without one has no registry), and the hosting operations that also record
 /// endpoints there.
