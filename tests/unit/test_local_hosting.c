@@ -212,8 +212,7 @@ static int64_t stray_server(const char *state, const char *config)
   char *dir = smf_xasprintf("%s/endpoints/quickstart/%s", state, config);
   struct smf_error err = SMF_ERROR_INIT;
   ASSERT_EQ(smf_mkdir_p(dir, &err), 0);
-  char *cmd =
-      smf_xasprintf("setsid sh -c 'sleep 120 >/dev/null 2>&1 & echo $! > \"%s/pid\"'", dir);
+  char *cmd = smf_xasprintf("setsid sh -c 'sleep 120 >/dev/null 2>&1 & echo $! > \"%s/pid\"'", dir);
   ASSERT_EQ(system(cmd), 0);
   char *pid_path = smf_xasprintf("%s/pid", dir);
   char *text = NULL;

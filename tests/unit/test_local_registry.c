@@ -79,8 +79,7 @@ TEST(groups_versions_approval)
   ASSERT_EQ(target_registry_create_version(t, &pkg, on_pkgs, &c, &err), 0);
   wait_for(&loop, &c, 1);
   ASSERT_EQ(c.status, SMF_ENOENT);  // no group yet
-  ASSERT_EQ(target_registry_create_group(t, "no_underscores", NULL, on_done, &c, &err),
-            SMF_EINVAL);
+  ASSERT_EQ(target_registry_create_group(t, "no_underscores", NULL, on_done, &c, &err), SMF_EINVAL);
 
   c = (struct reg_ctx){0};
   ASSERT_EQ(target_registry_create_group(t, "churn", "models", on_done, &c, &err), 0);

@@ -3,6 +3,10 @@
 // own session (so that it outlives the run), waits until `GET /ping` answers
 // 200, and only then stops the endpoint's previous server and records the new
 // one in STATE_DIR/endpoints/NAME.json. Delete stops the server's process group.
+// Each server's pid and start time are also noted in CONFIG/server.json when it
+// is spawned, so that one left starting by a smflow that died is stopped by the
+// next deploy or delete; the servers this process started keep an unref'd
+// process handle until they exit, so that they are reaped (struct local_server).
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -207,12 +211,11 @@ static void deploy_record_work(uv_work_t *w)
     record_stop(old);
   }
   json_decref(old);
-  json_t *rec =
-      json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:I}", "endpoint", d->endpoint,
-                "endpoint_arn", d->arn, "model_name", d->model_name, "config_name", d->config_name,
-                "url", d->url, "port", d->port, "pid", (json_int_t)d->pid, "start_time",
-                (json_int_t)d->start_time, "model_dir", d->model_dir, "log", d->log_path,
-                "created_ms", (json_int_t)smf_time_now_ms());
+  json_t *rec = json_pack(
+      "{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:I}", "endpoint", d->endpoint,
+      "endpoint_arn", d->arn, "model_name", d->model_name, "config_name", d->config_name, "url",
+      d->url, "port", d->port, "pid", (json_int_t)d->pid, "start_time", (json_int_t)d->start_time,
+      "model_dir", d->model_dir, "log", d->log_path, "created_ms", (json_int_t)smf_time_now_ms());
   d->rc = local_json_write(path, rec, &d->err);
   json_decref(rec);
   free(path);
@@ -282,8 +285,8 @@ static void deploy_on_tick(uv_timer_t *t)
 static void deploy_note_server(struct deploy *d)
 {
   char *path = smf_xasprintf("%s/server.json", d->dir);
-  json_t *o = json_pack("{s:I, s:I}", "pid", (json_int_t)d->pid, "start_time",
-                        (json_int_t)d->start_time);
+  json_t *o =
+      json_pack("{s:I, s:I}", "pid", (json_int_t)d->pid, "start_time", (json_int_t)d->start_time);
   local_json_write_scratch(path, o, NULL);
   json_decref(o);
   free(path);

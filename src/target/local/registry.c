@@ -119,8 +119,7 @@ static bool approval_ok(const char *a)
 }
 
 // The checks every operation shares: a state database, a valid group name.
-static int reg_check(const struct target *t, const char *group, bool has_cb,
-                     struct smf_error *err)
+static int reg_check(const struct target *t, const char *group, bool has_cb, struct smf_error *err)
 {
   if (t->state == NULL) {
     return SMF_ERR_SET(err, SMF_EINVAL,
