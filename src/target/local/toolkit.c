@@ -314,6 +314,11 @@ static void tk_props(struct tk_ctx *c, const struct target_training_job *job)
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   json_object_set_new(p, "num_cpus", json_integer(cpus > 0 ? cpus : 1));
   json_object_set_new(p, "num_gpus", json_integer(0));
+  json_object_set_new(p, "num_neurons", json_integer(0));  // no neuron-ls here
+  json_object_set_new(p, "is_smddprun_installed", json_false());
+  json_object_set_new(p, "is_smddpmprun_installed", json_false());
+  json_t *topology = json_object_get(c->rcfg, "topology");
+  json_object_set_new(p, "topology", topology ? json_incref(topology) : json_array());
   tk_set_path(p, "output_data_dir", c->base, "output/data");
   tk_set_path(p, "output_dir", c->base, "output");
   tk_set_path(p, "output_intermediate_dir", c->base, "output/intermediate");
@@ -414,12 +419,17 @@ static void tk_env_vars(struct tk_ctx *c, struct local_tk_env *out, json_t *user
       {"output_dir", "output_dir"},
       {"num_cpus", "num_cpus"},
       {"num_gpus", "num_gpus"},
+      {"num_neurons", "num_neurons"},
       {"model_dir", "model_dir"},
       {"module_dir", "module_dir"},
       {"output_intermediate_dir", "output_intermediate_dir"}};
   size_t cap = 0;
   for (size_t i = 0; i < SMF_ARRAY_LEN(map); i++) {
     tk_env_put(out, &cap, map[i][0], json_object_get(c->props, map[i][1]));
+  }
+  json_t *topology = json_object_get(c->props, "topology");
+  if (json_array_size(topology) > 0) {  // only when the cluster has one
+    tk_env_put(out, &cap, "topology", topology);
   }
   json_t *channels = json_object_get(c->props, "channel_input_dirs");
   json_t *names = json_array();
