@@ -125,7 +125,12 @@ static void fit_describe(struct step_ctx *ctx, struct target *t, const char *job
   memset(j, 0, sizeof(*j));
   j->job_name = job_name;
   j->image_uri = dsl_map_str(s, "image_uri", NULL);
-  j->entry_point = dsl_map_str(s, "entry_point", NULL);
+  // Without source_dir (or source) only the entry point file is packed, at the
+  // archive's root: sagemaker_program is its basename, as the SDK sets it.
+  const char *ep = dsl_map_str(s, "entry_point", NULL);
+  const char *slash =
+      ep && !dsl_map_get(s, "source_dir") && !dsl_map_get(s, "source") ? strrchr(ep, '/') : NULL;
+  j->entry_point = slash ? slash + 1 : ep;
   j->submit_dir_uri = code_uri;
   j->command = step_argv(ctx, dsl_map_get(s, "command"), &j->n_command);
   j->hyperparameters = dsl_map_get(s, "hyperparameters");
