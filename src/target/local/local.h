@@ -249,3 +249,9 @@ int local_ping(uv_loop_t *loop, int port, const char *path, local_ping_cb cb, vo
 /// *first_group is the rewritten expression's group that is the original's
 /// first capturing group (0: none). Returns a new string (caller frees).
 char *local_metric_re_translate(const char *re, size_t *first_group);
+
+/// The training toolkit's ExecuteUserScriptError message for a script that
+/// exited with exit_code and wrote no output/failure: its error lines from the
+/// end of log_path, and the command argv (NULL-terminated; NULL when unknown)
+/// (toolkit_error.c). Returns a new string (caller frees).
+char *local_tk_error_message(int exit_code, const char *log_path, char *const *argv);
