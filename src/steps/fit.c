@@ -134,6 +134,7 @@ static void fit_describe(struct step_ctx *ctx, struct target *t, const char *job
   j->submit_dir_uri = code_uri;
   j->command = step_argv(ctx, dsl_map_get(s, "command"), &j->n_command);
   j->hyperparameters = dsl_map_get(s, "hyperparameters");
+  j->framework_hyperparameters = step_fit_distribution_hps(ctx, s);
   j->region = t->region;
   j->input_mode = dsl_map_str(s, "input_mode", NULL);
   fit_channels(ctx, j);

@@ -208,7 +208,8 @@ static json_t *tk_distribution_groups(const struct tk_ctx *c)
                                       "sagemaker_distributed_dataparallel_enabled",
                                       "sagemaker_pytorch_ddp_enabled",
                                       "sagemaker_pytorch_xla_multi_worker_enabled",
-                                      "sagemaker_multi_worker_mirrored_strategy_enabled"};
+                                      "sagemaker_multi_worker_mirrored_strategy_enabled",
+                                      "sagemaker_torch_distributed_enabled"};
   json_t *given = json_object_get(c->framework_params, "sagemaker_distribution_instance_groups");
   if (given) {
     return json_incref(given);
