@@ -471,6 +471,11 @@ static void tk_env_vars(struct tk_ctx *c, struct local_tk_env *out, json_t *user
   // What the toolkit itself exports and the platform sets.
   tk_env_add(out, &cap, "TRAINING_JOB_NAME",
              json_string_value(json_object_get(c->props, "job_name")));
+  char *arn = smf_xasprintf("arn:aws:sagemaker:%s:000000000000:training-job/%s",
+                            tk_sm_str(c, "sagemaker_region", "us-east-1"),
+                            json_string_value(json_object_get(c->props, "job_name")));
+  tk_env_add(out, &cap, "TRAINING_JOB_ARN", arn);  // set by the platform, as the name
+  free(arn);
   tk_env_add(out, &cap, "SAGEMAKER_JOB_NAME", tk_sm_str(c, "sagemaker_job_name", ""));
   tk_env_add(out, &cap, "CURRENT_HOST",
              json_string_value(json_object_get(c->props, "current_host")));

@@ -121,6 +121,8 @@ check("SM_INSTANCE_GROUPS_DICT", env("SM_INSTANCE_GROUPS_DICT"), compact(
 check("SM_DISTRIBUTION_INSTANCE_GROUPS", env("SM_DISTRIBUTION_INSTANCE_GROUPS"), "[]")
 check("SM_IS_HETERO", env("SM_IS_HETERO"), "false")
 check("TRAINING_JOB_NAME", env("TRAINING_JOB_NAME"), JOB)
+check("TRAINING_JOB_ARN", env("TRAINING_JOB_ARN"),
+      "arn:aws:sagemaker:us-east-1:000000000000:training-job/" + JOB)
 check("SAGEMAKER_JOB_NAME", env("SAGEMAKER_JOB_NAME"), JOB)
 check("CURRENT_HOST", env("CURRENT_HOST"), host)
 check("SAGEMAKER_REGION", env("SAGEMAKER_REGION"), "us-east-1")
