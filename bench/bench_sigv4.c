@@ -37,10 +37,17 @@ int main(int argc, char **argv)
       {"Content-Type", "application/x-amz-json-1.1"},
       {"X-Amz-Target", "SageMaker.CreateTrainingJob"},
   };
-  struct aws_sigv4_request req = {.method = "POST", .path = "/", .headers = headers,
-                                  .n_headers = 3, .body = body, .body_len = strlen(body)};
-  struct aws_sigv4_config cfg = {.creds = &creds, .region = "eu-west-1", .service = "sagemaker",
-                                 .time_s = 1440938160, .flags = AWS_SIGV4_FLAGS_DEFAULT};
+  struct aws_sigv4_request req = {.method = "POST",
+                                  .path = "/",
+                                  .headers = headers,
+                                  .n_headers = 3,
+                                  .body = body,
+                                  .body_len = strlen(body)};
+  struct aws_sigv4_config cfg = {.creds = &creds,
+                                 .region = "eu-west-1",
+                                 .service = "sagemaker",
+                                 .time_s = 1440938160,
+                                 .flags = AWS_SIGV4_FLAGS_DEFAULT};
   struct aws_sigv4_signer *s = aws_sigv4_signer_new();
   struct aws_sigv4_result r = AWS_SIGV4_RESULT_INIT;
   struct smf_error err = SMF_ERROR_INIT;

@@ -410,6 +410,7 @@ static int call_send(struct aws_call *call, struct smf_error *err)
   } else if (call->body) {
     aws_http_req_body_mem(&call->req, call->body, call->body_len);
   }
+  aws_http_req_fresh_connect(&call->req, !call->idempotent);
   if (call->output_path) {
     aws_http_req_output_file(&call->req, call->output_path);
   }

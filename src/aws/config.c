@@ -84,8 +84,7 @@ static size_t config_section_find(struct aws_config_file *f, enum config_section
 }
 
 // The kind and name of a config-file section header's text ("profile dev").
-static int config_section_name(struct config_parser *p, char **name,
-                               enum config_section_kind *kind)
+static int config_section_name(struct config_parser *p, char **name, enum config_section_kind *kind)
 {
   *kind = SECTION_PROFILE;
   if (p->kind != AWS_CONFIG_FILE_CONFIG || strcmp(*name, "default") == 0) {
@@ -253,8 +252,8 @@ fail:
   return rc;
 }
 
-int aws_config_file_load(const char *path, enum aws_config_kind kind,
-                         struct aws_config_file **out, struct smf_error *err)
+int aws_config_file_load(const char *path, enum aws_config_kind kind, struct aws_config_file **out,
+                         struct smf_error *err)
 {
   FILE *fp = fopen(path, "rb");
   if (fp == NULL && (errno == ENOENT || errno == ENOTDIR)) {

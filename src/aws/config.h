@@ -25,8 +25,8 @@ struct aws_config_file;
 /// Parse `path`. A missing file is not an error: *out is then an empty file.
 /// Syntax errors fail with SMF_EPARSE and "PATH:LINE: ..." in *err.
 /// Caller frees *out with aws_config_file_free().
-int aws_config_file_load(const char *path, enum aws_config_kind kind,
-                         struct aws_config_file **out, struct smf_error *err);
+int aws_config_file_load(const char *path, enum aws_config_kind kind, struct aws_config_file **out,
+                         struct smf_error *err);
 /// Parse text already in memory; `name` is used in error messages.
 int aws_config_file_parse(const char *text, const char *name, enum aws_config_kind kind,
                           struct aws_config_file **out, struct smf_error *err);
@@ -46,5 +46,4 @@ const char *aws_config_get_service(const struct aws_config_file *f, const char *
                                    const char *service, const char *key);
 /// "PATH:LINE" where a profile's key was set (for messages), or NULL. Valid
 /// until the next call on this thread.
-const char *aws_config_where(const struct aws_config_file *f, const char *profile,
-                             const char *key);
+const char *aws_config_where(const struct aws_config_file *f, const char *profile, const char *key);

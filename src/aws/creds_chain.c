@@ -78,8 +78,10 @@ static int chain_env(struct chain *ch, struct aws_creds_plan **out)
     return 0;
   }
   if (id == NULL || secret == NULL) {
-    return SMF_ERR_SET(ch->err, SMF_ECREDS, "partial credentials in the environment: %s is set "
-                       "but %s is not", id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+    return SMF_ERR_SET(ch->err, SMF_ECREDS,
+                       "partial credentials in the environment: %s is set "
+                       "but %s is not",
+                       id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
                        id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
   }
   const char *token = env_get("AWS_SESSION_TOKEN");
@@ -112,8 +114,8 @@ static int chain_profile_keys(struct chain *ch, const char *profile, struct aws_
                          id && *id ? "aws_secret_access_key" : "its pair");
     }
     *out = plan_new(AWS_CREDS_KIND_STATIC, names[i], profile);
-    aws_creds_set(&(*out)->creds, id, secret, aws_config_get(files[i], profile, "aws_session_token"),
-                  0, names[i]);
+    aws_creds_set(&(*out)->creds, id, secret,
+                  aws_config_get(files[i], profile, "aws_session_token"), 0, names[i]);
     return 0;
   }
   return 0;
@@ -147,8 +149,8 @@ static struct aws_creds_plan *chain_container(void)
     return NULL;
   }
   struct aws_creds_plan *p = plan_new(AWS_CREDS_KIND_CONTAINER, "container", NULL);
-  p->url = rel ? smf_xasprintf(CONTAINER_HOST "%s%s", rel[0] == '/' ? "" : "/", rel)
-               : smf_xstrdup(full);
+  p->url =
+      rel ? smf_xasprintf(CONTAINER_HOST "%s%s", rel[0] == '/' ? "" : "/", rel) : smf_xstrdup(full);
   p->auth_token_file = dup_or_null(env_get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"));
   if (p->auth_token_file == NULL) {
     p->auth_token = dup_or_null(env_get("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
@@ -356,7 +358,8 @@ int aws_creds_plan_resolve(const struct aws_shared_config *c, struct aws_creds_p
   if (*out == NULL) {
     return SMF_ERR_SET(err, SMF_ECREDS,
                        "no AWS credentials found (environment, profile '%s', container; "
-                       "instance metadata is disabled)", profile);
+                       "instance metadata is disabled)",
+                       profile);
   }
   return 0;
 }

@@ -110,8 +110,7 @@ static int64_t fetch_now_ms(const struct aws__creds_fetch *f)
 
 // Start f->req (already reset) as METHOD URL with the given headers.
 static int fetch_send(struct aws__creds_fetch *f, const char *method, const char *url,
-                      const struct aws_sigv4_kv *headers, size_t n_headers,
-                      struct smf_error *err)
+                      const struct aws_sigv4_kv *headers, size_t n_headers, struct smf_error *err)
 {
   aws_http_req_set(&f->req, method, url);
   for (size_t i = 0; i < n_headers; i++) {
@@ -238,10 +237,14 @@ static int fetch_sts_send(struct aws__creds_fetch *f, const struct aws_creds *cr
   struct aws_sigv4_signer *signer = NULL;
   if (creds != NULL) {
     struct aws_sigv4_kv to_sign[] = {{"Host", ep.host}, headers[0]};
-    struct aws_sigv4_request sr = {.method = "POST", .path = path, .headers = to_sign,
-                                   .n_headers = 2, .body = f->body.data,
+    struct aws_sigv4_request sr = {.method = "POST",
+                                   .path = path,
+                                   .headers = to_sign,
+                                   .n_headers = 2,
+                                   .body = f->body.data,
                                    .body_len = f->body.len};
-    struct aws_sigv4_config cfg = {.creds = creds, .region = ep.signing_region,
+    struct aws_sigv4_config cfg = {.creds = creds,
+                                   .region = ep.signing_region,
                                    .service = ep.signing_name,
                                    .time_s = fetch_now_ms(f) / 1000,
                                    .flags = AWS_SIGV4_FLAGS_DEFAULT};
@@ -305,11 +308,10 @@ static void xml_wipe(const struct aws_xml_node *n)
   }
 }
 
-static int fetch_sts_parse(struct aws__creds_fetch *f, struct aws_creds *out,
-                           struct smf_error *err)
+static int fetch_sts_parse(struct aws__creds_fetch *f, struct aws_creds *out, struct smf_error *err)
 {
   const char *what = f->plan->kind == AWS_CREDS_KIND_ASSUME_ROLE ? "sts:AssumeRole"
-                                                                  : "sts:AssumeRoleWithWebIdentity";
+                                                                 : "sts:AssumeRoleWithWebIdentity";
   struct aws_xml_doc doc = {0};
   int rc = 0;
   if (f->req.result == 0 && f->req.body.len > 0 &&
@@ -322,8 +324,8 @@ static int fetch_sts_parse(struct aws__creds_fetch *f, struct aws_creds *out,
                      f->req.status, code ? code : "", msg ? msg : "");
     err->http_status = (int)f->req.status;
     snprintf(err->aws_code, sizeof(err->aws_code), "%s", code ? code : "");
-    const char *rid = aws_xml_find(doc.root, "RequestId") ? aws_xml_find(doc.root, "RequestId")->text
-                                                          : "";
+    const char *rid =
+        aws_xml_find(doc.root, "RequestId") ? aws_xml_find(doc.root, "RequestId")->text : "";
     snprintf(err->request_id, sizeof(err->request_id), "%s", rid);
     aws_xml_free(&doc);
     return rc;
@@ -365,8 +367,8 @@ static int fetch_imds_next(struct aws__creds_fetch *f, const char *role, struct 
     return rc;
   }
   struct aws_sigv4_kv h[] = {{"X-aws-ec2-metadata-token", f->imds_token}};
-  char *url = smf_xasprintf("%s/latest/meta-data/iam/security-credentials/%s", url_base,
-                            role ? role : "");
+  char *url =
+      smf_xasprintf("%s/latest/meta-data/iam/security-credentials/%s", url_base, role ? role : "");
   int rc = fetch_send(f, "GET", url, h, 1, err);
   free(url);
   return rc;
@@ -418,23 +420,23 @@ static void fetch_http_done(struct aws_http_req *req, void *data)
   struct aws_creds creds = AWS_CREDS_INIT;
   int rc = 0;
   switch (f->plan->kind) {
-    case AWS_CREDS_KIND_ASSUME_ROLE:
-    case AWS_CREDS_KIND_WEB_IDENTITY:
-      rc = f->cancelled ? SMF_ERR_SET(&err, SMF_ECANCELLED, "cancelled")
-                        : fetch_sts_parse(f, &creds, &err);
-      break;
-    case AWS_CREDS_KIND_CONTAINER:
-      rc = fetch_check_http(f, "container credentials", &err);
-      if (rc == 0) {
-        rc = fetch_parse_json_creds(f, "container credentials", &creds, &err);
-      }
-      break;
-    case AWS_CREDS_KIND_IMDS:
-      fetch_imds_done(f);
-      return;
-    case AWS_CREDS_KIND_STATIC:
-      rc = SMF_ERR_SET(&err, SMF_EINTERNAL, "static credentials need no fetch");
-      break;
+  case AWS_CREDS_KIND_ASSUME_ROLE:
+  case AWS_CREDS_KIND_WEB_IDENTITY:
+    rc = f->cancelled ? SMF_ERR_SET(&err, SMF_ECANCELLED, "cancelled")
+                      : fetch_sts_parse(f, &creds, &err);
+    break;
+  case AWS_CREDS_KIND_CONTAINER:
+    rc = fetch_check_http(f, "container credentials", &err);
+    if (rc == 0) {
+      rc = fetch_parse_json_creds(f, "container credentials", &creds, &err);
+    }
+    break;
+  case AWS_CREDS_KIND_IMDS:
+    fetch_imds_done(f);
+    return;
+  case AWS_CREDS_KIND_STATIC:
+    rc = SMF_ERR_SET(&err, SMF_EINTERNAL, "static credentials need no fetch");
+    break;
   }
   if (rc == 0) {
     fetch_finish(f, 0, &creds, NULL);
@@ -496,28 +498,28 @@ int aws__creds_fetch_start(const struct aws__creds_fetch_env *env,
   aws_http_req_init(&f->req);
   int rc = SMF_EINVAL;
   switch (plan->kind) {
-    case AWS_CREDS_KIND_ASSUME_ROLE:
-      if (plan->source == NULL) {
-        rc = SMF_ERR_SET(err, SMF_EINVAL, "AssumeRole without a source of credentials");
-      } else if (plan->source->kind == AWS_CREDS_KIND_STATIC) {
-        rc = fetch_sts_assume_role(f, &plan->source->creds, err);
-      } else {
-        rc = aws__creds_fetch_start(env, plan->source, fetch_source_done, f, &f->child, err);
-      }
-      break;
-    case AWS_CREDS_KIND_WEB_IDENTITY:
-      rc = fetch_sts_web_identity(f, err);
-      break;
-    case AWS_CREDS_KIND_CONTAINER:
-      rc = fetch_container(f, err);
-      break;
-    case AWS_CREDS_KIND_IMDS:
-      f->step = STEP_IMDS_TOKEN;
-      rc = fetch_imds_next(f, NULL, err);
-      break;
-    case AWS_CREDS_KIND_STATIC:
-      rc = SMF_ERR_SET(err, SMF_EINVAL, "static credentials need no fetch");
-      break;
+  case AWS_CREDS_KIND_ASSUME_ROLE:
+    if (plan->source == NULL) {
+      rc = SMF_ERR_SET(err, SMF_EINVAL, "AssumeRole without a source of credentials");
+    } else if (plan->source->kind == AWS_CREDS_KIND_STATIC) {
+      rc = fetch_sts_assume_role(f, &plan->source->creds, err);
+    } else {
+      rc = aws__creds_fetch_start(env, plan->source, fetch_source_done, f, &f->child, err);
+    }
+    break;
+  case AWS_CREDS_KIND_WEB_IDENTITY:
+    rc = fetch_sts_web_identity(f, err);
+    break;
+  case AWS_CREDS_KIND_CONTAINER:
+    rc = fetch_container(f, err);
+    break;
+  case AWS_CREDS_KIND_IMDS:
+    f->step = STEP_IMDS_TOKEN;
+    rc = fetch_imds_next(f, NULL, err);
+    break;
+  case AWS_CREDS_KIND_STATIC:
+    rc = SMF_ERR_SET(err, SMF_EINVAL, "static credentials need no fetch");
+    break;
   }
   if (rc != 0) {
     fetch_free(f);

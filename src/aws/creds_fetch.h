@@ -12,11 +12,11 @@ struct aws__creds_fetch;
 
 /// What a fetch needs from its provider. Copied by aws__creds_fetch_start.
 struct aws__creds_fetch_env {
-  struct aws_http *http;  ///< borrowed
-  long timeout_ms;        ///< per HTTP request
+  struct aws_http *http;          ///< borrowed
+  long timeout_ms;                ///< per HTTP request
   int64_t (*now_ms)(void *data);  ///< NULL: wall clock
   void *now_data;
-  unsigned *counter;      ///< incremented per HTTP request sent
+  unsigned *counter;  ///< incremented per HTTP request sent
 };
 
 /// Outcome: rc 0 and *creds (borrowed for the call), or rc < 0 and *err.

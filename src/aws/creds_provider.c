@@ -29,11 +29,11 @@ struct aws_creds_provider {
   struct aws_http *http;
   struct aws_creds_plan *plan;
   struct aws_creds_provider_opts opts;
-  struct aws_creds cached;          // empty until the first fetch succeeds
-  struct aws__creds_fetch *fetch;   // top-level fetch in flight, or NULL
+  struct aws_creds cached;         // empty until the first fetch succeeds
+  struct aws__creds_fetch *fetch;  // top-level fetch in flight, or NULL
   struct provider_waiter *waiters, **waiters_tail;
   unsigned fetches;
-  unsigned in_flight;               // fetches not yet completed (incl. cancelled ones)
+  unsigned in_flight;  // fetches not yet completed (incl. cancelled ones)
   bool closing;
 };
 
@@ -47,8 +47,7 @@ static bool provider_fresh(const struct aws_creds_provider *p, int64_t margin_ms
   if (!aws_creds_valid(&p->cached)) {
     return false;
   }
-  return p->cached.expiration_ms == 0 ||
-         provider_now(p) + margin_ms < p->cached.expiration_ms;
+  return p->cached.expiration_ms == 0 || provider_now(p) + margin_ms < p->cached.expiration_ms;
 }
 
 int aws_creds_provider_new(struct aws_http *http, struct aws_creds_plan *plan,

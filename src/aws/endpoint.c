@@ -14,16 +14,16 @@
 struct endpoint_service {
   const char *host_prefix;  // "api.sagemaker" -> api.sagemaker.REGION.SUFFIX
   const char *signing_name;
-  const char *env_suffix;   // AWS_ENDPOINT_URL_<this>
-  const char *env_alias;    // a second accepted name, or NULL
-  const char *config_key;   // key in a [services] block
+  const char *env_suffix;  // AWS_ENDPOINT_URL_<this>
+  const char *env_alias;   // a second accepted name, or NULL
+  const char *config_key;  // key in a [services] block
 };
 
 static const struct endpoint_service k_services[AWS_SVC__COUNT] = {
     [AWS_SVC_S3] = {"s3", "s3", "S3", NULL, "s3"},
     [AWS_SVC_SAGEMAKER] = {"api.sagemaker", "sagemaker", "SAGEMAKER", NULL, "sagemaker"},
     [AWS_SVC_RUNTIME] = {"runtime.sagemaker", "sagemaker", "SAGEMAKER_RUNTIME", NULL,
-                                   "sagemaker_runtime"},
+                         "sagemaker_runtime"},
     [AWS_SVC_STS] = {"sts", "sts", "STS", NULL, "sts"},
     [AWS_SVC_LOGS] = {"logs", "logs", "CLOUDWATCH_LOGS", "LOGS", "cloudwatch_logs"},
 };
@@ -121,8 +121,8 @@ static int endpoint_parse_url(const char *url, struct aws_endpoint *out, struct 
   if (rest == NULL || host_len == 0 || host_len >= sizeof(out->host) ||
       strlen(url) >= sizeof(out->url) || strpbrk(url, " \t\r\n") != NULL ||
       strpbrk(rest + host_len, "?#") != NULL) {
-    return SMF_ERR_SET(err, SMF_EINVAL,
-                       "endpoint URL '%s' is not a valid http:// or https:// URL", url);
+    return SMF_ERR_SET(err, SMF_EINVAL, "endpoint URL '%s' is not a valid http:// or https:// URL",
+                       url);
   }
   snprintf(out->host, sizeof(out->host), "%.*s", (int)host_len, rest);
   snprintf(out->base_path, sizeof(out->base_path), "%s", rest + host_len);
@@ -155,8 +155,8 @@ int aws_endpoint_resolve(const struct aws_shared_config *c, enum aws_service svc
   out->partition = aws_partition_of(region);
   out->dns_suffix = endpoint_dns_suffix(out->partition);
   snprintf(out->signing_region, sizeof(out->signing_region), "%s", region);
-  const char *style = svc == AWS_SVC_S3 ? aws_shared_config_get_sub(c, "s3", "addressing_style")
-                                        : NULL;
+  const char *style =
+      svc == AWS_SVC_S3 ? aws_shared_config_get_sub(c, "s3", "addressing_style") : NULL;
   out->s3_path_style = style && strcmp(style, "path") == 0;
 
   const char *override = endpoint_override(c, svc);
@@ -165,8 +165,7 @@ int aws_endpoint_resolve(const struct aws_shared_config *c, enum aws_service svc
     out->s3_path_style = true;
     return endpoint_parse_url(override, out, err);
   }
-  if ((svc == AWS_SVC_STS && global) ||
-      (svc == AWS_SVC_S3 && strcmp(region, "us-east-1") == 0)) {
+  if ((svc == AWS_SVC_STS && global) || (svc == AWS_SVC_S3 && strcmp(region, "us-east-1") == 0)) {
     snprintf(out->host, sizeof(out->host), "%s.%s", s->host_prefix, out->dns_suffix);
   } else {
     snprintf(out->host, sizeof(out->host), "%s.%s.%s", s->host_prefix, region, out->dns_suffix);
@@ -228,7 +227,7 @@ int aws_s3_addr_make(const struct aws_endpoint *ep, const char *bucket, const ch
   }
   out->path = smf_buf_steal(&path);
   const char *scheme_end = strstr(ep->url, "://");
-  out->url = smf_xasprintf("%.*s://%s%s", (int)(scheme_end - ep->url), ep->url, out->host,
-                           out->path);
+  out->url =
+      smf_xasprintf("%.*s://%s%s", (int)(scheme_end - ep->url), ep->url, out->host, out->path);
   return 0;
 }

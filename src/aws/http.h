@@ -63,6 +63,7 @@ struct aws_http_req {
   long connect_timeout_ms, timeout_ms;
   bool active, cancelled;
   char local_error[192];    ///< our own reason (curl overwrites its error buffer)
+  bool fresh_connect;
   bool post_ctype;           ///< a Content-Type header was given
   aws_http_done_cb cb;
   void *cb_data;
@@ -102,6 +103,11 @@ void aws_http_req_output_file(struct aws_http_req *req, const char *path);
 void aws_http_req_max_response(struct aws_http_req *req, size_t max);
 /// Timeouts in milliseconds (0 = none): connect, and the whole exchange.
 void aws_http_req_timeouts(struct aws_http_req *req, long connect_ms, long total_ms);
+
+/// Open a new connection for this request instead of reusing one. curl silently
+/// resends a request whose reused connection died before any answer; that is
+/// wrong for a request that is not idempotent, so those ask for a fresh one.
+void aws_http_req_fresh_connect(struct aws_http_req *req, bool fresh);
 
 /// Start the request. On failure the callback never runs.
 int aws_http_req_start(struct aws_http *http, struct aws_http_req *req, aws_http_done_cb cb,

@@ -110,6 +110,11 @@ void aws_http_req_timeouts(struct aws_http_req *req, long connect_ms, long total
   req->timeout_ms = total_ms;
 }
 
+void aws_http_req_fresh_connect(struct aws_http_req *req, bool fresh)
+{
+  req->fresh_connect = fresh;
+}
+
 const char *aws_http_req_header_get(const struct aws_http_req *req, const char *name)
 {
   for (size_t i = 0; i < req->nheaders; i++) {
@@ -312,6 +317,7 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, req->fresh_connect ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, "smflow/" SMF_VERSION);
   req_set_method(req, easy);
   return 0;

@@ -102,6 +102,11 @@ enum aws_retry_kind aws_retry_classify(int transport, long status, const char *c
     }
     return AWS_RETRY_NONE;
   }
+  // A HEAD answer has no body: a bare 403 while the clocks differ is skew too.
+  bool bare = !code || !*code || strcmp(code, "Forbidden") == 0;
+  if (status == 403 && bare && llabs((long long)skew_ms) >= SKEW_THRESHOLD_MS) {
+    return AWS_RETRY_SKEW;
+  }
   if (status == 500 || status == 502 || status == 503 || status == 504) {
     return AWS_RETRY_TRANSIENT;
   }

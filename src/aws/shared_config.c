@@ -1,11 +1,12 @@
 // shared_config.c: the two AWS shared files seen together, the selected
 // profile, and region resolution.
+#include "aws/shared_config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aws/config.h"
-#include "aws/shared_config.h"
 #include "smflow/aws.h"
 #include "smflow/error.h"
 #include "smflow/util.h"
@@ -41,8 +42,8 @@ int aws_shared_config_load(const char *profile, struct aws_shared_config **out,
   struct aws_shared_config *c = smf_xcalloc(1, sizeof(*c));
   int rc = shared_load_one("AWS_CONFIG_FILE", "config", AWS_CONFIG_FILE_CONFIG, &c->config, err);
   if (rc == 0) {
-    rc = shared_load_one("AWS_SHARED_CREDENTIALS_FILE", "credentials",
-                         AWS_CONFIG_FILE_CREDENTIALS, &c->credentials, err);
+    rc = shared_load_one("AWS_SHARED_CREDENTIALS_FILE", "credentials", AWS_CONFIG_FILE_CREDENTIALS,
+                         &c->credentials, err);
   }
   if (rc != 0) {
     aws_shared_config_free(c);
@@ -133,8 +134,7 @@ int aws_region_resolve(const struct aws_shared_config *c, char *out, size_t n,
     r = aws_shared_config_get(c, NULL, "region");
   }
   if (r == NULL || *r == '\0') {
-    return SMF_ERR_SET(err, SMF_ENOENT,
-                       "no AWS region: set AWS_REGION or `region` in profile '%s'",
+    return SMF_ERR_SET(err, SMF_ENOENT, "no AWS region: set AWS_REGION or `region` in profile '%s'",
                        c ? c->profile : "default");
   }
   if (strlen(r) >= n) {

@@ -9,8 +9,8 @@
 #include "aws/sigv4.h"
 
 #include <openssl/core_names.h>
-#include <openssl/evp.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/params.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +25,12 @@
 #define SIGV4_CACHE_SLOTS 8
 
 struct sigv4_key_slot {
-  char *secret;       // owned copy, zeroed on eviction
-  char date[9];       // yyyymmdd
+  char *secret;  // owned copy, zeroed on eviction
+  char date[9];  // yyyymmdd
   char *region;
   char *service;
   unsigned char key[32];
-  uint64_t used;      // LRU tick; 0 = empty slot
+  uint64_t used;  // LRU tick; 0 = empty slot
 };
 
 // One header or query entry in the scratch arrays: offsets into a scratch buffer
@@ -53,7 +53,7 @@ struct aws_sigv4_signer {
   EVP_MD_CTX *md;
   struct sigv4_key_slot cache[SIGV4_CACHE_SLOTS];
   uint64_t tick;
-  struct smf_buf scratch;        // header/query names and values
+  struct smf_buf scratch;  // header/query names and values
   struct smf_buf signed_headers;
   struct smf_buf path;
   struct sigv4_vec entries;
@@ -77,8 +77,8 @@ static void sigv4_hmac(struct aws_sigv4_signer *s, const void *key, size_t key_l
 {
   size_t out_len = 0;
   // The digest was set once in aws_sigv4_signer_new(); init only re-keys.
-  if (EVP_MAC_init(s->hmac, key, key_len, NULL) != 1 ||
-      EVP_MAC_update(s->hmac, data, len) != 1 || EVP_MAC_final(s->hmac, out, &out_len, 32) != 1) {
+  if (EVP_MAC_init(s->hmac, key, key_len, NULL) != 1 || EVP_MAC_update(s->hmac, data, len) != 1 ||
+      EVP_MAC_final(s->hmac, out, &out_len, 32) != 1) {
     // Only reachable if OpenSSL itself is broken: there is no bad input here.
     abort();
   }
@@ -100,6 +100,15 @@ void aws_sigv4_sha256_hex(struct aws_sigv4_signer *s, const void *data, size_t l
   unsigned char d[32];
   sigv4_sha256(s, data, len, d);
   sigv4_hex_encode(d, 32, hex_out);
+}
+
+// Zero a buffer's whole allocation, then free it.
+static void sigv4_buf_wipe(struct smf_buf *b)
+{
+  if (b->data) {
+    OPENSSL_cleanse(b->data, b->cap);
+  }
+  smf_buf_free(b);
 }
 
 // ---- signer lifetime -------------------------------------------------------
@@ -152,9 +161,9 @@ void aws_sigv4_signer_free(struct aws_sigv4_signer *s)
   EVP_MAC_free(s->mac);
   EVP_MD_CTX_free(s->md);
   EVP_MD_free(s->sha256);
-  smf_buf_free(&s->scratch);
+  sigv4_buf_wipe(&s->scratch);  // header values: may hold a session token
   smf_buf_free(&s->signed_headers);
-  smf_buf_free(&s->path);
+  sigv4_buf_wipe(&s->path);
   free(s->entries.v);
   free(s);
 }
@@ -164,14 +173,12 @@ void aws_sigv4_result_free(struct aws_sigv4_result *r)
   if (r == NULL) {
     return;
   }
-  smf_buf_free(&r->canonical_request);
+  // The canonical request and the query may carry the session token.
+  sigv4_buf_wipe(&r->canonical_request);
   smf_buf_free(&r->string_to_sign);
   smf_buf_free(&r->authorization);
-  smf_buf_free(&r->query);
-  if (r->token_store.data) {
-    OPENSSL_cleanse(r->token_store.data, r->token_store.len);
-  }
-  smf_buf_free(&r->token_store);
+  sigv4_buf_wipe(&r->query);
+  sigv4_buf_wipe(&r->token_store);
   memset(r, 0, sizeof(*r));
 }
 
@@ -610,10 +617,9 @@ int aws_sigv4_sign_headers(struct aws_sigv4_signer *s, const struct aws_sigv4_re
   sigv4_finish(s, cfg, out);
 
   smf_buf_reset(&out->authorization);
-  smf_buf_printf(&out->authorization,
-                 SIGV4_ALGO " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-                 cfg->creds->access_key_id, out->scope, smf_buf_cstr(&s->signed_headers),
-                 out->signature);
+  smf_buf_printf(
+      &out->authorization, SIGV4_ALGO " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+      cfg->creds->access_key_id, out->scope, smf_buf_cstr(&s->signed_headers), out->signature);
   out->n_add = 0;
   out->add[out->n_add++] = (struct aws_sigv4_kv){"X-Amz-Date", out->amz_date};
   const char *token = cfg->creds->session_token;
@@ -694,8 +700,8 @@ int aws_sigv4_sign_query(struct aws_sigv4_signer *s, const struct aws_sigv4_requ
 }
 
 int aws_sigv4_sign_chunk(struct aws_sigv4_signer *s, const struct aws_sigv4_config *cfg,
-                         const char *prev_signature, const void *data, size_t len,
-                         char sig_out[65], struct smf_buf *sts_out, struct smf_error *err)
+                         const char *prev_signature, const void *data, size_t len, char sig_out[65],
+                         struct smf_buf *sts_out, struct smf_error *err)
 {
   struct aws_sigv4_result r = AWS_SIGV4_RESULT_INIT;
   int rc = sigv4_check(NULL, cfg, err);
@@ -712,8 +718,8 @@ int aws_sigv4_sign_chunk(struct aws_sigv4_signer *s, const struct aws_sigv4_conf
   aws_sigv4_sha256_hex(s, data, len, data_hash);
   struct smf_buf *sts = sts_out ? sts_out : &s->path;
   smf_buf_reset(sts);
-  smf_buf_printf(sts, "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s\n%s\n" SIGV4_EMPTY_SHA256 "\n%s", r.amz_date,
-                 r.scope, prev_signature, data_hash);
+  smf_buf_printf(sts, "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s\n%s\n" SIGV4_EMPTY_SHA256 "\n%s",
+                 r.amz_date, r.scope, prev_signature, data_hash);
   char date[9];
   memcpy(date, r.amz_date, 8);
   date[8] = '\0';

@@ -27,7 +27,7 @@ struct aws_sigv4_kv {
 
 /// What to sign. Everything is borrowed for the duration of the call.
 struct aws_sigv4_request {
-  const char *method;                   ///< "GET", "PUT", ...
+  const char *method;  ///< "GET", "PUT", ...
   /// The path as it goes on the wire (already percent-encoded once, e.g.
   /// "/my%20key"), without the query. With AWS_SIGV4_DOUBLE_ENCODE it is
   /// encoded once more for the canonical URI; without it (S3) it is used as is.
@@ -51,11 +51,11 @@ struct aws_sigv4_request {
 
 /// Signing flags.
 enum aws_sigv4_flag {
-  AWS_SIGV4_DOUBLE_ENCODE = 1u << 0,    ///< encode the wire path again (not S3)
-  AWS_SIGV4_NORMALIZE = 1u << 1,        ///< drop "." / ".." segments, collapse "//" (not S3)
-  AWS_SIGV4_SIGN_BODY = 1u << 2,        ///< add and sign x-amz-content-sha256 (S3)
-  AWS_SIGV4_UNSIGNED_PAYLOAD = 1u << 3, ///< payload hash is UNSIGNED-PAYLOAD
-  AWS_SIGV4_OMIT_TOKEN = 1u << 4,       ///< add the session token after signing
+  AWS_SIGV4_DOUBLE_ENCODE = 1u << 0,     ///< encode the wire path again (not S3)
+  AWS_SIGV4_NORMALIZE = 1u << 1,         ///< drop "." / ".." segments, collapse "//" (not S3)
+  AWS_SIGV4_SIGN_BODY = 1u << 2,         ///< add and sign x-amz-content-sha256 (S3)
+  AWS_SIGV4_UNSIGNED_PAYLOAD = 1u << 3,  ///< payload hash is UNSIGNED-PAYLOAD
+  AWS_SIGV4_OMIT_TOKEN = 1u << 4,        ///< add the session token after signing
 };
 
 /// Every service but S3.
@@ -83,23 +83,26 @@ struct aws_sigv4_config {
 struct aws_sigv4_result {
   struct smf_buf canonical_request;  ///< exactly as hashed
   struct smf_buf string_to_sign;
-  char signature[65];                ///< lowercase hex
-  char amz_date[17];                 ///< "yyyymmddThhmmssZ"
-  char scope[160];                   ///< "yyyymmdd/region/service/aws4_request"
-  char payload_hash[72];             ///< the canonical request's last line
+  char signature[65];     ///< lowercase hex
+  char amz_date[17];      ///< "yyyymmddThhmmssZ"
+  char scope[160];        ///< "yyyymmdd/region/service/aws4_request"
+  char payload_hash[72];  ///< the canonical request's last line
   /// Header mode: headers to add to the request, in this order. Names are
   /// static; values point into this result (valid until the next call/free).
   struct aws_sigv4_kv add[AWS_SIGV4_MAX_ADD];
   size_t n_add;
-  struct smf_buf authorization;      ///< header mode: the Authorization value
+  struct smf_buf authorization;  ///< header mode: the Authorization value
   /// Query mode: the encoded parameters to append to the URL's query (after
   /// '&', or '?' when it has none): X-Amz-Algorithm, -Credential, -Date,
   /// -SignedHeaders, -Expires, [-Security-Token], and -Signature last.
   struct smf_buf query;
-  struct smf_buf token_store;        ///< internal: copy of the token
+  struct smf_buf token_store;  ///< internal: copy of the token
 };
 
-#define AWS_SIGV4_RESULT_INIT {0}
+#define AWS_SIGV4_RESULT_INIT \
+  {                           \
+    0                         \
+  }
 
 void aws_sigv4_result_free(struct aws_sigv4_result *r);
 
@@ -118,6 +121,7 @@ int aws_sigv4_sign_headers(struct aws_sigv4_signer *s, const struct aws_sigv4_re
                            struct smf_error *err);
 
 /// Sign as a presigned URL (query parameters). Fills *out (out->query).
+/// For S3 pass AWS_SIGV4_UNSIGNED_PAYLOAD (a presigned URL cannot know the body).
 int aws_sigv4_sign_query(struct aws_sigv4_signer *s, const struct aws_sigv4_request *req,
                          const struct aws_sigv4_config *cfg, struct aws_sigv4_result *out,
                          struct smf_error *err);
@@ -127,8 +131,8 @@ int aws_sigv4_sign_query(struct aws_sigv4_signer *s, const struct aws_sigv4_requ
 /// be the one the request was signed with. Writes 64 hex digits + NUL into
 /// sig_out; when sts_out is not NULL the chunk's string to sign goes there.
 int aws_sigv4_sign_chunk(struct aws_sigv4_signer *s, const struct aws_sigv4_config *cfg,
-                         const char *prev_signature, const void *data, size_t len,
-                         char sig_out[65], struct smf_buf *sts_out, struct smf_error *err);
+                         const char *prev_signature, const void *data, size_t len, char sig_out[65],
+                         struct smf_buf *sts_out, struct smf_error *err);
 
 /// Lowercase hex SHA-256 of data into hex_out (65 bytes), with the signer's
 /// reusable digest context.

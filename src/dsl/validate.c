@@ -384,6 +384,12 @@ static void check_step(struct build *b, struct dsl_step *s, const struct dsl_nod
   s->spec = dsl_map_get(s->node, kname);
   dsl__normalize_spec(&p->arena, s->kind, (struct dsl_node *)s->spec);
   dsl__step_fill(s, s->node);
+  if (when && when->type == DSL_BOOL) {  // `when: false` is the expression "false"
+    struct dsl_node *w = dsl_node_str(&p->arena, when->u.b ? "true" : "false", when->u.b ? 4 : 5);
+    w->mark = when->mark;
+    w->text = when->text;
+    s->when = w;
+  }
 }
 
 static void collect_steps(struct build *b, const struct dsl_node *steps)

@@ -5,6 +5,8 @@
 
 static const struct step_kind *const step__kinds[] = {
     &step_kind_run,
+    &step_kind_upload,
+    &step_kind_fit,
 };
 
 const struct step_kind *step_kind_find(enum dsl_kind kind)

@@ -432,11 +432,6 @@ static int cmd_concurrent(int n)
   return 0;
 }
 
-static int it_faults(const char *proxy)
-{
-  (void)proxy;
-  return 2;
-}
 
 int main(int argc, char **argv)
 {
@@ -458,6 +453,8 @@ int main(int argc, char **argv)
     rc = cmd_concurrent(atoi(argv[2]));
   } else if (argc >= 3 && strcmp(argv[1], "faults") == 0) {
     rc = it_faults(argv[2]);
+  } else if (argc >= 3 && strcmp(argv[1], "skew") == 0) {
+    rc = it_skew(argv[2]);
   } else {
     fprintf(stderr, "usage: aws_it basic|upload|download|badsecret|concurrent N|faults URL\n");
   }

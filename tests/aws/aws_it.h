@@ -47,3 +47,9 @@ json_t *it_sm(struct aws_client *c, const char *op, json_t *body, struct smf_err
 
 /// SageMaker scenario (aws_it_sm.c).
 void it_sagemaker(struct aws_client *c);
+/// A minimal CreateTrainingJob request for `name` (caller decrefs).
+json_t *it_training_body(const char *name);
+/// Fault scenarios through the proxy (aws_it_faults.c).
+int it_faults(const char *proxy);
+/// Clock skew through the proxy, run under faketime (aws_it_faults.c).
+int it_skew(const char *proxy);

@@ -11,7 +11,7 @@ static json_t *role(void)
   return json_string("arn:aws:iam::123456789012:role/smflow-test");
 }
 
-static json_t *training_body(const char *name)
+json_t *it_training_body(const char *name)
 {
   return json_pack(
       "{s:s, s:{s:s, s:s}, s:o, s:{s:s}, s:{s:s, s:i, s:i}, s:{s:i}}", "TrainingJobName", name,
@@ -60,7 +60,7 @@ IT_SYNC(describe_model_package)
 
 void it_sagemaker(struct aws_client *c)
 {
-  json_t *r = sync_create_training_job(c, training_body("smf-it-train-1"));
+  json_t *r = sync_create_training_job(c, it_training_body("smf-it-train-1"));
   CHECK(json_string_value(json_object_get(r, "TrainingJobArn")) != NULL);
   json_decref(r);
   r = sync_describe_training_job(c, json_pack("{s:s}", "TrainingJobName", "smf-it-train-1"));

@@ -3,6 +3,9 @@
 // hand, and an event collector that runs a real uv loop until a job is done.
 #pragma once
 
+// Each test uses a subset of the helpers.
+#define LTU_STATIC static __attribute__((unused))
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +19,7 @@
 #include "target/target.h"
 #include "test.h"
 
-static char *ltu_tmpdir(void)
+LTU_STATIC char *ltu_tmpdir(void)
 {
   char tmpl[] = "/tmp/smflow-local-XXXXXX";
   char *d = mkdtemp(tmpl);
@@ -24,13 +27,13 @@ static char *ltu_tmpdir(void)
   return smf_xstrdup(d);
 }
 
-static const char *ltu_data_dir(void)
+LTU_STATIC const char *ltu_data_dir(void)
 {
   const char *d = getenv("SMF_TEST_DATA");
   return d ? d : "tests/data";
 }
 
-static void ltu_put(const char *state_dir, const char *uri, const char *text)
+LTU_STATIC void ltu_put(const char *state_dir, const char *uri, const char *text)
 {
   struct local_store st;
   struct smf_error err = SMF_ERROR_INIT;
@@ -39,7 +42,7 @@ static void ltu_put(const char *state_dir, const char *uri, const char *text)
   local_store_close(&st);
 }
 
-static char *ltu_path(const char *state_dir, const char *uri)
+LTU_STATIC char *ltu_path(const char *state_dir, const char *uri)
 {
   struct local_store st;
   struct smf_error err = SMF_ERROR_INIT;
@@ -51,7 +54,7 @@ static char *ltu_path(const char *state_dir, const char *uri)
 }
 
 /// Pack tests/data/local as a sourcedir.tar.gz and store it at uri.
-static void ltu_put_code(const char *state_dir, const char *uri)
+LTU_STATIC void ltu_put_code(const char *state_dir, const char *uri)
 {
   char *src = smf_xasprintf("%s/local", ltu_data_dir());
   char *tgz = smf_xasprintf("%s/sourcedir.tar.gz", state_dir);
@@ -68,7 +71,7 @@ static void ltu_put_code(const char *state_dir, const char *uri)
   free(tgz);
 }
 
-static char *ltu_read(const char *path)
+LTU_STATIC char *ltu_read(const char *path)
 {
   char *text = NULL;
   struct smf_error err = SMF_ERROR_INIT;
@@ -79,54 +82,54 @@ static char *ltu_read(const char *path)
   return text;
 }
 
-static void ltu_rm(const char *dir)
+LTU_STATIC void ltu_rm(const char *dir)
 {
   local_rm_rf(dir, NULL);
 }
 
 // ---- typed values ----
-static struct dsl_node *ltu_node(enum dsl_type t)
+LTU_STATIC struct dsl_node *ltu_node(enum dsl_type t)
 {
   struct dsl_node *n = smf_xcalloc(1, sizeof(*n));
   n->type = t;
   return n;
 }
-static struct dsl_node *ltu_int(int64_t v)
+LTU_STATIC struct dsl_node *ltu_int(int64_t v)
 {
   struct dsl_node *n = ltu_node(DSL_INT);
   n->u.i = v;
   return n;
 }
-static struct dsl_node *ltu_float(double v)
+LTU_STATIC struct dsl_node *ltu_float(double v)
 {
   struct dsl_node *n = ltu_node(DSL_FLOAT);
   n->u.f = v;
   return n;
 }
-static struct dsl_node *ltu_bool(bool v)
+LTU_STATIC struct dsl_node *ltu_bool(bool v)
 {
   struct dsl_node *n = ltu_node(DSL_BOOL);
   n->u.b = v;
   return n;
 }
-static struct dsl_node *ltu_str(const char *s)
+LTU_STATIC struct dsl_node *ltu_str(const char *s)
 {
   struct dsl_node *n = ltu_node(DSL_STR);
   n->u.str.s = s;
   n->u.str.len = strlen(s);
   return n;
 }
-static void ltu_push(struct dsl_node *seq, struct dsl_node *item)
+LTU_STATIC void ltu_push(struct dsl_node *seq, struct dsl_node *item)
 {
   seq->u.seq.items = smf_xrealloc(seq->u.seq.items, (seq->u.seq.n + 1) * sizeof(item));
   seq->u.seq.items[seq->u.seq.n++] = item;
 }
-static void ltu_set(struct dsl_node *map, const char *key, struct dsl_node *v)
+LTU_STATIC void ltu_set(struct dsl_node *map, const char *key, struct dsl_node *v)
 {
   map->u.map.pairs = smf_xrealloc(map->u.map.pairs, (map->u.map.n + 1) * sizeof(struct dsl_pair));
   map->u.map.pairs[map->u.map.n++] = (struct dsl_pair){.key = key, .value = v};
 }
-static void ltu_node_free(struct dsl_node *n)
+LTU_STATIC void ltu_node_free(struct dsl_node *n)
 {
   if (n == NULL) {
     return;
@@ -165,12 +168,12 @@ struct ltu_job {
   bool stop_on_start;
 };
 
-static char *ltu_dup(const char *s)
+LTU_STATIC char *ltu_dup(const char *s)
 {
   return s ? smf_xstrdup(s) : NULL;
 }
 
-static void ltu_on_event(void *data, const struct target_event *ev)
+LTU_STATIC void ltu_on_event(void *data, const struct target_event *ev)
 {
   struct ltu_job *c = data;
   if (ev->type == TARGET_EVENT_STARTED) {
@@ -211,7 +214,7 @@ static void ltu_on_event(void *data, const struct target_event *ev)
   }
 }
 
-static void ltu_job_free(struct ltu_job *c)
+LTU_STATIC void ltu_job_free(struct ltu_job *c)
 {
   free(c->intent);
   free(c->reason);
@@ -222,7 +225,7 @@ static void ltu_job_free(struct ltu_job *c)
   smf_buf_free(&c->log);
 }
 
-static void ltu_run_until(uv_loop_t *loop, bool *flag, int64_t max_ms)
+LTU_STATIC void ltu_run_until(uv_loop_t *loop, bool *flag, int64_t max_ms)
 {
   int64_t until = smf_time_now_ms() + max_ms;
   while (!*flag && smf_time_now_ms() < until) {
@@ -231,7 +234,7 @@ static void ltu_run_until(uv_loop_t *loop, bool *flag, int64_t max_ms)
   ASSERT(*flag);
 }
 
-static struct target *ltu_target(uv_loop_t *loop, const char *state_dir)
+LTU_STATIC struct target *ltu_target(uv_loop_t *loop, const char *state_dir)
 {
   struct target_config cfg = {.loop = loop, .state_dir = state_dir, .base_dir = state_dir};
   struct target *t = NULL;
@@ -244,7 +247,7 @@ static struct target *ltu_target(uv_loop_t *loop, const char *state_dir)
 }
 
 /// Close the target and the loop; every handle must be gone.
-static void ltu_finish(uv_loop_t *loop, struct target *t)
+LTU_STATIC void ltu_finish(uv_loop_t *loop, struct target *t)
 {
   target_free(t);
   uv_run(loop, UV_RUN_DEFAULT);

@@ -12,12 +12,24 @@
 static char g_dir[256];
 
 static const char *const k_env[] = {
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_DISABLED",
     "AWS_EC2_METADATA_SERVICE_ENDPOINT",
 };
 
@@ -109,7 +121,8 @@ TEST(parser_sections_comments_nested)
 
   // In the credentials file "[profile dev]" is a profile literally named so.
   ASSERT_EQ(aws_config_file_parse("[profile dev]\na=1\n[dev]\na=2\n", "creds",
-                                  AWS_CONFIG_FILE_CREDENTIALS, &f, &err), 0);
+                                  AWS_CONFIG_FILE_CREDENTIALS, &f, &err),
+            0);
   ASSERT_STREQ(aws_config_get(f, "profile dev", "a"), "1");
   ASSERT_STREQ(aws_config_get(f, "dev", "a"), "2");
   aws_config_file_free(f);
@@ -306,7 +319,8 @@ TEST(assume_role_chains)
       "[profile self]\nrole_arn = arn:aws:iam::1:role/s\nsource_profile = self\n"
       "aws_access_key_id = SELFKEY\naws_secret_access_key = selfsecret\n"
       "[profile envsrc]\nrole_arn = arn:aws:iam::1:role/e\ncredential_source = Environment\n"
-      "[profile imdssrc]\nrole_arn = arn:aws:iam::1:role/i\ncredential_source = Ec2InstanceMetadata\n"
+      "[profile imdssrc]\nrole_arn = arn:aws:iam::1:role/i\ncredential_source = "
+      "Ec2InstanceMetadata\n"
       "[profile loop1]\nrole_arn = arn:aws:iam::1:role/l1\nsource_profile = loop2\n"
       "[profile loop2]\nrole_arn = arn:aws:iam::1:role/l2\nsource_profile = loop1\n"
       "[profile both]\nrole_arn = r\nsource_profile = base\ncredential_source = Environment\n"
@@ -332,8 +346,9 @@ TEST(assume_role_chains)
   ASSERT(p->source->source && p->source->source->kind == AWS_CREDS_KIND_STATIC);
   ASSERT_STREQ(p->source->source->creds.access_key_id, "BASEKEY");
   char *d = aws_creds_plan_describe(p);
-  ASSERT_STREQ(d, "assume-role(b) arn:aws:iam::1:role/b <- assume-role(a) arn:aws:iam::1:role/a "
-                  "<- config-file(base)");
+  ASSERT_STREQ(d,
+               "assume-role(b) arn:aws:iam::1:role/b <- assume-role(a) arn:aws:iam::1:role/a "
+               "<- config-file(base)");
   ASSERT(strstr(d, "secret") == NULL);
   free(d);
   aws_creds_plan_free(p);
@@ -372,7 +387,8 @@ TEST(assume_role_chains)
 
 TEST(web_identity_env_and_profile)
 {
-  env_reset("[default]\nregion = eu-north-1\n", "[default]\naws_access_key_id = K\n"
+  env_reset("[default]\nregion = eu-north-1\n",
+            "[default]\naws_access_key_id = K\n"
             "aws_secret_access_key = S\n");
   struct aws_creds_plan *p = NULL;
   setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token", 1);

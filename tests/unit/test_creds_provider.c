@@ -81,13 +81,23 @@ static void write_file(const char *name, const char *text)
 // A clean AWS environment pointing every endpoint at the fake server.
 static void env_reset(const char *config)
 {
-  const char *vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                        "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-                        "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+  const char *vars[] = {"AWS_ACCESS_KEY_ID",
+                        "AWS_SECRET_ACCESS_KEY",
+                        "AWS_SESSION_TOKEN",
+                        "AWS_PROFILE",
+                        "AWS_DEFAULT_PROFILE",
+                        "AWS_REGION",
+                        "AWS_DEFAULT_REGION",
+                        "AWS_WEB_IDENTITY_TOKEN_FILE",
+                        "AWS_ROLE_ARN",
+                        "AWS_ROLE_SESSION_NAME",
                         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                        "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_EC2_METADATA_DISABLED",
-                        "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_ENDPOINT_URL"};
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                        "AWS_EC2_METADATA_DISABLED",
+                        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                        "AWS_ENDPOINT_URL"};
   for (size_t i = 0; i < SMF_ARRAY_LEN(vars); i++) {
     unsetenv(vars[i]);
   }
@@ -309,8 +319,9 @@ TEST(assume_role_signed_and_chained)
   get_wait(p, &o);
   ASSERT_EQ(o.code, SMF_ECREDS);
   ASSERT_EQ(o.http_status, 403);
-  ASSERT_CONTAINS(o.message, "sts:AssumeRole arn:aws:iam::123456789012:role/denied: HTTP 403 "
-                             "AccessDenied: not allowed");
+  ASSERT_CONTAINS(o.message,
+                  "sts:AssumeRole arn:aws:iam::123456789012:role/denied: HTTP 403 "
+                  "AccessDenied: not allowed");
   aws_creds_provider_close(p);
   p = provider_for("wrongkey");
   get_wait(p, &o);

@@ -226,7 +226,11 @@ TEST(defaults_merge)
   ASSERT_STREQ(b->needs[0], "a");
   ASSERT_STREQ(b->when->u.str.s, "steps.a.ok");
   ASSERT(a->when == NULL);
-  ASSERT(dsl_pipeline_step(p, "b") == b);
+  dsl_pipeline_free(p);
+  p = load_ok(HEAD "steps:\n  a:\n    when: false\n    run: x\n");
+  ASSERT_STREQ(p->steps[0].when->u.str.s, "false");
+  ASSERT_EQ(p->steps[0].when->mark.line, 5);
+  ASSERT(dsl_pipeline_step(p, "a") == &p->steps[0]);
   ASSERT(dsl_pipeline_step(p, "c") == NULL);
   dsl_pipeline_free(p);
 }

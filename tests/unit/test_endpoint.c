@@ -12,10 +12,15 @@ static char g_dir[256];
 
 static void env_clear(void)
 {
-  const char *vars[] = {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SAGEMAKER",
-                        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_ENDPOINT_URL_STS",
-                        "AWS_ENDPOINT_URL_LOGS", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE",
+  const char *vars[] = {"AWS_ENDPOINT_URL",
+                        "AWS_ENDPOINT_URL_S3",
+                        "AWS_ENDPOINT_URL_SAGEMAKER",
+                        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+                        "AWS_ENDPOINT_URL_STS",
+                        "AWS_ENDPOINT_URL_LOGS",
+                        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+                        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                        "AWS_PROFILE",
                         "AWS_DEFAULT_PROFILE"};
   for (size_t i = 0; i < SMF_ARRAY_LEN(vars); i++) {
     unsetenv(vars[i]);
@@ -41,10 +46,9 @@ TEST(regional_endpoints)
   env_clear();
   expect(AWS_SVC_SAGEMAKER, "eu-west-1", "https://api.sagemaker.eu-west-1.amazonaws.com",
          "sagemaker", "eu-west-1", "aws");
-  expect(AWS_SVC_RUNTIME, "eu-west-1",
-         "https://runtime.sagemaker.eu-west-1.amazonaws.com", "sagemaker", "eu-west-1", "aws");
-  expect(AWS_SVC_S3, "eu-west-1", "https://s3.eu-west-1.amazonaws.com", "s3", "eu-west-1",
-         "aws");
+  expect(AWS_SVC_RUNTIME, "eu-west-1", "https://runtime.sagemaker.eu-west-1.amazonaws.com",
+         "sagemaker", "eu-west-1", "aws");
+  expect(AWS_SVC_S3, "eu-west-1", "https://s3.eu-west-1.amazonaws.com", "s3", "eu-west-1", "aws");
   expect(AWS_SVC_S3, "us-east-1", "https://s3.amazonaws.com", "s3", "us-east-1", "aws");
   expect(AWS_SVC_STS, "eu-west-1", "https://sts.eu-west-1.amazonaws.com", "sts", "eu-west-1",
          "aws");
@@ -142,9 +146,10 @@ TEST(config_overrides)
 {
   env_clear();
   char *cfg = smf_xasprintf("%s/config", g_dir);
-  const char *text = "[default]\nendpoint_url = http://127.0.0.1:4000\nservices = local\n"
-                     "[services local]\nsagemaker =\n  endpoint_url = http://127.0.0.1:4001\n"
-                     "[profile styled]\ns3 =\n  addressing_style = path\n";
+  const char *text =
+      "[default]\nendpoint_url = http://127.0.0.1:4000\nservices = local\n"
+      "[services local]\nsagemaker =\n  endpoint_url = http://127.0.0.1:4001\n"
+      "[profile styled]\ns3 =\n  addressing_style = path\n";
   ASSERT_EQ(smf_file_write_atomic(cfg, text, strlen(text), NULL), 0);
   setenv("AWS_CONFIG_FILE", cfg, 1);
   setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);

@@ -29,6 +29,8 @@ TEST(classify)
   ASSERT_EQ(aws_retry_classify(0, 400, "InvalidSignatureException",
                                "Signature expired: 20260101T000000Z is now earlier than", 0),
             AWS_RETRY_SKEW);
+  ASSERT_EQ(aws_retry_classify(0, 403, "Forbidden", NULL, -20 * 60 * 1000), AWS_RETRY_SKEW);
+  ASSERT_EQ(aws_retry_classify(0, 403, "Forbidden", NULL, 1000), AWS_RETRY_NONE);
   ASSERT(aws_retry_is_throttle_code("PriorRequestNotComplete"));
   ASSERT(aws_retry_is_transient_code("PriorRequestNotComplete"));
   ASSERT(!aws_retry_is_throttle_code(NULL));

@@ -37,8 +37,8 @@ static void check_eq(const char *case_name, const char *what, const char *want, 
   g_checks++;
   if (strcmp(want, got) != 0) {
     g_mismatches++;
-    fprintf(stderr, "MISMATCH %s: %s\n--- expected ---\n%s\n--- got ---\n%s\n---\n", case_name, what,
-            want, got);
+    fprintf(stderr, "MISMATCH %s: %s\n--- expected ---\n%s\n--- got ---\n%s\n---\n", case_name,
+            what, want, got);
   }
 }
 
@@ -300,8 +300,8 @@ static void run_query_variant(struct aws_sigv4_signer *s, struct case_ctx *c)
     const char *t = c->parsed.target;
     size_t tl = strlen(t);
     const char *sep = strchr(t, '?') == NULL ? "?" : (t[tl - 1] == '?' ? "" : "&");
-    char *line = smf_xasprintf("%s %s%s%s HTTP/1.1", c->parsed.method, t, sep,
-                               smf_buf_cstr(&out.query));
+    char *line =
+        smf_xasprintf("%s %s%s%s HTTP/1.1", c->parsed.method, t, sep, smf_buf_cstr(&out.query));
     char *want_sorted = sort_query_line(signed_req), *got_sorted = sort_query_line(line);
     check_eq(c->name, "query-signed-request.txt request line", want_sorted, got_sorted);
     free(want_sorted);
@@ -386,7 +386,6 @@ static void run_case(struct aws_sigv4_signer *s, const char *name, const char *d
   free(req_text);
 }
 
-
 // Runs every case folder under data/sigv4/<suite>; returns how many ran.
 static int run_suite(struct aws_sigv4_signer *s, const char *suite)
 {
@@ -426,8 +425,8 @@ TEST(all_vectors)
   int s3 = run_suite(s, "s3");
   int derived = run_suite(s, "derived");
   aws_sigv4_signer_free(s);
-  fprintf(stderr, "sigv4 vectors: %d v4, %d s3, %d derived cases, %d checks, %d mismatches\n",
-          v4, s3, derived, g_checks, g_mismatches);
+  fprintf(stderr, "sigv4 vectors: %d v4, %d s3, %d derived cases, %d checks, %d mismatches\n", v4,
+          s3, derived, g_checks, g_mismatches);
   ASSERT(v4 >= 38 && s3 >= 6 && derived >= 6);
   ASSERT_EQ(g_mismatches, 0);
 }
@@ -448,8 +447,8 @@ TEST(key_cache_isolation)
   for (int i = 0; i < 8; i++) {
     struct aws_sigv4_signer *s = aws_sigv4_signer_new();
     struct aws_sigv4_result r = AWS_SIGV4_RESULT_INIT;
-    struct aws_sigv4_config cfg = {creds[i & 1], regions[(i >> 1) & 1], "service", times[i >> 2],
-                                   AWS_SIGV4_FLAGS_DEFAULT, 0};
+    struct aws_sigv4_config cfg = {creds[i & 1],  regions[(i >> 1) & 1],   "service",
+                                   times[i >> 2], AWS_SIGV4_FLAGS_DEFAULT, 0};
     ASSERT_EQ(aws_sigv4_sign_headers(s, &req, &cfg, &r, NULL), 0);
     memcpy(fresh[i], r.signature, 65);
     aws_sigv4_result_free(&r);
@@ -459,8 +458,8 @@ TEST(key_cache_isolation)
   struct aws_sigv4_result r = AWS_SIGV4_RESULT_INIT;
   for (int round = 0; round < 3; round++) {
     for (int i = 7; i >= 0; i--) {
-      struct aws_sigv4_config cfg = {creds[i & 1], regions[(i >> 1) & 1], "service", times[i >> 2],
-                                     AWS_SIGV4_FLAGS_DEFAULT, 0};
+      struct aws_sigv4_config cfg = {creds[i & 1],  regions[(i >> 1) & 1],   "service",
+                                     times[i >> 2], AWS_SIGV4_FLAGS_DEFAULT, 0};
       ASSERT_EQ(aws_sigv4_sign_headers(s, &req, &cfg, &r, NULL), 0);
       ASSERT_STREQ(r.signature, fresh[i]);
       for (int j = 0; j < i; j++) ASSERT(strcmp(fresh[i], fresh[j]) != 0);

@@ -230,8 +230,8 @@ static const struct target_vtable local_vtable = {
     .store = &local_store_ops,
     .training = &local_training_ops,
     .processing = &local_processing_ops,
-    .hosting = &local_hosting_ops,
-    .registry = NULL,  // the local registry lives in the state database (state/)
+    .hosting = &local_hosting_recorded_ops,  // hosting.c + records in the state database
+    .registry = &local_registry_ops,         // in the state database (registry.c)
     .free = local_free,
 };
 

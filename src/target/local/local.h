@@ -210,6 +210,10 @@ extern const struct target_job_ops local_training_ops;
 extern const struct target_job_ops local_processing_ops;
 /// The hosting operations (hosting.c).
 extern const struct target_hosting_ops local_hosting_ops;
+/// registry.c: the registry in the state database, and hosting_ops that also
+/// record endpoints there.
+extern const struct target_registry_ops local_registry_ops;
+extern const struct target_hosting_ops local_hosting_recorded_ops;
 
 // ---------------------------------------------------------------------------
 // ping.c: `GET PATH` on 127.0.0.1:PORT without blocking the loop.

@@ -94,7 +94,7 @@ static int processing_prepare(struct local_job *j, struct smf_error *err)
       nc++;
     }
     size_t n = 0;
-    char **argv = smf_xcalloc(nc + 6 + 2 * d->n_inputs, sizeof(char *));
+    char **argv = smf_xcalloc(nc + 7 + 2 * d->n_inputs, sizeof(char *));  // NULL-terminated
     if (nc == 0) {
       argv[n++] = smf_xstrdup("python3");
     }

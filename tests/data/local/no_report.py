@@ -1,0 +1,2 @@
+"""An evaluation script that forgets to write its report."""
+print("done, but no report")
