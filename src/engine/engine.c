@@ -158,7 +158,8 @@ static void eng__target_new(struct eng *e)
 {
   char *abs = realpath(state_dir(e->st), NULL);
   struct target_config cfg = {.loop = &e->loop, .state_dir = abs ? abs : state_dir(e->st),
-                              .base_dir = e->p->dir, .region = e->p->region, .state = e->st};
+                              .base_dir = e->p->dir, .region = e->p->region, .state = e->st,
+                              .role = e->p->role};
   const char *name = e->opt.target ? e->opt.target : e->p->target ? e->p->target : "local";
   struct smf_error err = SMF_ERROR_INIT;
   if (target_new(name, &cfg, &e->target, &err) != 0) {

@@ -151,6 +151,7 @@ static void fit_describe(struct step_ctx *ctx, struct target *t, const char *job
   j->environment = step_kvs(ctx, dsl_map_get(s, "environment"), &j->n_environment);
   fit_tags(ctx, dsl_map_get(s, "tags"), &j->tags, &j->n_tags);
   fit_metric_defs(ctx, j);
+  j->spec = s;
 }
 
 static struct dsl_node *fit_outputs(struct step_job *sj, const struct target_job_result *r)

@@ -137,6 +137,10 @@ struct target_training_job {
   size_t n_tags;
   const struct target_metric_def *metric_definitions;
   size_t n_metric_definitions;
+  /// The interpolated `fit` spec (borrowed), or NULL: the aws target reads the
+  /// SDK estimator settings that have no field above from it (framework,
+  /// distribution, spot, volume_kms_key, subnets, debugger, profiler, ...).
+  const struct dsl_node *spec;
 };
 
 /// One processing input (ProcessingInput): placed at a directory of the job.
@@ -163,6 +167,8 @@ struct target_processing_job {
   size_t n_environment;
   const struct target_kv *tags;
   size_t n_tags;
+  /// The interpolated `evaluate` spec (borrowed), or NULL (framework, volume_size, ...).
+  const struct dsl_node *spec;
 };
 
 /// A final metric value.
@@ -258,6 +264,8 @@ struct target_endpoint_spec {
   size_t n_environment;
   const struct target_kv *tags;
   size_t n_tags;
+  /// The interpolated `deploy` spec (borrowed), or NULL (framework, strategy, ...).
+  const struct dsl_node *spec;
 };
 
 /// What a deployed endpoint is. Borrowed for the callback.
@@ -303,6 +311,9 @@ struct target_model_package {
   const char *metrics_uri;
   const struct target_kv *metadata;
   size_t n_metadata;
+  /// The interpolated `register` spec (borrowed), or NULL: content_types,
+  /// response_types, inference_instances, transform_instances, environment, ...
+  const struct dsl_node *spec;
 };
 
 typedef void (*target_package_cb)(void *data, int status, const struct target_model_package *pkgs,
@@ -346,6 +357,7 @@ struct target_config {
   /// The open state database (borrowed, may be NULL): the local target keeps its
   /// model registry and endpoint records there.
   struct state *state;
+  const char *role;           ///< the pipeline's `role:` (execution role ARN), or NULL
 };
 
 struct target {
@@ -357,6 +369,10 @@ struct target {
   char *share_dir;
   struct state *state;        ///< borrowed from target_config; may be NULL
   void *impl;                 ///< the implementation's state
+  char *role;                 ///< from target_config; may be NULL
+  /// The account the target works in (aws: from STS GetCallerIdentity), NULL on
+  /// local; with region it names the default bucket sagemaker-REGION-ACCOUNT.
+  char *account_id;
 };
 
 /// Make the target named `name` ("local"; "aws" once built). SMF_EINVAL for an
