@@ -115,3 +115,14 @@ int cli_cmd_cancel(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_invoke(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_endpoints(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_models(struct cli_ctx *ctx, int argc, char **argv);
+
+struct state;
+struct smf_error;
+/// Open STATE_DIR/state.db for the registry and endpoint commands, never with
+/// the writer lock (a run may hold it, or start meanwhile): STATE_OPEN_SHARED
+/// when `write`, else STATE_OPEN_READ. SMF_ENOENT when there is no database.
+/// Caller closes with state_close.
+int cli_state_open_any(const char *dir, bool write, struct state **st, struct smf_error *err);
+int cli_cmd_invoke(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_endpoints(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_models(struct cli_ctx *ctx, int argc, char **argv);

@@ -63,17 +63,18 @@ static const struct cli_command cli__table[] = {
     //  "smflow cancel RUN_ID\n", "", false},
 
     // invoke: src/cli/cmd_invoke.c
-    // {"invoke", cli_cmd_invoke, "Call a deployed endpoint",
-    //  "smflow invoke ENDPOINT [--body FILE|-] [--content-type T]\n", " --body --content-type ",
-    //  false},
+    {"invoke", cli_cmd_invoke, "Call a deployed endpoint",
+     "smflow invoke ENDPOINT [--body FILE|-] [--content-type T] [--accept T]\n",
+     " --body --content-type --accept ", false},
 
     // endpoints: src/cli/cmd_endpoints.c
-    // {"endpoints", cli_cmd_endpoints, "List or delete the endpoints this state dir deployed",
-    //  "smflow endpoints [list | delete NAME]\n", "", false},
+    {"endpoints", cli_cmd_endpoints, "List or delete the endpoints this state dir deployed",
+     "smflow endpoints [list | delete NAME] [--json]\n", "", true},
 
     // models: src/cli/cmd_models.c
-    // {"models", cli_cmd_models, "The local model registry",
-    //  "smflow models list [GROUP] | approve GROUP VERSION | reject GROUP VERSION\n", "", false},
+    {"models", cli_cmd_models, "The local model registry",
+     "smflow models list [GROUP] [--json] | approve GROUP VERSION | reject GROUP VERSION\n", "",
+     true},
 
     {"version", cli_cmd_version, "Print the version", "smflow version\n", "", false},
 

@@ -92,6 +92,12 @@ static void step_job_on_done(struct step_job *sj, const struct target_event *ev)
   } else if (err.klass == SMF_CLASS_NONE) {
     err.klass = r && r->klass != SMF_CLASS_NONE ? r->klass : SMF_CLASS_ALGORITHM;
   }
+  // The engine names the class itself: drop a leading "CLASS: " of the target's message.
+  const char *cname = smf_errclass_name(err.klass);
+  size_t cl = strlen(cname);
+  if (cl > 0 && strncmp(err.message, cname, cl) == 0 && strncmp(err.message + cl, ": ", 2) == 0) {
+    memmove(err.message, err.message + cl + 2, strlen(err.message + cl + 2) + 1);
+  }
   step_ctx_done(ctx, code, &err, NULL);
 }
 

@@ -7,6 +7,9 @@ static const struct step_kind *const step__kinds[] = {
     &step_kind_run,
     &step_kind_upload,
     &step_kind_fit,
+    &step_kind_evaluate,
+    &step_kind_register,
+    &step_kind_deploy,
 };
 
 const struct step_kind *step_kind_find(enum dsl_kind kind)

@@ -119,6 +119,13 @@ int target_job_stop(struct target *t, struct target_job *j, struct smf_error *er
   return j->ops->stop(j, err);
 }
 
+void target_job_detach(struct target_job *j)
+{
+  if (j) {
+    j->ops->detach(j);
+  }
+}
+
 int target_endpoint_deploy(struct target *t, const struct target_endpoint_spec *spec,
                            target_endpoint_cb cb, void *data, struct smf_error *err)
 {

@@ -240,6 +240,9 @@ struct target_job_ops {
                 void *data, struct target_job **out, struct smf_error *err);
   /// Ask a running job to stop; DONE follows with status Stopped.
   int (*stop)(struct target_job *j, struct smf_error *err);
+  /// Forget a job without stopping it (smflow is shutting down and the job
+  /// will be re-attached from its intent): no event follows, the handle is freed.
+  void (*detach)(struct target_job *j);
 };
 
 // ---------------------------------------------------------------------------
@@ -404,6 +407,8 @@ int target_processing_attach(struct target *t, const struct target_processing_jo
                              struct target_job **out, struct smf_error *err);
 /// Stop a training or processing job (the handle knows its group).
 int target_job_stop(struct target *t, struct target_job *j, struct smf_error *err);
+/// Leave a training or processing job running and forget it (see target_job_ops.detach).
+void target_job_detach(struct target_job *j);
 
 int target_endpoint_deploy(struct target *t, const struct target_endpoint_spec *spec,
                            target_endpoint_cb cb, void *data, struct smf_error *err);

@@ -239,6 +239,10 @@ static void job_collect_after(uv_work_t *w, int status)
   (void)status;
   struct local_job *j = w->data;
   j->collecting = false;
+  if (j->detached) {
+    local_job_free(j);
+    return;
+  }
   if (j->res.failure_reason) {
     struct smf_error err = SMF_ERROR_INIT;
     SMF_ERR_SET(&err, SMF_ECHILD, "%s", j->res.failure_reason);
@@ -407,6 +411,10 @@ static void job_prepare_after(uv_work_t *w, int status)
   (void)status;
   struct local_job *j = w->data;
   j->preparing = false;
+  if (j->detached) {  // nothing was started yet
+    local_job_free(j);
+    return;
+  }
   if (j->work_rc != 0) {
     j->work_err.klass = job_class_of(j->work_rc);
     job_done(j, TARGET_JOB_FAILED, &j->work_err);
@@ -491,4 +499,13 @@ int local_job_stop(struct target_job *base, struct smf_error *err)
     job_stop_hosts(j);
   }
   return 0;
+}
+
+void local_job_detach(struct target_job *base)
+{
+  struct local_job *j = (struct local_job *)base;
+  j->detached = true;
+  if (!j->preparing && !j->collecting) {
+    local_job_free(j);  // the hosts run on in their own sessions
+  }
 }

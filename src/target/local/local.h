@@ -178,7 +178,7 @@ struct local_job {
   uv_work_t work;
   uv_timer_t max_timer, kill_timer;
   int handles;
-  bool stop_requested, timed_out, attached, preparing, collecting;
+  bool stop_requested, timed_out, attached, preparing, collecting, detached;
   int running;
   int work_rc;
   struct smf_error work_err;
@@ -198,6 +198,8 @@ int local_job_run(struct local_job *j, struct smf_error *err);
 int local_job_attach(struct local_job *j, const char *intent, struct smf_error *err);
 /// Stop: SIGTERM to every host, SIGKILL after a grace period.
 int local_job_stop(struct target_job *base, struct smf_error *err);
+/// Forget the job, leaving its processes running (target_job_ops.detach).
+void local_job_detach(struct target_job *base);
 /// Free a job that never started (after a failed local_job_run it is already freed).
 void local_job_free(struct local_job *j);
 /// NULL-terminated environment: `base` overlaid with each "NAME=VALUE" of `over`

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "smflow/log.h"
@@ -52,17 +53,22 @@ struct local_host {
   void *data;
 };
 
-uint64_t local_proc_start_time(int64_t pid)
+// Fields 3 (state) and 22 (start time) of /proc/PID/stat; 0 when unknown.
+static uint64_t proc_stat(int64_t pid, char *state)
 {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
   char *text = NULL;
+  *state = '?';
   if (smf_file_read(path, &text, NULL, NULL) != 0) {
     return 0;
   }
   // Field 2 (comm) may hold spaces and parentheses: count from the last ')'.
   const char *p = strrchr(text, ')');
   uint64_t v = 0;
+  if (p && p[1] == ' ') {
+    *state = p[2];
+  }
   if (p) {
     p++;
     for (int field = 3; field <= 22 && *p; field++) {
@@ -80,6 +86,12 @@ uint64_t local_proc_start_time(int64_t pid)
   }
   free(text);
   return v;
+}
+
+uint64_t local_proc_start_time(int64_t pid)
+{
+  char state;
+  return proc_stat(pid, &state);
 }
 
 static int host_read_exit_file(const struct local_host *h)
@@ -191,9 +203,14 @@ static void host_on_tick(uv_timer_t *t)
   struct local_host *h = t->data;
   if (!h->is_child && !h->ended) {
     // A process we did not start: alive while kill(pid, 0) works and it is the same process.
+    // A zombie has ended too (when this process started it and forgot its handle).
     bool alive = kill((pid_t)h->pid, 0) == 0 || errno == EPERM;
-    if (alive && h->start_time && local_proc_start_time(h->pid) != h->start_time) {
+    char state = '?';
+    if (alive && (proc_stat(h->pid, &state) != h->start_time || state == 'Z')) {
       alive = false;
+      if (state == 'Z') {
+        waitpid((pid_t)h->pid, NULL, WNOHANG);  // ours: reap it; anyone else's: ECHILD
+      }
     }
     h->ended = !alive;
   }

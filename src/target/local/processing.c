@@ -277,4 +277,5 @@ const struct target_job_ops local_processing_ops = {
     .start = processing_start,
     .attach = processing_attach,
     .stop = local_job_stop,
+    .detach = local_job_detach,
 };

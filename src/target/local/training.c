@@ -355,4 +355,5 @@ const struct target_job_ops local_training_ops = {
     .start = training_start,
     .attach = training_attach,
     .stop = local_job_stop,
+    .detach = local_job_detach,
 };
