@@ -232,13 +232,16 @@ struct aws_call;
 
 // enum aws_service is defined with the endpoints above.
 
-
 /// Client settings. Strings are copied by aws_client_new.
 struct aws_client_config {
   const char *region;          ///< required, e.g. "eu-west-1"
-  /// Endpoint override for every service (like AWS_ENDPOINT_URL), e.g.
-  /// "http://127.0.0.1:5000"; NULL: the public AWS endpoints of the region.
+  /// Endpoint override for every service, e.g. "http://127.0.0.1:5000"; NULL:
+  /// aws_endpoint_resolve() per service (AWS_ENDPOINT_URL*, the profile, else
+  /// the public endpoint of the region).
   const char *endpoint_url;
+  /// Profile settings for endpoint resolution (borrowed, used by aws_client_new
+  /// only); NULL: the environment only.
+  const struct aws_shared_config *shared_config;
   bool s3_path_style;          ///< S3 "host/bucket/key" instead of "bucket.host/key"
   int max_attempts;            ///< total attempts; 0: AWS_MAX_ATTEMPTS or 3
   long connect_timeout_ms;     ///< per attempt; 0: 10 s
@@ -254,6 +257,12 @@ int aws_client_new(struct uv_loop_s *loop, const struct aws_client_config *cfg,
 void aws_client_close(struct aws_client *c, void (*cb)(void *data), void *data);
 /// Credentials to sign with from now on (copied; replaces the previous ones).
 void aws_client_set_creds(struct aws_client *c, const struct aws_creds *creds);
+/// Sign with credentials from `p` (borrowed; close it after the client's calls
+/// are done, before aws_client_close). Every attempt asks it, so refreshed
+/// credentials are picked up; a fetch in progress delays the attempt.
+void aws_client_set_creds_provider(struct aws_client *c, struct aws_creds_provider *p);
+/// The client's HTTP transport (borrowed), e.g. for aws_creds_provider_new().
+struct aws_http *aws_client_http(struct aws_client *c);
 /// Endpoint of one service (copied), overriding endpoint_url for it.
 void aws_client_set_endpoint(struct aws_client *c, enum aws_service svc, const char *url);
 /// A shared token bucket: calls of `svc` whose operation name starts with

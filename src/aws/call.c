@@ -164,7 +164,7 @@ int aws_call_start(struct aws_client *c, const struct aws_request *r, aws_done_f
   if (!r->method || r->service < 0 || r->service >= AWS_SVC__COUNT) {
     return SMF_ERR_SET(err, SMF_EINVAL, "AWS request without a method or service");
   }
-  if (!r->anonymous && !aws_creds_valid(&c->creds)) {
+  if (!r->anonymous && !c->provider && !aws_creds_valid(&c->creds)) {
     return SMF_ERR_SET(err, SMF_ECREDS, "%s: no AWS credentials", r->op ? r->op : "request");
   }
   struct aws_call *call = smf_xcalloc(1, sizeof *call);
@@ -319,6 +319,7 @@ static void add_query(struct smf_buf *url, const struct aws_call *call)
 }
 
 static void on_http_done(struct aws_http_req *req, void *data);
+static void on_creds(const struct aws_creds *creds, const struct smf_error *err, void *data);
 
 // Sign the request for this attempt and fill the HTTP request with it.
 static int call_sign(struct aws_call *call, const char *canon_path, const char *host,
@@ -354,7 +355,7 @@ static int call_sign(struct aws_call *call, const char *canon_path, const char *
     };
     struct aws_sigv4_config cfg = {
         .creds = &c->creds,
-        .region = c->region,
+        .region = aws__signing_region(c, call->svc),
         .service = aws__service_signing_name(call->svc),
         .time_s = ((int64_t)smf_time_now_ms() + c->skew_ms) / 1000,
         .flags = call->svc == AWS_SVC_S3 ? AWS_SIGV4_FLAGS_S3 : AWS_SIGV4_FLAGS_DEFAULT,
@@ -366,6 +367,28 @@ static int call_sign(struct aws_call *call, const char *canon_path, const char *
   }
   free(hs);
   return rc;
+}
+
+static void on_creds(const struct aws_creds *creds, const struct smf_error *err, void *data)
+{
+  struct aws_call *call = data;
+  if (call->cancelled) {
+    call_complete(call, SMF_ECANCELLED);
+    return;
+  }
+  if (!creds) {
+    call->last_err = *err;
+    smf_error_prefix(&call->last_err, "%s", call->op);
+    call_complete(call, err->code ? err->code : SMF_ECREDS);
+    return;
+  }
+  aws_client_set_creds(call->c, creds);
+  call->creds_ready = true;
+  struct smf_error e = SMF_ERROR_INIT;
+  if (call_send(call, &e) != 0) {
+    call->last_err = e;
+    call_complete(call, e.code);
+  }
 }
 
 static int call_send(struct aws_call *call, struct smf_error *err)
@@ -386,6 +409,21 @@ static int call_send(struct aws_call *call, struct smf_error *err)
       }
     }
   }
+  // Credentials from the provider: cached ones at once, else after its fetch.
+  if (c->provider && !call->anonymous && !call->creds_ready) {
+    struct aws_creds now = AWS_CREDS_INIT;
+    int got = aws_creds_provider_get(c->provider, &now, on_creds, call, err);
+    if (got < 0) {
+      return got;
+    }
+    if (got == AWS_CREDS_PENDING) {
+      call->state = CALL_CREDS;
+      return 0;
+    }
+    aws_client_set_creds(c, &now);
+    aws_creds_clear(&now);
+  }
+  call->creds_ready = false;
   struct smf_buf origin = SMF_BUF_INIT, host = SMF_BUF_INIT, path = SMF_BUF_INIT;
   struct smf_buf url = SMF_BUF_INIT;
   bool path_style = false;

@@ -24,6 +24,11 @@ static const struct {
     [AWS_SVC_RUNTIME] = {"runtime.sagemaker", "sagemaker"},
 };
 
+const char *aws__signing_region(struct aws_client *c, enum aws_service svc)
+{
+  return c->signing_region[svc];
+}
+
 const char *aws__service_signing_name(enum aws_service svc)
 {
   return svc_info[svc].signing;
@@ -59,7 +64,21 @@ int aws_client_new(struct uv_loop_s *loop, const struct aws_client_config *cfg,
   c->loop = loop;
   c->region = smf_xstrdup(cfg->region);
   for (int i = 0; i < AWS_SVC__COUNT; i++) {
-    c->endpoints[i] = cfg->endpoint_url ? smf_xstrdup(cfg->endpoint_url) : NULL;
+    snprintf(c->signing_region[i], sizeof c->signing_region[i], "%s", cfg->region);
+    if (cfg->endpoint_url) {
+      c->endpoints[i] = smf_xstrdup(cfg->endpoint_url);
+      c->overridden[i] = true;
+      continue;
+    }
+    struct aws_endpoint ep;
+    rc = aws_endpoint_resolve(cfg->shared_config, (enum aws_service)i, cfg->region, &ep, err);
+    if (rc != 0) {
+      aws_client_close(c, NULL, NULL);
+      return rc;
+    }
+    c->endpoints[i] = smf_xstrdup(ep.url);
+    c->overridden[i] = ep.overridden || ep.s3_path_style;
+    snprintf(c->signing_region[i], sizeof c->signing_region[i], "%s", ep.signing_region);
   }
   c->path_style = cfg->s3_path_style;
   c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : env_max_attempts();
@@ -139,6 +158,17 @@ void aws_client_set_endpoint(struct aws_client *c, enum aws_service svc, const c
 {
   free(c->endpoints[svc]);
   c->endpoints[svc] = url ? smf_xstrdup(url) : NULL;
+  c->overridden[svc] = url != NULL;
+}
+
+void aws_client_set_creds_provider(struct aws_client *c, struct aws_creds_provider *p)
+{
+  c->provider = p;
+}
+
+struct aws_http *aws_client_http(struct aws_client *c)
+{
+  return c->http;
 }
 
 void aws_client_set_rate(struct aws_client *c, enum aws_service svc, const char *op_prefix,
@@ -164,21 +194,6 @@ int aws_client_retry_quota(const struct aws_client *c)
 uint64_t aws_client_attempts(const struct aws_client *c)
 {
   return c->attempts;
-}
-
-// A bucket name usable as a DNS label under TLS: lowercase letters, digits, '-'.
-static bool bucket_virtual_ok(const char *b)
-{
-  size_t n = strlen(b);
-  if (n < 3 || n > 63) {
-    return false;
-  }
-  for (size_t i = 0; i < n; i++) {
-    if (!(islower((unsigned char)b[i]) || isdigit((unsigned char)b[i]) || b[i] == '-')) {
-      return false;
-    }
-  }
-  return true;
 }
 
 static bool host_is_ip_or_local(const char *host)
@@ -218,7 +233,8 @@ int aws__endpoint(struct aws_client *c, enum aws_service svc, const char *bucket
   curl_url_get(u, CURLUPART_PATH, &path, 0);
   *path_style = false;
   if (svc == AWS_SVC_S3 && bucket) {
-    *path_style = c->path_style || host_is_ip_or_local(h) || !bucket_virtual_ok(bucket);
+    *path_style = c->path_style || c->overridden[svc] || host_is_ip_or_local(h) ||
+                  !aws_s3_bucket_virtual_ok(bucket);
   }
   smf_buf_reset(host);
   if (svc == AWS_SVC_S3 && bucket && !*path_style) {

@@ -19,7 +19,10 @@ struct aws_client {
   struct aws_http *http;
   struct aws_sigv4_signer *signer;
   char *region;
-  char *endpoints[AWS_SVC__COUNT];  ///< NULL: the public endpoint of the region
+  char *endpoints[AWS_SVC__COUNT];  ///< explicit or resolved endpoint URL
+  bool overridden[AWS_SVC__COUNT];  ///< not AWS's own endpoint: S3 goes path-style
+  char signing_region[AWS_SVC__COUNT][64];
+  struct aws_creds_provider *provider;  ///< borrowed, may be NULL
   bool path_style;
   int max_attempts;
   long connect_ms, timeout_ms;
@@ -40,6 +43,7 @@ struct aws_client {
 enum aws__call_state {
   CALL_HASHING,   ///< SHA-256 of a file body on the thread pool
   CALL_WAITING,   ///< retry backoff or rate limit timer
+  CALL_CREDS,     ///< waiting for the credentials provider
   CALL_SENDING,   ///< HTTP request in flight
   CALL_AMBIGUOUS, ///< waiting for the ambiguous-outcome hook's verdict
   CALL_DONE,
@@ -70,7 +74,7 @@ struct aws_call {
   enum aws__call_state state;
   int attempt;             ///< attempts sent so far
   int last_cost;           ///< retry quota taken by the last retry
-  bool cancelled, token_held, timer_open, work_busy, free_pending;
+  bool cancelled, token_held, creds_ready, timer_open, work_busy, free_pending;
   struct aws_http_req req;
   uv_timer_t timer;
   uv_work_t work;
@@ -79,6 +83,8 @@ struct aws_call {
   struct aws_call *prev, *next;
 };
 
+/// Signing region of svc's endpoint.
+const char *aws__signing_region(struct aws_client *c, enum aws_service svc);
 /// Service's signing name.
 const char *aws__service_signing_name(enum aws_service svc);
 /// Fill scheme+authority ("https://host:port") and base path of svc's endpoint,

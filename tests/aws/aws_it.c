@@ -69,6 +69,7 @@ json_t *it_sm(struct aws_client *c, const char *op, json_t *body, struct smf_err
 {
   struct it_json j = {0};
   CHECK_OK(aws_sagemaker_call(c, op, body, NULL, it_json_cb, &j, err), err);
+  json_decref(body);
   it_wait(&j.done);
   *err = j.err;
   return j.res;

@@ -41,8 +41,8 @@ struct it_json {
   struct smf_error err;
 };
 void it_json_cb(json_t *result, const struct smf_error *err, void *data);
-/// Synchronous SageMaker call for tests: returns the result (caller decrefs) or
-/// NULL with *err filled.
+/// Synchronous SageMaker call for tests (takes the reference to body): returns the
+/// result (caller decrefs) or NULL with *err filled.
 json_t *it_sm(struct aws_client *c, const char *op, json_t *body, struct smf_error *err);
 
 /// SageMaker scenario (aws_it_sm.c).

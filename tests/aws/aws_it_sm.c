@@ -34,7 +34,6 @@ static void expect_ok(struct aws_client *c, const char *op, json_t *body, const 
     exit(1);
   }
   json_decref(r);
-  json_decref(body);
 }
 
 // Wrappers through the typed entry points (one per operation).

@@ -9,6 +9,8 @@ closes. Paths:
   /sleep?ms=M      waits M ms, then answers 200
   /status?code=C   answers status C with an S3-style XML error body
   /drop            reads the request, then closes the connection without answering
+  /jsonerr         answers 400 with a JSON 1.1 error (__type, message)
+Routing uses the last path segment, so "/bucket/echo" is "/echo" (S3 path style).
 """
 import hashlib
 import http.server
@@ -49,21 +51,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _handle(self):
         url = urllib.parse.urlsplit(self.path)
+        route = "/" + url.path.rsplit("/", 1)[-1]
         q = dict(urllib.parse.parse_qsl(url.query))
         body = self._body()
-        if url.path == "/drop":
+        if route == "/jsonerr":
+            self._send(400, b'{"__type":"com.amazonaws#ValidationException","message":"bad value"}',
+                       "application/x-amz-json-1.1")
+            return
+        if route == "/drop":
             self.close_connection = True
             self.connection.shutdown(2)
             return
-        if url.path == "/sleep":
+        if route == "/sleep":
             time.sleep(int(q.get("ms", "1000")) / 1000.0)
-        if url.path == "/bytes":
+        if route == "/bytes":
             n = int(q.get("n", "0"))
             pat = bytes(range(256))
             data = (pat * (n // 256 + 1))[:n]
             self._send(200, data, "application/octet-stream")
             return
-        if url.path == "/status":
+        if route == "/status":
             code = int(q.get("code", "500"))
             err = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
                    "<Message>Please reduce your request rate.</Message>"

@@ -2,66 +2,23 @@
 // (tests/tools/http_test_server.py on a free loopback port).
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "aws/http.h"
 #include "test.h"
+#include "test_server.h"
 
-extern char **environ;
-
-static pid_t server_pid;
-static int server_stdin = -1;
-static int server_port;
+static struct test_server server;
 static uv_loop_t loop;
 static struct aws_http *http;
 static int closed_count;
 
-static void server_start(void)
-{
-  const char *src = getenv("SMF_SOURCE_DIR");
-  ASSERT(src != NULL);
-  char *script = smf_xasprintf("%s/tests/tools/http_test_server.py", src);
-  int in[2], out[2];
-  ASSERT(pipe(in) == 0 && pipe(out) == 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_addclose(&fa, in[1]);
-  posix_spawn_file_actions_addclose(&fa, out[0]);
-  char py[] = "python3";
-  char *argv[] = {py, script, NULL};
-  ASSERT(posix_spawnp(&server_pid, "python3", &fa, NULL, argv, environ) == 0);
-  posix_spawn_file_actions_destroy(&fa);
-  close(in[0]);
-  close(out[1]);
-  server_stdin = in[1];
-  char line[32] = {0};
-  size_t n = 0;
-  while (n < sizeof line - 1 && read(out[0], line + n, 1) == 1 && line[n] != '\n') {
-    n++;
-  }
-  close(out[0]);
-  server_port = atoi(line);
-  ASSERT(server_port > 0);
-  free(script);
-}
-
-static void server_stop(void)
-{
-  close(server_stdin);
-  int st;
-  waitpid(server_pid, &st, 0);
-}
-
 static char *url(const char *path)
 {
-  return smf_xasprintf("http://127.0.0.1:%d%s", server_port, path);
+  return smf_xasprintf("http://127.0.0.1:%d%s", server.port, path);
 }
 
 static void on_closed(void *data)
@@ -341,13 +298,13 @@ TEST(many_in_flight)
 int main(void)
 {
   signal(SIGPIPE, SIG_IGN);
-  server_start();
+  test_server_start(&server);
   RUN_TEST(get_headers_and_keepalive);
   RUN_TEST(put_file_range_and_post_memory);
   RUN_TEST(response_to_file_and_cap);
   RUN_TEST(timeouts_refused_and_dropped);
   RUN_TEST(cancel_and_close_with_active);
   RUN_TEST(many_in_flight);
-  server_stop();
+  test_server_stop(&server);
   return TEST_REPORT();
 }
