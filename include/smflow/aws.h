@@ -144,6 +144,13 @@ struct aws_creds_provider_opts {
 int aws_creds_provider_new(struct aws_http *http, struct aws_creds_plan *plan,
                            const struct aws_creds_provider_opts *opts,
                            struct aws_creds_provider **out, struct smf_error *err);
+/// The AWS CLI's whole chain in one call: aws_shared_config_load(profile),
+/// aws_creds_plan_resolve(), aws_creds_provider_new(). When `region_out` is not
+/// NULL the resolved region is written there too ("" when none is configured).
+int aws_creds_provider_default(struct aws_http *http, const char *profile,
+                               const struct aws_creds_provider_opts *opts,
+                               struct aws_creds_provider **out, char *region_out,
+                               size_t region_len, struct smf_error *err);
 /// Get credentials. When the cached ones are valid for longer than the refresh
 /// margin, copies them into *out (caller clears it) and returns 0: `cb` never
 /// runs. Otherwise starts (or joins) a fetch and returns AWS_CREDS_PENDING:

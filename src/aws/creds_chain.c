@@ -1,6 +1,7 @@
 // creds_chain.c: decides where credentials come from, following the AWS CLI's
 // provider chain. This part is synchronous (environment and parsed files);
 // the network providers run later from the plan (creds_provider.c).
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,12 +142,45 @@ static char *chain_session_name(const char *configured)
   return smf_xasprintf("smflow-%lld", (long long)time(NULL));
 }
 
-static struct aws_creds_plan *chain_container(void)
+// http:// is allowed only to the loopback and the ECS/EKS agent addresses
+// (as in the AWS SDKs): the token and the answer would otherwise cross a network
+// in the clear.
+static bool chain_container_url_ok(const char *url)
+{
+  if (strncasecmp(url, "https://", 8) == 0) {
+    return true;
+  }
+  if (strncasecmp(url, "http://", 7) != 0) {
+    return false;
+  }
+  const char *h = url + 7;
+  size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+  char host[64];
+  if (n >= sizeof(host)) {
+    return false;
+  }
+  memcpy(host, h, n);
+  host[n] = '\0';
+  struct in_addr v4;
+  bool loopback_v4 = inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+  return loopback_v4 || strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+         strcmp(host, "169.254.170.2") == 0 || strcmp(host, "169.254.170.23") == 0 ||
+         strcasecmp(host, "[fd00:ec2::23]") == 0;
+}
+
+// Container credentials: 0 with *out set, 0 with *out NULL when not configured.
+static int chain_container(struct chain *ch, struct aws_creds_plan **out)
 {
   const char *rel = env_get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
   const char *full = env_get("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  *out = NULL;
   if (rel == NULL && full == NULL) {
-    return NULL;
+    return 0;
+  }
+  if (rel == NULL && !chain_container_url_ok(full)) {
+    return SMF_ERR_SET(ch->err, SMF_ECREDS,
+                       "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https://, or http:// to the "
+                       "loopback or the container agent (169.254.170.2, 169.254.170.23)");
   }
   struct aws_creds_plan *p = plan_new(AWS_CREDS_KIND_CONTAINER, "container", NULL);
   p->url =
@@ -155,7 +189,8 @@ static struct aws_creds_plan *chain_container(void)
   if (p->auth_token_file == NULL) {
     p->auth_token = dup_or_null(env_get("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
   }
-  return p;
+  *out = p;
+  return 0;
 }
 
 static bool chain_imds_disabled(void)
@@ -210,13 +245,13 @@ static int chain_credential_source(struct chain *ch, const char *profile, const 
     return 0;
   }
   if (strcmp(cs, "EcsContainer") == 0) {
-    *out = chain_container();
-    if (*out == NULL) {
-      return chain_error_at(ch, SMF_ECREDS, profile, "credential_source",
-                            "credential_source is EcsContainer but no container credentials "
-                            "URI is set");
+    int rc = chain_container(ch, out);
+    if (rc == 0 && *out == NULL) {
+      rc = chain_error_at(ch, SMF_ECREDS, profile, "credential_source",
+                          "credential_source is EcsContainer but no container credentials "
+                          "URI is set");
     }
-    return 0;
+    return rc;
   }
   return chain_error_at(ch, SMF_EINVAL, profile, "credential_source",
                         "credential_source must be Environment, Ec2InstanceMetadata or "
@@ -351,7 +386,10 @@ int aws_creds_plan_resolve(const struct aws_shared_config *c, struct aws_creds_p
   if (rc != 0 || *out != NULL) {
     return rc;
   }
-  *out = chain_container();
+  rc = chain_container(&ch, out);
+  if (rc != 0) {
+    return rc;
+  }
   if (*out == NULL && !chain_imds_disabled()) {
     *out = chain_imds(&ch);
   }

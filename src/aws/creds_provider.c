@@ -82,6 +82,31 @@ int aws_creds_provider_new(struct aws_http *http, struct aws_creds_plan *plan,
   return 0;
 }
 
+int aws_creds_provider_default(struct aws_http *http, const char *profile,
+                               const struct aws_creds_provider_opts *opts,
+                               struct aws_creds_provider **out, char *region_out, size_t region_len,
+                               struct smf_error *err)
+{
+  struct aws_shared_config *c = NULL;
+  struct aws_creds_plan *plan = NULL;
+  *out = NULL;
+  int rc = aws_shared_config_load(profile, &c, err);
+  if (rc == 0) {
+    rc = aws_creds_plan_resolve(c, &plan, err);
+  }
+  if (rc == 0 && region_out != NULL && region_len > 0) {
+    region_out[0] = '\0';
+    if (aws_region_resolve(c, region_out, region_len, NULL) != 0) {
+      region_out[0] = '\0';
+    }
+  }
+  aws_shared_config_free(c);
+  if (rc == 0) {
+    rc = aws_creds_provider_new(http, plan, opts, out, err);  // takes the plan
+  }
+  return rc;
+}
+
 static void provider_free(struct aws_creds_provider *p)
 {
   aws_creds_clear(&p->cached);

@@ -306,6 +306,23 @@ TEST(fallback_container_then_imds)
   ASSERT_STREQ(p->auth_token_file, "/run/token");  // the file beats the inline token
   ASSERT(p->auth_token == NULL);
   aws_creds_plan_free(p);
+
+  // Plain http only to the loopback or the container agent.
+  const char *ok[] = {"https://creds.example.com/x", "http://localhost:80/c",
+                      "http://169.254.170.23/v1/credentials", "http://[::1]:9/c"};
+  for (size_t i = 0; i < SMF_ARRAY_LEN(ok); i++) {
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", ok[i], 1);
+    ASSERT_EQ(resolve(NULL, &p, NULL), 0);
+    ASSERT_STREQ(p->url, ok[i]);
+    aws_creds_plan_free(p);
+  }
+  struct smf_error err = SMF_ERROR_INIT;
+  const char *bad[] = {"http://10.0.0.1/creds", "http://127.0.0.1.evil.com/x", "ftp://x/y"};
+  for (size_t i = 0; i < SMF_ARRAY_LEN(bad); i++) {
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", bad[i], 1);
+    ASSERT_EQ(resolve(NULL, &p, &err), SMF_ECREDS);
+    ASSERT_CONTAINS(err.message, "must be https://");
+  }
 }
 
 TEST(assume_role_chains)

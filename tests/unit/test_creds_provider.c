@@ -330,6 +330,27 @@ TEST(assume_role_signed_and_chained)
   aws_creds_provider_close(p);
 }
 
+TEST(default_chain_static)
+{
+  env_reset("[default]\nregion = ap-south-1\n");
+  setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+  unsetenv("AWS_REGION");
+  struct aws_creds_provider *p = NULL;
+  char region[32];
+  ASSERT_EQ(aws_creds_provider_default(http, NULL, NULL, &p, region, sizeof(region), NULL), 0);
+  ASSERT_STREQ(region, "ap-south-1");
+  struct aws_creds c = AWS_CREDS_INIT;
+  ASSERT_EQ(aws_creds_provider_get(p, &c, on_creds, NULL, NULL), 0);  // static: at once
+  ASSERT_STREQ(c.access_key_id, "AKIDENV");
+  ASSERT_EQ(aws_creds_provider_fetches(p), 0);
+  aws_creds_clear(&c);
+  aws_creds_provider_close(p);
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(aws_creds_provider_default(http, "missing", NULL, &p, NULL, 0, &err), SMF_ECREDS);
+  ASSERT(p == NULL);
+}
+
 TEST(close_while_pending)
 {
   env_reset(NULL);
@@ -364,6 +385,7 @@ int main(void)
   RUN_TEST(container_endpoint);
   RUN_TEST(web_identity_unsigned);
   RUN_TEST(assume_role_signed_and_chained);
+  RUN_TEST(default_chain_static);
   RUN_TEST(close_while_pending);
   bool closed = false;
   aws_http_close(http, on_http_closed, &closed);
