@@ -232,7 +232,7 @@ static json_t *pkg_container(const struct awst_env *env, const struct target_mod
 {
   const struct dsl_node *s = pkg->spec;
   char *image = NULL;
-  if (pkg->image_uri) {
+  if (pkg->image_uri && strchr(pkg->image_uri, '/')) {  // not a framework name
     image = smf_xstrdup(pkg->image_uri);
   } else if (awst_image_uri(env->share_dir, awst_spec_str(s, "framework"),
                             awst_spec_str(s, "framework_version"), awst_spec_str(s, "py_version"),
