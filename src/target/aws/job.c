@@ -355,9 +355,8 @@ static void job_create_cb(json_t *res, const struct smf_error *err, void *data)
   job_poll_later(j, awst_of(j->t)->poll_min_ms < 1000 ? awst_of(j->t)->poll_min_ms : 1000);
 }
 
-void awst_job_create(struct awst_job *j)
+static void job_send_create(struct awst_job *j)
 {
-  j->phase = AWST_J_CREATE;
   struct aws_json_opts opts = {.on_ambiguous = job_ambiguous, .ambiguous_data = j};
   struct smf_error e = SMF_ERROR_INIT;
   if (aws_sagemaker_call(awst_of(j->t)->client, j->kind->create_op, j->body, &opts,
@@ -366,6 +365,42 @@ void awst_job_create(struct awst_job *j)
     return;
   }
   awst_job_call_started(j);
+}
+
+static void job_bucket_cb(void *data, int status, const struct smf_error *err)
+{
+  struct awst_job *j = data;
+  if (!awst_job_callback(j)) {
+    return;
+  }
+  if (status != 0) {
+    job_fail_api(j, "CreateBucket", err);
+    return;
+  }
+  job_send_create(j);
+}
+
+// Jobs that write to the default bucket need it to exist (the SDK's
+// Session.default_bucket() creates it when an output path uses it).
+void awst_job_create(struct awst_job *j)
+{
+  j->phase = AWST_J_CREATE;
+  struct awst *a = awst_of(j->t);
+  char *text = json_dumps(j->body, JSON_COMPACT);
+  char *needle = smf_xasprintf("s3://%s/", a->default_bucket);
+  bool uses = strstr(text, needle) != NULL;
+  free(text);
+  free(needle);
+  struct smf_error e = SMF_ERROR_INIT;
+  if (uses && !a->default_bucket_ready) {
+    if (awst_bucket_ensure(j->t, a->default_bucket, job_bucket_cb, j, &e) != 0) {
+      job_fail_api(j, "CreateBucket", &e);
+      return;
+    }
+    awst_job_call_started(j);
+    return;
+  }
+  job_send_create(j);
 }
 
 // ---- the handle ------------------------------------------------------------------
