@@ -87,6 +87,16 @@ static char *rt_path_join(const char *a, const char *b, const char *c)
   return smf_buf_steal(&buf);
 }
 
+// EstimatorBase.CONTAINER_CODE_CHANNEL_SOURCEDIR_PATH.
+#define RT_CODE_CHANNEL_PATH "/opt/ml/input/data/code/sourcedir.tar.gz"
+
+// Network isolation with an entry point: the SDK passes the code as a channel.
+static bool rt_isolated(const struct target_training_job *job)
+{
+  return job->spec && dsl_map_bool(job->spec, "enable_network_isolation", false) &&
+         job->entry_point && job->submit_dir_uri;
+}
+
 static void rt_hp(json_t *hps, const char *name, json_t *v)
 {
   struct smf_buf b = {0};
@@ -163,7 +173,11 @@ static int rt_hyperparameters(const struct target_training_job *job, const char 
   json_t *hps = json_object();
   if (job->entry_point) {
     struct target_hps enc;
-    int rc = target_hps_encode(job, region, &enc, err);
+    struct target_training_job j2 = *job;
+    if (rt_isolated(job)) {  // the code comes in through the `code` channel
+      j2.submit_dir_uri = RT_CODE_CHANNEL_PATH;
+    }
+    int rc = target_hps_encode(&j2, region, &enc, err);
     if (rc != 0) {
       json_decref(hps);
       return rc;
@@ -173,11 +187,15 @@ static int rt_hyperparameters(const struct target_training_job *job, const char 
     }
     target_hps_free(&enc);
   } else if (job->hyperparameters && job->hyperparameters->type == DSL_MAP) {
+    // The generic Estimator without code keeps the values and sends str(v).
     for (size_t i = 0; i < job->hyperparameters->u.map.n; i++) {
       const struct dsl_pair *p = &job->hyperparameters->u.map.pairs[i];
-      char *s = target_json_dumps_py(p->value);
-      json_object_set_new(hps, p->key, json_string(s));
-      free(s);
+      json_t *v = target_node_to_json(p->value);
+      struct smf_buf b = {0};
+      target_py_str(v, &b);
+      json_object_set_new(hps, p->key, json_string(smf_buf_cstr(&b)));
+      smf_buf_free(&b);
+      json_decref(v);
     }
   }
   const struct dsl_node *dist = job->spec ? dsl_map_get(job->spec, "distribution") : NULL;
@@ -234,6 +252,12 @@ static json_t *rt_channels(const struct target_training_job *job, struct smf_err
       json_object_set_new(ch, "InputMode", json_string(c->input_mode));
     }
     json_array_append_new(arr, ch);
+  }
+  if (rt_isolated(job)) {  // _Job._load_config's code channel, a plain TrainingInput
+    json_array_append_new(arr, json_pack("{s:s, s:{s:{s:s, s:s, s:s}}}", "ChannelName", "code",
+                                         "DataSource", "S3DataSource", "S3DataType", "S3Prefix",
+                                         "S3Uri", job->submit_dir_uri, "S3DataDistributionType",
+                                         "FullyReplicated"));
   }
   return arr;
 }
@@ -437,7 +461,7 @@ int awst_training_request(const struct awst_env *env, const struct target_traini
   int64_t max_run = job->resources.max_run_ms > 0 ? job->resources.max_run_ms / 1000 : 86400;
   json_t *stop = json_pack("{s:I}", "MaxRuntimeInSeconds", (json_int_t)max_run);
   json_object_set_new(body, "StoppingCondition", stop);
-  if (job->n_channels) {
+  if (job->n_channels || rt_isolated(job)) {
     json_t *ch = rt_channels(job, err);
     if (ch == NULL) {
       goto fail;
