@@ -48,7 +48,14 @@ struct awst_job_kind {
   void (*free_extra)(struct awst_job *j);
 };
 
-enum awst_job_phase { AWST_J_STARTING, AWST_J_CREATE, AWST_J_ATTACH, AWST_J_POLL, AWST_J_DONE };
+enum awst_job_phase {
+  AWST_J_STARTING,
+  AWST_J_CREATE,
+  AWST_J_RECREATE,  ///< Create* throttled: send it again from the timer
+  AWST_J_ATTACH,
+  AWST_J_POLL,
+  AWST_J_DONE,
+};
 
 struct awst_job {
   struct target_job base;  // first
@@ -66,6 +73,7 @@ struct awst_job {
   bool stop_requested, stop_sent, timer_closed;
   int inflight;
   int ambiguous;           ///< ambiguous outcomes resolved by Describe
+  int transient;           ///< transient API failures met so far
   struct aws_call *amb_call;
   json_t *last;            ///< the Describe being acted on
   struct awst_logs logs;

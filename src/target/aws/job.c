@@ -47,6 +47,30 @@ static void job_release(struct awst_job *j)
   free(j);
 }
 
+// Throttling, 5xx and transport failures that outlasted the client's own
+// retries: the job goes on (Describe again, or Create again, later) instead
+// of burning the step's attempt. Logged so that a long storm is visible.
+static bool job_transient(struct awst_job *j, const char *what, const struct smf_error *err)
+{
+  enum smf_errclass c = awst_api_class(err);
+  if (c != SMF_CLASS_THROTTLING && c != SMF_CLASS_INTERNAL_SERVER) {
+    return false;
+  }
+  j->transient++;
+  char line[1200];
+  snprintf(line, sizeof(line), "%s %s: %s; trying again", what, j->name, err->message);
+  struct target_event ev = {.type = TARGET_EVENT_LOG, .job_name = j->name, .host = "smflow",
+                            .line = line};
+  j->cb(j->data, &ev);
+  return true;
+}
+
+static int64_t job_backoff(struct awst_job *j)
+{
+  int64_t ms = awst_of(j->t)->poll_min_ms << (j->transient < 6 ? j->transient : 6);
+  return ms < awst_of(j->t)->poll_max_ms ? ms : awst_of(j->t)->poll_max_ms;
+}
+
 static void job_on_timer_closed(uv_handle_t *h)
 {
   struct awst_job *j = h->data;
@@ -186,6 +210,10 @@ static void job_describe_cb(json_t *res, const struct smf_error *err, void *data
       awst_job_create(j);  // the intent was committed but Create never got through
       return;
     }
+    if (job_transient(j, "Describe", err)) {
+      job_poll_later(j, job_backoff(j));
+      return;
+    }
     job_fail_api(j, "DescribeJob", err);
     return;
   }
@@ -216,6 +244,10 @@ static void job_describe(struct awst_job *j)
 static void job_timer_cb(uv_timer_t *t)
 {
   struct awst_job *j = t->data;
+  if (j->phase == AWST_J_RECREATE) {
+    awst_job_create(j);
+    return;
+  }
   if (j->phase == AWST_J_STARTING) {
     struct target_event ev = {.type = TARGET_EVENT_STARTED, .job_name = j->name,
                               .intent = j->intent};
@@ -339,6 +371,13 @@ static void job_create_cb(json_t *res, const struct smf_error *err, void *data)
     if (strcmp(err->aws_code, "ResourceInUse") == 0) {
       job_adopt(j);
       return;
+    }
+    if (!err->code || err->code != SMF_EHTTP) {  // an answer: the service did not act
+      if (job_transient(j, j->kind->create_op, err)) {
+        j->phase = AWST_J_RECREATE;
+        job_poll_later(j, job_backoff(j));
+        return;
+      }
     }
     job_fail_api(j, j->kind->create_op, err);
     return;

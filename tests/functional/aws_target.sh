@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# aws_target.sh: `smflow run --target aws` against moto with signature checking
+# on (tests/tools/moto_up.sh), every request recorded by moto's recorder:
+#   - SDK parity: nine estimators' CreateTrainingJob bodies against the SDK's
+#     (tests/data/aws/sdk), and every request body against botocore's shapes;
+#   - upload only: HeadObject first, multipart above 16 MiB, read back with the
+#     AWS CLI; a second run uploads nothing;
+#   - the five-step pipeline (moto runs no script and writes no artifact: a
+#     helper writes each evaluation report where the script would have);
+#   - kill -9 at random instants during fits, then resume: one CreateTrainingJob
+#     per job name (= per step attempt);
+#   - a CreateTrainingJob answer dropped by mitmproxy after moto acted: resolved
+#     by Describe + the fingerprint tag, no second job;
+#   - a throttling storm: the run completes on its first attempts.
+set -euo pipefail
+src=${SMF_SOURCE_DIR:?}
+smflow=${SMFLOW:?}
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+for tool in moto_server aws mitmdump curl; do
+  command -v "$tool" >/dev/null || { echo "aws_target: $tool not installed" >&2; exit 1; }
+done
+unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy
+
+cd "$tmp"  # moto writes its recording file into its working directory
+eval "$("$src/tests/tools/moto_up.sh" "$tmp/moto")"
+pids+=("$SMF_MOTO_PID")
+ep=$AWS_ENDPOINT_URL
+export SMFLOW_AWS_POLL_MS=300 SMFLOW_AWS_POLL_MAX_MS=1000
+awsc() { aws --endpoint-url "$ep" "$@"; }
+rec_start() {
+  curl -sf -X POST "$ep/moto-api/recorder/reset-recording" >/dev/null
+  curl -sf -X POST "$ep/moto-api/recorder/start-recording" >/dev/null
+}
+rec_get() { curl -sf "$ep/moto-api/recorder/download-recording" >"$1"; }
+# ops FILE: "METHOD TARGET-or-PATH" per recorded request
+ops() {
+  python3 -c '
+import sys, json
+sys.path.insert(0, sys.argv[2])
+from check_shapes import records
+for r in records(sys.argv[1]):
+    h = {k.lower(): v for k, v in r.get("headers", {}).items()}
+    print(r.get("method"), h.get("x-amz-target") or r.get("url", "").split("?")[0])
+' "$1" "$src/tests/tools"
+}
+status_json() { "$smflow" status --state-dir "$1" --json; }
+awsc s3 mb s3://smflow-test-bucket >/dev/null
+echo "fake" >"$tmp/sourcedir.tar.gz"
+awsc s3 cp "$tmp/sourcedir.tar.gz" s3://smflow-test-bucket/code/sourcedir.tar.gz --quiet
+
+echo "== SDK parity of CreateTrainingJob, request shapes"
+mkdir -p "$tmp/sdk"
+cp "$src/tests/data/aws/sdk/pipeline.yaml" "$tmp/sdk/"
+rec_start
+"$smflow" run -q "$tmp/sdk/pipeline.yaml"
+rec_get "$tmp/sdk.rec"
+python3 "$src/tests/tools/sdk_compare.py" "$tmp/sdk.rec" "$src/tests/data/aws/sdk"
+python3 "$src/tests/tools/check_shapes.py" "$tmp/sdk.rec"
+
+echo "== upload only: HeadObject first, multipart, read back with the AWS CLI; then reused"
+mkdir -p "$tmp/up/src"
+head -c $((20 * 1024 * 1024)) /dev/urandom >"$tmp/up/src/big.bin"
+echo 'print("hello")' >"$tmp/up/src/train.py"
+cat >"$tmp/up/pipeline.yaml" <<'EOF'
+smflow: 1
+name: uponly
+target: aws
+steps:
+  code:
+    upload: {source_dir: src, to: "s3://smflow-test-bucket/up/"}
+EOF
+rec_start
+"$smflow" run -q "$tmp/up/pipeline.yaml"
+rec_get "$tmp/up1.rec"
+ops "$tmp/up1.rec" >"$tmp/up1.ops"
+head -n 3 "$tmp/up1.ops" | grep -q '^HEAD ' || { echo "no HeadObject before the upload" >&2; cat "$tmp/up1.ops"; exit 1; }
+grep -q '^POST .*uploads\|^PUT .*sourcedir' "$tmp/up1.ops"
+uri=$(status_json "$tmp/up/.smflow" | python3 -c 'import json,sys; print(json.load(sys.stdin)["steps"][0]["outputs"]["uri"])')
+sha=$(status_json "$tmp/up/.smflow" | python3 -c 'import json,sys; print(json.load(sys.stdin)["steps"][0]["outputs"]["sha256"])')
+awsc s3 cp "$uri" "$tmp/up/back.tar.gz" --quiet
+echo "$sha  $tmp/up/back.tar.gz" | sha256sum -c --quiet
+mkdir -p "$tmp/up/x" && tar -xzf "$tmp/up/back.tar.gz" -C "$tmp/up/x"
+cmp "$tmp/up/src/big.bin" "$tmp/up/x/big.bin"
+cmp "$tmp/up/src/train.py" "$tmp/up/x/train.py"
+rec_start
+"$smflow" run -q "$tmp/up/pipeline.yaml"
+rec_get "$tmp/up2.rec"
+ops "$tmp/up2.rec" >"$tmp/up2.ops"
+if grep -q '^PUT \|^POST .*uploads' "$tmp/up2.ops"; then
+  echo "the second run uploaded again" >&2; cat "$tmp/up2.ops"; exit 1
+fi
+status_json "$tmp/up/.smflow" | python3 -c 'import json,sys; assert json.load(sys.stdin)["steps"][0]["outputs"]["reused"] is True'
+
+echo "== the five-step pipeline"
+cp -r "$src/tests/data/aws/full" "$tmp/full"
+python3 "$src/tests/tools/moto_put_reports.py" 2>"$tmp/reports.log" &
+reports=$!
+pids+=("$reports")
+rec_start
+SMFLOW_AWS_POLL_MS=1500 "$smflow" run -q "$tmp/full/pipeline.yaml"
+kill "$reports"
+rec_get "$tmp/full.rec"
+python3 "$src/tests/tools/check_shapes.py" "$tmp/full.rec"
+ops "$tmp/full.rec" >"$tmp/full.ops"
+for op in CreateTrainingJob CreateProcessingJob CreateModelPackageGroup CreateModelPackage \
+  CreateModel CreateEndpointConfig CreateEndpoint; do
+  grep -q "SageMaker.$op\$" "$tmp/full.ops" || { echo "no $op" >&2; exit 1; }
+done
+status_json "$tmp/full/.smflow" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["run"]["status"] == "succeeded", d["run"]
+o = {s["id"]: s.get("outputs", {}) for s in d["steps"]}
+assert o["evaluate"]["metrics"]["accuracy"] == 0.91, o["evaluate"]
+assert o["register"]["version"] == 1 and o["register"]["approval"] == "Approved", o["register"]
+assert o["deploy"]["endpoint"] == "awsfull", o["deploy"]
+assert o["train"]["model_data"].endswith("/output/model.tar.gz"), o["train"]
+'
+
+echo "== kill -9 at random instants during fits, then resume"
+mkdir -p "$tmp/crash"
+{
+  printf 'smflow: 1\nname: crashfit\ntarget: aws\nrole: arn:aws:iam::123456789012:role/R\nsteps:\n'
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    printf '  fit%s:\n    fit:\n      entry_point: train.py\n' "$i"
+    printf '      source: "s3://smflow-test-bucket/code/sourcedir.tar.gz"\n'
+    printf '      image_uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/train:1"\n'
+    printf '      base_job_name: crash\n      instance_type: ml.m5.large\n'
+  done
+} >"$tmp/crash/pipeline.yaml"
+rec_start
+first=1
+killed=0
+for round in 1 2 3 4 5 6 7 8; do
+  if [ "$first" = 1 ]; then
+    SMFLOW_AWS_POLL_MS=1500 "$smflow" run -q "$tmp/crash/pipeline.yaml" >/dev/null 2>&1 &
+  else
+    SMFLOW_AWS_POLL_MS=1500 "$smflow" resume -q --state-dir "$tmp/crash/.smflow" >/dev/null 2>&1 &
+  fi
+  p=$!
+  sleep "$(python3 -c 'import random; print(round(random.uniform(0.05, 1.2), 2))')"
+  if kill -9 "$p" 2>/dev/null; then killed=$((killed + 1)); fi
+  wait "$p" 2>/dev/null || true
+  if [ -f "$tmp/crash/.smflow/state.db" ]; then first=0; fi
+done
+if [ "$first" = 1 ]; then
+  "$smflow" run -q "$tmp/crash/pipeline.yaml"
+else
+  "$smflow" resume -q --state-dir "$tmp/crash/.smflow" || true
+  "$smflow" resume -q --state-dir "$tmp/crash/.smflow" 2>/dev/null || true
+fi
+echo "killed smflow $killed times"
+rec_get "$tmp/crash.rec"
+status_json "$tmp/crash/.smflow" >"$tmp/crash.status"
+python3 - "$tmp/crash.rec" "$tmp/crash.status" "$src/tests/tools" <<'PY'
+import base64, collections, json, sys
+sys.path.insert(0, sys.argv[3])
+from check_shapes import records
+creates = collections.Counter()
+for r in records(sys.argv[1]):
+    h = {k.lower(): v for k, v in r.get("headers", {}).items()}
+    if h.get("x-amz-target") == "SageMaker.CreateTrainingJob":
+        body = base64.b64decode(r["body"]).decode() if r.get("body_encoded") else r["body"]
+        creates[json.loads(body)["TrainingJobName"]] += 1
+st = json.load(open(sys.argv[2]))
+assert st["run"]["status"] == "succeeded", st["run"]
+dups = {k: v for k, v in creates.items() if v != 1}
+assert not dups, "CreateTrainingJob sent more than once for %s" % dups
+for s in st["steps"]:
+    assert s["outputs"]["job_name"] in creates, s
+print("%d CreateTrainingJob for %d steps, each job name once; attempts: %s" % (
+    sum(creates.values()), len(st["steps"]), sorted(s["attempts"] for s in st["steps"])))
+PY
+
+echo "== faults through mitmproxy: a dropped CreateTrainingJob answer, a throttling storm"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+STORM_COUNT=8 mitmdump --mode "reverse:http://127.0.0.1:$SMF_MOTO_PORT" --listen-port "$port" \
+  --set keep_host_header=true -s "$src/tests/tools/aws_target_faults.py" -q >"$tmp/mitm.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), timeout=0.2)" 2>/dev/null; then
+    break
+  fi
+  sleep 0.1
+done
+for case in fault-drop storm; do
+  mkdir -p "$tmp/$case"
+  cat >"$tmp/$case/pipeline.yaml" <<EOF
+smflow: 1
+name: $case
+target: aws
+role: arn:aws:iam::123456789012:role/R
+steps:
+  train:
+    fit:
+      entry_point: train.py
+      source: "s3://smflow-test-bucket/code/sourcedir.tar.gz"
+      image_uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/train:1"
+      base_job_name: $case
+      instance_type: ml.m5.large
+EOF
+  rec_start
+  AWS_ENDPOINT_URL_SAGEMAKER="http://127.0.0.1:$port" "$smflow" run -q "$tmp/$case/pipeline.yaml"
+  rec_get "$tmp/$case.rec"
+  ops "$tmp/$case.rec" >"$tmp/$case.ops"
+  n=$(grep -c 'SageMaker.CreateTrainingJob$' "$tmp/$case.ops" || true)
+  [ "$n" = 1 ] || { echo "$case: $n CreateTrainingJob reached moto" >&2; cat "$tmp/$case.ops"; exit 1; }
+  status_json "$tmp/$case/.smflow" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["steps"][0]
+assert s["state"] == "succeeded" and s["attempts"] == 1, s'
+done
+grep -q 'SageMaker.ListTags$' "$tmp/fault-drop.ops" || { echo "the dropped answer was not resolved by the fingerprint" >&2; exit 1; }
+echo "aws_target: all cases passed"
