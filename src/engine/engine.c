@@ -134,6 +134,7 @@ void eng_finish(struct eng *e)
     uv_close((uv_handle_t *)&e->steps[i].retry_timer, eng__close_cb);
     uv_close((uv_handle_t *)&e->steps[i].timeout_timer, eng__close_cb);
   }
+  target_close(e->target);  // its client closes in the loop's remaining run
 }
 
 // ---- setup and teardown ----
@@ -248,6 +249,7 @@ static void eng__free(struct eng *e)
     if (!e->finishing) {
       eng_finish(e);
     }
+    target_close(e->target);  // before its handles are closed for it
     uv_walk(&e->loop, eng__walk_close, NULL);
     uv_run(&e->loop, UV_RUN_DEFAULT);
     target_free(e->target);

@@ -56,6 +56,13 @@ int target_new(const char *name, const struct target_config *cfg, struct target 
   return SMF_ERR_SET(err, SMF_EINVAL, "unknown target '%s' (known: local, aws)", name);
 }
 
+void target_close(struct target *t)
+{
+  if (t && t->vt && t->vt->close) {
+    t->vt->close(t);
+  }
+}
+
 void target_free(struct target *t)
 {
   if (t == NULL) {

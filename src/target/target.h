@@ -348,6 +348,10 @@ struct target_vtable {
   const struct target_hosting_ops *hosting;
   const struct target_registry_ops *registry;
   void (*free)(struct target *t);
+  /// Optional: stop using the loop (close handles, cancel calls) so that the
+  /// loop's last run can finish them; remote jobs are left running. Called by
+  /// target_close, before the owner closes the loop's remaining handles.
+  void (*close)(struct target *t);
 };
 
 /// Settings every target understands. Borrowed during target_new only.
@@ -385,6 +389,11 @@ int target_new(const char *name, const struct target_config *cfg, struct target 
 /// Free the target. Running jobs and endpoints are left running (by design:
 /// endpoints outlive the run; jobs are re-attached by resume).
 void target_free(struct target *t);
+/// Let the target release its loop handles and cancel its calls (no events are
+/// delivered for jobs afterwards; they are left running). Call it before
+/// closing every handle of the loop and running it one last time, then
+/// target_free. NULL-safe; idempotent.
+void target_close(struct target *t);
 /// The names of the built-in targets, NULL-terminated.
 const char *const *target_names(void);
 

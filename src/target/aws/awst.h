@@ -9,6 +9,12 @@
 #include "smflow/aws.h"
 #include "target/target.h"
 
+/// A job or deploy in flight, listed so that target_close can quiesce it.
+struct awst_live {
+  struct awst_live *prev, *next;
+  void (*quiesce)(struct awst_live *l);  ///< close its timer; no events from now on
+};
+
 /// The aws target's state (target->impl).
 struct awst {
   struct aws_client *client;
@@ -18,7 +24,13 @@ struct awst {
   int64_t poll_min_ms;        ///< first Describe interval (adaptive up to poll_max_ms)
   int64_t poll_max_ms;
   unsigned live_jobs;         ///< jobs and deploys in flight (for tests)
+  struct awst_live live;      ///< list head of what is in flight
+  bool closing;               ///< target_close was called: deliver nothing more
 };
+
+/// Add to / remove from the target's list of things in flight.
+void awst_live_add(struct target *t, struct awst_live *l, void (*quiesce)(struct awst_live *l));
+void awst_live_remove(struct target *t, struct awst_live *l);
 
 /// The target's state.
 struct awst *awst_of(struct target *t);

@@ -77,6 +77,7 @@ struct awst_job {
   struct aws_call *amb_call;
   json_t *last;            ///< the Describe being acted on
   struct awst_logs logs;
+  struct awst_live live;   ///< in the target's list while alive
 };
 
 /// A job for `body` (takes ownership). Not started yet.

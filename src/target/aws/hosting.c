@@ -5,6 +5,7 @@
 // until InService. A failed update is undone: UpdateEndpoint back to the
 // previous config, and the failure says so. A Create* resent after an
 // ambiguous failure meets "already exists", which counts as success.
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,13 +25,16 @@ struct dep {
   void *data;
   uv_timer_t timer;
   int64_t interval_ms;
+  int inflight;            ///< calls in flight
+  bool finished;           ///< the callback ran (or target_close): no more events
+  bool timer_closed;
+  struct awst_live live;
 };
 
 static void dep_step(struct dep *d);
 
-static void dep_closed(uv_handle_t *h)
+static void dep_release(struct dep *d)
 {
-  struct dep *d = h->data;
   json_decref(d->model);
   json_decref(d->config);
   json_decref(d->deploy_config);
@@ -40,8 +44,46 @@ static void dep_closed(uv_handle_t *h)
   free(d->prev_config);
   free(d->arn);
   free(d->failure);
-  awst_of(d->t)->live_jobs--;
+  awst_live_remove(d->t, &d->live);
   free(d);
+}
+
+static void dep_closed(uv_handle_t *h)
+{
+  struct dep *d = h->data;
+  d->timer_closed = true;
+  if (d->inflight == 0) {
+    dep_release(d);
+  }
+}
+
+static void dep_close(struct dep *d)
+{
+  d->finished = true;
+  uv_timer_stop(&d->timer);
+  uv_close((uv_handle_t *)&d->timer, dep_closed);
+}
+
+// A call's answer: false when the deploy has ended meanwhile (then it is
+// released after its last call).
+static bool dep_answer(struct dep *d)
+{
+  d->inflight--;
+  if (!d->finished) {
+    return true;
+  }
+  if (d->timer_closed && d->inflight == 0) {
+    dep_release(d);
+  }
+  return false;
+}
+
+static void dep_quiesce(struct awst_live *l)
+{
+  struct dep *d = (struct dep *)((char *)l - offsetof(struct dep, live));
+  if (!d->finished) {
+    dep_close(d);
+  }
 }
 
 static void dep_finish(struct dep *d, int status, const char *ep_status,
@@ -50,8 +92,9 @@ static void dep_finish(struct dep *d, int status, const char *ep_status,
   struct target_endpoint_info info = {.endpoint = d->endpoint, .endpoint_arn = d->arn,
                                       .config_name = d->config_name,
                                       .model_name = d->model_name, .status = ep_status};
+  d->finished = true;
   d->cb(d->data, status, status == 0 ? &info : NULL, err);
-  uv_close((uv_handle_t *)&d->timer, dep_closed);
+  dep_close(d);
 }
 
 static void dep_fail(struct dep *d, const char *what, const struct smf_error *err)
@@ -124,6 +167,9 @@ static void dep_wait_result(struct dep *d, json_t *res)
 static void dep_cb(json_t *res, const struct smf_error *err, void *data)
 {
   struct dep *d = data;
+  if (!dep_answer(d)) {
+    return;
+  }
   switch (d->phase) {
     case DEP_DESCRIBE:
       if (res) {
@@ -206,7 +252,9 @@ static void dep_step(struct dep *d)
   json_decref(body);
   if (rc != 0) {
     dep_fail(d, op, &e);
+    return;
   }
+  d->inflight++;
 }
 
 // strategy: {blue_green: {canary: PERCENT, wait: DURATION}, rollback_alarms: [...]}
@@ -256,7 +304,7 @@ static struct dep *dep_new(struct target *t, const char *endpoint, void *data)
   d->interval_ms = awst_of(t)->poll_min_ms;
   uv_timer_init(t->loop, &d->timer);
   d->timer.data = d;
-  awst_of(t)->live_jobs++;
+  awst_live_add(t, &d->live, dep_quiesce);
   return d;
 }
 
@@ -285,6 +333,9 @@ static int host_deploy(struct target *t, const struct target_endpoint_spec *spec
 static void host_describe_cb(json_t *res, const struct smf_error *err, void *data)
 {
   struct dep *d = data;
+  if (!dep_answer(d)) {
+    return;
+  }
   if (res == NULL) {
     bool missing = strcasestr(err->message, "could not find") || strcasestr(err->message, "not found");
     struct smf_error e = *err;
@@ -298,7 +349,7 @@ static void host_describe_cb(json_t *res, const struct smf_error *err, void *dat
         .status = json_string_value(json_object_get(res, "EndpointStatus"))};
     d->cb(d->data, 0, &info, NULL);
   }
-  uv_close((uv_handle_t *)&d->timer, dep_closed);
+  dep_close(d);
 }
 
 static int host_describe(struct target *t, const char *endpoint, target_endpoint_cb cb,
@@ -311,7 +362,9 @@ static int host_describe(struct target *t, const char *endpoint, target_endpoint
                               d, err);
   json_decref(b);
   if (rc != 0) {
-    uv_close((uv_handle_t *)&d->timer, dep_closed);
+    dep_close(d);
+  } else {
+    d->inflight++;
   }
   return rc;
 }
@@ -319,8 +372,11 @@ static int host_describe(struct target *t, const char *endpoint, target_endpoint
 static void host_delete_cb(json_t *res, const struct smf_error *err, void *data)
 {
   struct dep *d = data;
+  if (!dep_answer(d)) {
+    return;
+  }
   d->done_cb(d->data, res ? 0 : err->code, res ? NULL : err);
-  uv_close((uv_handle_t *)&d->timer, dep_closed);
+  dep_close(d);
 }
 
 static int host_remove(struct target *t, const char *endpoint, target_done_cb cb, void *data,
@@ -333,7 +389,9 @@ static int host_remove(struct target *t, const char *endpoint, target_done_cb cb
                               err);
   json_decref(b);
   if (rc != 0) {
-    uv_close((uv_handle_t *)&d->timer, dep_closed);
+    dep_close(d);
+  } else {
+    d->inflight++;
   }
   return rc;
 }

@@ -12,6 +12,7 @@
 //           (SMFLOW_AWS_POLL_MS first, ×1.5 up to SMFLOW_AWS_POLL_MAX_MS), and a
 //           round of CloudWatch log tailing after each Describe (logs.c).
 //   stop:   Stop*, then polling goes on until the job is Stopped.
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@ static void job_release(struct awst_job *j)
   free(j->intent);
   free(j->extra);
   json_decref(j->last);
-  awst_of(j->t)->live_jobs--;
+  awst_live_remove(j->t, &j->live);
   free(j);
 }
 
@@ -154,6 +155,9 @@ static void job_terminal(struct awst_job *j, json_t *d)
 static void job_after_logs(void *data)
 {
   struct awst_job *j = data;
+  if (!awst_job_callback(j)) {
+    return;
+  }
   json_t *d = j->last;
   j->last = NULL;
   const char *st = json_string_value(json_object_get(d, j->kind->status_field));
@@ -224,6 +228,7 @@ static void job_describe_cb(json_t *res, const struct smf_error *err, void *data
     job_send_stop(j);
   }
   j->last = json_incref(res);
+  awst_job_call_started(j);  // the log round counts as one call
   awst_logs_round(&j->logs, job_after_logs, j);
 }
 
@@ -444,6 +449,18 @@ void awst_job_create(struct awst_job *j)
 
 // ---- the handle ------------------------------------------------------------------
 
+// target_close: no events from now on; released once its calls came back.
+static void job_quiesce(struct awst_live *l)
+{
+  struct awst_job *j = (struct awst_job *)((char *)l - offsetof(struct awst_job, live));
+  if (j->phase == AWST_J_DONE) {
+    return;  // its timer is closing already
+  }
+  j->phase = AWST_J_DONE;
+  uv_timer_stop(&j->timer);
+  uv_close((uv_handle_t *)&j->timer, job_on_timer_closed);
+}
+
 struct awst_job *awst_job_new(struct target *t, const struct awst_job_kind *kind, json_t *body,
                               const char *name, target_event_cb cb, void *data)
 {
@@ -464,7 +481,7 @@ struct awst_job *awst_job_new(struct target *t, const struct awst_job_kind *kind
   j->intent = json_dumps(intent, JSON_COMPACT);
   json_decref(intent);
   awst_logs_init(&j->logs, t, kind->log_group, name, cb, data);
-  awst_of(t)->live_jobs++;
+  awst_live_add(t, &j->live, job_quiesce);
   return j;
 }
 

@@ -47,6 +47,10 @@ static int reg_call(struct reg_req *r, const char *op, json_t *body, aws_json_fn
 static void reg_group_cb(json_t *res, const struct smf_error *err, void *data)
 {
   struct reg_req *r = data;
+  if (awst_of(r->t)->closing) {  // target_close: nothing is delivered any more
+    reg_free(r);
+    return;
+  }
   bool exists = err && (strcasestr(err->message, "already exists") ||
                         strcmp(err->aws_code, "ResourceInUse") == 0);
   if (res || exists) {
@@ -81,6 +85,10 @@ static int reg_version_of(const char *arn)
 static void reg_created_cb(json_t *res, const struct smf_error *err, void *data)
 {
   struct reg_req *r = data;
+  if (awst_of(r->t)->closing) {  // target_close: nothing is delivered any more
+    reg_free(r);
+    return;
+  }
   if (res == NULL) {
     struct smf_error e = *err;
     e.klass = awst_api_class(err);
@@ -113,6 +121,10 @@ static int reg_create_version(struct target *t, const struct target_model_packag
 static void reg_list_cb(json_t *res, const struct smf_error *err, void *data)
 {
   struct reg_req *r = data;
+  if (awst_of(r->t)->closing) {  // target_close: nothing is delivered any more
+    reg_free(r);
+    return;
+  }
   if (res == NULL) {
     bool missing = strcasestr(err->message, "does not exist") || strcasestr(err->message, "not found");
     if (missing) {
@@ -154,6 +166,10 @@ static int reg_list(struct target *t, const char *group, target_package_cb cb, v
 static void reg_update_cb(json_t *res, const struct smf_error *err, void *data)
 {
   struct reg_req *r = data;
+  if (awst_of(r->t)->closing) {  // target_close: nothing is delivered any more
+    reg_free(r);
+    return;
+  }
   r->done_cb(r->data, res ? 0 : err->code, res ? NULL : err);
   reg_free(r);
 }

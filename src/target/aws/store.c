@@ -51,6 +51,10 @@ static void st_free(struct st_req *r)
 static void st_obj_cb(const struct aws_s3_object *obj, const struct smf_error *err, void *data)
 {
   struct st_req *r = data;
+  if (awst_of(r->t)->closing) {  // target_close: nothing is delivered any more
+    st_free(r);
+    return;
+  }
   if (r->op == ST_HEAD) {
     struct target_object o = {.uri = r->uri, .key = r->key, .size = obj ? obj->size : 0};
     int code = err ? err->code : 0;
@@ -64,6 +68,12 @@ static void st_obj_cb(const struct aws_s3_object *obj, const struct smf_error *e
 static bool st_list_cb(const struct aws_s3_list *list, const struct smf_error *err, void *data)
 {
   struct st_req *r = data;
+  if (awst_of(r->t)->closing) {
+    if (list == NULL) {
+      st_free(r);
+    }
+    return false;
+  }
   if (list != NULL) {
     for (size_t i = 0; i < list->n_objects; i++) {
       if (r->n == r->cap) {
@@ -107,6 +117,10 @@ static int st_send(struct st_req *r, struct smf_error *err)
 static void st_bucket_ready(void *data, int status, const struct smf_error *err)
 {
   struct st_req *r = data;
+  if (awst_of(r->t)->closing) {
+    st_free(r);
+    return;
+  }
   struct smf_error e = SMF_ERROR_INIT;
   if (status == 0 && st_send(r, &e) == 0) {
     return;
@@ -244,6 +258,11 @@ static void bucket_cb(const struct aws_s3_object *obj, const struct smf_error *e
 {
   (void)obj;
   struct bucket_req *b = data;
+  if (awst_of(b->t)->closing && b->cb == st_bucket_ready) {
+    st_free(b->data);
+    free(b);
+    return;
+  }
   bool ok = err == NULL || strcmp(err->aws_code, "BucketAlreadyOwnedByYou") == 0;
   if (ok) {
     awst_of(b->t)->default_bucket_ready = true;

@@ -181,15 +181,56 @@ static double env_num(const char *name, double dflt)
   return v && *v && *end == '\0' && d > 0 ? d : dflt;
 }
 
+void awst_live_add(struct target *t, struct awst_live *l, void (*quiesce)(struct awst_live *l))
+{
+  struct awst *a = awst_of(t);
+  l->quiesce = quiesce;
+  l->prev = &a->live;
+  l->next = a->live.next;
+  if (a->live.next) {
+    a->live.next->prev = l;
+  }
+  a->live.next = l;
+  a->live_jobs++;
+}
+
+void awst_live_remove(struct target *t, struct awst_live *l)
+{
+  if (l->prev) {
+    l->prev->next = l->next;
+  }
+  if (l->next) {
+    l->next->prev = l->prev;
+  }
+  l->prev = l->next = NULL;
+  awst_of(t)->live_jobs--;
+}
+
+// Quiesce what is in flight (remote jobs keep running), then close the client:
+// the loop's last run delivers the cancellations, which release the rest.
+static void awst_close(struct target *t)
+{
+  struct awst *a = t->impl;
+  if (a == NULL || a->closing) {
+    return;
+  }
+  a->closing = true;
+  for (struct awst_live *l = a->live.next, *next; l; l = next) {
+    next = l->next;
+    l->quiesce(l);
+  }
+  if (a->client) {
+    aws_client_close(a->client, NULL, NULL);  // frees itself once its calls are gone
+  }
+}
+
 static void awst_free(struct target *t)
 {
   struct awst *a = t->impl;
   if (a == NULL) {
     return;
   }
-  if (a->client) {
-    aws_client_close(a->client, NULL, NULL);  // frees itself once its calls are gone
-  }
+  awst_close(t);
   free(a->default_bucket);
   free(a->share_dir);
   free(a);
@@ -204,6 +245,7 @@ static const struct target_vtable awst_vtable = {
     .hosting = &awst_hosting_ops,
     .registry = &awst_registry_ops,
     .free = awst_free,
+    .close = awst_close,
 };
 
 static int awst_region(const struct target_config *cfg, const struct aws_shared_config *sc,
