@@ -123,6 +123,9 @@ assert o["register"]["version"] == 1 and o["register"]["approval"] == "Approved"
 assert o["deploy"]["endpoint"] == "awsfull", o["deploy"]
 assert o["train"]["model_data"].endswith("/output/model.tar.gz"), o["train"]
 '
+# The training log lines came from CloudWatch, with their host.
+grep -q 'algo-1 | epoch 2 loss=0.25' "$tmp"/full/.smflow/logs/*/train.1.log || {
+  echo "the training job's CloudWatch lines are not in the step log" >&2; exit 1; }
 
 echo "== kill -9 at random instants during fits, then resume"
 mkdir -p "$tmp/crash"
