@@ -9,6 +9,8 @@
 #include "smflow/aws.h"
 #include "target/target.h"
 
+struct bucket_req;
+
 /// A job or deploy in flight, listed so that target_close can quiesce it.
 struct awst_live {
   struct awst_live *prev, *next;
@@ -20,6 +22,8 @@ struct awst {
   struct aws_client *client;
   char *default_bucket;       ///< sagemaker-REGION-ACCOUNT
   bool default_bucket_ready;  ///< created (or found) in this process
+  bool bucket_pending;        ///< its CreateBucket is in flight
+  struct bucket_req *bucket_waiters;  ///< callers waiting for it
   char *share_dir;            ///< where image_uris/ lives
   int64_t poll_min_ms;        ///< first Describe interval (adaptive up to poll_max_ms)
   int64_t poll_max_ms;

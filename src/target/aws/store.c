@@ -247,8 +247,11 @@ const struct target_store_ops awst_store_ops = {
 };
 
 // ---- the default bucket -----------------------------------------------------------
+// One CreateBucket per process: callers that come while it is in flight wait
+// for its answer (500 jobs starting at once make one call, not 500).
 
 struct bucket_req {
+  struct bucket_req *next;
   struct target *t;
   target_done_cb cb;
   void *data;
@@ -257,28 +260,42 @@ struct bucket_req {
 static void bucket_cb(const struct aws_s3_object *obj, const struct smf_error *err, void *data)
 {
   (void)obj;
-  struct bucket_req *b = data;
-  if (awst_of(b->t)->closing && b->cb == st_bucket_ready) {
-    st_free(b->data);
-    free(b);
-    return;
-  }
+  struct target *t = data;
+  struct awst *a = awst_of(t);
   bool ok = err == NULL || strcmp(err->aws_code, "BucketAlreadyOwnedByYou") == 0;
   if (ok) {
-    awst_of(b->t)->default_bucket_ready = true;
+    a->default_bucket_ready = true;
   }
-  b->cb(b->data, ok ? 0 : err->code, ok ? NULL : err);
-  free(b);
+  struct bucket_req *list = a->bucket_waiters;
+  a->bucket_waiters = NULL;
+  a->bucket_pending = false;
+  while (list) {
+    struct bucket_req *b = list;
+    list = b->next;
+    if (a->closing) {  // target_close: nothing is delivered any more
+      if (b->cb == st_bucket_ready) {
+        st_free(b->data);
+      }
+    } else {
+      b->cb(b->data, ok ? 0 : err->code, ok ? NULL : err);
+    }
+    free(b);
+  }
 }
 
 int awst_bucket_ensure(struct target *t, const char *bucket, target_done_cb cb, void *data,
                        struct smf_error *err)
 {
-  struct bucket_req *b = smf_xcalloc(1, sizeof(*b));
-  *b = (struct bucket_req){t, cb, data};
-  int rc = aws_s3_create_bucket(awst_of(t)->client, bucket, bucket_cb, b, err);
-  if (rc != 0) {
-    free(b);
+  struct awst *a = awst_of(t);
+  if (!a->bucket_pending) {
+    int rc = aws_s3_create_bucket(a->client, bucket, bucket_cb, t, err);
+    if (rc != 0) {
+      return rc;
+    }
+    a->bucket_pending = true;
   }
-  return rc;
+  struct bucket_req *b = smf_xcalloc(1, sizeof(*b));
+  *b = (struct bucket_req){a->bucket_waiters, t, cb, data};
+  a->bucket_waiters = b;
+  return 0;
 }

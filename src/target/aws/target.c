@@ -292,6 +292,7 @@ int aws_target_new(const struct target_config *cfg, struct target **out, struct 
     aws_client_set_rate(awst_of(t)->client, AWS_SVC_SAGEMAKER, "Describe", rate, rate * 2);
     aws_client_set_rate(awst_of(t)->client, AWS_SVC_SAGEMAKER, "List", rate, rate * 2);
     aws_client_set_rate(awst_of(t)->client, AWS_SVC_LOGS, "Get", rate, rate * 2);
+    aws_client_set_rate(awst_of(t)->client, AWS_SVC_LOGS, "Describe", rate, rate * 2);
     *out = t;
   } else if (t) {
     target_free(t);
