@@ -123,6 +123,21 @@ assert o["register"]["version"] == 1 and o["register"]["approval"] == "Approved"
 assert o["deploy"]["endpoint"] == "awsfull", o["deploy"]
 assert o["train"]["model_data"].endswith("/output/model.tar.gz"), o["train"]
 '
+# deploy repacked the model with its code, as the SDK does.
+model=$(status_json "$tmp/full/.smflow" | python3 -c 'import json,sys; print([s for s in json.load(sys.stdin)["steps"] if s["id"] == "deploy"][0]["outputs"]["model_name"])')
+awsc s3 cp "s3://sagemaker-eu-west-1-123456789012/$model/model.tar.gz" "$tmp/repacked.tar.gz" --quiet
+tar -tzf "$tmp/repacked.tar.gz" | sort | tr '\n' ' ' | grep -q 'code/inference.py .*model.txt' || {
+  echo "the repacked model lacks code/ or the model's files" >&2; tar -tzf "$tmp/repacked.tar.gz"; exit 1; }
+grep -q '"ModelDataUrl": "s3://sagemaker-eu-west-1-123456789012/'"$model"'/model.tar.gz"' \
+  <(python3 -c '
+import base64, json, sys
+sys.path.insert(0, sys.argv[2])
+from check_shapes import records
+for r in records(sys.argv[1]):
+    if r.get("headers", {}).get("X-Amz-Target") == "SageMaker.CreateModel":
+        b = base64.b64decode(r["body"]).decode() if r.get("body_encoded") else r["body"]
+        print(json.dumps(json.loads(b)))
+' "$tmp/full.rec" "$src/tests/tools") || { echo "CreateModel does not use the repacked model" >&2; exit 1; }
 # The training log lines came from CloudWatch, with their host.
 grep -q 'algo-1 | epoch 2 loss=0.25' "$tmp"/full/.smflow/logs/*/train.1.log || {
   echo "the training job's CloudWatch lines are not in the step log" >&2; exit 1; }

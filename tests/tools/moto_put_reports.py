@@ -4,10 +4,13 @@ runs nothing, so this loop writes what the containers would have written:
   - for every processing job, the report {"accuracy": 0.91} as evaluation.json
     under its output S3 URI;
   - for every training job, two CloudWatch log lines in the stream
-    JOB/algo-1-1700000000 of /aws/sagemaker/TrainingJobs.
+    JOB/algo-1-1700000000 of /aws/sagemaker/TrainingJobs, and a model.tar.gz
+    (one file, model.txt) at OUTPUT_PATH/JOB/output/model.tar.gz.
 Stopped by its caller (kill)."""
+import io
 import json
 import os
+import tarfile
 import time
 
 import boto3
@@ -42,5 +45,14 @@ while True:
         logs.put_log_events(logGroupName=GROUP, logStreamName=stream, logEvents=[
             {"timestamp": now, "message": "epoch 1 loss=0.50"},
             {"timestamp": now + 1, "message": "epoch 2 loss=0.25"}])
+        out = sm.describe_training_job(TrainingJobName=n)["OutputDataConfig"]["S3OutputPath"]
+        b, k = (out.rstrip("/") + "/" + n + "/output/model.tar.gz")[5:].split("/", 1)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            data = b"weights\n"
+            info = tarfile.TarInfo("model.txt")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        s3.put_object(Bucket=b, Key=k, Body=buf.getvalue())
         done.add(n)
     time.sleep(0.2)

@@ -131,6 +131,11 @@ extern const struct target_registry_ops awst_registry_ops;
 int awst_bucket_ensure(struct target *t, const char *bucket, target_done_cb cb, void *data,
                        struct smf_error *err);
 
+/// Repack spec->model_data with the inference code under code/ and store it at
+/// dest_uri (repack.c). cb(data, status, err) once, later.
+int awst_repack(struct target *t, const struct target_endpoint_spec *spec, const char *dest_uri,
+                target_done_cb cb, void *data, struct smf_error *err);
+
 /// The env of a target.
 void awst_env_of(struct target *t, struct awst_env *env);
 

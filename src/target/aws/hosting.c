@@ -308,6 +308,38 @@ static struct dep *dep_new(struct target *t, const char *endpoint, void *data)
   return d;
 }
 
+static void dep_repacked(void *data, int status, const struct smf_error *err)
+{
+  struct dep *d = data;
+  if (!dep_answer(d)) {
+    return;
+  }
+  if (status != 0) {
+    dep_fail(d, "repack", err);
+    return;
+  }
+  d->phase = DEP_DESCRIBE;
+  dep_later(d);
+}
+
+// Model.deploy with an entry point repacks the model with its code (SDK:
+// s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz); the container then finds the
+// code in /opt/ml/model/code (SAGEMAKER_SUBMIT_DIRECTORY).
+static int dep_repack(struct dep *d, const struct target_endpoint_spec *spec,
+                      struct smf_error *err)
+{
+  char *dest = smf_xasprintf("s3://%s/%s/model.tar.gz", awst_of(d->t)->default_bucket,
+                             spec->model_name);
+  json_object_set_new(json_object_get(d->model, "PrimaryContainer"), "ModelDataUrl",
+                      json_string(dest));
+  int rc = awst_repack(d->t, spec, dest, dep_repacked, d, err);
+  free(dest);
+  if (rc == 0) {
+    d->inflight++;
+  }
+  return rc;
+}
+
 static int host_deploy(struct target *t, const struct target_endpoint_spec *spec,
                        target_endpoint_cb cb, void *data, struct smf_error *err)
 {
@@ -326,6 +358,13 @@ static int host_deploy(struct target *t, const struct target_endpoint_spec *spec
   d->model_name = smf_xstrdup(spec->model_name);
   d->config_name = smf_xstrdup(spec->config_name);
   d->phase = DEP_DESCRIBE;
+  if (spec->entry_point && spec->model_data && smf_str_startswith(spec->model_data, "s3://")) {
+    rc = dep_repack(d, spec, err);
+    if (rc != 0) {
+      dep_close(d);
+    }
+    return rc;
+  }
   dep_later(d);
   return 0;
 }
