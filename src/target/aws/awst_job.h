@@ -90,6 +90,8 @@ void awst_job_create(struct awst_job *j);
 /// Deliver DONE and release the job.
 void awst_job_emit_done(struct awst_job *j, const struct target_job_result *res,
                         const struct smf_error *err);
+/// The detach op of both kinds: no event follows; released once its calls came back.
+void awst_job_detach(struct target_job *tj);
 /// The stop op of both kinds.
 int awst_job_stop(struct target_job *tj, struct smf_error *err);
 /// Account for a callback of a call the job started: false when the job has

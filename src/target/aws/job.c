@@ -461,6 +461,11 @@ static void job_quiesce(struct awst_live *l)
   uv_close((uv_handle_t *)&j->timer, job_on_timer_closed);
 }
 
+void awst_job_detach(struct target_job *tj)
+{
+  job_quiesce(&((struct awst_job *)tj)->live);
+}
+
 struct awst_job *awst_job_new(struct target *t, const struct awst_job_kind *kind, json_t *body,
                               const char *name, target_event_cb cb, void *data)
 {

@@ -99,6 +99,7 @@ const struct target_job_ops awst_processing_ops = {
     .start = pr_start,
     .attach = pr_attach,
     .stop = awst_job_stop,
+    .detach = awst_job_detach,
 };
 
 static const struct awst_job_kind pr_kind = {

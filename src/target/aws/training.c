@@ -55,6 +55,7 @@ const struct target_job_ops awst_training_ops = {
     .start = tr_start,
     .attach = tr_attach,
     .stop = awst_job_stop,
+    .detach = awst_job_detach,
 };
 
 static const struct awst_job_kind tr_kind = {
