@@ -104,7 +104,7 @@ python3 "$src/tests/tools/moto_put_reports.py" 2>"$tmp/reports.log" &
 reports=$!
 pids+=("$reports")
 rec_start
-SMFLOW_AWS_POLL_MS=1500 "$smflow" run -q "$tmp/full/pipeline.yaml"
+SMFLOW_AWS_POLL_MS=2500 "$smflow" run -q "$tmp/full/pipeline.yaml"
 kill "$reports"
 rec_get "$tmp/full.rec"
 python3 "$src/tests/tools/check_shapes.py" "$tmp/full.rec"
@@ -123,6 +123,17 @@ assert o["register"]["version"] == 1 and o["register"]["approval"] == "Approved"
 assert o["deploy"]["endpoint"] == "awsfull", o["deploy"]
 assert o["train"]["model_data"].endswith("/output/model.tar.gz"), o["train"]
 '
+# The `aws` globals of expressions.
+grep -q '"ModelPackageDescription": "trained in eu-west-1 for 123456789012, stored in sagemaker-eu-west-1-123456789012"' \
+  <(python3 -c '
+import base64, json, sys
+sys.path.insert(0, sys.argv[2])
+from check_shapes import records
+for r in records(sys.argv[1]):
+    if r.get("headers", {}).get("X-Amz-Target") == "SageMaker.CreateModelPackage":
+        b = base64.b64decode(r["body"]).decode() if r.get("body_encoded") else r["body"]
+        print(json.dumps(json.loads(b)))
+' "$tmp/full.rec" "$src/tests/tools") || { echo "aws.* globals not in the description" >&2; exit 1; }
 # deploy repacked the model with its code, as the SDK does.
 model=$(status_json "$tmp/full/.smflow" | python3 -c 'import json,sys; print([s for s in json.load(sys.stdin)["steps"] if s["id"] == "deploy"][0]["outputs"]["model_name"])')
 awsc s3 cp "s3://sagemaker-eu-west-1-123456789012/$model/model.tar.gz" "$tmp/repacked.tar.gz" --quiet

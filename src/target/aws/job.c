@@ -396,7 +396,7 @@ static void job_create_cb(json_t *res, const struct smf_error *err, void *data)
   if (j->stop_requested) {
     job_send_stop(j);
   }
-  job_poll_later(j, awst_of(j->t)->poll_min_ms < 1000 ? awst_of(j->t)->poll_min_ms : 1000);
+  job_poll_later(j, awst_of(j->t)->poll_min_ms);
 }
 
 static void job_send_create(struct awst_job *j)
