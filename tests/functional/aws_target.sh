@@ -247,4 +247,54 @@ s = json.load(sys.stdin)["steps"][0]
 assert s["state"] == "succeeded" and s["attempts"] == 1, s'
 done
 grep -q 'SageMaker.ListTags$' "$tmp/fault-drop.ops" || { echo "the dropped answer was not resolved by the fingerprint" >&2; exit 1; }
+echo "== endpoint updates (blue/green) and the restore of a failed update (fake hosting API)"
+python3 "$src/tests/tools/fake_sagemaker_hosting.py" "$tmp/hosting.rec" >"$tmp/hosting.port" &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$tmp/hosting.port" ] && break; sleep 0.1; done
+hport=$(cat "$tmp/hosting.port")
+for case in good broken; do
+  mkdir -p "$tmp/dep-$case"
+  cat >"$tmp/dep-$case/pipeline.yaml" <<EOF
+smflow: 1
+name: dep$case
+target: aws
+role: arn:aws:iam::123456789012:role/R
+steps:
+  deploy:
+    deploy:
+      endpoint: existing
+      model_data: "s3://smflow-test-bucket/models/model.tar.gz"
+      image_uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/$case:1"
+      instance_type: ml.m5.large
+      strategy:
+        blue_green: {canary: 10, wait: 5m}
+        rollback_alarms: [endpoint-5xx]
+EOF
+  set +e
+  AWS_ENDPOINT_URL_SAGEMAKER="http://127.0.0.1:$hport" SMFLOW_AWS_POLL_MS=100 \
+    "$smflow" run "$tmp/dep-$case/pipeline.yaml" >"$tmp/dep-$case.out" 2>&1
+  rc=$?
+  set -e
+  if [ "$case" = good ]; then
+    [ "$rc" = 0 ] || { cat "$tmp/dep-$case.out" >&2; exit 1; }
+  else
+    [ "$rc" = 1 ] || { echo "a failed update did not fail the step" >&2; cat "$tmp/dep-$case.out" >&2; exit 1; }
+    grep -q 'restored the previous config' "$tmp/dep-$case.out" || { cat "$tmp/dep-$case.out" >&2; exit 1; }
+  fi
+done
+python3 "$src/tests/tools/check_shapes.py" "$tmp/hosting.rec"
+python3 - "$tmp/hosting.rec" <<'PY'
+import json, sys
+ups = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1]) if '"SageMaker.UpdateEndpoint"' in l]
+assert len(ups) == 3, ups  # good, broken, the restore
+want = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+    "Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+    "WaitIntervalInSeconds": 300}},
+    "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "endpoint-5xx"}]}}
+assert ups[0]["DeploymentConfig"] == want, ups[0]
+assert ups[1]["DeploymentConfig"] == want, ups[1]
+# The restore goes back to what served before the broken update: the good config.
+assert ups[2] == {"EndpointName": "existing", "EndpointConfigName": ups[0]["EndpointConfigName"]}, ups
+print("updates:", [u["EndpointConfigName"] for u in ups])
+PY
 echo "aws_target: all cases passed"
