@@ -110,10 +110,11 @@ static void fit_tags(struct step_ctx *ctx, const struct dsl_node *tags, const st
 {
   size_t n = 0;
   struct target_kv *user = step_kvs(ctx, tags, &n);
-  struct target_kv *kv = smf_arena_alloc(ctx->arena, (n + 3) * sizeof(*kv));
+  struct target_kv *kv = smf_arena_alloc(ctx->arena, (n + 4) * sizeof(*kv));
   memcpy(kv, user, n * sizeof(*kv));
   kv[n++] = (struct target_kv){"smflow:run-id", ctx->run_id};
   kv[n++] = (struct target_kv){"smflow:step", ctx->step_id};
+  kv[n++] = (struct target_kv){"smflow:attempt", smf_arena_printf(ctx->arena, "%d", ctx->attempt)};
   *out = kv;
   *n_out = n;
 }
