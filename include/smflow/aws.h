@@ -250,10 +250,19 @@ struct aws_client_config {
   /// only); NULL: the environment only.
   const struct aws_shared_config *shared_config;
   bool s3_path_style;          ///< S3 "host/bucket/key" instead of "bucket.host/key"
-  int max_attempts;            ///< total attempts; 0: AWS_MAX_ATTEMPTS or 3
+  /// S3 "bucket.host/key" even on an overridden endpoint (addressing_style =
+  /// virtual), for buckets that allow it; otherwise overridden endpoints, IP
+  /// hosts and dotted bucket names go path-style.
+  bool s3_virtual_style;
+  /// Total attempts; 0: AWS_MAX_ATTEMPTS, else the profile's max_attempts, else 3.
+  int max_attempts;
   long connect_timeout_ms;     ///< per attempt; 0: 10 s
   long timeout_ms;             ///< whole attempt; 0: none (S3 transfers may be long)
+  long read_timeout_ms;        ///< nothing received or sent for this long fails; 0: 60 s
   uint64_t random_seed;        ///< jitter seed; 0: seeded from the clock
+  /// PEM CA bundle to verify servers with; NULL: AWS_CA_BUNDLE, else the
+  /// profile's ca_bundle, else the system's. TLS verification is always on.
+  const char *ca_bundle;
 };
 
 /// Create a client on `loop`. Caller closes it with aws_client_close.
@@ -374,6 +383,12 @@ struct aws_json_opts {
 int aws_sagemaker_call(struct aws_client *c, const char *op, struct json_t *body,
                        const struct aws_json_opts *opts, aws_json_fn cb, void *data,
                        struct smf_error *err);
+/// Any operation of a JSON 1.1 service (AWS_SVC_SAGEMAKER, AWS_SVC_LOGS), e.g.
+/// for scripting: the target prefix and idempotency rules are the service's.
+/// SMF_EUNSUPPORTED for the other services.
+int aws_json_call(struct aws_client *c, enum aws_service svc, const char *op,
+                  struct json_t *body, const struct aws_json_opts *opts, aws_json_fn cb,
+                  void *data, struct smf_error *err);
 /// Any CloudWatch Logs operation ("Logs_20140328.<op>").
 int aws_logs_call(struct aws_client *c, const char *op, struct json_t *body, aws_json_fn cb,
                   void *data, struct smf_error *err);
@@ -492,6 +507,10 @@ int aws_s3_head_object(struct aws_client *c, const char *bucket, const char *key
 /// GetObject into a file (written in place; removed on failure).
 int aws_s3_get_object(struct aws_client *c, const char *bucket, const char *key, const char *path,
                       aws_s3_fn cb, void *cbdata, struct smf_error *err);
+/// GetObject into memory (at most max bytes; 0: 16 MiB): res->body / res->body_len
+/// in the callback; a missing key is SMF_ENOENT.
+int aws_s3_get_object_mem(struct aws_client *c, const char *bucket, const char *key, size_t max,
+                          aws_done_fn cb, void *cbdata, struct smf_error *err);
 /// CopyObject within S3.
 int aws_s3_copy_object(struct aws_client *c, const char *src_bucket, const char *src_key,
                        const char *bucket, const char *key, aws_s3_fn cb, void *cbdata,

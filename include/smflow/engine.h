@@ -16,15 +16,19 @@
 #include "smflow/state.h"
 
 struct eng_options {
-  int max_parallel;          ///< 0 = pipeline `concurrency`, else 8
-  const char *const *only;   ///< --only step ids (borrowed); n_only = 0: all
+  int max_parallel;         ///< 0 = pipeline `concurrency`, else 8
+  const char *const *only;  ///< --only step ids (borrowed); n_only = 0: all
   size_t n_only;
-  const char *from;          ///< --from step id or NULL
-  const char *target;        ///< --target or NULL
-  bool json;                 ///< JSON lines of events on stdout
+  const char *from;                         ///< --from step id or NULL
+  const char *target;                       ///< --target or NULL
+  bool json;                                ///< JSON lines of events on stdout
   const struct dsl_param_override *params;  ///< --param overrides, persisted for resume
   size_t n_params;
-  int64_t kill_grace_ms;     ///< SIGTERM → SIGKILL delay; 0 = 5 s
+  int64_t kill_grace_ms;  ///< SIGTERM → SIGKILL delay; 0 = 5 s
+  const char *run_id;     ///< id for the new run (from eng_run_id_new); NULL = make one
+  /// Called once the run is recorded in the state database (before any step).
+  void (*on_started)(void *ud, const char *run_id);
+  void *on_started_ud;
 };
 
 /// Outcome of eng_run / eng_resume, as exit codes of SPEC §2.

@@ -5,6 +5,12 @@
 //
 // Ownership: struct lx owns its lua_State. Trees returned by lx functions are
 // allocated in the arena the caller passes and borrowed from it.
+//
+// Every function below is one synchronous top-level call: call them between
+// event-loop callbacks, never from inside a callback of the sandbox itself (a log
+// callback calling back in gets SMF_EINVAL). Each call gets a fresh instruction
+// budget. Exceeding a cap fails the call with "FILE:LINE: instruction limit of N
+// exceeded" / "memory limit of N bytes (X MiB) exceeded", and the state stays usable.
 #pragma once
 
 #include <stdbool.h>
@@ -18,21 +24,26 @@
 struct lx;
 
 struct lx_config {
-  size_t mem_limit;        ///< bytes; 0 = default (64 MiB)
-  uint64_t instr_limit;    ///< VM instructions per call; 0 = default (100 million)
-  const char *lua_path;    ///< directory holding smflow's Lua library (lua/), or NULL
+  size_t mem_limit;      ///< bytes; 0 = default (64 MiB)
+  uint64_t instr_limit;  ///< VM instructions per call; 0 = default (100 million)
+  const char *lua_path;  ///< directory holding smflow/*.lua; NULL = installed, else source lua/
 };
 
-/// New sandbox. Caller frees with lx_free. Returns NULL and sets *err on failure.
+/// New sandbox (cfg may be NULL for the defaults). Caller frees with lx_free.
+/// Returns NULL and sets *err on failure.
 struct lx *lx_new(const struct lx_config *cfg, struct smf_error *err);
+/// Close the state and free everything (NULL is fine).
 void lx_free(struct lx *x);
 
-/// Load the hooks file (source text only; bytecode refused) into the sandbox.
-/// Its global functions become callable hooks and are visible to expressions.
+/// Load the hooks file (source text only; bytecode refused) into the sandbox and
+/// run it. Its global functions become callable hooks and are visible to
+/// expressions. Errors: SMF_EIO (unreadable), SMF_ELUA with "FILE:LINE: message"
+/// (syntax, runtime error or a cap while running it), err->klass = SMF_CLASS_HOOK.
 int lx_load_hooks(struct lx *x, const char *path, struct smf_error *err);
 
 /// Set a global (params, vars, run, env, git, aws) to the Lua value of `value`
-/// (maps → tables, seqs → arrays, scalars → Lua scalars). NULL value = nil.
+/// (maps → tables with string keys, seqs → 1-based arrays, scalars → Lua scalars,
+/// DSL_NULL → nil). NULL value = nil. The tree is copied; nothing is kept.
 int lx_set_global(struct lx *x, const char *name, const struct dsl_node *value,
                   struct smf_error *err);
 /// steps.ID = value (the outputs of a finished upstream step).
@@ -40,15 +51,45 @@ int lx_set_step_outputs(struct lx *x, const char *step_id, const struct dsl_node
                         struct smf_error *err);
 
 /// Interpolate every `${...}` in a tree: a string that is exactly one `${EXPR}`
-/// takes the value's type (number, boolean, table); otherwise results are spliced
-/// into the string. Result tree allocated in `a`. Errors name
-/// PATH:LINE:COL of the expression (from the nodes' marks) and Lua's message.
-int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path,
-                   struct smf_arena *a, struct dsl_node **out, struct smf_error *err);
+/// takes the value's type (integer, float, boolean, table → map/seq, nil → DSL_NULL);
+/// otherwise results are spliced into the string (strings as they are, numbers
+/// and booleans as Lua's tostring writes them; a nil, table or function is an
+/// error). `$${` writes a literal `${`. Map keys are not interpolated. The whole
+/// tree is one top-level call (one instruction budget). Result tree allocated in
+/// `a` (nothing in it is borrowed from `in`); *out is NULL on failure.
+/// Errors: err->message is "PATH:LINE:COL: in ${EXPR}: LUA MESSAGE" where LINE:COL
+/// is the `${` (the scalar's mark, +1 for a quoted scalar, + the characters before it; the
+/// mark itself for multi-line scalars); err->path/line/col hold the same position.
+int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path, struct smf_arena *a,
+                   struct dsl_node **out, struct smf_error *err);
 
-/// Evaluate a bare Lua expression (a `when:` string node) to a boolean (Lua truthiness).
+/// Evaluate a bare Lua expression (a `when:` string node) to a boolean (Lua truthiness:
+/// only false and nil are false). A DSL_BOOL node is taken as it is; a string that is
+/// exactly `${EXPR}` means EXPR. Errors as for lx_interpolate.
 int lx_eval_bool(struct lx *x, const struct dsl_node *expr, const char *path, bool *out,
                  struct smf_error *err);
+
+/// The template scanner, shared by lx_interpolate and the validator (one tokenizer,
+/// so that what validates is exactly what runs). Index of the next `${` at or after
+/// byte `i` of s, skipping `$${` (a literal `${`); SIZE_MAX if none.
+size_t lx_template_next(const char *s, size_t len, size_t i);
+/// Index of the `}` closing the `${` at s[open] (Lua strings, long brackets and
+/// comments inside are skipped; braces nest), or SIZE_MAX when unterminated.
+size_t lx_template_close(const char *s, size_t len, size_t open);
+/// If a Lua string literal, long bracket or comment starts at s[i], the index just
+/// after it (a line comment ends before its newline; an unterminated one at len); else i.
+size_t lx_skip_lua_token(const char *s, size_t len, size_t i);
+
+/// A bare Lua state for syntax checks (nothing runs in it), reusable for any number
+/// of expressions: create one per file to validate. Free with lx_syntax_free.
+struct lx_syntax;
+/// NULL with *err set when no Lua state can be created.
+struct lx_syntax *lx_syntax_new(struct smf_error *err);
+/// Close the state (NULL is fine).
+void lx_syntax_free(struct lx_syntax *c);
+/// Compile `return (EXPR)` (text only) without running it. Returns 0, or SMF_ELUA with
+/// Lua's message without its "chunk:LINE: " prefix ("empty expression" when blank).
+int lx_syntax_check(struct lx_syntax *c, const char *expr, size_t len, struct smf_error *err);
 
 /// Check the syntax of one expression without running it (validation).
 /// `chunk_name` is used in Lua's message. Returns 0 or SMF_ELUA with Lua's message.
@@ -74,9 +115,11 @@ void lx_set_current_step(struct lx *x, const char *step_id);
 /// Call the global function `fn_name` (of the hooks file) with `nargs` arguments
 /// converted to Lua values (a NULL argument is nil), under both caps. On success
 /// *ret (when ret is not NULL) is its first result converted into `a`, or NULL when it
-/// returned nil or nothing. On failure returns SMF_ELUA with err->klass =
-/// SMF_CLASS_HOOK and the Lua traceback (FILE:LINE) in err->message; a call of
-/// `smflow.fail(msg)` gives exactly `msg`. SMF_ENOENT if no such function exists.
+/// returned nil or nothing. Lua → tree: a table with keys exactly 1..n is a seq,
+/// any other table a map (sorted keys; number keys as strings; {} is an empty map),
+/// smflow.json.null is DSL_NULL; functions, threads and cycles are errors. On failure returns
+/// SMF_ELUA with err->klass = SMF_CLASS_HOOK and the Lua traceback (FILE:LINE) in err->message; a
+/// call of `smflow.fail(msg)` gives exactly `msg`. SMF_ENOENT if no such function exists.
 int lx_call(struct lx *x, const char *fn_name, const struct dsl_node *const *args, size_t nargs,
             struct smf_arena *a, struct dsl_node **ret, struct smf_error *err);
 /// True if the sandbox has a global function named `name`.

@@ -38,7 +38,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
                struct smf_error *err);
 /// Flush, finalize statements, close the database, release the lock.
 void state_close(struct state *s);
-/// The directory as given to state_open. Borrowed.
+/// The directory, made absolute. Borrowed.
 const char *state_dir(const struct state *s);
 /// Commit the open batch transaction, if any (synchronous=FULL). On failure the
 /// batch is rolled back and SMF_ESTATE returned: the caller must stop.
@@ -54,13 +54,13 @@ struct state_run {
   char *pipeline_sha256;  ///< hex
   char *name;
   char *target;
-  char *params_json;      ///< resolved params (after --param), JSON object
-  char *vars_json;        ///< vars evaluated once at run start, JSON object
-  char *globals_json;     ///< run/git globals as of the start, JSON object
-  char *options_json;     ///< engine options (only, from, max_parallel), JSON object
-  char *status;           ///< "running" | "succeeded" | "failed" | "interrupted" | "cancelled"
+  char *params_json;   ///< resolved params (after --param), JSON object
+  char *vars_json;     ///< vars evaluated once at run start, JSON object
+  char *globals_json;  ///< run/git globals as of the start, JSON object
+  char *options_json;  ///< engine options (only, from, max_parallel), JSON object
+  char *status;        ///< "running" | "succeeded" | "failed" | "interrupted" | "cancelled"
   int64_t started_ms, finished_ms;  ///< finished 0 = not finished
-  int exit_code;          ///< -1 while running
+  int exit_code;                    ///< -1 while running
 };
 
 /// Insert a new run (status "running"). Strings are borrowed.
@@ -87,18 +87,19 @@ struct state_step {
   char *run_id;
   char *id;
   char *kind;
-  char *state;          ///< "pending", "ready", "running", "retry_wait", "succeeded", ...
-  int attempts;         ///< attempts started so far
+  char *state;   ///< "pending", "ready", "running", "retry_wait", "succeeded", ...
+  int attempts;  ///< attempts started so far
   int64_t started_ms, finished_ms;
   char *outputs_json;   ///< JSON object or NULL
   char *error_class;    ///< "AlgorithmError" etc. or NULL
   char *error_message;  ///< or NULL
   char *remote_name;    ///< remote job name / pid description, or NULL
+  int64_t seq;          ///< listing order within the run (the step's document index)
 };
 
 /// Insert or replace a step row. Strings are borrowed; NULL stores NULL.
 int state_step_put(struct state *s, const struct state_step *st, struct smf_error *err);
-/// Steps of a run in insertion order. Caller frees with state_steps_free.
+/// Steps of a run ordered by seq. Caller frees with state_steps_free.
 int state_steps_list(struct state *s, const char *run_id, struct state_step **out, size_t *n,
                      struct smf_error *err);
 /// Outputs of the newest succeeded step STEP_ID of any run of pipeline NAME, or
@@ -113,7 +114,7 @@ void state_steps_free(struct state_step *steps, size_t n);
 struct state_attempt {
   int attempt;
   char *intent_json;
-  char *result;        ///< NULL while unresolved; "succeeded" | "failed" | "interrupted" | "lost"
+  char *result;  ///< NULL while unresolved; "succeeded" | "failed" | "interrupted" | "lost"
   char *result_json;
   int64_t intent_ms, result_ms;
 };
@@ -124,8 +125,8 @@ int state_attempt_intent(struct state *s, const char *run_id, const char *step_i
                          const char *intent_json, struct smf_error *err);
 /// The same, written into the open batch only: the caller flushes (state_flush)
 /// before the side effect, so that intents of steps started together share one commit.
-int state_attempt_intent_add(struct state *s, const char *run_id, const char *step_id,
-                             int attempt, const char *intent_json, struct smf_error *err);
+int state_attempt_intent_add(struct state *s, const char *run_id, const char *step_id, int attempt,
+                             const char *intent_json, struct smf_error *err);
 /// Record the result of an attempt (batched; flushed at the end of the loop turn).
 int state_attempt_result(struct state *s, const char *run_id, const char *step_id, int attempt,
                          const char *result, const char *result_json, struct smf_error *err);

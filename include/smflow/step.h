@@ -35,7 +35,7 @@ struct step_ctx {
   uv_loop_t *loop;
   const char *run_id;
   const char *step_id;
-  int attempt;                  ///< 1-based
+  int attempt;  ///< 1-based
   const char *state_dir;
   const char *pipeline_dir;     ///< absolute directory of the pipeline file
   const char *log_path;         ///< STATE_DIR/logs/RUN_ID/STEP.ATTEMPT.log
@@ -76,6 +76,9 @@ struct step_kind {
 
 /// The kind for a dsl kind, or NULL when smflow does not implement it yet.
 const struct step_kind *step_kind_find(enum dsl_kind kind);
+/// Use `k` for `kind` instead of the built-in one (NULL restores it). For tests
+/// of the engine that need no processes. Borrowed: must outlive its use.
+void step_kind_override(enum dsl_kind kind, const struct step_kind *k);
 
 /// Complete the attempt: status 0 with `outputs` (a DSL_MAP, may be NULL = {}),
 /// or a negative SMF_E* with err (class and message). Borrowed; copied at once.

@@ -4,6 +4,7 @@
 // resend, or hand an ambiguous failure of a non-idempotent call to its hook.
 #include <errno.h>
 #include <openssl/evp.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,50 @@ static struct aws_kv *copy_kvs(struct aws_call *call, const struct aws_kv *kv, s
   return out;
 }
 
+// Hash a file range through a read-only mapping: no copy out of the page cache.
+static bool hash_mapped(EVP_MD_CTX *md, const struct aws_call *call)
+{
+  if (call->body_fd_len == 0) {
+    return true;
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  uint64_t start = call->body_off - call->body_off % (uint64_t)page;
+  size_t skip = (size_t)(call->body_off - start);
+  size_t len = (size_t)call->body_fd_len + skip;
+  void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, call->body_fd, (off_t)start);
+  if (map == MAP_FAILED) {
+    return false;
+  }
+  madvise(map, len, MADV_SEQUENTIAL);
+  EVP_DigestUpdate(md, (const char *)map + skip, (size_t)call->body_fd_len);
+  munmap(map, len);
+  return true;
+}
+
+static int hash_read(EVP_MD_CTX *md, const struct aws_call *call, char *why, size_t why_cap)
+{
+  size_t cap = 1 << 20;
+  unsigned char *buf = smf_xmalloc(cap);
+  uint64_t pos = 0;
+  int rc = 0;
+  while (pos < call->body_fd_len) {
+    size_t want = call->body_fd_len - pos < cap ? (size_t)(call->body_fd_len - pos) : cap;
+    ssize_t got = pread(call->body_fd, buf, want, (off_t)(call->body_off + pos));
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      snprintf(why, why_cap, "reading the body: %s", got < 0 ? strerror(errno) : "short file");
+      rc = SMF_EIO;
+      break;
+    }
+    EVP_DigestUpdate(md, buf, (size_t)got);
+    pos += (uint64_t)got;
+  }
+  free(buf);
+  return rc;
+}
+
 // SHA-256 of a buffer or file range: hex for the signature, base64 for x-amz-checksum-sha256.
 static int hash_body(struct aws_call *call, char *why, size_t why_cap)
 {
@@ -44,25 +89,8 @@ static int hash_body(struct aws_call *call, char *why, size_t why_cap)
   }
   if (call->body_fd < 0) {
     EVP_DigestUpdate(md, call->body, call->body_len);
-  } else {
-    size_t cap = 1 << 20;
-    unsigned char *buf = smf_xmalloc(cap);
-    uint64_t pos = 0;
-    while (pos < call->body_fd_len) {
-      size_t want = call->body_fd_len - pos < cap ? (size_t)(call->body_fd_len - pos) : cap;
-      ssize_t got = pread(call->body_fd, buf, want, (off_t)(call->body_off + pos));
-      if (got < 0 && errno == EINTR) {
-        continue;
-      }
-      if (got <= 0) {
-        snprintf(why, why_cap, "reading the body: %s", got < 0 ? strerror(errno) : "short file");
-        rc = SMF_EIO;
-        break;
-      }
-      EVP_DigestUpdate(md, buf, (size_t)got);
-      pos += (uint64_t)got;
-    }
-    free(buf);
+  } else if (!hash_mapped(md, call)) {
+    rc = hash_read(md, call, why, why_cap);
   }
   EVP_DigestFinal_ex(md, dig, &dlen);
   EVP_MD_CTX_free(md);
@@ -448,6 +476,8 @@ static int call_send(struct aws_call *call, struct smf_error *err)
   } else if (call->body) {
     aws_http_req_body_mem(&call->req, call->body, call->body_len);
   }
+  aws_http_req_stall_timeout(&call->req, c->read_timeout_ms);
+  aws_http_req_ca_bundle(&call->req, c->ca_bundle);
   aws_http_req_fresh_connect(&call->req, !call->idempotent);
   if (call->output_path) {
     aws_http_req_output_file(&call->req, call->output_path);

@@ -34,9 +34,8 @@ const char *aws__service_signing_name(enum aws_service svc)
   return svc_info[svc].signing;
 }
 
-static int env_max_attempts(void)
+static int parse_attempts(const char *v)
 {
-  const char *v = getenv("AWS_MAX_ATTEMPTS");
   if (v && *v) {
     char *end;
     long n = strtol(v, &end, 10);
@@ -44,7 +43,17 @@ static int env_max_attempts(void)
       return (int)n;
     }
   }
-  return AWS_RETRY_MAX_ATTEMPTS;
+  return 0;
+}
+
+// As the SDKs: AWS_MAX_ATTEMPTS, then the profile's max_attempts, then 3.
+static int default_max_attempts(const struct aws_shared_config *sc)
+{
+  int n = parse_attempts(getenv("AWS_MAX_ATTEMPTS"));
+  if (n == 0 && sc) {
+    n = parse_attempts(aws_shared_config_get(sc, NULL, "max_attempts"));
+  }
+  return n ? n : AWS_RETRY_MAX_ATTEMPTS;
 }
 
 int aws_client_new(struct uv_loop_s *loop, const struct aws_client_config *cfg,
@@ -81,9 +90,17 @@ int aws_client_new(struct uv_loop_s *loop, const struct aws_client_config *cfg,
     snprintf(c->signing_region[i], sizeof c->signing_region[i], "%s", ep.signing_region);
   }
   c->path_style = cfg->s3_path_style;
-  c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : env_max_attempts();
+  const char *ca = cfg->ca_bundle ? cfg->ca_bundle : getenv("AWS_CA_BUNDLE");
+  if ((!ca || !*ca) && cfg->shared_config) {
+    ca = aws_shared_config_get(cfg->shared_config, NULL, "ca_bundle");
+  }
+  c->ca_bundle = ca && *ca ? smf_xstrdup(ca) : NULL;
+  c->virtual_style = cfg->s3_virtual_style && !cfg->s3_path_style;
+  c->max_attempts =
+      cfg->max_attempts > 0 ? cfg->max_attempts : default_max_attempts(cfg->shared_config);
   c->connect_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
   c->timeout_ms = cfg->timeout_ms;
+  c->read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 60000;
   aws_retry_quota_init(&c->quota, AWS_RETRY_QUOTA_CAPACITY);
   aws_rand_seed(&c->rand, cfg->random_seed ? cfg->random_seed
                                            : (uv_hrtime() ^ ((uint64_t)getpid() << 32)));
@@ -99,6 +116,7 @@ static void client_http_closed(void *data)
   aws_sigv4_signer_free(c->signer);
   aws_creds_clear(&c->creds);
   free(c->region);
+  free(c->ca_bundle);
   for (int i = 0; i < AWS_SVC__COUNT; i++) {
     free(c->endpoints[i]);
   }
@@ -233,8 +251,12 @@ int aws__endpoint(struct aws_client *c, enum aws_service svc, const char *bucket
   curl_url_get(u, CURLUPART_PATH, &path, 0);
   *path_style = false;
   if (svc == AWS_SVC_S3 && bucket) {
-    *path_style = c->path_style || c->overridden[svc] || host_is_ip_or_local(h) ||
-                  !aws_s3_bucket_virtual_ok(bucket);
+    if (c->virtual_style) {
+      *path_style = !aws_s3_bucket_virtual_ok(bucket);
+    } else {
+      *path_style = c->path_style || c->overridden[svc] || host_is_ip_or_local(h) ||
+                    !aws_s3_bucket_virtual_ok(bucket);
+    }
   }
   smf_buf_reset(host);
   if (svc == AWS_SVC_S3 && bucket && !*path_style) {

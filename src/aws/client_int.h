@@ -19,13 +19,14 @@ struct aws_client {
   struct aws_http *http;
   struct aws_sigv4_signer *signer;
   char *region;
+  char *ca_bundle;  ///< NULL: the system's CAs
   char *endpoints[AWS_SVC__COUNT];  ///< explicit or resolved endpoint URL
   bool overridden[AWS_SVC__COUNT];  ///< not AWS's own endpoint: S3 goes path-style
   char signing_region[AWS_SVC__COUNT][64];
   struct aws_creds_provider *provider;  ///< borrowed, may be NULL
-  bool path_style;
+  bool path_style, virtual_style;
   int max_attempts;
-  long connect_ms, timeout_ms;
+  long connect_ms, timeout_ms, read_timeout_ms;
   struct aws_creds creds;
   struct aws_retry_quota quota;
   struct aws_rand rand;

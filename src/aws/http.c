@@ -120,6 +120,16 @@ static void http_finish(struct aws_http *http, struct aws_http_req *req, CURLcod
     }
     req->easy = NULL;
   }
+  // A 2xx with an empty body still yields its (empty) output file.
+  if (req->out_path && !req->out_decided && code == CURLE_OK && req->status >= 200 &&
+      req->status <= 299 && strcmp(req->method, "HEAD") != 0) {
+    req->out_fd = open(req->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (req->out_fd < 0) {
+      code = CURLE_WRITE_ERROR;
+      snprintf(req->local_error, sizeof req->local_error, "open %s: %s", req->out_path,
+               strerror(errno));
+    }
+  }
   if (req->out_fd >= 0) {
     close(req->out_fd);
     req->out_fd = -1;
@@ -367,10 +377,12 @@ static void http_maybe_finish_close(struct aws_http *http)
     curl_easy_cleanup(http->pool[i]);
   }
   http->npool = 0;
-  // curl_multi_cleanup closes cached connections, reporting CURL_POLL_REMOVE.
-  curl_multi_cleanup(http->multi);
-  http->multi = NULL;
+  // curl_multi_cleanup closes cached connections, reporting CURL_POLL_REMOVE;
+  // the socket callback must not call back into the multi handle meanwhile.
+  CURLM *multi = http->multi;
   http->multi_gone = true;
+  http->multi = NULL;
+  curl_multi_cleanup(multi);
   for (struct http_sock *sk = http->socks; sk; sk = sk->next) {
     http_sock_close(sk);
   }

@@ -57,10 +57,11 @@ struct aws_http_req {
   uint64_t body_off, body_len, body_pos;
   bool has_body;
   char *out_path;            ///< response file sink (2xx only)
+  char *ca_bundle;
   int out_fd;
   bool out_decided;
   size_t max_response;
-  long connect_timeout_ms, timeout_ms;
+  long connect_timeout_ms, timeout_ms, stall_timeout_ms;
   bool active, cancelled;
   char local_error[192];    ///< our own reason (curl overwrites its error buffer)
   bool fresh_connect;
@@ -103,6 +104,13 @@ void aws_http_req_output_file(struct aws_http_req *req, const char *path);
 void aws_http_req_max_response(struct aws_http_req *req, size_t max);
 /// Timeouts in milliseconds (0 = none): connect, and the whole exchange.
 void aws_http_req_timeouts(struct aws_http_req *req, long connect_ms, long total_ms);
+/// Stall timeout in milliseconds (0 = none): fail with SMF_ETIMEOUT when no byte
+/// moves either way for this long (the SDKs' read timeout). Whole seconds, at least 1.
+void aws_http_req_stall_timeout(struct aws_http_req *req, long ms);
+
+/// CA bundle (PEM file) to verify the server with instead of the system's. Copied.
+/// Verification itself is never turned off.
+void aws_http_req_ca_bundle(struct aws_http_req *req, const char *path);
 
 /// Open a new connection for this request instead of reusing one. curl silently
 /// resends a request whose reused connection died before any answer; that is

@@ -42,6 +42,7 @@ void aws_http_req_cleanup(struct aws_http_req *req)
   free(req->method);
   free(req->url);
   free(req->out_path);
+  free(req->ca_bundle);
   if (req->out_fd >= 0) {
     close(req->out_fd);
   }
@@ -113,6 +114,17 @@ void aws_http_req_timeouts(struct aws_http_req *req, long connect_ms, long total
 void aws_http_req_fresh_connect(struct aws_http_req *req, bool fresh)
 {
   req->fresh_connect = fresh;
+}
+
+void aws_http_req_ca_bundle(struct aws_http_req *req, const char *path)
+{
+  free(req->ca_bundle);
+  req->ca_bundle = path ? smf_xstrdup(path) : NULL;
+}
+
+void aws_http_req_stall_timeout(struct aws_http_req *req, long ms)
+{
+  req->stall_timeout_ms = ms;
 }
 
 const char *aws_http_req_header_get(const struct aws_http_req *req, const char *name)
@@ -266,6 +278,10 @@ static void req_set_method(struct aws_http_req *req, CURL *easy)
   } else {
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m);
   }
+  // Large bodies go out in large reads: fewer callbacks and system calls.
+  if (req->body_len >= ((uint64_t)1 << 20)) {
+    curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+  }
   curl_easy_setopt(easy, CURLOPT_READFUNCTION, req_read_cb);
   curl_easy_setopt(easy, CURLOPT_READDATA, req);
   curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, req_seek_cb);
@@ -316,6 +332,14 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, req);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  if (req->stall_timeout_ms > 0) {
+    long s = (req->stall_timeout_ms + 999) / 1000;
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, s);
+  }
+  if (req->ca_bundle) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_bundle);
+  }
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, req->fresh_connect ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, "smflow/" SMF_VERSION);

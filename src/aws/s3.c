@@ -217,6 +217,24 @@ int aws_s3_get_object(struct aws_client *c, const char *bucket, const char *key,
   return simple_call(c, "GetObject", "GET", bucket, key, NULL, 0, path, false, cb, cbdata, err);
 }
 
+int aws_s3_get_object_mem(struct aws_client *c, const char *bucket, const char *key, size_t max,
+                          aws_done_fn cb, void *cbdata, struct smf_error *err)
+{
+  struct smf_buf path = SMF_BUF_INIT;
+  aws__s3_key_path(&path, key);
+  struct aws_request r = AWS_REQUEST_INIT;
+  r.service = AWS_SVC_S3;
+  r.op = "GetObject";
+  r.method = "GET";
+  r.bucket = bucket;
+  r.path = smf_buf_cstr(&path);
+  r.max_response = max;
+  r.idempotent = true;
+  int rc = aws_call_start(c, &r, cb, cbdata, NULL, err);
+  smf_buf_free(&path);
+  return rc;
+}
+
 int aws_s3_delete_object(struct aws_client *c, const char *bucket, const char *key, aws_s3_fn cb,
                          void *cbdata, struct smf_error *err)
 {

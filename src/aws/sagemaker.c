@@ -25,6 +25,19 @@ int aws_sagemaker_call(struct aws_client *c, const char *op, json_t *body,
                         opts, cb, data, err);
 }
 
+int aws_json_call(struct aws_client *c, enum aws_service svc, const char *op, json_t *body,
+                  const struct aws_json_opts *opts, aws_json_fn cb, void *data,
+                  struct smf_error *err)
+{
+  if (svc == AWS_SVC_SAGEMAKER) {
+    return aws_sagemaker_call(c, op, body, opts, cb, data, err);
+  }
+  if (svc == AWS_SVC_LOGS) {
+    return aws_logs_call(c, op, body, cb, data, err);
+  }
+  return SMF_ERR_SET(err, SMF_EUNSUPPORTED, "%s: not a JSON 1.1 service", op);
+}
+
 #define AWS__SM_DEF(fn, op)                                                                   \
   int aws_sagemaker_##fn(struct aws_client *c, json_t *body, const struct aws_json_opts *opts, \
                          aws_json_fn cb, void *data, struct smf_error *err)                   \

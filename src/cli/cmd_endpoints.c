@@ -104,8 +104,8 @@ static int endpoints__delete(struct cli_ctx *ctx, const char *dir, const char *n
   }
   uv_loop_t loop;
   uv_loop_init(&loop);
-  struct target_config cfg = {.loop = &loop, .state_dir = realpath(dir, abs) ? abs : dir,
-                              .state = st};
+  struct target_config cfg = {
+      .loop = &loop, .state_dir = realpath(dir, abs) ? abs : dir, .state = st};
   struct target *t = NULL;
   struct endpoints__del d = {.status = 1};
   rc = target_new("local", &cfg, &t, &err);

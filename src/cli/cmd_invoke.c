@@ -103,8 +103,8 @@ static int invoke__url(struct cli_ctx *ctx, const char *name, char **url, struct
 // POST, and when the connection fails, read the record again and retry for up
 // to 2 s: a redeploy replaces the server (and its port) between two calls.
 static int invoke__call(struct cli_ctx *ctx, const char *name, const char *body, size_t len,
-                        const char *ctype, const char *accept, long *status,
-                        struct smf_buf *resp, struct smf_error *err)
+                        const char *ctype, const char *accept, long *status, struct smf_buf *resp,
+                        struct smf_error *err)
 {
   char curl_err[CURL_ERROR_SIZE] = "";
   char *url = NULL;

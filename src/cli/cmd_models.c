@@ -28,10 +28,9 @@ static void models__json(const struct state_model_package *v, size_t n)
     json_t *meta = v[i].metadata_json ? json_loads(v[i].metadata_json, 0, NULL) : NULL;
     json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o?, s:I}", "group",
                           v[i].group, "version", v[i].version, "arn", v[i].arn, "approval",
-                          v[i].approval, "model_data", v[i].model_data, "image_uri",
-                          v[i].image_uri, "description", v[i].description, "metrics",
-                          v[i].metrics_uri, "metadata", meta, "created_at",
-                          (json_int_t)v[i].created_ms);
+                          v[i].approval, "model_data", v[i].model_data, "image_uri", v[i].image_uri,
+                          "description", v[i].description, "metrics", v[i].metrics_uri, "metadata",
+                          meta, "created_at", (json_int_t)v[i].created_ms);
     json_array_append_new(arr, j);
   }
   json_t *doc = json_pack("{s:o}", "models", arr);
@@ -73,8 +72,8 @@ static int models__list(struct cli_ctx *ctx, const char *dir, const char *group)
   return CLI_EXIT_OK;
 }
 
-static int models__set(struct cli_ctx *ctx, const char *dir, const char *group,
-                       const char *version, const char *approval)
+static int models__set(struct cli_ctx *ctx, const char *dir, const char *group, const char *version,
+                       const char *approval)
 {
   char *end = NULL;
   errno = 0;

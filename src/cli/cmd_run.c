@@ -1,7 +1,11 @@
 // cmd_run.c: `smflow run PIPELINE.yaml ...` — load, check, run on the engine.
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/run_common.h"
@@ -21,6 +25,7 @@ struct run_args {
   const char *target;
   int max_parallel;
   bool dry_run;
+  bool detach;
 };
 
 static int run__parse(struct cli_ctx *ctx, int argc, char **argv, struct run_args *a)
@@ -46,8 +51,7 @@ static int run__parse(struct cli_ctx *ctx, int argc, char **argv, struct run_arg
       char *end = NULL;
       long v = strtol(argv[++i], &end, 10);
       if (*end != '\0' || v < 1 || v > 100000) {
-        return cli_usage_error(ctx, "--max-parallel expects a positive number, not '%s'",
-                               argv[i]);
+        return cli_usage_error(ctx, "--max-parallel expects a positive number, not '%s'", argv[i]);
       }
       a->max_parallel = (int)v;
     } else if (strcmp(o, "--only") == 0) {
@@ -58,7 +62,7 @@ static int run__parse(struct cli_ctx *ctx, int argc, char **argv, struct run_arg
     } else if (strcmp(o, "--dry-run") == 0) {
       a->dry_run = true;
     } else if (strcmp(o, "--detach") == 0) {
-      return cli_usage_error(ctx, "--detach is not supported yet");
+      a->detach = true;
     } else if (o[0] == '-' && o[1] != '\0') {
       return cli_usage_error(ctx, "unknown option '%s'", o);
     } else if (a->pipeline == NULL) {
@@ -115,8 +119,101 @@ static int run__execute(struct cli_ctx *ctx, struct run_args *a, const struct ds
   }
   char run_id[32] = "";
   rc = eng_run(st, p, opt, run_id, &err);
+  cli_run_stats(st);
   state_close(st);
   rc = cli_run_report(ctx, dir, run_id, rc, &err);
+  free(dir);
+  return rc;
+}
+
+// --detach: the run continues in a child process (its own session, output in
+// STATE_DIR/logs/RUN_ID/smflow.log). The parent waits until the child has
+// recorded the run — or failed to: then its error is shown — and exits 3.
+static void run__started(void *ud, const char *run_id)
+{
+  int *fd = ud;
+  (void)run_id;
+  if (*fd >= 0) {
+    ssize_t w = write(*fd, "ok", 2);
+    (void)w;
+    close(*fd);
+    *fd = -1;
+  }
+}
+
+static int run__detach_child(struct cli_ctx *ctx, struct run_args *a, const struct dsl_pipeline *p,
+                             struct eng_options *opt, int fd, const char *log)
+{
+  setsid();
+  int null = open("/dev/null", O_RDONLY);
+  int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (null < 0 || lfd < 0) {
+    _exit(CLI_EXIT_ENV);
+  }
+  dup2(null, 0);
+  dup2(lfd, 1);
+  dup2(lfd, 2);
+  close(null);
+  close(lfd);
+  opt->on_started = run__started;
+  opt->on_started_ud = &fd;
+  int rc = run__execute(ctx, a, p, opt);
+  fflush(NULL);
+  _exit(rc);
+}
+
+static int run__detach(struct cli_ctx *ctx, struct run_args *a, const struct dsl_pipeline *p,
+                       struct eng_options *opt)
+{
+  char run_id[32];
+  eng_run_id_new(run_id);
+  opt->run_id = run_id;
+  char *dir = cli_state_dir(ctx, a->pipeline);
+  char *logdir = smf_xasprintf("%s/logs/%s", dir, run_id);
+  char *log = smf_xasprintf("%s/smflow.log", logdir);
+  struct smf_error err = SMF_ERROR_INIT;
+  int fds[2] = {-1, -1};
+  int rc = CLI_EXIT_ENV;
+  if (smf_mkdir_p(logdir, &err) != 0 || pipe2(fds, O_CLOEXEC) != 0) {
+    fprintf(stderr, "error: %s\n", err.code ? err.message : strerror(errno));
+    goto fail;
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    run__detach_child(ctx, a, p, opt, fds[1], log);
+  }
+  close(fds[1]);
+  char buf[8] = {0};
+  ssize_t n = pid > 0 ? read(fds[0], buf, sizeof(buf) - 1) : -1;
+  close(fds[0]);
+  if (n == 2 && strcmp(buf, "ok") == 0) {
+    if (ctx->json) {
+      printf("{\"event\":\"run\",\"run_id\":\"%s\",\"status\":\"detached\",\"pid\":%d}\n", run_id,
+             (int)pid);
+    }
+    fprintf(stderr,
+            "run %s continues in the background (pid %d)\nlog: %s\nsee: smflow status %s "
+            "--state-dir %s\n",
+            run_id, (int)pid, log, run_id, dir);
+    rc = CLI_EXIT_INTERRUPTED;
+  } else if (pid > 0) {
+    // The child stopped before the run was recorded: show why, with its code.
+    int status = 0;
+    waitpid(pid, &status, 0);
+    char *text = NULL;
+    if (smf_file_read(log, &text, NULL, NULL) == 0) {
+      fputs(text, stderr);
+      free(text);
+    }
+    rc = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EXIT_ENV;
+  } else {
+    fprintf(stderr, "error: fork: %s\n", strerror(errno));
+  }
+fail:
+  free(log);
+  free(logdir);
   free(dir);
   return rc;
 }
@@ -127,17 +224,24 @@ int cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
   int rc = run__parse(ctx, argc, argv, &a);
   struct dsl_pipeline *p = NULL;
   if (rc == 0) {
-    rc = cli_run_load(ctx, a.pipeline, a.params.items, a.params.n, &p);
+    rc = cli_pipeline_load(ctx, a.pipeline, a.params.items, a.params.n, &p);
   }
-  struct eng_options opt = {.max_parallel = a.max_parallel, .only = a.only, .n_only = a.n_only,
-                            .from = a.from, .target = a.target, .json = ctx->json,
-                            .params = a.params.items, .n_params = a.params.n};
+  struct eng_options opt = {.max_parallel = a.max_parallel,
+                            .only = a.only,
+                            .n_only = a.n_only,
+                            .from = a.from,
+                            .target = a.target,
+                            .json = ctx->json,
+                            .params = a.params.items,
+                            .n_params = a.params.n};
   struct smf_error err = SMF_ERROR_INIT;
   if (rc == 0 && eng_options_check(p, &opt, &err) != 0) {
     rc = cli_usage_error(ctx, "%s", err.message);
   }
   if (rc == 0) {
-    rc = a.dry_run ? run__dry(p, &opt) : run__execute(ctx, &a, p, &opt);
+    rc = a.dry_run  ? run__dry(p, &opt)
+         : a.detach ? run__detach(ctx, &a, p, &opt)
+                    : run__execute(ctx, &a, p, &opt);
   }
   dsl_pipeline_free(p);
   cli_params_free(&a.params);

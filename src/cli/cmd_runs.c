@@ -56,10 +56,10 @@ int cli_cmd_runs(struct cli_ctx *ctx, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
       char t[32], d[32];
       const struct state_run *r = &runs[i];
-      printf("%-22s %-24s %-12s %-20s %s\n", r->id, r->name ? r->name : "", r->status,
-             cli_time_format(r->started_ms, t, sizeof(t)),
-             r->finished_ms ? smf_duration_format(r->finished_ms - r->started_ms, d, sizeof(d))
-                            : "-");
+      printf(
+          "%-22s %-24s %-12s %-20s %s\n", r->id, r->name ? r->name : "", r->status,
+          cli_time_format(r->started_ms, t, sizeof(t)),
+          r->finished_ms ? smf_duration_format(r->finished_ms - r->started_ms, d, sizeof(d)) : "-");
     }
   }
   state_runs_free(runs, n);

@@ -27,16 +27,16 @@ static json_t *status__step_json(const struct state_step *s)
   json_object_set_new(j, "started_at", s->started_ms ? json_integer(s->started_ms) : json_null());
   json_object_set_new(j, "finished_at",
                       s->finished_ms ? json_integer(s->finished_ms) : json_null());
-  json_object_set_new(j, "duration_ms", s->started_ms && s->finished_ms
-                                            ? json_integer(s->finished_ms - s->started_ms)
-                                            : json_null());
+  json_object_set_new(
+      j, "duration_ms",
+      s->started_ms && s->finished_ms ? json_integer(s->finished_ms - s->started_ms) : json_null());
   json_t *out = s->outputs_json ? json_loads(s->outputs_json, JSON_DECODE_ANY, NULL) : NULL;
   json_object_set_new(j, "outputs", out ? out : json_object());
-  json_object_set_new(j, "error", s->error_message
-                                      ? json_pack("{s:s, s:s}", "class",
-                                                  s->error_class ? s->error_class : "",
-                                                  "message", s->error_message)
-                                      : json_null());
+  json_object_set_new(j, "error",
+                      s->error_message
+                          ? json_pack("{s:s, s:s}", "class", s->error_class ? s->error_class : "",
+                                      "message", s->error_message)
+                          : json_null());
   json_object_set_new(j, "remote_name", s->remote_name ? json_string(s->remote_name) : json_null());
   return j;
 }
@@ -46,13 +46,14 @@ static char *status__detail(const struct state_step *s)
 {
   struct smf_buf b = SMF_BUF_INIT;
   if (s->error_message) {
-    smf_buf_printf(&b, "%s%s%s", s->error_class ? s->error_class : "",
-                   s->error_class ? ": " : "", s->error_message);
+    smf_buf_printf(&b, "%s%s%s", s->error_class ? s->error_class : "", s->error_class ? ": " : "",
+                   s->error_message);
   } else if (s->outputs_json) {
     json_t *o = json_loads(s->outputs_json, 0, NULL);
     const char *k;
     json_t *v;
-    json_object_foreach(o, k, v) {
+    json_object_foreach(o, k, v)
+    {
       char *t = json_is_string(v) ? smf_xstrdup(json_string_value(v))
                                   : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
       smf_buf_printf(&b, "%s%s=%s", b.len ? " " : "", k, t);
@@ -80,8 +81,8 @@ static void status__print(const struct state_run *r, const struct state_step *st
   if (r->exit_code >= 0) {
     printf(" (exit %d)", r->exit_code);
   }
-  printf("\n  pipeline %s\n  started  %s", r->pipeline_path, cli_time_format(r->started_ms, t1,
-                                                                              sizeof(t1)));
+  printf("\n  pipeline %s\n  started  %s", r->pipeline_path,
+         cli_time_format(r->started_ms, t1, sizeof(t1)));
   if (r->finished_ms) {
     printf(", finished %s, took %s", cli_time_format(r->finished_ms, t2, sizeof(t2)),
            smf_duration_format(r->finished_ms - r->started_ms, d, sizeof(d)));

@@ -1,32 +1,16 @@
-// run_common.c: loading a pipeline for run/resume and reporting a run's end.
+// run_common.c: reporting a run's end, and what run, resume, status and runs share.
 #include "cli/run_common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "smflow/engine.h"
+#include "smflow/state.h"
 
-int cli_run_load(const struct cli_ctx *ctx, const char *path,
-                 const struct dsl_param_override *ov, size_t n_ov, struct dsl_pipeline **out)
-{
-  (void)ctx;
-  struct dsl_diags diags = {0};
-  int rc = dsl_load(path, ov, n_ov, out, &diags);
-  if (rc != 0 || diags.n > 0) {
-    dsl_diags_print(&diags, stderr);
-  }
-  size_t n = diags.n;
-  dsl_diags_free(&diags);
-  if (rc != 0) {
-    fprintf(stderr, "error: %s: %zu problem%s; nothing was run\n", path, n, n == 1 ? "" : "s");
-    return CLI_EXIT_USAGE;
-  }
-  return CLI_EXIT_OK;
-}
-
-static void cli__resume_hint(const struct cli_ctx *ctx, const char *state_dir,
-                             const char *run_id)
+static void cli__resume_hint(const struct cli_ctx *ctx, const char *state_dir, const char *run_id)
 {
   (void)ctx;
   fprintf(stderr, "resume with: smflow resume %s --state-dir %s\n", run_id, state_dir);
@@ -91,4 +75,17 @@ const char *cli_time_format(int64_t ms, char *buf, size_t n)
   localtime_r(&t, &tm);
   strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
   return buf;
+}
+
+void cli_run_stats(const struct state *st)
+{
+  if (getenv("SMFLOW_STATS") == NULL) {
+    return;
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  long long cpu_ms = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+                     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+  fprintf(stderr, "stats: self_cpu_ms=%lld max_rss_kb=%ld commits=%llu\n", cpu_ms, ru.ru_maxrss,
+          (unsigned long long)state_commit_count(st));
 }

@@ -6,7 +6,7 @@
 
 #include "smflow/dsl.h"
 
-struct lua_State;
+struct lx_syntax;
 
 // ---- yaml.c ----------------------------------------------------------------
 
@@ -160,7 +160,7 @@ typedef void (*dsl_ref_fn)(void *ud, const char *step, size_t len, struct dsl_ma
 struct dsl_expr_ctx {
   const char *path;
   struct dsl_diags *d;
-  struct lua_State *L;      ///< bare state used to compile expressions
+  struct lx_syntax *syn;    ///< reused to compile every expression; NULL: not compiled
   const char *text;         ///< the file's bytes, to find `${` columns; may be NULL
   size_t len;
   const size_t *line_off;   ///< byte offset of each line start (index 0 = line 1)
@@ -177,8 +177,8 @@ void dsl__expr_scan_string(struct dsl_expr_ctx *x, const struct dsl_node *n);
 void dsl__expr_check_bare(struct dsl_expr_ctx *x, const struct dsl_node *n);
 /// Walk a whole tree, scanning every string that holds `${`.
 void dsl__expr_scan_tree(struct dsl_expr_ctx *x, const struct dsl_node *n);
-/// Compile "return (EXPR)"; returns NULL or Lua's message (static storage until next call).
-const char *dsl__expr_compile(struct lua_State *L, const char *expr, size_t len);
+/// The string holds at least one `${...}` (an escaped `$${` does not count).
+bool dsl__has_expr(const char *s, size_t len);
 /// Line start table of a text (malloc'd, caller frees).
 size_t *dsl__line_table(const char *text, size_t len, size_t *n_lines);
 

@@ -61,7 +61,7 @@ struct dsl_node *dsl_node_str(struct smf_arena *a, const char *s, size_t len)
   char *p = smf_arena_strndup(a, s, len);
   n->u.str.s = p;
   n->u.str.len = strlen(p);  // stops at an embedded NUL, as documented
-  n->has_expr = strstr(p, "${") != NULL;
+  n->has_expr = dsl__has_expr(p, n->u.str.len);
   return n;
 }
 

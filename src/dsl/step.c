@@ -46,8 +46,21 @@ static void check_classes(struct dsl_vctx *v, const char *where, const struct ds
 }
 static const struct dsl_fnref classes_fn = {check_classes};
 
+// Attempts are counted in an int and persisted per attempt: keep them sane.
+#define DSL_MAX_ATTEMPTS 1000
+
+static void check_attempts(struct dsl_vctx *v, const char *where, const struct dsl_node *n)
+{
+  dsl__value_check(v, where, n, VT_POSINT, NULL);
+  if (n->type == DSL_INT && n->u.i > DSL_MAX_ATTEMPTS) {
+    dsl__verr(v, where, n->mark, "must be at most %d, got %lld", DSL_MAX_ATTEMPTS,
+              (long long)n->u.i);
+  }
+}
+static const struct dsl_fnref attempts_fn = {check_attempts};
+
 static const struct dsl_field retry_fields[] = {
-    {"max_attempts", VT_POSINT, false, NULL},
+    {"max_attempts", VT_FN, false, &attempts_fn},
     {"backoff", VT_DURATION, false, NULL},
     {"max_backoff", VT_DURATION, false, NULL},
     {"on", VT_FN, false, &classes_fn},
@@ -105,7 +118,8 @@ static int64_t dur_ms(const struct dsl_node *n, int64_t dflt)
 void dsl__step_fill(struct dsl_step *s, const struct dsl_node *node)
 {
   const struct dsl_node *r = dsl_map_get(node, "retry");
-  s->retry.max_attempts = (int)dsl_map_int(r, "max_attempts", 1);
+  int64_t attempts = dsl_map_int(r, "max_attempts", 1);
+  s->retry.max_attempts = attempts < 1 ? 1 : attempts > DSL_MAX_ATTEMPTS ? DSL_MAX_ATTEMPTS : (int)attempts;
   s->retry.backoff_ms = dur_ms(dsl_map_get(r, "backoff"), DSL_RETRY_BACKOFF_MS);
   s->retry.max_backoff_ms = dur_ms(dsl_map_get(r, "max_backoff"), DSL_RETRY_MAX_BACKOFF_MS);
   const struct dsl_node *on = dsl_map_get(r, "on");

@@ -1,13 +1,13 @@
 // validate.c: the document-level rules of SPEC §3 — top-level keys, params,
 // vars, defaults, steps (ids, kind keys, needs, when), the dependency graph and
 // its cycles, and `${...}` expressions with their `steps.X` references.
-#include <lauxlib.h>
-#include <lua.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dsl/internal.h"
 #include "smflow/dag.h"
+#include "smflow/lx.h"
 
 static const char *const top_keys[] = {"smflow", "name",    "target",   "region",     "role",
                                        "hooks",  "concurrency", "params", "vars",     "defaults",
@@ -171,7 +171,9 @@ static void top_scalar(struct build *b, const struct dsl_pair *pr)
     p->hooks = n->type == DSL_STR ? n->u.str.s : NULL;
   } else if (strcmp(k, "concurrency") == 0) {
     dsl__value_check(&b->v, "concurrency", n, VT_POSINT, NULL);
-    p->concurrency = n->type == DSL_INT && n->u.i > 0 && n->u.i < 1000000 ? (int)n->u.i : 0;
+    if (n->type == DSL_INT && n->u.i > 0) {  // more than INT_MAX in flight is unlimited anyway
+      p->concurrency = n->u.i > INT_MAX ? INT_MAX : (int)n->u.i;
+    }
   } else if (strcmp(k, "on_success") == 0 || strcmp(k, "on_failure") == 0) {
     dsl__value_check(&b->v, k, n, VT_IDENT, NULL);
     const char *s = n->type == DSL_STR ? n->u.str.s : NULL;
@@ -518,7 +520,11 @@ void dsl__pipeline_build(struct dsl_pipeline *p, const struct dsl_node *root, co
   b.v.d = d;
   b.x.path = p->path;
   b.x.d = d;
-  b.x.L = luaL_newstate();
+  struct smf_error serr = SMF_ERROR_INIT;
+  b.x.syn = lx_syntax_new(&serr);
+  if (b.x.syn == NULL) {
+    dsl_diags_add(d, p->path, root->mark, "expressions cannot be checked: %s", serr.message);
+  }
   b.x.text = text;
   b.x.len = len;
   size_t *lines = dsl__line_table(text, len, &b.x.n_lines);
@@ -564,7 +570,7 @@ void dsl__pipeline_build(struct dsl_pipeline *p, const struct dsl_node *root, co
                   "(top-level 'hooks:')");
   }
 done:
-  lua_close(b.x.L);
+  lx_syntax_free(b.x.syn);
   free(lines);
   dsl__keyset_free(&b.ids);
   dag_free(b.g);

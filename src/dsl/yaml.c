@@ -194,7 +194,7 @@ static void yr_set_str(struct dsl_node *n, const char *s, size_t len)
   n->type = DSL_STR;
   n->u.str.s = s;
   n->u.str.len = len;
-  n->has_expr = strstr(s, "${") != NULL;
+  n->has_expr = dsl__has_expr(s, len);
 }
 
 static struct dsl_node *yr_scalar(struct yreader *r, size_t *weight)

@@ -32,13 +32,13 @@ struct eng_step {
   const struct dsl_step *def;
   const struct step_kind *kind;
   enum step_state state;
-  bool selected;         ///< false: outside --only/--from (its earlier outputs are used)
-  bool resuming;         ///< next start goes through kind->resume with resume_intent
+  bool selected;  ///< false: outside --only/--from (its earlier outputs are used)
+  bool resuming;  ///< next start goes through kind->resume with resume_intent
   char *resume_intent;
   int resume_attempt;
-  int attempts;          ///< attempts started (also lost ones)
-  int failures;          ///< failed attempts counted against retry.max_attempts
-  size_t deps_left;      ///< dependencies not finished yet
+  int attempts;      ///< attempts started (also lost ones)
+  int failures;      ///< failed attempts counted against retry.max_attempts
+  size_t deps_left;  ///< dependencies not finished yet
   int64_t started_ms, finished_ms;
   char *outputs_json;
   char *remote_name;
@@ -46,9 +46,9 @@ struct eng_step {
   char *err_message;
   uv_timer_t retry_timer;
   uv_timer_t timeout_timer;
-  int cancel_reason;     ///< 0, SMF_ECANCELLED or SMF_ETIMEOUT for the running attempt
-  bool active;           ///< an attempt is in flight (ctx valid)
-  bool started_kind;     ///< kind->start/resume returned 0: kind->free is owed
+  int cancel_reason;  ///< 0, SMF_ECANCELLED or SMF_ETIMEOUT for the running attempt
+  bool active;        ///< an attempt is in flight (ctx valid)
+  bool started_kind;  ///< kind->start/resume returned 0: kind->free is owed
   bool in_queue;
   struct step_ctx ctx;
   struct smf_arena arena;  ///< per-attempt
@@ -65,20 +65,20 @@ struct eng {
   char run_id[32];
   struct eng_step *steps;
   size_t n;
-  struct dag *dag;       ///< edges of the pipeline (dependents lookup)
-  size_t *queue;         ///< ready steps, FIFO (ring of n slots)
+  struct dag *dag;  ///< edges of the pipeline (dependents lookup)
+  size_t *queue;    ///< ready steps, FIFO (ring of n slots)
   size_t q_head, q_len;
   struct eng_step **batch;  ///< steps prepared in one pump turn (n slots)
   int running;
   int max_parallel;
-  size_t finished;       ///< steps in a final state
+  size_t finished;  ///< steps in a final state
   int64_t kill_grace_ms;
   uv_prepare_t flush_handle;
   uv_idle_t pump_handle;
   uv_signal_t sigint, sigterm;
-  int interrupts;        ///< signals received
+  int interrupts;  ///< signals received
   bool stopping;
-  bool fatal;            ///< state database failure: stop, exit 4
+  bool fatal;  ///< state database failure: stop, exit 4
   struct smf_error fatal_err;
   struct eng_step *to_free;  ///< attempts whose ctx waits for kind->free
   struct smf_arena arena;    ///< run-lifetime memory (globals)
@@ -115,6 +115,16 @@ int eng_globals_init(struct eng *e, const char *globals_json, const char *vars_j
                      struct smf_error *err);
 /// {"run": {...}, "git": {...}} gathered now, for a new run. Caller frees.
 char *eng_globals_json(struct eng *e);
+
+// hooks.c
+/// before(step): may change *spec (merged into a new tree in the attempt's arena).
+int eng_hook_before(struct eng_step *s, struct dsl_node **spec, struct smf_error *err);
+/// after(step, outputs): may add outputs.
+int eng_hook_after(struct eng_step *s, const struct dsl_node **outputs, struct smf_error *err);
+/// on_failure(step, err) after the step failed for good; errors only logged.
+void eng_hook_on_failure(struct eng_step *s);
+/// The pipeline's on_success(run) / on_failure(run); errors only logged.
+void eng_hook_run_end(struct eng *e, const char *status);
 
 // json.c
 /// JSON text → value tree in `a` (NULL on a parse error, with *err set).

@@ -103,8 +103,10 @@ static void eng__signal_cb(uv_signal_t *h, int signum)
   struct eng *e = h->data;
   e->interrupts++;
   if (e->interrupts == 1) {
-    smf_log(SMF_LOG_WARN, "%s: stopping run %s (running steps are terminated; press Ctrl-C "
-            "again to exit at once)", strsignal(signum), e->run_id);
+    smf_log(SMF_LOG_WARN,
+            "%s: stopping run %s (running steps are terminated; press Ctrl-C "
+            "again to exit at once)",
+            strsignal(signum), e->run_id);
     eng_stop(e, false);
     return;
   }
@@ -118,7 +120,10 @@ static void eng__signal_cb(uv_signal_t *h, int signum)
   _exit(ENG_INTERRUPTED);
 }
 
-static void eng__close_cb(uv_handle_t *h) { (void)h; }
+static void eng__close_cb(uv_handle_t *h)
+{
+  (void)h;
+}
 
 void eng_finish(struct eng *e)
 {
@@ -138,6 +143,23 @@ void eng_finish(struct eng *e)
 }
 
 // ---- setup and teardown ----
+
+// smflow.log() and print() from hooks and expressions: the step's prefix on
+// stderr, and the line kept in the step's log when an attempt has one open.
+static void eng__lua_log(void *ud, const char *step_id, const char *msg)
+{
+  struct eng *e = ud;
+  const struct dsl_step *def = step_id ? dsl_pipeline_step(e->p, step_id) : NULL;
+  if (def == NULL) {
+    smf_log(SMF_LOG_INFO, "%s", msg);
+    return;
+  }
+  struct eng_step *s = &e->steps[def->index];
+  if (s->ctx.log_fd >= 0) {
+    dprintf(s->ctx.log_fd, "%s\n", msg);
+  }
+  smf_log_step(SMF_LOG_INFO, step_id, "%s", msg);
+}
 
 static bool eng__selected(const struct eng *e, size_t i)
 {
@@ -188,9 +210,10 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
   if ((e->lx = lx_new(&cfg, err)) == NULL) {
     return err->code ? err->code : SMF_ELUA;
   }
+  lx_set_log_fn(e->lx, eng__lua_log, e);
   if (p->hooks) {
-    char *path = p->hooks[0] == '/' ? smf_xstrdup(p->hooks)
-                                    : smf_xasprintf("%s/%s", p->dir, p->hooks);
+    char *path =
+        p->hooks[0] == '/' ? smf_xstrdup(p->hooks) : smf_xasprintf("%s/%s", p->dir, p->hooks);
     int rc = lx_load_hooks(e->lx, path, err);
     free(path);
     if (rc != 0) {
@@ -254,7 +277,9 @@ static void eng__free(struct eng *e)
     uv_run(&e->loop, UV_RUN_DEFAULT);
     target_free(e->target);
     e->target = NULL;
-    uv_loop_close(&e->loop);
+    if (uv_loop_close(&e->loop) != 0) {
+      smf_log(SMF_LOG_WARN, "internal: the event loop still had open handles at the end");
+    }
   }
   for (size_t i = 0; e->steps && i < e->n; i++) {
     struct eng_step *s = &e->steps[i];
@@ -293,8 +318,8 @@ static int eng__mark_unselected(struct eng *e, struct eng_step *s, struct smf_er
     *err = lerr;
     return rc;
   }
-  s->err_message = smf_xstrdup(rc == 0 ? "not selected; outputs of an earlier run"
-                                       : "not selected");
+  s->err_message =
+      smf_xstrdup(rc == 0 ? "not selected; outputs of an earlier run" : "not selected");
   eng_step_transition(s, STEP_SKIPPED);
   return 0;
 }
@@ -346,6 +371,9 @@ static int eng__loop(struct eng *e, struct smf_error *err)
     outcome = ENG_FAILED;
     status = "failed";
   }
+  if (outcome == ENG_SUCCEEDED || outcome == ENG_FAILED) {
+    eng_hook_run_end(e, status);
+  }
   struct smf_error serr = SMF_ERROR_INIT;
   if (!e->fatal && (state_run_set_status(e->st, e->run_id, status, outcome, &serr) != 0 ||
                     state_flush(e->st, &serr) != 0)) {
@@ -372,18 +400,26 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
     eng__free(&e);
     return rc == SMF_EVALIDATE || rc == SMF_ELUA ? SMF_EVALIDATE : ENG_ENV_ERROR;
   }
-  eng_run_id_new(e.run_id);
+  if (opt->run_id) {
+    snprintf(e.run_id, sizeof(e.run_id), "%s", opt->run_id);
+  } else {
+    eng_run_id_new(e.run_id);
+  }
   if (run_id) {
     memcpy(run_id, e.run_id, sizeof(e.run_id));
   }
   char *globals = eng_globals_json(&e);
   char *options = eng__options_json(opt);
   char *abs = realpath(p->path, NULL);
-  struct state_run row = {.id = e.run_id, .pipeline_path = abs ? abs : (char *)p->path,
-                          .pipeline_sha256 = (char *)p->sha256, .name = (char *)p->name,
+  struct state_run row = {.id = e.run_id,
+                          .pipeline_path = abs ? abs : (char *)p->path,
+                          .pipeline_sha256 = (char *)p->sha256,
+                          .name = (char *)p->name,
                           .target = (char *)(opt->target ? opt->target
-                                             : p->target ? p->target : "local"),
-                          .globals_json = globals, .options_json = options};
+                                             : p->target ? p->target
+                                                         : "local"),
+                          .globals_json = globals,
+                          .options_json = options};
   char *params = NULL;
   {
     struct smf_arena a = SMF_ARENA_INIT;
@@ -403,6 +439,9 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
     rc = state_flush(st, err);
   }
   if (rc == 0 && (rc = eng__prepare_dirs(&e, err)) == 0) {
+    if (opt->on_started) {
+      opt->on_started(opt->on_started_ud, e.run_id);
+    }
     smf_log(SMF_LOG_INFO, "run %s of %s (%zu steps, at most %d at a time)", e.run_id, p->name,
             p->n_steps, e.max_parallel);
     if ((rc = eng_globals_init(&e, globals, NULL, err)) != 0) {

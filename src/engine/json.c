@@ -11,7 +11,8 @@ struct dsl_node *eng_jansson_to_node(struct smf_arena *a, const json_t *j)
     struct dsl_node *m = dsl_node_new(a, DSL_MAP);
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)j, k, v) {
+    json_object_foreach((json_t *)j, k, v)
+    {
       dsl_map_set(a, m, smf_arena_strdup(a, k), eng_jansson_to_node(a, v));
     }
     return m;
@@ -20,7 +21,8 @@ struct dsl_node *eng_jansson_to_node(struct smf_arena *a, const json_t *j)
     struct dsl_node *s = dsl_node_new(a, DSL_SEQ);
     size_t i;
     json_t *v;
-    json_array_foreach(j, i, v) {
+    json_array_foreach(j, i, v)
+    {
       dsl_seq_push(a, s, eng_jansson_to_node(a, v));
     }
     return s;

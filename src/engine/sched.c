@@ -19,7 +19,10 @@ static const char *const eng__state_names[STEP__COUNT] = {
     "pending", "ready", "running", "retry_wait", "succeeded", "failed", "skipped", "cancelled",
 };
 
-const char *eng_state_name(enum step_state s) { return eng__state_names[s]; }
+const char *eng_state_name(enum step_state s)
+{
+  return eng__state_names[s];
+}
 
 int eng_state_parse(const char *name)
 {
@@ -54,17 +57,17 @@ void eng_fatal(struct eng *e, const struct smf_error *err)
 
 static void eng__json_line(struct eng_step *s, enum step_state to)
 {
-  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "event", "step", "run_id",
-                        s->eng->run_id, "step", s->def->id, "state", eng_state_name(to),
-                        "attempt", s->attempts, "ts", (json_int_t)smf_time_now_ms());
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "event", "step", "run_id", s->eng->run_id,
+                        "step", s->def->id, "state", eng_state_name(to), "attempt", s->attempts,
+                        "ts", (json_int_t)smf_time_now_ms());
   if (to == STEP_SUCCEEDED && s->outputs_json) {
     json_object_set_new(j, "outputs", json_loads(s->outputs_json, JSON_DECODE_ANY, NULL));
   }
-  if (s->err_message && (to == STEP_FAILED || to == STEP_RETRY_WAIT || to == STEP_SKIPPED ||
-                         to == STEP_CANCELLED)) {
-    json_object_set_new(j, "error", json_pack("{s:s, s:s}", "class",
-                                              smf_errclass_name(s->err_class), "message",
-                                              s->err_message));
+  if (s->err_message &&
+      (to == STEP_FAILED || to == STEP_RETRY_WAIT || to == STEP_SKIPPED || to == STEP_CANCELLED)) {
+    json_object_set_new(j, "error",
+                        json_pack("{s:s, s:s}", "class", smf_errclass_name(s->err_class), "message",
+                                  s->err_message));
   }
   char *text = json_dumps(j, JSON_COMPACT);
   printf("%s\n", text);
@@ -113,12 +116,18 @@ static void eng__persist(struct eng_step *s, enum step_state from)
   bool has_err = to == STEP_FAILED || to == STEP_RETRY_WAIT || to == STEP_SKIPPED ||
                  to == STEP_CANCELLED || to == STEP_PENDING;
   struct state_step row = {
-      .run_id = e->run_id, .id = (char *)s->def->id,
-      .kind = (char *)dsl_kind_name(s->def->kind), .state = (char *)eng_state_name(to),
-      .attempts = s->attempts, .started_ms = s->started_ms, .finished_ms = s->finished_ms,
+      .run_id = e->run_id,
+      .id = (char *)s->def->id,
+      .kind = (char *)dsl_kind_name(s->def->kind),
+      .state = (char *)eng_state_name(to),
+      .attempts = s->attempts,
+      .started_ms = s->started_ms,
+      .finished_ms = s->finished_ms,
       .outputs_json = s->outputs_json,
       .error_class = has_err && s->err_class ? (char *)smf_errclass_name(s->err_class) : NULL,
-      .error_message = has_err ? s->err_message : NULL, .remote_name = s->remote_name};
+      .error_message = has_err ? s->err_message : NULL,
+      .remote_name = s->remote_name,
+      .seq = (int64_t)s->def->index};
   char detail[64];
   snprintf(detail, sizeof(detail), "{\"from\":\"%s\",\"to\":\"%s\",\"attempt\":%d}",
            eng_state_name(from), eng_state_name(to), s->attempts);
@@ -240,6 +249,7 @@ static void eng__fail_early(struct eng_step *s, enum smf_errclass klass, const c
 {
   eng__set_message(s, klass, msg);
   eng_step_transition(s, STEP_FAILED);
+  eng_hook_on_failure(s);
   eng__on_final(s);
 }
 
@@ -297,6 +307,10 @@ static bool eng__prepare(struct eng_step *s)
   struct dsl_node *spec = NULL;
   if (lx_interpolate(e->lx, s->def->spec, e->p->path, &s->arena, &spec, &err) != 0) {
     eng__fail_early(s, SMF_CLASS_CLIENT, err.message);
+    return false;
+  }
+  if (eng_hook_before(s, &spec, &err) != 0) {
+    eng__fail_early(s, err.klass ? err.klass : SMF_CLASS_HOOK, err.message);
     return false;
   }
   struct dsl_diags diags = {0};
@@ -475,6 +489,7 @@ static void eng__failed(struct eng_step *s, enum smf_errclass klass, const char 
     return;
   }
   eng_step_transition(s, STEP_FAILED);
+  eng_hook_on_failure(s);
   eng__on_final(s);
 }
 
@@ -495,6 +510,10 @@ static void eng__succeeded(struct eng_step *s, const struct dsl_node *outputs)
   struct eng *e = s->eng;
   struct smf_error err = SMF_ERROR_INIT;
   const struct dsl_node *out = outputs ? outputs : dsl_node_new(&s->arena, DSL_MAP);
+  if (eng_hook_after(s, &out, &err) != 0) {
+    eng__failed(s, err.klass ? err.klass : SMF_CLASS_HOOK, err.message);
+    return;
+  }
   free(s->outputs_json);
   s->outputs_json = dsl_node_to_json(out);
   if (lx_set_step_outputs(e->lx, s->def->id, out, &err) != 0) {
@@ -517,7 +536,7 @@ static void eng__complete(struct eng_step *s, int status, const struct smf_error
   s->resuming = false;
   free(s->resume_intent);
   s->resume_intent = NULL;
-  enum smf_errclass klass = err && err->klass            ? err->klass
+  enum smf_errclass klass = err && err->klass          ? err->klass
                             : status == SMF_ECANCELLED ? SMF_CLASS_NONE
                                                        : SMF_CLASS_CLIENT;
   const char *msg = err ? err->message : "";
@@ -531,8 +550,8 @@ static void eng__complete(struct eng_step *s, int status, const struct smf_error
   } else if (status != 0 && s->cancel_reason == SMF_ECANCELLED) {
     msg = "interrupted";
   }
-  const char *result = status == 0 ? "succeeded"
-                       : lost      ? "lost"
+  const char *result = status == 0                          ? "succeeded"
+                       : lost                               ? "lost"
                        : s->cancel_reason == SMF_ECANCELLED ? "interrupted"
                                                             : "failed";
   char *rj = eng__result_json(status, klass, msg);
@@ -547,8 +566,10 @@ static void eng__complete(struct eng_step *s, int status, const struct smf_error
   if (status == 0) {
     eng__succeeded(s, outputs);
   } else if (lost) {
-    smf_log_step(SMF_LOG_WARN, s->def->id, "attempt %d was lost with the previous smflow; "
-                 "starting a new attempt", s->ctx.attempt);
+    smf_log_step(SMF_LOG_WARN, s->def->id,
+                 "attempt %d was lost with the previous smflow; "
+                 "starting a new attempt",
+                 s->ctx.attempt);
     eng_step_transition(s, STEP_READY);
     eng_step_enqueue(s);
   } else if (s->cancel_reason == SMF_ECANCELLED) {
@@ -593,10 +614,10 @@ int step_ctx_update_intent(struct step_ctx *ctx, const char *intent_json, bool s
   if (e->fatal) {
     return SMF_ERR_SET(err, SMF_ESTATE, "%s", e->fatal_err.message);
   }
-  int rc = sync ? state_attempt_intent(e->st, e->run_id, ctx->step_id, ctx->attempt,
-                                       intent_json, err)
-               : state_attempt_intent_add(e->st, e->run_id, ctx->step_id, ctx->attempt,
-                                          intent_json, err);
+  int rc =
+      sync ? state_attempt_intent(e->st, e->run_id, ctx->step_id, ctx->attempt, intent_json, err)
+           : state_attempt_intent_add(e->st, e->run_id, ctx->step_id, ctx->attempt, intent_json,
+                                      err);
   if (rc != 0) {
     eng_fatal(e, err);
   }

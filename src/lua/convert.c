@@ -28,36 +28,36 @@ static void lx_push_node_depth(lua_State *L, const struct dsl_node *n, int depth
     return;
   }
   switch (n->type) {
-    case DSL_NULL:
-      lua_pushnil(L);
-      break;
-    case DSL_BOOL:
-      lua_pushboolean(L, n->u.b);
-      break;
-    case DSL_INT:
-      lua_pushinteger(L, (lua_Integer)n->u.i);
-      break;
-    case DSL_FLOAT:
-      lua_pushnumber(L, n->u.f);
-      break;
-    case DSL_STR:
-      lua_pushlstring(L, n->u.str.s, n->u.str.len);
-      break;
-    case DSL_SEQ:
-      lua_createtable(L, (int)n->u.seq.n, 0);
-      for (size_t i = 0; i < n->u.seq.n; i++) {
-        lx_push_node_depth(L, n->u.seq.items[i], depth + 1);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-      }
-      break;
-    case DSL_MAP:
-      lua_createtable(L, 0, (int)n->u.map.n);
-      for (size_t i = 0; i < n->u.map.n; i++) {
-        lua_pushstring(L, n->u.map.pairs[i].key);
-        lx_push_node_depth(L, n->u.map.pairs[i].value, depth + 1);
-        lua_rawset(L, -3);
-      }
-      break;
+  case DSL_NULL:
+    lua_pushnil(L);
+    break;
+  case DSL_BOOL:
+    lua_pushboolean(L, n->u.b);
+    break;
+  case DSL_INT:
+    lua_pushinteger(L, (lua_Integer)n->u.i);
+    break;
+  case DSL_FLOAT:
+    lua_pushnumber(L, n->u.f);
+    break;
+  case DSL_STR:
+    lua_pushlstring(L, n->u.str.s, n->u.str.len);
+    break;
+  case DSL_SEQ:
+    lua_createtable(L, (int)n->u.seq.n, 0);
+    for (size_t i = 0; i < n->u.seq.n; i++) {
+      lx_push_node_depth(L, n->u.seq.items[i], depth + 1);
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    break;
+  case DSL_MAP:
+    lua_createtable(L, 0, (int)n->u.map.n);
+    for (size_t i = 0; i < n->u.map.n; i++) {
+      lua_pushstring(L, n->u.map.pairs[i].key);
+      lx_push_node_depth(L, n->u.map.pairs[i].value, depth + 1);
+      lua_rawset(L, -3);
+    }
+    break;
   }
 }
 
@@ -83,15 +83,15 @@ static int lx_pair_cmp(const void *pa, const void *pb)
 static const char *lx_key_string(lua_State *L, struct smf_arena *a)
 {
   switch (lua_type(L, -1)) {
-    case LUA_TSTRING: {
-      size_t len = 0;
-      const char *s = lua_tolstring(L, -1, &len);
-      return smf_arena_strndup(a, s, len);
-    }
-    case LUA_TNUMBER:
-      return smf_arena_strdup(a, lua_tostring(L, -1));
-    default:
-      return NULL;
+  case LUA_TSTRING: {
+    size_t len = 0;
+    const char *s = lua_tolstring(L, -1, &len);
+    return memchr(s, '\0', len) == NULL ? smf_arena_strndup(a, s, len) : NULL;
+  }
+  case LUA_TNUMBER:
+    return smf_arena_strdup(a, lua_tostring(L, -1));
+  default:
+    return NULL;
   }
 }
 
@@ -147,8 +147,9 @@ static int lx_table_to_node(lua_State *L, int idx, struct smf_arena *a, int dept
     lua_pushvalue(L, -2);
     const char *key = lx_key_string(L, a);
     if (key == NULL) {
-      SMF_ERR_SET(err, SMF_EINVAL, "a table key of type %s has no string form",
-                  luaL_typename(L, -1));
+      SMF_ERR_SET(err, SMF_EINVAL, "a table key of type %s has no string form%s",
+                  luaL_typename(L, -1),
+                  lua_type(L, -1) == LUA_TSTRING ? " (it contains a NUL byte)" : "");
       lua_pop(L, 3);
       return SMF_EINVAL;
     }
@@ -185,41 +186,45 @@ static int lx_to_node_depth(lua_State *L, int idx, struct smf_arena *a, int dept
   luaL_checkstack(L, 6, "value nested too deeply");
   struct dsl_node *n = NULL;
   switch (lua_type(L, idx)) {
-    case LUA_TNIL:
+  case LUA_TNIL:
+    n = lx__node_new(a, DSL_NULL);
+    break;
+  case LUA_TBOOLEAN:
+    n = lx__node_new(a, DSL_BOOL);
+    n->u.b = lua_toboolean(L, idx);
+    break;
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, idx)) {
+      n = lx__node_new(a, DSL_INT);
+      n->u.i = (int64_t)lua_tointeger(L, idx);
+    } else {
+      n = lx__node_new(a, DSL_FLOAT);
+      n->u.f = (double)lua_tonumber(L, idx);
+    }
+    break;
+  case LUA_TSTRING: {
+    size_t len = 0;
+    const char *s = lua_tolstring(L, idx, &len);
+    if (memchr(s, '\0', len) != NULL) {
+      // Pipeline strings are C strings.
+      return SMF_ERR_SET(err, SMF_EINVAL, "a string containing a NUL byte cannot be converted");
+    }
+    n = lx__node_new(a, DSL_STR);
+    n->u.str.s = smf_arena_strndup(a, s, len);
+    n->u.str.len = len;
+    break;
+  }
+  case LUA_TTABLE:
+    return lx_table_to_node(L, idx, a, depth, out, err);
+  case LUA_TLIGHTUSERDATA:
+    if (lua_touserdata(L, idx) == &lx__json_null) {
       n = lx__node_new(a, DSL_NULL);
       break;
-    case LUA_TBOOLEAN:
-      n = lx__node_new(a, DSL_BOOL);
-      n->u.b = lua_toboolean(L, idx);
-      break;
-    case LUA_TNUMBER:
-      if (lua_isinteger(L, idx)) {
-        n = lx__node_new(a, DSL_INT);
-        n->u.i = (int64_t)lua_tointeger(L, idx);
-      } else {
-        n = lx__node_new(a, DSL_FLOAT);
-        n->u.f = (double)lua_tonumber(L, idx);
-      }
-      break;
-    case LUA_TSTRING: {
-      size_t len = 0;
-      const char *s = lua_tolstring(L, idx, &len);
-      n = lx__node_new(a, DSL_STR);
-      n->u.str.s = smf_arena_strndup(a, s, len);
-      n->u.str.len = len;
-      break;
     }
-    case LUA_TTABLE:
-      return lx_table_to_node(L, idx, a, depth, out, err);
-    case LUA_TLIGHTUSERDATA:
-      if (lua_touserdata(L, idx) == &lx__json_null) {
-        n = lx__node_new(a, DSL_NULL);
-        break;
-      }
-      // fall through
-    default:
-      return SMF_ERR_SET(err, SMF_EINVAL, "a %s value cannot be converted to data",
-                         luaL_typename(L, idx));
+    // fall through
+  default:
+    return SMF_ERR_SET(err, SMF_EINVAL, "a %s value cannot be converted to data",
+                       luaL_typename(L, idx));
   }
   *out = n;
   return 0;

@@ -46,46 +46,46 @@ static json_t *lx_json_make(lua_State *L, int idx, const char **why)
   size_t len = 0;
   const char *s = NULL;
   switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN:
-      return json_boolean(lua_toboolean(L, idx));
-    case LUA_TNUMBER:
-      if (lua_isinteger(L, idx)) {
-        return json_integer((json_int_t)lua_tointeger(L, idx));
-      }
-      if (!isfinite(lua_tonumber(L, idx))) {
-        *why = "NaN and infinities have no JSON form";
-        return NULL;
-      }
-      return json_real(lua_tonumber(L, idx));
-    case LUA_TSTRING:
-      s = lua_tolstring(L, idx, &len);
-      *why = "string is not valid UTF-8";
-      return json_stringn(s, len);
-    case LUA_TTABLE: {
-      // Distinct integer keys >= 1 whose largest is their count: exactly 1..count.
-      lua_Integer count = 0, max = 0;
-      bool seq = true;
-      lua_pushnil(L);
-      while (lua_next(L, idx) != 0) {
-        count++;
-        if (seq && lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1) {
-          max = lua_tointeger(L, -2) > max ? lua_tointeger(L, -2) : max;
-        } else {
-          seq = false;
-        }
-        lua_pop(L, 1);
-      }
-      return seq && count > 0 && max == count ? json_array() : json_object();
+  case LUA_TBOOLEAN:
+    return json_boolean(lua_toboolean(L, idx));
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, idx)) {
+      return json_integer((json_int_t)lua_tointeger(L, idx));
     }
-    case LUA_TLIGHTUSERDATA:
-      if (lua_touserdata(L, idx) == &lx__json_null) {
-        return json_null();
-      }
-      // fall through
-    default:
-      // Left on the stack (alive) for the caller's error, which drops it.
-      *why = lua_pushfstring(L, "a %s value has no JSON form", luaL_typename(L, idx));
+    if (!isfinite(lua_tonumber(L, idx))) {
+      *why = "NaN and infinities have no JSON form";
       return NULL;
+    }
+    return json_real(lua_tonumber(L, idx));
+  case LUA_TSTRING:
+    s = lua_tolstring(L, idx, &len);
+    *why = "string is not valid UTF-8";
+    return json_stringn(s, len);
+  case LUA_TTABLE: {
+    // Distinct integer keys >= 1 whose largest is their count: exactly 1..count.
+    lua_Integer count = 0, max = 0;
+    bool seq = true;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+      count++;
+      if (seq && lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1) {
+        max = lua_tointeger(L, -2) > max ? lua_tointeger(L, -2) : max;
+      } else {
+        seq = false;
+      }
+      lua_pop(L, 1);
+    }
+    return seq && count > 0 && max == count ? json_array() : json_object();
+  }
+  case LUA_TLIGHTUSERDATA:
+    if (lua_touserdata(L, idx) == &lx__json_null) {
+      return json_null();
+    }
+    // fall through
+  default:
+    // Left on the stack (alive) for the caller's error, which drops it.
+    *why = lua_pushfstring(L, "a %s value has no JSON form", luaL_typename(L, idx));
+    return NULL;
   }
 }
 
@@ -175,45 +175,45 @@ static void lx_json_push(lua_State *L, json_t *j, int depth)
     luaL_error(L, "smflow.json.decode: nested more than %d levels", 2 * LX_MAX_DEPTH);
   }
   switch (json_typeof(j)) {
-    case JSON_OBJECT: {
-      const char *key;
-      json_t *v;
-      lua_createtable(L, 0, (int)json_object_size(j));
-      json_object_foreach(j, key, v)
-      {
-        lua_pushstring(L, key);
-        lx_json_push(L, v, depth + 1);
-        lua_rawset(L, -3);
-      }
-      break;
+  case JSON_OBJECT: {
+    const char *key;
+    json_t *v;
+    lua_createtable(L, 0, (int)json_object_size(j));
+    json_object_foreach(j, key, v)
+    {
+      lua_pushstring(L, key);
+      lx_json_push(L, v, depth + 1);
+      lua_rawset(L, -3);
     }
-    case JSON_ARRAY: {
-      size_t i;
-      json_t *v;
-      lua_createtable(L, (int)json_array_size(j), 0);
-      json_array_foreach(j, i, v)
-      {
-        lx_json_push(L, v, depth + 1);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-      }
-      break;
+    break;
+  }
+  case JSON_ARRAY: {
+    size_t i;
+    json_t *v;
+    lua_createtable(L, (int)json_array_size(j), 0);
+    json_array_foreach(j, i, v)
+    {
+      lx_json_push(L, v, depth + 1);
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    case JSON_STRING:
-      lua_pushlstring(L, json_string_value(j), json_string_length(j));
-      break;
-    case JSON_INTEGER:
-      lua_pushinteger(L, (lua_Integer)json_integer_value(j));
-      break;
-    case JSON_REAL:
-      lua_pushnumber(L, json_real_value(j));
-      break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-      lua_pushboolean(L, json_is_true(j));
-      break;
-    case JSON_NULL:
-      lua_pushlightuserdata(L, (void *)&lx__json_null);
-      break;
+    break;
+  }
+  case JSON_STRING:
+    lua_pushlstring(L, json_string_value(j), json_string_length(j));
+    break;
+  case JSON_INTEGER:
+    lua_pushinteger(L, (lua_Integer)json_integer_value(j));
+    break;
+  case JSON_REAL:
+    lua_pushnumber(L, json_real_value(j));
+    break;
+  case JSON_TRUE:
+  case JSON_FALSE:
+    lua_pushboolean(L, json_is_true(j));
+    break;
+  case JSON_NULL:
+    lua_pushlightuserdata(L, (void *)&lx__json_null);
+    break;
   }
 }
 

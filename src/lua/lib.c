@@ -27,9 +27,11 @@ static int lhook_log(lua_State *L)
 static int lhook_fail(lua_State *L)
 {
   luaL_tolstring(L, 1, NULL);
-  lua_createtable(L, 0, 1);
+  lua_createtable(L, 0, 2);
   lua_insert(L, -2);
   lua_setfield(L, -2, "message");
+  luaL_where(L, 1);  // "FILE:LINE: " of the caller
+  lua_setfield(L, -2, "where");
   lua_rawgetp(L, LUA_REGISTRYINDEX, &lx__fail_key);
   lua_setmetatable(L, -2);
   return lua_error(L);

@@ -26,12 +26,14 @@ struct lx {
   lua_State *L;
   size_t mem_used, mem_limit;
   uint64_t instr_used, instr_limit;
-  bool mem_tripped;    ///< an allocation was refused by the cap since lx__begin
-  bool instr_tripped;  ///< the instruction budget ran out since lx__begin
-  bool closing;        ///< lx_free: stop any finalizer at once
+  bool mem_tripped;      ///< an allocation was refused by the cap since lx__begin
+  bool instr_tripped;    ///< the instruction budget ran out since lx__begin
+  bool closing;          ///< lx_free: stop any finalizer at once
+  bool busy;             ///< inside lx__protect: public entry points are not re-entrant
   char trip_where[256];  ///< "FILE:LINE" of the Lua code running when a cap tripped
-  char *lua_path;      ///< directory of lua/smflow/*.lua; owned
-  char *step_id;       ///< current step or NULL; owned
+  char call_where[256];  ///< "FILE:LINE" defining the function of the running call
+  char *lua_path;        ///< directory of lua/smflow/*.lua; owned
+  char *step_id;         ///< current step or NULL; owned
   lx_log_fn *log_fn;
   void *log_ud;
 };
@@ -43,6 +45,11 @@ extern const char lx__mods_key;   ///< required helper modules by name
 extern const char lx__fail_key;   ///< metatable of smflow.fail error objects
 /// smflow.json.null, a light userdata.
 extern const char lx__json_null;
+
+// Design note for `lua` steps (later): a step's coroutine is a lua_newthread kept
+// by a luaL_ref; each resume from a uv callback is one top-level call like
+// lx__protect (reset the caps, lua_resume, then check the tripped flags) and the
+// hook, allocator and tripped flags above apply to it unchanged.
 
 /// Common head of the argument record of a protected operation.
 struct lx__op {
@@ -77,10 +84,12 @@ int lx__to_node(lua_State *L, int idx, struct smf_arena *a, struct dsl_node **ou
 /// A fresh node of type t in `a`.
 struct dsl_node *lx__node_new(struct smf_arena *a, enum dsl_type t);
 
-/// Scan a `${` expression: `s[start]` is the first byte after `${`. Sets *close to
-/// the index of the matching `}` and returns 0, or returns SMF_EPARSE when the
-/// expression is not terminated. Lua strings, long brackets and comments are skipped.
-int lx__scan_expr(const char *s, size_t len, size_t start, size_t *close);
+/// True when s[0, len) holds only spaces, tabs and line breaks (template.c).
+bool lx__blank(const char *s, size_t len);
+/// Lua's message without the "expression:LINE: " chunk prefix (a pointer into msg).
+const char *lx__strip_chunk(const char *msg);
+/// Push "return (EXPR\n)" (the newline keeps a trailing `--` comment off the paren).
+void lx__push_code(lua_State *L, const char *expr, size_t len);
 
 /// Push the `smflow` library table (lib.c).
 void lx__open_smflow(lua_State *L);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lua/lx_internal.h"
 #include "smflow/log.h"
@@ -19,15 +20,27 @@ static void *lx_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 static void lx_count_hook(lua_State *L, lua_Debug *ar);
 static int lx_sandbox_init(lua_State *L);
 static void lx_untrip(struct lx *x);
+static void lx_error_where(struct smf_error *err, const char *text);
+
+// The configured directory, else the installed one, else (a build that was
+// never installed) the source tree's lua/.
+static const char *lx_default_lua_path(const struct lx_config *cfg)
+{
+  if (cfg != NULL && cfg->lua_path != NULL) {
+    return cfg->lua_path;
+  }
+  if (access(SMF_LUA_DIR "/smflow", R_OK | X_OK) == 0) {
+    return SMF_LUA_DIR;
+  }
+  return SMF_SOURCE_LUA_DIR;
+}
 
 struct lx *lx_new(const struct lx_config *cfg, struct smf_error *err)
 {
   struct lx *x = smf_xcalloc(1, sizeof(*x));
   x->mem_limit = cfg != NULL && cfg->mem_limit != 0 ? cfg->mem_limit : LX_DEFAULT_MEM_LIMIT;
-  x->instr_limit =
-      cfg != NULL && cfg->instr_limit != 0 ? cfg->instr_limit : LX_DEFAULT_INSTR_LIMIT;
-  const char *dir = cfg != NULL && cfg->lua_path != NULL ? cfg->lua_path : SMF_LUA_DIR;
-  x->lua_path = smf_xstrdup(dir);
+  x->instr_limit = cfg != NULL && cfg->instr_limit != 0 ? cfg->instr_limit : LX_DEFAULT_INSTR_LIMIT;
+  x->lua_path = smf_xstrdup(lx_default_lua_path(cfg));
   x->L = lua_newstate(lx_alloc, x);
   if (x->L == NULL) {
     SMF_ERR_SET(err, SMF_ENOMEM, "cannot create the Lua state (memory limit %zu bytes)",
@@ -102,6 +115,16 @@ static void *lx_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
   return p;
 }
 
+// "FILE:LINE" of the running Lua function into dst (expression chunks are
+// positioned by their caller instead).
+static void lx_note_where(lua_State *L, lua_Debug *ar, char *dst, size_t n)
+{
+  if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0 &&
+      strcmp(ar->short_src, LX_EXPR_CHUNK) != 0) {
+    snprintf(dst, n, "%s:%d", ar->short_src, ar->currentline);
+  }
+}
+
 static void lx_count_hook(lua_State *L, lua_Debug *ar)
 {
   struct lx *x = lx__from_L(L);
@@ -117,9 +140,8 @@ static void lx_count_hook(lua_State *L, lua_Debug *ar)
     }
     x->instr_tripped = true;
   }
-  if (x->trip_where[0] == '\0' && lua_getinfo(L, "Sl", ar) && ar->currentline > 0 &&
-      strcmp(ar->short_src, LX_EXPR_CHUNK) != 0) {
-    snprintf(x->trip_where, sizeof(x->trip_where), "%s:%d", ar->short_src, ar->currentline);
+  if (x->trip_where[0] == '\0') {
+    lx_note_where(L, ar, x->trip_where, sizeof(x->trip_where));
   }
   // Raise at every instruction from now on: a pcall that catches this error
   // returns into code that fails again at its next instruction.
@@ -133,6 +155,7 @@ static void lx_begin(struct lx *x)
   x->mem_tripped = false;
   x->instr_tripped = false;
   x->trip_where[0] = '\0';
+  x->call_where[0] = '\0';
 }
 
 // Control is back in C after a tripped call: lift the refusal, give the memory
@@ -152,7 +175,9 @@ static void lx_untrip(struct lx *x)
 
 static void lx_trip_message(struct lx *x, struct smf_error *err)
 {
-  const char *where = x->trip_where;
+  // A memory cap trips in the allocator, which cannot tell where Lua was: then
+  // the position is the hook tick's, else the called function's definition.
+  const char *where = x->trip_where[0] != '\0' ? x->trip_where : x->call_where;
   const char *sep = where[0] != '\0' ? ": " : "";
   if (x->mem_tripped) {
     SMF_ERR_SET(err, SMF_ELUA, "%s%smemory limit of %zu bytes (%.1f MiB) exceeded", where, sep,
@@ -161,6 +186,7 @@ static void lx_trip_message(struct lx *x, struct smf_error *err)
     SMF_ERR_SET(err, SMF_ELUA, "%s%sinstruction limit of %llu exceeded", where, sep,
                 (unsigned long long)x->instr_limit);
   }
+  lx_error_where(err, where);
 }
 
 // ---------------------------------------------------------------------------
@@ -179,8 +205,11 @@ static int lx_msgh(lua_State *L, bool traceback)
     }
   }
   const char *msg = lua_tostring(L, 1);
+  struct lx *x = lx__from_L(L);
+  bool tripped = x->mem_tripped || x->instr_tripped;
   if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+    // No __tostring once tripped: this handler may run with hooks off.
+    if (!tripped && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
       msg = lua_tostring(L, -1);
     } else {
       msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
@@ -204,13 +233,43 @@ static int lx_msgh_plain(lua_State *L)
   return lx_msgh(L, false);
 }
 
+// err->path and err->line from a leading "FILE:LINE:" of `text`, if it has one.
+static void lx_error_where(struct smf_error *err, const char *text)
+{
+  if (err == NULL || text == NULL) {
+    return;
+  }
+  for (const char *p = text; *p != '\0' && *p != '\n'; p++) {
+    if (p[0] != ':' || p[1] < '0' || p[1] > '9' || p == text) {
+      continue;
+    }
+    const char *q = p + 1;
+    unsigned line = 0;
+    while (*q >= '0' && *q <= '9' && line < 100000000u) {
+      line = line * 10 + (unsigned)(*q++ - '0');
+    }
+    if (*q == ':' || *q == '\0') {
+      snprintf(err->path, sizeof(err->path), "%.*s", (int)(p - text), text);
+      err->line = line;
+      err->col = 0;
+      return;
+    }
+  }
+}
+
 // The error object on top of the stack into err.
 static void lx_error_object(lua_State *L, int status, struct smf_error *err)
 {
   if (lua_type(L, -1) == LUA_TTABLE) {
+    // smflow.fail: exactly its message; the caller's position on the side.
     lua_getfield(L, -1, "message");
     SMF_ERR_SET(err, SMF_ELUA, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "failed");
-    lua_pop(L, 1);
+    lua_getfield(L, -2, "where");
+    lx_error_where(err, lua_tostring(L, -1));
+    lua_pop(L, 2);
+    if (err != NULL) {
+      err->klass = SMF_CLASS_HOOK;
+    }
     return;
   }
   const char *msg = lua_tostring(L, -1);
@@ -218,6 +277,7 @@ static void lx_error_object(lua_State *L, int status, struct smf_error *err)
     SMF_ERR_SET(err, SMF_ELUA, "not enough memory");
   } else {
     SMF_ERR_SET(err, SMF_ELUA, "%s", msg != NULL ? msg : "unknown Lua error");
+    lx_error_where(err, msg);
   }
 }
 
@@ -225,6 +285,11 @@ int lx__pcall_user(struct lx *x, int nargs, int nres, bool traceback, struct smf
 {
   lua_State *L = x->L;
   int base = lua_gettop(L) - nargs;  // index of the function
+  lua_Debug ar;
+  lua_pushvalue(L, base);
+  if (lua_getinfo(L, ">S", &ar) && ar.linedefined > 0 && strcmp(ar.short_src, LX_EXPR_CHUNK) != 0) {
+    snprintf(x->call_where, sizeof(x->call_where), "%s:%d", ar.short_src, ar.linedefined);
+  }
   lua_pushcfunction(L, traceback ? lx_msgh_traceback : lx_msgh_plain);
   lua_insert(L, base);
   int status = lua_pcall(L, nargs, nres, base);
@@ -247,6 +312,13 @@ int lx__pcall_user(struct lx *x, int nargs, int nres, bool traceback, struct smf
 int lx__protect(struct lx *x, lua_CFunction fn, struct lx__op *op)
 {
   lua_State *L = x->L;
+  if (x->busy) {
+    // E.g. a log callback calling back into the sandbox: the running call owns
+    // the stack and the budget.
+    return op->rc = SMF_ERR_SET(op->err, SMF_EINVAL,
+                                "the Lua sandbox is already running a call (re-entrant use)");
+  }
+  x->busy = true;
   int top = lua_gettop(L);
   lx_begin(x);
   op->rc = 0;
@@ -265,6 +337,7 @@ int lx__protect(struct lx *x, lua_CFunction fn, struct lx__op *op)
   if (x->mem_tripped || x->instr_tripped) {
     lx_untrip(x);
   }
+  x->busy = false;
   return op->rc;
 }
 
@@ -302,6 +375,63 @@ static int lhook_collectgarbage(lua_State *L)
     }
   }
   return luaL_error(L, "collectgarbage(\"%s\") is not allowed in the sandbox", opt);
+}
+
+// The message handler given to xpcall: a cap raises its error from inside the
+// count hook, where Lua runs handlers with hooks off, so a looping handler could
+// not be stopped; once a cap tripped the user's handler is skipped.
+static int lhook_xpcall_handler(lua_State *L)
+{
+  struct lx *x = lx__from_L(L);
+  if (x->mem_tripped || x->instr_tripped || x->closing) {
+    return 1;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+static int lx_finish_pcall(lua_State *L, int status, lua_KContext extra)
+{
+  if (status != LUA_OK && status != LUA_YIELD) {
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua_gettop(L) - (int)extra;
+}
+
+// xpcall(f, msgh, ...) with msgh wrapped by lhook_xpcall_handler; yieldable
+// like the standard one.
+static int lhook_xpcall(lua_State *L)
+{
+  int n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, lhook_xpcall_handler, 1);
+  lua_replace(L, 2);
+  lua_pushboolean(L, 1);  // first result on success
+  lua_pushvalue(L, 1);
+  lua_rotate(L, 3, 2);  // below f's arguments: msgh stays at 2
+  int status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, lx_finish_pcall);
+  return lx_finish_pcall(L, status, 2);
+}
+
+// setmetatable refuses `__gc`: Lua runs finalizers with hooks off, out of the caps' reach.
+static int lhook_setmetatable(lua_State *L)
+{
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL) {
+      return luaL_error(L, "__gc metamethods are not allowed in the sandbox");
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
 }
 
 static int lhook_print(lua_State *L)
@@ -382,9 +512,9 @@ static void lx_copy_fields(lua_State *L, int from, int to, const char *const *na
 static void lx_open_libs(lua_State *L)
 {
   static const luaL_Reg libs[] = {
-      {LUA_GNAME, luaopen_base},         {LUA_STRLIBNAME, luaopen_string},
-      {LUA_TABLIBNAME, luaopen_table},   {LUA_MATHLIBNAME, luaopen_math},
-      {LUA_UTF8LIBNAME, luaopen_utf8},   {LUA_COLIBNAME, luaopen_coroutine},
+      {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+      {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+      {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine},
       {LUA_OSLIBNAME, luaopen_os},
   };
   for (size_t i = 0; i < SMF_ARRAY_LEN(libs); i++) {
@@ -401,10 +531,10 @@ static void lx_open_libs(lua_State *L)
 static void lx_fill_env(lua_State *L, int env)
 {
   static const char *const base[] = {
-      "assert", "error",    "ipairs",   "next",         "pairs",        "pcall",
-      "rawequal", "rawget", "rawlen",   "rawset",       "select",       "setmetatable",
-      "getmetatable", "tonumber", "tostring", "type",   "xpcall",       "_VERSION",
-      LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME, LUA_UTF8LIBNAME, LUA_COLIBNAME,
+      "assert",        "error",         "ipairs",      "next",     "pairs",        "pcall",
+      "rawequal",      "rawget",        "rawlen",      "rawset",   "select",       "getmetatable",
+      "tonumber",      "tostring",      "type",        "_VERSION", LUA_STRLIBNAME, LUA_TABLIBNAME,
+      LUA_MATHLIBNAME, LUA_UTF8LIBNAME, LUA_COLIBNAME,
   };
   static const char *const os_ok[] = {"time", "clock", "date"};
   lua_pushglobaltable(L);
@@ -421,6 +551,11 @@ static void lx_fill_env(lua_State *L, int env)
   lua_getfield(L, g, "collectgarbage");
   lua_pushcclosure(L, lhook_collectgarbage, 1);
   lua_setfield(L, env, "collectgarbage");
+  lua_getfield(L, g, "setmetatable");
+  lua_pushcclosure(L, lhook_setmetatable, 1);
+  lua_setfield(L, env, "setmetatable");
+  lua_pushcfunction(L, lhook_xpcall);
+  lua_setfield(L, env, "xpcall");
   lua_pushcfunction(L, lhook_print);
   lua_setfield(L, env, "print");
   lua_pushcfunction(L, lhook_require);
@@ -440,6 +575,12 @@ static int lx_sandbox_init(lua_State *L)
   lx_fill_env(L, env);
   lua_pushvalue(L, env);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &lx__env_key);
+  // Tracebacks name functions by searching the loaded modules: let them find
+  // the sandbox's globals ("function 'before'") instead of the real ones.
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushvalue(L, env);
+  lua_setfield(L, -2, LUA_GNAME);
+  lua_pop(L, 1);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &lx__cache_key);
   lua_newtable(L);  // metatable of smflow.fail objects

@@ -125,8 +125,7 @@ static int state__run_one(struct state *s, sqlite3_stmt *st, struct state_run *o
   return state__fail(s, "read run", err);
 }
 
-int state_run_get(struct state *s, const char *run_id, struct state_run *out,
-                  struct smf_error *err)
+int state_run_get(struct state *s, const char *run_id, struct state_run *out, struct smf_error *err)
 {
   sqlite3_stmt *st = state__stmt(s, ST_RUN_GET, err);
   if (st == NULL) {
@@ -222,6 +221,7 @@ int state_step_put(struct state *s, const struct state_step *x, struct smf_error
   state__bind_text(st, 9, x->error_class);
   state__bind_text(st, 10, x->error_message);
   state__bind_text(st, 11, x->remote_name);
+  sqlite3_bind_int64(st, 12, x->seq);
   return state__exec_write(s, st, "store step", err);
 }
 
@@ -322,8 +322,8 @@ int state_attempt_intent(struct state *s, const char *run_id, const char *step_i
   return rc != 0 ? rc : state_flush(s, err);
 }
 
-int state_attempt_intent_add(struct state *s, const char *run_id, const char *step_id,
-                             int attempt, const char *intent_json, struct smf_error *err)
+int state_attempt_intent_add(struct state *s, const char *run_id, const char *step_id, int attempt,
+                             const char *intent_json, struct smf_error *err)
 {
   int rc = state__begin(s, err);
   if (rc != 0) {

@@ -201,15 +201,15 @@ int state_endpoint_put(struct state *s, const struct state_endpoint *ep, struct 
   if (rc != 0) {
     return rc;
   }
-  sqlite3_stmt *st = prep(
-      s,
-      "INSERT INTO endpoints (name, url, pid, start_time, model_name, model_data, config_name,"
-      " spec_json, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?9,?9)"
-      " ON CONFLICT (name) DO UPDATE SET url = excluded.url, pid = excluded.pid,"
-      " start_time = excluded.start_time, model_name = excluded.model_name,"
-      " model_data = excluded.model_data, config_name = excluded.config_name,"
-      " spec_json = excluded.spec_json, updated_at = excluded.updated_at",
-      err);
+  sqlite3_stmt *st =
+      prep(s,
+           "INSERT INTO endpoints (name, url, pid, start_time, model_name, model_data, config_name,"
+           " spec_json, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?9,?9)"
+           " ON CONFLICT (name) DO UPDATE SET url = excluded.url, pid = excluded.pid,"
+           " start_time = excluded.start_time, model_name = excluded.model_name,"
+           " model_data = excluded.model_data, config_name = excluded.config_name,"
+           " spec_json = excluded.spec_json, updated_at = excluded.updated_at",
+           err);
   if (st == NULL) {
     return SMF_ESTATE;
   }

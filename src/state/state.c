@@ -71,49 +71,57 @@ static const char *const state__migrations[] = {
 };
 
 static const char *const state__sql[ST__COUNT] = {
-    [ST_RUN_INSERT] = "INSERT INTO runs (id, pipeline_path, pipeline_sha256, name, target,"
-                      " params_json, vars_json, globals_json, options_json, status, started_at)"
-                      " VALUES (?,?,?,?,?,?,?,?,?,'running',?)",
-    [ST_RUN_STATUS] = "UPDATE runs SET status = ?2, exit_code = ?3,"
-                      " finished_at = CASE WHEN ?4 THEN ?5 ELSE NULL END WHERE id = ?1",
+    [ST_RUN_INSERT] =
+        "INSERT INTO runs (id, pipeline_path, pipeline_sha256, name, target,"
+        " params_json, vars_json, globals_json, options_json, status, started_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,'running',?)",
+    [ST_RUN_STATUS] =
+        "UPDATE runs SET status = ?2, exit_code = ?3,"
+        " finished_at = CASE WHEN ?4 THEN ?5 ELSE NULL END WHERE id = ?1",
     [ST_RUN_VARS] = "UPDATE runs SET vars_json = ?2 WHERE id = ?1",
-    [ST_RUN_GET] = "SELECT id, pipeline_path, pipeline_sha256, name, target, params_json,"
-                   " vars_json, globals_json, options_json, status, started_at,"
-                   " finished_at, exit_code FROM runs WHERE id = ?",
+    [ST_RUN_GET] =
+        "SELECT id, pipeline_path, pipeline_sha256, name, target, params_json,"
+        " vars_json, globals_json, options_json, status, started_at,"
+        " finished_at, exit_code FROM runs WHERE id = ?",
     [ST_RUN_LATEST_UNFINISHED] =
         "SELECT id, pipeline_path, pipeline_sha256, name, target, params_json, vars_json,"
         " globals_json, options_json, status, started_at, finished_at, exit_code FROM runs"
         " WHERE status NOT IN ('succeeded', 'cancelled') ORDER BY started_at DESC, id DESC"
         " LIMIT 1",
-    [ST_RUN_LIST] = "SELECT id, pipeline_path, pipeline_sha256, name, target, params_json,"
-                    " vars_json, globals_json, options_json, status, started_at,"
-                    " finished_at, exit_code FROM runs ORDER BY started_at DESC, id DESC",
+    [ST_RUN_LIST] =
+        "SELECT id, pipeline_path, pipeline_sha256, name, target, params_json,"
+        " vars_json, globals_json, options_json, status, started_at,"
+        " finished_at, exit_code FROM runs ORDER BY started_at DESC, id DESC",
     [ST_STEP_PUT] =
         "INSERT INTO steps (run_id, id, kind, state, attempts, started_at, finished_at,"
         " outputs_json, error_class, error_message, remote_name, seq)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
-        "  (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1))"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
         " ON CONFLICT (run_id, id) DO UPDATE SET kind = excluded.kind, state = excluded.state,"
         " attempts = excluded.attempts, started_at = excluded.started_at,"
         " finished_at = excluded.finished_at, outputs_json = excluded.outputs_json,"
         " error_class = excluded.error_class, error_message = excluded.error_message,"
         " remote_name = excluded.remote_name",
-    [ST_STEP_LIST] = "SELECT run_id, id, kind, state, attempts, started_at, finished_at,"
-                     " outputs_json, error_class, error_message, remote_name FROM steps"
-                     " WHERE run_id = ? ORDER BY seq",
+    [ST_STEP_LIST] =
+        "SELECT run_id, id, kind, state, attempts, started_at, finished_at,"
+        " outputs_json, error_class, error_message, remote_name FROM steps"
+        " WHERE run_id = ? ORDER BY seq, id",
     [ST_STEP_LAST_OUTPUTS] =
         "SELECT s.outputs_json FROM steps s JOIN runs r ON r.id = s.run_id"
         " WHERE r.name = ?1 AND s.id = ?2 AND s.state = 'succeeded'"
         " ORDER BY s.finished_at DESC LIMIT 1",
-    [ST_ATTEMPT_INTENT] = "INSERT OR REPLACE INTO attempts (run_id, step_id, attempt,"
-                          " intent_json, intent_at) VALUES (?,?,?,?,?)",
-    [ST_ATTEMPT_RESULT] = "UPDATE attempts SET result = ?4, result_json = ?5, result_at = ?6"
-                          " WHERE run_id = ?1 AND step_id = ?2 AND attempt = ?3",
-    [ST_ATTEMPT_LIST] = "SELECT attempt, intent_json, result, result_json, intent_at,"
-                        " result_at FROM attempts WHERE run_id = ? AND step_id = ?"
-                        " ORDER BY attempt",
-    [ST_EVENT_ADD] = "INSERT INTO events (run_id, step_id, at, type, detail_json)"
-                     " VALUES (?,?,?,?,?)",
+    [ST_ATTEMPT_INTENT] =
+        "INSERT OR REPLACE INTO attempts (run_id, step_id, attempt,"
+        " intent_json, intent_at) VALUES (?,?,?,?,?)",
+    [ST_ATTEMPT_RESULT] =
+        "UPDATE attempts SET result = ?4, result_json = ?5, result_at = ?6"
+        " WHERE run_id = ?1 AND step_id = ?2 AND attempt = ?3",
+    [ST_ATTEMPT_LIST] =
+        "SELECT attempt, intent_json, result, result_json, intent_at,"
+        " result_at FROM attempts WHERE run_id = ? AND step_id = ?"
+        " ORDER BY attempt",
+    [ST_EVENT_ADD] =
+        "INSERT INTO events (run_id, step_id, at, type, detail_json)"
+        " VALUES (?,?,?,?,?)",
     [ST_EVENT_COUNT] = "SELECT COUNT(*) FROM events WHERE run_id = ?",
 };
 
@@ -181,9 +189,15 @@ int state_flush(struct state *s, struct smf_error *err)
   return 0;
 }
 
-uint64_t state_commit_count(const struct state *s) { return s->commits; }
+uint64_t state_commit_count(const struct state *s)
+{
+  return s->commits;
+}
 
-const char *state_dir(const struct state *s) { return s->dir; }
+const char *state_dir(const struct state *s)
+{
+  return s->abs_dir ? s->abs_dir : s->dir;
+}
 
 // Take STATE_DIR/lock with flock and write our pid into it. The lock dies with
 // the process, so a kill -9 never leaves a stale lock behind.
@@ -200,8 +214,8 @@ static int state__lock(struct state *s, struct smf_error *err)
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
     long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
     close(fd);
-    return SMF_ERR_SET(err, SMF_ELOCKED, "state directory %s is locked by smflow (pid %ld)",
-                       s->dir, pid);
+    return SMF_ERR_SET(err, SMF_ELOCKED, "state directory %s is locked by smflow (pid %ld)", s->dir,
+                       pid);
   }
   char buf[32];
   int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
@@ -276,6 +290,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
     rc = SMF_ERR_SET(err, SMF_ENOENT, "no state database in %s", dir);
     goto fail;
   }
+  s->abs_dir = realpath(dir, NULL);
   int flags = write    ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
               : shared ? SQLITE_OPEN_READWRITE
                        : SQLITE_OPEN_READONLY;
@@ -312,5 +327,6 @@ void state_close(struct state *s)
     close(s->lock_fd);  // releases the flock; the pid stays as a hint only
   }
   free(s->dir);
+  free(s->abs_dir);
   free(s);
 }

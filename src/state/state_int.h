@@ -27,10 +27,11 @@ enum state__stmt {
 };
 
 struct state {
-  char *dir;
+  char *dir;      ///< as given (for messages)
+  char *abs_dir;  ///< absolute (for paths handed to child processes)
   sqlite3 *db;
-  int lock_fd;        ///< -1 in read mode
-  bool in_batch;      ///< a transaction is open
+  int lock_fd;    ///< -1 in read mode
+  bool in_batch;  ///< a transaction is open
   bool readonly;
   uint64_t commits;
   sqlite3_stmt *stmts[ST__COUNT];

@@ -1,11 +1,12 @@
 // common.c: helpers shared by the step kinds: the target, paths, deterministic
 // job names, spec values as strings, JSON to value trees.
+#include "steps/common.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "smflow/hash.h"
-#include "steps/common.h"
 
 struct target *step_target(struct step_ctx *ctx, struct smf_error *err)
 {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aws/http.h"
 #include "steps/common.h"
@@ -34,7 +35,7 @@ struct deploy {
   struct aws_http_req req;
   char *body;
   size_t body_len;
-  char failure[1024];                ///< smoke-test failure, reported after the restore
+  char failure[1024];  ///< smoke-test failure, reported after the restore
   int cancel_reason;
   bool finished;
 };
@@ -110,7 +111,8 @@ static void dep_restore(struct deploy *d)
   struct smf_error err = SMF_ERROR_INIT;
   json_t *o = d->prev_spec ? json_loads(d->prev_spec, 0, NULL) : NULL;
   if (o == NULL) {
-    if (d->had_prev || target_endpoint_delete(d->t, d->spec.endpoint, dep_on_removed, d, &err) != 0) {
+    if (d->had_prev ||
+        target_endpoint_delete(d->t, d->spec.endpoint, dep_on_removed, d, &err) != 0) {
       dep_fail(d, SMF_ECHILD, SMF_CLASS_CLIENT, d->failure);
     }
     return;
@@ -155,7 +157,11 @@ static void dep_on_smoke(struct aws_http_req *req, void *data)
   struct deploy *d = data;
   const struct dsl_node *st = dsl_map_get(d->ctx->spec, "smoke_test");
   long expect = (long)dsl_map_int(st, "expect_status", 200);
-  if (req->result == 0 && req->status == expect && !d->cancel_reason) {
+  if (d->cancel_reason) {  // interrupted or timed out: no verdict, nothing to restore
+    dep_fail(d, d->cancel_reason, SMF_CLASS_NONE, "deploy stopped during its smoke test");
+    return;
+  }
+  if (req->result == 0 && req->status == expect) {
     step_ctx_log(d->ctx, "smoke test: HTTP %ld", req->status);
     dep_succeed(d);
     return;
@@ -211,10 +217,13 @@ static void dep_on_deployed(void *data, int status, const struct target_endpoint
     dep_fail_err(d, err);
     return;
   }
-  d->info = (struct target_endpoint_info){
-      .endpoint = dep_dup(ctx, ep->endpoint), .endpoint_arn = dep_dup(ctx, ep->endpoint_arn),
-      .config_name = dep_dup(ctx, ep->config_name), .model_name = dep_dup(ctx, ep->model_name),
-      .status = dep_dup(ctx, ep->status), .url = dep_dup(ctx, ep->url), .pid = ep->pid};
+  d->info = (struct target_endpoint_info){.endpoint = dep_dup(ctx, ep->endpoint),
+                                          .endpoint_arn = dep_dup(ctx, ep->endpoint_arn),
+                                          .config_name = dep_dup(ctx, ep->config_name),
+                                          .model_name = dep_dup(ctx, ep->model_name),
+                                          .status = dep_dup(ctx, ep->status),
+                                          .url = dep_dup(ctx, ep->url),
+                                          .pid = ep->pid};
   if (ep->pid > 0) {
     char remote[64];
     snprintf(remote, sizeof(remote), "pid %lld", (long long)ep->pid);
@@ -302,6 +311,25 @@ static const char *dep_package_group(struct step_ctx *ctx, const char *ref)
   return slash ? smf_arena_strndup(ctx->arena, p, (size_t)(slash - p)) : NULL;
 }
 
+// `serve:` runs in the model directory: an argument naming a file beside the
+// pipeline (`serve.py`, `bin/server`) is made absolute so that it still refers
+// to that file.
+static const char *const *dep_serve_argv(struct step_ctx *ctx, size_t *n)
+{
+  const char *const *v = step_argv(ctx, dsl_map_get(ctx->spec, "serve"), n);
+  const char **out = smf_arena_alloc(ctx->arena, (*n + 1) * sizeof(*out));
+  for (size_t i = 0; i < *n; i++) {
+    out[i] = v[i];
+    if (v[i][0] != '/' && v[i][0] != '{' && v[i][0] != '-' && strstr(v[i], "://") == NULL) {
+      const char *abs = step_path(ctx, v[i]);
+      if (access(abs, F_OK) == 0) {
+        out[i] = abs;
+      }
+    }
+  }
+  return out;
+}
+
 static void dep_describe_spec(struct deploy *d)
 {
   struct step_ctx *ctx = d->ctx;
@@ -317,7 +345,7 @@ static void dep_describe_spec(struct deploy *d)
   sp->source_dir = step_path(ctx, dsl_map_str(s, "source_dir", NULL));
   sp->instance_type = dsl_map_str(s, "instance_type", NULL);
   sp->initial_instance_count = (int)dsl_map_int(s, "initial_instance_count", 1);
-  sp->serve_command = step_argv(ctx, dsl_map_get(s, "serve"), &sp->n_serve_command);
+  sp->serve_command = dep_serve_argv(ctx, &sp->n_serve_command);
   sp->environment = step_kvs(ctx, dsl_map_get(s, "environment"), &sp->n_environment);
   sp->tags = step_kvs(ctx, dsl_map_get(s, "tags"), &sp->n_tags);
   sp->spec = s;
@@ -376,6 +404,9 @@ static void dep_cancel(struct step_ctx *ctx, int reason, bool kill_now)
   struct deploy *d = ctx->kind_data;
   if (d && !d->finished && d->cancel_reason == 0) {
     d->cancel_reason = reason;
+    if (d->http) {
+      aws_http_req_cancel(&d->req);  // no-op unless the smoke test is in flight
+    }
   }
 }
 

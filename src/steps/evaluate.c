@@ -5,9 +5,8 @@
 // the output directory is stored with the other outputs under
 // s3://sagemaker-REGION-000000000000/JOB_NAME/output/ and parsed into `metrics`.
 //
-// Code: `source` (an upload step's URI), or `source_dir`, or the entry point
-// file alone, handed to the target as a location: the local target unpacks or
-// copies it for the job.
+// Code: `source` (an upload step's URI), or `source_dir` (+ dependencies) or
+// the entry point file alone packed reproducibly and stored like fit's code.
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,14 +18,17 @@ struct evaluate {
   struct target_processing_job job;
 };
 
-static const char *eval_code_uri(struct step_ctx *ctx)
+// `source` as it is; otherwise the code is packed and stored at
+// s3://sagemaker-REGION-000000000000/JOB_NAME/source/sourcedir.tar.gz, as the
+// SDK's processors upload their code.
+static const char *eval_code_uri(struct step_ctx *ctx, const char *job_name)
 {
   const char *source = dsl_map_str(ctx->spec, "source", NULL);
   if (source) {
     return step_path(ctx, source);
   }
-  const char *dir = dsl_map_str(ctx->spec, "source_dir", NULL);
-  return step_path(ctx, dir ? dir : dsl_map_str(ctx->spec, "entry_point", NULL));
+  return smf_arena_printf(ctx->arena, "%s%s/source/sourcedir.tar.gz", step_default_bucket_uri(ctx),
+                          job_name);
 }
 
 static void eval_inputs(struct step_ctx *ctx, struct target_processing_job *j)
@@ -40,8 +42,8 @@ static void eval_inputs(struct step_ctx *ctx, struct target_processing_job *j)
   for (size_t i = 0; in && in->type == DSL_MAP && i < n; i++) {
     const struct dsl_node *x = in->u.map.pairs[i].value;
     v[i].name = in->u.map.pairs[i].key;
-    v[i].uri = step_path(ctx, x->type == DSL_MAP ? dsl_map_str(x, "uri", NULL)
-                                                 : step_scalar(ctx, x));
+    v[i].uri =
+        step_path(ctx, x->type == DSL_MAP ? dsl_map_str(x, "uri", NULL) : step_scalar(ctx, x));
   }
   j->inputs = v;
   j->n_inputs = n;
@@ -55,9 +57,8 @@ static void eval_describe(struct step_ctx *ctx, const char *job_name, const char
   j->job_name = job_name;
   j->image_uri = dsl_map_str(s, "image_uri", NULL);
   const char *ep = dsl_map_str(s, "entry_point", NULL);
-  const char *slash = ep && !dsl_map_get(s, "source_dir") && !dsl_map_get(s, "source")
-                          ? strrchr(ep, '/')
-                          : NULL;
+  const char *slash =
+      ep && !dsl_map_get(s, "source_dir") && !dsl_map_get(s, "source") ? strrchr(ep, '/') : NULL;
   j->entry_point = slash ? slash + 1 : ep;  // a lone file is placed by its basename
   j->code_uri = code_uri;
   j->command = step_argv(ctx, dsl_map_get(s, "command"), &j->n_command);
@@ -105,7 +106,7 @@ static struct evaluate *eval_new(struct step_ctx *ctx, struct target *t, const c
   struct evaluate *e = smf_xcalloc(1, sizeof(*e));
   step_job_init(&e->sj, ctx, t, true);
   e->sj.job_name = name;
-  e->sj.code_uri = eval_code_uri(ctx);
+  e->sj.code_uri = eval_code_uri(ctx, name);
   e->sj.outputs = eval_outputs;
   eval_describe(ctx, name, e->sj.code_uri, &e->job);
   e->sj.desc = &e->job;
@@ -119,7 +120,8 @@ static int eval_start(struct step_ctx *ctx, struct smf_error *err)
     return err->code;
   }
   struct evaluate *e = eval_new(ctx, t, step_job_name(ctx, step_job_base(ctx)));
-  int rc = step_job_launch(&e->sj, err);
+  int rc = dsl_map_get(ctx->spec, "source") ? step_job_launch(&e->sj, err)
+                                            : step_job_stage_code(&e->sj, err);
   if (rc != 0) {
     step_job_free(&e->sj, NULL);
   }

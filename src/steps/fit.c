@@ -17,14 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "smflow/archive.h"
 #include "steps/job.h"
 #include "steps/kinds.h"
 
 struct fit {
   struct step_job sj;  // first: freed through it
   struct target_training_job job;
-  char *tmp;           ///< packed code before it is stored
 };
 
 // "s3://BUCKET" of an s3 URI (arena), or NULL for other locations.
@@ -71,7 +69,8 @@ static void fit_channels(struct step_ctx *ctx, struct target_training_job *j)
   size_t n = in->type == DSL_MAP ? in->u.map.n : 1;
   struct target_channel *ch = smf_arena_alloc(ctx->arena, (n + 1) * sizeof(*ch));
   if (in->type != DSL_MAP) {
-    ch[0] = (struct target_channel){.name = "training", .uri = step_path(ctx, step_scalar(ctx, in))};
+    ch[0] =
+        (struct target_channel){.name = "training", .uri = step_path(ctx, step_scalar(ctx, in))};
   }
   for (size_t i = 0; in->type == DSL_MAP && i < n; i++) {
     const struct dsl_node *v = in->u.map.pairs[i].value;
@@ -105,8 +104,8 @@ static void fit_metric_defs(struct step_ctx *ctx, struct target_training_job *j)
 }
 
 // The user's tags plus smflow's bookkeeping tags (reserved prefix smflow:).
-static void fit_tags(struct step_ctx *ctx, const struct dsl_node *tags, const struct target_kv **out,
-                     size_t *n_out)
+static void fit_tags(struct step_ctx *ctx, const struct dsl_node *tags,
+                     const struct target_kv **out, size_t *n_out)
 {
   size_t n = 0;
   struct target_kv *user = step_kvs(ctx, tags, &n);
@@ -175,85 +174,6 @@ static char *fit_intent(struct step_ctx *ctx)
   return step_job_intent(ctx, step_job_name(ctx, step_job_base(ctx)));
 }
 
-static void fit_launch(struct fit *f)
-{
-  struct smf_error err = SMF_ERROR_INIT;
-  if (f->sj.cancel_reason) {
-    SMF_ERR_SET(&err, f->sj.cancel_reason, "stopped before the job started");
-    step_job_fail(&f->sj, &err);
-  } else if (step_job_launch(&f->sj, &err) != 0) {
-    step_job_fail(&f->sj, &err);
-  }
-}
-
-static void fit_on_code_stored(void *data, int status, const struct smf_error *err)
-{
-  struct fit *f = data;
-  unlink(f->tmp);
-  if (status != 0) {
-    struct smf_error e = *err;
-    e.klass = e.klass ? e.klass : SMF_CLASS_INTERNAL_SERVER;
-    step_job_fail(&f->sj, &e);
-    return;
-  }
-  fit_launch(f);
-}
-
-static void fit_on_packed(int status, const struct smf_pack_result *res,
-                          const struct smf_error *err, void *data)
-{
-  (void)res;
-  struct fit *f = data;
-  struct smf_error e = SMF_ERROR_INIT;
-  if (status != 0) {
-    e = *err;
-    e.klass = SMF_CLASS_CLIENT;
-    step_job_fail(&f->sj, &e);
-    return;
-  }
-  if (f->sj.t->vt->store->put_file(f->sj.t, f->tmp, f->sj.code_uri, fit_on_code_stored, f, &e) !=
-      0) {
-    unlink(f->tmp);
-    step_job_fail(&f->sj, &e);
-  }
-}
-
-// Pack source_dir (+ dependencies), or the entry point alone, on the thread pool.
-static int fit_pack(struct fit *f, struct smf_error *err)
-{
-  struct step_ctx *ctx = f->sj.ctx;
-  const struct dsl_node *s = ctx->spec;
-  char *tmpdir = smf_xasprintf("%s/tmp", ctx->state_dir);
-  int rc = smf_mkdir_p(tmpdir, err);
-  f->tmp = smf_xasprintf("%s/%s.sourcedir.tar.gz", tmpdir, f->sj.job_name);
-  free(tmpdir);
-  if (rc != 0) {
-    return rc;
-  }
-  const struct dsl_node *deps = dsl_map_get(s, "dependencies");
-  size_t n_deps = deps && deps->type == DSL_SEQ ? deps->u.seq.n : 0;
-  const char **dv = smf_arena_alloc(ctx->arena, (n_deps + 1) * sizeof(*dv));
-  for (size_t i = 0; i < n_deps; i++) {
-    dv[i] = step_path(ctx, step_scalar(ctx, deps->u.seq.items[i]));
-  }
-  const char *src = dsl_map_str(s, "source_dir", NULL);
-  const char *ep = step_path(ctx, f->job.entry_point);
-  struct smf_pack_spec spec = {.source_dir = src ? step_path(ctx, src) : NULL,
-                               .dependencies = dv, .n_dependencies = n_deps,
-                               .files = src ? NULL : &ep, .n_files = src ? 0 : 1,
-                               .output = f->tmp};
-  rc = smf_archive_pack_async(ctx->loop, &spec, fit_on_packed, f, err);
-  if (rc != 0) {
-    err->klass = SMF_CLASS_CLIENT;
-  }
-  return rc;
-}
-
-static void fit_free_extra(struct step_job *sj)
-{
-  free(((struct fit *)sj)->tmp);
-}
-
 static struct fit *fit_new(struct step_ctx *ctx, struct target *t, const char *job_name,
                            const char *code_uri)
 {
@@ -276,13 +196,13 @@ static int fit_start(struct step_ctx *ctx, struct smf_error *err)
   const char *name = step_job_name(ctx, step_job_base(ctx));
   const char *source = dsl_map_str(ctx->spec, "source", NULL);
   bool has_code = dsl_map_get(ctx->spec, "entry_point") != NULL;
-  const char *code_uri = source ? step_path(ctx, source)
+  const char *code_uri = source     ? step_path(ctx, source)
                          : has_code ? fit_code_uri(ctx, name)
                                     : NULL;
   struct fit *f = fit_new(ctx, t, name, code_uri);
-  int rc = source || !has_code ? step_job_launch(&f->sj, err) : fit_pack(f, err);
+  int rc = source || !has_code ? step_job_launch(&f->sj, err) : step_job_stage_code(&f->sj, err);
   if (rc != 0) {
-    step_job_free(&f->sj, fit_free_extra);
+    step_job_free(&f->sj, NULL);
   }
   return rc;
 }
@@ -301,7 +221,7 @@ static int fit_resume(struct step_ctx *ctx, const char *intent_json, struct smf_
   int rc = step_job_resume(&f->sj, intent, err);
   json_decref(intent);
   if (rc != 0) {
-    step_job_free(&f->sj, fit_free_extra);
+    step_job_free(&f->sj, NULL);
   }
   return rc;
 }
@@ -316,7 +236,7 @@ static void fit_cancel(struct step_ctx *ctx, int reason, bool kill_now)
 
 static void fit_free(struct step_ctx *ctx)
 {
-  step_job_free(ctx->kind_data, fit_free_extra);
+  step_job_free(ctx->kind_data, NULL);
 }
 
 const struct step_kind step_kind_fit = {

@@ -18,14 +18,15 @@ typedef struct dsl_node *(*step_job_outputs_fn)(struct step_job *sj,
 struct step_job {
   struct step_ctx *ctx;
   struct target *t;
-  bool processing;            ///< processing job (evaluate) rather than training (fit)
-  const void *desc;           ///< struct target_training_job / target_processing_job
+  bool processing;   ///< processing job (evaluate) rather than training (fit)
+  const void *desc;  ///< struct target_training_job / target_processing_job
   const char *job_name;
-  const char *code_uri;       ///< kept in the intent (the code is not stored again on resume)
+  const char *code_uri;  ///< kept in the intent (the code is not stored again on resume)
   step_job_outputs_fn outputs;
   struct target_job *handle;  ///< valid between start and DONE
   int cancel_reason;
   bool finished;
+  char *tmp;  ///< code packed by step_job_stage_code before it is stored
   uv_timer_t timer;
 };
 
@@ -35,9 +36,14 @@ void step_job_init(struct step_job *sj, struct step_ctx *ctx, struct target *t, 
 char *step_job_intent(struct step_ctx *ctx, const char *job_name);
 /// Start the described job; on error *err is set (class included).
 int step_job_launch(struct step_job *sj, struct smf_error *err);
-/// Re-attach from the intent of an earlier smflow. Without a target part (the
-/// job never reported STARTED) the attempt is reported lost (SMF_ENOENT) from a
-/// timer, so that the engine starts a new attempt under a new job name.
+/// Pack the spec's source_dir (+ dependencies), or its entry point file alone,
+/// reproducibly on the thread pool, store it at sj->code_uri through the
+/// target, then launch the job. Failures after this returned 0 end the attempt.
+int step_job_stage_code(struct step_job *sj, struct smf_error *err);
+/// Re-attach from the intent of an earlier smflow; without its target part (a
+/// crash before STARTED was committed) the target looks the job up by name.
+/// When there is no job to attach to, the attempt is reported lost (SMF_ENOENT)
+/// from a timer, so that the engine starts a new attempt under a new job name.
 int step_job_resume(struct step_job *sj, const json_t *intent, struct smf_error *err);
 /// Finish with a failure from a loop callback (before the job started).
 void step_job_fail(struct step_job *sj, const struct smf_error *err);

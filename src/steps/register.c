@@ -67,8 +67,8 @@ static void reg_succeed(struct reg *r)
   step_ctx_done(ctx, 0, NULL, out);
 }
 
-static void reg_on_poll(void *data, int status, const struct target_model_package *pkgs,
-                        size_t n, const struct smf_error *err);
+static void reg_on_poll(void *data, int status, const struct target_model_package *pkgs, size_t n,
+                        const struct smf_error *err);
 
 static void reg_poll_cb(uv_timer_t *t)
 {
@@ -106,8 +106,8 @@ static void reg_check_approval(struct reg *r)
   uv_timer_start(&r->timer, reg_poll_cb, (uint64_t)r->poll_ms, 0);
 }
 
-static void reg_on_poll(void *data, int status, const struct target_model_package *pkgs,
-                        size_t n, const struct smf_error *err)
+static void reg_on_poll(void *data, int status, const struct target_model_package *pkgs, size_t n,
+                        const struct smf_error *err)
 {
   struct reg *r = data;
   if (r->cancel_reason || status != 0) {
@@ -185,8 +185,8 @@ static bool reg_is_mine(const struct reg *r, const struct target_model_package *
   return hits == 3;
 }
 
-static void reg_on_listed(void *data, int status, const struct target_model_package *pkgs,
-                          size_t n, const struct smf_error *err)
+static void reg_on_listed(void *data, int status, const struct target_model_package *pkgs, size_t n,
+                          const struct smf_error *err)
 {
   struct reg *r = data;
   if (status != 0 || r->cancel_reason) {
@@ -267,7 +267,8 @@ static int reg_start(struct step_ctx *ctx, struct smf_error *err)
   const struct dsl_node *s = ctx->spec;
   r->group = dsl_map_str(s, "model_package_group", "");
   r->pkg = (struct target_model_package){
-      .group = r->group, .approval = dsl_map_str(s, "approval", "PendingManualApproval"),
+      .group = r->group,
+      .approval = dsl_map_str(s, "approval", "PendingManualApproval"),
       .model_data = step_path(ctx, dsl_map_str(s, "model_data", NULL)),
       .image_uri = dsl_map_str(s, "image_uri", dsl_map_str(s, "framework", NULL)),
       .description = dsl_map_str(s, "description", NULL),

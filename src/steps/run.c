@@ -1,6 +1,7 @@
 // run.c: the `run` step kind — a local command (SPEC §4).
 //
-// `/bin/sh -c COMMAND` is spawned in its own session (so that the whole process
+// `/bin/sh -c COMMAND` is spawned (posix_spawn; exit seen through a pidfd, so
+// Linux >= 5.3) in its own session (so that the whole process
 // group can be signalled), with smflow's environment plus `env:`, in `workdir`
 // (relative to the pipeline's directory). stdout and stderr go to the attempt's
 // log file and, line by line with the `[step]` prefix, to stderr. Lines
@@ -8,18 +9,22 @@
 // (strings). A non-zero exit is an AlgorithmError naming the status and the
 // last lines of stderr.
 //
-// Intent: {attempt, command, marker}, then {.., pid, start_time} once spawned.
+// Intent: {attempt, marker}, then {.., pid, start_time} once spawned.
 // The child's environment carries SMFLOW_ATTEMPT_KEY=marker. On resume the
 // previous smflow's process is gone with it or is an orphan: every process that
 // still has the marker (or the recorded pid with the same start time) is
 // killed, and the attempt is reported lost so that a new attempt starts.
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "smflow/log.h"
@@ -39,15 +44,23 @@ struct run_pipe {
 
 struct run_proc {
   struct step_ctx *ctx;
-  uv_process_t proc;
+  pid_t pid;
+  int pidfd;       ///< pidfd of the shell: readable when it exits
+  uv_work_t work;  ///< the spawn, in the thread pool
+  bool spawning;
+  int spawn_errno;
+  int child_out, child_err;  ///< the child's ends of the pipes, closed after the spawn
+  char *cwd;                 ///< in ctx->arena
+  char **argv, **envp;       ///< in ctx->arena
+  uv_poll_t exit_poll;
   struct run_pipe out, err;
-  uv_timer_t timer;       ///< kill grace, then output drain after exit
+  uv_timer_t timer;  ///< kill grace, then output drain after exit
   int open_handles;
   bool spawned, exited, finished, freed;
   int64_t exit_status;
   int term_signal;
   int cancel_reason;
-  struct smf_buf tail;    ///< last lines of stderr
+  struct smf_buf tail;  ///< last lines of stderr
   char *output_path;
   char buf[65536];
   // resume: processes being killed
@@ -70,8 +83,8 @@ static char *run__marker(struct step_ctx *ctx)
 static char *run_intent(struct step_ctx *ctx)
 {
   char *marker = run__marker(ctx);
-  json_t *j = json_pack("{s:i, s:s, s:s}", "attempt", ctx->attempt, "command",
-                        step_run_command(ctx->spec), "marker", marker);
+  // The command itself is not stored: interpolated, it may hold a secret.
+  json_t *j = json_pack("{s:i, s:s}", "attempt", ctx->attempt, "marker", marker);
   char *t = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   free(marker);
@@ -273,15 +286,23 @@ static void run__maybe_finish(struct run_proc *r)
   }
 }
 
-static void run__exit_cb(uv_process_t *p, int64_t status, int sig)
+static void run__exit_poll_cb(uv_poll_t *h, int status, int events)
 {
-  struct run_proc *r = p->data;
+  (void)status;
+  (void)events;
+  struct run_proc *r = h->data;
+  int ws = 0;
+  pid_t got = waitpid(r->pid, &ws, WNOHANG);
+  if (got == 0 || (got < 0 && errno == EINTR)) {
+    return;  // not yet
+  }
+  uv_poll_stop(h);
   r->exited = true;
-  r->exit_status = status;
-  r->term_signal = sig;
+  r->exit_status = got < 0 ? 127 : WIFEXITED(ws) ? WEXITSTATUS(ws) : 0;
+  r->term_signal = got > 0 && WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
   uv_timer_stop(&r->timer);
   // The group may hold children of the shell: they go with it.
-  kill(-p->pid, SIGKILL);
+  kill(-r->pid, SIGKILL);
   run__maybe_finish(r);
 }
 
@@ -334,8 +355,8 @@ static char **run__env(struct run_proc *r)
   out[k++] = smf_arena_printf(a, "SMFLOW_RUN_ID=%s", ctx->run_id);
   out[k++] = smf_arena_printf(a, "SMFLOW_STEP=%s", ctx->step_id);
   out[k++] = smf_arena_printf(a, "SMFLOW_ATTEMPT=%d", ctx->attempt);
-  out[k++] = smf_arena_printf(a, "SMFLOW_ATTEMPT_KEY=%s/%s/%d", ctx->run_id, ctx->step_id,
-                              ctx->attempt);
+  out[k++] =
+      smf_arena_printf(a, "SMFLOW_ATTEMPT_KEY=%s/%s/%d", ctx->run_id, ctx->step_id, ctx->attempt);
   out[k] = NULL;
   return out;
 }
@@ -343,6 +364,10 @@ static char **run__env(struct run_proc *r)
 static void run__close_cb(uv_handle_t *h)
 {
   struct run_proc *r = h->data;
+  if (h == (uv_handle_t *)&r->exit_poll && r->pidfd >= 0) {
+    close(r->pidfd);
+    r->pidfd = -1;
+  }
   if (--r->open_handles == 0) {
     smf_buf_free(&r->out.line);
     smf_buf_free(&r->err.line);
@@ -359,6 +384,7 @@ static struct run_proc *run__new(struct step_ctx *ctx)
   struct run_proc *r = smf_xcalloc(1, sizeof(*r));
   r->ctx = ctx;
   r->err.is_err = true;
+  r->pidfd = -1;
   uv_timer_init(ctx->loop, &r->timer);
   r->timer.data = r;
   r->open_handles = 1;
@@ -371,7 +397,7 @@ static void run__abandon(struct run_proc *r)
 {
   r->ctx->kind_data = NULL;
   if (r->spawned) {
-    uv_close((uv_handle_t *)&r->proc, run__close_cb);
+    uv_close((uv_handle_t *)&r->exit_poll, run__close_cb);
   }
   uv_close((uv_handle_t *)&r->out.pipe, run__close_cb);
   uv_close((uv_handle_t *)&r->err.pipe, run__close_cb);
@@ -391,9 +417,8 @@ static void run__record_pid(struct run_proc *r)
 {
   struct step_ctx *ctx = r->ctx;
   char *marker = run__marker(ctx);
-  json_t *j = json_pack("{s:i, s:s, s:s, s:i, s:I}", "attempt", ctx->attempt, "command",
-                        step_run_command(ctx->spec), "marker", marker, "pid", r->proc.pid,
-                        "start_time", (json_int_t)step_proc_start_time(r->proc.pid));
+  json_t *j = json_pack("{s:i, s:s, s:i, s:I}", "attempt", ctx->attempt, "marker", marker, "pid",
+                        r->pid, "start_time", (json_int_t)step_proc_start_time(r->pid));
   char *t = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   free(marker);
@@ -401,8 +426,69 @@ static void run__record_pid(struct run_proc *r)
   step_ctx_update_intent(ctx, t, false, NULL);
   free(t);
   char name[32];
-  snprintf(name, sizeof(name), "pid %d", r->proc.pid);
+  snprintf(name, sizeof(name), "pid %d", r->pid);
   step_ctx_set_remote_name(ctx, name);
+}
+
+// ---- spawning, in the thread pool: posix_spawn returns only once the child has
+// exec'd, which on a busy machine takes milliseconds the loop must not wait for.
+
+static void run__spawn_work(uv_work_t *w)
+{
+  struct run_proc *r = w->data;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, r->child_out, 1);
+  posix_spawn_file_actions_adddup2(&fa, r->child_err, 2);
+  posix_spawn_file_actions_addchdir_np(&fa, r->cwd);
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setflags(&at,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  r->spawn_errno = posix_spawn(&r->pid, "/bin/sh", &fa, &at, r->argv, r->envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  close(r->child_out);
+  close(r->child_err);
+  if (r->spawn_errno == 0 && (r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0)) < 0) {
+    r->spawn_errno = errno;
+    kill(r->pid, SIGKILL);
+    waitpid(r->pid, NULL, 0);  // just killed: returns at once
+  }
+}
+
+static void run__spawn_after(uv_work_t *w, int status)
+{
+  (void)status;
+  struct run_proc *r = w->data;
+  struct step_ctx *ctx = r->ctx;
+  r->spawning = false;
+  if (r->spawn_errno != 0) {
+    struct smf_error err = SMF_ERROR_INIT;
+    SMF_ERR_SET(&err, SMF_ECHILD, "cannot start /bin/sh in %s: %s", r->cwd,
+                strerror(r->spawn_errno));
+    err.klass = SMF_CLASS_CLIENT;
+    r->finished = true;
+    step_ctx_done(ctx, SMF_ECHILD, &err, NULL);
+    return;
+  }
+  uv_poll_init(ctx->loop, &r->exit_poll, r->pidfd);
+  r->exit_poll.data = r;
+  r->spawned = true;
+  r->open_handles++;
+  uv_poll_start(&r->exit_poll, UV_READABLE, run__exit_poll_cb);
+  uv_read_start((uv_stream_t *)&r->out.pipe, run__alloc_cb, run__read_cb);
+  uv_read_start((uv_stream_t *)&r->err.pipe, run__alloc_cb, run__read_cb);
+  run__record_pid(r);
+  if (r->cancel_reason) {
+    kill(-r->pid, SIGKILL);  // cancelled while it was being started
+  }
 }
 
 static int run_start(struct step_ctx *ctx, struct smf_error *err)
@@ -414,35 +500,31 @@ static int run_start(struct step_ctx *ctx, struct smf_error *err)
   uv_pipe_init(ctx->loop, &r->err.pipe, 0);
   r->out.pipe.data = r->err.pipe.data = r;
   r->open_handles += 2;
-  char *cwd = run__workdir(ctx);
-  char sh[] = "/bin/sh", dash_c[] = "-c";
-  char *args[] = {sh, dash_c, (char *)step_run_command(ctx->spec), NULL};
-  uv_stdio_container_t stdio[3] = {
-      {.flags = UV_IGNORE},
-      {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->out.pipe},
-      {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->err.pipe},
-  };
-  uv_process_options_t o = {.exit_cb = run__exit_cb, .file = "/bin/sh", .args = args,
-                            .env = run__env(r), .cwd = cwd, .flags = UV_PROCESS_DETACHED,
-                            .stdio_count = 3, .stdio = stdio};
-  r->proc.data = r;
-  int rc = uv_spawn(ctx->loop, &r->proc, &o);
-  if (rc != 0) {
-    SMF_ERR_SET(err, SMF_ECHILD, "cannot start /bin/sh in %s: %s", cwd, uv_strerror(rc));
+  int out[2] = {-1, -1}, errp[2] = {-1, -1};
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+    int e = errno;
+    close(out[0]);
+    close(out[1]);
+    SMF_ERR_SET(err, SMF_ECHILD, "pipe: %s", strerror(e));
     err->klass = SMF_CLASS_CLIENT;
-    free(cwd);
-    // uv_spawn initialised the process handle even on failure: close it too.
-    r->spawned = true;
-    r->open_handles++;
     run__abandon(r);
     return SMF_ECHILD;
   }
+  uv_pipe_open(&r->out.pipe, out[0]);
+  uv_pipe_open(&r->err.pipe, errp[0]);
+  r->child_out = out[1];
+  r->child_err = errp[1];
+  char *cwd = run__workdir(ctx);
+  r->cwd = smf_arena_strdup(ctx->arena, cwd);
   free(cwd);
-  r->spawned = true;
-  r->open_handles++;
-  uv_read_start((uv_stream_t *)&r->out.pipe, run__alloc_cb, run__read_cb);
-  uv_read_start((uv_stream_t *)&r->err.pipe, run__alloc_cb, run__read_cb);
-  run__record_pid(r);
+  r->argv = smf_arena_alloc(ctx->arena, 4 * sizeof(*r->argv));
+  r->argv[0] = smf_arena_strdup(ctx->arena, "/bin/sh");
+  r->argv[1] = smf_arena_strdup(ctx->arena, "-c");
+  r->argv[2] = smf_arena_strdup(ctx->arena, step_run_command(ctx->spec));
+  r->envp = run__env(r);
+  r->work.data = r;
+  r->spawning = true;
+  uv_queue_work(ctx->loop, &r->work, run__spawn_work, run__spawn_after);
   return 0;
 }
 
@@ -450,7 +532,7 @@ static void run__kill_cb(uv_timer_t *t)
 {
   struct run_proc *r = t->data;
   if (!r->exited) {
-    kill(-r->proc.pid, SIGKILL);
+    kill(-r->pid, SIGKILL);
   }
 }
 
@@ -463,10 +545,10 @@ static void run_cancel(struct step_ctx *ctx, int reason, bool kill_now)
   if (r->cancel_reason == 0) {
     r->cancel_reason = reason;
   }
-  if (r->exited) {
-    return;
+  if (r->exited || r->spawning) {
+    return;  // a spawn in progress is killed when it completes
   }
-  kill(-r->proc.pid, kill_now ? SIGKILL : SIGTERM);
+  kill(-r->pid, kill_now ? SIGKILL : SIGTERM);
   if (!kill_now) {
     uv_timer_start(&r->timer, run__kill_cb, (uint64_t)ctx->kill_grace_ms, 0);
   }
@@ -481,7 +563,7 @@ static void run_free(struct step_ctx *ctx)
   ctx->kind_data = NULL;
   r->freed = true;
   if (r->spawned) {
-    uv_close((uv_handle_t *)&r->proc, run__close_cb);
+    uv_close((uv_handle_t *)&r->exit_poll, run__close_cb);
   }
   if (r->out.pipe.loop) {
     uv_close((uv_handle_t *)&r->out.pipe, run__close_cb);
@@ -521,8 +603,7 @@ static void run__add_victim(struct run_proc *r, pid_t pid)
     return;
   }
   r->victims = smf_xrealloc(r->victims, (r->n_victims + 1) * sizeof(*r->victims));
-  r->victim_start =
-      smf_xrealloc(r->victim_start, (r->n_victims + 1) * sizeof(*r->victim_start));
+  r->victim_start = smf_xrealloc(r->victim_start, (r->n_victims + 1) * sizeof(*r->victim_start));
   r->victims[r->n_victims] = pid;
   r->victim_start[r->n_victims++] = st;
   kill(pid, SIGKILL);
@@ -580,8 +661,8 @@ static int run_resume(struct step_ctx *ctx, const char *intent_json, struct smf_
   struct run_proc *r = run__new(ctx);
   json_t *j = json_loads(intent_json, 0, NULL);
   pid_t pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
-  unsigned long long start = (unsigned long long)json_integer_value(json_object_get(j,
-                                                                                    "start_time"));
+  unsigned long long start =
+      (unsigned long long)json_integer_value(json_object_get(j, "start_time"));
   run__find_victims(r, pid, start, json_string_value(json_object_get(j, "marker")));
   json_decref(j);
   if (r->n_victims > 0) {

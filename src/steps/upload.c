@@ -18,7 +18,7 @@
 struct upload {
   struct step_ctx *ctx;
   struct target *t;
-  char *tmp;        ///< the packed archive before it is stored
+  char *tmp;  ///< the packed archive before it is stored
   char *uri;
   char sha256[SMF_HASH_HEX_SIZE];
   uint64_t bytes;
@@ -27,8 +27,8 @@ struct upload {
 
 static char *upload_intent(struct step_ctx *ctx)
 {
-  json_t *j = json_pack("{s:i, s:s?}", "attempt", ctx->attempt, "to",
-                        dsl_map_str(ctx->spec, "to", NULL));
+  json_t *j =
+      json_pack("{s:i, s:s?}", "attempt", ctx->attempt, "to", dsl_map_str(ctx->spec, "to", NULL));
   char *t = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   return t;
@@ -151,9 +151,11 @@ static int upload_start(struct step_ctx *ctx, struct smf_error *err)
   for (size_t i = 0; i < n_deps; i++) {
     dv[i] = step_path(ctx, step_scalar(ctx, deps->u.seq.items[i]));
   }
-  struct smf_pack_spec spec = {.source_dir = step_path(ctx, dsl_map_str(ctx->spec, "source_dir",
-                                                                        NULL)),
-                               .dependencies = dv, .n_dependencies = n_deps, .output = u->tmp};
+  struct smf_pack_spec spec = {
+      .source_dir = step_path(ctx, dsl_map_str(ctx->spec, "source_dir", NULL)),
+      .dependencies = dv,
+      .n_dependencies = n_deps,
+      .output = u->tmp};
   ctx->kind_data = u;
   rc = smf_archive_pack_async(ctx->loop, &spec, upload_on_packed, u, err);
   if (rc != 0) {

@@ -80,14 +80,29 @@ static void py_json_string(const char *s, size_t len, struct smf_buf *b)
   for (size_t i = 0; i < len; i++) {
     unsigned c = u[i];
     switch (c) {
-      case '"': smf_buf_puts(b, "\\\""); continue;
-      case '\\': smf_buf_puts(b, "\\\\"); continue;
-      case '\n': smf_buf_puts(b, "\\n"); continue;
-      case '\r': smf_buf_puts(b, "\\r"); continue;
-      case '\t': smf_buf_puts(b, "\\t"); continue;
-      case '\b': smf_buf_puts(b, "\\b"); continue;
-      case '\f': smf_buf_puts(b, "\\f"); continue;
-      default: break;
+    case '"':
+      smf_buf_puts(b, "\\\"");
+      continue;
+    case '\\':
+      smf_buf_puts(b, "\\\\");
+      continue;
+    case '\n':
+      smf_buf_puts(b, "\\n");
+      continue;
+    case '\r':
+      smf_buf_puts(b, "\\r");
+      continue;
+    case '\t':
+      smf_buf_puts(b, "\\t");
+      continue;
+    case '\b':
+      smf_buf_puts(b, "\\b");
+      continue;
+    case '\f':
+      smf_buf_puts(b, "\\f");
+      continue;
+    default:
+      break;
     }
     if (c < 0x20) {
       smf_buf_printf(b, "\\u%04x", c);
@@ -125,32 +140,40 @@ void target_py_dumps_node(const struct dsl_node *n, struct smf_buf *b)
     return;
   }
   switch (n->type) {
-    case DSL_NULL: smf_buf_puts(b, "null"); break;
-    case DSL_BOOL: smf_buf_puts(b, n->u.b ? "true" : "false"); break;
-    case DSL_INT: smf_buf_printf(b, "%lld", (long long)n->u.i); break;
-    case DSL_FLOAT:
-      target_py_float_repr(n->u.f, num);
-      smf_buf_puts(b, num);
-      break;
-    case DSL_STR: py_json_string(n->u.str.s, n->u.str.len, b); break;
-    case DSL_SEQ:
-      smf_buf_puts(b, "[");
-      for (size_t i = 0; i < n->u.seq.n; i++) {
-        smf_buf_puts(b, i ? ", " : "");
-        target_py_dumps_node(n->u.seq.items[i], b);
-      }
-      smf_buf_puts(b, "]");
-      break;
-    case DSL_MAP:
-      smf_buf_puts(b, "{");
-      for (size_t i = 0; i < n->u.map.n; i++) {
-        smf_buf_puts(b, i ? ", " : "");
-        py_json_string(n->u.map.pairs[i].key, strlen(n->u.map.pairs[i].key), b);
-        smf_buf_puts(b, ": ");
-        target_py_dumps_node(n->u.map.pairs[i].value, b);
-      }
-      smf_buf_puts(b, "}");
-      break;
+  case DSL_NULL:
+    smf_buf_puts(b, "null");
+    break;
+  case DSL_BOOL:
+    smf_buf_puts(b, n->u.b ? "true" : "false");
+    break;
+  case DSL_INT:
+    smf_buf_printf(b, "%lld", (long long)n->u.i);
+    break;
+  case DSL_FLOAT:
+    target_py_float_repr(n->u.f, num);
+    smf_buf_puts(b, num);
+    break;
+  case DSL_STR:
+    py_json_string(n->u.str.s, n->u.str.len, b);
+    break;
+  case DSL_SEQ:
+    smf_buf_puts(b, "[");
+    for (size_t i = 0; i < n->u.seq.n; i++) {
+      smf_buf_puts(b, i ? ", " : "");
+      target_py_dumps_node(n->u.seq.items[i], b);
+    }
+    smf_buf_puts(b, "]");
+    break;
+  case DSL_MAP:
+    smf_buf_puts(b, "{");
+    for (size_t i = 0; i < n->u.map.n; i++) {
+      smf_buf_puts(b, i ? ", " : "");
+      py_json_string(n->u.map.pairs[i].key, strlen(n->u.map.pairs[i].key), b);
+      smf_buf_puts(b, ": ");
+      target_py_dumps_node(n->u.map.pairs[i].value, b);
+    }
+    smf_buf_puts(b, "}");
+    break;
   }
 }
 
@@ -168,7 +191,8 @@ static const char **sorted_keys(const json_t *obj, size_t *n)
   size_t i = 0;
   const char *k;
   json_t *v;
-  json_object_foreach((json_t *)obj, k, v) {
+  json_object_foreach((json_t *)obj, k, v)
+  {
     (void)v;
     keys[i++] = k;
   }
@@ -180,37 +204,47 @@ void target_py_dumps_compact(const json_t *v, struct smf_buf *b)
 {
   char num[32];
   switch (json_typeof(v)) {
-    case JSON_NULL: smf_buf_puts(b, "null"); break;
-    case JSON_TRUE: smf_buf_puts(b, "true"); break;
-    case JSON_FALSE: smf_buf_puts(b, "false"); break;
-    case JSON_INTEGER: smf_buf_printf(b, "%lld", (long long)json_integer_value(v)); break;
-    case JSON_REAL:
-      target_py_float_repr(json_real_value(v), num);
-      smf_buf_puts(b, num);
-      break;
-    case JSON_STRING: py_json_string(json_string_value(v), json_string_length(v), b); break;
-    case JSON_ARRAY:
-      smf_buf_puts(b, "[");
-      for (size_t i = 0; i < json_array_size(v); i++) {
-        smf_buf_puts(b, i ? "," : "");
-        target_py_dumps_compact(json_array_get(v, i), b);
-      }
-      smf_buf_puts(b, "]");
-      break;
-    case JSON_OBJECT: {
-      size_t n;
-      const char **keys = sorted_keys(v, &n);
-      smf_buf_puts(b, "{");
-      for (size_t i = 0; i < n; i++) {
-        smf_buf_puts(b, i ? "," : "");
-        py_json_string(keys[i], strlen(keys[i]), b);
-        smf_buf_puts(b, ":");
-        target_py_dumps_compact(json_object_get(v, keys[i]), b);
-      }
-      smf_buf_puts(b, "}");
-      free(keys);
-      break;
+  case JSON_NULL:
+    smf_buf_puts(b, "null");
+    break;
+  case JSON_TRUE:
+    smf_buf_puts(b, "true");
+    break;
+  case JSON_FALSE:
+    smf_buf_puts(b, "false");
+    break;
+  case JSON_INTEGER:
+    smf_buf_printf(b, "%lld", (long long)json_integer_value(v));
+    break;
+  case JSON_REAL:
+    target_py_float_repr(json_real_value(v), num);
+    smf_buf_puts(b, num);
+    break;
+  case JSON_STRING:
+    py_json_string(json_string_value(v), json_string_length(v), b);
+    break;
+  case JSON_ARRAY:
+    smf_buf_puts(b, "[");
+    for (size_t i = 0; i < json_array_size(v); i++) {
+      smf_buf_puts(b, i ? "," : "");
+      target_py_dumps_compact(json_array_get(v, i), b);
     }
+    smf_buf_puts(b, "]");
+    break;
+  case JSON_OBJECT: {
+    size_t n;
+    const char **keys = sorted_keys(v, &n);
+    smf_buf_puts(b, "{");
+    for (size_t i = 0; i < n; i++) {
+      smf_buf_puts(b, i ? "," : "");
+      py_json_string(keys[i], strlen(keys[i]), b);
+      smf_buf_puts(b, ":");
+      target_py_dumps_compact(json_object_get(v, keys[i]), b);
+    }
+    smf_buf_puts(b, "}");
+    free(keys);
+    break;
+  }
   }
 }
 
@@ -242,64 +276,80 @@ static void py_repr(const json_t *v, struct smf_buf *b)
 {
   char num[32];
   switch (json_typeof(v)) {
-    case JSON_NULL: smf_buf_puts(b, "None"); break;
-    case JSON_TRUE: smf_buf_puts(b, "True"); break;
-    case JSON_FALSE: smf_buf_puts(b, "False"); break;
-    case JSON_INTEGER: smf_buf_printf(b, "%lld", (long long)json_integer_value(v)); break;
-    case JSON_REAL:
-      target_py_float_repr(json_real_value(v), num);
-      smf_buf_puts(b, strcmp(num, "NaN") == 0 ? "nan"
-                      : strcmp(num, "Infinity") == 0  ? "inf"
-                      : strcmp(num, "-Infinity") == 0 ? "-inf"
-                                                      : num);
-      break;
-    case JSON_STRING: py_repr_string(json_string_value(v), b); break;
-    case JSON_ARRAY:
-      smf_buf_puts(b, "[");
-      for (size_t i = 0; i < json_array_size(v); i++) {
-        smf_buf_puts(b, i ? ", " : "");
-        py_repr(json_array_get(v, i), b);
-      }
-      smf_buf_puts(b, "]");
-      break;
-    case JSON_OBJECT: {
-      smf_buf_puts(b, "{");
-      const char *k;
-      json_t *item;
-      size_t i = 0;
-      json_object_foreach((json_t *)v, k, item) {
-        smf_buf_puts(b, i++ ? ", " : "");
-        py_repr_string(k, b);
-        smf_buf_puts(b, ": ");
-        py_repr(item, b);
-      }
-      smf_buf_puts(b, "}");
-      break;
+  case JSON_NULL:
+    smf_buf_puts(b, "None");
+    break;
+  case JSON_TRUE:
+    smf_buf_puts(b, "True");
+    break;
+  case JSON_FALSE:
+    smf_buf_puts(b, "False");
+    break;
+  case JSON_INTEGER:
+    smf_buf_printf(b, "%lld", (long long)json_integer_value(v));
+    break;
+  case JSON_REAL:
+    target_py_float_repr(json_real_value(v), num);
+    smf_buf_puts(b, strcmp(num, "NaN") == 0         ? "nan"
+                    : strcmp(num, "Infinity") == 0  ? "inf"
+                    : strcmp(num, "-Infinity") == 0 ? "-inf"
+                                                    : num);
+    break;
+  case JSON_STRING:
+    py_repr_string(json_string_value(v), b);
+    break;
+  case JSON_ARRAY:
+    smf_buf_puts(b, "[");
+    for (size_t i = 0; i < json_array_size(v); i++) {
+      smf_buf_puts(b, i ? ", " : "");
+      py_repr(json_array_get(v, i), b);
     }
+    smf_buf_puts(b, "]");
+    break;
+  case JSON_OBJECT: {
+    smf_buf_puts(b, "{");
+    const char *k;
+    json_t *item;
+    size_t i = 0;
+    json_object_foreach((json_t *)v, k, item)
+    {
+      smf_buf_puts(b, i++ ? ", " : "");
+      py_repr_string(k, b);
+      smf_buf_puts(b, ": ");
+      py_repr(item, b);
+    }
+    smf_buf_puts(b, "}");
+    break;
+  }
   }
 }
 
 void target_py_str(const json_t *v, struct smf_buf *b)
 {
   switch (json_typeof(v)) {
-    case JSON_NULL: break;
-    case JSON_STRING: smf_buf_append(b, json_string_value(v), json_string_length(v)); break;
-    case JSON_OBJECT: {
-      size_t n;
-      const char **keys = sorted_keys(v, &n);
-      for (size_t i = 0; i < n; i++) {
-        smf_buf_printf(b, "%s%s=", i ? "," : "", keys[i]);
-        const json_t *item = json_object_get(v, keys[i]);
-        if (json_is_string(item) || json_is_null(item)) {
-          smf_buf_puts(b, json_is_null(item) ? "None" : json_string_value(item));
-        } else {
-          py_repr(item, b);
-        }
+  case JSON_NULL:
+    break;
+  case JSON_STRING:
+    smf_buf_append(b, json_string_value(v), json_string_length(v));
+    break;
+  case JSON_OBJECT: {
+    size_t n;
+    const char **keys = sorted_keys(v, &n);
+    for (size_t i = 0; i < n; i++) {
+      smf_buf_printf(b, "%s%s=", i ? "," : "", keys[i]);
+      const json_t *item = json_object_get(v, keys[i]);
+      if (json_is_string(item) || json_is_null(item)) {
+        smf_buf_puts(b, json_is_null(item) ? "None" : json_string_value(item));
+      } else {
+        py_repr(item, b);
       }
-      free(keys);
-      break;
     }
-    default: py_repr(v, b); break;
+    free(keys);
+    break;
+  }
+  default:
+    py_repr(v, b);
+    break;
   }
 }
 
@@ -309,25 +359,30 @@ json_t *target_node_to_json(const struct dsl_node *n)
     return json_null();
   }
   switch (n->type) {
-    case DSL_NULL: return json_null();
-    case DSL_BOOL: return json_boolean(n->u.b);
-    case DSL_INT: return json_integer((json_int_t)n->u.i);
-    case DSL_FLOAT: return json_real(n->u.f);
-    case DSL_STR: return json_stringn(n->u.str.s, n->u.str.len);
-    case DSL_SEQ: {
-      json_t *a = json_array();
-      for (size_t i = 0; i < n->u.seq.n; i++) {
-        json_array_append_new(a, target_node_to_json(n->u.seq.items[i]));
-      }
-      return a;
+  case DSL_NULL:
+    return json_null();
+  case DSL_BOOL:
+    return json_boolean(n->u.b);
+  case DSL_INT:
+    return json_integer((json_int_t)n->u.i);
+  case DSL_FLOAT:
+    return json_real(n->u.f);
+  case DSL_STR:
+    return json_stringn(n->u.str.s, n->u.str.len);
+  case DSL_SEQ: {
+    json_t *a = json_array();
+    for (size_t i = 0; i < n->u.seq.n; i++) {
+      json_array_append_new(a, target_node_to_json(n->u.seq.items[i]));
     }
-    case DSL_MAP: {
-      json_t *o = json_object();
-      for (size_t i = 0; i < n->u.map.n; i++) {
-        json_object_set_new(o, n->u.map.pairs[i].key, target_node_to_json(n->u.map.pairs[i].value));
-      }
-      return o;
+    return a;
+  }
+  case DSL_MAP: {
+    json_t *o = json_object();
+    for (size_t i = 0; i < n->u.map.n; i++) {
+      json_object_set_new(o, n->u.map.pairs[i].key, target_node_to_json(n->u.map.pairs[i].value));
     }
+    return o;
+  }
   }
   return json_null();
 }

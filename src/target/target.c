@@ -19,16 +19,19 @@ const char *const *target_names(void)
 const char *target_job_status_name(enum target_job_status s)
 {
   switch (s) {
-    case TARGET_JOB_IN_PROGRESS: return "InProgress";
-    case TARGET_JOB_COMPLETED: return "Completed";
-    case TARGET_JOB_FAILED: return "Failed";
-    case TARGET_JOB_STOPPED: return "Stopped";
+  case TARGET_JOB_IN_PROGRESS:
+    return "InProgress";
+  case TARGET_JOB_COMPLETED:
+    return "Completed";
+  case TARGET_JOB_FAILED:
+    return "Failed";
+  case TARGET_JOB_STOPPED:
+    return "Stopped";
   }
   return "Unknown";
 }
 
-void target__init(struct target *t, const struct target_vtable *vt,
-                  const struct target_config *cfg)
+void target__init(struct target *t, const struct target_vtable *vt, const struct target_config *cfg)
 {
   t->vt = vt;
   t->loop = cfg->loop;
@@ -80,12 +83,12 @@ void target_free(struct target *t)
   free(t);
 }
 
-#define TARGET__NEED(t, group, err)                                                         \
-  do {                                                                                      \
-    if ((t)->vt->group == NULL) {                                                           \
-      return SMF_ERR_SET((err), SMF_EUNSUPPORTED, "target '%s' has no %s operations",       \
-                         (t)->vt->name, #group);                                            \
-    }                                                                                       \
+#define TARGET__NEED(t, group, err)                                                   \
+  do {                                                                                \
+    if ((t)->vt->group == NULL) {                                                     \
+      return SMF_ERR_SET((err), SMF_EUNSUPPORTED, "target '%s' has no %s operations", \
+                         (t)->vt->name, #group);                                      \
+    }                                                                                 \
   } while (0)
 
 int target_training_start(struct target *t, const struct target_training_job *job,
@@ -152,6 +155,35 @@ int target_endpoint_delete(struct target *t, const char *endpoint, target_done_c
 {
   TARGET__NEED(t, hosting, err);
   return t->vt->hosting->remove(t, endpoint, cb, data, err);
+}
+
+int target_registry_create_group(struct target *t, const char *group, const char *description,
+                                 target_done_cb cb, void *data, struct smf_error *err)
+{
+  TARGET__NEED(t, registry, err);
+  return t->vt->registry->create_group(t, group, description, cb, data, err);
+}
+
+int target_registry_create_version(struct target *t, const struct target_model_package *pkg,
+                                   target_package_cb cb, void *data, struct smf_error *err)
+{
+  TARGET__NEED(t, registry, err);
+  return t->vt->registry->create_version(t, pkg, cb, data, err);
+}
+
+int target_registry_list(struct target *t, const char *group, target_package_cb cb, void *data,
+                         struct smf_error *err)
+{
+  TARGET__NEED(t, registry, err);
+  return t->vt->registry->list(t, group, cb, data, err);
+}
+
+int target_registry_update_approval(struct target *t, const char *group, int version,
+                                    const char *approval, target_done_cb cb, void *data,
+                                    struct smf_error *err)
+{
+  TARGET__NEED(t, registry, err);
+  return t->vt->registry->update_approval(t, group, version, approval, cb, data, err);
 }
 
 // ---------------------------------------------------------------------------

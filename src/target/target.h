@@ -51,8 +51,8 @@ typedef void (*target_done_cb)(void *data, int status, const struct smf_error *e
 
 /// One object, as head and list report it.
 struct target_object {
-  const char *uri;   ///< full URI of the object
-  const char *key;   ///< key within its bucket (s3) or the path (file)
+  const char *uri;  ///< full URI of the object
+  const char *key;  ///< key within its bucket (s3) or the path (file)
   uint64_t size;
   int64_t mtime_ms;  ///< last modification, ms since the epoch
 };
@@ -61,8 +61,8 @@ struct target_object {
 typedef void (*target_head_cb)(void *data, int status, const struct target_object *obj,
                                const struct smf_error *err);
 /// Objects whose key starts with the prefix, sorted by key.
-typedef void (*target_list_cb)(void *data, int status, const struct target_object *objs,
-                               size_t n, const struct smf_error *err);
+typedef void (*target_list_cb)(void *data, int status, const struct target_object *objs, size_t n,
+                               const struct smf_error *err);
 
 struct target_store_ops {
   int (*put_file)(struct target *t, const char *path, const char *uri, target_done_cb cb,
@@ -84,13 +84,13 @@ struct target_store_ops {
 
 /// An input channel, as in CreateTrainingJob's InputDataConfig. NULL fields = the default.
 struct target_channel {
-  const char *name;           ///< channel name ("train", "training", ...)
-  const char *uri;            ///< S3 prefix (S3Prefix) or manifest URI
-  const char *input_mode;     ///< File | Pipe | FastFile (NULL: the job's input_mode)
+  const char *name;        ///< channel name ("train", "training", ...)
+  const char *uri;         ///< S3 prefix (S3Prefix) or manifest URI
+  const char *input_mode;  ///< File | Pipe | FastFile (NULL: the job's input_mode)
   const char *content_type;
-  const char *compression;    ///< NULL or "Gzip"
-  const char *distribution;   ///< FullyReplicated (default) | ShardedByS3Key
-  const char *s3_data_type;   ///< S3Prefix (default) | ManifestFile | AugmentedManifestFile
+  const char *compression;   ///< NULL or "Gzip"
+  const char *distribution;  ///< FullyReplicated (default) | ShardedByS3Key
+  const char *s3_data_type;  ///< S3Prefix (default) | ManifestFile | AugmentedManifestFile
 };
 
 /// ResourceConfig + StoppingCondition.
@@ -104,12 +104,12 @@ struct target_resources {
 /// One metric definition: the last match's first group is the final value.
 struct target_metric_def {
   const char *name;
-  const char *regex;          ///< POSIX extended regular expression
+  const char *regex;  ///< POSIX extended regular expression
 };
 
 /// A fully resolved training job (CreateTrainingJob content). All borrowed.
 struct target_training_job {
-  const char *job_name;        ///< decided by the caller (deterministic, <= 63 chars)
+  const char *job_name;  ///< decided by the caller (deterministic, <= 63 chars)
   const char *image_uri;
   const char *entry_point;     ///< "train.py" (sagemaker_program)
   const char *submit_dir_uri;  ///< sourcedir.tar.gz URI (sagemaker_submit_directory)
@@ -120,13 +120,13 @@ struct target_training_job {
   const struct dsl_node *hyperparameters;
   /// Extra sagemaker_* keys (distribution options), typed; DSL_MAP or NULL.
   const struct dsl_node *framework_hyperparameters;
-  int container_log_level;     ///< sagemaker_container_log_level; 0 = 20 (logging.INFO)
-  const char *region;          ///< sagemaker_region; NULL = "us-east-1" on local
-  const char *role_arn;        ///< recorded only on local
-  const char *input_mode;      ///< default TrainingInputMode for channels; NULL = File
+  int container_log_level;  ///< sagemaker_container_log_level; 0 = 20 (logging.INFO)
+  const char *region;       ///< sagemaker_region; NULL = "us-east-1" on local
+  const char *role_arn;     ///< recorded only on local
+  const char *input_mode;   ///< default TrainingInputMode for channels; NULL = File
   const struct target_channel *channels;
   size_t n_channels;
-  const char *output_path;     ///< S3OutputPath: model at OUTPUT_PATH/JOB/output/model.tar.gz
+  const char *output_path;  ///< S3OutputPath: model at OUTPUT_PATH/JOB/output/model.tar.gz
   const char *output_kms_key;
   const char *checkpoint_s3_uri;
   const char *checkpoint_local_path;
@@ -145,7 +145,7 @@ struct target_training_job {
 
 /// One processing input (ProcessingInput): placed at a directory of the job.
 struct target_proc_input {
-  const char *name;            ///< the script gets `--NAME DIR`
+  const char *name;  ///< the script gets `--NAME DIR`
   const char *uri;
 };
 
@@ -157,11 +157,11 @@ struct target_processing_job {
   const char *code_uri;        ///< sourcedir.tar.gz, or a directory / single file
   const char *const *command;  ///< interpreter argv; n_command 0 = python3
   size_t n_command;
-  const char *model_uri;       ///< model.tar.gz, extracted for the script (`--model-dir`)
+  const char *model_uri;  ///< model.tar.gz, extracted for the script (`--model-dir`)
   const struct target_proc_input *inputs;
   size_t n_inputs;
-  const char *report;          ///< file name of the JSON report inside the output dir
-  const char *output_uri;      ///< where the outputs go (report at OUTPUT_URI/REPORT)
+  const char *report;      ///< file name of the JSON report inside the output dir
+  const char *output_uri;  ///< where the outputs go (report at OUTPUT_URI/REPORT)
   struct target_resources resources;
   const struct target_kv *environment;
   size_t n_environment;
@@ -191,13 +191,13 @@ struct target_job_result {
   const char *job_name;
   const char *job_arn;
   enum target_job_status status;
-  const char *failure_reason;      ///< NULL unless failed/stopped
-  enum smf_errclass klass;         ///< failure class (AlgorithmError, Timeout, ...)
-  int exit_code;                   ///< algo-1's exit code (local), -1 if killed by a signal
-  const char *model_data;          ///< training: OUTPUT_PATH/JOB/output/model.tar.gz
-  const char *output_data;         ///< training: OUTPUT_PATH/JOB/output/output.tar.gz
+  const char *failure_reason;  ///< NULL unless failed/stopped
+  enum smf_errclass klass;     ///< failure class (AlgorithmError, Timeout, ...)
+  int exit_code;               ///< algo-1's exit code (local), -1 if killed by a signal
+  const char *model_data;      ///< training: OUTPUT_PATH/JOB/output/model.tar.gz
+  const char *output_data;     ///< training: OUTPUT_PATH/JOB/output/output.tar.gz
   const char *image_uri;
-  const char *report_uri;          ///< processing: the stored report
+  const char *report_uri;  ///< processing: the stored report
   const struct target_metric *metrics;
   size_t n_metrics;
   /// processing: the parsed report (a JSON object), borrowed; NULL for training.
@@ -217,11 +217,11 @@ enum target_event_type {
 struct target_event {
   enum target_event_type type;
   const char *job_name;
-  const char *intent;                     ///< STARTED
-  const char *host;                       ///< LOG: "algo-1", ...
-  const char *line;                       ///< LOG
-  const struct target_job_result *result; ///< DONE
-  const struct smf_error *err;            ///< DONE with a failure: its detail
+  const char *intent;                      ///< STARTED
+  const char *host;                        ///< LOG: "algo-1", ...
+  const char *line;                        ///< LOG
+  const struct target_job_result *result;  ///< DONE
+  const struct smf_error *err;             ///< DONE with a failure: its detail
 };
 
 /// Job events; DONE is delivered exactly once and is the last call for the job.
@@ -236,6 +236,8 @@ struct target_job_ops {
                struct target_job **out, struct smf_error *err);
   /// Re-attach to a job started by an earlier process, from the `intent` its
   /// STARTED event gave. The job must be described again (same content).
+  /// intent NULL: find the job by its name (SMF_ENOENT when no such job was
+  /// started: then start it), for a crash before the intent was persisted.
   int (*attach)(struct target *t, const void *job, const char *intent, target_event_cb cb,
                 void *data, struct target_job **out, struct smf_error *err);
   /// Ask a running job to stop; DONE follows with status Stopped.
@@ -251,13 +253,13 @@ struct target_job_ops {
 /// A model to serve, and the endpoint to serve it at (CreateModel + CreateEndpointConfig +
 /// CreateEndpoint/UpdateEndpoint content). All borrowed.
 struct target_endpoint_spec {
-  const char *endpoint;        ///< endpoint name
+  const char *endpoint;  ///< endpoint name
   const char *model_name;
-  const char *config_name;     ///< a new, uniquely named config per deploy
-  const char *model_data;      ///< model.tar.gz URI (repacked with code/ when entry_point is set)
+  const char *config_name;  ///< a new, uniquely named config per deploy
+  const char *model_data;   ///< model.tar.gz URI (repacked with code/ when entry_point is set)
   const char *image_uri;
-  const char *entry_point;     ///< SAGEMAKER_PROGRAM
-  const char *source_dir;      ///< local directory of the inference code, or NULL
+  const char *entry_point;  ///< SAGEMAKER_PROGRAM
+  const char *source_dir;   ///< local directory of the inference code, or NULL
   const char *instance_type;
   int initial_instance_count;
   /// Local: the server command line; NULL = share/smflow/model_server.py with python3.
@@ -277,9 +279,9 @@ struct target_endpoint_info {
   const char *endpoint_arn;
   const char *config_name;
   const char *model_name;
-  const char *status;          ///< "InService", "Failed", ...
-  const char *url;             ///< local: http://127.0.0.1:PORT
-  int64_t pid;                 ///< local: the server's process id
+  const char *status;  ///< "InService", "Failed", ...
+  const char *url;     ///< local: http://127.0.0.1:PORT
+  int64_t pid;         ///< local: the server's process id
   /// JSON object of the spec last deployed there (model_data, entry_point,
   /// source_dir, image_uri, serve, environment), to restore it; NULL if unknown.
   const char *deployed_spec;
@@ -307,7 +309,7 @@ struct target_model_package {
   const char *group;
   int version;
   const char *arn;
-  const char *approval;        ///< Approved | PendingManualApproval | Rejected
+  const char *approval;  ///< Approved | PendingManualApproval | Rejected
   const char *model_data;
   const char *image_uri;
   const char *description;
@@ -357,14 +359,14 @@ struct target_vtable {
 /// Settings every target understands. Borrowed during target_new only.
 struct target_config {
   uv_loop_t *loop;
-  const char *state_dir;      ///< absolute; local jobs, store and endpoints live below it
-  const char *base_dir;       ///< directory of the pipeline file (relative paths)
-  const char *region;         ///< NULL = us-east-1
-  const char *share_dir;      ///< where model_server.py is; NULL = the installed/source share/
+  const char *state_dir;  ///< absolute; local jobs, store and endpoints live below it
+  const char *base_dir;   ///< directory of the pipeline file (relative paths)
+  const char *region;     ///< NULL = us-east-1
+  const char *share_dir;  ///< where model_server.py is; NULL = the installed/source share/
   /// The open state database (borrowed, may be NULL): the local target keeps its
-  /// model registry and endpoint records there.
+  /// model registry and endpoint records there (without it: files in state_dir).
   struct state *state;
-  const char *role;           ///< the pipeline's `role:` (execution role ARN), or NULL
+  const char *role;       ///< the pipeline's `role:` (execution role ARN), or NULL
 };
 
 struct target {
@@ -374,9 +376,9 @@ struct target {
   char *base_dir;
   char *region;
   char *share_dir;
-  struct state *state;        ///< borrowed from target_config; may be NULL
-  void *impl;                 ///< the implementation's state
-  char *role;                 ///< from target_config; may be NULL
+  struct state *state;  ///< borrowed from target_config; may be NULL
+  void *impl;           ///< the implementation's state
+  char *role;           ///< from target_config; may be NULL
   /// The account the target works in (aws: from STS GetCallerIdentity), NULL on
   /// local; with region it names the default bucket sagemaker-REGION-ACCOUNT.
   char *account_id;
@@ -386,8 +388,10 @@ struct target {
 /// unknown name (the message lists the known ones). Caller frees with target_free.
 int target_new(const char *name, const struct target_config *cfg, struct target **out,
                struct smf_error *err);
-/// Free the target. Running jobs and endpoints are left running (by design:
-/// endpoints outlive the run; jobs are re-attached by resume).
+/// Free the target. Call it once every operation has called back and every job
+/// handle is DONE or detached (target_job_detach): they use the target and its
+/// loop. Job processes and endpoints are left running (by design: endpoints
+/// outlive the run; jobs are re-attached by resume).
 void target_free(struct target *t);
 /// Let the target release its loop handles and cancel its calls (no events are
 /// delivered for jobs afterwards; they are left running). Call it before
@@ -425,6 +429,16 @@ int target_endpoint_describe(struct target *t, const char *endpoint, target_endp
                              void *data, struct smf_error *err);
 int target_endpoint_delete(struct target *t, const char *endpoint, target_done_cb cb, void *data,
                            struct smf_error *err);
+
+int target_registry_create_group(struct target *t, const char *group, const char *description,
+                                 target_done_cb cb, void *data, struct smf_error *err);
+int target_registry_create_version(struct target *t, const struct target_model_package *pkg,
+                                   target_package_cb cb, void *data, struct smf_error *err);
+int target_registry_list(struct target *t, const char *group, target_package_cb cb, void *data,
+                         struct smf_error *err);
+int target_registry_update_approval(struct target *t, const char *group, int version,
+                                    const char *approval, target_done_cb cb, void *data,
+                                    struct smf_error *err);
 
 // ---------------------------------------------------------------------------
 // Hyperparameter encoding shared by every target (SPEC §4 fit): each value is

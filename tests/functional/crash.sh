@@ -12,7 +12,7 @@ echo "seed: $RANDOM"
 {
   echo "smflow: 1"
   echo "name: crash"
-  echo "concurrency: 4"
+  echo "concurrency: 3"
   echo "steps:"
   for i in $(seq 0 29); do
     echo "  s$i:"
@@ -20,7 +20,7 @@ echo "seed: $RANDOM"
       d1=$((RANDOM % i)) d2=$((RANDOM % i))
       echo "    needs: [s$d1, s$d2]"
     fi
-    echo "    run: \"echo s$i \$SMFLOW_ATTEMPT >> $T/ledger; sleep 0.$((RANDOM % 3 + 1)); echo k=s$i >> \$SMFLOW_OUTPUT\""
+    echo "    run: \"echo s$i \$SMFLOW_ATTEMPT >> $T/ledger; sleep 0.$((RANDOM % 4 + 2)); echo k=s$i >> \$SMFLOW_OUTPUT\""
   done
 } >crash.yaml
 # dsl rejects duplicate needs? Make them unique.

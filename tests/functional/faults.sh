@@ -5,6 +5,8 @@
 # `resume` completes the run with no step done twice.
 source "$(dirname "$0")/lib/engine.bash"
 command -v fiu-run >/dev/null || { echo "skipped: fiu-run not installed"; exit 0; }
+# fiu's LD_PRELOAD and AddressSanitizer's runtime cannot both come first.
+if ldd "$SMFLOW" | grep -q libasan; then echo "skipped: sanitizer build"; exit 0; fi
 
 cat >p.yaml <<YAML
 smflow: 1

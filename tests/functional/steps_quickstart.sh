@@ -6,6 +6,10 @@
 # answering; approve/reject; endpoints delete stops the server.
 source "$(dirname "$0")/lib/steps.bash"
 quickstart_copy qs
+for f in "$SRC/examples/quickstart/pipeline.yaml" "$SRC/pipelines/nightly-retrain.yaml"; do
+  sm validate "$f"
+  expect_eq "validate $f" "$rc" 0
+done
 
 sm run qs/pipeline.yaml
 expect_eq "first run exit" "$rc" 0

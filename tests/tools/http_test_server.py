@@ -10,6 +10,7 @@ closes. Paths:
   /status?code=C   answers status C with an S3-style XML error body
   /drop            reads the request, then closes the connection without answering
   /jsonerr         answers 400 with a JSON 1.1 error (__type, message)
+With "--tls CERT KEY" it serves HTTPS instead.
 Routing uses the last path segment, so "/bucket/echo" is "/echo" (S3 path style).
 """
 import hashlib
@@ -99,6 +100,11 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 def main():
     srv = Server(("127.0.0.1", 0), Handler)
+    if len(sys.argv) == 4 and sys.argv[1] == "--tls":
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print(srv.server_address[1], flush=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     sys.stdin.read()

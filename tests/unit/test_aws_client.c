@@ -102,6 +102,38 @@ TEST(signed_request)
   close_client(c);
 }
 
+TEST(virtual_hosted)
+{
+  // curl resolves every *.localhost name to the loopback address.
+  char *ep = smf_xasprintf("http://localhost:%d", server.port);
+  struct aws_client_config cfg = {.region = "eu-west-1", .endpoint_url = ep,
+                                  .s3_virtual_style = true};
+  struct aws_client *c = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(aws_client_new(&loop, &cfg, &c, &err), 0);
+  free(ep);
+  struct aws_creds cr = AWS_CREDS_INIT;
+  aws_creds_set(&cr, "AKIDEXAMPLE", "secret", NULL, 0, "test");
+  aws_client_set_creds(c, &cr);
+  aws_creds_clear(&cr);
+  struct res x = {0};
+  struct aws_request r = s3_req("GET", "/key/echo");
+  start(c, &r, &x, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ASSERT_EQ(x.code, 0);
+  char host[64];
+  snprintf(host, sizeof host, "\"host\": \"bkt.localhost:%d\"", server.port);
+  ASSERT_CONTAINS(x.body, host);
+  ASSERT_CONTAINS(x.body, "\"path\": \"/key/echo\"");
+  // A bucket name with a dot cannot be a host label: path-style.
+  memset(&x, 0, sizeof x);
+  r.bucket = "my.bucket";
+  start(c, &r, &x, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ASSERT_CONTAINS(x.body, "\"path\": \"/my.bucket/key/echo\"");
+  close_client(c);
+}
+
 TEST(retries_and_quota)
 {
   struct aws_client *c = client(3);
@@ -279,6 +311,7 @@ int main(void)
   test_server_start(&server);
   ASSERT_EQ(uv_loop_init(&loop), 0);
   RUN_TEST(signed_request);
+  RUN_TEST(virtual_hosted);
   RUN_TEST(retries_and_quota);
   RUN_TEST(json_errors_and_ambiguous);
   RUN_TEST(ambiguous_hook);

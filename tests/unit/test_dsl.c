@@ -65,7 +65,8 @@ TEST(scalar_typing)
       "  i1: 42\n  i2: -7\n  i3: 0o17\n  i4: 0x1F\n  i5: +3\n"
       "  f1: 1e-05\n  f2: .inf\n  f3: -.Inf\n  f4: .nan\n  f5: 1.5\n  f6: 1.10\n  f7: .5\n"
       "  s1: yes\n  s2: no\n  s3: on\n  s4: off\n  s5: \"42\"\n  s6: '0x1F'\n  s7: |\n    block\n"
-      "  s8: 0x\n  s9: 1e\n  s10: !!str 12\n" ONE_STEP);
+      "  s8: 0x\n  s9: 1e\n  s10: !!str 12\n"
+      "  e1: \"$${x}\"\n  e2: \"a $$${x}\"\n  e3: \"a ${x} b\"\n" ONE_STEP);
   // Ignored x- keys stay in the tree: a place to test typing without schema rules.
   const struct dsl_node *ps = dsl_map_get(p->root, "x-v");
   ASSERT(ps != NULL);
@@ -98,6 +99,9 @@ TEST(scalar_typing)
     ASSERT_STREQ(n->u.str.s, vals[i]);
   }
   ASSERT(dsl_map_get(ps, "s5")->quoted);
+  ASSERT(!dsl_map_get(ps, "e1")->has_expr);  // `$${` is a literal `${`
+  ASSERT(!dsl_map_get(ps, "e2")->has_expr);  // `$` then the escape `$${`
+  ASSERT(dsl_map_get(ps, "e3")->has_expr);
   ASSERT(!dsl_map_get(ps, "s1")->quoted);
   dsl_pipeline_free(p);
 }

@@ -164,6 +164,22 @@ TEST(response_to_file_and_cap)
   ASSERT_EQ(stat(path, &st), 0);
   ASSERT_EQ(st.st_size, 3000000);
   ASSERT_EQ(req.body.len, 0);
+  // An empty 2xx body still gives an (empty) file.
+  aws_http_req_reset(&req);
+  char *u0 = url("/bytes?n=0");
+  aws_http_req_set(&req, "GET", u0);
+  char path0[] = "/tmp/smf_http_empty_XXXXXX";
+  int fd0 = mkstemp(path0);
+  ASSERT(fd0 >= 0);
+  close(fd0);
+  unlink(path0);
+  aws_http_req_output_file(&req, path0);
+  run_one(&req);
+  ASSERT_EQ(req.result, 0);
+  ASSERT_EQ(stat(path0, &st), 0);
+  ASSERT_EQ(st.st_size, 0);
+  unlink(path0);
+  free(u0);
   // An error answer goes to memory, not to the file.
   aws_http_req_reset(&req);
   char *u2 = url("/status?code=503");
@@ -203,6 +219,14 @@ TEST(timeouts_refused_and_dropped)
   ASSERT_EQ(req.result, SMF_ETIMEOUT);
   ASSERT(req.sent);
   ASSERT((uv_hrtime() - t0) / 1000000 < 2500);
+  // A stalled answer: nothing arrives for over a second.
+  aws_http_req_reset(&req);
+  aws_http_req_set(&req, "GET", u);
+  aws_http_req_stall_timeout(&req, 1000);
+  t0 = uv_hrtime();
+  run_one(&req);
+  ASSERT_EQ(req.result, SMF_ETIMEOUT);
+  ASSERT((uv_hrtime() - t0) / 1000000 < 2900);
   // Nothing listens on port 1: refused before anything was sent.
   aws_http_req_reset(&req);
   aws_http_req_set(&req, "GET", "http://127.0.0.1:1/");
@@ -232,6 +256,67 @@ static void on_done_cancel_other(struct aws_http_req *req, void *data)
   d->calls++;
   ASSERT_EQ(req->result, 0);
   aws_http_req_cancel(cancel_target);
+}
+
+TEST(proxy_from_environment)
+{
+  // curl honours http_proxy: the request goes to the proxy in absolute form.
+  char *proxy = url("");
+  setenv("http_proxy", proxy, 1);
+  client_open();
+  struct aws_http_req req;
+  aws_http_req_init(&req);
+  aws_http_req_set(&req, "GET", "http://bucket.example.invalid/key/echo");
+  run_one(&req);
+  ASSERT_EQ(req.result, 0);
+  ASSERT_EQ(req.status, 200);
+  ASSERT_CONTAINS(req.body.data, "\"path\": \"http://bucket.example.invalid/key/echo\"");
+  aws_http_req_cleanup(&req);
+  client_close();
+  unsetenv("http_proxy");
+  free(proxy);
+}
+
+TEST(tls_verification)
+{
+  char dir[] = "/tmp/smf_tls_XXXXXX";
+  ASSERT(mkdtemp(dir) != NULL);
+  char *cmd = smf_xasprintf(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem "
+      ">/dev/null 2>&1",
+      dir, dir);
+  ASSERT_EQ(system(cmd), 0);
+  char *cert = smf_xasprintf("%s/cert.pem", dir);
+  char *key = smf_xasprintf("%s/key.pem", dir);
+  struct test_server tls;
+  test_server_start_tls(&tls, cert, key);
+  char *u = smf_xasprintf("https://localhost:%d/echo", tls.port);
+  client_open();
+  struct aws_http_req req;
+  aws_http_req_init(&req);
+  // A certificate nobody vouches for is refused...
+  aws_http_req_set(&req, "GET", u);
+  run_one(&req);
+  ASSERT_EQ(req.result, SMF_EHTTP);
+  ASSERT_EQ(req.curl_code, CURLE_PEER_FAILED_VERIFICATION);
+  // ...and accepted with the CA bundle that signed it.
+  aws_http_req_reset(&req);
+  aws_http_req_set(&req, "GET", u);
+  aws_http_req_ca_bundle(&req, cert);
+  run_one(&req);
+  ASSERT_EQ(req.result, 0);
+  ASSERT_EQ(req.status, 200);
+  aws_http_req_cleanup(&req);
+  client_close();
+  test_server_stop(&tls);
+  free(cmd);
+  cmd = smf_xasprintf("rm -rf %s", dir);
+  ASSERT_EQ(system(cmd), 0);
+  free(cmd);
+  free(cert);
+  free(key);
+  free(u);
 }
 
 TEST(cancel_and_close_with_active)
@@ -298,11 +383,17 @@ TEST(many_in_flight)
 int main(void)
 {
   signal(SIGPIPE, SIG_IGN);
+  unsetenv("http_proxy");
+  unsetenv("HTTP_PROXY");
+  unsetenv("all_proxy");
+  unsetenv("ALL_PROXY");
   test_server_start(&server);
   RUN_TEST(get_headers_and_keepalive);
   RUN_TEST(put_file_range_and_post_memory);
   RUN_TEST(response_to_file_and_cap);
   RUN_TEST(timeouts_refused_and_dropped);
+  RUN_TEST(proxy_from_environment);
+  RUN_TEST(tls_verification);
   RUN_TEST(cancel_and_close_with_active);
   RUN_TEST(many_in_flight);
   test_server_stop(&server);

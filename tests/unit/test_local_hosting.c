@@ -122,9 +122,12 @@ static void deploy(struct target *t, uv_loop_t *loop, const char *model_uri, con
 {
   const char *src = getenv("SMF_SOURCE_DIR");
   char *code = smf_xasprintf("%s/examples/quickstart/code", src ? src : ".");
-  struct target_endpoint_spec spec = {.endpoint = "quickstart", .config_name = config,
-                                      .model_data = model_uri, .entry_point = "inference.py",
-                                      .source_dir = code, .instance_type = "ml.m5.large",
+  struct target_endpoint_spec spec = {.endpoint = "quickstart",
+                                      .config_name = config,
+                                      .model_data = model_uri,
+                                      .entry_point = "inference.py",
+                                      .source_dir = code,
+                                      .instance_type = "ml.m5.large",
                                       .initial_instance_count = 1};
   struct smf_error err = SMF_ERROR_INIT;
   ASSERT_EQ(target_endpoint_deploy(t, &spec, on_endpoint, c, &err), 0);
@@ -170,13 +173,16 @@ TEST(deploy_invoke_replace_delete)
   struct smf_buf b = SMF_BUF_INIT;
   ASSERT_EQ(http(a.url, "/ping", NULL, NULL, NULL, &b), 200);
   smf_buf_reset(&b);
-  ASSERT_EQ(http(a.url, "/invocations", "1.2,-0.8,0.3,0.1\n-1.0,1.5,-0.2,0.4\n", "text/csv",
-                 NULL, &b), 200);
-  ASSERT_STREQ(smf_buf_cstr(&b), "{\"predictions\": [{\"label\": 1, \"probability\": 0.968477}, "
-                                 "{\"label\": 0, \"probability\": 0.009013}]}");
+  ASSERT_EQ(
+      http(a.url, "/invocations", "1.2,-0.8,0.3,0.1\n-1.0,1.5,-0.2,0.4\n", "text/csv", NULL, &b),
+      200);
+  ASSERT_STREQ(smf_buf_cstr(&b),
+               "{\"predictions\": [{\"label\": 1, \"probability\": 0.968477}, "
+               "{\"label\": 0, \"probability\": 0.009013}]}");
   smf_buf_reset(&b);
   ASSERT_EQ(http(a.url, "/invocations", "{\"instances\": [[1.2, -0.8, 0.3, 0.1]]}",
-                 "application/json", "text/csv", &b), 200);
+                 "application/json", "text/csv", &b),
+            200);
   ASSERT_STREQ(smf_buf_cstr(&b), "1,0.968477\n");
   smf_buf_reset(&b);
   ASSERT_EQ(http(a.url, "/invocations", "1,2\n", "text/csv", NULL, &b), 500);
@@ -247,6 +253,50 @@ TEST(server_that_cannot_load_its_model)
   free(state);
 }
 
+TEST(default_handlers)
+{
+  char *state = ltu_tmpdir();
+  put_model(state, BUCKET "/models/a/model.tar.gz", MODEL_A);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct target *t = ltu_target(&loop, state);
+  char *code = smf_xasprintf("%s/local", ltu_data_dir());
+  struct target_endpoint_spec spec = {.endpoint = "minimal",
+                                      .model_data = BUCKET "/models/a/model.tar.gz",
+                                      .entry_point = "minimal_inference.py",
+                                      .source_dir = code};
+  struct ep_ctx c = {0};
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(target_endpoint_deploy(t, &spec, on_endpoint, &c, &err), 0);
+  ltu_run_until(&loop, &c.done, 60000);
+  ASSERT_EQ(c.status, 0);
+  struct smf_buf b = SMF_BUF_INIT;
+  ASSERT_EQ(http(c.url, "/invocations", "1,2\n3,4\n", "text/csv", NULL, &b), 200);
+  ASSERT_STREQ(smf_buf_cstr(&b), "[[2, 4], [6, 8]]");
+  smf_buf_reset(&b);
+  ASSERT_EQ(http(c.url, "/invocations", "[[1.5, 2]]", "application/json", "text/csv", &b), 200);
+  ASSERT_STREQ(smf_buf_cstr(&b), "3.0,4\n");
+  smf_buf_reset(&b);
+  ASSERT_EQ(http(c.url, "/invocations", "x", "application/x-foo", NULL, &b), 415);
+  smf_buf_reset(&b);
+  ASSERT_EQ(http(c.url, "/invocations", "1\n", "text/csv", "application/x-bar", &b), 406);
+  smf_buf_reset(&b);
+  ASSERT_EQ(http(c.url, "/nowhere", NULL, NULL, NULL, &b), 404);
+  smf_buf_free(&b);
+  struct ep_ctx del = {0};
+  ASSERT_EQ(target_endpoint_delete(t, "minimal", on_done, &del, &err), 0);
+  ltu_run_until(&loop, &del.done, 10000);
+  ASSERT_EQ(del.status, 0);
+  ASSERT(stops_answering(c.url));
+  ltu_finish(&loop, t);
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+  ep_ctx_free(&c);
+  ltu_rm(state);
+  free(state);
+  free(code);
+}
+
 TEST(invalid_requests_never_call_back)
 {
   uv_loop_t loop;
@@ -270,6 +320,7 @@ int main(void)
   curl_global_init(CURL_GLOBAL_DEFAULT);
   RUN_TEST(deploy_invoke_replace_delete);
   RUN_TEST(server_that_cannot_load_its_model);
+  RUN_TEST(default_handlers);
   RUN_TEST(invalid_requests_never_call_back);
   curl_global_cleanup();
   return TEST_REPORT();

@@ -52,9 +52,14 @@ static const struct target_proc_input test_input[] = {{"test", BUCKET "/data/tes
 static struct target_processing_job eval_job(const char *name, const char *code, const char *ep,
                                              const char *report)
 {
-  struct target_processing_job job = {.job_name = name, .image_uri = "local", .entry_point = ep,
-                                      .code_uri = code, .model_uri = BUCKET "/models/a/model.tar.gz",
-                                      .inputs = test_input, .n_inputs = 1, .report = report,
+  struct target_processing_job job = {.job_name = name,
+                                      .image_uri = "local",
+                                      .entry_point = ep,
+                                      .code_uri = code,
+                                      .model_uri = BUCKET "/models/a/model.tar.gz",
+                                      .inputs = test_input,
+                                      .n_inputs = 1,
+                                      .report = report,
                                       .resources = {.instance_count = 1}};
   return job;
 }
@@ -109,8 +114,10 @@ TEST(arguments_layout_and_outputs)
   run(t, &loop, &job, &c);
   ASSERT_EQ(c.status, TARGET_JOB_COMPLETED);
   char *base = smf_xasprintf("%s/jobs/eval-args-1/algo-1/processing", state);
-  char *argv = smf_xasprintf("\"argv\":[\"--model-dir\",\"%s/model\",\"--output-dir\",\"%s/output\","
-                             "\"--test\",\"%s/input/test\"]", base, base, base);
+  char *argv = smf_xasprintf(
+      "\"argv\":[\"--model-dir\",\"%s/model\",\"--output-dir\",\"%s/output\","
+      "\"--test\",\"%s/input/test\"]",
+      base, base, base);
   ASSERT_CONTAINS(c.report_json, argv);
   char *cwd = smf_xasprintf("\"cwd\":\"%s/input/code\"", base);
   ASSERT_CONTAINS(c.report_json, cwd);
@@ -120,8 +127,8 @@ TEST(arguments_layout_and_outputs)
   // Nested numbers become dotted metric names.
   bool nested = false;
   for (size_t i = 0; i < c.n_metrics; i++) {
-    nested = nested || (strcmp(c.metric_name[i], "nested.auc.value") == 0 &&
-                        c.metric_value[i] == 0.75);
+    nested =
+        nested || (strcmp(c.metric_name[i], "nested.auc.value") == 0 && c.metric_value[i] == 0.75);
   }
   ASSERT(nested);
   // Every file of the output directory is stored.

@@ -56,7 +56,8 @@ TEST(quickstart_end_to_end)
   const char *src = getenv("SMF_SOURCE_DIR");
   char *qs = smf_xasprintf("%s/examples/quickstart", src ? src : ".");
   char *state = ltu_tmpdir();
-  char *cmd = smf_xasprintf("cd '%s' && python3 '%s/make_data.py' --out data >/dev/null", state, qs);
+  char *cmd =
+      smf_xasprintf("cd '%s' && python3 '%s/make_data.py' --out data >/dev/null", state, qs);
   run_cmd(cmd);
   // The upload step's work: the code packed as sourcedir.tar.gz.
   char *code = smf_xasprintf("%s/code", qs), *tgz = smf_xasprintf("%s/sourcedir.tar.gz", state);
@@ -78,10 +79,16 @@ TEST(quickstart_end_to_end)
   struct target_channel train = {.name = "train", .uri = "data/train"};  // relative: base_dir
   struct target_metric_def loss = {"train:loss", "loss=([0-9.]+)"};
   struct target_training_job job = {
-      .job_name = "quickstart-train-1", .image_uri = "local", .entry_point = "train.py",
-      .submit_dir_uri = BUCKET "/code/sourcedir.tar.gz", .hyperparameters = hp,
-      .channels = &train, .n_channels = 1, .output_path = BUCKET "/models/",
-      .metric_definitions = &loss, .n_metric_definitions = 1,
+      .job_name = "quickstart-train-1",
+      .image_uri = "local",
+      .entry_point = "train.py",
+      .submit_dir_uri = BUCKET "/code/sourcedir.tar.gz",
+      .hyperparameters = hp,
+      .channels = &train,
+      .n_channels = 1,
+      .output_path = BUCKET "/models/",
+      .metric_definitions = &loss,
+      .n_metric_definitions = 1,
       .resources = {.instance_type = "ml.m5.large", .instance_count = 1}};
   struct ltu_job fit = {.t = t};
   ASSERT_EQ(target_training_start(t, &job, ltu_on_event, &fit, &fit.job, &err), 0);
@@ -92,10 +99,14 @@ TEST(quickstart_end_to_end)
   ASSERT(fit.metric_value[0] > 0 && fit.metric_value[0] < 0.4);
 
   struct target_proc_input test = {"test", "data/test"};
-  struct target_processing_job ev = {
-      .job_name = "quickstart-evaluate-1", .entry_point = "evaluate.py", .code_uri = code,
-      .model_uri = fit.model_data, .inputs = &test, .n_inputs = 1, .report = "evaluation.json",
-      .output_uri = BUCKET "/evaluation/quickstart-evaluate-1"};
+  struct target_processing_job ev = {.job_name = "quickstart-evaluate-1",
+                                     .entry_point = "evaluate.py",
+                                     .code_uri = code,
+                                     .model_uri = fit.model_data,
+                                     .inputs = &test,
+                                     .n_inputs = 1,
+                                     .report = "evaluation.json",
+                                     .output_uri = BUCKET "/evaluation/quickstart-evaluate-1"};
   struct ltu_job eval = {.t = t};
   ASSERT_EQ(target_processing_start(t, &ev, ltu_on_event, &eval, &eval.job, &err), 0);
   ltu_run_until(&loop, &eval.done, 60000);
@@ -103,8 +114,10 @@ TEST(quickstart_end_to_end)
   ASSERT_STREQ(eval.metric_name[0], "accuracy");
   ASSERT(eval.metric_value[0] >= 0.8);  // the pipeline's min_accuracy
 
-  struct target_endpoint_spec dep = {.endpoint = "quickstart", .model_data = fit.model_data,
-                                     .entry_point = "inference.py", .source_dir = code};
+  struct target_endpoint_spec dep = {.endpoint = "quickstart",
+                                     .model_data = fit.model_data,
+                                     .entry_point = "inference.py",
+                                     .source_dir = code};
   struct ep_ctx ep = {0};
   ASSERT_EQ(target_endpoint_deploy(t, &dep, on_endpoint, &ep, &err), 0);
   ltu_run_until(&loop, &ep.done, 60000);

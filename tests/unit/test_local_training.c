@@ -218,6 +218,30 @@ TEST(missing_channel_data_is_a_client_error)
   free(state);
 }
 
+TEST(invalid_descriptions_never_call_back)
+{
+  char *state = ltu_tmpdir();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct target *t = ltu_target(&loop, state);
+  struct ltu_job c = {0};
+  struct smf_error err = SMF_ERROR_INIT;
+  struct target_training_job job = base_job("bad-job-1", "../train.py");
+  ASSERT_EQ(target_training_start(t, &job, ltu_on_event, &c, &c.job, &err), SMF_EINVAL);
+  job = base_job("bad-job-1", "train.py");
+  struct target_channel ch = {.name = "../escape", .uri = BUCKET "/data/"};
+  job.channels = &ch;
+  job.n_channels = 1;
+  ASSERT_EQ(target_training_start(t, &job, ltu_on_event, &c, &c.job, &err), SMF_EINVAL);
+  ASSERT_CONTAINS(err.message, "channel '../escape'");
+  job = base_job("../bad", "train.py");
+  ASSERT_EQ(target_training_start(t, &job, ltu_on_event, &c, &c.job, &err), SMF_EINVAL);
+  ltu_finish(&loop, t);
+  ASSERT(!c.started && !c.done);
+  ltu_rm(state);
+  free(state);
+}
+
 static struct dsl_node *seconds_hp(double s)
 {
   struct dsl_node *hp = ltu_node(DSL_MAP);
@@ -337,7 +361,8 @@ TEST(reattach_after_crash)
   ASSERT_CONTAINS(intent, "\"start_time\"");
   // The host is still running, and it is not our child.
   json_t *o = json_loads(intent, 0, NULL);
-  json_int_t pid = json_integer_value(json_object_get(json_array_get(json_object_get(o, "hosts"), 0), "pid"));
+  json_int_t pid =
+      json_integer_value(json_object_get(json_array_get(json_object_get(o, "hosts"), 0), "pid"));
   json_decref(o);
   ASSERT(pid > 0 && kill((pid_t)pid, 0) == 0);
 
@@ -383,10 +408,14 @@ TEST(detach_then_attach)
   target_job_detach(first.job);  // as a shutting-down smflow does: the job runs on
   uv_run(&loop, UV_RUN_NOWAIT);
   struct ltu_job second = {.t = t};
-  ASSERT_EQ(target_training_attach(t, &job, first.intent, ltu_on_event, &second, &second.job,
-                                   &err), 0);
+  // By name, as if the intent had never been persisted.
+  ASSERT_EQ(target_training_attach(t, &job, NULL, ltu_on_event, &second, &second.job, &err), 0);
   ltu_run_until(&loop, &second.done, 30000);
   ASSERT(!first.done);
+  struct target_training_job other = base_job("never-started-1", "sleep_train.py");
+  struct ltu_job third = {.t = t};
+  ASSERT_EQ(target_training_attach(t, &other, NULL, ltu_on_event, &third, &third.job, &err),
+            SMF_ENOENT);
   ASSERT_EQ(second.status, TARGET_JOB_COMPLETED);
   ASSERT_STREQ(second.model_data, BUCKET "/out/detach-job-1/output/model.tar.gz");
   ltu_finish(&loop, t);
@@ -433,6 +462,7 @@ int main(void)
   RUN_TEST(failure_reason_from_output_failure);
   RUN_TEST(crash_without_failure_file);
   RUN_TEST(missing_channel_data_is_a_client_error);
+  RUN_TEST(invalid_descriptions_never_call_back);
   RUN_TEST(max_run_enforced);
   RUN_TEST(stop_running_job);
   RUN_TEST(reattach_after_crash);

@@ -18,8 +18,10 @@ struct test_server {
   int port;
 };
 
-/// Start the server; it stops when its stdin closes (test_server_stop).
-static inline void test_server_start(struct test_server *s)
+/// Start the server (HTTPS with cert/key when both are given, else HTTP); it
+/// stops when its stdin closes (test_server_stop).
+static inline void test_server_start_tls(struct test_server *s, const char *cert,
+                                         const char *key)
 {
   const char *src = getenv("SMF_SOURCE_DIR");
   ASSERT(src != NULL);
@@ -32,8 +34,8 @@ static inline void test_server_start(struct test_server *s)
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_addclose(&fa, in[1]);
   posix_spawn_file_actions_addclose(&fa, out[0]);
-  char py[] = "python3";
-  char *argv[] = {py, script, NULL};
+  char py[] = "python3", tls[] = "--tls";
+  char *argv[] = {py, script, cert ? tls : NULL, (char *)cert, (char *)key, NULL};
   ASSERT(posix_spawnp(&s->pid, "python3", &fa, NULL, argv, environ) == 0);
   posix_spawn_file_actions_destroy(&fa);
   close(in[0]);
@@ -55,4 +57,9 @@ static inline void test_server_stop(struct test_server *s)
   close(s->stdin_fd);
   int st;
   waitpid(s->pid, &st, 0);
+}
+
+static inline void test_server_start(struct test_server *s)
+{
+  test_server_start_tls(s, NULL, NULL);
 }

@@ -44,9 +44,12 @@ static int sql_int(const char *dir, const char *sql)
 static void make_run(struct state *s, const char *id)
 {
   struct smf_error err = SMF_ERROR_INIT;
-  struct state_run r = {.id = (char *)id, .pipeline_path = (char *)"/p/pipeline.yaml",
-                        .pipeline_sha256 = (char *)"abc", .name = (char *)"demo",
-                        .target = (char *)"local", .params_json = (char *)"{\"a\":1}",
+  struct state_run r = {.id = (char *)id,
+                        .pipeline_path = (char *)"/p/pipeline.yaml",
+                        .pipeline_sha256 = (char *)"abc",
+                        .name = (char *)"demo",
+                        .target = (char *)"local",
+                        .params_json = (char *)"{\"a\":1}",
                         .options_json = (char *)"{}"};
   ASSERT_EQ(state_run_create(s, &r, &err), 0);
 }
@@ -59,8 +62,9 @@ TEST(migrations_fresh_and_idempotent)
   ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
   state_close(s);
   ASSERT_EQ(sql_int(dir, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
-  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
-                         "('runs','steps','attempts','events')"),
+  ASSERT_EQ(sql_int(dir,
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                    "('runs','steps','attempts','events')"),
             4);
   char *path = smf_xasprintf("%s/state.db", dir);
   sqlite3 *db = NULL;
@@ -169,8 +173,11 @@ TEST(intent_is_durable_at_once_and_batches_flush_together)
   ASSERT_EQ(state_commit_count(s), c0 + 1);
   ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM events"), 100);
   // An intent flushes the batch written before it and itself.
-  struct state_step st = {.run_id = (char *)"r1", .id = (char *)"a", .kind = (char *)"run",
-                          .state = (char *)"running", .attempts = 1};
+  struct state_step st = {.run_id = (char *)"r1",
+                          .id = (char *)"a",
+                          .kind = (char *)"run",
+                          .state = (char *)"running",
+                          .attempts = 1};
   ASSERT_EQ(state_step_put(s, &st, &err), 0);
   ASSERT_EQ(state_attempt_intent(s, "r1", "a", 1, "{\"pid\":1}", &err), 0);
   ASSERT_EQ(sql_int(dir, "SELECT attempts FROM steps WHERE id = 'a'"), 1);
@@ -211,15 +218,20 @@ TEST(runs_steps_attempts_roundtrip)
   state_runs_free(runs, n);
   ASSERT_EQ(state_run_get(s, "nope", &r, &err), SMF_ENOENT);
 
-  struct state_step st = {.run_id = (char *)"20260101-000001-bbbb", .id = (char *)"b",
-                          .kind = (char *)"run", .state = (char *)"succeeded", .attempts = 2,
-                          .outputs_json = (char *)"{\"k\":\"v\"}"};
+  struct state_step st = {.run_id = (char *)"20260101-000001-bbbb",
+                          .id = (char *)"b",
+                          .kind = (char *)"run",
+                          .state = (char *)"succeeded",
+                          .attempts = 2,
+                          .outputs_json = (char *)"{\"k\":\"v\"}",
+                          .seq = 1};
   ASSERT_EQ(state_step_put(s, &st, &err), 0);
   st.id = (char *)"a";
+  st.seq = 2;
   st.state = (char *)"failed";
   st.error_class = (char *)"AlgorithmError";
   ASSERT_EQ(state_step_put(s, &st, &err), 0);
-  st.state = (char *)"succeeded";  // update keeps the first position
+  st.state = (char *)"succeeded";  // an update keeps its position
   ASSERT_EQ(state_step_put(s, &st, &err), 0);
   struct state_step *steps;
   ASSERT_EQ(state_steps_list(s, "20260101-000001-bbbb", &steps, &n, &err), 0);

@@ -41,14 +41,16 @@ TEST(json_dumps_of_typed_values)
   ltu_set(v, "a", list);
   ltu_set(v, "u", ltu_str("caf\xc3\xa9 \xf0\x9f\x98\x80"));
   char *s = target_json_dumps_py(v);
-  ASSERT_STREQ(s, "{\"b\": 1, \"a\": [0.5, \"x\\\"y\", false, null], "
-                  "\"u\": \"caf\\u00e9 \\ud83d\\ude00\"}");
+  ASSERT_STREQ(s,
+               "{\"b\": 1, \"a\": [0.5, \"x\\\"y\", false, null], "
+               "\"u\": \"caf\\u00e9 \\ud83d\\ude00\"}");
   free(s);
   struct smf_buf b = SMF_BUF_INIT;
   json_t *j = target_node_to_json(v);
   target_py_dumps_compact(j, &b);
-  ASSERT_STREQ(smf_buf_cstr(&b), "{\"a\":[0.5,\"x\\\"y\",false,null],\"b\":1,"
-                                 "\"u\":\"caf\\u00e9 \\ud83d\\ude00\"}");
+  ASSERT_STREQ(smf_buf_cstr(&b),
+               "{\"a\":[0.5,\"x\\\"y\",false,null],\"b\":1,"
+               "\"u\":\"caf\\u00e9 \\ud83d\\ude00\"}");
   smf_buf_reset(&b);
   target_py_str(json_object_get(j, "a"), &b);
   ASSERT_STREQ(smf_buf_cstr(&b), "[0.5, 'x\"y', False, None]");
@@ -69,18 +71,25 @@ TEST(hyperparameters_as_the_sdk_sends_them)
   ltu_set(hp, "flag", ltu_bool(true));
   struct dsl_node *fw = ltu_node(DSL_MAP);
   ltu_set(fw, "sagemaker_mpi_enabled", ltu_bool(true));
-  struct target_training_job job = {.job_name = "j-1", .entry_point = "train.py",
+  struct target_training_job job = {.job_name = "j-1",
+                                    .entry_point = "train.py",
                                     .submit_dir_uri = "s3://b/code/sourcedir.tar.gz",
-                                    .hyperparameters = hp, .framework_hyperparameters = fw};
+                                    .hyperparameters = hp,
+                                    .framework_hyperparameters = fw};
   struct target_hps hps;
   struct smf_error err = SMF_ERROR_INIT;
   ASSERT_EQ(target_hps_encode(&job, "eu-west-1", &hps, &err), 0);
   static const char *const want[][2] = {
-      {"epochs", "10"}, {"lr", "1e-05"}, {"optimizer", "\"adam\""}, {"flag", "true"},
+      {"epochs", "10"},
+      {"lr", "1e-05"},
+      {"optimizer", "\"adam\""},
+      {"flag", "true"},
       {"sagemaker_mpi_enabled", "true"},
       {"sagemaker_submit_directory", "\"s3://b/code/sourcedir.tar.gz\""},
-      {"sagemaker_program", "\"train.py\""}, {"sagemaker_container_log_level", "20"},
-      {"sagemaker_job_name", "\"j-1\""}, {"sagemaker_region", "\"eu-west-1\""}};
+      {"sagemaker_program", "\"train.py\""},
+      {"sagemaker_container_log_level", "20"},
+      {"sagemaker_job_name", "\"j-1\""},
+      {"sagemaker_region", "\"eu-west-1\""}};
   ASSERT_EQ(hps.n, SMF_ARRAY_LEN(want));
   for (size_t i = 0; i < hps.n; i++) {
     ASSERT_STREQ(hps.items[i].name, want[i][0]);

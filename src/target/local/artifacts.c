@@ -46,8 +46,8 @@ int local_dir_pack_put(const struct target *t, const char *dir, const char *uri,
 {
   static atomic_uint counter;
   char *tmpdir = smf_xasprintf("%s/tmp", t->state_dir);
-  char *tmp = smf_xasprintf("%s/pack-%ld-%u.tar.gz", tmpdir, (long)getpid(),
-                            atomic_fetch_add(&counter, 1));
+  char *tmp =
+      smf_xasprintf("%s/pack-%ld-%u.tar.gz", tmpdir, (long)getpid(), atomic_fetch_add(&counter, 1));
   int rc = smf_mkdir_p(tmpdir, err);
   if (rc == 0) {
     struct smf_pack_spec spec = {.source_dir = dir, .output = tmp};
@@ -63,8 +63,7 @@ int local_dir_pack_put(const struct target *t, const char *dir, const char *uri,
   return rc;
 }
 
-int local_file_put(const struct target *t, const char *path, const char *uri,
-                   struct smf_error *err)
+int local_file_put(const struct target *t, const char *path, const char *uri, struct smf_error *err)
 {
   return local_store_put_file(local_impl_store(t), path, uri, err);
 }

@@ -18,20 +18,22 @@
 
 extern char **environ;
 
-#define HOSTING_POLL_MS 200
+#define HOSTING_POLL_MS 25  // a loopback GET is cheap; the first tick bounds deploy latency
 #define HOSTING_START_TIMEOUT_MS 60000
 
 struct deploy {
   struct target *t;
   char *endpoint, *model_name, *config_name, *model_data, *entry_point, *source_dir;
   char *dir, *model_dir, *log_path;
-  char **serve, **env;          // NULL-terminated
+  char **serve, **env;  // NULL-terminated
   int port;
   uv_work_t work;
   uv_process_t proc;
   uv_timer_t timer;
   int handles;
-  bool spawned, exited, pinging, done;
+  bool spawned, exited, pinging, recording, done;
+  char url[64];
+  char arn[512];
   int64_t deadline_ms;
   uint64_t start_time;
   int rc;
@@ -137,9 +139,10 @@ static void deploy_fail_server(struct deploy *d, const char *why)
   deploy_report(d, SMF_ECHILD, NULL);
 }
 
-// Healthy: replace the previous server, record the new one, report.
-static void deploy_healthy(struct deploy *d)
+// Healthy (thread pool): stop the previous server, record the new one.
+static void deploy_record_work(uv_work_t *w)
 {
+  struct deploy *d = w->data;
   char *path = record_path(d->t, d->endpoint);
   json_t *old = NULL;
   if (local_json_read(path, &old, NULL) == 0 &&
@@ -147,32 +150,51 @@ static void deploy_healthy(struct deploy *d)
     record_stop(old);
   }
   json_decref(old);
-  char url[64];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d", d->port);
-  char arn[512];
-  snprintf(arn, sizeof(arn), "arn:aws:sagemaker:%s:000000000000:endpoint/%s", d->t->region,
-           d->endpoint);
-  json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:I}", "endpoint",
-                          d->endpoint, "endpoint_arn", arn, "model_name", d->model_name,
-                          "config_name", d->config_name, "url", url, "port", d->port, "pid",
-                          (json_int_t)d->proc.pid, "start_time", (json_int_t)d->start_time,
-                          "model_dir", d->model_dir, "log", d->log_path, "created_ms",
-                          (json_int_t)smf_time_now_ms());
-  int rc = local_json_write(path, rec, &d->err);
+  json_t *rec =
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:I}", "endpoint", d->endpoint,
+                "endpoint_arn", d->arn, "model_name", d->model_name, "config_name", d->config_name,
+                "url", d->url, "port", d->port, "pid", (json_int_t)d->proc.pid, "start_time",
+                (json_int_t)d->start_time, "model_dir", d->model_dir, "log", d->log_path,
+                "created_ms", (json_int_t)smf_time_now_ms());
+  d->rc = local_json_write(path, rec, &d->err);
   json_decref(rec);
   free(path);
-  struct target_endpoint_info info = {.endpoint = d->endpoint, .endpoint_arn = arn,
+}
+
+static void deploy_record_after(uv_work_t *w, int status)
+{
+  (void)status;
+  struct deploy *d = w->data;
+  struct target_endpoint_info info = {.endpoint = d->endpoint,
+                                      .endpoint_arn = d->arn,
                                       .config_name = d->config_name,
-                                      .model_name = d->model_name, .status = "InService",
-                                      .url = url, .pid = d->proc.pid};
-  deploy_report(d, rc, rc ? NULL : &info);
+                                      .model_name = d->model_name,
+                                      .status = "InService",
+                                      .url = d->url,
+                                      .pid = d->proc.pid};
+  deploy_report(d, d->rc, d->rc ? NULL : &info);
+}
+
+static void deploy_healthy(struct deploy *d)
+{
+  d->recording = true;
+  uv_timer_stop(&d->timer);
+  snprintf(d->url, sizeof(d->url), "http://127.0.0.1:%d", d->port);
+  snprintf(d->arn, sizeof(d->arn), "arn:aws:sagemaker:%s:000000000000:endpoint/%s", d->t->region,
+           d->endpoint);
+  d->work.data = d;
+  int rc = uv_queue_work(d->t->loop, &d->work, deploy_record_work, deploy_record_after);
+  if (rc != 0) {
+    SMF_ERR_SET(&d->err, SMF_EINTERNAL, "cannot queue work: %s", uv_strerror(rc));
+    deploy_report(d, SMF_EINTERNAL, NULL);
+  }
 }
 
 static void deploy_on_ping(void *data, int status)
 {
   struct deploy *d = data;
   d->pinging = false;
-  if (d->done) {
+  if (d->done || d->recording) {
     return;
   }
   if (status == 200) {
@@ -183,7 +205,7 @@ static void deploy_on_ping(void *data, int status)
 static void deploy_on_tick(uv_timer_t *t)
 {
   struct deploy *d = t->data;
-  if (d->done || d->pinging) {
+  if (d->done || d->pinging || d->recording) {
     return;
   }
   if (d->exited) {
@@ -212,9 +234,14 @@ static int deploy_spawn(struct deploy *d)
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
                                    {.flags = UV_INHERIT_FD, .data.fd = fd},
                                    {.flags = UV_INHERIT_FD, .data.fd = fd}};
-  uv_process_options_t opt = {.exit_cb = deploy_on_exit, .file = d->serve[0], .args = d->serve,
-                              .env = d->env, .cwd = d->model_dir,
-                              .flags = UV_PROCESS_DETACHED, .stdio_count = 3, .stdio = stdio};
+  uv_process_options_t opt = {.exit_cb = deploy_on_exit,
+                              .file = d->serve[0],
+                              .args = d->serve,
+                              .env = d->env,
+                              .cwd = d->model_dir,
+                              .flags = UV_PROCESS_DETACHED,
+                              .stdio_count = 3,
+                              .stdio = stdio};
   d->proc.data = d;
   int rc = uv_spawn(d->t->loop, &d->proc, &opt);
   close(fd);
@@ -352,8 +379,9 @@ static int hosting_deploy(struct target *t, const struct target_endpoint_spec *s
                           target_endpoint_cb cb, void *data, struct smf_error *err)
 {
   if (spec == NULL || cb == NULL || !endpoint_name_ok(spec->endpoint) || !spec->model_data) {
-    return SMF_ERR_SET(err, SMF_EINVAL, "deploy needs an endpoint name ([a-zA-Z0-9-]{1,63}), "
-                                        "model data and a callback");
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "deploy needs an endpoint name ([a-zA-Z0-9-]{1,63}), "
+                       "model data and a callback");
   }
   struct deploy *d = smf_xcalloc(1, sizeof(*d));
   d->t = t;
@@ -361,9 +389,9 @@ static int hosting_deploy(struct target *t, const struct target_endpoint_spec *s
   d->data = data;
   d->endpoint = smf_xstrdup(spec->endpoint);
   d->model_name = smf_xstrdup(spec->model_name ? spec->model_name : spec->endpoint);
-  d->config_name = spec->config_name ? smf_xstrdup(spec->config_name)
-                                     : smf_xasprintf("%s-%lld", spec->endpoint,
-                                                     (long long)smf_time_now_ms());
+  d->config_name = spec->config_name
+                       ? smf_xstrdup(spec->config_name)
+                       : smf_xasprintf("%s-%lld", spec->endpoint, (long long)smf_time_now_ms());
   d->model_data = smf_xstrdup(spec->model_data);
   d->entry_point = spec->entry_point ? smf_xstrdup(spec->entry_point) : NULL;
   d->source_dir = spec->source_dir ? smf_xstrdup(spec->source_dir) : NULL;
@@ -445,12 +473,13 @@ static void ep_after(uv_work_t *w, int status)
   } else if (r->rc != 0) {
     r->ep_cb(r->data, r->rc, NULL, e);
   } else {
-    struct target_endpoint_info info = {
-        .endpoint = rec_str(r->rec, "endpoint"), .endpoint_arn = rec_str(r->rec, "endpoint_arn"),
-        .config_name = rec_str(r->rec, "config_name"),
-        .model_name = rec_str(r->rec, "model_name"),
-        .status = r->alive ? "InService" : "Failed", .url = rec_str(r->rec, "url"),
-        .pid = json_integer_value(json_object_get(r->rec, "pid"))};
+    struct target_endpoint_info info = {.endpoint = rec_str(r->rec, "endpoint"),
+                                        .endpoint_arn = rec_str(r->rec, "endpoint_arn"),
+                                        .config_name = rec_str(r->rec, "config_name"),
+                                        .model_name = rec_str(r->rec, "model_name"),
+                                        .status = r->alive ? "InService" : "Failed",
+                                        .url = rec_str(r->rec, "url"),
+                                        .pid = json_integer_value(json_object_get(r->rec, "pid"))};
     r->ep_cb(r->data, 0, &info, NULL);
   }
   json_decref(r->rec);

@@ -14,9 +14,8 @@
 #define LOCAL_DEFAULT_MAX_RUN_MS (86400LL * 1000)
 
 struct local_job *local_job_new(struct target *t, const struct local_job_kind *kind,
-                                const struct target_job_ops *ops, const char *name,
-                                int n_hosts, int64_t max_run_ms, target_event_cb cb,
-                                void *data)
+                                const struct target_job_ops *ops, const char *name, int n_hosts,
+                                int64_t max_run_ms, target_event_cb cb, void *data)
 {
   struct local_job *j = smf_xcalloc(1, sizeof(*j));
   j->base.target = t;
@@ -134,14 +133,19 @@ void local_job_free(struct local_job *j)
 static enum smf_errclass job_class_of(int code)
 {
   switch (code) {
-    case SMF_ENOENT:
-    case SMF_EINVAL:
-    case SMF_EPARSE:
-    case SMF_EVALIDATE: return SMF_CLASS_CLIENT;
-    case SMF_ETIMEOUT: return SMF_CLASS_TIMEOUT;
-    case SMF_ECHILD: return SMF_CLASS_ALGORITHM;
-    case SMF_ECANCELLED: return SMF_CLASS_NONE;
-    default: return SMF_CLASS_INTERNAL_SERVER;
+  case SMF_ENOENT:
+  case SMF_EINVAL:
+  case SMF_EPARSE:
+  case SMF_EVALIDATE:
+    return SMF_CLASS_CLIENT;
+  case SMF_ETIMEOUT:
+    return SMF_CLASS_TIMEOUT;
+  case SMF_ECHILD:
+    return SMF_CLASS_ALGORITHM;
+  case SMF_ECANCELLED:
+    return SMF_CLASS_NONE;
+  default:
+    return SMF_CLASS_INTERNAL_SERVER;
   }
 }
 
@@ -155,23 +159,32 @@ static void job_done(struct local_job *j, enum target_job_status status, struct 
   snprintf(arn, sizeof(arn), "arn:aws:sagemaker:%s:000000000000:%s/%s", j->t->region,
            j->kind->what[0] == 't' ? "training-job" : "processing-job", j->name);
   struct local_job_host *h1 = &j->hosts[0];
-  struct target_job_result r = {
-      .job_name = j->name, .job_arn = arn, .status = status,
-      .failure_reason = status == TARGET_JOB_COMPLETED ? NULL
-                        : j->res.failure_reason ? j->res.failure_reason : err ? err->message : NULL,
-      .klass = err ? err->klass : SMF_CLASS_NONE, .exit_code = h1->exit_code,
-      .model_data = j->res.model_data, .output_data = j->res.output_data,
-      .image_uri = j->image_uri, .report_uri = j->res.report_uri, .metrics = j->res.metrics,
-      .n_metrics = j->res.n_metrics, .report_json = j->res.report_json,
-      .billable_seconds = secs * j->n_hosts};
-  struct target_event ev = {.type = TARGET_EVENT_DONE, .job_name = j->name, .result = &r,
+  struct target_job_result r = {.job_name = j->name,
+                                .job_arn = arn,
+                                .status = status,
+                                .failure_reason = status == TARGET_JOB_COMPLETED ? NULL
+                                                  : j->res.failure_reason ? j->res.failure_reason
+                                                  : err                   ? err->message
+                                                                          : NULL,
+                                .klass = err ? err->klass : SMF_CLASS_NONE,
+                                .exit_code = h1->exit_code,
+                                .model_data = j->res.model_data,
+                                .output_data = j->res.output_data,
+                                .image_uri = j->image_uri,
+                                .report_uri = j->res.report_uri,
+                                .metrics = j->res.metrics,
+                                .n_metrics = j->res.n_metrics,
+                                .report_json = j->res.report_json,
+                                .billable_seconds = secs * j->n_hosts};
+  struct target_event ev = {.type = TARGET_EVENT_DONE,
+                            .job_name = j->name,
+                            .result = &r,
                             .err = (err && err->code) ? err : NULL};
   j->cb(j->data, &ev);
   local_job_free(j);
 }
 
-static void job_fail(struct local_job *j, enum target_job_status status, int code,
-                     const char *msg)
+static void job_fail(struct local_job *j, enum target_job_status status, int code, const char *msg)
 {
   struct smf_error err = SMF_ERROR_INIT;
   SMF_ERR_SET(&err, code, "%s %s: %s", j->kind->what, j->name, msg);
@@ -319,8 +332,8 @@ static void job_on_max_run(uv_timer_t *t)
 static void job_on_line(struct local_host *lh, const char *line, void *data)
 {
   struct local_job *j = data;
-  struct target_event ev = {.type = TARGET_EVENT_LOG, .job_name = j->name,
-                            .host = local_host_name(lh), .line = line};
+  struct target_event ev = {
+      .type = TARGET_EVENT_LOG, .job_name = j->name, .host = local_host_name(lh), .line = line};
   j->cb(j->data, &ev);
 }
 
@@ -351,8 +364,8 @@ static char *job_intent(const struct local_job *j)
                                            (json_int_t)j->hosts[i].pid, "start_time",
                                            (json_int_t)j->hosts[i].start_time));
   }
-  json_t *o = json_pack("{s:s, s:s, s:I, s:o}", "target", "local", "job_dir", j->dir,
-                        "started_ms", (json_int_t)j->started_ms, "hosts", hosts);
+  json_t *o = json_pack("{s:s, s:s, s:I, s:o}", "target", "local", "job_dir", j->dir, "started_ms",
+                        (json_int_t)j->started_ms, "hosts", hosts);
   char *text = json_dumps(o, JSON_COMPACT);
   json_decref(o);
   return text;
@@ -363,6 +376,16 @@ static void job_started(struct local_job *j)
   int64_t left = j->max_run_ms - (smf_time_now_ms() - j->started_ms);
   uv_timer_start(&j->max_timer, job_on_max_run, (uint64_t)(left > 0 ? left : 0), 0);
   char *intent = job_intent(j);
+  // Also kept in the job directory, so that a job whose intent the caller never
+  // got to persist can still be found by its name (attach with a NULL intent).
+  // A plain write: a machine crash ends the job's processes too.
+  char *path = smf_xasprintf("%s/intent.json", j->dir);
+  FILE *f = fopen(path, "we");
+  if (f) {
+    fputs(intent, f);
+    fclose(f);
+  }
+  free(path);
   struct target_event ev = {.type = TARGET_EVENT_STARTED, .job_name = j->name, .intent = intent};
   j->cb(j->data, &ev);
   free(intent);
@@ -372,8 +395,11 @@ static int job_spawn_all(struct local_job *j, struct smf_error *err)
 {
   for (int i = 0; i < j->n_hosts; i++) {
     struct local_job_host *h = &j->hosts[i];
-    struct local_host_spec spec = {.name = h->name, .cwd = h->cwd, .argv = h->argv,
-                                   .env = h->env, .log_path = h->log_path,
+    struct local_host_spec spec = {.name = h->name,
+                                   .cwd = h->cwd,
+                                   .argv = h->argv,
+                                   .env = h->env,
+                                   .log_path = h->log_path,
                                    .exit_path = h->exit_path};
     int rc = local_host_spawn(j->t->loop, &spec, job_on_line, job_on_host_exit, j, &h->h, err);
     if (rc != 0) {
@@ -455,12 +481,23 @@ int local_job_run(struct local_job *j, struct smf_error *err)
 int local_job_attach(struct local_job *j, const char *intent, struct smf_error *err)
 {
   json_error_t jerr;
-  json_t *o = json_loads(intent ? intent : "", 0, &jerr);
-  json_t *hosts = json_object_get(o, "hosts");
+  json_t *o = NULL;
   int rc = 0;
+  if (intent == NULL) {  // by name: the intent the job directory kept
+    char *path = smf_xasprintf("%s/intent.json", j->dir);
+    o = json_load_file(path, 0, &jerr);
+    free(path);
+    if (o == NULL) {
+      rc = SMF_ERR_SET(err, SMF_ENOENT, "no local %s named %s was started", j->kind->what, j->name);
+      goto fail;
+    }
+  } else {
+    o = json_loads(intent, 0, &jerr);
+  }
+  json_t *hosts = json_object_get(o, "hosts");
   if (!json_is_array(hosts) || json_array_size(hosts) != (size_t)j->n_hosts) {
-    rc = SMF_ERR_SET(err, SMF_EINVAL, "%s: not an intent of a local job with %d host(s)",
-                     j->name, j->n_hosts);
+    rc = SMF_ERR_SET(err, SMF_EINVAL, "%s: not an intent of a local job with %d host(s)", j->name,
+                     j->n_hosts);
     goto fail;
   }
   j->attached = true;
@@ -508,4 +545,33 @@ void local_job_detach(struct target_job *base)
   if (!j->preparing && !j->collecting) {
     local_job_free(j);  // the hosts run on in their own sessions
   }
+}
+
+bool local_channel_name_ok(const char *name)
+{
+  size_t n = name ? strlen(name) : 0;
+  if (n == 0 || n > 64 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+    return false;
+  }
+  for (const char *p = name; *p; p++) {
+    bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool local_entry_point_ok(const char *path)
+{
+  if (path == NULL || *path == '\0' || *path == '/') {
+    return false;
+  }
+  for (const char *seg = path; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL) {
+    if (strncmp(seg, "..", 2) == 0 && (seg[2] == '/' || seg[2] == '\0')) {
+      return false;
+    }
+  }
+  return true;
 }

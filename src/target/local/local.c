@@ -1,10 +1,10 @@
 // local.c: the embedded `local` target: the vtable, and the store operations
 // run on the uv thread pool over store.c.
+#include "target/local/local.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "target/local/local.h"
 
 struct local_impl {
   struct local_store store;
@@ -45,7 +45,7 @@ struct store_req {
   uv_work_t work;
   struct target *t;
   enum store_op op;
-  char *a, *b;             // uris / paths by op
+  char *a, *b;  // uris / paths by op
   void *bytes;
   size_t len;
   target_done_cb done_cb;
@@ -63,12 +63,24 @@ static void store_work(uv_work_t *w)
   struct store_req *r = w->data;
   const struct local_store *st = local_impl_store(r->t);
   switch (r->op) {
-    case ST_PUT_FILE: r->rc = local_store_put_file(st, r->a, r->b, &r->err); break;
-    case ST_PUT_BYTES: r->rc = local_store_put_bytes(st, r->b, r->bytes, r->len, &r->err); break;
-    case ST_GET_FILE: r->rc = local_store_copy(st, r->a, r->b, &r->err); break;
-    case ST_HEAD: r->rc = local_store_stat(st, r->a, &r->st, &r->err); break;
-    case ST_COPY: r->rc = local_store_copy(st, r->a, r->b, &r->err); break;
-    case ST_LIST: r->rc = local_store_list(st, r->a, &r->listing, &r->err); break;
+  case ST_PUT_FILE:
+    r->rc = local_store_put_file(st, r->a, r->b, &r->err);
+    break;
+  case ST_PUT_BYTES:
+    r->rc = local_store_put_bytes(st, r->b, r->bytes, r->len, &r->err);
+    break;
+  case ST_GET_FILE:
+    r->rc = local_store_copy(st, r->a, r->b, &r->err);
+    break;
+  case ST_HEAD:
+    r->rc = local_store_stat(st, r->a, &r->st, &r->err);
+    break;
+  case ST_COPY:
+    r->rc = local_store_copy(st, r->a, r->b, &r->err);
+    break;
+  case ST_LIST:
+    r->rc = local_store_list(st, r->a, &r->listing, &r->err);
+    break;
   }
 }
 
@@ -115,8 +127,8 @@ static void store_after(uv_work_t *w, int status)
   struct store_req *r = w->data;
   const struct smf_error *e = r->rc ? &r->err : NULL;
   if (r->op == ST_HEAD) {
-    struct target_object o = {.uri = r->a, .key = r->a, .size = r->st.size,
-                              .mtime_ms = r->st.mtime_ms};
+    struct target_object o = {
+        .uri = r->a, .key = r->a, .size = r->st.size, .mtime_ms = r->st.mtime_ms};
     r->head_cb(r->data, r->rc, r->rc ? NULL : &o, e);
   } else if (r->op == ST_LIST) {
     store_list_done(r);
@@ -231,12 +243,11 @@ static const struct target_vtable local_vtable = {
     .training = &local_training_ops,
     .processing = &local_processing_ops,
     .hosting = &local_hosting_recorded_ops,  // hosting.c + records in the state database
-    .registry = &local_registry_ops,         // in the state database (registry.c)
+    .registry = &local_registry_db_ops,      // the state database (registry_db.c)
     .free = local_free,
 };
 
-int local_target_new(const struct target_config *cfg, struct target **out,
-                     struct smf_error *err)
+int local_target_new(const struct target_config *cfg, struct target **out, struct smf_error *err)
 {
   struct target *t = smf_xcalloc(1, sizeof(*t));
   target__init(t, &local_vtable, cfg);

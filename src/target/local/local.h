@@ -16,8 +16,7 @@
 #include "target/target.h"
 
 /// Make the local target (target_new's "local"). Caller frees with target_free.
-int local_target_new(const struct target_config *cfg, struct target **out,
-                     struct smf_error *err);
+int local_target_new(const struct target_config *cfg, struct target **out, struct smf_error *err);
 
 /// The local target's object store. Borrowed.
 const struct local_store *local_impl_store(const struct target *t);
@@ -31,9 +30,9 @@ const char *local_share_dir(const struct target *t);
 
 /// The per-host environment and arguments the toolkit would give the user's script.
 struct local_tk_env {
-  char **env;        ///< "NAME=VALUE" strings (SM_*, TRAINING_JOB_NAME, ...), owned
+  char **env;  ///< "NAME=VALUE" strings (SM_*, TRAINING_JOB_NAME, ...), owned
   size_t n_env;
-  char **args;       ///< the user arguments (SM_USER_ARGS as argv), owned
+  char **args;  ///< the user arguments (SM_USER_ARGS as argv), owned
   size_t n_args;
 };
 
@@ -66,12 +65,12 @@ typedef void (*local_line_cb)(struct local_host *h, const char *line, void *data
 typedef void (*local_exit_cb)(struct local_host *h, int exit_code, void *data);
 
 struct local_host_spec {
-  const char *name;         ///< "algo-1"
+  const char *name;  ///< "algo-1"
   const char *cwd;
-  char *const *argv;        ///< the command, argv[0] found on PATH
-  char *const *env;         ///< the full environment, NULL-terminated
-  const char *log_path;     ///< output goes here (appended)
-  const char *exit_path;    ///< the wrapper writes the exit status here
+  char *const *argv;      ///< the command, argv[0] found on PATH
+  char *const *env;       ///< the full environment, NULL-terminated
+  const char *log_path;   ///< output goes here (appended)
+  const char *exit_path;  ///< the wrapper writes the exit status here
 };
 
 /// Spawn. The host's handle is freed by local_host_close after its exit callback.
@@ -145,11 +144,11 @@ struct local_job_kind {
 };
 
 struct local_job_host {
-  char *name;           ///< algo-N
-  char *root;           ///< the host's /opt/ml
+  char *name;  ///< algo-N
+  char *root;  ///< the host's /opt/ml
   char *cwd;
   char *log_path, *exit_path;
-  char **argv, **env;   ///< NULL-terminated, owned
+  char **argv, **env;  ///< NULL-terminated, owned
   struct local_host *h;
   int64_t pid;
   uint64_t start_time;
@@ -188,9 +187,8 @@ struct local_job {
 /// A new job in STATE_DIR/jobs/NAME with n_hosts hosts named algo-1..N. Caller
 /// then fills kdata and starts it with local_job_run or local_job_attach.
 struct local_job *local_job_new(struct target *t, const struct local_job_kind *kind,
-                                const struct target_job_ops *ops, const char *name,
-                                int n_hosts, int64_t max_run_ms, target_event_cb cb,
-                                void *data);
+                                const struct target_job_ops *ops, const char *name, int n_hosts,
+                                int64_t max_run_ms, target_event_cb cb, void *data);
 /// Prepare on the thread pool, then spawn every host. On error the job is freed
 /// and the callback never runs.
 int local_job_run(struct local_job *j, struct smf_error *err);
@@ -198,6 +196,10 @@ int local_job_run(struct local_job *j, struct smf_error *err);
 int local_job_attach(struct local_job *j, const char *intent, struct smf_error *err);
 /// Stop: SIGTERM to every host, SIGKILL after a grace period.
 int local_job_stop(struct target_job *base, struct smf_error *err);
+/// A channel or input name as SageMaker allows it: [A-Za-z0-9._-]{1,64}, not "." or "..".
+bool local_channel_name_ok(const char *name);
+/// An entry point: a relative path inside the code without ".." segments.
+bool local_entry_point_ok(const char *path);
 /// Forget the job, leaving its processes running (target_job_ops.detach).
 void local_job_detach(struct target_job *base);
 /// Free a job that never started (after a failed local_job_run it is already freed).
@@ -212,9 +214,12 @@ extern const struct target_job_ops local_training_ops;
 extern const struct target_job_ops local_processing_ops;
 /// The hosting operations (hosting.c).
 extern const struct target_hosting_ops local_hosting_ops;
-/// registry.c: the registry in the state database, and hosting_ops that also
-/// record endpoints there.
+/// The registry operations (registry.c): JSON files in STATE_DIR/registry/.
 extern const struct target_registry_ops local_registry_ops;
+/// registry_db.c: the registry in the state database when the target has one
+/// (else local_registry_ops), and the hosting operations that also record
+/// endpoints there.
+extern const struct target_registry_ops local_registry_db_ops;
 extern const struct target_hosting_ops local_hosting_recorded_ops;
 
 // ---------------------------------------------------------------------------

@@ -50,7 +50,8 @@ static void ping_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
   struct ping *p = h->data;
   size_t room = sizeof(p->head) - 1 - p->head_len;
   static char sink[4096];  // body bytes past the status line are discarded
-  *buf = room ? uv_buf_init(p->head + p->head_len, (unsigned)room) : uv_buf_init(sink, sizeof(sink));
+  *buf =
+      room ? uv_buf_init(p->head + p->head_len, (unsigned)room) : uv_buf_init(sink, sizeof(sink));
 }
 
 static void ping_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)

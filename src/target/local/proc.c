@@ -22,9 +22,9 @@
 #define HOST_READ_SIZE 65536
 
 // bash (not dash, which drops environment entries whose names are not shell
-// identifiers, such as the toolkit's SM_HP_LEARNING-RATE): records "$?" of the command in $1 (renamed into place), then exits with it.
-// The trap keeps the shell alive through SIGTERM so that it records the status
-// of the script it waits for; children get the default disposition back.
+// identifiers, such as the toolkit's SM_HP_LEARNING-RATE): records "$?" of the command in $1
+// (renamed into place), then exits with it. The trap keeps the shell alive through SIGTERM so that
+// it records the status of the script it waits for; children get the default disposition back.
 static const char host_wrapper[] =
     "trap : TERM INT HUP; f=$1; shift; \"$@\"; rc=$?; "
     "echo \"$rc\" > \"$f.tmp\" && mv -f \"$f.tmp\" \"$f\"; exit \"$rc\"";
@@ -35,18 +35,18 @@ struct local_host {
   uv_process_t proc;
   uv_timer_t timer;
   uv_fs_t fsreq;
-  int handles;            // open uv handles; freed at 0 after close
-  bool is_child;          // spawned by us (else watched by pid)
-  bool ended;             // the process is gone
-  bool finished;          // exit_cb delivered
-  bool reading;           // a uv_fs_read is in flight
+  int handles;    // open uv handles; freed at 0 after close
+  bool is_child;  // spawned by us (else watched by pid)
+  bool ended;     // the process is gone
+  bool finished;  // exit_cb delivered
+  bool reading;   // a uv_fs_read is in flight
   bool closing;
   int log_fd;
   int64_t offset;
   int64_t pid;
   uint64_t start_time;
-  int child_status;       // from uv's exit callback, when a child
-  struct smf_buf partial; // an incomplete last line
+  int child_status;        // from uv's exit callback, when a child
+  struct smf_buf partial;  // an incomplete last line
   char rbuf[HOST_READ_SIZE];
   local_line_cb line_cb;
   local_exit_cb exit_cb;
@@ -271,8 +271,8 @@ int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_
                      struct smf_error *err)
 {
   *out = NULL;
-  struct local_host *h = host_new(loop, spec->name, spec->log_path, spec->exit_path, line_cb,
-                                  exit_cb, data);
+  struct local_host *h =
+      host_new(loop, spec->name, spec->log_path, spec->exit_path, line_cb, exit_cb, data);
   int wfd = -1, rc = 0;
   size_t argc = 0;
   while (spec->argv[argc]) {
@@ -298,9 +298,14 @@ int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
                                    {.flags = UV_INHERIT_FD, .data.fd = wfd},
                                    {.flags = UV_INHERIT_FD, .data.fd = wfd}};
-  uv_process_options_t opt = {.exit_cb = host_on_exit, .file = shell, .args = argv,
-                              .env = (char **)spec->env, .cwd = spec->cwd,
-                              .flags = UV_PROCESS_DETACHED, .stdio_count = 3, .stdio = stdio};
+  uv_process_options_t opt = {.exit_cb = host_on_exit,
+                              .file = shell,
+                              .args = argv,
+                              .env = (char **)spec->env,
+                              .cwd = spec->cwd,
+                              .flags = UV_PROCESS_DETACHED,
+                              .stdio_count = 3,
+                              .stdio = stdio};
   h->proc.data = h;
   int uvrc = uv_spawn(loop, &h->proc, &opt);
   if (uvrc != 0) {

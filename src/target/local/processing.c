@@ -20,7 +20,7 @@ struct processing_data {
   char **command;  // NULL-terminated; empty = python3
   size_t n_inputs;
   char **input_names, **input_uris;
-  char **env;      // "K=V" of the job's environment, NULL-terminated
+  char **env;  // "K=V" of the job's environment, NULL-terminated
 };
 
 static char **strv_copy(const char *const *v, size_t n)
@@ -126,10 +126,12 @@ static void processing_metrics(struct local_job *j, const json_t *v, const char 
 {
   const char *k;
   json_t *item;
-  json_object_foreach((json_t *)v, k, item) {
+  json_object_foreach((json_t *)v, k, item)
+  {
     char *name = *prefix ? smf_xasprintf("%s.%s", prefix, k) : smf_xstrdup(k);
     if (json_is_number(item)) {
-      j->res.metrics = smf_xrealloc(j->res.metrics, (j->res.n_metrics + 1) * sizeof(*j->res.metrics));
+      j->res.metrics =
+          smf_xrealloc(j->res.metrics, (j->res.n_metrics + 1) * sizeof(*j->res.metrics));
       j->res.metrics[j->res.n_metrics].name = name;
       j->res.metrics[j->res.n_metrics++].value = json_number_value(item);
       continue;
@@ -221,8 +223,22 @@ static int processing_make(struct target *t, const void *vjob, target_event_cb c
   const struct target_processing_job *job = vjob;
   if (job == NULL || job->job_name == NULL || job->entry_point == NULL || cb == NULL ||
       strchr(job->job_name, '/') || job->job_name[0] == '.') {
-    return SMF_ERR_SET(err, SMF_EINVAL, "a processing job needs a valid name, an entry point "
-                                        "and a callback");
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "a processing job needs a valid name, an entry point "
+                       "and a callback");
+  }
+  if (!local_entry_point_ok(job->entry_point)) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "entry point '%s' must be a path inside the code",
+                       job->entry_point);
+  }
+  for (size_t i = 0; i < job->n_inputs; i++) {
+    const char *name = job->inputs[i].name;
+    if (!local_channel_name_ok(name) || strcmp(name, "code") == 0 || job->inputs[i].uri == NULL) {
+      return SMF_ERR_SET(err, SMF_EINVAL,
+                         "input '%s': a name of [A-Za-z0-9._-] (not 'code') "
+                         "and a URI are required",
+                         name ? name : "");
+    }
   }
   struct processing_data *d = smf_xcalloc(1, sizeof(*d));
   d->entry_point = smf_xstrdup(job->entry_point);
@@ -242,8 +258,8 @@ static int processing_make(struct target *t, const void *vjob, target_event_cb c
   for (size_t i = 0; i < job->n_environment; i++) {
     d->env[i] = smf_xasprintf("%s=%s", job->environment[i].key, job->environment[i].value);
   }
-  struct local_job *j = local_job_new(t, &processing_kind, &local_processing_ops, job->job_name,
-                                      1, job->resources.max_run_ms, cb, data);
+  struct local_job *j = local_job_new(t, &processing_kind, &local_processing_ops, job->job_name, 1,
+                                      job->resources.max_run_ms, cb, data);
   j->kdata = d;
   j->image_uri = dup_or_null(job->image_uri);
   *out = j;

@@ -66,8 +66,8 @@ int local_tk_write_config(const char *opt_ml, const struct target_training_job *
                           const struct target_hps *hps, int host_index, int n_hosts,
                           struct smf_error *err)
 {
-  static const char *const dirs[] = {"input/config", "input/data", "model", "output/data",
-                                     "output/intermediate", "code"};
+  static const char *const dirs[] = {"input/config", "input/data",          "model",
+                                     "output/data",  "output/intermediate", "code"};
   int rc = 0;
   char *path = NULL;
   json_t *hp = json_object(), *rcfg = NULL, *idc = NULL;
@@ -117,19 +117,22 @@ fail:
 struct tk_ctx {
   const char *base;
   json_t *rcfg, *idc, *hps_raw;
-  json_t *hps, *sm;           // user hyperparameters / sagemaker_* ones, decoded
-  json_t *framework_params;   // sagemaker_* keys the toolkit does not know
-  json_t *props;              // Environment's properties (SM_TRAINING_ENV)
+  json_t *hps, *sm;          // user hyperparameters / sagemaker_* ones, decoded
+  json_t *framework_params;  // sagemaker_* keys the toolkit does not know
+  json_t *props;             // Environment's properties (SM_TRAINING_ENV)
 };
 
 static bool tk_is_known_sm_key(const char *k)
 {
-  static const char *const known[] = {
-      "sagemaker_program",          "sagemaker_submit_directory",
-      "sagemaker_enable_cloudwatch_metrics", "sagemaker_region",
-      "sagemaker_container_log_level", "sagemaker_job_name",
-      "default_user_module_name",   "_tuning_objective_metric",
-      "sagemaker_s3_output"};
+  static const char *const known[] = {"sagemaker_program",
+                                      "sagemaker_submit_directory",
+                                      "sagemaker_enable_cloudwatch_metrics",
+                                      "sagemaker_region",
+                                      "sagemaker_container_log_level",
+                                      "sagemaker_job_name",
+                                      "default_user_module_name",
+                                      "_tuning_objective_metric",
+                                      "sagemaker_s3_output"};
   for (size_t i = 0; i < SMF_ARRAY_LEN(known); i++) {
     if (strcmp(k, known[i]) == 0) {
       return true;
@@ -147,7 +150,8 @@ static void tk_split_hps(struct tk_ctx *c)
   c->framework_params = json_object();
   const char *k;
   json_t *v;
-  json_object_foreach(c->hps_raw, k, v) {
+  json_object_foreach(c->hps_raw, k, v)
+  {
     json_t *dec = NULL;
     if (json_is_string(v)) {
       dec = json_loads(json_string_value(v), JSON_DECODE_ANY, NULL);
@@ -199,11 +203,12 @@ static const char *tk_sm_str(const struct tk_ctx *c, const char *key, const char
 // The distribution groups: the current group when a distribution is enabled.
 static json_t *tk_distribution_groups(const struct tk_ctx *c)
 {
-  static const char *const flags[] = {
-      "sagemaker_mpi_enabled", "sagemaker_parameter_server_enabled",
-      "sagemaker_distributed_dataparallel_enabled", "sagemaker_pytorch_ddp_enabled",
-      "sagemaker_pytorch_xla_multi_worker_enabled",
-      "sagemaker_multi_worker_mirrored_strategy_enabled"};
+  static const char *const flags[] = {"sagemaker_mpi_enabled",
+                                      "sagemaker_parameter_server_enabled",
+                                      "sagemaker_distributed_dataparallel_enabled",
+                                      "sagemaker_pytorch_ddp_enabled",
+                                      "sagemaker_pytorch_xla_multi_worker_enabled",
+                                      "sagemaker_multi_worker_mirrored_strategy_enabled"};
   json_t *given = json_object_get(c->framework_params, "sagemaker_distribution_instance_groups");
   if (given) {
     return json_incref(given);
@@ -227,7 +232,8 @@ static void tk_group_props(struct tk_ctx *c, json_t *p)
   const char *cur = json_string_value(json_object_get(p, "current_instance_group"));
   size_t i;
   json_t *g;
-  json_array_foreach(groups, i, g) {
+  json_array_foreach(groups, i, g)
+  {
     const char *gname = json_string_value(json_object_get(g, "instance_group_name"));
     json_array_append_new(names, json_string(gname));
     json_object_set(dict, gname, g);
@@ -236,15 +242,16 @@ static void tk_group_props(struct tk_ctx *c, json_t *p)
     }
     size_t j;
     json_t *dg;
-    json_array_foreach(dist_groups, j, dg) {
+    json_array_foreach(dist_groups, j, dg)
+    {
       if (json_is_string(dg) && strcmp(json_string_value(dg), gname) == 0) {
         json_array_extend(dist_hosts, json_object_get(g, "hosts"));
       }
     }
   }
   json_t *hosts = json_object_get(c->rcfg, "hosts");
-  json_t *master = json_array_size(dist_hosts) ? json_array_get(dist_hosts, 0)
-                                               : json_array_get(hosts, 0);
+  json_t *master =
+      json_array_size(dist_hosts) ? json_array_get(dist_hosts, 0) : json_array_get(hosts, 0);
   json_object_set(p, "master_hostname", master);
   json_object_set_new(p, "is_master",
                       json_boolean(json_equal(master, json_object_get(c->rcfg, "current_host"))));
@@ -269,7 +276,8 @@ static void tk_props(struct tk_ctx *c, const struct target_training_job *job)
   json_t *channels = json_object();
   const char *k;
   json_t *v;
-  json_object_foreach(c->idc, k, v) {
+  json_object_foreach(c->idc, k, v)
+  {
     (void)v;
     char *rel = smf_xasprintf("input/data/%s", k);
     tk_set_path(channels, k, c->base, rel);
@@ -281,8 +289,8 @@ static void tk_props(struct tk_ctx *c, const struct target_training_job *job)
   const char *group = json_string_value(json_object_get(c->rcfg, "current_group_name"));
   json_object_set_new(p, "current_instance_group", json_string(group ? group : TK_GROUP));
   const json_t *itype = json_object_get(c->rcfg, "current_instance_type");
-  json_object_set_new(p, "current_instance_type", itype ? json_incref((json_t *)itype)
-                                                        : json_string("local"));
+  json_object_set_new(p, "current_instance_type",
+                      itype ? json_incref((json_t *)itype) : json_string("local"));
   tk_group_props(c, p);
   json_object_set_new(p, "framework_module", json_null());
   json_object_set(p, "hosts", json_object_get(c->rcfg, "hosts"));
@@ -301,7 +309,8 @@ static void tk_props(struct tk_ctx *c, const struct target_training_job *job)
   free(code);
   json_object_set_new(p, "module_name", module ? json_string(module) : json_null());
   const json_t *nic = json_object_get(c->rcfg, "network_interface_name");
-  json_object_set_new(p, "network_interface_name", json_string(nic ? json_string_value(nic) : "eth0"));
+  json_object_set_new(p, "network_interface_name",
+                      json_string(nic ? json_string_value(nic) : "eth0"));
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   json_object_set_new(p, "num_cpus", json_integer(cpus > 0 ? cpus : 1));
   json_object_set_new(p, "num_gpus", json_integer(0));
@@ -322,7 +331,8 @@ static void tk_args(const struct tk_ctx *c, struct local_tk_env *out, json_t *us
   size_t i = 0;
   const char *k;
   json_t *v;
-  json_object_foreach(c->hps, k, v) {
+  json_object_foreach(c->hps, k, v)
+  {
     (void)v;
     keys[i++] = k;
   }
@@ -380,21 +390,33 @@ static void tk_env_vars(struct tk_ctx *c, struct local_tk_env *out, json_t *user
 {
   // to_env_vars(): key -> the property it reports.
   static const char *const map[][2] = {
-      {"hosts", "hosts"}, {"network_interface_name", "network_interface_name"},
-      {"hps", "hyperparameters"}, {"user_entry_point", "user_entry_point"},
+      {"hosts", "hosts"},
+      {"network_interface_name", "network_interface_name"},
+      {"hps", "hyperparameters"},
+      {"user_entry_point", "user_entry_point"},
       {"framework_params", "additional_framework_parameters"},
-      {"resource_config", "resource_config"}, {"input_data_config", "input_data_config"},
-      {"output_data_dir", "output_data_dir"}, {"current_host", "current_host"},
+      {"resource_config", "resource_config"},
+      {"input_data_config", "input_data_config"},
+      {"output_data_dir", "output_data_dir"},
+      {"current_host", "current_host"},
       {"current_instance_type", "current_instance_type"},
       {"current_instance_group", "current_instance_group"},
       {"current_instance_group_hosts", "current_instance_group_hosts"},
-      {"instance_groups", "instance_groups"}, {"instance_groups_dict", "instance_groups_dict"},
+      {"instance_groups", "instance_groups"},
+      {"instance_groups_dict", "instance_groups_dict"},
       {"distribution_instance_groups", "distribution_instance_groups"},
-      {"is_hetero", "is_hetero"}, {"module_name", "module_name"}, {"log_level", "log_level"},
-      {"framework_module", "framework_module"}, {"input_dir", "input_dir"},
-      {"input_config_dir", "input_config_dir"}, {"output_dir", "output_dir"},
-      {"num_cpus", "num_cpus"}, {"num_gpus", "num_gpus"}, {"model_dir", "model_dir"},
-      {"module_dir", "module_dir"}, {"output_intermediate_dir", "output_intermediate_dir"}};
+      {"is_hetero", "is_hetero"},
+      {"module_name", "module_name"},
+      {"log_level", "log_level"},
+      {"framework_module", "framework_module"},
+      {"input_dir", "input_dir"},
+      {"input_config_dir", "input_config_dir"},
+      {"output_dir", "output_dir"},
+      {"num_cpus", "num_cpus"},
+      {"num_gpus", "num_gpus"},
+      {"model_dir", "model_dir"},
+      {"module_dir", "module_dir"},
+      {"output_intermediate_dir", "output_intermediate_dir"}};
   size_t cap = 0;
   for (size_t i = 0; i < SMF_ARRAY_LEN(map); i++) {
     tk_env_put(out, &cap, map[i][0], json_object_get(c->props, map[i][1]));
@@ -403,7 +425,8 @@ static void tk_env_vars(struct tk_ctx *c, struct local_tk_env *out, json_t *user
   json_t *names = json_array();
   const char *k;
   json_t *v;
-  json_object_foreach(channels, k, v) {
+  json_object_foreach(channels, k, v)
+  {
     json_array_append_new(names, json_string(k));
   }
   // sorted(self.channel_input_dirs.keys())
@@ -422,20 +445,24 @@ static void tk_env_vars(struct tk_ctx *c, struct local_tk_env *out, json_t *user
   json_decref(names);
   tk_env_put(out, &cap, "training_env", c->props);
   tk_env_put(out, &cap, "user_args", user_args);
-  json_object_foreach(channels, k, v) {
+  json_object_foreach(channels, k, v)
+  {
     char *key = smf_xasprintf("channel_%s", k);
     tk_env_put(out, &cap, key, v);
     free(key);
   }
-  json_object_foreach(c->hps, k, v) {
+  json_object_foreach(c->hps, k, v)
+  {
     char *key = smf_xasprintf("hp_%s", k);
     tk_env_put(out, &cap, key, v);
     free(key);
   }
   // What the toolkit itself exports and the platform sets.
-  tk_env_add(out, &cap, "TRAINING_JOB_NAME", json_string_value(json_object_get(c->props, "job_name")));
+  tk_env_add(out, &cap, "TRAINING_JOB_NAME",
+             json_string_value(json_object_get(c->props, "job_name")));
   tk_env_add(out, &cap, "SAGEMAKER_JOB_NAME", tk_sm_str(c, "sagemaker_job_name", ""));
-  tk_env_add(out, &cap, "CURRENT_HOST", json_string_value(json_object_get(c->props, "current_host")));
+  tk_env_add(out, &cap, "CURRENT_HOST",
+             json_string_value(json_object_get(c->props, "current_host")));
   tk_env_add(out, &cap, "SAGEMAKER_REGION", tk_sm_str(c, "sagemaker_region", ""));
 }
 

@@ -70,8 +70,8 @@ static void training_copy(struct training_data *d, const struct target_training_
   struct target_channel *ch = smf_arena_alloc(a, (src->n_channels + 1) * sizeof(*ch));
   for (size_t i = 0; i < src->n_channels; i++) {
     const struct target_channel *c = &src->channels[i];
-    ch[i] = (struct target_channel){ar_dup(a, c->name), ar_dup(a, c->uri),
-                                    ar_dup(a, c->input_mode), ar_dup(a, c->content_type),
+    ch[i] = (struct target_channel){ar_dup(a, c->name),        ar_dup(a, c->uri),
+                                    ar_dup(a, c->input_mode),  ar_dup(a, c->content_type),
                                     ar_dup(a, c->compression), ar_dup(a, c->distribution),
                                     ar_dup(a, c->s3_data_type)};
   }
@@ -307,10 +307,23 @@ static int training_make(struct target *t, const void *vjob, target_event_cb cb,
 {
   const struct target_training_job *job = vjob;
   if (job == NULL || job->job_name == NULL || job->entry_point == NULL || cb == NULL) {
-    return SMF_ERR_SET(err, SMF_EINVAL, "a training job needs a name, an entry point and a callback");
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "a training job needs a name, an entry point and a callback");
   }
   if (strchr(job->job_name, '/') || strcmp(job->job_name, "..") == 0 || job->job_name[0] == '.') {
     return SMF_ERR_SET(err, SMF_EINVAL, "invalid job name '%s'", job->job_name);
+  }
+  if (!local_entry_point_ok(job->entry_point)) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "entry point '%s' must be a path inside the code",
+                       job->entry_point);
+  }
+  for (size_t i = 0; i < job->n_channels; i++) {
+    if (!local_channel_name_ok(job->channels[i].name) || job->channels[i].uri == NULL) {
+      return SMF_ERR_SET(err, SMF_EINVAL,
+                         "channel '%s': a name of [A-Za-z0-9._-] and a URI "
+                         "are required",
+                         job->channels[i].name ? job->channels[i].name : "");
+    }
   }
   struct training_data *d = smf_xcalloc(1, sizeof(*d));
   int rc = target_hps_encode(job, t->region, &d->hps, err);
@@ -319,9 +332,9 @@ static int training_make(struct target *t, const void *vjob, target_event_cb cb,
     return rc;
   }
   training_copy(d, job);
-  struct local_job *j = local_job_new(t, &training_kind, &local_training_ops, job->job_name,
-                                      job->resources.instance_count, job->resources.max_run_ms,
-                                      cb, data);
+  struct local_job *j =
+      local_job_new(t, &training_kind, &local_training_ops, job->job_name,
+                    job->resources.instance_count, job->resources.max_run_ms, cb, data);
   j->kdata = d;
   j->image_uri = job->image_uri ? smf_xstrdup(job->image_uri) : NULL;
   *out = j;
