@@ -247,6 +247,52 @@ s = json.load(sys.stdin)["steps"][0]
 assert s["state"] == "succeeded" and s["attempts"] == 1, s'
 done
 grep -q 'SageMaker.ListTags$' "$tmp/fault-drop.ops" || { echo "the dropped answer was not resolved by the fingerprint" >&2; exit 1; }
+echo "== credentials that expire are refreshed during the run (assumed role)"
+mkdir -p "$tmp/role"
+cat >"$tmp/role/config" <<EOF
+[profile base]
+aws_access_key_id = $AWS_ACCESS_KEY_ID
+aws_secret_access_key = $AWS_SECRET_ACCESS_KEY
+[profile role]
+role_arn = arn:aws:iam::123456789012:role/smflow-test
+source_profile = base
+region = eu-west-1
+EOF
+{
+  printf 'smflow: 1\nname: rolefit\ntarget: aws\nrole: arn:aws:iam::123456789012:role/R\nsteps:\n'
+  prev=
+  for i in 1 2 3; do
+    printf '  fit%s:\n' "$i"
+    [ -n "$prev" ] && printf '    needs: [%s]\n' "$prev"
+    printf '    fit:\n      entry_point: train.py\n'
+    printf '      source: "s3://smflow-test-bucket/code/sourcedir.tar.gz"\n'
+    printf '      image_uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/train:1"\n'
+    printf '      instance_type: ml.m5.large\n'
+    prev=fit$i
+  done
+} >"$tmp/role/pipeline.yaml"
+rec_start
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_REGION -u AWS_DEFAULT_REGION \
+  AWS_CONFIG_FILE="$tmp/role/config" AWS_SHARED_CREDENTIALS_FILE="$tmp/role/none" \
+  AWS_PROFILE=role SMFLOW_AWS_CREDS_CHECK_MS=300 SMFLOW_AWS_CREDS_REFRESH_EARLY_MS=100000000 \
+  SMFLOW_AWS_POLL_MS=1000 "$smflow" run -q "$tmp/role/pipeline.yaml"
+rec_get "$tmp/role.rec"
+python3 - "$tmp/role.rec" "$src/tests/tools" <<'PY'
+import base64, sys
+sys.path.insert(0, sys.argv[2])
+from check_shapes import records
+keys, assumes = set(), 0
+for r in records(sys.argv[1]):
+    body = base64.b64decode(r["body"]).decode() if r.get("body_encoded") else (r.get("body") or "")
+    if "Action=AssumeRole" in body:
+        assumes += 1
+    auth = r.get("headers", {}).get("Authorization", "")
+    if "SageMaker" in r.get("headers", {}).get("X-Amz-Target", "") and "Credential=" in auth:
+        keys.add(auth.split("Credential=")[1].split("/")[0])
+assert assumes >= 3, "only %d AssumeRole calls" % assumes
+assert len(keys) >= 2, "SageMaker calls were signed with %d key(s) only" % len(keys)
+print("%d AssumeRole calls; SageMaker calls signed with %d different session keys" % (assumes, len(keys)))
+PY
 echo "== endpoint updates (blue/green) and the restore of a failed update (fake hosting API)"
 python3 "$src/tests/tools/fake_sagemaker_hosting.py" "$tmp/hosting.rec" >"$tmp/hosting.port" &
 pids+=($!)

@@ -10,6 +10,8 @@
 #include "target/target.h"
 
 struct bucket_req;
+struct awst_refresh;
+struct aws_shared_config;
 
 /// A job or deploy in flight, listed so that target_close can quiesce it.
 struct awst_live {
@@ -29,6 +31,8 @@ struct awst {
   int64_t poll_max_ms;
   unsigned live_jobs;         ///< jobs and deploys in flight (for tests)
   struct awst_live live;      ///< list head of what is in flight
+  struct awst_refresh *refresh;  ///< credential refresher (refresh.c), or NULL
+  unsigned creds_refreshes;   ///< credentials handed to the client after setup
   bool closing;               ///< target_close was called: deliver nothing more
 };
 
@@ -135,6 +139,12 @@ int awst_bucket_ensure(struct target *t, const char *bucket, target_done_cb cb, 
 /// dest_uri (repack.c). cb(data, status, err) once, later.
 int awst_repack(struct target *t, const struct target_endpoint_spec *spec, const char *dest_uri,
                 target_done_cb cb, void *data, struct smf_error *err);
+
+/// Keep credentials that expire fresh during the run (refresh.c).
+int awst_refresh_start(struct target *t, const struct aws_shared_config *sc,
+                       struct smf_error *err);
+/// Stop refreshing (target_close).
+void awst_refresh_close(struct target *t);
 
 /// The env of a target.
 void awst_env_of(struct target *t, struct awst_env *env);

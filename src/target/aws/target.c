@@ -215,6 +215,7 @@ static void awst_close(struct target *t)
     return;
   }
   a->closing = true;
+  awst_refresh_close(t);
   for (struct awst_live *l = a->live.next, *next; l; l = next) {
     next = l->next;
     l->quiesce(l);
@@ -286,6 +287,9 @@ int aws_target_new(const struct target_config *cfg, struct target **out, struct 
     a->poll_min_ms = (int64_t)env_num("SMFLOW_AWS_POLL_MS", 5000);
     a->poll_max_ms = (int64_t)env_num("SMFLOW_AWS_POLL_MAX_MS", 60000);
     rc = boot_client(cfg->loop, sc, region, &b.creds, &a->client, err);
+  }
+  if (rc == 0 && b.creds.expiration_ms != 0) {
+    rc = awst_refresh_start(t, sc, err);
   }
   if (rc == 0) {
     double rate = env_num("SMFLOW_AWS_DESCRIBE_RATE", 5);
