@@ -8,23 +8,47 @@
 #include "smflow/util.h"
 #include "target/aws/awst_job.h"
 
-static void pr_done_ok(struct awst_job *j, const char *report_json, json_t *doc)
+struct pr_metrics {
+  struct target_metric *v;
+  char **names;
+  size_t n;
+};
+
+// Every number of the report, nested objects as "a.b" (as the local target does).
+static void pr_metrics(struct pr_metrics *m, const json_t *obj, const char *prefix)
 {
-  size_t n = json_object_size(doc), k = 0;
-  struct target_metric *m = smf_xcalloc(n + 1, sizeof(*m));
   const char *key;
   json_t *v;
-  json_object_foreach(doc, key, v) {
+  json_object_foreach((json_t *)obj, key, v) {
+    char *name = *prefix ? smf_xasprintf("%s.%s", prefix, key) : smf_xstrdup(key);
     if (json_is_number(v)) {
-      m[k++] = (struct target_metric){key, json_number_value(v)};
+      m->v = smf_xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
+      m->names = smf_xrealloc(m->names, (m->n + 1) * sizeof(*m->names));
+      m->names[m->n] = name;
+      m->v[m->n++] = (struct target_metric){name, json_number_value(v)};
+      continue;
     }
+    if (json_is_object(v)) {
+      pr_metrics(m, v, name);
+    }
+    free(name);
   }
+}
+
+static void pr_done_ok(struct awst_job *j, const char *report_json, json_t *doc)
+{
+  struct pr_metrics pm = {0};
+  pr_metrics(&pm, doc, "");
   struct target_job_result r = {.job_name = j->name, .job_arn = j->arn,
                                 .status = TARGET_JOB_COMPLETED, .image_uri = j->image,
                                 .report_uri = j->output_path, .report_json = report_json,
-                                .metrics = m, .n_metrics = k};
+                                .metrics = pm.v, .n_metrics = pm.n};
   awst_job_emit_done(j, &r, NULL);
-  free(m);
+  for (size_t i = 0; i < pm.n; i++) {
+    free(pm.names[i]);
+  }
+  free(pm.names);
+  free(pm.v);
 }
 
 static void pr_report_cb(void *data, int status, const struct smf_error *err)
