@@ -47,7 +47,7 @@ sys.path.insert(0, sys.argv[2])
 from check_shapes import records
 for r in records(sys.argv[1]):
     h = {k.lower(): v for k, v in r.get("headers", {}).items()}
-    print(r.get("method"), h.get("x-amz-target") or r.get("url", "").split("?")[0])
+    print(r.get("method"), h.get("x-amz-target") or r.get("url", ""))
 ' "$1" "$src/tests/tools"
 }
 status_json() { "$smflow" status --state-dir "$1" --json; }
@@ -81,7 +81,8 @@ rec_start
 rec_get "$tmp/up1.rec"
 ops "$tmp/up1.rec" >"$tmp/up1.ops"
 head -n 3 "$tmp/up1.ops" | grep -q '^HEAD ' || { echo "no HeadObject before the upload" >&2; cat "$tmp/up1.ops"; exit 1; }
-grep -q '^POST .*uploads\|^PUT .*sourcedir' "$tmp/up1.ops"
+grep -q '^POST .*sourcedir-.*?uploads' "$tmp/up1.ops" || { echo "no CreateMultipartUpload" >&2; cat "$tmp/up1.ops"; exit 1; }
+grep -q '^PUT .*sourcedir-.*partNumber=2' "$tmp/up1.ops" || { echo "no second part" >&2; cat "$tmp/up1.ops"; exit 1; }
 uri=$(status_json "$tmp/up/.smflow" | python3 -c 'import json,sys; print(json.load(sys.stdin)["steps"][0]["outputs"]["uri"])')
 sha=$(status_json "$tmp/up/.smflow" | python3 -c 'import json,sys; print(json.load(sys.stdin)["steps"][0]["outputs"]["sha256"])')
 awsc s3 cp "$uri" "$tmp/up/back.tar.gz" --quiet
@@ -104,7 +105,7 @@ python3 "$src/tests/tools/moto_put_reports.py" 2>"$tmp/reports.log" &
 reports=$!
 pids+=("$reports")
 rec_start
-SMFLOW_AWS_POLL_MS=2500 "$smflow" run -q "$tmp/full/pipeline.yaml"
+SMFLOW_AWS_POLL_MS=2500 "$smflow" run -q "$tmp/full/pipeline.yaml" --target aws
 kill "$reports"
 rec_get "$tmp/full.rec"
 python3 "$src/tests/tools/check_shapes.py" "$tmp/full.rec"
