@@ -122,6 +122,7 @@ o = {s["id"]: s.get("outputs", {}) for s in d["steps"]}
 assert o["evaluate"]["metrics"]["accuracy"] == 0.91, o["evaluate"]
 assert o["register"]["version"] == 1 and o["register"]["approval"] == "Approved", o["register"]
 assert o["deploy"]["endpoint"] == "awsfull", o["deploy"]
+assert o["deploy_pkg"]["endpoint"] == "awsfull-pkg", o["deploy_pkg"]
 assert o["train"]["model_data"].endswith("/output/model.tar.gz"), o["train"]
 '
 # The `aws` globals of expressions.
@@ -135,6 +136,22 @@ for r in records(sys.argv[1]):
         b = base64.b64decode(r["body"]).decode() if r.get("body_encoded") else r["body"]
         print(json.dumps(json.loads(b)))
 ' "$tmp/full.rec" "$src/tests/tools") || { echo "aws.* globals not in the description" >&2; exit 1; }
+# deploy_pkg took the registered version's model and image (DescribeModelPackage).
+python3 - "$tmp/full.rec" "$src/tests/tools" <<'PY'
+import base64, json, sys
+sys.path.insert(0, sys.argv[2])
+from check_shapes import records
+models = []
+for r in records(sys.argv[1]):
+    if r.get("headers", {}).get("X-Amz-Target") == "SageMaker.CreateModel":
+        b = base64.b64decode(r["body"]).decode() if r.get("body_encoded") else r["body"]
+        models.append(json.loads(b))
+pkg = [m for m in models if m["ModelName"].startswith("awsfull-pkg")]
+assert len(pkg) == 1, models
+c = pkg[0]["PrimaryContainer"]
+assert c["ModelDataUrl"].endswith("/output/model.tar.gz"), c
+assert c["Image"].endswith("/sagemaker-scikit-learn:1.2-1-cpu-py3"), c
+PY
 # deploy repacked the model with its code, as the SDK does.
 model=$(status_json "$tmp/full/.smflow" | python3 -c 'import json,sys; print([s for s in json.load(sys.stdin)["steps"] if s["id"] == "deploy"][0]["outputs"]["model_name"])')
 awsc s3 cp "s3://sagemaker-eu-west-1-123456789012/$model/model.tar.gz" "$tmp/repacked.tar.gz" --quiet

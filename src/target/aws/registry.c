@@ -118,40 +118,120 @@ static int reg_create_version(struct target *t, const struct target_model_packag
   return reg_call(r, "CreateModelPackage", body, reg_created_cb, err);
 }
 
+// list: ListModelPackages, then DescribeModelPackage of each version (the
+// summaries carry neither the model nor the metadata that register's
+// exactly-once check and deploy's model_package need).
+struct reg_list {
+  struct reg_req *r;
+  json_t *described;  ///< array of DescribeModelPackage answers, by summary index
+  size_t n, left;
+  int code;
+  struct smf_error err;
+};
+
+static void reg_list_finish(struct reg_list *l)
+{
+  struct reg_req *r = l->r;
+  size_t n = l->code ? 0 : l->n;
+  struct target_model_package *p = smf_xcalloc(n + 1, sizeof(*p));
+  struct target_kv **meta = smf_xcalloc(n + 1, sizeof(*meta));
+  for (size_t i = 0; i < n; i++) {
+    json_t *d = json_array_get(l->described, i);
+    json_t *c = json_array_get(
+        json_object_get(json_object_get(d, "InferenceSpecification"), "Containers"), 0);
+    p[i].group = r->group;
+    p[i].arn = json_string_value(json_object_get(d, "ModelPackageArn"));
+    p[i].version = (int)json_integer_value(json_object_get(d, "ModelPackageVersion"));
+    p[i].version = p[i].version ? p[i].version : reg_version_of(p[i].arn);
+    p[i].approval = json_string_value(json_object_get(d, "ModelApprovalStatus"));
+    p[i].description = json_string_value(json_object_get(d, "ModelPackageDescription"));
+    p[i].model_data = json_string_value(json_object_get(c, "ModelDataUrl"));
+    p[i].image_uri = json_string_value(json_object_get(c, "Image"));
+    p[i].metrics_uri = json_string_value(json_object_get(json_object_get(
+        json_object_get(json_object_get(d, "ModelMetrics"), "ModelQuality"), "Statistics"),
+        "S3Uri"));
+    json_t *props = json_object_get(d, "CustomerMetadataProperties");
+    meta[i] = smf_xcalloc(json_object_size(props) + 1, sizeof(**meta));
+    const char *k;
+    json_t *v;
+    json_object_foreach(props, k, v) {
+      meta[i][p[i].n_metadata++] = (struct target_kv){k, json_string_value(v)};
+    }
+    p[i].metadata = meta[i];
+  }
+  if (!awst_of(r->t)->closing) {
+    r->pkg_cb(r->data, l->code, l->code ? NULL : p, n, l->code ? &l->err : NULL);
+  }
+  for (size_t i = 0; i < n; i++) {
+    free(meta[i]);
+  }
+  free(meta);
+  free(p);
+  json_decref(l->described);
+  reg_free(r);
+  free(l);
+}
+
+static void reg_described_cb(json_t *res, const struct smf_error *err, void *data)
+{
+  struct reg_list *l = data;
+  if (res) {
+    // Answers come in any order: place each by its ARN's version slot.
+    const char *arn = json_string_value(json_object_get(res, "ModelPackageArn"));
+    for (size_t i = 0; i < l->n; i++) {
+      json_t *slot = json_array_get(l->described, i);
+      if (json_is_string(slot) && arn && strcmp(json_string_value(slot), arn) == 0) {
+        json_array_set(l->described, i, res);
+      }
+    }
+  } else if (l->code == 0) {
+    l->code = err->code ? err->code : SMF_EAWS;
+    l->err = *err;
+  }
+  if (--l->left == 0) {
+    reg_list_finish(l);
+  }
+}
+
 static void reg_list_cb(json_t *res, const struct smf_error *err, void *data)
 {
   struct reg_req *r = data;
-  if (awst_of(r->t)->closing) {  // target_close: nothing is delivered any more
-    reg_free(r);
-    return;
-  }
-  if (res == NULL) {
-    bool missing = strcasestr(err->message, "does not exist") || strcasestr(err->message, "not found");
-    if (missing) {
-      r->pkg_cb(r->data, 0, NULL, 0, NULL);
-    } else {
-      r->pkg_cb(r->data, err->code, NULL, 0, err);
+  struct reg_list *l = smf_xcalloc(1, sizeof(*l));
+  l->r = r;
+  l->described = json_array();
+  if (awst_of(r->t)->closing || res == NULL) {
+    bool missing = res == NULL && !awst_of(r->t)->closing &&
+                   (strcasestr(err->message, "does not exist") || strcasestr(err->message, "not found"));
+    if (res == NULL && !missing && !awst_of(r->t)->closing) {
+      l->code = err->code ? err->code : SMF_EAWS;
+      l->err = *err;
     }
-    reg_free(r);
+    reg_list_finish(l);
     return;
   }
   json_t *list = json_object_get(res, "ModelPackageSummaryList");
-  size_t n = json_array_size(list);
-  struct target_model_package *p = smf_xcalloc(n + 1, sizeof(*p));
-  for (size_t i = 0; i < n; i++) {
-    json_t *s = json_array_get(list, i);
-    p[i].group = r->group;
-    p[i].arn = json_string_value(json_object_get(s, "ModelPackageArn"));
-    p[i].version = (int)json_integer_value(json_object_get(s, "ModelPackageVersion"));
-    if (p[i].version == 0) {
-      p[i].version = reg_version_of(p[i].arn);
-    }
-    p[i].approval = json_string_value(json_object_get(s, "ModelApprovalStatus"));
-    p[i].description = json_string_value(json_object_get(s, "ModelPackageDescription"));
+  l->n = json_array_size(list);
+  for (size_t i = 0; i < l->n; i++) {
+    const char *arn =
+        json_string_value(json_object_get(json_array_get(list, i), "ModelPackageArn"));
+    json_array_append_new(l->described, json_string(arn ? arn : ""));
   }
-  r->pkg_cb(r->data, 0, p, n, NULL);
-  free(p);
-  reg_free(r);
+  l->left = 1;  // held until every call is started
+  for (size_t i = 0; i < l->n; i++) {
+    json_t *b = json_pack("{s:O}", "ModelPackageName", json_array_get(l->described, i));
+    struct smf_error e = SMF_ERROR_INIT;
+    if (aws_sagemaker_call(awst_of(r->t)->client, "DescribeModelPackage", b, NULL,
+                           reg_described_cb, l, &e) == 0) {
+      l->left++;
+    } else if (l->code == 0) {
+      l->code = e.code;
+      l->err = e;
+    }
+    json_decref(b);
+  }
+  if (--l->left == 0) {
+    reg_list_finish(l);
+  }
 }
 
 static int reg_list(struct target *t, const char *group, target_package_cb cb, void *data,
@@ -159,7 +239,8 @@ static int reg_list(struct target *t, const char *group, target_package_cb cb, v
 {
   struct reg_req *r = reg_new(t, group, data);
   r->pkg_cb = cb;
-  json_t *b = json_pack("{s:s, s:i}", "ModelPackageGroupName", group, "MaxResults", 100);
+  json_t *b = json_pack("{s:s, s:i, s:s, s:s}", "ModelPackageGroupName", group, "MaxResults",
+                        100, "SortBy", "CreationTime", "SortOrder", "Descending");
   return reg_call(r, "ListModelPackages", b, reg_list_cb, err);
 }
 
