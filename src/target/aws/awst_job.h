@@ -65,6 +65,7 @@ struct awst_job {
   char *name, *fp, *image, *arn, *intent;
   char *output_path;       ///< training: S3OutputPath; processing: the report URI
   char *extra;             ///< processing: local path of the fetched report
+  char *secondary;         ///< the last SecondaryStatus reported
   target_event_cb cb;
   void *data;
   uv_timer_t timer;

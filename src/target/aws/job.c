@@ -43,6 +43,7 @@ static void job_release(struct awst_job *j)
   free(j->output_path);
   free(j->intent);
   free(j->extra);
+  free(j->secondary);
   json_decref(j->last);
   awst_live_remove(j->t, &j->live);
   free(j);
@@ -203,6 +204,26 @@ static void job_send_stop(struct awst_job *j)
   json_decref(b);
 }
 
+// A training job's SecondaryStatus as it changes ("Downloading - Downloading
+// input data"), as the SDK's log printer shows it.
+static void job_secondary_status(struct awst_job *j, json_t *d)
+{
+  const char *sec = json_string_value(json_object_get(d, "SecondaryStatus"));
+  if (sec == NULL || (j->secondary && strcmp(j->secondary, sec) == 0)) {
+    return;
+  }
+  free(j->secondary);
+  j->secondary = smf_xstrdup(sec);
+  json_t *tr = json_object_get(d, "SecondaryStatusTransitions");
+  const char *msg = json_string_value(
+      json_object_get(json_array_get(tr, json_array_size(tr) - 1), "StatusMessage"));
+  char line[512];
+  snprintf(line, sizeof(line), "%s%s%s", sec, msg ? " - " : "", msg ? msg : "");
+  struct target_event ev = {.type = TARGET_EVENT_LOG, .job_name = j->name, .host = "sagemaker",
+                            .line = line};
+  j->cb(j->data, &ev);
+}
+
 static void job_describe_cb(json_t *res, const struct smf_error *err, void *data)
 {
   struct awst_job *j = data;
@@ -227,6 +248,7 @@ static void job_describe_cb(json_t *res, const struct smf_error *err, void *data
   if (j->stop_requested) {
     job_send_stop(j);
   }
+  job_secondary_status(j, res);
   j->last = json_incref(res);
   awst_job_call_started(j);  // the log round counts as one call
   awst_logs_round(&j->logs, job_after_logs, j);
