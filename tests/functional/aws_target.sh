@@ -99,6 +99,52 @@ if grep -q '^PUT \|^POST .*uploads' "$tmp/up2.ops"; then
 fi
 status_json "$tmp/up/.smflow" | python3 -c 'import json,sys; assert json.load(sys.stdin)["steps"][0]["outputs"]["reused"] is True'
 
+echo "== local inputs are uploaded first, content-addressed, once"
+mkdir -p "$tmp/local/data/train/part" "$tmp/local/data/test"
+echo "a,b" >"$tmp/local/data/train/one.csv"
+echo "c,d" >"$tmp/local/data/train/part/two.csv"
+echo "e,f" >"$tmp/local/data/test/three.csv"
+cat >"$tmp/local/pipeline.yaml" <<'EOF'
+smflow: 1
+name: localin
+target: aws
+role: arn:aws:iam::123456789012:role/R
+steps:
+  train:
+    fit:
+      entry_point: train.py
+      source: "s3://smflow-test-bucket/code/sourcedir.tar.gz"
+      image_uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/train:1"
+      instance_type: ml.m5.large
+      inputs: {train: data/train, test: data/test/three.csv}
+EOF
+for round in 1 2; do
+  rec_start
+  "$smflow" run -q "$tmp/local/pipeline.yaml"
+  rec_get "$tmp/local$round.rec"
+  ops "$tmp/local$round.rec" >"$tmp/local$round.ops"
+done
+python3 - "$tmp/local1.rec" "$src/tests/tools" >"$tmp/local.uris" <<'PY'
+import base64, json, sys
+sys.path.insert(0, sys.argv[2])
+from check_shapes import records
+for r in records(sys.argv[1]):
+    if r.get("headers", {}).get("X-Amz-Target") == "SageMaker.CreateTrainingJob":
+        b = json.loads(base64.b64decode(r["body"]).decode() if r.get("body_encoded") else r["body"])
+        for c in b["InputDataConfig"]:
+            print(c["ChannelName"], c["DataSource"]["S3DataSource"]["S3Uri"])
+PY
+cat "$tmp/local.uris"
+train=$(awk '$1 == "train" {print $2}' "$tmp/local.uris")
+test_uri=$(awk '$1 == "test" {print $2}' "$tmp/local.uris")
+case "$train" in s3://sagemaker-eu-west-1-123456789012/smflow/inputs/*/) ;; *) echo "bad train URI $train" >&2; exit 1;; esac
+case "$test_uri" in s3://sagemaker-eu-west-1-123456789012/smflow/inputs/*/three.csv) ;; *) echo "bad test URI $test_uri" >&2; exit 1;; esac
+[ "$(awsc s3 cp "${train}part/two.csv" -)" = "c,d" ]
+[ "$(awsc s3 cp "${train}one.csv" -)" = "a,b" ]
+[ "$(awsc s3 cp "$test_uri" -)" = "e,f" ]
+if grep -q '^PUT .*/smflow/inputs/' "$tmp/local2.ops"; then
+  echo "the second run uploaded the inputs again" >&2; cat "$tmp/local2.ops"; exit 1
+fi
 echo "== the five-step pipeline"
 cp -r "$src/tests/data/aws/full" "$tmp/full"
 python3 "$src/tests/tools/moto_put_reports.py" 2>"$tmp/reports.log" &

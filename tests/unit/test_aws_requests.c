@@ -164,7 +164,7 @@ TEST(processing_request)
   ASSERT_STREQ(json_string_value(json_object_get(json_object_get(out, "S3Output"), "S3Uri")),
                "s3://b/ev-1/out");
   json_decref(body);
-  job.model_uri = "/local/model.tar.gz";  // the aws target needs S3 URIs
+  job.model_uri = "model.tar.gz";  // neither an S3 URI nor a local (absolute) path
   ASSERT_EQ(awst_processing_request(&env, &job, &body, NULL, &err), SMF_EINVAL);
   ASSERT_CONTAINS(err.message, "s3://");
 }

@@ -49,6 +49,7 @@ struct awst_job_kind {
 };
 
 enum awst_job_phase {
+  AWST_J_STAGING,   ///< local inputs being uploaded (stage.c)
   AWST_J_STARTING,
   AWST_J_CREATE,
   AWST_J_RECREATE,  ///< Create* throttled: send it again from the timer
@@ -72,6 +73,7 @@ struct awst_job {
   int64_t interval_ms;
   enum awst_job_phase phase;
   bool stop_requested, stop_sent, timer_closed;
+  bool attach;             ///< re-attaching (after staging: Describe, not Create)
   int inflight;
   int ambiguous;           ///< ambiguous outcomes resolved by Describe
   int transient;           ///< transient API failures met so far
@@ -80,6 +82,12 @@ struct awst_job {
   struct awst_logs logs;
   struct awst_live live;   ///< in the target's list while alive
 };
+
+/// Completion of awst_stage.
+typedef void (*awst_stage_cb)(struct awst_job *j, int status, const struct smf_error *err);
+/// Upload the local paths named by the body's "S3Uri" members and point them at
+/// the uploads (stage.c). 1: started, cb follows; 0: nothing to stage.
+int awst_stage(struct awst_job *j, awst_stage_cb cb);
 
 /// A job for `body` (takes ownership). Not started yet.
 struct awst_job *awst_job_new(struct target *t, const struct awst_job_kind *kind, json_t *body,

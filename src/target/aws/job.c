@@ -512,7 +512,7 @@ struct awst_job *awst_job_new(struct target *t, const struct awst_job_kind *kind
   return j;
 }
 
-void awst_job_go(struct awst_job *j, bool attach)
+static void job_go_staged(struct awst_job *j, bool attach)
 {
   if (attach) {
     j->phase = AWST_J_ATTACH;
@@ -522,6 +522,39 @@ void awst_job_go(struct awst_job *j, bool attach)
   }
   j->phase = AWST_J_STARTING;
   job_poll_later(j, 0);
+}
+
+// Local inputs are in S3 now: the body (and so its fingerprint) changed.
+static void job_staged(struct awst_job *j, int status, const struct smf_error *err)
+{
+  if (status != 0) {
+    job_fail_api(j, "uploading local inputs for", err);
+    return;
+  }
+  free(j->fp);
+  j->fp = awst_fingerprint(j->body);
+  size_t i;
+  json_t *tag;
+  json_array_foreach(json_object_get(j->body, "Tags"), i, tag) {
+    const char *k = json_string_value(json_object_get(tag, "Key"));
+    if (k && strcmp(k, "smflow:fingerprint") == 0) {
+      json_object_set_new(tag, "Value", json_string(j->fp));
+    }
+  }
+  free(j->intent);
+  json_t *intent = json_pack("{s:s, s:s}", "job_name", j->name, "fingerprint", j->fp);
+  j->intent = json_dumps(intent, JSON_COMPACT);
+  json_decref(intent);
+  job_go_staged(j, j->attach);
+}
+
+void awst_job_go(struct awst_job *j, bool attach)
+{
+  j->attach = attach;
+  j->phase = AWST_J_STAGING;
+  if (awst_stage(j, job_staged) == 0) {
+    job_go_staged(j, attach);
+  }
 }
 
 int awst_job_stop(struct target_job *tj, struct smf_error *err)

@@ -41,10 +41,12 @@ static json_t *kv_object(const struct target_kv *kv, size_t n)
 
 static int need_s3(const char *what, const char *uri, struct smf_error *err)
 {
-  if (uri && smf_str_startswith(uri, "s3://")) {
+  // Local paths are uploaded to the default bucket before the job (stage.c).
+  if (uri && (smf_str_startswith(uri, "s3://") || uri[0] == '/' ||
+              smf_str_startswith(uri, "file://"))) {
     return 0;
   }
-  SMF_ERR_SET(err, SMF_EINVAL, "%s: the aws target needs an s3:// URI, got %s", what,
+  SMF_ERR_SET(err, SMF_EINVAL, "%s: expected an s3:// URI or a local path, got %s", what,
               uri ? uri : "(none)");
   err->klass = SMF_CLASS_CLIENT;
   return SMF_EINVAL;
@@ -117,7 +119,9 @@ int awst_processing_request(const struct awst_env *env, const struct target_proc
     }
   }
   json_t *inputs = proc_inputs(job, err);
-  if (inputs == NULL || (rc = need_s3("evaluate output", job->output_uri, err)) != 0) {
+  if (inputs == NULL || (rc = need_s3("evaluate output", job->output_uri, err)) != 0 ||
+      (!smf_str_startswith(job->output_uri, "s3://") &&
+       (rc = SMF_ERR_SET(err, SMF_EINVAL, "evaluate output: expected an s3:// URI")) != 0)) {
     json_decref(inputs);
     free(image);
     return err->code;

@@ -229,9 +229,11 @@ static json_t *rt_channels(const struct target_training_job *job, struct smf_err
   json_t *arr = json_array();
   for (size_t i = 0; i < job->n_channels; i++) {
     const struct target_channel *c = &job->channels[i];
-    if (c->uri == NULL || !smf_str_startswith(c->uri, "s3://")) {
-      SMF_ERR_SET(err, SMF_EINVAL, "channel '%s': the aws target needs an s3:// URI, got %s",
-                  c->name, c->uri ? c->uri : "(none)");
+    bool local = c->uri && (c->uri[0] == '/' || smf_str_startswith(c->uri, "file://"));
+    if (c->uri == NULL || !(smf_str_startswith(c->uri, "s3://") || local)) {
+      SMF_ERR_SET(err, SMF_EINVAL,
+                  "channel '%s': expected an s3:// URI or a local path, got %s", c->name,
+                  c->uri ? c->uri : "(none)");
       err->klass = SMF_CLASS_CLIENT;
       json_decref(arr);
       return NULL;
