@@ -10,6 +10,7 @@
 // calls (SMFLOW_AWS_DESCRIBE_RATE per second, default 5, burst 10).
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <uv.h>
 
 #include "aws/http.h"
@@ -238,6 +239,43 @@ static void awst_free(struct target *t)
   t->impl = NULL;
 }
 
+// `smflow cancel`: Stop{Training,Processing}Job by name for a job whose handle
+// is gone. SMF_ENOENT when SageMaker does not know the job.
+struct stop_req {
+  target_done_cb cb;
+  void *data;
+};
+
+static void stop_by_name_cb(json_t *res, const struct smf_error *err, void *data)
+{
+  struct stop_req *r = data;
+  if (res) {
+    r->cb(r->data, 0, NULL);
+  } else {
+    struct smf_error e = *err;
+    bool missing = strcasestr(err->message, "not found") || strcasestr(err->message, "could not find");
+    e.code = missing ? SMF_ENOENT : err->code;
+    r->cb(r->data, e.code, &e);
+  }
+  free(r);
+}
+
+static int awst_stop_job_by_name(struct target *t, bool processing, const char *job_name,
+                                 target_done_cb cb, void *data, struct smf_error *err)
+{
+  struct stop_req *r = smf_xcalloc(1, sizeof(*r));
+  *r = (struct stop_req){cb, data};
+  json_t *b = json_pack("{s:s}", processing ? "ProcessingJobName" : "TrainingJobName", job_name);
+  int rc = aws_sagemaker_call(awst_of(t)->client,
+                              processing ? "StopProcessingJob" : "StopTrainingJob", b, NULL,
+                              stop_by_name_cb, r, err);
+  json_decref(b);
+  if (rc != 0) {
+    free(r);
+  }
+  return rc;
+}
+
 static const struct target_vtable awst_vtable = {
     .name = "aws",
     .store = &awst_store_ops,
@@ -247,6 +285,7 @@ static const struct target_vtable awst_vtable = {
     .registry = &awst_registry_ops,
     .free = awst_free,
     .close = awst_close,
+    .stop_job_by_name = awst_stop_job_by_name,
 };
 
 static int awst_region(const struct target_config *cfg, const struct aws_shared_config *sc,
