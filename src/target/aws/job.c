@@ -504,7 +504,7 @@ struct awst_job *awst_job_new(struct target *t, const struct awst_job_kind *kind
   j->interval_ms = awst_of(t)->poll_min_ms;
   uv_timer_init(t->loop, &j->timer);
   j->timer.data = j;
-  json_t *intent = json_pack("{s:s, s:s}", "job_name", name, "fingerprint", j->fp);
+  json_t *intent = json_pack("{s:s, s:s, s:s}", "target", "aws", "job_name", name, "fingerprint", j->fp);
   j->intent = json_dumps(intent, JSON_COMPACT);
   json_decref(intent);
   awst_logs_init(&j->logs, t, kind->log_group, name, cb, data);
@@ -542,7 +542,8 @@ static void job_staged(struct awst_job *j, int status, const struct smf_error *e
     }
   }
   free(j->intent);
-  json_t *intent = json_pack("{s:s, s:s}", "job_name", j->name, "fingerprint", j->fp);
+  json_t *intent = json_pack("{s:s, s:s, s:s}", "target", "aws", "job_name", j->name, "fingerprint",
+                             j->fp);
   j->intent = json_dumps(intent, JSON_COMPACT);
   json_decref(intent);
   job_go_staged(j, j->attach);
