@@ -343,6 +343,9 @@ int aws_target_new(const struct target_config *cfg, struct target **out, struct 
   aws_creds_clear(&b.creds);
   free(b.account);
   aws_shared_config_free(sc);
+  if (rc == SMF_ENOENT) {  // no region: a setup error, not "no such object"
+    rc = err->code = SMF_EINVAL;
+  }
   if (rc != 0 && err->klass == SMF_CLASS_NONE) {
     err->klass = SMF_CLASS_CLIENT;
   }
