@@ -174,6 +174,10 @@ static void dep_cb(json_t *res, const struct smf_error *err, void *data)
     case DEP_DESCRIBE:
       if (res) {
         const char *cfg = json_string_value(json_object_get(res, "EndpointConfigName"));
+        if (cfg && strcmp(cfg, d->config_name) == 0) {  // this deploy got that far before
+          d->phase = DEP_WAIT;                            // (a resumed attempt): wait for it
+          break;
+        }
         d->prev_config = cfg ? smf_xstrdup(cfg) : NULL;
       } else if (strcasestr(err->message, "could not find") == NULL &&
                  strcasestr(err->message, "not found") == NULL) {
