@@ -19,7 +19,8 @@ static char *dump(const json_t *j)
   return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
-static const struct awst_env env = {.region = "eu-west-1", .account = "123456789012",
+static const struct awst_env env = {.region = "eu-west-1",
+                                    .account = "123456789012",
                                     .role = "arn:aws:iam::123456789012:role/R",
                                     .default_bucket = "sagemaker-eu-west-1-123456789012"};
 
@@ -52,10 +53,13 @@ TEST(failure_classes)
 
 static struct target_training_job fit_job(struct dsl_node *spec, const char *itype)
 {
-  return (struct target_training_job){
-      .job_name = "pt-1", .entry_point = "train.py", .submit_dir_uri = "s3://b/code.tar.gz",
-      .region = "eu-west-1", .output_path = "s3://b/out/", .spec = spec,
-      .resources = {.instance_type = itype, .instance_count = 1}};
+  return (struct target_training_job){.job_name = "pt-1",
+                                      .entry_point = "train.py",
+                                      .submit_dir_uri = "s3://b/code.tar.gz",
+                                      .region = "eu-west-1",
+                                      .output_path = "s3://b/out/",
+                                      .spec = spec,
+                                      .resources = {.instance_type = itype, .instance_count = 1}};
 }
 
 static struct dsl_node *pytorch_spec(void)
@@ -137,9 +141,15 @@ TEST(processing_request)
 {
   struct target_proc_input in[] = {{"test", "s3://b/data/test/"}};
   struct target_processing_job job = {
-      .job_name = "ev-1", .image_uri = "img:1", .entry_point = "evaluate.py",
-      .code_uri = "s3://b/code/sourcedir.tar.gz", .model_uri = "s3://b/m/model.tar.gz",
-      .inputs = in, .n_inputs = 1, .report = "evaluation.json", .output_uri = "s3://b/ev-1/out",
+      .job_name = "ev-1",
+      .image_uri = "img:1",
+      .entry_point = "evaluate.py",
+      .code_uri = "s3://b/code/sourcedir.tar.gz",
+      .model_uri = "s3://b/m/model.tar.gz",
+      .inputs = in,
+      .n_inputs = 1,
+      .report = "evaluation.json",
+      .output_uri = "s3://b/ev-1/out",
       .resources = {.instance_type = "ml.m5.large", .instance_count = 1}};
   json_t *body = NULL;
   struct smf_error err = SMF_ERROR_INIT;
@@ -151,13 +161,14 @@ TEST(processing_request)
                "/opt/ml/processing/input/code/evaluate.py");
   ASSERT_CONTAINS(json_string_value(json_array_get(ep, 2)), "exec python3");
   char *args = dump(json_object_get(app, "ContainerArguments"));
-  ASSERT_STREQ(args, "[\"--model-dir\",\"/opt/ml/processing/model\",\"--output-dir\","
-                     "\"/opt/ml/processing/output\",\"--test\",\"/opt/ml/processing/input/test\"]");
+  ASSERT_STREQ(args,
+               "[\"--model-dir\",\"/opt/ml/processing/model\",\"--output-dir\","
+               "\"/opt/ml/processing/output\",\"--test\",\"/opt/ml/processing/input/test\"]");
   free(args);
   json_t *ins = json_object_get(body, "ProcessingInputs");
   ASSERT_EQ(json_array_size(ins), 3);
-  ASSERT_STREQ(json_string_value(json_object_get(
-                   json_object_get(json_array_get(ins, 1), "S3Input"), "LocalPath")),
+  ASSERT_STREQ(json_string_value(json_object_get(json_object_get(json_array_get(ins, 1), "S3Input"),
+                                                 "LocalPath")),
                "/opt/ml/processing/model");
   json_t *out = json_array_get(
       json_object_get(json_object_get(body, "ProcessingOutputConfig"), "Outputs"), 0);
@@ -175,28 +186,36 @@ TEST(model_and_package_requests)
   dsl_map_set(&arena, spec, "framework", str("sklearn"));
   dsl_map_set(&arena, spec, "framework_version", str("1.2-1"));
   struct target_kv e = {"MY", "1"};
-  struct target_endpoint_spec es = {.endpoint = "ep", .model_name = "m-1", .config_name = "c-1",
-                                    .model_data = "s3://b/m.tar.gz", .entry_point = "code/inf.py",
-                                    .instance_type = "ml.m5.large", .initial_instance_count = 2,
-                                    .environment = &e, .n_environment = 1, .spec = spec};
+  struct target_endpoint_spec es = {.endpoint = "ep",
+                                    .model_name = "m-1",
+                                    .config_name = "c-1",
+                                    .model_data = "s3://b/m.tar.gz",
+                                    .entry_point = "code/inf.py",
+                                    .instance_type = "ml.m5.large",
+                                    .initial_instance_count = 2,
+                                    .environment = &e,
+                                    .n_environment = 1,
+                                    .spec = spec};
   json_t *model = NULL;
   struct smf_error err = SMF_ERROR_INIT;
   ASSERT_EQ(awst_model_request(&env, &es, &model, &err), 0);
   char *m = dump(model);
-  ASSERT_STREQ(m, "{\"ExecutionRoleArn\":\"arn:aws:iam::123456789012:role/R\",\"ModelName\":"
-                  "\"m-1\",\"PrimaryContainer\":{\"Environment\":{\"MY\":\"1\","
-                  "\"SAGEMAKER_CONTAINER_LOG_LEVEL\":\"20\",\"SAGEMAKER_PROGRAM\":\"inf.py\","
-                  "\"SAGEMAKER_REGION\":\"eu-west-1\",\"SAGEMAKER_SUBMIT_DIRECTORY\":"
-                  "\"/opt/ml/model/code\"},\"Image\":\"141502667606.dkr.ecr.eu-west-1."
-                  "amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3\",\"ModelDataUrl\":"
-                  "\"s3://b/m.tar.gz\"}}");
+  ASSERT_STREQ(m,
+               "{\"ExecutionRoleArn\":\"arn:aws:iam::123456789012:role/R\",\"ModelName\":"
+               "\"m-1\",\"PrimaryContainer\":{\"Environment\":{\"MY\":\"1\","
+               "\"SAGEMAKER_CONTAINER_LOG_LEVEL\":\"20\",\"SAGEMAKER_PROGRAM\":\"inf.py\","
+               "\"SAGEMAKER_REGION\":\"eu-west-1\",\"SAGEMAKER_SUBMIT_DIRECTORY\":"
+               "\"/opt/ml/model/code\"},\"Image\":\"141502667606.dkr.ecr.eu-west-1."
+               "amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3\",\"ModelDataUrl\":"
+               "\"s3://b/m.tar.gz\"}}");
   free(m);
   json_decref(model);
   json_t *cfg = awst_endpoint_config_request(&es);
   char *c = dump(cfg);
-  ASSERT_STREQ(c, "{\"EndpointConfigName\":\"c-1\",\"ProductionVariants\":[{"
-                  "\"InitialInstanceCount\":2,\"InitialVariantWeight\":1,\"InstanceType\":"
-                  "\"ml.m5.large\",\"ModelName\":\"m-1\",\"VariantName\":\"AllTraffic\"}]}");
+  ASSERT_STREQ(c,
+               "{\"EndpointConfigName\":\"c-1\",\"ProductionVariants\":[{"
+               "\"InitialInstanceCount\":2,\"InitialVariantWeight\":1,\"InstanceType\":"
+               "\"ml.m5.large\",\"ModelName\":\"m-1\",\"VariantName\":\"AllTraffic\"}]}");
   free(c);
   json_decref(cfg);
 
@@ -208,23 +227,28 @@ TEST(model_and_package_requests)
   dsl_map_set(&arena, rs, "content_types", ct);
   dsl_map_set(&arena, rs, "response_types", ct);
   struct target_kv meta = {"git", "abc123"};
-  struct target_model_package pkg = {.group = "g", .approval = "Approved",
-                                     .model_data = "s3://b/m.tar.gz", .image_uri = "sklearn",
-                                     .metrics_uri = "s3://b/ev.json", .metadata = &meta,
-                                     .n_metadata = 1, .spec = rs};
+  struct target_model_package pkg = {.group = "g",
+                                     .approval = "Approved",
+                                     .model_data = "s3://b/m.tar.gz",
+                                     .image_uri = "sklearn",
+                                     .metrics_uri = "s3://b/ev.json",
+                                     .metadata = &meta,
+                                     .n_metadata = 1,
+                                     .spec = rs};
   json_t *pb = NULL;
   ASSERT_EQ(awst_model_package_request(&env, &pkg, &pb, &err), 0);
   char *p = dump(pb);
-  ASSERT_STREQ(p, "{\"CertifyForMarketplace\":false,\"CustomerMetadataProperties\":{\"git\":"
-                  "\"abc123\"},\"InferenceSpecification\":{\"Containers\":[{\"Environment\":{"
-                  "\"SAGEMAKER_CONTAINER_LOG_LEVEL\":\"20\",\"SAGEMAKER_PROGRAM\":\"\","
-                  "\"SAGEMAKER_REGION\":\"eu-west-1\",\"SAGEMAKER_SUBMIT_DIRECTORY\":\"\"},"
-                  "\"Image\":\"141502667606.dkr.ecr.eu-west-1.amazonaws.com/"
-                  "sagemaker-scikit-learn:1.2-1-cpu-py3\",\"ModelDataUrl\":\"s3://b/m.tar.gz\"}],"
-                  "\"SupportedContentTypes\":[\"text/csv\"],\"SupportedResponseMIMETypes\":"
-                  "[\"text/csv\"]},\"ModelApprovalStatus\":\"Approved\",\"ModelMetrics\":{"
-                  "\"ModelQuality\":{\"Statistics\":{\"ContentType\":\"application/json\","
-                  "\"S3Uri\":\"s3://b/ev.json\"}}},\"ModelPackageGroupName\":\"g\"}");
+  ASSERT_STREQ(p,
+               "{\"CertifyForMarketplace\":false,\"CustomerMetadataProperties\":{\"git\":"
+               "\"abc123\"},\"InferenceSpecification\":{\"Containers\":[{\"Environment\":{"
+               "\"SAGEMAKER_CONTAINER_LOG_LEVEL\":\"20\",\"SAGEMAKER_PROGRAM\":\"\","
+               "\"SAGEMAKER_REGION\":\"eu-west-1\",\"SAGEMAKER_SUBMIT_DIRECTORY\":\"\"},"
+               "\"Image\":\"141502667606.dkr.ecr.eu-west-1.amazonaws.com/"
+               "sagemaker-scikit-learn:1.2-1-cpu-py3\",\"ModelDataUrl\":\"s3://b/m.tar.gz\"}],"
+               "\"SupportedContentTypes\":[\"text/csv\"],\"SupportedResponseMIMETypes\":"
+               "[\"text/csv\"]},\"ModelApprovalStatus\":\"Approved\",\"ModelMetrics\":{"
+               "\"ModelQuality\":{\"Statistics\":{\"ContentType\":\"application/json\","
+               "\"S3Uri\":\"s3://b/ev.json\"}}},\"ModelPackageGroupName\":\"g\"}");
   free(p);
   json_decref(pb);
 }

@@ -22,18 +22,18 @@ struct awst_live {
 /// The aws target's state (target->impl).
 struct awst {
   struct aws_client *client;
-  char *default_bucket;       ///< sagemaker-REGION-ACCOUNT
-  bool default_bucket_ready;  ///< created (or found) in this process
-  bool bucket_pending;        ///< its CreateBucket is in flight
+  char *default_bucket;               ///< sagemaker-REGION-ACCOUNT
+  bool default_bucket_ready;          ///< created (or found) in this process
+  bool bucket_pending;                ///< its CreateBucket is in flight
   struct bucket_req *bucket_waiters;  ///< callers waiting for it
-  char *share_dir;            ///< where image_uris/ lives
-  int64_t poll_min_ms;        ///< first Describe interval (adaptive up to poll_max_ms)
+  char *share_dir;                    ///< where image_uris/ lives
+  int64_t poll_min_ms;                ///< first Describe interval (adaptive up to poll_max_ms)
   int64_t poll_max_ms;
-  unsigned live_jobs;         ///< jobs and deploys in flight (for tests)
-  struct awst_live live;      ///< list head of what is in flight
+  unsigned live_jobs;            ///< jobs and deploys in flight (for tests)
+  struct awst_live live;         ///< list head of what is in flight
   struct awst_refresh *refresh;  ///< credential refresher (refresh.c), or NULL
-  unsigned creds_refreshes;   ///< credentials handed to the client after setup
-  bool closing;               ///< target_close was called: deliver nothing more
+  unsigned creds_refreshes;      ///< credentials handed to the client after setup
+  bool closing;                  ///< target_close was called: deliver nothing more
 };
 
 /// Add to / remove from the target's list of things in flight.
@@ -46,10 +46,10 @@ struct awst *awst_of(struct target *t);
 /// What the request builders need to know about the target (borrowed).
 struct awst_env {
   const char *region;
-  const char *account;        ///< may be NULL (tests)
-  const char *role;           ///< the pipeline's role, or NULL
-  const char *share_dir;      ///< image_uris data; NULL = the built-in search
-  const char *default_bucket; ///< sagemaker-REGION-ACCOUNT
+  const char *account;         ///< may be NULL (tests)
+  const char *role;            ///< the pipeline's role, or NULL
+  const char *share_dir;       ///< image_uris data; NULL = the built-in search
+  const char *default_bucket;  ///< sagemaker-REGION-ACCOUNT
 };
 
 // ---------------------------------------------------------------------------
@@ -109,9 +109,8 @@ int awst_processing_request(const struct awst_env *env, const struct target_proc
 int awst_model_request(const struct awst_env *env, const struct target_endpoint_spec *spec,
                        json_t **out, struct smf_error *err);
 json_t *awst_endpoint_config_request(const struct target_endpoint_spec *spec);
-int awst_model_package_request(const struct awst_env *env,
-                               const struct target_model_package *pkg, json_t **out,
-                               struct smf_error *err);
+int awst_model_package_request(const struct awst_env *env, const struct target_model_package *pkg,
+                               json_t **out, struct smf_error *err);
 
 // ---------------------------------------------------------------------------
 // failures.c: SageMaker's failure reasons → smflow's retry classes.
@@ -141,8 +140,7 @@ int awst_repack(struct target *t, const struct target_endpoint_spec *spec, const
                 target_done_cb cb, void *data, struct smf_error *err);
 
 /// Keep credentials that expire fresh during the run (refresh.c).
-int awst_refresh_start(struct target *t, const struct aws_shared_config *sc,
-                       struct smf_error *err);
+int awst_refresh_start(struct target *t, const struct aws_shared_config *sc, struct smf_error *err);
 /// Stop refreshing (target_close).
 void awst_refresh_close(struct target *t);
 

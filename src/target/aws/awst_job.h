@@ -18,9 +18,9 @@ struct awst_logs {
   char *token_file;
   target_event_cb cb;
   void *data;
-  json_t *tokens;           ///< stream name → next forward token
-  json_t *streams;          ///< names found by the last DescribeLogStreams
-  size_t next;              ///< index of the stream being read
+  json_t *tokens;   ///< stream name → next forward token
+  json_t *streams;  ///< names found by the last DescribeLogStreams
+  size_t next;      ///< index of the stream being read
   int pages;
   bool dirty;
   void (*done)(void *data);
@@ -38,7 +38,7 @@ void awst_logs_free(struct awst_logs *l);
 
 /// What differs between training and processing jobs.
 struct awst_job_kind {
-  const char *what;           ///< "training job"
+  const char *what;  ///< "training job"
   const char *create_op, *describe_op, *stop_op;
   const char *name_field, *arn_field, *status_field;
   const char *log_group;
@@ -49,7 +49,7 @@ struct awst_job_kind {
 };
 
 enum awst_job_phase {
-  AWST_J_STAGING,   ///< local inputs being uploaded (stage.c)
+  AWST_J_STAGING,  ///< local inputs being uploaded (stage.c)
   AWST_J_STARTING,
   AWST_J_CREATE,
   AWST_J_RECREATE,  ///< Create* throttled: send it again from the timer
@@ -62,25 +62,25 @@ struct awst_job {
   struct target_job base;  // first
   const struct awst_job_kind *kind;
   struct target *t;
-  json_t *body;            ///< the Create* request
+  json_t *body;  ///< the Create* request
   char *name, *fp, *image, *arn, *intent;
-  char *output_path;       ///< training: S3OutputPath; processing: the report URI
-  char *extra;             ///< processing: local path of the fetched report
-  char *secondary;         ///< the last SecondaryStatus reported
+  char *output_path;  ///< training: S3OutputPath; processing: the report URI
+  char *extra;        ///< processing: local path of the fetched report
+  char *secondary;    ///< the last SecondaryStatus reported
   target_event_cb cb;
   void *data;
   uv_timer_t timer;
   int64_t interval_ms;
   enum awst_job_phase phase;
   bool stop_requested, stop_sent, timer_closed;
-  bool attach;             ///< re-attaching (after staging: Describe, not Create)
+  bool attach;  ///< re-attaching (after staging: Describe, not Create)
   int inflight;
-  int ambiguous;           ///< ambiguous outcomes resolved by Describe
-  int transient;           ///< transient API failures met so far
+  int ambiguous;  ///< ambiguous outcomes resolved by Describe
+  int transient;  ///< transient API failures met so far
   struct aws_call *amb_call;
-  json_t *last;            ///< the Describe being acted on
+  json_t *last;  ///< the Describe being acted on
   struct awst_logs logs;
-  struct awst_live live;   ///< in the target's list while alive
+  struct awst_live live;  ///< in the target's list while alive
 };
 
 /// Completion of awst_stage.

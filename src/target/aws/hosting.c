@@ -25,8 +25,8 @@ struct dep {
   void *data;
   uv_timer_t timer;
   int64_t interval_ms;
-  int inflight;            ///< calls in flight
-  bool finished;           ///< the callback ran (or target_close): no more events
+  int inflight;   ///< calls in flight
+  bool finished;  ///< the callback ran (or target_close): no more events
   bool timer_closed;
   struct awst_live live;
 };
@@ -89,9 +89,11 @@ static void dep_quiesce(struct awst_live *l)
 static void dep_finish(struct dep *d, int status, const char *ep_status,
                        const struct smf_error *err)
 {
-  struct target_endpoint_info info = {.endpoint = d->endpoint, .endpoint_arn = d->arn,
+  struct target_endpoint_info info = {.endpoint = d->endpoint,
+                                      .endpoint_arn = d->arn,
                                       .config_name = d->config_name,
-                                      .model_name = d->model_name, .status = ep_status};
+                                      .model_name = d->model_name,
+                                      .status = ep_status};
   d->finished = true;
   d->cb(d->data, status, status == 0 ? &info : NULL, err);
   dep_close(d);
@@ -158,9 +160,8 @@ static void dep_wait_result(struct dep *d, json_t *res)
     return;
   }
   int64_t next = d->interval_ms;
-  d->interval_ms = d->interval_ms * 3 / 2 > awst_of(d->t)->poll_max_ms
-                       ? awst_of(d->t)->poll_max_ms
-                       : d->interval_ms * 3 / 2;
+  d->interval_ms = d->interval_ms * 3 / 2 > awst_of(d->t)->poll_max_ms ? awst_of(d->t)->poll_max_ms
+                                                                       : d->interval_ms * 3 / 2;
   uv_timer_start(&d->timer, dep_poll_cb, (uint64_t)next, 0);
 }
 
@@ -171,49 +172,51 @@ static void dep_cb(json_t *res, const struct smf_error *err, void *data)
     return;
   }
   switch (d->phase) {
-    case DEP_DESCRIBE:
-      if (res) {
-        const char *cfg = json_string_value(json_object_get(res, "EndpointConfigName"));
-        if (cfg && strcmp(cfg, d->config_name) == 0) {  // this deploy got that far before
-          d->phase = DEP_WAIT;                            // (a resumed attempt): wait for it
-          break;
-        }
-        d->prev_config = cfg ? smf_xstrdup(cfg) : NULL;
-      } else if (strcasestr(err->message, "could not find") == NULL &&
-                 strcasestr(err->message, "not found") == NULL) {
-        dep_fail(d, "DescribeEndpoint", err);
-        return;
+  case DEP_DESCRIBE:
+    if (res) {
+      const char *cfg = json_string_value(json_object_get(res, "EndpointConfigName"));
+      if (cfg && strcmp(cfg, d->config_name) == 0) {  // this deploy got that far before
+        d->phase = DEP_WAIT;                          // (a resumed attempt): wait for it
+        break;
       }
-      d->phase = DEP_MODEL;
-      break;
-    case DEP_MODEL:
-    case DEP_CONFIG:
-    case DEP_ENDPOINT:
-      if (res == NULL && !dep_exists_error(err)) {
-        dep_fail(d, d->phase == DEP_MODEL ? "CreateModel" : d->phase == DEP_CONFIG
-                                                               ? "CreateEndpointConfig"
-                                                               : "Create/UpdateEndpoint", err);
-        return;
-      }
-      d->phase = (enum dep_phase)(d->phase + 1);
-      break;
-    case DEP_WAIT:
-      if (res == NULL) {
-        dep_fail(d, "DescribeEndpoint", err);
-        return;
-      }
-      dep_wait_result(d, res);
-      return;
-    case DEP_RESTORE: {
-      struct smf_error e = SMF_ERROR_INIT;
-      SMF_ERR_SET(&e, SMF_EAWS, "endpoint %s: deploying %s failed (%s); %s %s", d->endpoint,
-                  d->config_name, d->failure,
-                  res ? "restored the previous config" : "could not restore the previous config",
-                  d->prev_config);
-      e.klass = awst_failure_class(d->failure, NULL);
-      dep_finish(d, e.code, "Failed", &e);
+      d->prev_config = cfg ? smf_xstrdup(cfg) : NULL;
+    } else if (strcasestr(err->message, "could not find") == NULL &&
+               strcasestr(err->message, "not found") == NULL) {
+      dep_fail(d, "DescribeEndpoint", err);
       return;
     }
+    d->phase = DEP_MODEL;
+    break;
+  case DEP_MODEL:
+  case DEP_CONFIG:
+  case DEP_ENDPOINT:
+    if (res == NULL && !dep_exists_error(err)) {
+      dep_fail(d,
+               d->phase == DEP_MODEL    ? "CreateModel"
+               : d->phase == DEP_CONFIG ? "CreateEndpointConfig"
+                                        : "Create/UpdateEndpoint",
+               err);
+      return;
+    }
+    d->phase = (enum dep_phase)(d->phase + 1);
+    break;
+  case DEP_WAIT:
+    if (res == NULL) {
+      dep_fail(d, "DescribeEndpoint", err);
+      return;
+    }
+    dep_wait_result(d, res);
+    return;
+  case DEP_RESTORE: {
+    struct smf_error e = SMF_ERROR_INIT;
+    SMF_ERR_SET(&e, SMF_EAWS, "endpoint %s: deploying %s failed (%s); %s %s", d->endpoint,
+                d->config_name, d->failure,
+                res ? "restored the previous config" : "could not restore the previous config",
+                d->prev_config);
+    e.klass = awst_failure_class(d->failure, NULL);
+    dep_finish(d, e.code, "Failed", &e);
+    return;
+  }
   }
   dep_later(d);
 }
@@ -229,26 +232,32 @@ static void dep_step(struct dep *d)
   const char *op = NULL;
   json_t *body = NULL;
   switch (d->phase) {
-    case DEP_DESCRIBE:
-    case DEP_WAIT:
-      op = "DescribeEndpoint";
-      body = json_pack("{s:s}", "EndpointName", d->endpoint);
-      break;
-    case DEP_MODEL: op = "CreateModel"; body = json_incref(d->model); break;
-    case DEP_CONFIG: op = "CreateEndpointConfig"; body = json_incref(d->config); break;
-    case DEP_ENDPOINT:
-      op = d->prev_config ? "UpdateEndpoint" : "CreateEndpoint";
-      body = json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName",
-                       d->config_name);
-      if (d->prev_config && d->deploy_config) {
-        json_object_set(body, "DeploymentConfig", d->deploy_config);
-      }
-      break;
-    case DEP_RESTORE:
-      op = "UpdateEndpoint";
-      body = json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName",
-                       d->prev_config);
-      break;
+  case DEP_DESCRIBE:
+  case DEP_WAIT:
+    op = "DescribeEndpoint";
+    body = json_pack("{s:s}", "EndpointName", d->endpoint);
+    break;
+  case DEP_MODEL:
+    op = "CreateModel";
+    body = json_incref(d->model);
+    break;
+  case DEP_CONFIG:
+    op = "CreateEndpointConfig";
+    body = json_incref(d->config);
+    break;
+  case DEP_ENDPOINT:
+    op = d->prev_config ? "UpdateEndpoint" : "CreateEndpoint";
+    body =
+        json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName", d->config_name);
+    if (d->prev_config && d->deploy_config) {
+      json_object_set(body, "DeploymentConfig", d->deploy_config);
+    }
+    break;
+  case DEP_RESTORE:
+    op = "UpdateEndpoint";
+    body =
+        json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName", d->prev_config);
+    break;
   }
   struct aws_json_opts opts = {.on_ambiguous = dep_ambiguous, .ambiguous_data = d};
   struct smf_error e = SMF_ERROR_INIT;
@@ -279,12 +288,11 @@ static json_t *dep_deployment_config(const struct dsl_node *spec)
       smf_duration_parse(w->u.str.s, &wait_ms);
     }
     int64_t canary = dsl_map_int(bg, "canary", 0);
-    json_t *trc = canary > 0
-                      ? json_pack("{s:s, s:{s:s, s:I}, s:I}", "Type", "CANARY", "CanarySize",
-                                  "Type", "CAPACITY_PERCENT", "Value", (json_int_t)canary,
-                                  "WaitIntervalInSeconds", (json_int_t)(wait_ms / 1000))
-                      : json_pack("{s:s, s:I}", "Type", "ALL_AT_ONCE", "WaitIntervalInSeconds",
-                                  (json_int_t)(wait_ms / 1000));
+    json_t *trc = canary > 0 ? json_pack("{s:s, s:{s:s, s:I}, s:I}", "Type", "CANARY", "CanarySize",
+                                         "Type", "CAPACITY_PERCENT", "Value", (json_int_t)canary,
+                                         "WaitIntervalInSeconds", (json_int_t)(wait_ms / 1000))
+                             : json_pack("{s:s, s:I}", "Type", "ALL_AT_ONCE",
+                                         "WaitIntervalInSeconds", (json_int_t)(wait_ms / 1000));
     json_object_set_new(dc, "BlueGreenUpdatePolicy",
                         json_pack("{s:o}", "TrafficRoutingConfiguration", trc));
   }
@@ -329,11 +337,10 @@ static void dep_repacked(void *data, int status, const struct smf_error *err)
 // Model.deploy with an entry point repacks the model with its code (SDK:
 // s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz); the container then finds the
 // code in /opt/ml/model/code (SAGEMAKER_SUBMIT_DIRECTORY).
-static int dep_repack(struct dep *d, const struct target_endpoint_spec *spec,
-                      struct smf_error *err)
+static int dep_repack(struct dep *d, const struct target_endpoint_spec *spec, struct smf_error *err)
 {
-  char *dest = smf_xasprintf("s3://%s/%s/model.tar.gz", awst_of(d->t)->default_bucket,
-                             spec->model_name);
+  char *dest =
+      smf_xasprintf("s3://%s/%s/model.tar.gz", awst_of(d->t)->default_bucket, spec->model_name);
   json_object_set_new(json_object_get(d->model, "PrimaryContainer"), "ModelDataUrl",
                       json_string(dest));
   int rc = awst_repack(d->t, spec, dest, dep_repacked, d, err);
@@ -380,7 +387,8 @@ static void host_describe_cb(json_t *res, const struct smf_error *err, void *dat
     return;
   }
   if (res == NULL) {
-    bool missing = strcasestr(err->message, "could not find") || strcasestr(err->message, "not found");
+    bool missing =
+        strcasestr(err->message, "could not find") || strcasestr(err->message, "not found");
     struct smf_error e = *err;
     e.code = missing ? SMF_ENOENT : err->code;
     d->cb(d->data, e.code, NULL, &e);
@@ -395,14 +403,14 @@ static void host_describe_cb(json_t *res, const struct smf_error *err, void *dat
   dep_close(d);
 }
 
-static int host_describe(struct target *t, const char *endpoint, target_endpoint_cb cb,
-                         void *data, struct smf_error *err)
+static int host_describe(struct target *t, const char *endpoint, target_endpoint_cb cb, void *data,
+                         struct smf_error *err)
 {
   struct dep *d = dep_new(t, endpoint, data);
   d->cb = cb;
   json_t *b = json_pack("{s:s}", "EndpointName", endpoint);
-  int rc = aws_sagemaker_call(awst_of(t)->client, "DescribeEndpoint", b, NULL, host_describe_cb,
-                              d, err);
+  int rc =
+      aws_sagemaker_call(awst_of(t)->client, "DescribeEndpoint", b, NULL, host_describe_cb, d, err);
   json_decref(b);
   if (rc != 0) {
     dep_close(d);
@@ -428,8 +436,8 @@ static int host_remove(struct target *t, const char *endpoint, target_done_cb cb
   struct dep *d = dep_new(t, endpoint, data);
   d->done_cb = cb;
   json_t *b = json_pack("{s:s}", "EndpointName", endpoint);
-  int rc = aws_sagemaker_call(awst_of(t)->client, "DeleteEndpoint", b, NULL, host_delete_cb, d,
-                              err);
+  int rc =
+      aws_sagemaker_call(awst_of(t)->client, "DeleteEndpoint", b, NULL, host_delete_cb, d, err);
   json_decref(b);
   if (rc != 0) {
     dep_close(d);

@@ -58,7 +58,8 @@ static char *img_keys(const json_t *a, const json_t *b)
   for (int i = 0; i < 2; i++) {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)objs[i], k, v) {
+    json_object_foreach((json_t *)objs[i], k, v)
+    {
       (void)v;
       if (strcmp(k, "version_aliases") == 0) {
         continue;
@@ -74,7 +75,8 @@ static char *img_list(const json_t *arr)
   struct smf_buf buf = {0};
   size_t i;
   json_t *v;
-  json_array_foreach(arr, i, v) {
+  json_array_foreach(arr, i, v)
+  {
     smf_buf_printf(&buf, "%s%s", i ? ", " : "", json_string_value(v));
   }
   return smf_buf_steal(&buf);
@@ -84,7 +86,8 @@ static bool img_in(const json_t *arr, const char *s)
 {
   size_t i;
   json_t *v;
-  json_array_foreach(arr, i, v) {
+  json_array_foreach(arr, i, v)
+  {
     if (s && json_string_value(v) && strcmp(json_string_value(v), s) == 0) {
       return true;
     }
@@ -186,7 +189,8 @@ static const json_t *img_hf_base(const json_t *vc, const char *version, const ch
   const char *k, *found = NULL;
   json_t *v;
   int n = 0;
-  json_object_foreach((json_t *)vc, k, v) {
+  json_object_foreach((json_t *)vc, k, v)
+  {
     if (strcmp(k, "version_aliases") != 0 && smf_str_startswith(k, "pytorch")) {
       found = k;
       n++;
@@ -233,8 +237,7 @@ static const json_t *img_py(const json_t *vc, const char *fw, const char **py,
 
 static json_t *img_load(const char *share_dir, const char *fw, struct smf_error *err)
 {
-  static const char *const known[] = {"pytorch", "tensorflow", "sklearn", "xgboost",
-                                      "huggingface"};
+  static const char *const known[] = {"pytorch", "tensorflow", "sklearn", "xgboost", "huggingface"};
   bool ok = false;
   for (size_t i = 0; i < SMF_ARRAY_LEN(known); i++) {
     ok = ok || strcmp(fw, known[i]) == 0;
@@ -327,18 +330,19 @@ static int img_resolve(const json_t *root, const struct img_parts *in, const cha
     return err->code;
   }
   const json_t *sets = json_object_get(root, "registry_sets");
-  const json_t *regs = json_array_get(sets, (size_t)json_integer_value(json_object_get(vc, "registries")));
+  const json_t *regs =
+      json_array_get(sets, (size_t)json_integer_value(json_object_get(vc, "registries")));
   const char *account = json_string_value(json_object_get(regs, region));
   if (account == NULL) {
     char *l = img_keys(regs, NULL);
-    SMF_ERR_SET(err, SMF_EVALIDATE, "%s %s images are not offered in region %s (regions: %s)",
-                p.fw, p.version, region, l);
+    SMF_ERR_SET(err, SMF_EVALIDATE, "%s %s images are not offered in region %s (regions: %s)", p.fw,
+                p.version, region, l);
     free(l);
     return SMF_EVALIDATE;
   }
   const json_t *procs = json_object_get(cfg, "processors");
-  int rc = img_processor(p.itype, procs ? procs : json_object_get(vc, "processors"), &p.processor,
-                         err);
+  int rc =
+      img_processor(p.itype, procs ? procs : json_object_get(vc, "processors"), &p.processor, err);
   if (rc != 0) {
     return rc;
   }
@@ -376,8 +380,11 @@ int awst_image_uri(const char *share_dir, const char *framework, const char *ver
   if (root == NULL) {
     return err->code;
   }
-  struct img_parts p = {.fw = framework, .version = version, .py = py_version,
-                        .itype = instance_type, .smdistributed = smdistributed};
+  struct img_parts p = {.fw = framework,
+                        .version = version,
+                        .py = py_version,
+                        .itype = instance_type,
+                        .smdistributed = smdistributed};
   int rc = img_resolve(root, &p, region, scope, out, err);
   json_decref(root);
   return rc;

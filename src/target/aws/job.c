@@ -61,8 +61,8 @@ static bool job_transient(struct awst_job *j, const char *what, const struct smf
   j->transient++;
   char line[1200];
   snprintf(line, sizeof(line), "%s %s: %s; trying again", what, j->name, err->message);
-  struct target_event ev = {.type = TARGET_EVENT_LOG, .job_name = j->name, .host = "smflow",
-                            .line = line};
+  struct target_event ev = {
+      .type = TARGET_EVENT_LOG, .job_name = j->name, .host = "smflow", .line = line};
   j->cb(j->data, &ev);
   return true;
 }
@@ -104,8 +104,8 @@ void awst_job_emit_done(struct awst_job *j, const struct target_job_result *res,
 {
   j->phase = AWST_J_DONE;
   uv_timer_stop(&j->timer);
-  struct target_event ev = {.type = TARGET_EVENT_DONE, .job_name = j->name, .result = res,
-                            .err = err};
+  struct target_event ev = {
+      .type = TARGET_EVENT_DONE, .job_name = j->name, .result = res, .err = err};
   j->cb(j->data, &ev);
   uv_close((uv_handle_t *)&j->timer, job_on_timer_closed);
 }
@@ -118,9 +118,13 @@ static void job_fail_api(struct awst_job *j, const char *what, const struct smf_
   if (e.klass == SMF_CLASS_NONE) {
     e.klass = awst_api_class(err);
   }
-  struct target_job_result r = {.job_name = j->name, .job_arn = j->arn,
-                                .status = TARGET_JOB_FAILED, .failure_reason = e.message,
-                                .klass = e.klass, .image_uri = j->image, .exit_code = -1};
+  struct target_job_result r = {.job_name = j->name,
+                                .job_arn = j->arn,
+                                .status = TARGET_JOB_FAILED,
+                                .failure_reason = e.message,
+                                .klass = e.klass,
+                                .image_uri = j->image,
+                                .exit_code = -1};
   awst_job_emit_done(j, &r, &e);
 }
 
@@ -139,9 +143,12 @@ static void job_terminal(struct awst_job *j, json_t *d)
   const char *reason = json_string_value(json_object_get(d, "FailureReason"));
   const char *sec = json_string_value(json_object_get(d, "SecondaryStatus"));
   bool stopped = strcmp(st, "Stopped") == 0;
-  struct target_job_result r = {.job_name = j->name, .job_arn = j->arn, .image_uri = j->image,
+  struct target_job_result r = {.job_name = j->name,
+                                .job_arn = j->arn,
+                                .image_uri = j->image,
                                 .status = stopped ? TARGET_JOB_STOPPED : TARGET_JOB_FAILED,
-                                .failure_reason = reason, .exit_code = -1};
+                                .failure_reason = reason,
+                                .exit_code = -1};
   r.klass = stopped ? SMF_CLASS_NONE : awst_failure_class(reason, sec);
   struct smf_error e = SMF_ERROR_INIT;
   SMF_ERR_SET(&e, stopped ? SMF_ECANCELLED : SMF_ECHILD, "%s %s %s%s%s%s%s%s", j->kind->what,
@@ -162,8 +169,8 @@ static void job_after_logs(void *data)
   json_t *d = j->last;
   j->last = NULL;
   const char *st = json_string_value(json_object_get(d, j->kind->status_field));
-  if (st && (strcmp(st, "Completed") == 0 || strcmp(st, "Failed") == 0 ||
-             strcmp(st, "Stopped") == 0)) {
+  if (st &&
+      (strcmp(st, "Completed") == 0 || strcmp(st, "Failed") == 0 || strcmp(st, "Stopped") == 0)) {
     job_terminal(j, d);
   } else {
     int64_t next = j->interval_ms;
@@ -184,8 +191,10 @@ static void job_stop_cb(json_t *res, const struct smf_error *err, void *data)
     return;
   }
   if (err && j->phase != AWST_J_DONE) {
-    j->cb(j->data, &(struct target_event){.type = TARGET_EVENT_LOG, .job_name = j->name,
-                                          .host = "smflow", .line = err->message});
+    j->cb(
+        j->data,
+        &(struct target_event){
+            .type = TARGET_EVENT_LOG, .job_name = j->name, .host = "smflow", .line = err->message});
   }
 }
 
@@ -219,8 +228,8 @@ static void job_secondary_status(struct awst_job *j, json_t *d)
       json_object_get(json_array_get(tr, json_array_size(tr) - 1), "StatusMessage"));
   char line[512];
   snprintf(line, sizeof(line), "%s%s%s", sec, msg ? " - " : "", msg ? msg : "");
-  struct target_event ev = {.type = TARGET_EVENT_LOG, .job_name = j->name, .host = "sagemaker",
-                            .line = line};
+  struct target_event ev = {
+      .type = TARGET_EVENT_LOG, .job_name = j->name, .host = "sagemaker", .line = line};
   j->cb(j->data, &ev);
 }
 
@@ -258,8 +267,8 @@ static void job_describe(struct awst_job *j)
 {
   json_t *b = json_pack("{s:s}", j->kind->name_field, j->name);
   struct smf_error e = SMF_ERROR_INIT;
-  int rc = aws_sagemaker_call(awst_of(j->t)->client, j->kind->describe_op, b, NULL,
-                              job_describe_cb, j, &e);
+  int rc = aws_sagemaker_call(awst_of(j->t)->client, j->kind->describe_op, b, NULL, job_describe_cb,
+                              j, &e);
   json_decref(b);
   if (rc != 0) {
     job_fail_api(j, "DescribeJob", &e);
@@ -276,8 +285,8 @@ static void job_timer_cb(uv_timer_t *t)
     return;
   }
   if (j->phase == AWST_J_STARTING) {
-    struct target_event ev = {.type = TARGET_EVENT_STARTED, .job_name = j->name,
-                              .intent = j->intent};
+    struct target_event ev = {
+        .type = TARGET_EVENT_STARTED, .job_name = j->name, .intent = j->intent};
     j->cb(j->data, &ev);
     awst_job_create(j);
     return;
@@ -297,7 +306,7 @@ static void job_adopt_done(struct awst_job *j, int verdict, const struct smf_err
   if (j->amb_call) {
     struct aws_call *c = j->amb_call;
     j->amb_call = NULL;
-    aws_call_resolve(c, verdict == 1 ? AWS_VERDICT_DONE
+    aws_call_resolve(c, verdict == 1   ? AWS_VERDICT_DONE
                         : verdict == 0 ? AWS_VERDICT_RETRY
                                        : AWS_VERDICT_FAIL);
     return;  // the Create callback continues
@@ -332,7 +341,8 @@ static void job_tags_cb(json_t *res, const struct smf_error *err, void *data)
   size_t i;
   json_t *tag;
   bool ours = false;
-  json_array_foreach(json_object_get(res, "Tags"), i, tag) {
+  json_array_foreach(json_object_get(res, "Tags"), i, tag)
+  {
     const char *k = json_string_value(json_object_get(tag, "Key"));
     const char *v = json_string_value(json_object_get(tag, "Value"));
     ours = ours || (k && v && strcmp(k, "smflow:fingerprint") == 0 && strcmp(v, j->fp) == 0);
@@ -425,8 +435,8 @@ static void job_send_create(struct awst_job *j)
 {
   struct aws_json_opts opts = {.on_ambiguous = job_ambiguous, .ambiguous_data = j};
   struct smf_error e = SMF_ERROR_INIT;
-  if (aws_sagemaker_call(awst_of(j->t)->client, j->kind->create_op, j->body, &opts,
-                         job_create_cb, j, &e) != 0) {
+  if (aws_sagemaker_call(awst_of(j->t)->client, j->kind->create_op, j->body, &opts, job_create_cb,
+                         j, &e) != 0) {
     job_fail_api(j, j->kind->create_op, &e);
     return;
   }
@@ -504,7 +514,8 @@ struct awst_job *awst_job_new(struct target *t, const struct awst_job_kind *kind
   j->interval_ms = awst_of(t)->poll_min_ms;
   uv_timer_init(t->loop, &j->timer);
   j->timer.data = j;
-  json_t *intent = json_pack("{s:s, s:s, s:s}", "target", "aws", "job_name", name, "fingerprint", j->fp);
+  json_t *intent =
+      json_pack("{s:s, s:s, s:s}", "target", "aws", "job_name", name, "fingerprint", j->fp);
   j->intent = json_dumps(intent, JSON_COMPACT);
   json_decref(intent);
   awst_logs_init(&j->logs, t, kind->log_group, name, cb, data);
@@ -535,15 +546,16 @@ static void job_staged(struct awst_job *j, int status, const struct smf_error *e
   j->fp = awst_fingerprint(j->body);
   size_t i;
   json_t *tag;
-  json_array_foreach(json_object_get(j->body, "Tags"), i, tag) {
+  json_array_foreach(json_object_get(j->body, "Tags"), i, tag)
+  {
     const char *k = json_string_value(json_object_get(tag, "Key"));
     if (k && strcmp(k, "smflow:fingerprint") == 0) {
       json_object_set_new(tag, "Value", json_string(j->fp));
     }
   }
   free(j->intent);
-  json_t *intent = json_pack("{s:s, s:s, s:s}", "target", "aws", "job_name", j->name, "fingerprint",
-                             j->fp);
+  json_t *intent =
+      json_pack("{s:s, s:s, s:s}", "target", "aws", "job_name", j->name, "fingerprint", j->fp);
   j->intent = json_dumps(intent, JSON_COMPACT);
   json_decref(intent);
   job_go_staged(j, j->attach);

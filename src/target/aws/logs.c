@@ -84,8 +84,8 @@ static void logs_emit(struct awst_logs *l, const char *host, const char *msg)
   char *copy = smf_xstrdup(msg);
   char *save = NULL;
   for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    struct target_event ev = {.type = TARGET_EVENT_LOG, .job_name = l->job, .host = host,
-                              .line = line};
+    struct target_event ev = {
+        .type = TARGET_EVENT_LOG, .job_name = l->job, .host = host, .line = line};
     l->cb(l->data, &ev);
   }
   free(copy);
@@ -105,7 +105,8 @@ static void logs_events_cb(json_t *res, const struct smf_error *err, void *data)
   logs_host(l, stream, host, sizeof(host));
   size_t i;
   json_t *ev;
-  json_array_foreach(json_object_get(res, "events"), i, ev) {
+  json_array_foreach(json_object_get(res, "events"), i, ev)
+  {
     const char *msg = json_string_value(json_object_get(ev, "message"));
     logs_emit(l, host, msg ? msg : "");
   }
@@ -147,7 +148,8 @@ static void logs_streams_cb(json_t *res, const struct smf_error *err, void *data
   l->streams = json_array();
   size_t i;
   json_t *s;
-  json_array_foreach(json_object_get(res, "logStreams"), i, s) {
+  json_array_foreach(json_object_get(res, "logStreams"), i, s)
+  {
     const char *name = json_string_value(json_object_get(s, "logStreamName"));
     if (name) {
       json_array_append_new(l->streams, json_string(name));
@@ -164,8 +166,8 @@ void awst_logs_round(struct awst_logs *l, void (*done)(void *data), void *data)
   l->done_data = data;
   char *prefix = smf_xasprintf("%s/", l->job);
   struct smf_error e = SMF_ERROR_INIT;
-  int rc = aws_logs_describe_streams(awst_of(l->t)->client, l->group, prefix, NULL,
-                                     logs_streams_cb, l, &e);
+  int rc = aws_logs_describe_streams(awst_of(l->t)->client, l->group, prefix, NULL, logs_streams_cb,
+                                     l, &e);
   free(prefix);
   if (rc != 0) {
     logs_finish(l);  // never from inside the caller's call chain for Describe: see job.c

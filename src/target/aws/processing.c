@@ -19,7 +19,8 @@ static void pr_metrics(struct pr_metrics *m, const json_t *obj, const char *pref
 {
   const char *key;
   json_t *v;
-  json_object_foreach((json_t *)obj, key, v) {
+  json_object_foreach((json_t *)obj, key, v)
+  {
     char *name = *prefix ? smf_xasprintf("%s.%s", prefix, key) : smf_xstrdup(key);
     if (json_is_number(v)) {
       m->v = smf_xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
@@ -39,10 +40,14 @@ static void pr_done_ok(struct awst_job *j, const char *report_json, json_t *doc)
 {
   struct pr_metrics pm = {0};
   pr_metrics(&pm, doc, "");
-  struct target_job_result r = {.job_name = j->name, .job_arn = j->arn,
-                                .status = TARGET_JOB_COMPLETED, .image_uri = j->image,
-                                .report_uri = j->output_path, .report_json = report_json,
-                                .metrics = pm.v, .n_metrics = pm.n};
+  struct target_job_result r = {.job_name = j->name,
+                                .job_arn = j->arn,
+                                .status = TARGET_JOB_COMPLETED,
+                                .image_uri = j->image,
+                                .report_uri = j->output_path,
+                                .report_json = report_json,
+                                .metrics = pm.v,
+                                .n_metrics = pm.n};
   awst_job_emit_done(j, &r, NULL);
   for (size_t i = 0; i < pm.n; i++) {
     free(pm.names[i]);
@@ -77,9 +82,12 @@ static void pr_report_cb(void *data, int status, const struct smf_error *err)
     free(compact);
   } else {
     e.klass = SMF_CLASS_ALGORITHM;
-    struct target_job_result r = {.job_name = j->name, .job_arn = j->arn,
-                                  .status = TARGET_JOB_FAILED, .failure_reason = e.message,
-                                  .klass = e.klass, .image_uri = j->image};
+    struct target_job_result r = {.job_name = j->name,
+                                  .job_arn = j->arn,
+                                  .status = TARGET_JOB_FAILED,
+                                  .failure_reason = e.message,
+                                  .klass = e.klass,
+                                  .image_uri = j->image};
     awst_job_emit_done(j, &r, &e);
   }
   json_decref(doc);
@@ -95,8 +103,10 @@ static void pr_finish(struct awst_job *j, json_t *d)
   j->extra = smf_xasprintf("%s/%s.report.json", dir, j->name);
   free(dir);
   if (j->t->vt->store->get_file(j->t, j->output_path, j->extra, pr_report_cb, j, &e) != 0) {
-    struct target_job_result r = {.job_name = j->name, .status = TARGET_JOB_FAILED,
-                                  .failure_reason = e.message, .klass = SMF_CLASS_CLIENT};
+    struct target_job_result r = {.job_name = j->name,
+                                  .status = TARGET_JOB_FAILED,
+                                  .failure_reason = e.message,
+                                  .klass = SMF_CLASS_CLIENT};
     awst_job_emit_done(j, &r, &e);
     return;
   }
@@ -154,9 +164,9 @@ static int pr_open(struct target *t, const void *desc, target_event_cb cb, void 
   struct awst_job *j = awst_job_new(t, &pr_kind, body, job->job_name, cb, data);
   j->image = image;
   size_t n = strlen(job->output_uri);
-  j->output_path = smf_xasprintf("%s%s%s", job->output_uri,
-                                 n && job->output_uri[n - 1] == '/' ? "" : "/",
-                                 job->report ? job->report : "evaluation.json");
+  j->output_path =
+      smf_xasprintf("%s%s%s", job->output_uri, n && job->output_uri[n - 1] == '/' ? "" : "/",
+                    job->report ? job->report : "evaluation.json");
   awst_job_go(j, attach);
   *out = &j->base;
   return 0;

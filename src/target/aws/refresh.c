@@ -67,8 +67,7 @@ static int64_t env_ms(const char *name, int64_t dflt)
   return n > 0 ? (int64_t)n : dflt;
 }
 
-int awst_refresh_start(struct target *t, const struct aws_shared_config *sc,
-                       struct smf_error *err)
+int awst_refresh_start(struct target *t, const struct aws_shared_config *sc, struct smf_error *err)
 {
   struct aws_creds_plan *plan = NULL;
   int rc = aws_creds_plan_resolve(sc, &plan, err);
@@ -82,8 +81,8 @@ int awst_refresh_start(struct target *t, const struct aws_shared_config *sc,
     free(r);
     return rc;
   }
-  struct aws_creds_provider_opts opts = {
-      .refresh_early_ms = env_ms("SMFLOW_AWS_CREDS_REFRESH_EARLY_MS", 0)};
+  struct aws_creds_provider_opts opts = {.refresh_early_ms =
+                                             env_ms("SMFLOW_AWS_CREDS_REFRESH_EARLY_MS", 0)};
   if ((rc = aws_creds_provider_new(r->http, plan, &opts, &r->provider, err)) != 0) {
     aws_http_close(r->http, NULL, NULL);
     free(r);

@@ -95,8 +95,8 @@ static void reg_created_cb(json_t *res, const struct smf_error *err, void *data)
     r->pkg_cb(r->data, e.code, NULL, 0, &e);
   } else {
     const char *arn = json_string_value(json_object_get(res, "ModelPackageArn"));
-    struct target_model_package p = {.group = r->group, .version = reg_version_of(arn),
-                                     .arn = arn, .approval = r->approval};
+    struct target_model_package p = {
+        .group = r->group, .version = reg_version_of(arn), .arn = arn, .approval = r->approval};
     r->pkg_cb(r->data, 0, &p, 1, NULL);
   }
   reg_free(r);
@@ -147,14 +147,16 @@ static void reg_list_finish(struct reg_list *l)
     p[i].description = json_string_value(json_object_get(d, "ModelPackageDescription"));
     p[i].model_data = json_string_value(json_object_get(c, "ModelDataUrl"));
     p[i].image_uri = json_string_value(json_object_get(c, "Image"));
-    p[i].metrics_uri = json_string_value(json_object_get(json_object_get(
-        json_object_get(json_object_get(d, "ModelMetrics"), "ModelQuality"), "Statistics"),
+    p[i].metrics_uri = json_string_value(json_object_get(
+        json_object_get(json_object_get(json_object_get(d, "ModelMetrics"), "ModelQuality"),
+                        "Statistics"),
         "S3Uri"));
     json_t *props = json_object_get(d, "CustomerMetadataProperties");
     meta[i] = smf_xcalloc(json_object_size(props) + 1, sizeof(**meta));
     const char *k;
     json_t *v;
-    json_object_foreach(props, k, v) {
+    json_object_foreach(props, k, v)
+    {
       meta[i][p[i].n_metadata++] = (struct target_kv){k, json_string_value(v)};
     }
     p[i].metadata = meta[i];
@@ -200,8 +202,9 @@ static void reg_list_cb(json_t *res, const struct smf_error *err, void *data)
   l->r = r;
   l->described = json_array();
   if (awst_of(r->t)->closing || res == NULL) {
-    bool missing = res == NULL && !awst_of(r->t)->closing &&
-                   (strcasestr(err->message, "does not exist") || strcasestr(err->message, "not found"));
+    bool missing =
+        res == NULL && !awst_of(r->t)->closing &&
+        (strcasestr(err->message, "does not exist") || strcasestr(err->message, "not found"));
     if (res == NULL && !missing && !awst_of(r->t)->closing) {
       l->code = err->code ? err->code : SMF_EAWS;
       l->err = *err;
@@ -220,8 +223,8 @@ static void reg_list_cb(json_t *res, const struct smf_error *err, void *data)
   for (size_t i = 0; i < l->n; i++) {
     json_t *b = json_pack("{s:O}", "ModelPackageName", json_array_get(l->described, i));
     struct smf_error e = SMF_ERROR_INIT;
-    if (aws_sagemaker_call(awst_of(r->t)->client, "DescribeModelPackage", b, NULL,
-                           reg_described_cb, l, &e) == 0) {
+    if (aws_sagemaker_call(awst_of(r->t)->client, "DescribeModelPackage", b, NULL, reg_described_cb,
+                           l, &e) == 0) {
       l->left++;
     } else if (l->code == 0) {
       l->code = e.code;
@@ -239,8 +242,8 @@ static int reg_list(struct target *t, const char *group, target_package_cb cb, v
 {
   struct reg_req *r = reg_new(t, group, data);
   r->pkg_cb = cb;
-  json_t *b = json_pack("{s:s, s:i, s:s, s:s}", "ModelPackageGroupName", group, "MaxResults",
-                        100, "SortBy", "CreationTime", "SortOrder", "Descending");
+  json_t *b = json_pack("{s:s, s:i, s:s, s:s}", "ModelPackageGroupName", group, "MaxResults", 100,
+                        "SortBy", "CreationTime", "SortOrder", "Descending");
   return reg_call(r, "ListModelPackages", b, reg_list_cb, err);
 }
 

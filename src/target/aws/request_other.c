@@ -16,17 +16,19 @@
 // (SageMaker only downloads them), then runs the entry point with the
 // arguments, exactly like the local target does.
 static const char proc_wrapper[] =
-    "set -e; cd " PROC_ROOT "/input/code; "
+    "set -e; cd " PROC_ROOT
+    "/input/code; "
     "for f in *.tar.gz; do [ -f \"$f\" ] && tar -xzf \"$f\"; done; "
-    "if [ -d " PROC_ROOT "/model ]; then cd " PROC_ROOT "/model; "
+    "if [ -d " PROC_ROOT "/model ]; then cd " PROC_ROOT
+    "/model; "
     "for f in *.tar.gz; do [ -f \"$f\" ] && tar -xzf \"$f\"; done; fi; "
     "exec python3 \"$0\" \"$@\"";
 
 static json_t *proc_input(const char *name, const char *uri, const char *local)
 {
-  return json_pack("{s:s, s:b, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "InputName", name,
-                   "AppManaged", 0, "S3Input", "S3Uri", uri, "LocalPath", local, "S3DataType",
-                   "S3Prefix", "S3InputMode", "File", "S3DataDistributionType", "FullyReplicated",
+  return json_pack("{s:s, s:b, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "InputName", name, "AppManaged",
+                   0, "S3Input", "S3Uri", uri, "LocalPath", local, "S3DataType", "S3Prefix",
+                   "S3InputMode", "File", "S3DataDistributionType", "FullyReplicated",
                    "S3CompressionType", "None");
 }
 
@@ -42,8 +44,8 @@ static json_t *kv_object(const struct target_kv *kv, size_t n)
 static int need_s3(const char *what, const char *uri, struct smf_error *err)
 {
   // Local paths are uploaded to the default bucket before the job (stage.c).
-  if (uri && (smf_str_startswith(uri, "s3://") || uri[0] == '/' ||
-              smf_str_startswith(uri, "file://"))) {
+  if (uri &&
+      (smf_str_startswith(uri, "s3://") || uri[0] == '/' || smf_str_startswith(uri, "file://"))) {
     return 0;
   }
   SMF_ERR_SET(err, SMF_EINVAL, "%s: expected an s3:// URI or a local path, got %s", what,
@@ -129,16 +131,17 @@ int awst_processing_request(const struct awst_env *env, const struct target_proc
   const struct target_resources *r = &job->resources;
   json_t *body = json_pack(
       "{s:s, s:{s:{s:i, s:s, s:i}}, s:o, s:s, s:o, s:{s:[{s:s, s:b, s:{s:s, s:s, s:s}}]}}",
-      "ProcessingJobName", job->job_name, "ProcessingResources", "ClusterConfig",
-      "InstanceCount", r->instance_count > 0 ? r->instance_count : 1, "InstanceType",
+      "ProcessingJobName", job->job_name, "ProcessingResources", "ClusterConfig", "InstanceCount",
+      r->instance_count > 0 ? r->instance_count : 1, "InstanceType",
       r->instance_type ? r->instance_type : "ml.m5.large", "VolumeSizeInGB",
       r->volume_size_gb > 0 ? r->volume_size_gb : 30, "AppSpecification", proc_app(job, image),
       "RoleArn", env->role, "ProcessingInputs", inputs, "ProcessingOutputConfig", "Outputs",
       "OutputName", "evaluation", "AppManaged", 0, "S3Output", "S3Uri", job->output_uri,
       "LocalPath", PROC_ROOT "/output", "S3UploadMode", "EndOfJob");
   if (r->max_run_ms > 0) {
-    json_object_set_new(body, "StoppingCondition",
-                        json_pack("{s:I}", "MaxRuntimeInSeconds", (json_int_t)(r->max_run_ms / 1000)));
+    json_object_set_new(
+        body, "StoppingCondition",
+        json_pack("{s:I}", "MaxRuntimeInSeconds", (json_int_t)(r->max_run_ms / 1000)));
   }
   if (job->n_environment) {
     json_object_set_new(body, "Environment", kv_object(job->environment, job->n_environment));
@@ -171,9 +174,10 @@ int awst_model_request(const struct awst_env *env, const struct target_endpoint_
   int rc = 0;
   if (spec->image_uri) {
     image = smf_xstrdup(spec->image_uri);
-  } else if ((rc = awst_image_uri(env->share_dir, fw, awst_spec_str(spec->spec, "framework_version"),
-                                  awst_spec_str(spec->spec, "py_version"), spec->instance_type,
-                                  env->region, AWST_SCOPE_INFERENCE, false, &image, err)) != 0) {
+  } else if ((rc =
+                  awst_image_uri(env->share_dir, fw, awst_spec_str(spec->spec, "framework_version"),
+                                 awst_spec_str(spec->spec, "py_version"), spec->instance_type,
+                                 env->region, AWST_SCOPE_INFERENCE, false, &image, err)) != 0) {
     err->klass = SMF_CLASS_CLIENT;
     return rc;
   }
@@ -203,12 +207,12 @@ int awst_model_request(const struct awst_env *env, const struct target_endpoint_
 
 json_t *awst_endpoint_config_request(const struct target_endpoint_spec *spec)
 {
-  json_t *body = json_pack(
-      "{s:s, s:[{s:s, s:s, s:i, s:i, s:s}]}", "EndpointConfigName", spec->config_name,
-      "ProductionVariants", "ModelName", spec->model_name, "VariantName", "AllTraffic",
-      "InitialVariantWeight", 1, "InitialInstanceCount",
-      spec->initial_instance_count > 0 ? spec->initial_instance_count : 1, "InstanceType",
-      spec->instance_type ? spec->instance_type : "ml.m5.large");
+  json_t *body =
+      json_pack("{s:s, s:[{s:s, s:s, s:i, s:i, s:s}]}", "EndpointConfigName", spec->config_name,
+                "ProductionVariants", "ModelName", spec->model_name, "VariantName", "AllTraffic",
+                "InitialVariantWeight", 1, "InitialInstanceCount",
+                spec->initial_instance_count > 0 ? spec->initial_instance_count : 1, "InstanceType",
+                spec->instance_type ? spec->instance_type : "ml.m5.large");
   if (spec->n_tags) {
     json_object_set_new(body, "Tags", awst_tags(spec->tags, spec->n_tags, NULL));
   }
@@ -242,13 +246,12 @@ static json_t *pkg_container(const struct awst_env *env, const struct target_mod
                             awst_spec_str(s, "framework_version"), awst_spec_str(s, "py_version"),
                             NULL, env->region, AWST_SCOPE_INFERENCE, false, &image, err) != 0) {
     const struct dsl_node *inst = s ? dsl_map_get(s, "inference_instances") : NULL;
-    const char *itype = inst && inst->type == DSL_SEQ && inst->u.seq.n
-                            ? inst->u.seq.items[0]->u.str.s
-                            : NULL;
+    const char *itype =
+        inst && inst->type == DSL_SEQ && inst->u.seq.n ? inst->u.seq.items[0]->u.str.s : NULL;
     smf_error_clear(err);
     if (awst_image_uri(env->share_dir, awst_spec_str(s, "framework"),
-                       awst_spec_str(s, "framework_version"), awst_spec_str(s, "py_version"),
-                       itype, env->region, AWST_SCOPE_INFERENCE, false, &image, err) != 0) {
+                       awst_spec_str(s, "framework_version"), awst_spec_str(s, "py_version"), itype,
+                       env->region, AWST_SCOPE_INFERENCE, false, &image, err) != 0) {
       return NULL;
     }
   }
@@ -276,9 +279,8 @@ static json_t *pkg_container(const struct awst_env *env, const struct target_mod
   return c;
 }
 
-int awst_model_package_request(const struct awst_env *env,
-                               const struct target_model_package *pkg, json_t **out,
-                               struct smf_error *err)
+int awst_model_package_request(const struct awst_env *env, const struct target_model_package *pkg,
+                               json_t **out, struct smf_error *err)
 {
   *out = NULL;
   json_t *c = pkg_container(env, pkg, err);
@@ -297,17 +299,17 @@ int awst_model_package_request(const struct awst_env *env,
       json_object_set_new(inf, keys[i][1], l);
     }
   }
-  json_t *body = json_pack("{s:s, s:o, s:b, s:s}", "ModelPackageGroupName", pkg->group,
-                           "InferenceSpecification", inf, "CertifyForMarketplace", 0,
-                           "ModelApprovalStatus",
-                           pkg->approval ? pkg->approval : "PendingManualApproval");
+  json_t *body =
+      json_pack("{s:s, s:o, s:b, s:s}", "ModelPackageGroupName", pkg->group,
+                "InferenceSpecification", inf, "CertifyForMarketplace", 0, "ModelApprovalStatus",
+                pkg->approval ? pkg->approval : "PendingManualApproval");
   if (pkg->description) {
     json_object_set_new(body, "ModelPackageDescription", json_string(pkg->description));
   }
   if (pkg->metrics_uri) {
     json_object_set_new(body, "ModelMetrics",
-                        json_pack("{s:{s:{s:s, s:s}}}", "ModelQuality", "Statistics",
-                                  "ContentType", "application/json", "S3Uri", pkg->metrics_uri));
+                        json_pack("{s:{s:{s:s, s:s}}}", "ModelQuality", "Statistics", "ContentType",
+                                  "application/json", "S3Uri", pkg->metrics_uri));
   }
   if (pkg->n_metadata) {
     json_object_set_new(body, "CustomerMetadataProperties",

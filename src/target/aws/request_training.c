@@ -117,7 +117,8 @@ static void rt_dist_generic(const struct dsl_node *dist, const char *itype, json
 {
   const struct dsl_node *ps = dsl_map_get(dist, "parameter_server");
   if (ps) {
-    rt_hp(hps, "sagemaker_parameter_server_enabled", json_boolean(rt_enabled(dist, "parameter_server")));
+    rt_hp(hps, "sagemaker_parameter_server_enabled",
+          json_boolean(rt_enabled(dist, "parameter_server")));
   }
   const struct dsl_node *mpi = dsl_map_get(dist, "mpi");
   if (mpi) {
@@ -211,8 +212,8 @@ static int rt_hyperparameters(const struct target_training_job *job, const char 
   }
   if (fw && strcmp(fw, "tensorflow") == 0) {
     const char *md = awst_spec_str(job->spec, "model_dir");
-    char *def = mpi ? smf_xstrdup("/opt/ml/model")
-                    : rt_path_join(job->output_path, job->job_name, "model");
+    char *def =
+        mpi ? smf_xstrdup("/opt/ml/model") : rt_path_join(job->output_path, job->job_name, "model");
     rt_hp(hps, "model_dir", json_string(md ? md : def));
     free(def);
   }
@@ -231,19 +232,17 @@ static json_t *rt_channels(const struct target_training_job *job, struct smf_err
     const struct target_channel *c = &job->channels[i];
     bool local = c->uri && (c->uri[0] == '/' || smf_str_startswith(c->uri, "file://"));
     if (c->uri == NULL || !(smf_str_startswith(c->uri, "s3://") || local)) {
-      SMF_ERR_SET(err, SMF_EINVAL,
-                  "channel '%s': expected an s3:// URI or a local path, got %s", c->name,
-                  c->uri ? c->uri : "(none)");
+      SMF_ERR_SET(err, SMF_EINVAL, "channel '%s': expected an s3:// URI or a local path, got %s",
+                  c->name, c->uri ? c->uri : "(none)");
       err->klass = SMF_CLASS_CLIENT;
       json_decref(arr);
       return NULL;
     }
-    json_t *s3 = json_pack("{s:s, s:s, s:s}", "S3DataType",
-                           c->s3_data_type ? c->s3_data_type : "S3Prefix", "S3Uri", c->uri,
-                           "S3DataDistributionType",
-                           c->distribution ? c->distribution : "FullyReplicated");
-    json_t *ch = json_pack("{s:s, s:{s:o}}", "ChannelName", c->name, "DataSource",
-                           "S3DataSource", s3);
+    json_t *s3 = json_pack(
+        "{s:s, s:s, s:s}", "S3DataType", c->s3_data_type ? c->s3_data_type : "S3Prefix", "S3Uri",
+        c->uri, "S3DataDistributionType", c->distribution ? c->distribution : "FullyReplicated");
+    json_t *ch =
+        json_pack("{s:s, s:{s:o}}", "ChannelName", c->name, "DataSource", "S3DataSource", s3);
     if (c->compression) {
       json_object_set_new(ch, "CompressionType", json_string(c->compression));
     }
@@ -256,10 +255,10 @@ static json_t *rt_channels(const struct target_training_job *job, struct smf_err
     json_array_append_new(arr, ch);
   }
   if (rt_isolated(job)) {  // _Job._load_config's code channel, a plain TrainingInput
-    json_array_append_new(arr, json_pack("{s:s, s:{s:{s:s, s:s, s:s}}}", "ChannelName", "code",
-                                         "DataSource", "S3DataSource", "S3DataType", "S3Prefix",
-                                         "S3Uri", job->submit_dir_uri, "S3DataDistributionType",
-                                         "FullyReplicated"));
+    json_array_append_new(
+        arr, json_pack("{s:s, s:{s:{s:s, s:s, s:s}}}", "ChannelName", "code", "DataSource",
+                       "S3DataSource", "S3DataType", "S3Prefix", "S3Uri", job->submit_dir_uri,
+                       "S3DataDistributionType", "FullyReplicated"));
   }
   return arr;
 }
@@ -268,8 +267,8 @@ json_t *awst_tags(const struct target_kv *kv, size_t n, const char *fp)
 {
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
-    json_array_append_new(arr, json_pack("{s:s, s:s}", "Key", kv[i].key, "Value",
-                                         kv[i].value ? kv[i].value : ""));
+    json_array_append_new(
+        arr, json_pack("{s:s, s:s}", "Key", kv[i].key, "Value", kv[i].value ? kv[i].value : ""));
   }
   if (fp) {
     json_array_append_new(arr, json_pack("{s:s, s:s}", "Key", "smflow:fingerprint", "Value", fp));
@@ -324,8 +323,9 @@ static void rt_security(const struct target_training_job *job, json_t *body, jso
   const struct dsl_node *sub = s ? dsl_map_get(s, "subnets") : NULL;
   const struct dsl_node *sg = s ? dsl_map_get(s, "security_group_ids") : NULL;
   if (sub && sg && sub->type == DSL_SEQ && sg->type == DSL_SEQ && sub->u.seq.n && sg->u.seq.n) {
-    json_object_set_new(body, "VpcConfig", json_pack("{s:o, s:o}", "Subnets", rt_strlist(sub),
-                                                     "SecurityGroupIds", rt_strlist(sg)));
+    json_object_set_new(
+        body, "VpcConfig",
+        json_pack("{s:o, s:o}", "Subnets", rt_strlist(sub), "SecurityGroupIds", rt_strlist(sg)));
   }
   if (s && dsl_map_bool(s, "enable_network_isolation", false)) {
     json_object_set_new(body, "EnableNetworkIsolation", json_true());
@@ -360,21 +360,23 @@ static void rt_debugger(const struct awst_env *env, const struct target_training
     debugger = false;  // Framework: SMDebug does not support checkpointing + distribution ({})
   }
   const struct dsl_node *dist = s ? dsl_map_get(s, "distribution") : NULL;
-  if (debugger && fw && strcmp(fw, "tensorflow") == 0 && dist && rt_enabled(dist, "parameter_server")) {
+  if (debugger && fw && strcmp(fw, "tensorflow") == 0 && dist &&
+      rt_enabled(dist, "parameter_server")) {
     debugger = false;
   }
   if (debugger) {
-    json_object_set_new(body, "DebugHookConfig",
-                        json_pack("{s:s, s:[]}", "S3OutputPath", job->output_path,
-                                  "CollectionConfigurations"));
+    json_object_set_new(
+        body, "DebugHookConfig",
+        json_pack("{s:s, s:[]}", "S3OutputPath", job->output_path, "CollectionConfigurations"));
   }
   const char *itype = job->resources.instance_type;
   bool trn = itype && smf_str_startswith(itype, "ml.trn");
-  bool profiler = !(s && !dsl_map_bool(s, "profiler", true)) && rt_region_listed(env->region) && !trn;
-  json_object_set_new(body, "ProfilerConfig",
-                      profiler ? json_pack("{s:s, s:b}", "S3OutputPath", job->output_path,
-                                           "DisableProfiler", 0)
-                               : json_pack("{s:b}", "DisableProfiler", 1));
+  bool profiler =
+      !(s && !dsl_map_bool(s, "profiler", true)) && rt_region_listed(env->region) && !trn;
+  json_object_set_new(
+      body, "ProfilerConfig",
+      profiler ? json_pack("{s:s, s:b}", "S3OutputPath", job->output_path, "DisableProfiler", 0)
+               : json_pack("{s:b}", "DisableProfiler", 1));
 }
 
 static json_t *rt_algorithm(const struct target_training_job *job, const char *fw,
@@ -422,10 +424,10 @@ static int rt_image(const struct awst_env *env, const struct target_training_job
 static json_t *rt_resources(const struct target_training_job *job)
 {
   const struct target_resources *r = &job->resources;
-  json_t *rc = json_pack("{s:i, s:i, s:s}", "VolumeSizeInGB",
-                         r->volume_size_gb > 0 ? r->volume_size_gb : 30, "InstanceCount",
-                         r->instance_count > 0 ? r->instance_count : 1, "InstanceType",
-                         r->instance_type ? r->instance_type : "ml.m5.large");
+  json_t *rc =
+      json_pack("{s:i, s:i, s:s}", "VolumeSizeInGB", r->volume_size_gb > 0 ? r->volume_size_gb : 30,
+                "InstanceCount", r->instance_count > 0 ? r->instance_count : 1, "InstanceType",
+                r->instance_type ? r->instance_type : "ml.m5.large");
   const char *vk = awst_spec_str(job->spec, "volume_kms_key");
   if (vk) {
     json_object_set_new(rc, "VolumeKmsKeyId", json_string(vk));
@@ -440,8 +442,9 @@ int awst_training_request(const struct awst_env *env, const struct target_traini
   const char *fw = awst_spec_str(job->spec, "framework");
   const char *role = job->role_arn ? job->role_arn : env->role;
   if (role == NULL) {
-    SMF_ERR_SET(err, SMF_EINVAL, "the aws target needs an execution role: set `role:` in the "
-                                 "pipeline");
+    SMF_ERR_SET(err, SMF_EINVAL,
+                "the aws target needs an execution role: set `role:` in the "
+                "pipeline");
     err->klass = SMF_CLASS_CLIENT;
     return SMF_EINVAL;
   }

@@ -17,12 +17,12 @@
 #define STAGE_MARKER ".smflow-complete"
 
 struct stage_item {
-  json_t *holder;     ///< the object whose "S3Uri" is replaced (borrowed from the body)
-  char *path;         ///< local file or directory
+  json_t *holder;  ///< the object whose "S3Uri" is replaced (borrowed from the body)
+  char *path;      ///< local file or directory
   bool is_dir;
-  char **files;       ///< relative paths (directory) or the basename (file)
+  char **files;  ///< relative paths (directory) or the basename (file)
   size_t n_files;
-  char *dest;         ///< s3://BUCKET/smflow/inputs/SHA/
+  char *dest;  ///< s3://BUCKET/smflow/inputs/SHA/
   int rc;
   struct smf_error err;
 };
@@ -41,7 +41,8 @@ static void stage_collect(json_t *v, struct stage *s)
   if (json_is_array(v)) {
     size_t i;
     json_t *x;
-    json_array_foreach(v, i, x) {
+    json_array_foreach(v, i, x)
+    {
       stage_collect(x, s);
     }
     return;
@@ -57,7 +58,8 @@ static void stage_collect(json_t *v, struct stage *s)
   }
   const char *k;
   json_t *x;
-  json_object_foreach(v, k, x) {
+  json_object_foreach(v, k, x)
+  {
     stage_collect(x, s);
   }
 }
@@ -115,8 +117,8 @@ static void stage_hash(struct stage_item *it, const char *bucket)
   }
   struct smf_hash *h = smf_hash_new(SMF_HASH_SHA256);
   for (size_t i = 0; i < it->n_files && it->rc == 0; i++) {
-    char *full = it->is_dir ? smf_xasprintf("%s/%s", it->path, it->files[i])
-                            : smf_xstrdup(it->path);
+    char *full =
+        it->is_dir ? smf_xasprintf("%s/%s", it->path, it->files[i]) : smf_xstrdup(it->path);
     char hex[SMF_HASH_HEX_SIZE];
     uint64_t size;
     it->rc = smf_hash_file(SMF_HASH_SHA256, full, hex, &size, &it->err);
@@ -159,7 +161,8 @@ static void stage_finish(struct stage *s, int status, const struct smf_error *er
   if (status == 0) {
     for (size_t i = 0; i < s->n; i++) {
       struct stage_item *it = &s->items[i];
-      char *uri = it->is_dir ? smf_xstrdup(it->dest) : smf_xasprintf("%s%s", it->dest, it->files[0]);
+      char *uri =
+          it->is_dir ? smf_xstrdup(it->dest) : smf_xasprintf("%s%s", it->dest, it->files[0]);
       json_object_set_new(it->holder, "S3Uri", json_string(uri));
       free(uri);
     }
@@ -201,8 +204,8 @@ static void stage_next(struct stage *s)
   struct smf_error e = SMF_ERROR_INIT;
   int rc;
   if (s->file < it->n_files) {
-    char *full = it->is_dir ? smf_xasprintf("%s/%s", it->path, it->files[s->file])
-                            : smf_xstrdup(it->path);
+    char *full =
+        it->is_dir ? smf_xasprintf("%s/%s", it->path, it->files[s->file]) : smf_xstrdup(it->path);
     char *uri = smf_xasprintf("%s%s", it->dest, it->files[s->file]);
     rc = t->vt->store->put_file(t, full, uri, stage_stored, s, &e);
     free(full);

@@ -14,10 +14,10 @@ enum st_op { ST_PUT_FILE, ST_PUT_BYTES, ST_GET, ST_HEAD, ST_COPY, ST_LIST };
 struct st_req {
   struct target *t;
   enum st_op op;
-  char *bucket, *key;      // destination (or the object of head/get/list)
+  char *bucket, *key;  // destination (or the object of head/get/list)
   char *src_bucket, *src_key;
-  char *path;              // local file
-  char *uri;               // for head/list answers
+  char *path;  // local file
+  char *uri;   // for head/list answers
   void *bytes;
   size_t len;
   target_done_cb done_cb;
@@ -83,8 +83,8 @@ static bool st_list_cb(const struct aws_s3_list *list, const struct smf_error *e
       }
       const struct aws_s3_object *o = &list->objects[i];
       r->uris[r->n] = smf_xasprintf("s3://%s/%s", r->bucket, o->key);
-      r->objs[r->n] = (struct target_object){.uri = r->uris[r->n], .key = smf_xstrdup(o->key),
-                                             .size = o->size};
+      r->objs[r->n] =
+          (struct target_object){.uri = r->uris[r->n], .key = smf_xstrdup(o->key), .size = o->size};
       r->n++;
     }
     return true;
@@ -98,18 +98,18 @@ static int st_send(struct st_req *r, struct smf_error *err)
 {
   struct aws_client *c = awst_of(r->t)->client;
   switch (r->op) {
-    case ST_PUT_FILE:
-      return aws_s3_upload_file(c, r->bucket, r->key, r->path, NULL, st_obj_cb, r, err);
-    case ST_PUT_BYTES:
-      return aws_s3_put_object(c, r->bucket, r->key, r->bytes, r->len, NULL, st_obj_cb, r, err);
-    case ST_GET: return aws_s3_get_object(c, r->bucket, r->key, r->path, st_obj_cb, r, err);
-    case ST_HEAD: return aws_s3_head_object(c, r->bucket, r->key, st_obj_cb, r, err);
-    case ST_COPY:
-      return aws_s3_copy_object(c, r->src_bucket, r->src_key, r->bucket, r->key, st_obj_cb, r,
-                                err);
-    case ST_LIST:
-      return aws_s3_list_objects(c, r->bucket, *r->key ? r->key : NULL, NULL, 0, st_list_cb, r,
-                                 err);
+  case ST_PUT_FILE:
+    return aws_s3_upload_file(c, r->bucket, r->key, r->path, NULL, st_obj_cb, r, err);
+  case ST_PUT_BYTES:
+    return aws_s3_put_object(c, r->bucket, r->key, r->bytes, r->len, NULL, st_obj_cb, r, err);
+  case ST_GET:
+    return aws_s3_get_object(c, r->bucket, r->key, r->path, st_obj_cb, r, err);
+  case ST_HEAD:
+    return aws_s3_head_object(c, r->bucket, r->key, st_obj_cb, r, err);
+  case ST_COPY:
+    return aws_s3_copy_object(c, r->src_bucket, r->src_key, r->bucket, r->key, st_obj_cb, r, err);
+  case ST_LIST:
+    return aws_s3_list_objects(c, r->bucket, *r->key ? r->key : NULL, NULL, 0, st_list_cb, r, err);
   }
   return SMF_ERR_SET(err, SMF_EINTERNAL, "store: unknown operation");
 }

@@ -25,8 +25,11 @@ struct awst *awst_of(struct target *t)
 void awst_env_of(struct target *t, struct awst_env *env)
 {
   struct awst *a = awst_of(t);
-  *env = (struct awst_env){.region = t->region, .account = t->account_id, .role = t->role,
-                           .share_dir = a->share_dir, .default_bucket = a->default_bucket};
+  *env = (struct awst_env){.region = t->region,
+                           .account = t->account_id,
+                           .role = t->role,
+                           .share_dir = a->share_dir,
+                           .default_bucket = a->default_bucket};
 }
 
 // ---- the private bootstrap loop -------------------------------------------------
@@ -253,7 +256,8 @@ static void stop_by_name_cb(json_t *res, const struct smf_error *err, void *data
     r->cb(r->data, 0, NULL);
   } else {
     struct smf_error e = *err;
-    bool missing = strcasestr(err->message, "not found") || strcasestr(err->message, "could not find");
+    bool missing =
+        strcasestr(err->message, "not found") || strcasestr(err->message, "could not find");
     e.code = missing ? SMF_ENOENT : err->code;
     r->cb(r->data, e.code, &e);
   }
@@ -266,9 +270,9 @@ static int awst_stop_job_by_name(struct target *t, bool processing, const char *
   struct stop_req *r = smf_xcalloc(1, sizeof(*r));
   *r = (struct stop_req){cb, data};
   json_t *b = json_pack("{s:s}", processing ? "ProcessingJobName" : "TrainingJobName", job_name);
-  int rc = aws_sagemaker_call(awst_of(t)->client,
-                              processing ? "StopProcessingJob" : "StopTrainingJob", b, NULL,
-                              stop_by_name_cb, r, err);
+  int rc =
+      aws_sagemaker_call(awst_of(t)->client, processing ? "StopProcessingJob" : "StopTrainingJob",
+                         b, NULL, stop_by_name_cb, r, err);
   json_decref(b);
   if (rc != 0) {
     free(r);

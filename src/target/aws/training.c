@@ -9,8 +9,8 @@
 
 static void tr_finish(struct awst_job *j, json_t *d)
 {
-  const char *model = json_string_value(json_object_get(json_object_get(d, "ModelArtifacts"),
-                                                        "S3ModelArtifacts"));
+  const char *model =
+      json_string_value(json_object_get(json_object_get(d, "ModelArtifacts"), "S3ModelArtifacts"));
   const char *out = j->output_path;
   size_t n = strlen(out);
   const char *sep = n && out[n - 1] == '/' ? "" : "/";
@@ -25,9 +25,15 @@ static void tr_finish(struct awst_job *j, json_t *d)
     m[i].value = json_number_value(json_object_get(e, "Value"));
   }
   struct target_job_result r = {
-      .job_name = j->name, .job_arn = j->arn, .status = TARGET_JOB_COMPLETED,
-      .model_data = model ? model : model_def, .output_data = output, .image_uri = j->image,
-      .metrics = m, .n_metrics = nm, .exit_code = 0,
+      .job_name = j->name,
+      .job_arn = j->arn,
+      .status = TARGET_JOB_COMPLETED,
+      .model_data = model ? model : model_def,
+      .output_data = output,
+      .image_uri = j->image,
+      .metrics = m,
+      .n_metrics = nm,
+      .exit_code = 0,
       .billable_seconds = json_integer_value(json_object_get(d, "BillableTimeInSeconds"))};
   awst_job_emit_done(j, &r, NULL);
   free(m);
