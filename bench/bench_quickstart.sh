@@ -36,10 +36,11 @@ mkdir -p "$work/shim"
 cat >"$work/shim/python3" <<SH
 #!/bin/bash
 s=\$(date +%s%N)
-echo "start \$s \$\$ \${1##*/}" >>"$work/intervals"
+name=\$1; for a in "\$@"; do [[ \$a == -* ]] || { name=\$a; break; }; done  # skip -S etc.
+echo "start \$s \$\$ \${name##*/}" >>"$work/intervals"
 "$real_python" "\$@"
 rc=\$?
-echo "end \$(date +%s%N) \$\$ \${1##*/}" >>"$work/intervals"
+echo "end \$(date +%s%N) \$\$ \${name##*/}" >>"$work/intervals"
 exit \$rc
 SH
 chmod +x "$work/shim/python3"

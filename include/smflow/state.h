@@ -164,9 +164,10 @@ struct state_model_package {
 /// description is kept). Batched.
 int state_registry_group_put(struct state *s, const char *group, const char *description,
                              struct smf_error *err);
-/// Add a version to pkg->group (which must exist): the next number of the group,
-/// arn = ARN_PREFIX/VERSION. pkg->version, arn, times are ignored. *version: the
-/// new number. Batched (the caller flushes).
+/// Add a version to pkg->group: the next number of the group, arn =
+/// ARN_PREFIX/VERSION. pkg->version, arn, times are ignored. *version: the new
+/// number. SMF_ENOENT (class client) when the group does not exist. Batched
+/// (the caller flushes).
 int state_registry_version_add(struct state *s, const struct state_model_package *pkg,
                                const char *arn_prefix, int *version, struct smf_error *err);
 /// Versions of one group (or of every group when group is NULL), by group then

@@ -17,7 +17,6 @@ unsupported content types 415, unsupported accept types 406.
 
 Python 3 standard library only. Part of smflow.
 """
-import argparse
 import csv
 import importlib
 import io
@@ -27,6 +26,7 @@ import signal
 import sys
 import threading
 import traceback
+import types
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 JSON = "application/json"
@@ -104,6 +104,32 @@ def default_output_fn(prediction, accept):
 
 def default_model_fn(model_dir):
     raise HandlerError(500, "no model_fn(model_dir) in the inference script (%s)" % model_dir)
+
+
+def add_site_packages():
+    """Started with -S (smflow does, to start faster): put the site directories on
+    sys.path without running their .pth files, so that the user's script still
+    finds its third-party packages."""
+    if not sys.flags.no_site:
+        return
+    import site
+    for path in site.getsitepackages() + [site.getusersitepackages()]:
+        if os.path.isdir(path) and path not in sys.path:
+            sys.path.append(path)
+
+
+def load_model(model_dir):
+    """Model(model_dir); when a module is not found without the .pth files of the
+    site directories (started with -S), run the full site set-up and try again."""
+    try:
+        return Model(model_dir)
+    except ImportError:
+        if not sys.flags.no_site:
+            raise
+    import site
+    site.main()
+    importlib.invalidate_caches()
+    return Model(model_dir)
 
 
 def load_user_module(model_dir):
@@ -198,14 +224,38 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
 
 
+USAGE = "usage: model_server.py [--port PORT] [--host HOST] [--model-dir DIR]"
+
+
+def parse_args(argv):
+    """--port, --host, --model-dir (also as --opt=value). Not argparse: its
+    import is a noticeable part of the server's start-up."""
+    opts = {"port": os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080"), "host": "127.0.0.1",
+            "model_dir": os.environ.get("SM_MODEL_DIR", "/opt/ml/model")}
+    i = 0
+    while i < len(argv):
+        name, eq, value = argv[i].partition("=")
+        key = name[2:].replace("-", "_") if name.startswith("--") else ""
+        if key not in opts:
+            sys.exit(USAGE if name in ("-h", "--help") else "%s\nunknown argument %r" % (USAGE, argv[i]))
+        if not eq:
+            i += 1
+            if i == len(argv):
+                sys.exit("%s\n%s needs a value" % (USAGE, name))
+            value = argv[i]
+        opts[key] = value
+        i += 1
+    try:
+        opts["port"] = int(opts["port"])
+    except ValueError:
+        sys.exit("%s\n--port must be a number" % USAGE)
+    return types.SimpleNamespace(**opts)
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int,
-                        default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080")))
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
-    args = parser.parse_args()
-    Handler.model = Model(args.model_dir)
+    args = parse_args(sys.argv[1:])
+    add_site_packages()
+    Handler.model = load_model(args.model_dir)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     signal.signal(signal.SIGTERM,

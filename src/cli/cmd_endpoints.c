@@ -94,8 +94,15 @@ static int endpoints__delete(struct cli_ctx *ctx, const char *dir, const char *n
   char abs[PATH_MAX];
   int rc = cli_state_open_any(dir, true, &st, &err);
   struct state_endpoint rec = {0};
+  bool recorded = true;
   if (rc == 0) {
     rc = state_endpoint_get(st, name, &rec, &err);
+  }
+  if (rc == SMF_ENOENT && st) {
+    // Not recorded: the target may still know a server left starting by a run that died.
+    recorded = false;
+    smf_error_clear(&err);
+    rc = 0;
   }
   if (rc != 0) {
     state_close(st);
@@ -119,7 +126,9 @@ static int endpoints__delete(struct cli_ctx *ctx, const char *dir, const char *n
   }
   target_free(t);
   uv_loop_close(&loop);
-  if (rc == SMF_ENOENT) {  // the server's own record was gone: drop ours too
+  if (rc == SMF_ENOENT && !recorded) {
+    // Neither recorded nor found by the target: no such endpoint.
+  } else if (rc == SMF_ENOENT) {  // the server's own record was gone: drop ours too
     rc = state_endpoint_delete(st, name, &err);
     rc = rc == 0 ? state_flush(st, &err) : rc;
   }

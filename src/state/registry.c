@@ -2,6 +2,7 @@
 // their numbered versions) and its endpoint records, in the state database
 // (schema: registry_sql.h, migration 3). Writes join the open batch like every
 // other write of state/; readers see committed rows.
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,16 +69,29 @@ int state_registry_version_add(struct state *s, const struct state_model_package
   if (rc != 0) {
     return rc;
   }
-  sqlite3_stmt *st =
-      prep(s, "SELECT COALESCE(MAX(version), 0) + 1 FROM model_packages WHERE grp = ?", err);
+  sqlite3_stmt *st = prep(s,
+                          "SELECT EXISTS (SELECT 1 FROM model_package_groups WHERE name = ?1),"
+                          " (SELECT COALESCE(MAX(version), 0) + 1 FROM model_packages"
+                          " WHERE grp = ?1)",
+                          err);
   if (st == NULL) {
     return SMF_ESTATE;
   }
   bind_text(st, 1, pkg->group);
-  int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+  bool row = sqlite3_step(st) == SQLITE_ROW;
+  bool group_exists = row && sqlite3_column_int(st, 0) != 0;
+  int v = row ? sqlite3_column_int(st, 1) : 0;
   sqlite3_finalize(st);
   if (v <= 0) {
     return state__fail(s, "next model package version", err);
+  }
+  if (!group_exists) {
+    rc = SMF_ERR_SET(err, SMF_ENOENT, "model package group '%s' does not exist",
+                     pkg->group ? pkg->group : "");
+    if (err) {
+      err->klass = SMF_CLASS_CLIENT;
+    }
+    return rc;
   }
   st = prep(s,
             "INSERT INTO model_packages (grp, version, arn, approval, model_data, image_uri,"

@@ -1,8 +1,11 @@
 // test_local_hosting.c: local endpoints with the real model server
 // (share/smflow/model_server.py) and the quickstart's inference.py: deploy,
 // /ping, /invocations (CSV and JSON, handler errors as 500), replace with a new
-// model, describe, delete, and a server that cannot load its model.
+// model (the replaced server reaped: no zombie while the target lives),
+// describe, delete, a server that cannot load its model, and servers left
+// starting by a process that died, stopped by the next deploy or a delete.
 #include <curl/curl.h>
+#include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -150,6 +153,85 @@ static bool stops_answering(const char *url)
   return false;
 }
 
+static void on_tick(uv_timer_t *t)
+{
+  (void)t;
+}
+
+// Run the loop for about 10 ms (a timer keeps it alive: the servers' handles
+// do not), as smflow's loop runs while it has work.
+static void run_a_while(uv_loop_t *loop)
+{
+  uv_timer_t t;
+  uv_timer_init(loop, &t);
+  uv_timer_start(&t, on_tick, 10, 0);
+  uv_run(loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+}
+
+// The process is gone and reaped (not a zombie), running the loop meanwhile.
+static bool proc_gone(uv_loop_t *loop, int64_t pid)
+{
+  for (int i = 0; i < 500; i++) {
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+      return true;
+    }
+    run_a_while(loop);
+  }
+  return false;
+}
+
+// Whether pid has ended: gone, or a zombie of a parent that is not us.
+static bool proc_ended(int64_t pid)
+{
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+  char *text = NULL;
+  if (smf_file_read(path, &text, NULL, NULL) != 0) {
+    return true;
+  }
+  const char *p = strrchr(text, ')');
+  bool ended = p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+  free(text);
+  return ended;
+}
+
+static bool wait_ended(uv_loop_t *loop, int64_t pid)
+{
+  for (int i = 0; i < 500 && !proc_ended(pid); i++) {
+    run_a_while(loop);
+  }
+  return proc_ended(pid);
+}
+
+// A server a dead smflow left starting: a process that is not our child (its
+// parent shell exits at once) noted in STATE_DIR/endpoints/quickstart/CONFIG/server.json.
+static int64_t stray_server(const char *state, const char *config)
+{
+  char *dir = smf_xasprintf("%s/endpoints/quickstart/%s", state, config);
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(smf_mkdir_p(dir, &err), 0);
+  char *cmd = smf_xasprintf("setsid sh -c 'sleep 120 >/dev/null 2>&1 & echo $! > \"%s/pid\"'", dir);
+  ASSERT_EQ(system(cmd), 0);
+  char *pid_path = smf_xasprintf("%s/pid", dir);
+  char *text = NULL;
+  ASSERT_EQ(smf_file_read(pid_path, &text, NULL, &err), 0);
+  int64_t pid = strtoll(text, NULL, 10);
+  ASSERT(pid > 0);
+  char *json = smf_xasprintf("{\"pid\": %lld, \"start_time\": %llu}", (long long)pid,
+                             (unsigned long long)local_proc_start_time(pid));
+  char *path = smf_xasprintf("%s/server.json", dir);
+  ASSERT_EQ(smf_file_write_atomic(path, json, strlen(json), &err), 0);
+  free(path);
+  free(json);
+  free(text);
+  free(pid_path);
+  free(cmd);
+  free(dir);
+  return pid;
+}
+
 #define MODEL_A "{\"weights\": [1.5, -2.0, 0.75, 0.5], \"bias\": -0.25}"
 #define MODEL_B "{\"weights\": [0, 0, 0, 0], \"bias\": 5}"
 
@@ -199,6 +281,7 @@ TEST(deploy_invoke_replace_delete)
   ASSERT_STREQ(smf_buf_cstr(&b), "1,0.993307\n");
   smf_buf_reset(&b);
   ASSERT(stops_answering(a.url));
+  ASSERT(proc_gone(&loop, a.pid));  // reaped while this process lives
 
   struct ep_ctx d = {0};
   struct smf_error err = SMF_ERROR_INIT;
@@ -226,6 +309,47 @@ TEST(deploy_invoke_replace_delete)
   ep_ctx_free(&a);
   ep_ctx_free(&r);
   ep_ctx_free(&d);
+  ltu_rm(state);
+  free(state);
+}
+
+TEST(servers_left_starting_are_found_again)
+{
+  char *state = ltu_tmpdir();
+  put_model(state, BUCKET "/models/a/model.tar.gz", MODEL_A);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct target *t = ltu_target(&loop, state);
+  struct smf_error err = SMF_ERROR_INIT;
+
+  // Nothing recorded, only a server that was starting: delete stops it.
+  int64_t stray = stray_server(state, "quickstart-config-dead");
+  struct ep_ctx del = {0};
+  ASSERT_EQ(target_endpoint_delete(t, "quickstart", on_done, &del, &err), 0);
+  ltu_run_until(&loop, &del.done, 10000);
+  ASSERT_EQ(del.status, 0);
+  ASSERT(wait_ended(&loop, stray));
+
+  // A deploy (a resumed run) stops one too, and serves.
+  stray = stray_server(state, "quickstart-config-dead");
+  struct ep_ctx a = {0};
+  deploy(t, &loop, BUCKET "/models/a/model.tar.gz", "quickstart-config-1", &a);
+  ASSERT_EQ(a.status, 0);
+  ASSERT(wait_ended(&loop, stray));
+  struct smf_buf b = SMF_BUF_INIT;
+  ASSERT_EQ(http(a.url, "/ping", NULL, NULL, NULL, &b), 200);
+  smf_buf_free(&b);
+  char *note = smf_xasprintf("%s/endpoints/quickstart/quickstart-config-1/server.json", state);
+  ASSERT(access(note, F_OK) == 0);  // the new server was noted when it was spawned
+  free(note);
+
+  struct ep_ctx del2 = {0};
+  ASSERT_EQ(target_endpoint_delete(t, "quickstart", on_done, &del2, &err), 0);
+  ltu_run_until(&loop, &del2.done, 10000);
+  ASSERT_EQ(del2.status, 0);
+  ASSERT(proc_gone(&loop, a.pid));
+  ltu_finish(&loop, t);
+  ep_ctx_free(&a);
   ltu_rm(state);
   free(state);
 }
@@ -319,6 +443,7 @@ int main(void)
   signal(SIGPIPE, SIG_IGN);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   RUN_TEST(deploy_invoke_replace_delete);
+  RUN_TEST(servers_left_starting_are_found_again);
   RUN_TEST(server_that_cannot_load_its_model);
   RUN_TEST(default_handlers);
   RUN_TEST(invalid_requests_never_call_back);

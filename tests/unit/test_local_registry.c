@@ -1,7 +1,10 @@
-// test_local_registry.c: the local model registry: groups ("already exists" is
-// fine), versions numbered 1, 2, ... even when registered concurrently, listing,
-// approval updates, and the errors for a missing group or version.
+// test_local_registry.c: the local target's model registry in a real state
+// database: groups ("already exists" is fine), versions numbered 1, 2, ... even
+// when registered concurrently, listing, approval updates, the errors for a
+// missing group or version, numbering that survives a reopen, and no registry
+// at all without a state database.
 #include "local_test_util.h"
+#include "smflow/state.h"
 
 struct reg_ctx {
   int done;
@@ -48,12 +51,25 @@ static void wait_for(uv_loop_t *loop, struct reg_ctx *c, int n)
   ASSERT_EQ(c->done, n);
 }
 
+// A local target whose registry is the state database of state_dir.
+static struct target *db_target(uv_loop_t *loop, const char *state_dir, struct state **st)
+{
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(state_open(state_dir, STATE_OPEN_WRITE, st, &err), 0);
+  struct target_config cfg = {
+      .loop = loop, .state_dir = state_dir, .base_dir = state_dir, .state = *st};
+  struct target *t = NULL;
+  ASSERT_EQ(target_new("local", &cfg, &t, &err), 0);
+  return t;
+}
+
 TEST(groups_versions_approval)
 {
   uv_loop_t loop;
   uv_loop_init(&loop);
   char *state = ltu_tmpdir();
-  struct target *t = ltu_target(&loop, state);
+  struct state *st = NULL;
+  struct target *t = db_target(&loop, state, &st);
   struct smf_error err = SMF_ERROR_INIT;
   struct reg_ctx c = {0};
   struct target_model_package pkg = {.group = "churn",
@@ -63,6 +79,7 @@ TEST(groups_versions_approval)
   ASSERT_EQ(target_registry_create_version(t, &pkg, on_pkgs, &c, &err), 0);
   wait_for(&loop, &c, 1);
   ASSERT_EQ(c.status, SMF_ENOENT);  // no group yet
+  ASSERT_EQ(target_registry_create_group(t, "no_underscores", NULL, on_done, &c, &err), SMF_EINVAL);
 
   c = (struct reg_ctx){0};
   ASSERT_EQ(target_registry_create_group(t, "churn", "models", on_done, &c, &err), 0);
@@ -107,6 +124,48 @@ TEST(groups_versions_approval)
   ASSERT_STREQ(c.arn, "arn:aws:sagemaker:us-east-1:000000000000:model-package/churn/5");
   ASSERT_STREQ(c.meta, "git_sha=abc123");
   ltu_finish(&loop, t);
+  state_close(st);
+
+  // The versions are in state.db, durable: a new process numbers on from 6.
+  uv_loop_init(&loop);
+  t = db_target(&loop, state, &st);
+  c = (struct reg_ctx){0};
+  ASSERT_EQ(target_registry_create_version(t, &pkg, on_pkgs, &c, &err), 0);
+  wait_for(&loop, &c, 1);
+  ASSERT_EQ(c.status, 0);
+  ASSERT_EQ(c.versions[0], 6);
+  ltu_finish(&loop, t);
+  state_close(st);
+  struct state_model_package *rows = NULL;
+  size_t n = 0;
+  ASSERT_EQ(state_open(state, STATE_OPEN_READ, &st, &err), 0);
+  ASSERT_EQ(state_registry_list(st, "churn", &rows, &n, &err), 0);
+  ASSERT_EQ(n, 6);
+  ASSERT_STREQ(rows[2].approval, "Approved");
+  ASSERT_STREQ(rows[5].metadata_json, "{\"git_sha\":\"abc123\"}");
+  state_model_packages_free(rows, n);
+  state_close(st);
+  ltu_rm(state);
+  free(state);
+}
+
+// Without a state database there is no registry (no files on the side).
+TEST(no_state_database)
+{
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  char *state = ltu_tmpdir();
+  struct target *t = ltu_target(&loop, state);
+  struct smf_error err = SMF_ERROR_INIT;
+  struct reg_ctx c = {0};
+  ASSERT_EQ(target_registry_create_group(t, "churn", NULL, on_done, &c, &err), SMF_EINVAL);
+  ASSERT_CONTAINS(err.message, "state database");
+  ASSERT_EQ(target_registry_list(t, "churn", on_pkgs, &c, &err), SMF_EINVAL);
+  ASSERT_EQ(c.done, 0);
+  char *dir = smf_xasprintf("%s/registry", state);
+  ASSERT(access(dir, F_OK) != 0);
+  free(dir);
+  ltu_finish(&loop, t);
   ltu_rm(state);
   free(state);
 }
@@ -114,5 +173,6 @@ TEST(groups_versions_approval)
 int main(void)
 {
   RUN_TEST(groups_versions_approval);
+  RUN_TEST(no_state_database);
   return TEST_REPORT();
 }

@@ -55,7 +55,7 @@ int local_dir_pack_put(const struct target *t, const char *dir, const char *uri,
     rc = smf_archive_pack(&spec, &res, err);
   }
   if (rc == 0) {
-    rc = local_store_put_file(local_impl_store(t), tmp, uri, err);
+    rc = local_store_put_move(local_impl_store(t), tmp, uri, err);  // packed durably: no copy
   }
   unlink(tmp);
   free(tmp);

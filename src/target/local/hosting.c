@@ -3,6 +3,11 @@
 // own session (so that it outlives the run), waits until `GET /ping` answers
 // 200, and only then stops the endpoint's previous server and records the new
 // one in STATE_DIR/endpoints/NAME.json. Delete stops the server's process group.
+// Each server's pid and start time are also noted in CONFIG/server.json when it
+// is spawned, so that one left starting by a smflow that died is stopped by the
+// next deploy or delete; the servers this process started keep an unref'd
+// process handle until they exit, so that they are reaped (struct local_server).
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -18,7 +23,7 @@
 
 extern char **environ;
 
-#define HOSTING_POLL_MS 25  // a loopback GET is cheap; the first tick bounds deploy latency
+#define HOSTING_POLL_MS 5  // a refused loopback connect is cheap; the tick bounds deploy latency
 #define HOSTING_START_TIMEOUT_MS 60000
 
 struct deploy {
@@ -28,7 +33,8 @@ struct deploy {
   char **serve, **env;  // NULL-terminated
   int port;
   uv_work_t work;
-  uv_process_t proc;
+  struct local_server *srv;  // the server while it runs and this deploy watches it
+  int64_t pid;               // the server's, once spawned
   uv_timer_t timer;
   int handles;
   bool spawned, exited, pinging, recording, done;
@@ -41,6 +47,59 @@ struct deploy {
   target_endpoint_cb cb;
   void *data;
 };
+
+struct local_server {
+  uv_process_t proc;
+  struct target *t;
+  struct deploy *d;  // NULL once the deploy is over
+  struct local_server *next;
+};
+
+static void server_unlink(struct local_server *srv)
+{
+  for (struct local_server **p = local_impl_servers(srv->t); *p; p = &(*p)->next) {
+    if (*p == srv) {
+      *p = srv->next;
+      break;
+    }
+  }
+}
+
+static void server_on_close(uv_handle_t *h)
+{
+  free(h->data);
+}
+
+// The server exited (libuv reaped it): tell its deploy, if one still watches.
+static void server_on_exit(uv_process_t *p, int64_t status, int sig)
+{
+  (void)status;
+  (void)sig;
+  struct local_server *srv = p->data;
+  if (srv->d) {
+    srv->d->exited = true;
+    srv->d->srv = NULL;
+  }
+  server_unlink(srv);
+  uv_close((uv_handle_t *)&srv->proc, server_on_close);
+}
+
+void local_servers_release(struct target *t)
+{
+  struct local_server **head = local_impl_servers(t);
+  while (*head) {
+    struct local_server *srv = *head;
+    *head = srv->next;
+    if (srv->d) {
+      srv->d->srv = NULL;
+    }
+    if (uv_is_closing((uv_handle_t *)&srv->proc)) {
+      free(srv);  // the loop's owner closed every handle and ran the loop first: done
+    } else {
+      uv_close((uv_handle_t *)&srv->proc, server_on_close);
+    }
+  }
+}
 
 static char *record_path(const struct target *t, const char *endpoint)
 {
@@ -111,8 +170,10 @@ static void deploy_close(struct deploy *d)
 {
   uv_timer_stop(&d->timer);
   uv_close((uv_handle_t *)&d->timer, deploy_on_close);
-  if (d->spawned) {
-    uv_close((uv_handle_t *)&d->proc, deploy_on_close);  // the server keeps running
+  if (d->srv) {  // the server keeps running; its handle reaps it when it exits
+    d->srv->d = NULL;
+    uv_unref((uv_handle_t *)&d->srv->proc);
+    d->srv = NULL;
   }
 }
 
@@ -129,7 +190,7 @@ static void deploy_report(struct deploy *d, int rc, const struct target_endpoint
 static void deploy_fail_server(struct deploy *d, const char *why)
 {
   if (d->spawned && !d->exited) {
-    kill(-d->proc.pid, SIGKILL);
+    kill(-(pid_t)d->pid, SIGKILL);
   }
   char *tail = local_file_tail(d->log_path, 600);
   SMF_ERR_SET(&d->err, SMF_ECHILD, "endpoint %s: the model server %s; its log ends:\n%s",
@@ -146,16 +207,15 @@ static void deploy_record_work(uv_work_t *w)
   char *path = record_path(d->t, d->endpoint);
   json_t *old = NULL;
   if (local_json_read(path, &old, NULL) == 0 &&
-      json_integer_value(json_object_get(old, "pid")) != d->proc.pid) {
+      json_integer_value(json_object_get(old, "pid")) != d->pid) {
     record_stop(old);
   }
   json_decref(old);
-  json_t *rec =
-      json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:I}", "endpoint", d->endpoint,
-                "endpoint_arn", d->arn, "model_name", d->model_name, "config_name", d->config_name,
-                "url", d->url, "port", d->port, "pid", (json_int_t)d->proc.pid, "start_time",
-                (json_int_t)d->start_time, "model_dir", d->model_dir, "log", d->log_path,
-                "created_ms", (json_int_t)smf_time_now_ms());
+  json_t *rec = json_pack(
+      "{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:I}", "endpoint", d->endpoint,
+      "endpoint_arn", d->arn, "model_name", d->model_name, "config_name", d->config_name, "url",
+      d->url, "port", d->port, "pid", (json_int_t)d->pid, "start_time", (json_int_t)d->start_time,
+      "model_dir", d->model_dir, "log", d->log_path, "created_ms", (json_int_t)smf_time_now_ms());
   d->rc = local_json_write(path, rec, &d->err);
   json_decref(rec);
   free(path);
@@ -171,7 +231,7 @@ static void deploy_record_after(uv_work_t *w, int status)
                                       .model_name = d->model_name,
                                       .status = "InService",
                                       .url = d->url,
-                                      .pid = d->proc.pid};
+                                      .pid = d->pid};
   deploy_report(d, d->rc, d->rc ? NULL : &info);
 }
 
@@ -217,12 +277,19 @@ static void deploy_on_tick(uv_timer_t *t)
   }
 }
 
-static void deploy_on_exit(uv_process_t *p, int64_t status, int sig)
+// STATE_DIR/endpoints/NAME/CONFIG/server.json: the server's pid and start time,
+// written as soon as it is spawned (before it can answer /ping) so that a server
+// left starting by a process that died is found again by the next deploy of the
+// endpoint or by its delete (stray_servers_stop). Scratch: no fsync (a crash of
+// the machine ends the server too).
+static void deploy_note_server(struct deploy *d)
 {
-  (void)status;
-  (void)sig;
-  struct deploy *d = p->data;
-  d->exited = true;
+  char *path = smf_xasprintf("%s/server.json", d->dir);
+  json_t *o =
+      json_pack("{s:I, s:I}", "pid", (json_int_t)d->pid, "start_time", (json_int_t)d->start_time);
+  local_json_write_scratch(path, o, NULL);
+  json_decref(o);
+  free(path);
 }
 
 static int deploy_spawn(struct deploy *d)
@@ -234,7 +301,7 @@ static int deploy_spawn(struct deploy *d)
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
                                    {.flags = UV_INHERIT_FD, .data.fd = fd},
                                    {.flags = UV_INHERIT_FD, .data.fd = fd}};
-  uv_process_options_t opt = {.exit_cb = deploy_on_exit,
+  uv_process_options_t opt = {.exit_cb = server_on_exit,
                               .file = d->serve[0],
                               .args = d->serve,
                               .env = d->env,
@@ -242,18 +309,77 @@ static int deploy_spawn(struct deploy *d)
                               .flags = UV_PROCESS_DETACHED,
                               .stdio_count = 3,
                               .stdio = stdio};
-  d->proc.data = d;
-  int rc = uv_spawn(d->t->loop, &d->proc, &opt);
+  struct local_server *srv = smf_xcalloc(1, sizeof(*srv));
+  srv->t = d->t;
+  srv->proc.data = srv;
+  int rc = uv_spawn(d->t->loop, &srv->proc, &opt);
   close(fd);
-  d->spawned = true;  // even a failed spawn's handle must be closed
-  d->handles++;
+  d->spawned = true;
   if (rc != 0) {
     d->exited = true;
+    uv_close((uv_handle_t *)&srv->proc, server_on_close);  // even a failed spawn's handle
     return SMF_ERR_SET(&d->err, SMF_ECHILD, "endpoint %s: cannot start %s: %s", d->endpoint,
                        d->serve[0], uv_strerror(rc));
   }
-  d->start_time = local_proc_start_time(d->proc.pid);
+  srv->d = d;
+  srv->next = *local_impl_servers(d->t);
+  *local_impl_servers(d->t) = srv;
+  d->srv = srv;
+  d->pid = srv->proc.pid;
+  d->start_time = local_proc_start_time(d->pid);
+  deploy_note_server(d);
   return 0;
+}
+
+// Parent pid (field 4 of /proc/PID/stat); -1 if unknown.
+static int64_t proc_ppid(int64_t pid)
+{
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+  char *text = NULL;
+  if (smf_file_read(path, &text, NULL, NULL) != 0) {
+    return -1;
+  }
+  const char *p = strrchr(text, ')');
+  long long ppid = -1;
+  if (p == NULL || sscanf(p + 1, " %*c %lld", &ppid) != 1) {
+    ppid = -1;
+  }
+  free(text);
+  return ppid;
+}
+
+// Stop the servers noted in STATE_DIR/endpoints/NAME/*/server.json that are
+// still running, are not the endpoint's recorded server (keep_pid) and are not
+// children of this process (a deploy in flight here): servers left starting by
+// a smflow that died. Returns how many were stopped. Thread pool.
+static int stray_servers_stop(const struct target *t, const char *endpoint, int64_t keep_pid)
+{
+  char *dir = smf_xasprintf("%s/endpoints/%s", t->state_dir, endpoint);
+  DIR *dh = opendir(dir);
+  int n = 0;
+  struct dirent *e;
+  while (dh && (e = readdir(dh)) != NULL) {
+    if (e->d_name[0] == '.') {
+      continue;
+    }
+    char *path = smf_xasprintf("%s/%s/server.json", dir, e->d_name);
+    json_t *rec = NULL;
+    if (local_json_read(path, &rec, NULL) == 0) {
+      int64_t pid = json_integer_value(json_object_get(rec, "pid"));
+      if (pid > 0 && pid != keep_pid && proc_ppid(pid) != (int64_t)getpid() && record_alive(rec)) {
+        record_stop(rec);
+        n++;
+      }
+    }
+    json_decref(rec);
+    free(path);
+  }
+  if (dh) {
+    closedir(dh);
+  }
+  free(dir);
+  return n;
 }
 
 // A free loopback port: bind port 0 and ask which one the kernel gave.
@@ -277,6 +403,17 @@ static void deploy_work(uv_work_t *w)
 {
   struct deploy *d = w->data;
   char *tgz = NULL;
+  // A server left starting by an interrupted deploy of this endpoint (a run
+  // that died and is resumed now) is stopped; the endpoint's live one is kept.
+  char *path = record_path(d->t, d->endpoint);
+  json_t *rec = NULL;
+  int64_t keep = 0;
+  if (local_json_read(path, &rec, NULL) == 0) {
+    keep = json_integer_value(json_object_get(rec, "pid"));
+  }
+  json_decref(rec);
+  free(path);
+  stray_servers_stop(d->t, d->endpoint, keep);
   d->rc = local_rm_rf(d->dir, &d->err);
   if (d->rc == 0) {
     d->rc = local_uri_path(d->t, d->model_data, &tgz, &d->err);
@@ -357,13 +494,16 @@ static void deploy_after(uv_work_t *w, int status)
     }
     local_strv_free(d->serve);
   } else {
-    argv = smf_xcalloc(8, sizeof(char *));
+    // -S: no site set-up (its .pth files cost tens of ms); the server puts the
+    // site directories on sys.path itself and falls back to the full set-up.
+    argv = smf_xcalloc(9, sizeof(char *));
     argv[0] = smf_xstrdup("python3");
-    argv[1] = smf_xasprintf("%s/model_server.py", local_share_dir(d->t));
-    argv[2] = smf_xstrdup("--port");
-    argv[3] = smf_xasprintf("%d", d->port);
-    argv[4] = smf_xstrdup("--model-dir");
-    argv[5] = smf_xstrdup(d->model_dir);
+    argv[1] = smf_xstrdup("-S");
+    argv[2] = smf_xasprintf("%s/model_server.py", local_share_dir(d->t));
+    argv[3] = smf_xstrdup("--port");
+    argv[4] = smf_xasprintf("%d", d->port);
+    argv[5] = smf_xstrdup("--model-dir");
+    argv[6] = smf_xstrdup(d->model_dir);
   }
   d->serve = argv;
   int rc = deploy_spawn(d);
@@ -438,7 +578,14 @@ static void ep_work(uv_work_t *w)
 {
   struct ep_req *r = w->data;
   char *path = record_path(r->t, r->endpoint);
+  // Delete also stops servers that were starting when an earlier smflow died.
+  int strays = r->remove ? stray_servers_stop(r->t, r->endpoint, 0) : 0;
   r->rc = local_json_read(path, &r->rec, &r->err);
+  if (r->rc == SMF_ENOENT && strays > 0) {
+    smf_error_clear(&r->err);
+    r->rc = 0;
+    r->rec = json_object();  // nothing recorded: the strays were all there was
+  }
   if (r->rc == SMF_ENOENT) {
     smf_error_clear(&r->err);
     r->rc = SMF_ERR_SET(&r->err, SMF_ENOENT, "no endpoint named '%s'", r->endpoint);
@@ -448,7 +595,7 @@ static void ep_work(uv_work_t *w)
   }
   if (r->rc == 0 && r->remove) {
     record_stop(r->rec);
-    if (unlink(path) != 0) {
+    if (unlink(path) != 0 && errno != ENOENT) {
       r->rc = SMF_ERR_SET(&r->err, SMF_EIO, "%s: %s", path, strerror(errno));
     }
     char *dir = smf_xasprintf("%s/endpoints/%s", r->t->state_dir, r->endpoint);

@@ -45,6 +45,14 @@ int local_json_write(const char *path, const json_t *v, struct smf_error *err)
   return rc;
 }
 
+int local_json_write_scratch(const char *path, const json_t *v, struct smf_error *err)
+{
+  if (json_dump_file(v, path, JSON_COMPACT | JSON_ENSURE_ASCII) != 0) {
+    return SMF_ERR_SET(err, SMF_EIO, "%s: cannot write JSON", path);
+  }
+  return 0;
+}
+
 int local_json_read(const char *path, json_t **out, struct smf_error *err)
 {
   *out = NULL;

@@ -8,7 +8,13 @@
 
 struct local_impl {
   struct local_store store;
+  struct local_server *servers;  // model servers started by this process (hosting.c)
 };
+
+struct local_server **local_impl_servers(struct target *t)
+{
+  return &((struct local_impl *)t->impl)->servers;
+}
 
 const struct local_store *local_impl_store(const struct target *t)
 {
@@ -232,6 +238,7 @@ static void local_free(struct target *t)
 {
   struct local_impl *impl = t->impl;
   if (impl) {
+    local_servers_release(t);
     local_store_close(&impl->store);
     free(impl);
   }
@@ -243,7 +250,7 @@ static const struct target_vtable local_vtable = {
     .training = &local_training_ops,
     .processing = &local_processing_ops,
     .hosting = &local_hosting_recorded_ops,  // hosting.c + records in the state database
-    .registry = &local_registry_db_ops,      // the state database (registry_db.c)
+    .registry = &local_registry_ops,         // the state database (registry.c)
     .free = local_free,
 };
 

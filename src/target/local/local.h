@@ -101,6 +101,9 @@ uint64_t local_proc_start_time(int64_t pid);
 int local_rm_rf(const char *path, struct smf_error *err);
 /// Write a jansson value to PATH (atomically).
 int local_json_write(const char *path, const json_t *v, struct smf_error *err);
+/// Write a jansson value to PATH without fsync or rename: for scratch files of a
+/// job directory, which a crash makes worthless anyway.
+int local_json_write_scratch(const char *path, const json_t *v, struct smf_error *err);
 /// Read PATH as JSON. Caller decrefs.
 int local_json_read(const char *path, json_t **out, struct smf_error *err);
 /// Read the last `max` bytes of a text file. Caller frees; NULL if unreadable.
@@ -120,7 +123,8 @@ int local_channel_fetch(const struct target *t, const char *uri, const char *dir
 /// directory is copied, a single file is copied into dir.
 int local_code_fetch(const struct target *t, const char *uri, const char *dir,
                      struct smf_error *err);
-/// Pack dir (its contents at the root) reproducibly and store it at uri.
+/// Pack dir (its contents at the root) reproducibly and store it at uri (the
+/// archive is written and fsynced once, then renamed into the store).
 int local_dir_pack_put(const struct target *t, const char *dir, const char *uri,
                        struct smf_error *err);
 /// Store a local file at uri.
@@ -214,12 +218,20 @@ extern const struct target_job_ops local_training_ops;
 extern const struct target_job_ops local_processing_ops;
 /// The hosting operations (hosting.c).
 extern const struct target_hosting_ops local_hosting_ops;
-/// The registry operations (registry.c): JSON files in STATE_DIR/registry/.
-extern const struct target_registry_ops local_registry_ops;
-/// registry_db.c: the registry in the state database when the target has one
-/// (else local_registry_ops), and the hosting operations that also record
+/// A model server this process started: its process handle stays open (unref'd,
+/// so that it does not keep the loop alive) until it exits, so that libuv reaps
+/// it: a replaced or deleted server never lingers as a zombie while smflow lives.
+struct local_server;
+/// The target's list of started servers (local.c). Borrowed.
+struct local_server **local_impl_servers(struct target *t);
+/// Let go of every server still running (target free): the handles are closed,
+/// the processes keep serving (they are in their own sessions). A handle the
+/// loop's owner already closed (uv_walk + uv_close, then uv_run) is only freed.
+void local_servers_release(struct target *t);
+/// registry.c: the model registry in the state database (SPEC §4; a target
+/// without one has no registry), and the hosting operations that also record
 /// endpoints there.
-extern const struct target_registry_ops local_registry_db_ops;
+extern const struct target_registry_ops local_registry_ops;
 extern const struct target_hosting_ops local_hosting_recorded_ops;
 
 // ---------------------------------------------------------------------------

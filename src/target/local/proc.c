@@ -22,12 +22,13 @@
 #define HOST_READ_SIZE 65536
 
 // bash (not dash, which drops environment entries whose names are not shell
-// identifiers, such as the toolkit's SM_HP_LEARNING-RATE): records "$?" of the command in $1
-// (renamed into place), then exits with it. The trap keeps the shell alive through SIGTERM so that
-// it records the status of the script it waits for; children get the default disposition back.
+// identifiers, such as the toolkit's SM_HP_LEARNING-RATE): records "$?" of the command in $1,
+// then exits with it. The file is read only once the wrapper is gone, so a plain write (no
+// `mv`, no extra process) is enough: a wrapper killed mid-write leaves an empty or missing
+// file, which reads as "killed". The trap keeps the shell alive through SIGTERM so that it
+// records the status of the script it waits for; children get the default disposition back.
 static const char host_wrapper[] =
-    "trap : TERM INT HUP; f=$1; shift; \"$@\"; rc=$?; "
-    "echo \"$rc\" > \"$f.tmp\" && mv -f \"$f.tmp\" \"$f\"; exit \"$rc\"";
+    "trap : TERM INT HUP; f=$1; shift; \"$@\"; rc=$?; echo \"$rc\" > \"$f\"; exit \"$rc\"";
 
 struct local_host {
   uv_loop_t *loop;

@@ -1,37 +1,102 @@
-// registry.c: the local model registry: model package groups and their
-// versions, one JSON document per group in STATE_DIR/registry/GROUP.json,
-// written atomically. Operations run on the thread pool, serialised by one
-// mutex so that concurrent registrations get distinct version numbers.
-#include <stdio.h>
+// registry.c: the local target's model registry and endpoint records, kept in
+// the state database (state/registry.c) — SPEC §4: "the registry lives in the
+// state database". A target made without a state database has no registry:
+// its operations fail with SMF_EINVAL. The SQL is short and runs on the loop
+// thread, as every state write does; callbacks are delivered from a zero-delay
+// timer so that they never run inside the call. Version numbers come from the
+// database in call order, so registrations in flight at once get 1, 2, ...
+//
+// Hosting is local_hosting_ops (hosting.c) wrapped: a successful deploy is
+// recorded in the endpoints table with what was deployed (so a deploy can
+// restore the previous model), a delete removes the record.
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "smflow/state.h"
 #include "target/local/local.h"
 
-static uv_once_t registry_once = UV_ONCE_INIT;
-static uv_mutex_t registry_mutex;
-
-static void registry_init_mutex(void)
-{
-  uv_mutex_init(&registry_mutex);
-}
-
-enum reg_op { REG_CREATE_GROUP, REG_CREATE_VERSION, REG_LIST, REG_APPROVE };
-
 struct reg_req {
-  uv_work_t work;
-  struct target *t;
-  enum reg_op op;
-  char *group, *description, *approval;
-  int version;
-  json_t *pkg;       // REG_CREATE_VERSION: the new version's fields
-  json_t *versions;  // the answer (an array of version objects)
+  uv_timer_t timer;
+  int rc;
+  struct smf_error err;
   target_done_cb done_cb;
   target_package_cb pkg_cb;
   void *data;
-  int rc;
-  struct smf_error err;
+  struct state_model_package *pkgs;
+  size_t n;
 };
+
+static void reg_on_close(uv_handle_t *h)
+{
+  struct reg_req *r = h->data;
+  state_model_packages_free(r->pkgs, r->n);
+  free(r);
+}
+
+// metadata_json {"k": "v"} → kv pairs (strings borrowed from the json value).
+static struct target_kv *reg_kvs(const json_t *o, size_t *n)
+{
+  *n = json_object_size(o);
+  struct target_kv *kv = smf_xcalloc(*n + 1, sizeof(*kv));
+  size_t i = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)o, k, v)
+  {
+    kv[i].key = k;
+    kv[i++].value = json_is_string(v) ? json_string_value(v) : "";
+  }
+  return kv;
+}
+
+static void reg_deliver(uv_timer_t *t)
+{
+  struct reg_req *r = t->data;
+  const struct smf_error *e = r->rc ? &r->err : NULL;
+  if (r->done_cb) {
+    r->done_cb(r->data, r->rc, e);
+  } else {
+    struct target_model_package *v = smf_xcalloc(r->n + 1, sizeof(*v));
+    json_t **meta = smf_xcalloc(r->n + 1, sizeof(*meta));
+    struct target_kv **kvs = smf_xcalloc(r->n + 1, sizeof(*kvs));
+    for (size_t i = 0; i < r->n; i++) {
+      const struct state_model_package *p = &r->pkgs[i];
+      meta[i] = p->metadata_json ? json_loads(p->metadata_json, 0, NULL) : NULL;
+      size_t n_meta = 0;
+      kvs[i] = reg_kvs(meta[i], &n_meta);
+      v[i] = (struct target_model_package){.group = p->group,
+                                           .version = p->version,
+                                           .arn = p->arn,
+                                           .approval = p->approval,
+                                           .model_data = p->model_data,
+                                           .image_uri = p->image_uri,
+                                           .description = p->description,
+                                           .metrics_uri = p->metrics_uri,
+                                           .metadata = kvs[i],
+                                           .n_metadata = n_meta};
+    }
+    r->pkg_cb(r->data, r->rc, r->rc ? NULL : v, r->rc ? 0 : r->n, e);
+    for (size_t i = 0; i < r->n; i++) {
+      json_decref(meta[i]);
+      free(kvs[i]);
+    }
+    free(kvs);
+    free(meta);
+    free(v);
+  }
+  uv_close((uv_handle_t *)&r->timer, reg_on_close);
+}
+
+static int reg_queue(struct target *t, struct reg_req *r, struct smf_error *err)
+{
+  (void)err;
+  uv_timer_init(t->loop, &r->timer);
+  r->timer.data = r;
+  uv_timer_start(&r->timer, reg_deliver, 0, 0);
+  return 0;
+}
 
 static bool group_name_ok(const char *g)
 {
@@ -53,278 +118,297 @@ static bool approval_ok(const char *a)
                strcmp(a, "Rejected") == 0);
 }
 
-static char *group_path(const struct target *t, const char *group)
+// The checks every operation shares: a state database, a valid group name.
+static int reg_check(const struct target *t, const char *group, bool has_cb, struct smf_error *err)
 {
-  return smf_xasprintf("%s/registry/%s.json", t->state_dir, group);
-}
-
-static int reg_load(struct reg_req *r, char *path, json_t **doc)
-{
-  int rc = local_json_read(path, doc, &r->err);
-  if (rc == SMF_ENOENT) {
-    smf_error_clear(&r->err);
-    rc = SMF_ERR_SET(&r->err, SMF_ENOENT, "model package group '%s' does not exist", r->group);
-    r->err.klass = SMF_CLASS_CLIENT;
+  if (t->state == NULL) {
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "the local model registry lives in the state database, and this "
+                       "target has none");
   }
-  return rc;
-}
-
-static int reg_create_group(struct reg_req *r, char *path)
-{
-  json_t *doc = NULL;
-  if (local_json_read(path, &doc, NULL) == 0) {
-    json_decref(doc);
-    return 0;  // already exists: fine
-  }
-  char *dir = smf_xasprintf("%s/registry", r->t->state_dir);
-  char *arn = smf_xasprintf("arn:aws:sagemaker:%s:000000000000:model-package-group/%s",
-                            r->t->region, r->group);
-  int rc = smf_mkdir_p(dir, &r->err);
-  doc = json_pack("{s:s, s:s, s:s, s:I, s:[]}", "group", r->group, "arn", arn, "description",
-                  r->description ? r->description : "", "created_ms", (json_int_t)smf_time_now_ms(),
-                  "versions");
-  if (rc == 0) {
-    rc = local_json_write(path, doc, &r->err);
-  }
-  json_decref(doc);
-  free(dir);
-  free(arn);
-  return rc;
-}
-
-static int reg_create_version(struct reg_req *r, char *path)
-{
-  json_t *doc = NULL;
-  int rc = reg_load(r, path, &doc);
-  if (rc != 0) {
-    return rc;
-  }
-  json_t *versions = json_object_get(doc, "versions");
-  int version = (int)json_array_size(versions) + 1;
-  char *arn = smf_xasprintf("arn:aws:sagemaker:%s:000000000000:model-package/%s/%d", r->t->region,
-                            r->group, version);
-  json_object_set_new(r->pkg, "version", json_integer(version));
-  json_object_set_new(r->pkg, "arn", json_string(arn));
-  json_object_set_new(r->pkg, "created_ms", json_integer(smf_time_now_ms()));
-  json_array_append(versions, r->pkg);
-  rc = local_json_write(path, doc, &r->err);
-  if (rc == 0) {
-    r->versions = json_pack("[O]", r->pkg);
-  }
-  json_decref(doc);
-  free(arn);
-  return rc;
-}
-
-static int reg_approve(struct reg_req *r, char *path)
-{
-  json_t *doc = NULL;
-  int rc = reg_load(r, path, &doc);
-  if (rc != 0) {
-    return rc;
-  }
-  json_t *v = json_array_get(json_object_get(doc, "versions"), (size_t)(r->version - 1));
-  if (v == NULL || r->version < 1) {
-    rc = SMF_ERR_SET(&r->err, SMF_ENOENT, "model package group '%s' has no version %d", r->group,
-                     r->version);
-  } else {
-    json_object_set_new(v, "approval", json_string(r->approval));
-    rc = local_json_write(path, doc, &r->err);
-  }
-  json_decref(doc);
-  return rc;
-}
-
-static void reg_work(uv_work_t *w)
-{
-  struct reg_req *r = w->data;
-  char *path = group_path(r->t, r->group);
-  json_t *doc = NULL;
-  uv_mutex_lock(&registry_mutex);
-  switch (r->op) {
-  case REG_CREATE_GROUP:
-    r->rc = reg_create_group(r, path);
-    break;
-  case REG_CREATE_VERSION:
-    r->rc = reg_create_version(r, path);
-    break;
-  case REG_APPROVE:
-    r->rc = reg_approve(r, path);
-    break;
-  case REG_LIST:
-    r->rc = reg_load(r, path, &doc);
-    if (r->rc == 0) {
-      r->versions = json_incref(json_object_get(doc, "versions"));
-    }
-    json_decref(doc);
-    break;
-  }
-  uv_mutex_unlock(&registry_mutex);
-  free(path);
-}
-
-static const char *js(const json_t *o, const char *key)
-{
-  return json_string_value(json_object_get(o, key));
-}
-
-// The versions as target_model_package structs (borrowing from the JSON).
-static void reg_answer(struct reg_req *r)
-{
-  size_t n = json_array_size(r->versions);
-  struct target_model_package *pkgs = smf_xcalloc(n + 1, sizeof(*pkgs));
-  struct target_kv **meta = smf_xcalloc(n + 1, sizeof(*meta));
-  for (size_t i = 0; i < n; i++) {
-    json_t *v = json_array_get(r->versions, i);
-    json_t *md = json_object_get(v, "metadata");
-    meta[i] = smf_xcalloc(json_object_size(md) + 1, sizeof(struct target_kv));
-    const char *k;
-    json_t *val;
-    size_t m = 0;
-    json_object_foreach(md, k, val)
-    {
-      meta[i][m++] = (struct target_kv){k, json_string_value(val)};
-    }
-    pkgs[i] = (struct target_model_package){
-        .group = r->group,
-        .version = (int)json_integer_value(json_object_get(v, "version")),
-        .arn = js(v, "arn"),
-        .approval = js(v, "approval"),
-        .model_data = js(v, "model_data"),
-        .image_uri = js(v, "image_uri"),
-        .description = js(v, "description"),
-        .metrics_uri = js(v, "metrics_uri"),
-        .metadata = meta[i],
-        .n_metadata = m};
-  }
-  r->pkg_cb(r->data, 0, pkgs, n, NULL);
-  for (size_t i = 0; i < n; i++) {
-    free(meta[i]);
-  }
-  free(meta);
-  free(pkgs);
-}
-
-static void reg_after(uv_work_t *w, int status)
-{
-  (void)status;
-  struct reg_req *r = w->data;
-  if (r->pkg_cb && r->rc == 0) {
-    reg_answer(r);
-  } else if (r->pkg_cb) {
-    r->pkg_cb(r->data, r->rc, NULL, 0, &r->err);
-  } else {
-    r->done_cb(r->data, r->rc, r->rc ? &r->err : NULL);
-  }
-  json_decref(r->pkg);
-  json_decref(r->versions);
-  free(r->group);
-  free(r->description);
-  free(r->approval);
-  free(r);
-}
-
-static int reg_queue(struct target *t, struct reg_req *r, struct smf_error *err)
-{
-  uv_once(&registry_once, registry_init_mutex);
-  r->t = t;
-  r->work.data = r;
-  int rc = uv_queue_work(t->loop, &r->work, reg_work, reg_after);
-  if (rc != 0) {
-    json_decref(r->pkg);
-    free(r->group);
-    free(r->description);
-    free(r->approval);
-    free(r);
-    return SMF_ERR_SET(err, SMF_EINTERNAL, "cannot queue work: %s", uv_strerror(rc));
+  if (!group_name_ok(group) || !has_cb) {
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "invalid model package group name '%s' (1-63 of A-Z a-z 0-9 -)",
+                       group ? group : "");
   }
   return 0;
 }
 
-static struct reg_req *reg_new(enum reg_op op, const char *group, void *data)
+static int reg_create_group(struct target *t, const char *group, const char *description,
+                            target_done_cb cb, void *data, struct smf_error *err)
 {
-  struct reg_req *r = smf_xcalloc(1, sizeof(*r));
-  r->op = op;
-  r->group = smf_xstrdup(group);
-  r->data = data;
-  return r;
-}
-
-static int reg_create_group_op(struct target *t, const char *group, const char *description,
-                               target_done_cb cb, void *data, struct smf_error *err)
-{
-  if (!group_name_ok(group) || cb == NULL) {
-    return SMF_ERR_SET(err, SMF_EINVAL, "invalid model package group name '%s'",
-                       group ? group : "");
+  int rc = reg_check(t, group, cb != NULL, err);
+  if (rc != 0) {
+    return rc;
   }
-  struct reg_req *r = reg_new(REG_CREATE_GROUP, group, data);
-  r->description = description ? smf_xstrdup(description) : NULL;
+  struct reg_req *r = smf_xcalloc(1, sizeof(*r));
   r->done_cb = cb;
+  r->data = data;
+  r->rc = state_registry_group_put(t->state, group, description, &r->err);
   return reg_queue(t, r, err);
 }
 
-static void set_str(json_t *o, const char *key, const char *v)
+static char *reg_metadata_json(const struct target_model_package *pkg)
 {
-  if (v) {
-    json_object_set_new(o, key, json_string(v));
+  json_t *o = json_object();
+  for (size_t i = 0; i < pkg->n_metadata; i++) {
+    json_object_set_new(o, pkg->metadata[i].key, json_string(pkg->metadata[i].value));
   }
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return s;
 }
 
-static int reg_create_version_op(struct target *t, const struct target_model_package *pkg,
-                                 target_package_cb cb, void *data, struct smf_error *err)
+static int reg_create_version(struct target *t, const struct target_model_package *pkg,
+                              target_package_cb cb, void *data, struct smf_error *err)
 {
   const char *approval = pkg->approval ? pkg->approval : "PendingManualApproval";
-  if (!group_name_ok(pkg->group) || cb == NULL || !approval_ok(approval)) {
+  int rc = reg_check(t, pkg->group, cb != NULL, err);
+  if (rc != 0) {
+    return rc;
+  }
+  if (!approval_ok(approval)) {
     return SMF_ERR_SET(err, SMF_EINVAL,
-                       "a model package needs a valid group and an approval "
-                       "of Approved, PendingManualApproval or Rejected");
+                       "approval must be Approved, PendingManualApproval or Rejected");
   }
-  struct reg_req *r = reg_new(REG_CREATE_VERSION, pkg->group, data);
-  r->pkg = json_object();
-  set_str(r->pkg, "approval", approval);
-  set_str(r->pkg, "model_data", pkg->model_data);
-  set_str(r->pkg, "image_uri", pkg->image_uri);
-  set_str(r->pkg, "description", pkg->description);
-  set_str(r->pkg, "metrics_uri", pkg->metrics_uri);
-  json_t *md = json_object();
-  for (size_t i = 0; i < pkg->n_metadata; i++) {
-    json_object_set_new(md, pkg->metadata[i].key, json_string(pkg->metadata[i].value));
-  }
-  json_object_set_new(r->pkg, "metadata", md);
+  char *meta = reg_metadata_json(pkg);
+  char *prefix =
+      smf_xasprintf("arn:aws:sagemaker:%s:000000000000:model-package/%s", t->region, pkg->group);
+  struct state_model_package row = {.group = (char *)pkg->group,
+                                    .approval = (char *)approval,
+                                    .model_data = (char *)pkg->model_data,
+                                    .image_uri = (char *)pkg->image_uri,
+                                    .description = (char *)pkg->description,
+                                    .metrics_uri = (char *)pkg->metrics_uri,
+                                    .metadata_json = meta};
+  struct reg_req *r = smf_xcalloc(1, sizeof(*r));
   r->pkg_cb = cb;
+  r->data = data;
+  int version = 0;
+  r->rc = state_registry_version_add(t->state, &row, prefix, &version, &r->err);
+  if (r->rc == 0) {
+    r->rc = state_flush(t->state, &r->err);  // the version number is handed out: keep it
+  }
+  if (r->rc == 0) {
+    struct state_model_package *all = NULL;
+    size_t n = 0;
+    r->rc = state_registry_list(t->state, pkg->group, &all, &n, &r->err);
+    for (size_t i = 0; r->rc == 0 && i < n; i++) {
+      if (all[i].version == version) {
+        r->pkgs = smf_xcalloc(1, sizeof(*r->pkgs));
+        r->pkgs[0] = all[i];
+        memset(&all[i], 0, sizeof(all[i]));
+        r->n = 1;
+      }
+    }
+    state_model_packages_free(all, n);
+  }
+  free(meta);
+  free(prefix);
   return reg_queue(t, r, err);
 }
 
-static int reg_list_op(struct target *t, const char *group, target_package_cb cb, void *data,
-                       struct smf_error *err)
+static int reg_list(struct target *t, const char *group, target_package_cb cb, void *data,
+                    struct smf_error *err)
 {
-  if (!group_name_ok(group) || cb == NULL) {
-    return SMF_ERR_SET(err, SMF_EINVAL, "invalid model package group name '%s'",
-                       group ? group : "");
+  int rc = reg_check(t, group, cb != NULL, err);
+  if (rc != 0) {
+    return rc;
   }
-  struct reg_req *r = reg_new(REG_LIST, group, data);
+  struct reg_req *r = smf_xcalloc(1, sizeof(*r));
   r->pkg_cb = cb;
+  r->data = data;
+  r->rc = state_registry_list(t->state, group, &r->pkgs, &r->n, &r->err);
   return reg_queue(t, r, err);
 }
 
-static int reg_approve_op(struct target *t, const char *group, int version, const char *approval,
-                          target_done_cb cb, void *data, struct smf_error *err)
+static int reg_update_approval(struct target *t, const char *group, int version,
+                               const char *approval, target_done_cb cb, void *data,
+                               struct smf_error *err)
 {
-  if (!group_name_ok(group) || cb == NULL || !approval_ok(approval)) {
-    return SMF_ERR_SET(err, SMF_EINVAL,
-                       "approval must be Approved, PendingManualApproval or "
-                       "Rejected");
+  int rc = reg_check(t, group, cb != NULL, err);
+  if (rc != 0) {
+    return rc;
   }
-  struct reg_req *r = reg_new(REG_APPROVE, group, data);
-  r->version = version;
-  r->approval = smf_xstrdup(approval);
+  if (!approval_ok(approval)) {
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "approval must be Approved, PendingManualApproval or Rejected");
+  }
+  struct reg_req *r = smf_xcalloc(1, sizeof(*r));
   r->done_cb = cb;
+  r->data = data;
+  r->rc = state_registry_set_approval(t->state, group, version, approval, &r->err);
+  if (r->rc == SMF_ENOENT) {
+    r->err.klass = SMF_CLASS_CLIENT;
+  }
   return reg_queue(t, r, err);
 }
 
 const struct target_registry_ops local_registry_ops = {
-    .create_group = reg_create_group_op,
-    .create_version = reg_create_version_op,
-    .list = reg_list_op,
-    .update_approval = reg_approve_op,
+    .create_group = reg_create_group,
+    .create_version = reg_create_version,
+    .list = reg_list,
+    .update_approval = reg_update_approval,
+};
+
+// ---------------------------------------------------------------------------
+// Hosting with endpoint records.
+
+struct ep_call {
+  struct target *t;
+  char *spec_json;
+  char *model_data;
+  char *endpoint;
+  target_endpoint_cb ep_cb;
+  target_done_cb done_cb;
+  void *data;
+};
+
+static void ep_call_free(struct ep_call *c)
+{
+  free(c->spec_json);
+  free(c->model_data);
+  free(c->endpoint);
+  free(c);
+}
+
+static json_t *ep_strv(const char *const *v, size_t n)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_array_append_new(a, json_string(v[i]));
+  }
+  return a;
+}
+
+static char *ep_spec_json(const struct target_endpoint_spec *spec)
+{
+  json_t *o = json_object();
+  const char *keys[] = {"model_data", "image_uri",  "entry_point",
+                        "source_dir", "model_name", "instance_type"};
+  const char *vals[] = {spec->model_data, spec->image_uri,  spec->entry_point,
+                        spec->source_dir, spec->model_name, spec->instance_type};
+  for (size_t i = 0; i < SMF_ARRAY_LEN(keys); i++) {
+    if (vals[i]) {
+      json_object_set_new(o, keys[i], json_string(vals[i]));
+    }
+  }
+  if (spec->n_serve_command) {
+    json_object_set_new(o, "serve", ep_strv(spec->serve_command, spec->n_serve_command));
+  }
+  json_t *env = json_object();
+  for (size_t i = 0; i < spec->n_environment; i++) {
+    json_object_set_new(env, spec->environment[i].key, json_string(spec->environment[i].value));
+  }
+  json_object_set_new(o, "environment", env);
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return s;
+}
+
+static void ep_on_deployed(void *data, int status, const struct target_endpoint_info *ep,
+                           const struct smf_error *err)
+{
+  struct ep_call *c = data;
+  struct smf_error lerr = SMF_ERROR_INIT;
+  if (status == 0 && c->t->state) {
+    struct state_endpoint row = {.name = (char *)ep->endpoint,
+                                 .url = (char *)ep->url,
+                                 .pid = ep->pid,
+                                 .start_time = (int64_t)local_proc_start_time(ep->pid),
+                                 .model_name = (char *)ep->model_name,
+                                 .model_data = c->model_data,
+                                 .config_name = (char *)ep->config_name,
+                                 .spec_json = c->spec_json};
+    if (state_endpoint_put(c->t->state, &row, &lerr) != 0 || state_flush(c->t->state, &lerr) != 0) {
+      status = lerr.code;
+      err = &lerr;
+    }
+  }
+  struct target_endpoint_info info = ep ? *ep : (struct target_endpoint_info){0};
+  info.deployed_spec = c->spec_json;
+  c->ep_cb(c->data, status, status == 0 ? &info : NULL, status == 0 ? NULL : err);
+  ep_call_free(c);
+}
+
+static int ep_deploy(struct target *t, const struct target_endpoint_spec *spec,
+                     target_endpoint_cb cb, void *data, struct smf_error *err)
+{
+  struct ep_call *c = smf_xcalloc(1, sizeof(*c));
+  c->t = t;
+  c->spec_json = ep_spec_json(spec);
+  c->model_data = spec->model_data ? smf_xstrdup(spec->model_data) : NULL;
+  c->ep_cb = cb;
+  c->data = data;
+  int rc = local_hosting_ops.deploy(t, spec, ep_on_deployed, c, err);
+  if (rc != 0) {
+    ep_call_free(c);
+  }
+  return rc;
+}
+
+static void ep_on_described(void *data, int status, const struct target_endpoint_info *ep,
+                            const struct smf_error *err)
+{
+  struct ep_call *c = data;
+  struct state_endpoint row = {0};
+  struct target_endpoint_info info = ep ? *ep : (struct target_endpoint_info){0};
+  if (status == 0 && c->t->state && state_endpoint_get(c->t->state, c->endpoint, &row, NULL) == 0) {
+    info.deployed_spec = row.spec_json;
+  }
+  c->ep_cb(c->data, status, status == 0 ? &info : NULL, err);
+  state_endpoint_clear(&row);
+  ep_call_free(c);
+}
+
+static int ep_describe(struct target *t, const char *endpoint, target_endpoint_cb cb, void *data,
+                       struct smf_error *err)
+{
+  struct ep_call *c = smf_xcalloc(1, sizeof(*c));
+  c->t = t;
+  c->endpoint = smf_xstrdup(endpoint);
+  c->ep_cb = cb;
+  c->data = data;
+  int rc = local_hosting_ops.describe(t, endpoint, ep_on_described, c, err);
+  if (rc != 0) {
+    ep_call_free(c);
+  }
+  return rc;
+}
+
+static void ep_on_removed(void *data, int status, const struct smf_error *err)
+{
+  struct ep_call *c = data;
+  struct smf_error lerr = SMF_ERROR_INIT;
+  // The record goes also when the server was already gone (SMF_ENOENT).
+  if ((status == 0 || status == SMF_ENOENT) && c->t->state) {
+    if (state_endpoint_delete(c->t->state, c->endpoint, &lerr) != 0 ||
+        state_flush(c->t->state, &lerr) != 0) {
+      status = lerr.code;
+      err = &lerr;
+    }
+  }
+  c->done_cb(c->data, status, status == 0 ? NULL : err);
+  ep_call_free(c);
+}
+
+static int ep_remove(struct target *t, const char *endpoint, target_done_cb cb, void *data,
+                     struct smf_error *err)
+{
+  struct ep_call *c = smf_xcalloc(1, sizeof(*c));
+  c->t = t;
+  c->endpoint = smf_xstrdup(endpoint);
+  c->done_cb = cb;
+  c->data = data;
+  int rc = local_hosting_ops.remove(t, endpoint, ep_on_removed, c, err);
+  if (rc != 0) {
+    ep_call_free(c);
+  }
+  return rc;
+}
+
+const struct target_hosting_ops local_hosting_recorded_ops = {
+    .deploy = ep_deploy,
+    .describe = ep_describe,
+    .remove = ep_remove,
 };

@@ -333,6 +333,27 @@ int local_store_put_file(const struct local_store *st, const char *src_path, con
   return rc;
 }
 
+int local_store_put_move(const struct local_store *st, const char *src_path, const char *uri,
+                         struct smf_error *err)
+{
+  struct local_uri u;
+  int rc = local_uri_parse(st, uri, false, &u, err);
+  if (rc != 0) {
+    return rc;
+  }
+  if ((rc = store__mkparent(u.path, uri, err)) == 0) {
+    if (chmod(src_path, 0644) == 0 && rename(src_path, u.path) == 0) {
+      char *copy = smf_xstrdup(u.path);
+      store__fsync_dir(dirname(copy));
+      free(copy);
+    } else if ((rc = local_store_put_file(st, src_path, uri, err)) == 0) {
+      unlink(src_path);  // another filesystem (EXDEV): copied instead
+    }
+  }
+  local_uri_free(&u);
+  return rc;
+}
+
 int local_store_put_bytes(const struct local_store *st, const char *uri, const void *data,
                           size_t len, struct smf_error *err)
 {

@@ -61,6 +61,12 @@ int local_store_resolve(const struct local_store *st, const char *uri, char **pa
 /// Store the file src_path as the object uri (atomically).
 int local_store_put_file(const struct local_store *st, const char *src_path, const char *uri,
                          struct smf_error *err);
+/// Store the file src_path as the object uri by renaming it into place (no
+/// copy); the caller has made src_path durable (written and fsynced) and gives
+/// it up. Copies (then removes src_path) when the object lives on another
+/// filesystem. src_path is gone on success.
+int local_store_put_move(const struct local_store *st, const char *src_path, const char *uri,
+                         struct smf_error *err);
 /// Store bytes as the object uri (atomically).
 int local_store_put_bytes(const struct local_store *st, const char *uri, const void *data,
                           size_t len, struct smf_error *err);

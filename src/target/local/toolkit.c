@@ -90,19 +90,19 @@ int local_tk_write_config(const char *opt_ml, const struct target_training_job *
   }
   free(path);
   path = smf_xasprintf("%s/input/config/hyperparameters.json", opt_ml);
-  if ((rc = local_json_write(path, hp, err)) != 0) {
+  if ((rc = local_json_write_scratch(path, hp, err)) != 0) {
     goto fail;
   }
   rcfg = tk_resource_config(job, host_index, n_hosts);
   free(path);
   path = smf_xasprintf("%s/input/config/resourceconfig.json", opt_ml);
-  if ((rc = local_json_write(path, rcfg, err)) != 0) {
+  if ((rc = local_json_write_scratch(path, rcfg, err)) != 0) {
     goto fail;
   }
   idc = tk_input_data_config(job);
   free(path);
   path = smf_xasprintf("%s/input/config/inputdataconfig.json", opt_ml);
-  rc = local_json_write(path, idc, err);
+  rc = local_json_write_scratch(path, idc, err);
 fail:
   json_decref(hp);
   json_decref(rcfg);
