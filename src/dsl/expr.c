@@ -1,7 +1,8 @@
 // expr.c: `${...}` scanning. Finds each expression in a string, checks that its
 // braces balance, compiles it with Lua ("return (EXPR)", text only) to report
 // syntax errors at the expression's own line:col, and reports `steps.X` /
-// `steps["X"]` references so that the validator can check them against `needs`.
+// `steps["X"]` references so that the validator can check them against `needs`
+// (and `params.X` / `vars.X` ones, checked against the declared names).
 #include <ctype.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -153,7 +154,48 @@ static bool ident_char(char c)
   return isalnum((unsigned char)c) || c == '_';
 }
 
-// Report `steps.NAME` and `steps["NAME"]` in one expression.
+// After a root name at s[i]: the field of `.NAME` or `["NAME"]`, or false.
+static bool ref_field(const char *s, size_t len, size_t j, const char **name, size_t *nlen)
+{
+  while (j < len && isspace((unsigned char)s[j])) {
+    j++;
+  }
+  if (j < len && s[j] == '.') {
+    j++;
+    while (j < len && isspace((unsigned char)s[j])) {
+      j++;
+    }
+    size_t a = j;
+    while (j < len && ident_char(s[j])) {
+      j++;
+    }
+    *name = s + a;
+    *nlen = j - a;
+    return j > a;
+  }
+  if (j < len && s[j] == '[') {
+    j++;
+    while (j < len && isspace((unsigned char)s[j])) {
+      j++;
+    }
+    if (j < len && (s[j] == '"' || s[j] == '\'')) {
+      size_t e = skip_lua_string(s, len, j);
+      if (e <= len && e >= j + 2 && s[e - 1] == s[j]) {
+        *name = s + j + 1;
+        *nlen = e - j - 2;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+static bool is_word(const char *s, size_t len, const char *w)
+{
+  return strlen(w) == len && memcmp(s, w, len) == 0;
+}
+
+// Report `steps.NAME`, `params.NAME`, `vars.NAME` (and `ROOT["NAME"]`) in one expression.
 static void scan_refs(struct dsl_expr_ctx *x, const char *s, size_t len, struct dsl_mark m)
 {
   for (size_t i = 0; i < len;) {
@@ -177,35 +219,18 @@ static void scan_refs(struct dsl_expr_ctx *x, const char *s, size_t len, struct 
       i++;
     }
     bool field = st > 0 && (s[st - 1] == '.' || s[st - 1] == ':');
-    if (field || i - st != 5 || memcmp(s + st, "steps", 5) != 0) {
+    const char *name;
+    size_t nlen;
+    if (field || !ref_field(s, len, i, &name, &nlen)) {
       continue;
     }
-    size_t j = i;
-    while (j < len && isspace((unsigned char)s[j])) {
-      j++;
-    }
-    if (j < len && s[j] == '.') {
-      j++;
-      while (j < len && isspace((unsigned char)s[j])) {
-        j++;
+    if (is_word(s + st, i - st, "steps")) {
+      if (x->on_ref) {
+        x->on_ref(x->ud, name, nlen, m);
       }
-      size_t a = j;
-      while (j < len && ident_char(s[j])) {
-        j++;
-      }
-      if (j > a && x->on_ref) {
-        x->on_ref(x->ud, s + a, j - a, m);
-      }
-    } else if (j < len && s[j] == '[') {
-      j++;
-      while (j < len && isspace((unsigned char)s[j])) {
-        j++;
-      }
-      if (j < len && (s[j] == '"' || s[j] == '\'')) {
-        size_t e = skip_lua_string(s, len, j);
-        if (e <= len && e >= j + 2 && x->on_ref) {
-          x->on_ref(x->ud, s + j + 1, e - j - 2, m);
-        }
+    } else if (is_word(s + st, i - st, "params") || is_word(s + st, i - st, "vars")) {
+      if (x->on_name) {
+        x->on_name(x->ud, s[st] == 'p' ? "params" : "vars", name, nlen, m);
       }
     }
   }

@@ -29,6 +29,9 @@ struct build {
   struct dag *g;
   bool cycle;
   size_t cur;             ///< step being scanned, for reference checks
+  const struct dsl_node *params_node;  ///< top-level `params` map, or NULL
+  const struct dsl_node *vars_node;    ///< top-level `vars` map, or NULL
+  size_t var_cur;         ///< index of the var being scanned; SIZE_MAX outside vars
   bool uses_hooks;
 };
 
@@ -89,6 +92,65 @@ static void ref_in_step(void *ud, const char *step, size_t len, struct dsl_mark 
                   "%sexpression references step '%s', which is not upstream of '%s' (add it to "
                   "needs)",
                   b->x.prefix, id, me->id);
+  }
+  free(id);
+}
+
+// Index of key `name` in map `n` (a map node or NULL), or SIZE_MAX.
+static size_t map_index(const struct dsl_node *n, const char *name)
+{
+  if (n == NULL || n->type != DSL_MAP) {
+    return SIZE_MAX;
+  }
+  for (size_t i = 0; i < n->u.map.n; i++) {
+    if (strcmp(n->u.map.pairs[i].key, name) == 0) {
+      return i;
+    }
+  }
+  return SIZE_MAX;
+}
+
+static void unknown_name(struct build *b, const char *what, const struct dsl_node *map,
+                         const char *name, size_t limit, struct dsl_mark m)
+{
+  size_t n = map && map->type == DSL_MAP ? map->u.map.n : 0;
+  n = limit < n ? limit : n;
+  const char **names = smf_xmalloc((n + 1) * sizeof(*names));
+  for (size_t i = 0; i < n; i++) {
+    names[i] = map->u.map.pairs[i].key;
+  }
+  const char *sug = smf_str_suggest(name, names, n);
+  if (sug) {
+    dsl_diags_add(b->d, b->path, m, "%sexpression references unknown %s '%s' (did you mean '%s'?)",
+                  b->x.prefix, what, name, sug);
+  } else {
+    dsl_diags_add(b->d, b->path, m, "%sexpression references unknown %s '%s'", b->x.prefix, what,
+                  name);
+  }
+  free(names);
+}
+
+// `params.NAME` must name a declared param; `vars.NAME` a var (inside vars: an earlier one).
+static void ref_name(void *ud, const char *root, const char *name, size_t len, struct dsl_mark m)
+{
+  struct build *b = ud;
+  char *id = smf_xstrndup(name, len);
+  if (root[0] == 'p') {
+    if (map_index(b->params_node, id) == SIZE_MAX) {
+      unknown_name(b, "param", b->params_node, id, SIZE_MAX, m);
+    }
+    free(id);
+    return;
+  }
+  size_t idx = map_index(b->vars_node, id);
+  if (idx == SIZE_MAX) {
+    unknown_name(b, "var", b->vars_node, id, b->var_cur, m);
+  } else if (b->var_cur != SIZE_MAX && idx == b->var_cur) {
+    dsl_diags_add(b->d, b->path, m, "%svar '%s' cannot refer to itself", b->x.prefix, id);
+  } else if (b->var_cur != SIZE_MAX && idx > b->var_cur) {
+    dsl_diags_add(b->d, b->path, m,
+                  "%svar '%s' is defined later (vars are evaluated in order; move it above)",
+                  b->x.prefix, id);
   }
   free(id);
 }
@@ -233,7 +295,9 @@ static void build_vars(struct build *b, const struct dsl_node *n)
     q->mark = pr->key_mark;
     q->value = pr->value;
     char *prefix = smf_arena_printf(&p->arena, "var '%s': ", pr->key);
+    b->var_cur = i;
     scan_forbidden(b, prefix, pr->value);
+    b->var_cur = SIZE_MAX;
   }
 }
 
@@ -505,9 +569,20 @@ static void top_level(struct build *b, const struct dsl_node *root, const struct
       parts[3] = pr->value;
     } else {
       top_scalar(b, pr);
-      char *prefix = smf_arena_printf(&b->p->arena, "%s: ", pr->key);
-      scan_forbidden(b, prefix, pr->value);
     }
+  }
+  b->params_node = parts[0];
+  b->vars_node = parts[1];
+  // Expressions of top-level values, once the names of params and vars are known.
+  for (size_t i = 0; i < root->u.map.n; i++) {
+    const struct dsl_pair *pr = &root->u.map.pairs[i];
+    if (smf_str_startswith(pr->key, "x-") || !in_list(pr->key, top_keys, SMF_ARRAY_LEN(top_keys)) ||
+        pr->value == parts[0] || pr->value == parts[1] || pr->value == parts[2] ||
+        pr->value == parts[3]) {
+      continue;
+    }
+    char *prefix = smf_arena_printf(&b->p->arena, "%s: ", pr->key);
+    scan_forbidden(b, prefix, pr->value);
   }
 }
 
@@ -527,6 +602,8 @@ void dsl__pipeline_build(struct dsl_pipeline *p, const struct dsl_node *root, co
   size_t *lines = dsl__line_table(text, len, &b.x.n_lines);
   b.x.line_off = lines;
   b.x.ud = &b;
+  b.x.on_name = ref_name;
+  b.var_cur = SIZE_MAX;
   if (root->type != DSL_MAP) {
     dsl_diags_add(d, p->path, root->mark, "the top level must be a map of pipeline keys, got %s",
                   dsl__a_type(root->type));
