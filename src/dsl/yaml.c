@@ -4,6 +4,7 @@
 // through: duplicate keys, several documents, invalid UTF-8 and alias bombs.
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -31,6 +32,10 @@ struct yreader {
   struct yanchor *anchors;
   size_t n_anchors, cap_anchors;
   size_t expanded, limit;  ///< nodes after alias expansion, and the cap
+  const char *text;        ///< the document's bytes (for the source of quoted scalars)
+  size_t len;
+  size_t *line_off;        ///< byte offset of each line start (index 0 = line 1)
+  size_t n_lines;
 };
 
 static struct dsl_node *yr_node(struct yreader *r, unsigned depth, size_t *weight);
@@ -197,6 +202,47 @@ static void yr_set_str(struct dsl_node *n, const char *s, size_t len)
   n->has_expr = dsl__has_expr(s, len);
 }
 
+// Byte offset of a 0-based libyaml mark (line, column in characters), or SIZE_MAX.
+static size_t yr_offset(const struct yreader *r, yaml_mark_t m)
+{
+  if (m.line >= r->n_lines) {
+    return SIZE_MAX;
+  }
+  size_t p = r->line_off[m.line];
+  for (size_t c = 0; c < m.column; c++) {
+    if (p >= r->len) {
+      return SIZE_MAX;
+    }
+    p++;
+    while (p < r->len && ((unsigned char)r->text[p] & 0xC0) == 0x80) {
+      p++;
+    }
+  }
+  return p;
+}
+
+// For a one-line quoted scalar whose written text differs from its value (escapes):
+// that text, between the quotes. Else NULL.
+static const char *yr_quoted_src(struct yreader *r, const char *val, size_t len)
+{
+  yaml_event_t *e = &r->ev;
+  yaml_scalar_style_t st = e->data.scalar.style;
+  if ((st != YAML_SINGLE_QUOTED_SCALAR_STYLE && st != YAML_DOUBLE_QUOTED_SCALAR_STYLE) ||
+      e->start_mark.line != e->end_mark.line || r->text == NULL) {
+    return NULL;
+  }
+  size_t a = yr_offset(r, e->start_mark), b = yr_offset(r, e->end_mark);
+  if (a == SIZE_MAX || b == SIZE_MAX || b < a + 2) {
+    return NULL;
+  }
+  const char *w = r->text + a + 1;
+  size_t wlen = b - a - 2;
+  if (wlen == len && memcmp(w, val, len) == 0) {
+    return NULL;
+  }
+  return smf_arena_strndup(r->a, w, wlen);
+}
+
 static struct dsl_node *yr_scalar(struct yreader *r, size_t *weight)
 {
   yaml_event_t *e = &r->ev;
@@ -210,6 +256,7 @@ static struct dsl_node *yr_scalar(struct yreader *r, size_t *weight)
   }
   char *s = smf_arena_strndup(r->a, val, len);
   n->text = s;
+  n->src = yr_quoted_src(r, s, len);
   const char *tag = (const char *)e->data.scalar.tag;
   bool plain = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
   n->quoted = !plain;
@@ -561,7 +608,8 @@ int dsl__yaml_parse(struct smf_arena *a, const char *path, const char *text, siz
   if (!check_utf8(path, text, len, d)) {
     return SMF_EPARSE;
   }
-  struct yreader r = {.a = a, .path = path, .d = d};
+  struct yreader r = {.a = a, .path = path, .d = d, .text = text, .len = len};
+  r.line_off = dsl__line_table(text, len, &r.n_lines);
   r.limit = 100000 + 16 * len;
   yaml_parser_initialize(&r.p);
   yaml_parser_set_input_string(&r.p, (const unsigned char *)text, len);
@@ -593,6 +641,7 @@ fail:
   }
   yaml_parser_delete(&r.p);
   free(r.anchors);
+  free(r.line_off);
   *root = n;
   return n ? 0 : SMF_EPARSE;
 }
