@@ -8,6 +8,7 @@
 // scanned.
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,6 +275,10 @@ static void cli__apply(struct cli_ctx *ctx, const struct cli__scan *s)
 
 int cli_main(int argc, char **argv)
 {
+  // A reader that goes away (`smflow run p.yaml | head`, a closed CI log) must not
+  // kill a run half-way: writes then fail with EPIPE and the run goes on. Step
+  // processes get the default disposition back when they are spawned.
+  signal(SIGPIPE, SIG_IGN);
   struct cli_ctx ctx = {0};
   struct cli__scan s = {0};
   int rc = cli__scan(&ctx, &s, argc, argv);
