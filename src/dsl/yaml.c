@@ -171,9 +171,17 @@ void dsl__type_plain(struct dsl_node *n, const char *s)
       n->u.i = v;
       return;
     }
-    // Out of int64 range: keep the magnitude as a float (documented).
+    // Out of int64 range: keep the magnitude as a float (documented), in the
+    // scalar's own base (strtod would read octal digits as decimal and stop at hex).
+    double f = 0;
+    for (const char *c = digits; *c; c++) {
+      int d = *c <= '9' ? *c - '0' : (*c | 0x20) - 'a' + 10;
+      if (d >= 0 && d < base) {
+        f = f * base + d;
+      }
+    }
     n->type = DSL_FLOAT;
-    n->u.f = strtod(digits, NULL);
+    n->u.f = *s == '-' ? -f : f;
     return;
   }
   if (is_one_of(body, infs)) {
