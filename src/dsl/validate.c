@@ -45,10 +45,42 @@ static bool in_list(const char *k, const char *const *list, size_t n)
   return false;
 }
 
+// Names that users of GitHub Actions, Argo Workflows or Compose files reach for,
+// and smflow's key for the same thing (used when no near spelling is found).
+static const struct {
+  const char *theirs, *ours;
+} key_aliases[] = {
+    {"depends_on", "needs"},     {"depends-on", "needs"},     {"dependsOn", "needs"},
+    {"depends", "needs"},        {"dependencies", "needs"},   {"requires", "needs"},
+    {"after", "needs"},          {"if", "when"},              {"condition", "when"},
+    {"retryStrategy", "retry"},  {"retry_strategy", "retry"}, {"retries", "retry"},
+    {"timeout-minutes", "timeout"}, {"timeout_minutes", "timeout"},
+    {"timeout_seconds", "timeout"}, {"activeDeadlineSeconds", "timeout"},
+    {"script", "run"},           {"command", "run"},          {"shell", "run"},
+    {"jobs", "steps"},           {"tasks", "steps"},          {"parameters", "params"},
+    {"arguments", "params"},     {"inputs", "params"},        {"variables", "vars"},
+    {"parallelism", "concurrency"}, {"max_parallel", "concurrency"},
+    {"max-parallel", "concurrency"}, {"version", "smflow"},
+};
+
 static void unknown_key(struct build *b, const char *prefix, const struct dsl_pair *pr,
                         const char *const *list, size_t n)
 {
   const char *sug = smf_str_suggest(pr->key, list, n);
+  for (size_t i = 0; sug == NULL && i < SMF_ARRAY_LEN(key_aliases); i++) {
+    if (strcmp(pr->key, key_aliases[i].theirs) == 0 && in_list(key_aliases[i].ours, list, n)) {
+      dsl_diags_add(b->d, b->path, pr->key_mark, "%sunknown key '%s' (smflow calls it '%s')",
+                    prefix, pr->key, key_aliases[i].ours);
+      return;
+    }
+  }
+  if (sug == NULL && strcmp(pr->key, "env") == 0 && in_list("run", list, n)) {
+    dsl_diags_add(b->d, b->path, pr->key_mark,
+                  "%sunknown key 'env' (environment variables belong to the kind: "
+                  "run: {command, env}, or 'environment' of the other kinds)",
+                  prefix);
+    return;
+  }
   if (sug) {
     dsl_diags_add(b->d, b->path, pr->key_mark, "%sunknown key '%s' (did you mean '%s'?)", prefix,
                   pr->key, sug);
