@@ -251,6 +251,39 @@ static const char *yr_quoted_src(struct yreader *r, const char *val, size_t len)
   return smf_arena_strndup(r->a, w, wlen);
 }
 
+static bool yr_core_tag(const char *tag)
+{
+  return strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0 ||
+         strcmp(tag, YAML_BOOL_TAG) == 0 || strcmp(tag, YAML_NULL_TAG) == 0;
+}
+
+// An explicit `!!int`, `!!float`, `!!bool` or `!!null` (quoted or not): the text must
+// read as that type under the core schema (an integer is fine for `!!float`).
+static void yr_tagged(struct yreader *r, struct dsl_node *n, const char *tag, const char *s)
+{
+  static const struct {
+    const char *tag, *name;
+    enum dsl_type type;
+  } tags[] = {{YAML_INT_TAG, "int", DSL_INT},
+              {YAML_FLOAT_TAG, "float", DSL_FLOAT},
+              {YAML_BOOL_TAG, "bool", DSL_BOOL},
+              {YAML_NULL_TAG, "null", DSL_NULL}};
+  size_t k = 0;
+  while (strcmp(tags[k].tag, tag) != 0) {
+    k++;
+  }
+  dsl__type_plain(n, s);
+  if (tags[k].type == DSL_FLOAT && n->type == DSL_INT) {
+    n->type = DSL_FLOAT;
+    n->u.f = (double)n->u.i;
+  }
+  if (n->type != tags[k].type) {
+    dsl_diags_add(r->d, r->path, n->mark, "'!!%s %s': the text is not a YAML %s", tags[k].name,
+                  s, tags[k].name);
+    n->type = DSL_STR;
+  }
+}
+
 static struct dsl_node *yr_scalar(struct yreader *r, size_t *weight)
 {
   yaml_event_t *e = &r->ev;
@@ -268,8 +301,10 @@ static struct dsl_node *yr_scalar(struct yreader *r, size_t *weight)
   const char *tag = (const char *)e->data.scalar.tag;
   bool plain = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
   n->quoted = !plain;
-  if (plain && (tag == NULL || strcmp(tag, "!") != 0) &&
-      (tag == NULL || strcmp(tag, YAML_STR_TAG) != 0)) {
+  if (tag != NULL && yr_core_tag(tag)) {
+    yr_tagged(r, n, tag, s);
+  } else if (plain && (tag == NULL || strcmp(tag, "!") != 0) &&
+             (tag == NULL || strcmp(tag, YAML_STR_TAG) != 0)) {
     dsl__type_plain(n, s);
   }
   if (n->type == DSL_STR) {
