@@ -331,6 +331,16 @@ void dsl__expr_check_bare(struct dsl_expr_ctx *x, const struct dsl_node *n)
                   "%swhen: is a bare Lua expression; write it without '${...}'", x->prefix);
     return;
   }
+  size_t k = 0;
+  while (k < n->u.str.len && isspace((unsigned char)n->u.str.s[k])) {
+    k++;
+  }
+  if (k == n->u.str.len) {
+    dsl_diags_add(x->d, x->path, n->mark,
+                  "%swhen: is empty; write a Lua expression (e.g. params.go) or true/false",
+                  x->prefix);
+    return;
+  }
   check_one(x, n->u.str.s, n->u.str.len, n->mark);
 }
 
