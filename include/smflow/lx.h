@@ -70,6 +70,28 @@ int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path, st
 int lx_eval_bool(struct lx *x, const struct dsl_node *expr, const char *path, bool *out,
                  struct smf_error *err);
 
+/// The template scanner, shared by lx_interpolate and the validator (one tokenizer,
+/// so that what validates is exactly what runs). Index of the next `${` at or after
+/// byte `i` of s, skipping `$${` (a literal `${`); SIZE_MAX if none.
+size_t lx_template_next(const char *s, size_t len, size_t i);
+/// Index of the `}` closing the `${` at s[open] (Lua strings, long brackets and
+/// comments inside are skipped; braces nest), or SIZE_MAX when unterminated.
+size_t lx_template_close(const char *s, size_t len, size_t open);
+/// If a Lua string literal, long bracket or comment starts at s[i], the index just
+/// after it (a line comment ends before its newline; an unterminated one at len); else i.
+size_t lx_skip_lua_token(const char *s, size_t len, size_t i);
+
+/// A bare Lua state for syntax checks (nothing runs in it), reusable for any number
+/// of expressions: create one per file to validate. Free with lx_syntax_free.
+struct lx_syntax;
+/// NULL with *err set when no Lua state can be created.
+struct lx_syntax *lx_syntax_new(struct smf_error *err);
+/// Close the state (NULL is fine).
+void lx_syntax_free(struct lx_syntax *c);
+/// Compile `return (EXPR)` (text only) without running it. Returns 0, or SMF_ELUA with
+/// Lua's message without its "chunk:LINE: " prefix ("empty expression" when blank).
+int lx_syntax_check(struct lx_syntax *c, const char *expr, size_t len, struct smf_error *err);
+
 /// Check the syntax of one expression without running it (validation).
 /// `chunk_name` is used in Lua's message. Returns 0 or SMF_ELUA with Lua's message.
 int lx_check_syntax(const char *expr, size_t len, const char *chunk_name, struct smf_error *err);

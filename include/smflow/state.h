@@ -20,11 +20,15 @@
 struct state;
 
 /// Current schema version (PRAGMA user_version after migration).
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 
 enum state_open_mode {
   STATE_OPEN_WRITE,  ///< create the directory, take the lock, migrate
   STATE_OPEN_READ,   ///< no lock, no migration; SMF_ENOENT when there is no database
+  /// Writable without the single-writer lock, no migration; SMF_ENOENT when there
+  /// is no database. Only for the registry and endpoint commands (models approve,
+  /// endpoints delete) while a run holds the lock: SQLite serialises the writes.
+  STATE_OPEN_SHARED,
 };
 
 /// Open STATE_DIR/state.db. Write mode takes the single-writer lock: if another
@@ -138,3 +142,63 @@ int state_event_add(struct state *s, const char *run_id, const char *step_id, co
                     const char *detail_json, struct smf_error *err);
 /// Number of events of a run (tests).
 int state_event_count(struct state *s, const char *run_id, int64_t *out, struct smf_error *err);
+
+// ---- the local model registry (registry.c) ----
+
+struct state_model_package {
+  char *group;
+  int version;          ///< 1, 2, ... per group
+  char *arn;
+  char *approval;       ///< Approved | PendingManualApproval | Rejected
+  char *model_data;
+  char *image_uri;
+  char *description;
+  char *metrics_uri;
+  char *metadata_json;  ///< JSON object of strings, or NULL
+  int64_t created_ms, updated_ms;
+};
+
+/// Create a model package group; one that exists already is fine (its
+/// description is kept). Batched.
+int state_registry_group_put(struct state *s, const char *group, const char *description,
+                             struct smf_error *err);
+/// Add a version to pkg->group (which must exist): the next number of the group,
+/// arn = ARN_PREFIX/VERSION. pkg->version, arn, times are ignored. *version: the
+/// new number. Batched (the caller flushes).
+int state_registry_version_add(struct state *s, const struct state_model_package *pkg,
+                               const char *arn_prefix, int *version, struct smf_error *err);
+/// Versions of one group (or of every group when group is NULL), by group then
+/// version. Caller frees with state_model_packages_free.
+int state_registry_list(struct state *s, const char *group, struct state_model_package **out,
+                        size_t *n, struct smf_error *err);
+/// Set the approval of GROUP/VERSION; SMF_ENOENT when there is no such version.
+int state_registry_set_approval(struct state *s, const char *group, int version,
+                                const char *approval, struct smf_error *err);
+void state_model_packages_free(struct state_model_package *v, size_t n);
+
+// ---- local endpoints (registry.c) ----
+
+struct state_endpoint {
+  char *name;
+  char *url;
+  int64_t pid, start_time;  ///< the server process and its start time (clock ticks)
+  char *model_name;
+  char *model_data;
+  char *config_name;
+  char *spec_json;          ///< what was deployed (to restore it), JSON object
+  int64_t created_ms, updated_ms;
+};
+
+/// Insert or replace the record of ep->name (created_ms kept when it exists). Batched.
+int state_endpoint_put(struct state *s, const struct state_endpoint *ep, struct smf_error *err);
+/// SMF_ENOENT when there is none. Release *out with state_endpoint_clear.
+int state_endpoint_get(struct state *s, const char *name, struct state_endpoint *out,
+                       struct smf_error *err);
+/// Every endpoint, by name. Caller frees with state_endpoints_free.
+int state_endpoints_list(struct state *s, struct state_endpoint **out, size_t *n,
+                         struct smf_error *err);
+/// Remove the record (missing is fine). Batched.
+int state_endpoint_delete(struct state *s, const char *name, struct smf_error *err);
+/// Free an array from state_endpoints_list.
+void state_endpoints_free(struct state_endpoint *v, size_t n);
+void state_endpoint_clear(struct state_endpoint *ep);

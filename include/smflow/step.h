@@ -27,6 +27,7 @@
 
 struct eng;
 struct eng_step;
+struct target;
 
 /// What a kind gets for one attempt. Everything is borrowed from the engine and
 /// valid until kind->free returns, except kind_data, which the kind owns.
@@ -43,6 +44,12 @@ struct step_ctx {
   const struct dsl_node *spec;  ///< the kind's spec, interpolated and validated
   struct smf_arena *arena;      ///< per-attempt memory (outputs, spec); freed after free()
   int64_t kill_grace_ms;        ///< cancel: SIGTERM, then SIGKILL after this long
+  /// The run's target (local, aws), or NULL when it could not be made (then
+  /// target_error says why). Kinds reach the world only through it.
+  struct target *target;
+  const char *target_error;
+  const char *pipeline_name;     ///< `name:` of the pipeline
+  const char *git_sha;           ///< HEAD of the pipeline's repository, or NULL
   void *kind_data;              ///< the kind's own state
   struct eng *eng;              ///< opaque
   struct eng_step *owner;       ///< opaque

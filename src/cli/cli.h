@@ -90,10 +90,12 @@ void cli_params_free(struct cli_params *p);
 /// ctx->color), then, if any, a one-line red "error:" summary naming `path`.
 void cli_diags_print(const struct cli_ctx *ctx, const struct dsl_diags *d, const char *path,
                      FILE *f);
-/// dsl_load with the diagnostics printed to stderr. Returns CLI_EXIT_OK with *out
-/// set (caller frees with dsl_pipeline_free), or CLI_EXIT_USAGE.
-int cli_pipeline_load(const struct cli_ctx *ctx, const char *path, const struct cli_params *params,
-                      struct dsl_pipeline **out);
+/// The one pipeline loader of every command (validate, graph, run, resume): dsl_load
+/// with `n_ov` --param overrides (ov may be NULL when n_ov is 0) and the diagnostics
+/// printed to stderr by cli_diags_print. Returns CLI_EXIT_OK with *out set (caller
+/// frees with dsl_pipeline_free), or CLI_EXIT_USAGE with *out NULL.
+int cli_pipeline_load(const struct cli_ctx *ctx, const char *path,
+                      const struct dsl_param_override *ov, size_t n_ov, struct dsl_pipeline **out);
 /// The state directory of SPEC §2: --state-dir / SMFLOW_STATE_DIR, else `.smflow`
 /// beside `pipeline_path`, else `./.smflow` when pipeline_path is NULL. Caller frees.
 char *cli_state_dir(const struct cli_ctx *ctx, const char *pipeline_path);
@@ -112,6 +114,17 @@ int cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_runs(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_logs(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_cancel(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_invoke(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_endpoints(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_models(struct cli_ctx *ctx, int argc, char **argv);
+
+struct state;
+struct smf_error;
+/// Open STATE_DIR/state.db for the registry and endpoint commands, never with
+/// the writer lock (a run may hold it, or start meanwhile): STATE_OPEN_SHARED
+/// when `write`, else STATE_OPEN_READ. SMF_ENOENT when there is no database.
+/// Caller closes with state_close.
+int cli_state_open_any(const char *dir, bool write, struct state **st, struct smf_error *err);
 int cli_cmd_invoke(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_endpoints(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_models(struct cli_ctx *ctx, int argc, char **argv);

@@ -126,7 +126,7 @@ int cli_cmd_graph(struct cli_ctx *ctx, int argc, char **argv)
                          n_pos < 1 ? "missing the pipeline file" : "expected one pipeline file");
     goto fail;
   }
-  rc = cli_pipeline_load(ctx, path, &params, &p);
+  rc = cli_pipeline_load(ctx, path, params.items, params.n, &p);
   if (rc != CLI_EXIT_OK) {
     goto fail;
   }

@@ -21,7 +21,7 @@ static int resume__go(struct cli_ctx *ctx, struct state *st, const char *dir,
     return CLI_EXIT_ENV;
   }
   struct dsl_pipeline *p = NULL;
-  int rc = cli_run_load(ctx, run->pipeline_path, opt.params, opt.n_params, &p);
+  int rc = cli_pipeline_load(ctx, run->pipeline_path, opt.params, opt.n_params, &p);
   if (rc == 0 && strcmp(p->sha256, run->pipeline_sha256) != 0 && !allow_changed) {
     fprintf(stderr,
             "error: %s changed since run %s started (sha256 %.12s, now %.12s); "

@@ -224,7 +224,7 @@ int cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
   int rc = run__parse(ctx, argc, argv, &a);
   struct dsl_pipeline *p = NULL;
   if (rc == 0) {
-    rc = cli_run_load(ctx, a.pipeline, a.params.items, a.params.n, &p);
+    rc = cli_pipeline_load(ctx, a.pipeline, a.params.items, a.params.n, &p);
   }
   struct eng_options opt = {.max_parallel = a.max_parallel,
                             .only = a.only,

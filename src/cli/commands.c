@@ -103,17 +103,34 @@ static const struct cli_command cli__table[] = {
     //  "smflow cancel RUN_ID\n", "", false},
 
     // invoke: src/cli/cmd_invoke.c
-    // {"invoke", cli_cmd_invoke, "Call a deployed endpoint",
-    //  "smflow invoke ENDPOINT [--body FILE|-] [--content-type T]\n", " --body --content-type ",
-    //  false},
+    {"invoke", cli_cmd_invoke, "Call a deployed endpoint",
+     "smflow invoke ENDPOINT [--body FILE|-] [--content-type T] [--accept T]\n"
+     "\n"
+     "POST the body to the endpoint's /invocations. The response body goes to stdout;\n"
+     "exit 0 on a 2xx answer, else 1 with the status and the body on stderr.\n"
+     "\n"
+     "Options:\n"
+     "  --body FILE|-         request body from FILE or standard input (default: empty)\n"
+     "  --content-type T      Content-Type of the request (default: application/json)\n"
+     "  --accept T            Accept header\n",
+     " --body --content-type --accept ", false},
 
     // endpoints: src/cli/cmd_endpoints.c
-    // {"endpoints", cli_cmd_endpoints, "List or delete the endpoints this state dir deployed",
-    //  "smflow endpoints [list | delete NAME]\n", "", false},
+    {"endpoints", cli_cmd_endpoints, "List or delete the endpoints this state dir deployed",
+     "smflow endpoints [list | delete NAME] [--json]\n"
+     "\n"
+     "list (the default): name, status (InService while the server runs), URL, pid,\n"
+     "last update and model of every endpoint. delete NAME: stop its server and\n"
+     "remove it.\n",
+     "", true},
 
     // models: src/cli/cmd_models.c
-    // {"models", cli_cmd_models, "The local model registry",
-    //  "smflow models list [GROUP] | approve GROUP VERSION | reject GROUP VERSION\n", "", false},
+    {"models", cli_cmd_models, "The local model registry",
+     "smflow models list [GROUP] [--json] | approve GROUP VERSION | reject GROUP VERSION\n"
+     "\n"
+     "The model package versions registered by `register` steps, and their approval.\n"
+     "approve/reject work while a run waits for the approval (wait_for_approval).\n",
+     "", true},
 
     {"version", cli_cmd_version, "Print the version", "smflow version\n", "", false},
 

@@ -24,12 +24,12 @@ void cli_diags_print(const struct cli_ctx *ctx, const struct dsl_diags *d, const
   }
 }
 
-int cli_pipeline_load(const struct cli_ctx *ctx, const char *path, const struct cli_params *params,
-                      struct dsl_pipeline **out)
+int cli_pipeline_load(const struct cli_ctx *ctx, const char *path,
+                      const struct dsl_param_override *ov, size_t n_ov, struct dsl_pipeline **out)
 {
   struct dsl_diags diags = {0};
   *out = NULL;
-  int rc = dsl_load(path, params ? params->items : NULL, params ? params->n : 0, out, &diags);
+  int rc = dsl_load(path, ov, n_ov, out, &diags);
   cli_diags_print(ctx, &diags, path, stderr);
   if (rc != 0 && diags.n == 0) {
     // Every failure should come with a diagnostic; never fail silently.

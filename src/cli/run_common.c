@@ -1,4 +1,4 @@
-// run_common.c: loading a pipeline for run/resume and reporting a run's end.
+// run_common.c: reporting a run's end, and what run, resume, status and runs share.
 #include "cli/run_common.h"
 
 #include <stdio.h>
@@ -9,24 +9,6 @@
 
 #include "smflow/engine.h"
 #include "smflow/state.h"
-
-int cli_run_load(const struct cli_ctx *ctx, const char *path, const struct dsl_param_override *ov,
-                 size_t n_ov, struct dsl_pipeline **out)
-{
-  (void)ctx;
-  struct dsl_diags diags = {0};
-  int rc = dsl_load(path, ov, n_ov, out, &diags);
-  if (rc != 0 || diags.n > 0) {
-    dsl_diags_print(&diags, stderr);
-  }
-  size_t n = diags.n;
-  dsl_diags_free(&diags);
-  if (rc != 0) {
-    fprintf(stderr, "error: %s: %zu problem%s; nothing was run\n", path, n, n == 1 ? "" : "s");
-    return CLI_EXIT_USAGE;
-  }
-  return CLI_EXIT_OK;
-}
 
 static void cli__resume_hint(const struct cli_ctx *ctx, const char *state_dir, const char *run_id)
 {

@@ -8,10 +8,6 @@
 #include "smflow/dsl.h"
 #include "smflow/error.h"
 
-/// dsl_load with diagnostics printed on stderr. CLI_EXIT_OK with *out set (caller
-/// frees with dsl_pipeline_free) or CLI_EXIT_USAGE.
-int cli_run_load(const struct cli_ctx *ctx, const char *path, const struct dsl_param_override *ov,
-                 size_t n_ov, struct dsl_pipeline **out);
 /// Turn an engine outcome (or negative SMF_E*) into the exit code, printing the
 /// summary (and how to resume) on stderr, and a final JSON line with --json.
 int cli_run_report(const struct cli_ctx *ctx, const char *state_dir, const char *run_id,

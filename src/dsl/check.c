@@ -5,13 +5,14 @@
 #include <string.h>
 
 #include "dsl/internal.h"
+#include "smflow/lx.h"
 
 // A string that is exactly one `${...}`: its result keeps the expression's type.
 static bool whole_expr(const struct dsl_node *n)
 {
   const char *s = n->u.str.s;
   size_t len = n->u.str.len;
-  return len >= 3 && dsl__expr_next(s, len, 0) == 0 && dsl__expr_end(s, len, 0) == len - 1;
+  return len >= 3 && lx_template_next(s, len, 0) == 0 && lx_template_close(s, len, 0) == len - 1;
 }
 
 static bool type_is(struct dsl_vctx *v, const char *where, const struct dsl_node *n,

@@ -1,15 +1,16 @@
-// expr.c: `${...}` scanning. Finds each expression in a string, checks that its
-// braces balance, compiles it with Lua ("return (EXPR)", text only) to report
-// syntax errors at the expression's own line:col, and reports `steps.X` /
-// `steps["X"]` references so that the validator can check them against `needs`
-// (and `params.X` / `vars.X` ones, checked against the declared names).
+// expr.c: `${...}` checks. Finds each expression in a string with the runtime's
+// scanner (lx_template_next / lx_template_close), checks that its braces balance,
+// compiles it with lx_syntax_check to report syntax errors at the expression's own
+// line:col, and reports `steps.X` / `steps["X"]` references so that the validator
+// can check them against `needs` (and `params.X` / `vars.X` ones, checked against
+// the declared names).
 #include <ctype.h>
-#include <lauxlib.h>
-#include <lua.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dsl/internal.h"
+#include "smflow/lx.h"
 
 size_t *dsl__line_table(const char *text, size_t len, size_t *n_lines)
 {
@@ -29,36 +30,6 @@ size_t *dsl__line_table(const char *text, size_t len, size_t *n_lines)
   }
   *n_lines = n;
   return off;
-}
-
-const char *dsl__expr_compile(lua_State *L, const char *expr, size_t len)
-{
-  static char msg[512];
-  struct smf_buf b = SMF_BUF_INIT;
-  smf_buf_puts(&b, "return (");
-  smf_buf_append(&b, expr, len);
-  smf_buf_puts(&b, "\n)");
-  int rc = luaL_loadbufferx(L, b.data, b.len, "=expr", "t");
-  smf_buf_free(&b);
-  if (rc == LUA_OK) {
-    lua_pop(L, 1);
-    return NULL;
-  }
-  const char *m = lua_tostring(L, -1);
-  m = m ? m : "syntax error";
-  // Drop Lua's "expr:LINE: " prefix: the position is ours.
-  if (strncmp(m, "expr:", 5) == 0) {
-    const char *p = m + 5;
-    while (isdigit((unsigned char)*p)) {
-      p++;
-    }
-    if (*p == ':' && p[1] == ' ') {
-      m = p + 2;
-    }
-  }
-  snprintf(msg, sizeof(msg), "%s", m);
-  lua_pop(L, 1);
-  return msg;
 }
 
 // Byte offset of a 1-based line:col in the file, or SIZE_MAX.
@@ -97,9 +68,9 @@ static struct dsl_mark expr_mark(const struct dsl_expr_ctx *x, const struct dsl_
   while (eol < x->len && x->text[eol] != '\n' && x->text[eol] != '\r') {
     eol++;
   }
-  size_t p = dsl__expr_next(x->text, eol, start);
+  size_t p = lx_template_next(x->text, eol, start);
   for (; p != SIZE_MAX && k > 0; k--) {
-    p = dsl__expr_next(x->text, eol, p + 2);
+    p = lx_template_next(x->text, eol, p + 2);
   }
   if (p == SIZE_MAX) {
     return n->mark;
@@ -113,48 +84,12 @@ static struct dsl_mark expr_mark(const struct dsl_expr_ctx *x, const struct dsl_
   return m;
 }
 
-// Skip a Lua string literal starting at s[i] (a quote or a long bracket).
-static size_t skip_lua_string(const char *s, size_t len, size_t i)
-{
-  char q = s[i];
-  if (q == '[') {
-    size_t lvl = 0, j = i + 1;
-    while (j < len && s[j] == '=') {
-      j++, lvl++;
-    }
-    if (j >= len || s[j] != '[') {
-      return i + 1;
-    }
-    for (j++; j < len; j++) {
-      if (s[j] != ']') {
-        continue;
-      }
-      size_t k = j + 1, e = 0;
-      while (k < len && s[k] == '=') {
-        k++, e++;
-      }
-      if (e == lvl && k < len && s[k] == ']') {
-        return k + 1;
-      }
-    }
-    return len;
-  }
-  for (size_t j = i + 1; j < len; j++) {
-    if (s[j] == '\\') {
-      j++;
-    } else if (s[j] == q) {
-      return j + 1;
-    }
-  }
-  return len;
-}
-
 static bool ident_char(char c)
 {
   return isalnum((unsigned char)c) || c == '_';
 }
 
-// After a root name at s[i]: the field of `.NAME` or `["NAME"]`, or false.
+// After a root name ending at s[j]: the field of `.NAME` or `["NAME"]`, or false.
 static bool ref_field(const char *s, size_t len, size_t j, const char **name, size_t *nlen)
 {
   while (j < len && isspace((unsigned char)s[j])) {
@@ -179,7 +114,7 @@ static bool ref_field(const char *s, size_t len, size_t j, const char **name, si
       j++;
     }
     if (j < len && (s[j] == '"' || s[j] == '\'')) {
-      size_t e = skip_lua_string(s, len, j);
+      size_t e = lx_skip_lua_token(s, len, j);
       if (e <= len && e >= j + 2 && s[e - 1] == s[j]) {
         *name = s + j + 1;
         *nlen = e - j - 2;
@@ -199,18 +134,12 @@ static bool is_word(const char *s, size_t len, const char *w)
 static void scan_refs(struct dsl_expr_ctx *x, const char *s, size_t len, struct dsl_mark m)
 {
   for (size_t i = 0; i < len;) {
-    char c = s[i];
-    if (c == '"' || c == '\'' || (c == '[' && i + 1 < len && (s[i + 1] == '[' || s[i + 1] == '='))) {
-      i = skip_lua_string(s, len, i);
+    size_t next = lx_skip_lua_token(s, len, i);
+    if (next != i) {
+      i = next;  // a string, long bracket or comment
       continue;
     }
-    if (c == '-' && i + 1 < len && s[i + 1] == '-') {
-      while (i < len && s[i] != '\n') {
-        i++;
-      }
-      continue;
-    }
-    if (!ident_char(c)) {
+    if (!ident_char(s[i])) {
       i++;
       continue;
     }
@@ -236,53 +165,9 @@ static void scan_refs(struct dsl_expr_ctx *x, const char *s, size_t len, struct 
   }
 }
 
-size_t dsl__expr_next(const char *s, size_t len, size_t i)
-{
-  while (i + 1 < len) {
-    if (s[i] == '$' && s[i + 1] == '$' && i + 2 < len && s[i + 2] == '{') {
-      i += 3;  // `$${` is a literal `${`
-      continue;
-    }
-    if (s[i] == '$' && s[i + 1] == '{') {
-      return i;
-    }
-    i++;
-  }
-  return SIZE_MAX;
-}
-
 bool dsl__has_expr(const char *s, size_t len)
 {
-  return dsl__expr_next(s, len, 0) != SIZE_MAX;
-}
-
-size_t dsl__expr_end(const char *s, size_t len, size_t i)
-{
-  int depth = 1;
-  for (size_t j = i + 2; j < len;) {
-    char c = s[j];
-    if (c == '"' || c == '\'' || (c == '[' && j + 1 < len && (s[j + 1] == '[' || s[j + 1] == '='))) {
-      j = skip_lua_string(s, len, j);
-    } else if (c == '-' && j + 1 < len && s[j + 1] == '-') {
-      if (j + 2 < len && s[j + 2] == '[' && skip_lua_string(s, len, j + 2) != j + 3) {
-        j = skip_lua_string(s, len, j + 2);  // --[[ long comment ]]
-      } else {
-        while (j < len && s[j] != '\n') {
-          j++;
-        }
-      }
-    } else if (c == '{') {
-      depth++, j++;
-    } else if (c == '}') {
-      if (--depth == 0) {
-        return j;
-      }
-      j++;
-    } else {
-      j++;
-    }
-  }
-  return SIZE_MAX;
+  return lx_template_next(s, len, 0) != SIZE_MAX;
 }
 
 static void check_one(struct dsl_expr_ctx *x, const char *e, size_t elen, struct dsl_mark m)
@@ -298,10 +183,10 @@ static void check_one(struct dsl_expr_ctx *x, const char *e, size_t elen, struct
     dsl_diags_add(x->d, x->path, m, "%sempty expression '${}'", x->prefix);
     return;
   }
-  const char *err = dsl__expr_compile(x->L, e + a, b - a);
-  if (err) {
+  struct smf_error err = SMF_ERROR_INIT;
+  if (x->syn != NULL && lx_syntax_check(x->syn, e + a, b - a, &err) != 0) {
     dsl_diags_add(x->d, x->path, m, "%sinvalid expression '%.*s': %s", x->prefix, (int)(b - a),
-                  e + a, err);
+                  e + a, err.message);
     return;
   }
   scan_refs(x, e + a, b - a, m);
@@ -312,9 +197,9 @@ void dsl__expr_scan_string(struct dsl_expr_ctx *x, const struct dsl_node *n)
   const char *s = n->u.str.s;
   size_t len = n->u.str.len;
   size_t k = 0;
-  for (size_t i = dsl__expr_next(s, len, 0); i != SIZE_MAX; i = dsl__expr_next(s, len, i)) {
+  for (size_t i = lx_template_next(s, len, 0); i != SIZE_MAX; i = lx_template_next(s, len, i)) {
     struct dsl_mark m = expr_mark(x, n, k++);
-    size_t end = dsl__expr_end(s, len, i);
+    size_t end = lx_template_close(s, len, i);
     if (end == SIZE_MAX) {
       dsl_diags_add(x->d, x->path, m, "%sunterminated '${' (missing '}')", x->prefix);
       return;

@@ -6,7 +6,7 @@
 
 #include "smflow/dsl.h"
 
-struct lua_State;
+struct lx_syntax;
 
 // ---- yaml.c ----------------------------------------------------------------
 
@@ -164,7 +164,7 @@ typedef void (*dsl_name_ref_fn)(void *ud, const char *root, const char *name, si
 struct dsl_expr_ctx {
   const char *path;
   struct dsl_diags *d;
-  struct lua_State *L;      ///< bare state used to compile expressions
+  struct lx_syntax *syn;    ///< reused to compile every expression; NULL: not compiled
   const char *text;         ///< the file's bytes, to find `${` columns; may be NULL
   size_t len;
   const size_t *line_off;   ///< byte offset of each line start (index 0 = line 1)
@@ -182,13 +182,6 @@ void dsl__expr_scan_string(struct dsl_expr_ctx *x, const struct dsl_node *n);
 void dsl__expr_check_bare(struct dsl_expr_ctx *x, const struct dsl_node *n);
 /// Walk a whole tree, scanning every string that holds `${`.
 void dsl__expr_scan_tree(struct dsl_expr_ctx *x, const struct dsl_node *n);
-/// Compile "return (EXPR)"; returns NULL or Lua's message (static storage until next call).
-const char *dsl__expr_compile(struct lua_State *L, const char *expr, size_t len);
-/// Index of the next `${` at or after `i`, skipping `$${` (a literal `${`); SIZE_MAX if none.
-size_t dsl__expr_next(const char *s, size_t len, size_t i);
-/// Index of the `}` closing the `${` at s[i] (Lua strings, long brackets and comments
-/// inside are skipped; braces nest), or SIZE_MAX when unterminated.
-size_t dsl__expr_end(const char *s, size_t len, size_t i);
 /// The string holds at least one `${...}` (an escaped `$${` does not count).
 bool dsl__has_expr(const char *s, size_t len);
 /// Line start table of a text (malloc'd, caller frees).

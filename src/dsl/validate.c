@@ -1,14 +1,13 @@
 // validate.c: the document-level rules of SPEC §3 — top-level keys, params,
 // vars, defaults, steps (ids, kind keys, needs, when), the dependency graph and
 // its cycles, and `${...}` expressions with their `steps.X` references.
-#include <lauxlib.h>
 #include <limits.h>
-#include <lua.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dsl/internal.h"
 #include "smflow/dag.h"
+#include "smflow/lx.h"
 
 static const char *const top_keys[] = {"smflow", "name",    "target",   "region",     "role",
                                        "hooks",  "concurrency", "params", "vars",     "defaults",
@@ -628,7 +627,11 @@ void dsl__pipeline_build(struct dsl_pipeline *p, const struct dsl_node *root, co
   b.v.d = d;
   b.x.path = p->path;
   b.x.d = d;
-  b.x.L = luaL_newstate();
+  struct smf_error serr = SMF_ERROR_INIT;
+  b.x.syn = lx_syntax_new(&serr);
+  if (b.x.syn == NULL) {
+    dsl_diags_add(d, p->path, root->mark, "expressions cannot be checked: %s", serr.message);
+  }
   b.x.text = text;
   b.x.len = len;
   size_t *lines = dsl__line_table(text, len, &b.x.n_lines);
@@ -676,7 +679,7 @@ void dsl__pipeline_build(struct dsl_pipeline *p, const struct dsl_node *root, co
                   "(top-level 'hooks:')");
   }
 done:
-  lua_close(b.x.L);
+  lx_syntax_free(b.x.syn);
   free(lines);
   dsl__keyset_free(&b.ids);
   dag_free(b.g);

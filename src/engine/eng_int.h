@@ -82,6 +82,9 @@ struct eng {
   struct smf_error fatal_err;
   struct eng_step *to_free;  ///< attempts whose ctx waits for kind->free
   struct smf_arena arena;    ///< run-lifetime memory (globals)
+  struct target *target;     ///< made at init; NULL when target_new failed
+  char target_error[1024];   ///< why target is NULL
+  const char *git_sha;       ///< in arena; NULL outside a git repository
   bool finishing;
 };
 

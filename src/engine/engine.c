@@ -9,6 +9,7 @@
 #include "engine/eng_int.h"
 #include "smflow/dag.h"
 #include "smflow/log.h"
+#include "target/target.h"
 
 // ---- options, persisted with the run so that resume selects the same steps ----
 
@@ -173,6 +174,22 @@ static bool eng__selected(const struct eng *e, size_t i)
   return from && (from->index == i || dag_is_upstream(e->dag, from->index, i));
 }
 
+// The run's target. A failure is not fatal here: steps that need a target fail
+// with the reason, steps that do not (run, lua) still work.
+static void eng__target_new(struct eng *e)
+{
+  char *abs = realpath(state_dir(e->st), NULL);
+  struct target_config cfg = {.loop = &e->loop, .state_dir = abs ? abs : state_dir(e->st),
+                              .base_dir = e->p->dir, .region = e->p->region, .state = e->st};
+  const char *name = e->opt.target ? e->opt.target : e->p->target ? e->p->target : "local";
+  struct smf_error err = SMF_ERROR_INIT;
+  if (target_new(name, &cfg, &e->target, &err) != 0) {
+    e->target = NULL;
+    snprintf(e->target_error, sizeof(e->target_error), "%s", err.message);
+  }
+  free(abs);
+}
+
 static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline *p,
                      const struct eng_options *opt, struct smf_error *err)
 {
@@ -213,6 +230,7 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
     return SMF_ERR_SET(err, SMF_EVALIDATE, "%s: the steps form a cycle", p->path);
   }
   uv_loop_init(&e->loop);
+  eng__target_new(e);
   e->steps = smf_xcalloc(e->n ? e->n : 1, sizeof(*e->steps));
   e->queue = smf_xcalloc(e->n ? e->n : 1, sizeof(*e->queue));
   e->batch = smf_xcalloc(e->n ? e->n : 1, sizeof(*e->batch));
@@ -254,6 +272,8 @@ static void eng__free(struct eng *e)
     }
     uv_walk(&e->loop, eng__walk_close, NULL);
     uv_run(&e->loop, UV_RUN_DEFAULT);
+    target_free(e->target);
+    e->target = NULL;
     if (uv_loop_close(&e->loop) != 0) {
       smf_log(SMF_LOG_WARN, "internal: the event loop still had open handles at the end");
     }

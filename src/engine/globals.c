@@ -178,6 +178,8 @@ int eng_globals_init(struct eng *e, const char *globals_json, const char *vars_j
       (git = eng__saved(e, globals_json, "git", err)) == NULL) {
     return SMF_ESTATE;
   }
+  const char *sha = dsl_map_str(git, "sha", NULL);
+  e->git_sha = sha ? smf_arena_strdup(a, sha) : NULL;
   int rc;
   if ((rc = lx_set_global(e->lx, "params", eng__params_table(e, a), err)) != 0 ||
       (rc = lx_set_global(e->lx, "run", run, err)) != 0 ||

@@ -340,6 +340,10 @@ static bool eng__prepare(struct eng_step *s)
   c->owner = s;
   c->log_fd = -1;
   c->kill_grace_ms = e->kill_grace_ms;
+  c->target = e->target;
+  c->target_error = e->target_error;
+  c->pipeline_name = e->p->name;
+  c->git_sha = e->git_sha;
   if (eng__open_log(s, &err) != 0) {
     eng__fail_early(s, SMF_CLASS_CLIENT, err.message);
     return false;

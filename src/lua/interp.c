@@ -1,7 +1,7 @@
-// interp.c: `${ EXPR }` in pipeline values. A small Lua-aware scanner finds the
-// closing brace (strings, long brackets, comments and nested braces are skipped);
-// each expression is compiled once as `return (EXPR)` in text mode with the
-// sandbox environment and cached by its text. `$${` stands for a literal `${`.
+// interp.c: `${ EXPR }` in pipeline values. The scanner of template.c finds each
+// `${` and its closing brace; each expression is compiled once as `return (EXPR)`
+// in text mode with the sandbox environment and cached by its text. `$${` stands
+// for a literal `${`.
 #include <lualib.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,139 +10,24 @@
 #include "lua/lx_internal.h"
 
 // ---------------------------------------------------------------------------
-// Scanner
-
-// If s[i] opens a long bracket `[=*[`, return its level and set *body to the
-// index after it; else -1.
-static int lx_long_open(const char *s, size_t len, size_t i, size_t *body)
-{
-  if (i >= len || s[i] != '[') {
-    return -1;
-  }
-  size_t j = i + 1;
-  while (j < len && s[j] == '=') {
-    j++;
-  }
-  if (j >= len || s[j] != '[') {
-    return -1;
-  }
-  *body = j + 1;
-  return (int)(j - i - 1);
-}
-
-// Index after the `]=*]` of level `level` closing a long bracket, or len+1 when absent.
-static size_t lx_long_close(const char *s, size_t len, size_t i, int level)
-{
-  for (; i < len; i++) {
-    if (s[i] != ']') {
-      continue;
-    }
-    size_t j = i + 1;
-    while (j < len && s[j] == '=') {
-      j++;
-    }
-    if (j < len && s[j] == ']' && (int)(j - i - 1) == level) {
-      return j + 1;
-    }
-  }
-  return len + 1;
-}
-
-int lx__scan_expr(const char *s, size_t len, size_t start, size_t *close)
-{
-  int depth = 1;
-  size_t i = start;
-  while (i < len) {
-    char c = s[i];
-    size_t body = 0;
-    int level = -1;
-    if (c == '\'' || c == '"') {
-      for (i++; i < len && s[i] != c; i++) {
-        if (s[i] == '\\') {
-          i++;
-        }
-      }
-      i++;
-    } else if ((level = lx_long_open(s, len, i, &body)) >= 0) {
-      i = lx_long_close(s, len, body, level);
-    } else if (c == '-' && i + 1 < len && s[i + 1] == '-') {
-      if ((level = lx_long_open(s, len, i + 2, &body)) >= 0) {
-        i = lx_long_close(s, len, body, level);
-      } else {
-        while (i < len && s[i] != '\n') {
-          i++;
-        }
-      }
-    } else if (c == '{') {
-      depth++;
-      i++;
-    } else if (c == '}') {
-      if (--depth == 0) {
-        *close = i;
-        return 0;
-      }
-      i++;
-    } else {
-      i++;
-    }
-  }
-  return SMF_EPARSE;
-}
-
-static bool lx_blank(const char *s, size_t len)
-{
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Lua's message without the "expression:LINE: " chunk prefix.
-static const char *lx_strip_chunk(const char *msg)
-{
-  size_t n = strlen(LX_EXPR_CHUNK);
-  if (strncmp(msg, LX_EXPR_CHUNK ":", n + 1) != 0) {
-    return msg;
-  }
-  const char *p = msg + n + 1;
-  while (*p >= '0' && *p <= '9') {
-    p++;
-  }
-  return p[0] == ':' && p[1] == ' ' ? p + 2 : msg;
-}
-
-// Push "return (EXPR\n)" (the newline keeps a trailing `--` comment off the paren).
-static void lx_push_code(lua_State *L, const char *expr, size_t len)
-{
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "return (");
-  luaL_addlstring(&b, expr, len);
-  luaL_addstring(&b, "\n)");
-  luaL_pushresult(&b);
-}
-
-// ---------------------------------------------------------------------------
 // Evaluation
 
 // Evaluate one expression; on success its value is pushed.
 static int lx_eval(struct lx *x, const char *expr, size_t len, struct smf_error *err)
 {
   lua_State *L = x->L;
-  if (lx_blank(expr, len)) {
+  if (lx__blank(expr, len)) {
     return SMF_ERR_SET(err, SMF_ELUA, "empty expression");
   }
   lua_rawgetp(L, LUA_REGISTRYINDEX, &lx__cache_key);
-  lx_push_code(L, expr, len);
+  lx__push_code(L, expr, len);
   if (lua_rawget(L, -2) != LUA_TFUNCTION) {
     lua_pop(L, 1);
     size_t clen = 0;
-    lx_push_code(L, expr, len);
+    lx__push_code(L, expr, len);
     const char *code = lua_tolstring(L, -1, &clen);
     if (luaL_loadbufferx(L, code, clen, "=" LX_EXPR_CHUNK, "t") != LUA_OK) {
-      int rc = SMF_ERR_SET(err, SMF_ELUA, "%s", lx_strip_chunk(lua_tostring(L, -1)));
+      int rc = SMF_ERR_SET(err, SMF_ELUA, "%s", lx__strip_chunk(lua_tostring(L, -1)));
       lua_pop(L, 3);
       return rc;
     }
@@ -156,7 +41,7 @@ static int lx_eval(struct lx *x, const char *expr, size_t len, struct smf_error 
   lua_remove(L, -2);  // cache
   int rc = lx__pcall_user(x, 0, 1, false, err);
   if (rc != 0 && err != NULL) {
-    memmove(err->message, lx_strip_chunk(err->message), strlen(lx_strip_chunk(err->message)) + 1);
+    memmove(err->message, lx__strip_chunk(err->message), strlen(lx__strip_chunk(err->message)) + 1);
   }
   return rc;
 }
@@ -171,26 +56,20 @@ struct lx_interp {
 // Byte offset of the k-th (0-based) `${` of s (a `$${` is no `${`), or SIZE_MAX.
 static size_t lx_nth_open(const char *s, size_t len, size_t k)
 {
-  for (size_t i = 0; i + 1 < len; i++) {
-    if (s[i] == '$' && s[i + 1] == '$' && i + 2 < len && s[i + 2] == '{') {
-      i += 2;
-    } else if (s[i] == '$' && s[i + 1] == '{' && k-- == 0) {
-      return i;
-    }
+  size_t p = lx_template_next(s, len, 0);
+  for (; p != SIZE_MAX && k > 0; k--) {
+    p = lx_template_next(s, len, p + 2);
   }
-  return SIZE_MAX;
+  return p;
 }
 
-// Which `${` of s (0-based) starts at byte `off`.
-static size_t lx_open_index(const char *s, size_t off)
+// Which `${` of s (0-based, counted as lx_nth_open counts) starts at byte `off`.
+static size_t lx_open_index(const char *s, size_t len, size_t off)
 {
   size_t k = 0;
-  for (size_t i = 0; i < off; i++) {  // s is NUL-terminated: s[i + 2] is readable
-    if (s[i] == '$' && s[i + 1] == '$' && s[i + 2] == '{') {
-      i += 2;
-    } else if (s[i] == '$' && s[i + 1] == '{') {
-      k++;
-    }
+  for (size_t p = lx_template_next(s, len, 0); p != SIZE_MAX && p < off;
+       p = lx_template_next(s, len, p + 2)) {
+    k++;
   }
   return k;
 }
@@ -206,7 +85,7 @@ static int lx_fail_at(const struct lx_interp *it, const struct dsl_node *n, size
     const char *s = n->u.str.s;
     size_t at = off;
     if (n->src != NULL) {
-      size_t p = lx_nth_open(n->src, strlen(n->src), lx_open_index(s, off));
+      size_t p = lx_nth_open(n->src, strlen(n->src), lx_open_index(s, n->u.str.len, off));
       if (p != SIZE_MAX) {
         s = n->src;
         at = p;
@@ -286,13 +165,30 @@ static int lx_splice(struct lx *x, struct smf_arena *a, struct lx_abuf *b, struc
   return rc;
 }
 
+// Append the literal text s[i, end) (no `${` in it) to b, writing each `$${` as `${`.
+static void lx_add_literal(struct smf_arena *a, struct lx_abuf *b, const char *s, size_t len,
+                           size_t i, size_t end)
+{
+  size_t from = i;
+  while (i < end) {
+    if (s[i] == '$' && i + 2 < len && s[i + 1] == '$' && s[i + 2] == '{') {
+      lx_abuf_add(a, b, s + from, i - from);
+      lx_abuf_add(a, b, "${", 2);
+      i += 3;
+      from = i;
+    } else {
+      i++;
+    }
+  }
+  lx_abuf_add(a, b, s + from, end - from);
+}
+
 static int lx_interp_string(struct lx_interp *it, const struct dsl_node *n, struct dsl_node **out)
 {
   const char *s = n->u.str.s;
-  size_t len = n->u.str.len, close = 0;
+  size_t len = n->u.str.len;
   struct smf_error lerr = SMF_ERROR_INIT;
-  if (len >= 3 && s[0] == '$' && s[1] == '{' && lx__scan_expr(s, len, 2, &close) == 0 &&
-      close == len - 1) {
+  if (len >= 3 && s[0] == '$' && s[1] == '{' && lx_template_close(s, len, 0) == len - 1) {
     // Exactly one expression: the value keeps its Lua type.
     int top = lua_gettop(it->x->L);
     if (lx_eval(it->x, s + 2, len - 3, &lerr) != 0 ||
@@ -306,32 +202,22 @@ static int lx_interp_string(struct lx_interp *it, const struct dsl_node *n, stru
   }
   struct lx_abuf b = {0};
   lx_abuf_add(it->a, &b, "", 0);
-  size_t i = 0;
-  while (i < len) {
-    const char *d = memchr(s + i, '$', len - i);
-    size_t at = d != NULL ? (size_t)(d - s) : len;
-    lx_abuf_add(it->a, &b, s + i, at - i);
-    i = at;
-    if (i >= len) {
+  for (size_t i = 0;;) {
+    size_t at = lx_template_next(s, len, i);
+    lx_add_literal(it->a, &b, s, len, i, at == SIZE_MAX ? len : at);
+    if (at == SIZE_MAX) {
       break;
     }
-    if (i + 2 < len && s[i + 1] == '$' && s[i + 2] == '{') {
-      lx_abuf_add(it->a, &b, "${", 2);  // `$${` escape
-      i += 3;
-    } else if (i + 1 < len && s[i + 1] == '{') {
-      if (lx__scan_expr(s, len, i + 2, &close) != 0) {
-        SMF_ERR_SET(&lerr, SMF_EPARSE, "no closing '}' for '${'");
-        return lx_fail_at(it, n, i, s + i + 2, len - i - 2, &lerr);
-      }
-      if (lx_eval(it->x, s + i + 2, close - i - 2, &lerr) != 0 ||
-          lx_splice(it->x, it->a, &b, &lerr) != 0) {
-        return lx_fail_at(it, n, i, s + i + 2, close - i - 2, &lerr);
-      }
-      i = close + 1;
-    } else {
-      lx_abuf_add(it->a, &b, "$", 1);
-      i++;
+    size_t close = lx_template_close(s, len, at);
+    if (close == SIZE_MAX) {
+      SMF_ERR_SET(&lerr, SMF_EPARSE, "no closing '}' for '${'");
+      return lx_fail_at(it, n, at, s + at + 2, len - at - 2, &lerr);
     }
+    if (lx_eval(it->x, s + at + 2, close - at - 2, &lerr) != 0 ||
+        lx_splice(it->x, it->a, &b, &lerr) != 0) {
+      return lx_fail_at(it, n, at, s + at + 2, close - at - 2, &lerr);
+    }
+    i = close + 1;
   }
   struct dsl_node *r = lx__node_new(it->a, DSL_STR);
   r->mark = n->mark;
@@ -416,9 +302,8 @@ static int lx_eval_bool_protected(lua_State *L)
   struct lx_interp it = {.x = o->op.x, .path = o->path, .a = NULL, .err = o->op.err};
   const struct dsl_node *n = o->in;
   const char *s = n->u.str.s;
-  size_t len = n->u.str.len, close = 0, off = 0;
-  if (len >= 3 && s[0] == '$' && s[1] == '{' && lx__scan_expr(s, len, 2, &close) == 0 &&
-      close == len - 1) {
+  size_t len = n->u.str.len, off = 0;
+  if (len >= 3 && s[0] == '$' && s[1] == '{' && lx_template_close(s, len, 0) == len - 1) {
     off = 2;  // `when: ${ EXPR }` means the same as `when: EXPR`
     len -= 3;
   }
@@ -495,91 +380,4 @@ int lx_set_step_outputs(struct lx *x, const char *step_id, const struct dsl_node
 {
   struct global_op o = {.op = {.x = x, .err = err}, .step_id = step_id, .value = outputs};
   return lx__protect(x, lx_set_global_protected, &o.op);
-}
-
-// ---------------------------------------------------------------------------
-// Syntax checks (no sandbox needed: nothing runs)
-
-struct syntax_op {
-  const char *expr;
-  size_t len;
-  const char *chunk_name;
-  struct smf_error *err;
-  int rc;
-};
-
-static int lx_check_protected(lua_State *L)
-{
-  struct syntax_op *o = lua_touserdata(L, 1);
-  if (lx_blank(o->expr, o->len)) {
-    o->rc = SMF_ERR_SET(o->err, SMF_ELUA, "%s: empty expression", o->chunk_name);
-    return 0;
-  }
-  lx_push_code(L, o->expr, o->len);
-  size_t clen = 0;
-  const char *code = lua_tolstring(L, -1, &clen);
-  const char *name = lua_pushfstring(L, "=%s", o->chunk_name);
-  if (luaL_loadbufferx(L, code, clen, name, "t") != LUA_OK) {
-    o->rc = SMF_ERR_SET(o->err, SMF_ELUA, "%s", lua_tostring(L, -1));
-  }
-  return 0;
-}
-
-static int lx_check_one(lua_State *L, struct syntax_op *o)
-{
-  lua_settop(L, 0);
-  lua_pushcfunction(L, lx_check_protected);
-  lua_pushlightuserdata(L, o);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    o->rc = SMF_ERR_SET(o->err, SMF_ENOMEM, "not enough memory to check an expression");
-  }
-  return o->rc;
-}
-
-int lx_check_syntax(const char *expr, size_t len, const char *chunk_name, struct smf_error *err)
-{
-  lua_State *L = luaL_newstate();
-  if (L == NULL) {
-    return SMF_ERR_SET(err, SMF_ENOMEM, "cannot create a Lua state");
-  }
-  struct syntax_op o = {expr, len, chunk_name != NULL ? chunk_name : LX_EXPR_CHUNK, err, 0};
-  int rc = lx_check_one(L, &o);
-  lua_close(L);
-  return rc;
-}
-
-int lx_check_template(const char *s, size_t len, const char *chunk_name, size_t *err_off,
-                      struct smf_error *err)
-{
-  lua_State *L = NULL;
-  int rc = 0;
-  size_t i = 0, close = 0;
-  while (i + 1 < len) {
-    if (s[i] == '$' && s[i + 1] == '$' && i + 2 < len && s[i + 2] == '{') {
-      i += 3;
-      continue;
-    }
-    if (s[i] != '$' || s[i + 1] != '{') {
-      i++;
-      continue;
-    }
-    *err_off = i;
-    if (lx__scan_expr(s, len, i + 2, &close) != 0) {
-      return SMF_ERR_SET(err, SMF_EPARSE, "no closing '}' for '${'");
-    }
-    if (L == NULL && (L = luaL_newstate()) == NULL) {
-      return SMF_ERR_SET(err, SMF_ENOMEM, "cannot create a Lua state");
-    }
-    struct syntax_op o = {s + i + 2, close - i - 2, chunk_name != NULL ? chunk_name : LX_EXPR_CHUNK,
-                          err, 0};
-    if ((rc = lx_check_one(L, &o)) != 0) {
-      goto fail;
-    }
-    i = close + 1;
-  }
-fail:
-  if (L != NULL) {
-    lua_close(L);
-  }
-  return rc;
 }

@@ -84,10 +84,12 @@ int lx__to_node(lua_State *L, int idx, struct smf_arena *a, struct dsl_node **ou
 /// A fresh node of type t in `a`.
 struct dsl_node *lx__node_new(struct smf_arena *a, enum dsl_type t);
 
-/// Scan a `${` expression: `s[start]` is the first byte after `${`. Sets *close to
-/// the index of the matching `}` and returns 0, or returns SMF_EPARSE when the
-/// expression is not terminated. Lua strings, long brackets and comments are skipped.
-int lx__scan_expr(const char *s, size_t len, size_t start, size_t *close);
+/// True when s[0, len) holds only spaces, tabs and line breaks (template.c).
+bool lx__blank(const char *s, size_t len);
+/// Lua's message without the "expression:LINE: " chunk prefix (a pointer into msg).
+const char *lx__strip_chunk(const char *msg);
+/// Push "return (EXPR\n)" (the newline keeps a trailing `--` comment off the paren).
+void lx__push_code(lua_State *L, const char *expr, size_t len);
 
 /// Push the `smflow` library table (lib.c).
 void lx__open_smflow(lua_State *L);

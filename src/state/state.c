@@ -11,6 +11,7 @@
 
 #include "smflow/util.h"
 #include "state/state_int.h"
+#include "state/registry_sql.h"
 
 // Ordered migrations: entry i brings the schema from user_version i to i+1.
 // Never edit a released entry; append a new one.
@@ -65,6 +66,8 @@ static const char *const state__migrations[] = {
     // the same selection; lookup of a step's last success for --only/--from.
     "ALTER TABLE runs ADD COLUMN options_json TEXT;"
     "CREATE INDEX steps_by_id ON steps(id, state);",
+    // 3: the local model registry and the local endpoints (src/state/registry.c).
+    STATE__MIGRATION_REGISTRY,
 };
 
 static const char *const state__sql[ST__COUNT] = {
@@ -272,10 +275,11 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
 {
   *out = NULL;
   bool write = mode == STATE_OPEN_WRITE;
+  bool shared = mode == STATE_OPEN_SHARED;
   struct state *s = smf_xcalloc(1, sizeof(*s));
   s->dir = smf_xstrdup(dir);
   s->lock_fd = -1;
-  s->readonly = !write;
+  s->readonly = !write && !shared;
   char *path = smf_xasprintf("%s/state.db", dir);
   int rc;
   if (write) {
@@ -287,12 +291,14 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
     goto fail;
   }
   s->abs_dir = realpath(dir, NULL);
-  int flags = write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+  int flags = write    ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+              : shared ? SQLITE_OPEN_READWRITE
+                       : SQLITE_OPEN_READONLY;
   if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
     rc = state__fail(s, "open", err);
     goto fail;
   }
-  if ((rc = state__configure(s, write, err)) != 0 ||
+  if ((rc = state__configure(s, write || shared, err)) != 0 ||
       (write && (rc = state__migrate(s, err)) != 0)) {
     goto fail;
   }

@@ -3,9 +3,17 @@
 
 #include <stddef.h>
 
+// One line per kind.
+// clang-format off
 static const struct step_kind *const step__kinds[] = {
     &step_kind_run,
+    &step_kind_upload,
+    &step_kind_fit,
+    &step_kind_evaluate,
+    &step_kind_register,
+    &step_kind_deploy,
 };
+// clang-format on
 
 static const struct step_kind *step__override[DSL_KIND__COUNT];
 

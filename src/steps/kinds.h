@@ -6,6 +6,11 @@
 #include "smflow/step.h"
 
 extern const struct step_kind step_kind_run;
+extern const struct step_kind step_kind_upload;
+extern const struct step_kind step_kind_fit;
+extern const struct step_kind step_kind_evaluate;
+extern const struct step_kind step_kind_register;
+extern const struct step_kind step_kind_deploy;
 
 /// The command of a `run` spec (string form or {command}). Borrowed.
 const char *step_run_command(const struct dsl_node *spec);

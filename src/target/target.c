@@ -38,6 +38,7 @@ void target__init(struct target *t, const struct target_vtable *vt, const struct
   t->base_dir = smf_xstrdup(cfg->base_dir ? cfg->base_dir : ".");
   t->region = smf_xstrdup(cfg->region ? cfg->region : "us-east-1");
   t->share_dir = cfg->share_dir ? smf_xstrdup(cfg->share_dir) : NULL;
+  t->state = cfg->state;
 }
 
 int target_new(const char *name, const struct target_config *cfg, struct target **out,

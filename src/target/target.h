@@ -24,6 +24,7 @@
 #include "smflow/dsl.h"
 #include "smflow/error.h"
 
+struct state;
 struct target;
 struct target_job_ops;
 
@@ -273,6 +274,9 @@ struct target_endpoint_info {
   const char *status;  ///< "InService", "Failed", ...
   const char *url;     ///< local: http://127.0.0.1:PORT
   int64_t pid;         ///< local: the server's process id
+  /// JSON object of the spec last deployed there (model_data, entry_point,
+  /// source_dir, image_uri, serve, environment), to restore it; NULL if unknown.
+  const char *deployed_spec;
 };
 
 typedef void (*target_endpoint_cb)(void *data, int status, const struct target_endpoint_info *ep,
@@ -344,6 +348,9 @@ struct target_config {
   const char *base_dir;   ///< directory of the pipeline file (relative paths)
   const char *region;     ///< NULL = us-east-1
   const char *share_dir;  ///< where model_server.py is; NULL = the installed/source share/
+  /// The open state database (borrowed, may be NULL): the local target keeps its
+  /// model registry and endpoint records there (without it: files in state_dir).
+  struct state *state;
 };
 
 struct target {
@@ -353,7 +360,8 @@ struct target {
   char *base_dir;
   char *region;
   char *share_dir;
-  void *impl;  ///< the implementation's state
+  struct state *state;  ///< borrowed from target_config; may be NULL
+  void *impl;           ///< the implementation's state
 };
 
 /// Make the target named `name` ("local"; "aws" once built). SMF_EINVAL for an

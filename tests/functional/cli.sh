@@ -215,6 +215,29 @@ expect_rc 2 "graph of an invalid pipeline"
 expect_no_out "graph of an invalid pipeline"
 grep -qE "^invalid\.yaml:8:5: " "$T/err" || fail "graph prints the diagnostics"
 
+# ---- run and resume report a pipeline error exactly as validate does ----
+run validate invalid.yaml
+cp "$T/err" "$T/err.validate"
+run run invalid.yaml
+expect_rc 2 "run an invalid pipeline"
+cmp -s "$T/err" "$T/err.validate" || fail "run prints the same diagnostics and summary as validate"
+[[ ! -e $T/.smflow ]] || fail "run of an invalid pipeline must not create a state directory"
+run --color always run invalid.yaml
+grep -q $'^\033\\[1minvalid\\.yaml:8:5:\033\\[0m ' "$T/err" || fail "run: bold position"
+grep -q $'\033\\[1;31merror:\033\\[0m 1 problem in invalid.yaml' "$T/err" || fail "run: red summary"
+mkdir -p "$T/rs"
+printf 'smflow: 1\nname: rs\nsteps:\n  a: {run: "exit 1"}\n' >"$T/rs/p.yaml"
+run -q run "$T/rs/p.yaml"
+expect_rc 1 "a failing run to resume"
+printf 'smflow: 1\nname: rs\nsteps:\n  a: {run: "exit ${ 1 + }"}\n' >"$T/rs/p.yaml"
+run validate "$T/rs/p.yaml"
+cp "$T/err" "$T/err.validate"
+expect_rc 2 "validate the broken pipeline of a run"
+run resume --allow-changed --state-dir "$T/rs/.smflow"
+expect_rc 2 "resume a run whose pipeline no longer validates"
+cmp -s "$T/err" "$T/err.validate" || fail "resume prints the same diagnostics and summary as validate"
+expect_err "$T/rs/p.yaml:4:18: step 'a': invalid expression '1 +'" "resume: the expression's position"
+
 # ---- the state directory: --state-dir before or after, SMFLOW_STATE_DIR, default ----
 # (through `run`, the first command that writes one)
 mkdir -p "$T/sd/sub"

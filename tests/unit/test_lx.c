@@ -198,6 +198,45 @@ TEST(check_syntax)
   ASSERT_EQ(lx_check_template(v, strlen(v), "v", &off, &err), 0);
 }
 
+// The scanner the validator shares with interpolation, and one syntax state
+// reused for many expressions.
+TEST(template_scanner_and_syntax_state)
+{
+  const char *t = "a $${b} ${c}";
+  ASSERT_EQ(lx_template_next(t, strlen(t), 0), 8);
+  ASSERT_EQ(lx_template_next(t, strlen(t), 9), SIZE_MAX);
+  ASSERT_EQ(lx_template_next("$$${x}", 6, 0), SIZE_MAX);  // `$` then the escape `$${`
+  ASSERT_EQ(lx_template_next("$$ ${x}", 7, 0), 3);
+  const char *c = "${ '}' .. [=[}]]=] .. x --[[ } ]] .. {1}[1] }!";
+  ASSERT_EQ(lx_template_close(c, strlen(c), 0), strlen(c) - 2);
+  const char *l = "x ${ a -- }\n }";
+  ASSERT_EQ(lx_template_close(l, strlen(l), 2), strlen(l) - 1);
+  ASSERT_EQ(lx_template_close("${ 'a }", 7, 0), SIZE_MAX);
+  ASSERT_EQ(lx_template_close("${ [[ } ]", 9, 0), SIZE_MAX);
+  ASSERT_EQ(lx_skip_lua_token("'a\\'b' x", 9, 0), 6);
+  ASSERT_EQ(lx_skip_lua_token("--c\nx", 5, 0), 3);
+  ASSERT_EQ(lx_skip_lua_token("[==[ ]] ]==]x", 13, 0), 12);
+  ASSERT_EQ(lx_skip_lua_token("[=x", 3, 0), 0);
+  ASSERT_EQ(lx_skip_lua_token("x'", 2, 0), 0);
+
+  struct smf_error err = SMF_ERROR_INIT;
+  struct lx_syntax *syn = lx_syntax_new(&err);
+  ASSERT(syn != NULL);
+  char buf[64];
+  for (int i = 0; i < 2000; i++) {
+    int n = snprintf(buf, sizeof(buf), "steps.s%d.out + %d", i, i);
+    ASSERT_EQ(lx_syntax_check(syn, buf, (size_t)n, &err), 0);
+  }
+  ASSERT_EQ(lx_syntax_check(syn, "1 +", 3, &err), SMF_ELUA);
+  ASSERT(strncmp(err.message, "unexpected symbol", 17) == 0);  // no "chunk:LINE: " prefix
+  ASSERT_EQ(lx_syntax_check(syn, "x = 1", 5, &err), SMF_ELUA);
+  ASSERT_EQ(lx_syntax_check(syn, " \t", 2, &err), SMF_ELUA);
+  ASSERT_STREQ(err.message, "empty expression");
+  ASSERT_EQ(lx_syntax_check(syn, "a --", 4, &err), 0);  // a trailing comment is fine
+  lx_syntax_free(syn);
+  lx_syntax_free(NULL);
+}
+
 TEST(conversions_both_ways)
 {
   struct lx *x = sandbox();
@@ -660,6 +699,7 @@ int main(void)
   RUN_TEST(interpolate_errors_have_positions);
   RUN_TEST(eval_bool_when);
   RUN_TEST(check_syntax);
+  RUN_TEST(template_scanner_and_syntax_state);
   RUN_TEST(conversions_both_ways);
   RUN_TEST(caps_stop_runaways);
   RUN_TEST(sandbox_escapes_fail);

@@ -103,7 +103,8 @@ TEST(migration_from_version_1)
   ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
   ASSERT(sqlite3_exec(db,
                       "DROP INDEX steps_by_id; ALTER TABLE runs DROP COLUMN options_json;"
-                      "PRAGMA user_version = 1;",
+                      "DROP TABLE model_packages; DROP TABLE model_package_groups;"
+                      "DROP TABLE endpoints; PRAGMA user_version = 1;",
                       NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(db);
   free(path);
@@ -111,7 +112,7 @@ TEST(migration_from_version_1)
   ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
   make_run(s, "r1");  // uses options_json: exists again
   state_close(s);
-  ASSERT_EQ(sql_int(dir, "PRAGMA user_version"), 2);
+  ASSERT_EQ(sql_int(dir, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
   // A newer schema than we know is refused.
   path = smf_xasprintf("%s/state.db", dir);
   ASSERT(sqlite3_open(path, &db) == SQLITE_OK);

@@ -18,7 +18,7 @@
 
 extern char **environ;
 
-#define HOSTING_POLL_MS 200
+#define HOSTING_POLL_MS 25  // a loopback GET is cheap; the first tick bounds deploy latency
 #define HOSTING_START_TIMEOUT_MS 60000
 
 struct deploy {

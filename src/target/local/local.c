@@ -242,8 +242,8 @@ static const struct target_vtable local_vtable = {
     .store = &local_store_ops,
     .training = &local_training_ops,
     .processing = &local_processing_ops,
-    .hosting = &local_hosting_ops,
-    .registry = &local_registry_ops,
+    .hosting = &local_hosting_recorded_ops,  // hosting.c + records in the state database
+    .registry = &local_registry_db_ops,      // the state database (registry_db.c)
     .free = local_free,
 };
 

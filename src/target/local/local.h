@@ -214,8 +214,13 @@ extern const struct target_job_ops local_training_ops;
 extern const struct target_job_ops local_processing_ops;
 /// The hosting operations (hosting.c).
 extern const struct target_hosting_ops local_hosting_ops;
-/// The registry operations (registry.c).
+/// The registry operations (registry.c): JSON files in STATE_DIR/registry/.
 extern const struct target_registry_ops local_registry_ops;
+/// registry_db.c: the registry in the state database when the target has one
+/// (else local_registry_ops), and the hosting operations that also record
+/// endpoints there.
+extern const struct target_registry_ops local_registry_db_ops;
+extern const struct target_hosting_ops local_hosting_recorded_ops;
 
 // ---------------------------------------------------------------------------
 // ping.c: `GET PATH` on 127.0.0.1:PORT without blocking the loop.

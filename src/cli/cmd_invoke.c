@@ -1,0 +1,182 @@
+// cmd_invoke.c: `smflow invoke ENDPOINT [--body FILE|-] [--content-type T]
+// [--accept T]` — POST the body to the endpoint's /invocations (the SageMaker
+// serving contract). The response body goes to stdout; exit 0 on 2xx, else 1
+// with the status and the body on stderr. The endpoint's URL comes from the
+// state database's endpoint records. A command without an event loop: libcurl's
+// easy interface is enough.
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "smflow/state.h"
+#include "smflow/util.h"
+
+static size_t invoke__write(char *p, size_t size, size_t n, void *data)
+{
+  smf_buf_append(data, p, size * n);
+  return size * n;
+}
+
+static int invoke__read_body(const char *arg, char **body, size_t *len, struct smf_error *err)
+{
+  if (arg == NULL) {
+    *body = smf_xstrdup("");
+    *len = 0;
+    return 0;
+  }
+  if (strcmp(arg, "-") != 0) {
+    return smf_file_read(arg, body, len, err);
+  }
+  struct smf_buf b = SMF_BUF_INIT;
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
+    smf_buf_append(&b, chunk, n);
+  }
+  *len = b.len;
+  smf_buf_cstr(&b);
+  *body = smf_buf_steal(&b);
+  return 0;
+}
+
+// POST url with the body; *status 0 on a transport error (message in curl_err).
+static int invoke__post(const char *url, const char *body, size_t len, const char *ctype,
+                        const char *accept, long *status, struct smf_buf *resp,
+                        char curl_err[CURL_ERROR_SIZE])
+{
+  CURL *c = curl_easy_init();
+  struct curl_slist *h = NULL;
+  char *ct = smf_xasprintf("Content-Type: %s", ctype);
+  h = curl_slist_append(h, ct);
+  free(ct);
+  if (accept) {
+    char *ac = smf_xasprintf("Accept: %s", accept);
+    h = curl_slist_append(h, ac);
+    free(ac);
+  }
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, invoke__write);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 120000L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  CURLcode rc = curl_easy_perform(c);
+  *status = 0;
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+  } else if (curl_err[0] == '\0') {
+    snprintf(curl_err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
+  }
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  return rc == CURLE_OK ? 0 : SMF_EHTTP;
+}
+
+// The endpoint's URL from the state database. Caller frees.
+static int invoke__url(struct cli_ctx *ctx, const char *name, char **url, struct smf_error *err)
+{
+  char *dir = cli_state_dir(ctx, NULL);
+  struct state *st = NULL;
+  struct state_endpoint ep = {0};
+  int rc = cli_state_open_any(dir, false, &st, err);
+  if (rc == 0) {
+    rc = state_endpoint_get(st, name, &ep, err);
+  }
+  state_close(st);
+  free(dir);
+  if (rc == 0 && ep.url == NULL) {
+    rc = SMF_ERR_SET(err, SMF_ENOENT, "endpoint '%s' has no URL", name);
+  }
+  *url = rc == 0 ? smf_xasprintf("%s/invocations", ep.url) : NULL;
+  state_endpoint_clear(&ep);
+  return rc;
+}
+
+// POST, and when the connection fails, read the record again and retry for up
+// to 2 s: a redeploy replaces the server (and its port) between two calls.
+static int invoke__call(struct cli_ctx *ctx, const char *name, const char *body, size_t len,
+                        const char *ctype, const char *accept, long *status, struct smf_buf *resp,
+                        struct smf_error *err)
+{
+  char curl_err[CURL_ERROR_SIZE] = "";
+  char *url = NULL;
+  int rc = 0;
+  for (int tries = 0; tries < 20; tries++) {
+    if (tries > 0) {
+      usleep(100 * 1000);
+    }
+    free(url);
+    if ((rc = invoke__url(ctx, name, &url, err)) != 0) {
+      return rc;
+    }
+    curl_err[0] = '\0';
+    smf_buf_reset(resp);
+    if ((rc = invoke__post(url, body, len, ctype, accept, status, resp, curl_err)) == 0) {
+      break;
+    }
+  }
+  if (rc != 0) {
+    SMF_ERR_SET(err, rc, "endpoint %s (%s): %s", name, url, curl_err);
+  }
+  free(url);
+  return rc;
+}
+
+int cli_cmd_invoke(struct cli_ctx *ctx, int argc, char **argv)
+{
+  const char *name = NULL, *body_arg = NULL, *ctype = "application/json", *accept = NULL;
+  for (int i = 1; i < argc; i++) {
+    bool has_value = i + 1 < argc;
+    if (strcmp(argv[i], "--body") == 0 && has_value) {
+      body_arg = argv[++i];
+    } else if (strcmp(argv[i], "--content-type") == 0 && has_value) {
+      ctype = argv[++i];
+    } else if (strcmp(argv[i], "--accept") == 0 && has_value) {
+      accept = argv[++i];
+    } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+      return cli_usage_error(ctx, "unknown option '%s'", argv[i]);
+    } else if (name == NULL) {
+      name = argv[i];
+    } else {
+      return cli_usage_error(ctx, "unexpected argument '%s'", argv[i]);
+    }
+  }
+  if (name == NULL) {
+    return cli_usage_error(ctx, "missing ENDPOINT");
+  }
+  struct smf_error err = SMF_ERROR_INIT;
+  char *body = NULL;
+  size_t len = 0;
+  struct smf_buf resp = SMF_BUF_INIT;
+  long status = 0;
+  int rc = invoke__read_body(body_arg, &body, &len, &err);
+  if (rc == 0) {
+    rc = invoke__call(ctx, name, body, len, ctype, accept, &status, &resp, &err);
+  }
+  int exit_code = CLI_EXIT_OK;
+  if (rc != 0) {
+    fprintf(stderr, "error: %s\n", err.message);
+    exit_code = rc == SMF_ENOENT || rc == SMF_EHTTP ? CLI_EXIT_FAILED : CLI_EXIT_ENV;
+  } else if (status < 200 || status > 299) {
+    fprintf(stderr, "error: endpoint %s answered HTTP %ld\n", name, status);
+    fwrite(resp.data ? resp.data : "", 1, resp.len, stderr);
+    fputc('\n', stderr);
+    exit_code = CLI_EXIT_FAILED;
+  } else {
+    fwrite(resp.data ? resp.data : "", 1, resp.len, stdout);
+    if (resp.len > 0 && resp.data[resp.len - 1] != '\n' && isatty(STDOUT_FILENO)) {
+      fputc('\n', stdout);
+    }
+  }
+  smf_buf_free(&resp);
+  free(body);
+  return exit_code;
+}

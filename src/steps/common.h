@@ -1,0 +1,40 @@
+// common.h: helpers shared by the step kinds of src/steps/ (private).
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "smflow/step.h"
+#include "target/target.h"
+
+/// The bucket the local target uses where SageMaker would use the default
+/// bucket `sagemaker-REGION-ACCOUNT`: the same name with the account 000000000000.
+#define STEP_LOCAL_ACCOUNT "000000000000"
+
+/// The run's target, or NULL with *err set (ClientError) when there is none.
+struct target *step_target(struct step_ctx *ctx, struct smf_error *err);
+/// `s3://sagemaker-REGION-000000000000/` of the target's region (in ctx->arena).
+const char *step_default_bucket_uri(struct step_ctx *ctx);
+/// A path of the spec made absolute against the pipeline's directory; URIs
+/// (scheme://) are returned as they are. In ctx->arena.
+const char *step_path(struct step_ctx *ctx, const char *p);
+/// The deterministic job name BASE-RUNID-STEP-ATTEMPT (<= 63 chars,
+/// [a-zA-Z0-9-]); see step_job_name's comment in common.c. In ctx->arena.
+const char *step_job_name(struct step_ctx *ctx, const char *base);
+/// The job-name base of a spec: base_job_name, else the image's repository name,
+/// else the framework, else the step id.
+const char *step_job_base(struct step_ctx *ctx);
+/// Map of scalars → key/value strings (in ctx->arena). NULL map: n = 0.
+struct target_kv *step_kvs(struct step_ctx *ctx, const struct dsl_node *map, size_t *n);
+/// `command:` (a string split on blanks, or a list) → argv (in ctx->arena).
+const char *const *step_argv(struct step_ctx *ctx, const struct dsl_node *cmd, size_t *n);
+/// A scalar as text (numbers as written, booleans true/false). In ctx->arena.
+const char *step_scalar(struct step_ctx *ctx, const struct dsl_node *v);
+/// jansson value → value tree in ctx->arena.
+struct dsl_node *step_json_node(struct step_ctx *ctx, const json_t *j);
+/// Fail the attempt now (from a loop callback) with class and message.
+void step_fail(struct step_ctx *ctx, int code, enum smf_errclass klass, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/// Parse intent JSON text; NULL when it is not an object.
+json_t *step_intent_parse(const char *text);
