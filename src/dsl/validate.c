@@ -300,6 +300,12 @@ static void build_params(struct build *b, const struct dsl_node *n)
       dsl_diags_add(b->d, b->path, pr->key_mark,
                     "param '%s': names are Lua identifiers (letters, digits, '_')", pr->key);
     }
+    if (t == DSL_STR && pr->value->has_expr) {
+      dsl_diags_add(b->d, b->path, pr->value->mark,
+                    "param '%s': a default is a plain value, not interpolated; compute it "
+                    "under vars: (e.g. vars: {%s: \"%s\"})",
+                    pr->key, pr->key, pr->value->u.str.s);
+    }
     struct dsl_param *q = &p->params[p->n_params++];
     q->name = pr->key;
     q->mark = pr->key_mark;
