@@ -604,23 +604,30 @@ static void top_level(struct build *b, const struct dsl_node *root, const struct
       parts[2] = pr->value;
     } else if (strcmp(pr->key, "steps") == 0) {
       parts[3] = pr->value;
+    } else if (pr->value->type == DSL_STR && pr->value->has_expr && strcmp(pr->key, "name") != 0) {
+      // Settings of the run itself are read before any expression can be evaluated.
+      size_t before = b->d->n;
+      char *prefix = smf_arena_printf(&b->p->arena, "%s: ", pr->key);
+      b->x.on_name = NULL;
+      scan_forbidden(b, prefix, pr->value);  // `steps.X` and syntax have their own messages
+      b->x.on_name = ref_name;
+      if (b->d->n > before) {
+        continue;
+      }
+      dsl_diags_add(b->d, b->path, pr->value->mark,
+                    "%s: expressions are not evaluated in top-level settings; write the value "
+                    "itself%s",
+                    pr->key,
+                    strcmp(pr->key, "target") == 0        ? " (or pass --target)"
+                    : strcmp(pr->key, "concurrency") == 0 ? " (or pass --max-parallel)"
+                    : strcmp(pr->key, "region") == 0      ? " (or leave it out: AWS_REGION is used)"
+                                                          : "");
     } else {
       top_scalar(b, pr);
     }
   }
   b->params_node = parts[0];
   b->vars_node = parts[1];
-  // Expressions of top-level values, once the names of params and vars are known.
-  for (size_t i = 0; i < root->u.map.n; i++) {
-    const struct dsl_pair *pr = &root->u.map.pairs[i];
-    if (smf_str_startswith(pr->key, "x-") || !in_list(pr->key, top_keys, SMF_ARRAY_LEN(top_keys)) ||
-        pr->value == parts[0] || pr->value == parts[1] || pr->value == parts[2] ||
-        pr->value == parts[3]) {
-      continue;
-    }
-    char *prefix = smf_arena_printf(&b->p->arena, "%s: ", pr->key);
-    scan_forbidden(b, prefix, pr->value);
-  }
 }
 
 void dsl__pipeline_build(struct dsl_pipeline *p, const struct dsl_node *root, const char *text,
