@@ -63,6 +63,21 @@ run --color=sometimes version
 expect_rc 2 "--color=sometimes"
 expect_err "not 'sometimes'" "--color=sometimes"
 
+# `--` ends the options: a pipeline file whose name starts with '-'.
+printf 'smflow: 1\nname: dash\nsteps:\n  a: {run: echo}\n' >"$T/-dash.yaml"
+(cd "$T" && "$SMFLOW" validate -- -dash.yaml >"$T/out" 2>"$T/err")
+rc=$?
+expect_rc 0 "validate -- -dash.yaml"
+expect_out "ok: 1 step" "validate -- -dash.yaml"
+(cd "$T" && "$SMFLOW" graph -- -dash.yaml >"$T/out" 2>"$T/err")
+rc=$?
+expect_rc 0 "graph -- -dash.yaml"
+expect_out 'digraph "dash"' "graph -- -dash.yaml"
+(cd "$T" && "$SMFLOW" validate -- -dash.yaml extra >"$T/out" 2>"$T/err")
+rc=$?
+expect_rc 2 "validate -- FILE EXTRA"
+expect_err "expected one pipeline file" "validate -- FILE EXTRA"
+
 if [[ $failures -ne 0 ]]; then
   echo "$failures failure(s)"
   exit 1
