@@ -204,6 +204,15 @@ void dsl__expr_scan_string(struct dsl_expr_ctx *x, const struct dsl_node *n)
       dsl_diags_add(x->d, x->path, m, "%sunterminated '${' (missing '}')", x->prefix);
       return;
     }
+    if (end >= i + 4 && s[i + 2] == '{' && s[end - 1] == '}') {
+      // `${{ params.x }}`: GitHub Actions' syntax, which Lua reads as a table constructor.
+      dsl_diags_add(x->d, x->path, m,
+                    "%s'${{ ... }}' is GitHub Actions' syntax; smflow writes '${ EXPR }' with "
+                    "one brace (for a Lua table, put a space: '${ {...} }')",
+                    x->prefix);
+      i = end + 1;
+      continue;
+    }
     check_one(x, s + i + 2, end - i - 2, m);
     i = end + 1;
   }
