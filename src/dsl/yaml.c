@@ -39,6 +39,7 @@ struct yreader {
 };
 
 static struct dsl_node *yr_node(struct yreader *r, unsigned depth, size_t *weight);
+static size_t yr_offset(const struct yreader *r, yaml_mark_t m);
 
 static struct dsl_mark yr_mark(yaml_mark_t m)
 {
@@ -54,7 +55,11 @@ static void yr_fatal_libyaml(struct yreader *r)
   r->failed = true;
   const char *problem = r->p.problem ? r->p.problem : "invalid YAML";
   struct dsl_mark m = yr_mark(r->p.problem_mark);
-  if (r->p.context) {
+  size_t at = yr_offset(r, r->p.problem_mark);
+  if (at != SIZE_MAX && at < r->len && r->text[at] == '\t') {
+    dsl_diags_add(r->d, r->path, m,
+                  "YAML syntax error: a tab character here; YAML indents with spaces only");
+  } else if (r->p.context) {
     dsl_diags_add(r->d, r->path, m, "YAML syntax error: %s %s", problem, r->p.context);
   } else {
     dsl_diags_add(r->d, r->path, m, "YAML syntax error: %s", problem);

@@ -33,6 +33,10 @@ check bom-bad1.yaml 2 "bom-bad1.yaml:1:1: unknown key 'smflo'"
 printf 'smflow: 1\r\nname: crlf\r\nsteps:\r\n  a:\r\n    run: echo hi\r\n    bogus: 1\r\n' >"$T/crlf.yaml"
 check crlf.yaml 2 "crlf.yaml:6:5: step 'a': unknown key 'bogus'"
 
+# A tab that indents: the message says what is wrong, not libyaml's scanner state.
+printf 'smflow: 1\nname: tab\nsteps:\n  a:\n\trun: echo hi\n' >"$T/tab.yaml"
+check tab.yaml 2 "tab.yaml:5:1: YAML syntax error: a tab character here; YAML indents with spaces only"
+
 if [[ $failures -ne 0 ]]; then
   echo "$failures failure(s)"
   exit 1
