@@ -37,16 +37,20 @@ bool dag_is_upstream(const struct dag *g, size_t anc, size_t node);
 // finishes. It keeps no authoritative state: the engine persists every change
 // it is told about (struct dag_changes) before acting on it.
 //
-// Life cycle: dag_run_new; optionally restrict the run (dag_run_only,
+// Life cycle: dag_run_new; optionally select part of the graph (dag_run_only,
 // dag_run_from) and pre-mark nodes as succeeded (dag_run_premark); then
 // dag_run_begin once; then dag_run_start / dag_run_done as steps start and finish.
 //
-// Rules (decided when a node's last dependency has finished, so the outcome
-// does not depend on the order in which dependencies finish):
-// - every dependency SUCCEEDED                      -> the node becomes READY;
-// - some dependency FAILED, CANCELLED or EXCLUDED   -> CANCELLED ("blocked": never started);
-// - otherwise some dependency SKIPPED               -> SKIPPED (SPEC §3: `when:` skips propagate).
+// Rules (the outcome does not depend on the order in which dependencies finish):
+// - some dependency FAILED, CANCELLED or EXCLUDED   -> CANCELLED ("blocked": never
+//   started), at once, even while other dependencies still run;
+// - when the last dependency has finished and none blocked:
+//   every dependency SUCCEEDED                      -> the node becomes READY;
+//   otherwise some dependency SKIPPED               -> SKIPPED (SPEC §3: `when:` skips propagate).
 // A failure never stops independent branches: their nodes keep running and finishing.
+// Consequences of one change are followed depth first in dag_dependents order
+// (a settled node's own dependents before its next sibling), and reported in
+// that order. dag_run_begin visits nodes in index order.
 //
 // Cost: dag_run_begin plus all dag_run_done calls together are O(nodes + edges).
 
@@ -75,6 +79,8 @@ struct dag_changes {
   size_t n_ready;
   const size_t *settled;  ///< nodes that became SKIPPED or CANCELLED as a consequence
   size_t n_settled;
+  const size_t *changed;  ///< ready and settled together, in the order they changed
+  size_t n_changed;
 };
 
 struct dag_run;
@@ -85,25 +91,35 @@ struct dag_run *dag_run_new(const struct dag *g);
 void dag_run_free(struct dag_run *r);
 
 /// Restrict the run to `nodes` (`--only`): every other node becomes EXCLUDED.
-/// Restrictions intersect: calling dag_run_only and dag_run_from keeps the nodes
-/// both select. Before dag_run_begin only; SMF_EINVAL otherwise or for a bad index.
+/// Selections add up (`--only a --only b --from c` runs a, b, c and what is
+/// downstream of c): each call adds its nodes to what earlier calls kept.
+/// Before dag_run_begin only; SMF_EINVAL otherwise or for a bad index.
 int dag_run_only(struct dag_run *r, const size_t *nodes, size_t n);
-/// Restrict the run to `node` and everything downstream of it (`--from`).
+/// Restrict the run to `node` and everything downstream of it (`--from`), or
+/// add them to an earlier selection.
 /// Same rules as dag_run_only.
 int dag_run_from(struct dag_run *r, size_t node);
 /// Mark a node SUCCEEDED before the run begins: an upstream step outside the
 /// run whose outputs exist from an earlier run, or a step resume found finished.
 /// Before dag_run_begin only; SMF_EINVAL otherwise.
 int dag_run_premark(struct dag_run *r, size_t node);
-/// true if `node` was pre-marked (it is SUCCEEDED but did not run in this run).
+/// Mark a node SKIPPED before the run begins (a step resume found skipped): its
+/// skip propagates like one decided during the run. Same rules as dag_run_premark.
+int dag_run_premark_skipped(struct dag_run *r, size_t node);
+/// true if `node` was pre-marked (it is SUCCEEDED or SKIPPED but did not run in this run).
 bool dag_run_is_premarked(const struct dag_run *r, size_t node);
+/// For a node the run settled (SKIPPED or CANCELLED as a consequence): the
+/// dependency that settled it — for CANCELLED the failed, cancelled or excluded
+/// one, for SKIPPED the first skipped one in dag_deps order. SIZE_MAX for any
+/// other node, and for nodes cancelled by dag_run_cancel.
+size_t dag_run_cause(const struct dag_run *r, size_t node);
 /// Find a node of the run that needs an EXCLUDED node (one that will be blocked
 /// at begin). Returns true and sets *node and *dep for the first in topological
 /// order, false if none. Lets the engine refuse `--only` with a clear message.
 bool dag_run_find_unsatisfied(const struct dag_run *r, size_t *node, size_t *dep);
 
 /// Start the run: settle what the restrictions and pre-marks decide and report
-/// the first READY nodes (topological order) in *ch. Once only; SMF_EINVAL after.
+/// the first READY nodes (index order) in *ch. Once only; SMF_EINVAL after.
 int dag_run_begin(struct dag_run *r, struct dag_changes *ch);
 /// READY -> RUNNING. SMF_EINVAL from any other state.
 int dag_run_start(struct dag_run *r, size_t node);

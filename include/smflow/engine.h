@@ -63,3 +63,14 @@ int eng_options_from_json(const char *json, struct smf_arena *a, struct eng_opti
 
 /// A new run id: `YYYYMMDD-HHMMSS-xxxx` (local time, 4 random hex digits).
 void eng_run_id_new(char out[32]);
+
+/// What a run of `p` would do, with no side effect (SPEC §2 `plan`): globals are
+/// evaluated (run.id is a would-be id), then per step an action — "run",
+/// "cached", "skipped" or "unknown" (needs outputs of earlier steps) — with a
+/// reason and the requests it would send on `target` (NULL: the pipeline's, else
+/// local), secrets redacted. `st` (opened read-only, may be NULL) answers cache
+/// lookups. *doc: JSON text {"steps": [{"id", "kind", "action", "reason"?,
+/// "requests": [{"service", "operation", "body"}]}]}, caller frees. Returns 0 or
+/// an SMF_E* (e.g. SMF_ELUA: the hooks file or a var failed) with *err set.
+int eng_plan(const struct dsl_pipeline *p, const char *target, struct state *st, char **doc,
+             struct smf_error *err);

@@ -128,3 +128,57 @@ bool lx_has_function(struct lx *x, const char *name);
 
 /// Bytes currently allocated by the sandbox's Lua state (for statistics and tests).
 size_t lx_mem_used(const struct lx *x);
+
+// ---------------------------------------------------------------------------
+// Coroutines of `lua` steps (async.c). A `lua` step's function runs as a Lua
+// thread of the run's state, resumed from event-loop callbacks. Inside it (and
+// only there) `smflow.sleep`, `smflow.http.request`, `smflow.aws.call` and
+// `smflow.registry.latest` yield; the host (src/steps/lua.c) performs what they ask on the loop, hands
+// the answer back with lx_co_answer / lx_co_raise and resumes the thread.
+
+struct lx_co;
+
+/// What a suspended coroutine waits for.
+enum lx_wait_kind { LX_WAIT_SLEEP, LX_WAIT_HTTP, LX_WAIT_AWS, LX_WAIT_REGISTRY };
+
+/// The request of a yield. Trees are allocated in the arena given to lx_co_resume.
+struct lx_wait {
+  enum lx_wait_kind kind;
+  double seconds;  ///< SLEEP: >= 0
+  /// HTTP: {method, url, headers (map of strings), body (string), timeout (seconds)};
+  /// AWS: {service, operation, params (map)}; REGISTRY: {group, approval}.
+  const struct dsl_node *request;
+};
+
+/// LX_CO_YIELDED: lx_co_resume stopped at a yield; *wait says what for.
+#define LX_CO_YIELDED 1
+
+/// A coroutine calling the hooks file's global `fn_name` with `nargs` arguments
+/// (converted to Lua values; NULL = nil). Nothing runs yet. Caller frees with
+/// lx_co_free. SMF_ENOENT when no such function exists.
+int lx_co_new(struct lx *x, const char *fn_name, const struct dsl_node *const *args, size_t nargs,
+              struct lx_co **out, struct smf_error *err);
+/// Instruction caps: `slice` per resume (0 = the sandbox's per-call limit) and
+/// `total` over the coroutine's life (0 = 10 x slice).
+void lx_co_set_limits(struct lx_co *co, uint64_t slice, uint64_t total);
+/// Run until the next yield or the end. Returns LX_CO_YIELDED with *wait filled,
+/// or 0 when the function returned: lx_co_result() is then its first result
+/// converted into `a` (NULL for nil). On failure SMF_ELUA with err->klass =
+/// SMF_CLASS_HOOK and the traceback in err->message; the coroutine is then dead. Must not be called
+/// while another sandbox call runs; before the first resume or after a yield only.
+int lx_co_resume(struct lx_co *co, struct smf_arena *a, struct lx_wait *wait,
+                 struct smf_error *err);
+/// The result of a finished coroutine (valid after lx_co_resume returned 0).
+struct dsl_node *lx_co_result(struct lx_co *co);
+/// The value the waiting call returns at the next resume (borrowed until then;
+/// NULL = nil).
+void lx_co_answer(struct lx_co *co, const struct dsl_node *value);
+/// Make the waiting call raise at the next resume: with `table` (a map, e.g.
+/// {code, message, request_id}; its tostring is "code: message") when not NULL,
+/// else with the string `message` prefixed by the caller's FILE:LINE. Both borrowed
+/// until the next resume.
+void lx_co_raise(struct lx_co *co, const struct dsl_node *table, const char *message);
+/// Instructions the coroutine used so far (all slices).
+uint64_t lx_co_instructions(const struct lx_co *co);
+/// Release the coroutine (it may be suspended: it is simply dropped). NULL-safe.
+void lx_co_free(struct lx_co *co);

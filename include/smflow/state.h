@@ -20,7 +20,7 @@
 struct state;
 
 /// Current schema version (PRAGMA user_version after migration).
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 
 enum state_open_mode {
   STATE_OPEN_WRITE,  ///< create the directory, take the lock, migrate
@@ -95,6 +95,8 @@ struct state_step {
   char *error_message;  ///< or NULL
   char *remote_name;    ///< remote job name / pid description, or NULL
   int64_t seq;          ///< listing order within the run (the step's document index)
+  char *cached_from;    ///< "RUN/STEP/ATTEMPT" when served from the step cache, or NULL
+                        ///< (read by state_steps_list; written by state_step_set_cached_from)
 };
 
 /// Insert or replace a step row. Strings are borrowed; NULL stores NULL.
@@ -202,3 +204,40 @@ int state_endpoint_delete(struct state *s, const char *name, struct smf_error *e
 /// Free an array from state_endpoints_list.
 void state_endpoints_free(struct state_endpoint *v, size_t n);
 void state_endpoint_clear(struct state_endpoint *ep);
+
+// ---- step cache (cache.c): successful steps reusable by a later step with the same key ----
+
+/// One reusable result: the attempt that produced it and its outputs.
+struct state_cache_entry {
+  char *run_id;
+  char *step_id;
+  int attempt;
+  char *outputs_json;  ///< JSON object
+  int64_t created_ms;
+};
+
+/// Remember that attempt ATTEMPT of RUN/STEP succeeded with OUTPUTS under cache
+/// key KEY (hex). Strings are borrowed. Batched.
+int state_cache_put(struct state *s, const char *key, const char *run_id, const char *step_id,
+                    int attempt, const char *outputs_json, struct smf_error *err);
+/// The newest entry for KEY created at or after min_created_ms (0: any age).
+/// SMF_ENOENT when there is none (also for a database without the cache table,
+/// opened read-only). Release *out with state_cache_entry_clear.
+int state_cache_lookup(struct state *s, const char *key, int64_t min_created_ms,
+                       struct state_cache_entry *out, struct smf_error *err);
+void state_cache_entry_clear(struct state_cache_entry *e);
+/// Record on the step row that the step was served from the cache (FROM =
+/// "RUN/STEP/ATTEMPT", borrowed). The row must exist. Batched.
+int state_step_set_cached_from(struct state *s, const char *run_id, const char *step_id,
+                               const char *from, struct smf_error *err);
+
+/// The run of the newest event of the database (the run the lock holder is
+/// writing, when one holds it), or SMF_ENOENT. *run_id: caller frees.
+int state_event_latest_run(struct state *s, char **run_id, struct smf_error *err);
+
+// ---- the single-writer lock, seen from outside (cancel) ----
+
+/// Whether a process holds the lock of state directory DIR, without taking it for
+/// long: 1 and *pid = the holder's pid (from the lock file; 0 if unreadable), 0 when
+/// it is free (or there is no lock file), negative SMF_E* on an I/O error.
+int state_lock_holder(const char *dir, long *pid, struct smf_error *err);

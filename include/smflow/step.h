@@ -91,5 +91,15 @@ int step_ctx_update_intent(struct step_ctx *ctx, const char *intent_json, bool s
                            struct smf_error *err);
 /// A line in the step's log file and, with the step prefix, on stderr.
 void step_ctx_log(struct step_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+struct lx;
+/// The run's Lua sandbox (for the `lua` kind). Borrowed.
+struct lx *step_ctx_lx(const struct step_ctx *ctx);
+/// The run's target name ("local" or "aws"). Borrowed.
+const char *step_ctx_target_name(const struct step_ctx *ctx);
+/// The pipeline's `region:` or NULL. Borrowed.
+const char *step_ctx_region(const struct step_ctx *ctx);
+/// The table hooks and lua functions receive for this attempt: {id, kind,
+/// attempt, run_id, target, spec, needs}, built in `a`.
+struct dsl_node *step_ctx_describe(const struct step_ctx *ctx, struct smf_arena *a);
 /// Record a remote name (job name, "pid N") shown by `smflow status` (batched).
 void step_ctx_set_remote_name(struct step_ctx *ctx, const char *name);

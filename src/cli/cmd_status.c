@@ -38,6 +38,7 @@ static json_t *status__step_json(const struct state_step *s)
                                       "message", s->error_message)
                           : json_null());
   json_object_set_new(j, "remote_name", s->remote_name ? json_string(s->remote_name) : json_null());
+  json_object_set_new(j, "cached_from", s->cached_from ? json_string(s->cached_from) : json_null());
   return j;
 }
 
@@ -45,6 +46,9 @@ static json_t *status__step_json(const struct state_step *s)
 static char *status__detail(const struct state_step *s)
 {
   struct smf_buf b = SMF_BUF_INIT;
+  if (s->cached_from) {
+    smf_buf_printf(&b, "cached_from=%s ", s->cached_from);
+  }
   if (s->error_message) {
     smf_buf_printf(&b, "%s%s%s", s->error_class ? s->error_class : "", s->error_class ? ": " : "",
                    s->error_message);
@@ -56,7 +60,7 @@ static char *status__detail(const struct state_step *s)
     {
       char *t = json_is_string(v) ? smf_xstrdup(json_string_value(v))
                                   : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-      smf_buf_printf(&b, "%s%s=%s", b.len ? " " : "", k, t);
+      smf_buf_printf(&b, "%s%s=%s", b.len && b.data[b.len - 1] != ' ' ? " " : "", k, t);
       free(t);
     }
     json_decref(o);

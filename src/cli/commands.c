@@ -59,8 +59,14 @@ static const struct cli_command cli__table[] = {
      " --param ", false},
 
     // plan: src/cli/cmd_plan.c
-    // {"plan", cli_cmd_plan, "Show what a run would do, and the exact requests",
-    //  "smflow plan PIPELINE.yaml [--param NAME=VALUE]... [--json]\n", " --param ", true},
+    {"plan", cli_cmd_plan, "Show what a run would do, and the exact requests",
+     "smflow plan PIPELINE.yaml [--param NAME=VALUE]... [--target local|aws] [--json]\n"
+     "\n"
+     "Evaluate the pipeline without running anything, and print per step its action\n"
+     "(run, cached, skipped, or unknown: it needs outputs of earlier steps) and the\n"
+     "requests it would send (values that need outputs shown as ${...}; secret-looking\n"
+     "environment values as ***). Nothing is written; the state directory is only read.\n",
+     " --param --target ", true},
 
     {"graph", cli_cmd_graph, "Print the step graph (Graphviz dot or Mermaid)",
      "smflow graph PIPELINE.yaml [--format dot|mermaid] [--param NAME=VALUE]...\n"
@@ -95,12 +101,21 @@ static const struct cli_command cli__table[] = {
      "", true},
 
     // logs: src/cli/cmd_logs.c
-    // {"logs", cli_cmd_logs, "Print a step's log", "smflow logs RUN_ID STEP [--follow]\n", "",
-    //  false},
+    {"logs", cli_cmd_logs, "Print a step's log",
+     "smflow logs RUN_ID STEP [--follow] [--attempt N]\n"
+     "\n"
+     "Print the log of a step's attempt (default: the newest). --follow keeps printing\n"
+     "new lines until that attempt ends.\n",
+     " --attempt ", false},
 
     // cancel: src/cli/cmd_cancel.c
-    // {"cancel", cli_cmd_cancel, "Stop a run's remote jobs and mark it cancelled",
-    //  "smflow cancel RUN_ID\n", "", false},
+    {"cancel", cli_cmd_cancel, "Stop a run's remote jobs and mark it cancelled",
+     "smflow cancel RUN_ID\n"
+     "\n"
+     "Stop a run: the smflow running it (if any) is asked to stop (SIGTERM), then\n"
+     "every job of an attempt without a result is stopped, and the run is marked\n"
+     "cancelled. A cancelled run cannot be resumed.\n",
+     "", false},
 
     // invoke: src/cli/cmd_invoke.c
     {"invoke", cli_cmd_invoke, "Call a deployed endpoint",

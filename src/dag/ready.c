@@ -1,10 +1,13 @@
 // ready.c: ready-set bookkeeping of one run over a finalized dag.
 //
 // Each node keeps the number of its dependencies that have not finished yet
-// and two flags (some dependency blocked it / some dependency was skipped).
-// When the count reaches zero the node is decided at once: READY, CANCELLED or
-// SKIPPED (see dag.h). Settling a node visits its dependents once, so the work
-// of a whole run is O(nodes + edges).
+// and a flag (some dependency was skipped). A dependency that fails or is
+// cancelled cancels its PENDING dependents at once; otherwise a node is decided
+// when the count reaches zero: READY or SKIPPED (see dag.h). Settling a node
+// visits its dependents once, so the work of a whole run is O(nodes + edges).
+// Consequences are followed depth first, each dependent fully before the next,
+// in dag_dependents order: the order in which the engine reports them.
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +21,8 @@ struct dag_run {
   unsigned char *state;  ///< enum dag_state per node
   unsigned char *flags;  ///< DAG__F_* per node
   size_t *waiting;       ///< unfinished dependencies per PENDING node (valid after begin)
+  size_t *cause;         ///< per settled node: the dependency that settled it, or SIZE_MAX
+  size_t *pos;           ///< per node on the walk stack: next dependent to visit
   size_t count[DAG_STATE__COUNT];
   bool begun;
   // Change lists handed to the caller; each node enters each list at most once per call.
@@ -25,15 +30,18 @@ struct dag_run {
   size_t n_ready;
   size_t *settled;
   size_t n_settled;
-  size_t *work;  ///< worklist of finished nodes whose dependents must be told
+  size_t *changed;
+  size_t n_changed;
+  size_t *work;  ///< walk stack of finished nodes whose dependents must be told
   size_t n_work;
 };
 
 enum {
-  DAG__F_BLOCKED = 1,    ///< a dependency failed, was cancelled or is excluded
+  DAG__F_BLOCKED = 1,    ///< a dependency was final and blocking at begin
   DAG__F_SKIPPED = 2,    ///< a dependency was skipped
   DAG__F_PREMARKED = 4,  ///< SUCCEEDED by dag_run_premark
   DAG__F_MARK = 8,       ///< scratch mark of dag_run_only / dag_run_from
+  DAG__F_SELECTED = 16,  ///< chosen by dag_run_only / dag_run_from
 };
 
 static const char *const dag__state_names[DAG_STATE__COUNT] = {
@@ -60,6 +68,12 @@ struct dag_run *dag_run_new(const struct dag *g)
   r->state = smf_xcalloc(cap, 1);
   r->flags = smf_xcalloc(cap, 1);
   r->waiting = smf_xcalloc(cap, sizeof(*r->waiting));
+  r->cause = smf_xmalloc(cap * sizeof(*r->cause));
+  r->pos = smf_xmalloc(cap * sizeof(*r->pos));
+  r->changed = smf_xmalloc(cap * sizeof(*r->changed));
+  for (size_t i = 0; i < n; i++) {
+    r->cause[i] = SIZE_MAX;
+  }
   r->ready = smf_xmalloc(cap * sizeof(*r->ready));
   r->settled = smf_xmalloc(cap * sizeof(*r->settled));
   r->work = smf_xmalloc(cap * sizeof(*r->work));
@@ -75,6 +89,9 @@ void dag_run_free(struct dag_run *r)
   free(r->state);
   free(r->flags);
   free(r->waiting);
+  free(r->cause);
+  free(r->pos);
+  free(r->changed);
   free(r->ready);
   free(r->settled);
   free(r->work);
@@ -92,6 +109,7 @@ static void dag__changes_reset(struct dag_run *r)
 {
   r->n_ready = 0;
   r->n_settled = 0;
+  r->n_changed = 0;
   r->n_work = 0;
 }
 
@@ -102,17 +120,25 @@ static void dag__changes_out(const struct dag_run *r, struct dag_changes *ch)
     ch->n_ready = r->n_ready;
     ch->settled = r->settled;
     ch->n_settled = r->n_settled;
+    ch->changed = r->changed;
+    ch->n_changed = r->n_changed;
   }
 }
 
-// Every PENDING node not carrying DAG__F_MARK becomes EXCLUDED; marks are cleared.
-static void dag__restrict_to_marked(struct dag_run *r)
+// Nodes carrying DAG__F_MARK join the selection; every PENDING node outside it
+// becomes EXCLUDED, and a selected node excluded by an earlier call comes back.
+static void dag__select_marked(struct dag_run *r)
 {
   for (size_t i = 0; i < r->n; i++) {
-    if (r->state[i] == DAG_PENDING && !(r->flags[i] & DAG__F_MARK)) {
-      dag__set(r, i, DAG_EXCLUDED);
+    if (r->flags[i] & DAG__F_MARK) {
+      r->flags[i] = (unsigned char)((r->flags[i] & ~DAG__F_MARK) | DAG__F_SELECTED);
     }
-    r->flags[i] &= (unsigned char)~DAG__F_MARK;
+    bool sel = (r->flags[i] & DAG__F_SELECTED) != 0;
+    if (!sel && r->state[i] == DAG_PENDING) {
+      dag__set(r, i, DAG_EXCLUDED);
+    } else if (sel && r->state[i] == DAG_EXCLUDED) {
+      dag__set(r, i, DAG_PENDING);
+    }
   }
 }
 
@@ -129,7 +155,7 @@ int dag_run_only(struct dag_run *r, const size_t *nodes, size_t n)
   for (size_t i = 0; i < n; i++) {
     r->flags[nodes[i]] |= DAG__F_MARK;
   }
-  dag__restrict_to_marked(r);
+  dag__select_marked(r);
   return 0;
 }
 
@@ -152,27 +178,42 @@ int dag_run_from(struct dag_run *r, size_t node)
       }
     }
   }
-  dag__restrict_to_marked(r);
+  dag__select_marked(r);
   return 0;
 }
 
-int dag_run_premark(struct dag_run *r, size_t node)
+static int dag__premark(struct dag_run *r, size_t node, enum dag_state as)
 {
   if (r->begun || node >= r->n) {
     return SMF_EINVAL;
   }
   enum dag_state s = r->state[node];
-  if (s != DAG_PENDING && s != DAG_EXCLUDED && s != DAG_SUCCEEDED) {
+  if (s != DAG_PENDING && s != DAG_EXCLUDED && s != DAG_SUCCEEDED && s != DAG_SKIPPED) {
     return SMF_EINVAL;
   }
-  dag__set(r, node, DAG_SUCCEEDED);
+  dag__set(r, node, as);
   r->flags[node] |= DAG__F_PREMARKED;
   return 0;
+}
+
+int dag_run_premark(struct dag_run *r, size_t node)
+{
+  return dag__premark(r, node, DAG_SUCCEEDED);
+}
+
+int dag_run_premark_skipped(struct dag_run *r, size_t node)
+{
+  return dag__premark(r, node, DAG_SKIPPED);
 }
 
 bool dag_run_is_premarked(const struct dag_run *r, size_t node)
 {
   return node < r->n && (r->flags[node] & DAG__F_PREMARKED) != 0;
+}
+
+size_t dag_run_cause(const struct dag_run *r, size_t node)
+{
+  return node < r->n ? r->cause[node] : SIZE_MAX;
 }
 
 bool dag_run_find_unsatisfied(const struct dag_run *r, size_t *node, size_t *dep)
@@ -195,55 +236,102 @@ bool dag_run_find_unsatisfied(const struct dag_run *r, size_t *node, size_t *dep
   return false;
 }
 
-// Fold the outcome of the finished dependency `dep` into the PENDING node `v`.
-static void dag__absorb(struct dag_run *r, size_t v, size_t dep)
+static bool dag__blocking(enum dag_state s)
 {
-  switch ((enum dag_state)r->state[dep]) {
-  case DAG_FAILED:
-  case DAG_CANCELLED:
-  case DAG_EXCLUDED:
-    r->flags[v] |= DAG__F_BLOCKED;
-    break;
-  case DAG_SKIPPED:
-    r->flags[v] |= DAG__F_SKIPPED;
-    break;
-  default:
-    break;
-  }
+  return s == DAG_FAILED || s == DAG_CANCELLED || s == DAG_EXCLUDED;
 }
 
-// All dependencies of the PENDING node `v` have finished: decide it.
-static void dag__decide(struct dag_run *r, size_t v)
+// Record a change for the caller.
+static void dag__report(struct dag_run *r, size_t v)
 {
-  if (r->flags[v] & DAG__F_BLOCKED) {
-    dag__set(r, v, DAG_CANCELLED);
-  } else if (r->flags[v] & DAG__F_SKIPPED) {
-    dag__set(r, v, DAG_SKIPPED);
-  } else {
-    dag__set(r, v, DAG_READY);
+  if (r->state[v] == DAG_READY) {
     r->ready[r->n_ready++] = v;
-    return;
+  } else {
+    r->settled[r->n_settled++] = v;
   }
-  r->settled[r->n_settled++] = v;
+  r->changed[r->n_changed++] = v;
+}
+
+// Settle the PENDING node `v` as SKIPPED or CANCELLED because of `dep`, and
+// put it on the walk stack so that its dependents hear of it.
+static void dag__settle(struct dag_run *r, size_t v, enum dag_state s, size_t dep)
+{
+  dag__set(r, v, s);
+  r->cause[v] = dep;
+  dag__report(r, v);
+  r->pos[v] = 0;
   r->work[r->n_work++] = v;
 }
 
-// Tell the dependents of every node on the worklist that it finished; nodes
-// settled on the way join the worklist. Each node is pushed at most once.
-static void dag__propagate(struct dag_run *r)
+// Every dependency of the PENDING node `v` has finished, none blocking: READY,
+// or SKIPPED because of its first skipped dependency (dag_deps order).
+static void dag__decide(struct dag_run *r, size_t v)
+{
+  if (r->flags[v] & DAG__F_SKIPPED) {
+    size_t nd;
+    const size_t *d = dag_deps(r->g, v, &nd);
+    for (size_t i = 0; i < nd; i++) {
+      if (r->state[d[i]] == DAG_SKIPPED) {
+        dag__settle(r, v, DAG_SKIPPED, d[i]);
+        return;
+      }
+    }
+  }
+  dag__set(r, v, DAG_READY);
+  dag__report(r, v);
+}
+
+// The PENDING node `w` hears that its dependency `dep` finished.
+static void dag__notify(struct dag_run *r, size_t w, size_t dep)
+{
+  enum dag_state s = r->state[dep];
+  if (dag__blocking(s)) {
+    dag__settle(r, w, DAG_CANCELLED, dep);
+    return;
+  }
+  if (s == DAG_SKIPPED) {
+    r->flags[w] |= DAG__F_SKIPPED;
+  }
+  if (--r->waiting[w] == 0) {
+    dag__decide(r, w);
+  }
+}
+
+// Tell the dependents of the nodes on the walk stack that they finished, and
+// follow what settles, depth first. Each node enters the stack at most once in
+// a run (settled nodes; dag_run_done's node), so the stack holds at most n.
+static void dag__walk(struct dag_run *r)
 {
   while (r->n_work > 0) {
-    size_t v = r->work[--r->n_work], nd;
+    size_t v = r->work[r->n_work - 1], nd;
     const size_t *d = dag_dependents(r->g, v, &nd);
-    for (size_t i = 0; i < nd; i++) {
-      size_t w = d[i];
-      if (r->state[w] != DAG_PENDING) {
-        continue;  // excluded, pre-marked, or cancelled by dag_run_cancel
-      }
-      dag__absorb(r, w, v);
-      if (--r->waiting[w] == 0) {
-        dag__decide(r, w);
-      }
+    if (r->pos[v] == nd) {
+      r->n_work--;
+      continue;
+    }
+    size_t w = d[r->pos[v]++];
+    if (r->state[w] == DAG_PENDING) {  // else excluded, pre-marked or already settled
+      dag__notify(r, w, v);
+    }
+  }
+}
+
+// Count the unfinished dependencies of the PENDING node `v`, folding in those
+// already final (pre-marked or excluded).
+static void dag__count_waiting(struct dag_run *r, size_t v)
+{
+  size_t nd;
+  const size_t *d = dag_deps(r->g, v, &nd);
+  r->waiting[v] = 0;
+  for (size_t j = 0; j < nd; j++) {
+    enum dag_state s = r->state[d[j]];
+    if (!dag_state_is_final(s)) {
+      r->waiting[v]++;
+    } else if (dag__blocking(s) && !(r->flags[v] & DAG__F_BLOCKED)) {
+      r->flags[v] |= DAG__F_BLOCKED;
+      r->cause[v] = d[j];
+    } else if (s == DAG_SKIPPED) {
+      r->flags[v] |= DAG__F_SKIPPED;
     }
   }
 }
@@ -255,31 +343,22 @@ int dag_run_begin(struct dag_run *r, struct dag_changes *ch)
   }
   r->begun = true;
   dag__changes_reset(r);
-  const size_t *topo = dag_topo(r->g);
-  // Count the unfinished dependencies of every node still to run, folding in
-  // those already final (pre-marked or excluded).
   for (size_t i = 0; i < r->n; i++) {
-    if (r->state[i] != DAG_PENDING) {
-      continue;
-    }
-    size_t nd;
-    const size_t *d = dag_deps(r->g, i, &nd);
-    r->waiting[i] = 0;
-    for (size_t j = 0; j < nd; j++) {
-      if (dag_state_is_final(r->state[d[j]])) {
-        dag__absorb(r, i, d[j]);
-      } else {
-        r->waiting[i]++;
-      }
+    if (r->state[i] == DAG_PENDING) {
+      dag__count_waiting(r, i);
     }
   }
-  // Decide in topological order so that the first ready nodes come out in it.
-  for (size_t k = 0; k < r->n; k++) {
-    size_t v = topo[k];
-    if (r->state[v] == DAG_PENDING && r->waiting[v] == 0) {
-      dag__decide(r, v);
-      dag__propagate(r);
+  // Decide in index order; what settles is followed at once.
+  for (size_t v = 0; v < r->n; v++) {
+    if (r->state[v] != DAG_PENDING) {
+      continue;
     }
+    if (r->flags[v] & DAG__F_BLOCKED) {
+      dag__settle(r, v, DAG_CANCELLED, r->cause[v]);
+    } else if (r->waiting[v] == 0) {
+      dag__decide(r, v);
+    }
+    dag__walk(r);
   }
   dag__changes_out(r, ch);
   return 0;
@@ -308,8 +387,9 @@ int dag_run_done(struct dag_run *r, size_t node, enum dag_state result, struct d
   }
   dag__changes_reset(r);
   dag__set(r, node, result);
+  r->pos[node] = 0;
   r->work[r->n_work++] = node;
-  dag__propagate(r);
+  dag__walk(r);
   dag__changes_out(r, ch);
   return 0;
 }
@@ -320,7 +400,7 @@ int dag_run_cancel(struct dag_run *r, struct dag_changes *ch)
   for (size_t i = 0; i < r->n; i++) {
     if (r->state[i] == DAG_PENDING || r->state[i] == DAG_READY) {
       dag__set(r, i, DAG_CANCELLED);
-      r->settled[r->n_settled++] = i;
+      dag__report(r, i);
     }
   }
   dag__changes_out(r, ch);

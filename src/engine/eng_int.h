@@ -36,9 +36,8 @@ struct eng_step {
   bool resuming;  ///< next start goes through kind->resume with resume_intent
   char *resume_intent;
   int resume_attempt;
-  int attempts;      ///< attempts started (also lost ones)
-  int failures;      ///< failed attempts counted against retry.max_attempts
-  size_t deps_left;  ///< dependencies not finished yet
+  int attempts;  ///< attempts started (also lost ones)
+  int failures;  ///< failed attempts counted against retry.max_attempts
   int64_t started_ms, finished_ms;
   char *outputs_json;
   char *remote_name;
@@ -54,6 +53,11 @@ struct eng_step {
   struct smf_arena arena;  ///< per-attempt
   char *log_path;
   struct eng_step *free_next;  ///< queue of contexts to free after done
+  bool when_passed;            ///< `when:` was evaluated true (not evaluated again)
+  bool cache_checked;          ///< the step cache was consulted for this step
+  char *cache_key;             ///< key to store the result under (cache on, key known)
+  char *cache_spec;            ///< the interpolated spec (JSON) the key was computed from
+  char *cached_from;           ///< "RUN/STEP/ATTEMPT" when served from the cache
 };
 
 struct eng {
@@ -65,8 +69,9 @@ struct eng {
   char run_id[32];
   struct eng_step *steps;
   size_t n;
-  struct dag *dag;  ///< edges of the pipeline (dependents lookup)
-  size_t *queue;    ///< ready steps, FIFO (ring of n slots)
+  struct dag *dag;      ///< edges of the pipeline
+  struct dag_run *run;  ///< readiness, skips, blocking and selection of this run
+  size_t *queue;        ///< ready steps, FIFO (ring of n slots)
   size_t q_head, q_len;
   struct eng_step **batch;  ///< steps prepared in one pump turn (n slots)
   int running;
@@ -86,6 +91,7 @@ struct eng {
   char target_error[1024];   ///< why target is NULL
   const char *git_sha;       ///< in arena; NULL outside a git repository
   bool finishing;
+  char hooks_sha256[65];  ///< of the hooks file as loaded ("" without one)
 };
 
 // sched.c
@@ -95,14 +101,20 @@ void eng_step_transition(struct eng_step *s, enum step_state to);
 void eng_step_enqueue(struct eng_step *s);
 /// Write the step's row as it is (no transition, no log).
 void eng_step_persist(struct eng_step *s);
-/// All dependencies finished well: READY (queued), or SKIPPED by propagation.
-void eng_step_ready_or_skip(struct eng_step *d);
+/// Pre-mark what is already final (unselected, or restored by resume), begin
+/// the dag_run and record its first decisions. Once, before the loop runs.
+int eng_sched_begin(struct eng *e);
 /// Run eng_pump from the loop soon (idle handle).
 void eng_schedule(struct eng *e);
 void eng_pump(struct eng *e);
 void eng_stop(struct eng *e, bool kill_now);
 void eng_fatal(struct eng *e, const struct smf_error *err);
 bool eng_done(const struct eng *e);
+
+/// Evaluate `when:` of a READY step once. false: the step ended (skipped or failed).
+bool eng_step_check_when(struct eng_step *s);
+/// A step reached a final state outside an attempt: notify its dependants.
+void eng_step_final(struct eng_step *s);
 
 // engine.c
 /// Close the run's handles so that the loop ends (idempotent).
@@ -117,16 +129,58 @@ int eng_globals_init(struct eng *e, const char *globals_json, const char *vars_j
 char *eng_globals_json(struct eng *e);
 
 // hooks.c
-/// before(step): may change *spec (merged into a new tree in the attempt's arena).
-int eng_hook_before(struct eng_step *s, struct dsl_node **spec, struct smf_error *err);
-/// after(step, outputs): may add outputs.
+/// Caps of the run's sandbox from SMFLOW_LUA_INSTRUCTIONS (per call) and
+/// SMFLOW_LUA_MEMORY_MB, when set.
+void eng_hooks_lx_config(struct lx_config *cfg);
+/// Check that every hook and lua step function named by the pipeline exists
+/// (SMF_EVALIDATE with the step's position) and hash the hooks file.
+int eng_hooks_init(struct eng *e, struct smf_error *err);
+/// Record the hooks file's path and hash as an event of the run.
+void eng_hooks_record(struct eng *e);
+/// Call the step's `before` hook (or, when resuming, take its persisted result),
+/// merge its table into *spec and validate the result. *hooked: the table to
+/// persist with the intent (NULL when none). Errors have class HookError.
+int eng_hooks_before(struct eng_step *s, struct dsl_node **spec, struct dsl_node **hooked,
+                     struct smf_error *err);
+/// The intent text with {"before_hook": {function, result}} added (takes and
+/// returns ownership).
+char *eng_hooks_intent(struct eng_step *s, char *intent, const struct dsl_node *hooked);
+/// after(step, outputs): its table is merged into *outputs (in s->arena).
 int eng_hook_after(struct eng_step *s, const struct dsl_node **outputs, struct smf_error *err);
 /// on_failure(step, err) after the step failed for good; errors only logged.
 void eng_hook_on_failure(struct eng_step *s);
-/// The pipeline's on_success(run) / on_failure(run); errors only logged.
+/// The pipeline's on_success(run) / on_failure(run), run as a coroutine on the
+/// run's loop (it may use smflow.sleep/http/aws); errors only logged.
 void eng_hook_run_end(struct eng *e, const char *status);
 
 // json.c
 /// JSON text → value tree in `a` (NULL on a parse error, with *err set).
 struct dsl_node *eng_json_to_node(struct smf_arena *a, const char *text, struct smf_error *err);
 struct dsl_node *eng_jansson_to_node(struct smf_arena *a, const json_t *j);
+
+// cache_key.c, cache.c: the step cache (SPEC §6; the key is documented in cache_key.c).
+/// Version of the cache key format; part of every key.
+#define ENG_CACHE_VERSION 1
+/// What a cache key is computed from. All borrowed.
+struct eng_cache_input {
+  const char *kind;          ///< "run", "fit", ...
+  const char *spec_json;     ///< dsl_node_to_json of the interpolated spec
+  const char *pipeline_dir;  ///< absolute; relative paths resolve against it
+  const char *state_dir;     ///< absolute; s3:// of the local target lives in its store/
+  const char *target;        ///< "local" | "aws"
+  const char *hooks_path;    ///< the hooks file, or NULL
+};
+/// Compute the key (64 hex digits + NUL) from in. Blocking (hashes files): call it
+/// on the thread pool, or from a command that owns no loop. SMF_EUNSUPPORTED with
+/// *unknown (caller frees) when an input has no digest: no cache hit possible.
+int eng_cache_key(const struct eng_cache_input *in, char key[65], char **unknown);
+/// The hooks file of p as an absolute path, or NULL. Caller frees.
+char *eng_hooks_path(const struct dsl_pipeline *p);
+/// The run's target ("local" | "aws").
+const char *eng_target(const struct eng *e);
+/// For a READY step with `cache:` on that was not looked up yet: evaluate when:,
+/// interpolate, and look the key up on the thread pool. true: the step is taken
+/// care of (a lookup is under way, or it ended); false: prepare it as usual.
+bool eng_cache_begin(struct eng_step *s);
+/// After a success: remember the result under the step's key (if any).
+void eng_cache_store(struct eng_step *s);

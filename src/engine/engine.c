@@ -160,18 +160,29 @@ static void eng__lua_log(void *ud, const char *step_id, const char *msg)
   smf_log_step(SMF_LOG_INFO, step_id, "%s", msg);
 }
 
-static bool eng__selected(const struct eng *e, size_t i)
+// --only / --from: the run's dag_run selects; unknown ids select nothing.
+static void eng__select(struct eng *e)
 {
-  if (e->opt.n_only == 0 && e->opt.from == NULL) {
-    return true;
+  if (e->opt.n_only > 0) {
+    size_t *idx = smf_xcalloc(e->opt.n_only, sizeof(*idx));
+    size_t n = 0;
+    for (size_t k = 0; k < e->opt.n_only; k++) {
+      const struct dsl_step *d = dsl_pipeline_step(e->p, e->opt.only[k]);
+      if (d) {
+        idx[n++] = d->index;
+      }
+    }
+    dag_run_only(e->run, idx, n);
+    free(idx);
   }
-  for (size_t k = 0; k < e->opt.n_only; k++) {
-    if (strcmp(e->opt.only[k], e->p->steps[i].id) == 0) {
-      return true;
+  if (e->opt.from) {
+    const struct dsl_step *d = dsl_pipeline_step(e->p, e->opt.from);
+    if (d) {
+      dag_run_from(e->run, d->index);
+    } else if (e->opt.n_only == 0) {
+      dag_run_only(e->run, NULL, 0);
     }
   }
-  const struct dsl_step *from = e->opt.from ? dsl_pipeline_step(e->p, e->opt.from) : NULL;
-  return from && (from->index == i || dag_is_upstream(e->dag, from->index, i));
 }
 
 // The run's target. A failure is not fatal here: steps that need a target fail
@@ -205,6 +216,7 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
   srandom((unsigned)getpid() ^ (unsigned)smf_time_now_ms());
   struct lx_config cfg = {0};
   cfg.lua_path = access(SMF_SOURCE_LUA_DIR, F_OK) == 0 ? SMF_SOURCE_LUA_DIR : SMF_LUA_DIR;
+  eng_hooks_lx_config(&cfg);
   if ((e->lx = lx_new(&cfg, err)) == NULL) {
     return err->code ? err->code : SMF_ELUA;
   }
@@ -218,6 +230,10 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
       return rc;
     }
   }
+  int hrc = eng_hooks_init(e, err);
+  if (hrc != 0) {
+    return hrc;
+  }
   e->dag = dag_new(e->n);
   for (size_t i = 0; i < e->n; i++) {
     for (size_t k = 0; k < p->steps[i].n_needs; k++) {
@@ -229,6 +245,8 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
     free(cycle);
     return SMF_ERR_SET(err, SMF_EVALIDATE, "%s: the steps form a cycle", p->path);
   }
+  e->run = dag_run_new(e->dag);
+  eng__select(e);
   uv_loop_init(&e->loop);
   eng__target_new(e);
   e->steps = smf_xcalloc(e->n ? e->n : 1, sizeof(*e->steps));
@@ -239,7 +257,7 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
     s->eng = e;
     s->def = &p->steps[i];
     s->kind = step_kind_find(s->def->kind);
-    s->selected = eng__selected(e, i);
+    s->selected = dag_run_state(e->run, i) != DAG_EXCLUDED;
     s->ctx.log_fd = -1;
     uv_timer_init(&e->loop, &s->retry_timer);
     uv_timer_init(&e->loop, &s->timeout_timer);
@@ -285,11 +303,15 @@ static void eng__free(struct eng *e)
     free(s->remote_name);
     free(s->err_message);
     free(s->log_path);
+    free(s->cache_key);
+    free(s->cache_spec);
+    free(s->cached_from);
     smf_arena_free(&s->arena);
   }
   free(e->steps);
   free(e->queue);
   free(e->batch);
+  dag_run_free(e->run);
   if (e->dag) {
     dag_free(e->dag);
   }
@@ -321,35 +343,14 @@ static int eng__mark_unselected(struct eng *e, struct eng_step *s, struct smf_er
   return 0;
 }
 
-// Count unfinished dependencies and ready the steps that have none.
-static void eng__seed(struct eng *e)
-{
-  for (size_t i = 0; i < e->n; i++) {
-    struct eng_step *s = &e->steps[i];
-    s->deps_left = 0;
-    for (size_t k = 0; k < s->def->n_needs; k++) {
-      enum step_state d = e->steps[s->def->need_idx[k]].state;
-      if (d != STEP_SUCCEEDED && d != STEP_SKIPPED) {
-        s->deps_left++;
-      }
-    }
-  }
-  for (size_t i = 0; i < e->n; i++) {
-    struct eng_step *s = &e->steps[i];
-    if (s->resuming) {
-      eng_step_transition(s, STEP_READY);
-      eng_step_enqueue(s);
-    } else if (s->state == STEP_PENDING && s->deps_left == 0) {
-      eng_step_ready_or_skip(s);
-    }
-  }
-}
-
 // Run the loop to the end and turn what happened into an outcome.
 static int eng__loop(struct eng *e, struct smf_error *err)
 {
-  eng__seed(e);
-  eng_schedule(e);
+  eng_hooks_record(e);
+  if (eng_sched_begin(e) != 0) {
+    SMF_ERR_SET(err, SMF_ESTATE, "internal: the run's steps could not be scheduled");
+    return ENG_ENV_ERROR;
+  }
   uv_run(&e->loop, UV_RUN_DEFAULT);
   int outcome = ENG_SUCCEEDED;
   const char *status = "succeeded";

@@ -152,6 +152,9 @@ static int eng__vars_eval(struct eng *e, struct smf_error *err)
   if (rc != 0) {
     return rc;
   }
+  if (e->st == NULL) {
+    return 0;  // `smflow plan`: nothing is persisted
+  }
   char *json = dsl_node_to_json(vars);
   rc = state_run_set_vars(e->st, e->run_id, json, err);
   free(json);

@@ -1,6 +1,7 @@
 // sched.c: the step state machine and the scheduler — ready queue,
-// concurrency limit, retries with full-jitter backoff, timeouts, skip and
-// failure propagation, stopping. Only eng_step_transition changes a state:
+// concurrency limit, retries with full-jitter backoff, timeouts, stopping.
+// Readiness, skip propagation and failure blocking are the run's dag_run's
+// (src/dag/ready.c); this file records what it decides. Only eng_step_transition changes a state:
 // it persists (batched, flushed before any side effect), then logs, and its
 // callers then notify dependants.
 #include <errno.h>
@@ -62,6 +63,9 @@ static void eng__json_line(struct eng_step *s, enum step_state to)
                         "ts", (json_int_t)smf_time_now_ms());
   if (to == STEP_SUCCEEDED && s->outputs_json) {
     json_object_set_new(j, "outputs", json_loads(s->outputs_json, JSON_DECODE_ANY, NULL));
+  }
+  if (to == STEP_SUCCEEDED && s->cached_from) {
+    json_object_set_new(j, "cached_from", json_string(s->cached_from));
   }
   if (s->err_message &&
       (to == STEP_FAILED || to == STEP_RETRY_WAIT || to == STEP_SKIPPED || to == STEP_CANCELLED)) {
@@ -194,49 +198,65 @@ void eng_step_enqueue(struct eng_step *s)
   eng_schedule(e);
 }
 
-static void eng__on_final(struct eng_step *s);
+// ---- readiness: the run's dag_run decides, the engine records ----
 
-// All dependencies of d are final and none failed: ready it, or skip it when an
-// upstream step was skipped by `when:` (skips propagate; unselected steps do not).
-void eng_step_ready_or_skip(struct eng_step *d)
+// Record what the run decided, in the order it happened: READY steps are
+// queued; SKIPPED and CANCELLED steps name the dependency that settled them.
+static void eng__apply(struct eng *e, const struct dag_changes *ch)
 {
-  struct eng *e = d->eng;
-  for (size_t i = 0; i < d->def->n_needs; i++) {
-    struct eng_step *dep = &e->steps[d->def->need_idx[i]];
-    if (dep->state == STEP_SKIPPED && dep->selected) {
-      char msg[160];
-      snprintf(msg, sizeof(msg), "upstream step '%s' was skipped", dep->def->id);
-      eng__set_message(d, SMF_CLASS_NONE, msg);
-      eng_step_transition(d, STEP_SKIPPED);
-      eng__on_final(d);
-      return;
+  for (size_t i = 0; i < ch->n_changed; i++) {
+    size_t v = ch->changed[i];
+    struct eng_step *d = &e->steps[v];
+    enum dag_state st = dag_run_state(e->run, v);
+    if (st == DAG_READY) {
+      eng_step_transition(d, STEP_READY);
+      eng_step_enqueue(d);
+      continue;
     }
+    size_t c = dag_run_cause(e->run, v);
+    const struct eng_step *dep = c < e->n ? &e->steps[c] : NULL;
+    char msg[200];
+    snprintf(msg, sizeof(msg), "upstream step '%s' %s", dep ? dep->def->id : "?",
+             st == DAG_SKIPPED                  ? "was skipped"
+             : dep && dep->state == STEP_FAILED ? "failed"
+                                                : "was not started");
+    eng__set_message(d, SMF_CLASS_NONE, msg);
+    eng_step_transition(d, st == DAG_SKIPPED ? STEP_SKIPPED : STEP_CANCELLED);
   }
-  eng_step_transition(d, STEP_READY);
-  eng_step_enqueue(d);
 }
 
+int eng_sched_begin(struct eng *e)
+{
+  int rc = 0;
+  for (size_t i = 0; i < e->n && rc == 0; i++) {
+    const struct eng_step *s = &e->steps[i];
+    if (!s->selected || s->state == STEP_SUCCEEDED) {
+      rc = dag_run_premark(e->run, i);  // outside the run: its skip does not propagate
+    } else if (s->state == STEP_SKIPPED) {
+      rc = dag_run_premark_skipped(e->run, i);
+    }
+  }
+  struct dag_changes ch;
+  if (rc == 0 && (rc = dag_run_begin(e->run, &ch)) == 0) {
+    eng__apply(e, &ch);
+  }
+  eng_schedule(e);
+  return rc;
+}
+
+// The step finished (succeeded, failed, or skipped by `when:`): tell the run.
 static void eng__on_final(struct eng_step *s)
 {
   struct eng *e = s->eng;
-  bool bad = s->state == STEP_FAILED || s->state == STEP_CANCELLED;
-  size_t nd = 0;
-  const size_t *dependents = dag_dependents(e->dag, (size_t)(s - e->steps), &nd);
-  for (size_t i = 0; i < nd; i++) {
-    struct eng_step *d = &e->steps[dependents[i]];
-    if (d->state != STEP_PENDING) {
-      continue;
-    }
-    if (bad) {
-      char msg[200];
-      snprintf(msg, sizeof(msg), "upstream step '%s' %s", s->def->id,
-               s->state == STEP_FAILED ? "failed" : "was not started");
-      eng__set_message(d, SMF_CLASS_NONE, msg);
-      eng_step_transition(d, STEP_CANCELLED);
-      eng__on_final(d);
-    } else if (d->deps_left > 0 && --d->deps_left == 0) {
-      eng_step_ready_or_skip(d);
-    }
+  enum dag_state res = s->state == STEP_SUCCEEDED ? DAG_SUCCEEDED
+                       : s->state == STEP_FAILED  ? DAG_FAILED
+                       : s->state == STEP_SKIPPED ? DAG_SKIPPED
+                                                  : DAG_CANCELLED;
+  struct dag_changes ch;
+  if (dag_run_done(e->run, (size_t)(s - e->steps), res, &ch) == 0) {
+    eng__apply(e, &ch);
+  } else {
+    smf_log(SMF_LOG_WARN, "internal: step '%s' finished twice", s->def->id);
   }
   eng_schedule(e);
 }
@@ -267,16 +287,22 @@ static int eng__open_log(struct eng_step *s, struct smf_error *err)
   return 0;
 }
 
+// Lua code that failed in an expression is a HookError like a failing hook.
+static enum smf_errclass eng__expr_class(const struct smf_error *err)
+{
+  return err->code == SMF_ELUA || err->klass == SMF_CLASS_HOOK ? SMF_CLASS_HOOK : SMF_CLASS_CLIENT;
+}
+
 static bool eng__check_when(struct eng_step *s)
 {
   struct eng *e = s->eng;
   struct smf_error err = SMF_ERROR_INIT;
   bool ok = true;
-  if (s->resuming || s->def->when == NULL) {
+  if (s->resuming || s->def->when == NULL || s->when_passed) {
     return true;
   }
   if (lx_eval_bool(e->lx, s->def->when, e->p->path, &ok, &err) != 0) {
-    eng__fail_early(s, SMF_CLASS_CLIENT, err.message);
+    eng__fail_early(s, eng__expr_class(&err), err.message);
     return false;
   }
   if (!ok) {
@@ -286,7 +312,18 @@ static bool eng__check_when(struct eng_step *s)
     eng_step_transition(s, STEP_SKIPPED);
     eng__on_final(s);
   }
+  s->when_passed = ok;
   return ok;
+}
+
+bool eng_step_check_when(struct eng_step *s)
+{
+  return eng__check_when(s);
+}
+
+void eng_step_final(struct eng_step *s)
+{
+  eng__on_final(s);
 }
 
 // Interpolate and validate the spec of a READY step and write its intent into
@@ -306,11 +343,12 @@ static bool eng__prepare(struct eng_step *s)
   }
   struct dsl_node *spec = NULL;
   if (lx_interpolate(e->lx, s->def->spec, e->p->path, &s->arena, &spec, &err) != 0) {
-    eng__fail_early(s, SMF_CLASS_CLIENT, err.message);
+    eng__fail_early(s, eng__expr_class(&err), err.message);
     return false;
   }
-  if (eng_hook_before(s, &spec, &err) != 0) {
-    eng__fail_early(s, err.klass ? err.klass : SMF_CLASS_HOOK, err.message);
+  struct dsl_node *hooked = NULL;  // the before hook's table, persisted with the intent
+  if (eng_hooks_before(s, &spec, &hooked, &err) != 0) {
+    eng__fail_early(s, SMF_CLASS_HOOK, err.message);
     return false;
   }
   struct dsl_diags diags = {0};
@@ -349,7 +387,7 @@ static bool eng__prepare(struct eng_step *s)
     return false;
   }
   if (!s->resuming) {
-    char *intent = s->kind->intent(c);
+    char *intent = eng_hooks_intent(s, s->kind->intent(c), hooked);
     int rc = state_attempt_intent_add(e->st, e->run_id, s->def->id, c->attempt, intent, &err);
     free(intent);
     if (rc != 0) {
@@ -359,6 +397,9 @@ static bool eng__prepare(struct eng_step *s)
   s->active = true;
   s->cancel_reason = 0;
   e->running++;
+  if (dag_run_state(e->run, (size_t)(s - e->steps)) == DAG_READY) {
+    dag_run_start(e->run, (size_t)(s - e->steps));  // retries stay RUNNING there
+  }
   eng_step_transition(s, STEP_RUNNING);
   return true;
 }
@@ -421,7 +462,7 @@ void eng_pump(struct eng *e)
     e->q_head = (e->q_head + 1) % e->n;
     e->q_len--;
     s->in_queue = false;
-    if (s->state == STEP_READY && eng__prepare(s)) {
+    if (s->state == STEP_READY && !eng_cache_begin(s) && eng__prepare(s)) {
       e->batch[nb++] = s;
     }
   }
@@ -522,6 +563,7 @@ static void eng__succeeded(struct eng_step *s, const struct dsl_node *outputs)
   }
   eng__set_message(s, SMF_CLASS_NONE, NULL);
   eng_step_transition(s, STEP_SUCCEEDED);
+  eng_cache_store(s);
   eng__on_final(s);
 }
 

@@ -174,4 +174,5 @@ void lx__open_smflow(lua_State *L)
   lua_setfield(L, -2, "time");
   lx__open_json(L);
   lua_setfield(L, -2, "json");
+  lx__open_async(L);
 }

@@ -93,6 +93,8 @@ void lx__push_code(lua_State *L, const char *expr, size_t len);
 
 /// Push the `smflow` library table (lib.c).
 void lx__open_smflow(lua_State *L);
+/// Add sleep, http.request and aws.call to the `smflow` table on top (async.c).
+void lx__open_async(lua_State *L);
 /// Push the `smflow.json` table (json.c).
 void lx__open_json(lua_State *L);
 /// Emit a log line through the sandbox's log callback.

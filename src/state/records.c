@@ -254,6 +254,7 @@ int state_steps_list(struct state *s, const char *run_id, struct state_step **ou
     x->error_class = state__col_text(st, 8);
     x->error_message = state__col_text(st, 9);
     x->remote_name = state__col_text(st, 10);
+    x->cached_from = state__col_text(st, 11);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) {
@@ -302,6 +303,7 @@ void state_step_clear(struct state_step *x)
   free(x->error_class);
   free(x->error_message);
   free(x->remote_name);
+  free(x->cached_from);
   memset(x, 0, sizeof(*x));
 }
 

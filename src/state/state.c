@@ -68,6 +68,18 @@ static const char *const state__migrations[] = {
     "CREATE INDEX steps_by_id ON steps(id, state);",
     // 3: the local model registry and the local endpoints (src/state/registry.c).
     STATE__MIGRATION_REGISTRY,
+    // 4: the step cache (src/state/cache.c): reusable results by cache key, and
+    // on a step served from it, where its outputs came from.
+    "CREATE TABLE step_cache ("
+    "  key TEXT NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  outputs_json TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, step_id));"
+    "CREATE INDEX step_cache_by_key ON step_cache(key, created_at);"
+    "ALTER TABLE steps ADD COLUMN cached_from TEXT;",
 };
 
 static const char *const state__sql[ST__COUNT] = {
@@ -103,7 +115,7 @@ static const char *const state__sql[ST__COUNT] = {
         " remote_name = excluded.remote_name",
     [ST_STEP_LIST] =
         "SELECT run_id, id, kind, state, attempts, started_at, finished_at,"
-        " outputs_json, error_class, error_message, remote_name FROM steps"
+        " outputs_json, error_class, error_message, remote_name, cached_from FROM steps"
         " WHERE run_id = ? ORDER BY seq, id",
     [ST_STEP_LAST_OUTPUTS] =
         "SELECT s.outputs_json FROM steps s JOIN runs r ON r.id = s.run_id"

@@ -12,6 +12,7 @@ static const struct step_kind *const step__kinds[] = {
     &step_kind_evaluate,
     &step_kind_register,
     &step_kind_deploy,
+    &step_kind_lua,
 };
 // clang-format on
 

@@ -11,6 +11,7 @@ extern const struct step_kind step_kind_fit;
 extern const struct step_kind step_kind_evaluate;
 extern const struct step_kind step_kind_register;
 extern const struct step_kind step_kind_deploy;
+extern const struct step_kind step_kind_lua;
 
 /// The command of a `run` spec (string form or {command}). Borrowed.
 const char *step_run_command(const struct dsl_node *spec);

@@ -115,6 +115,16 @@ int target_job_stop(struct target *t, struct target_job *j, struct smf_error *er
   return j->ops->stop(j, err);
 }
 
+int target_job_stop_by_name(struct target *t, bool processing, const char *job_name,
+                            target_done_cb cb, void *data, struct smf_error *err)
+{
+  if (t->vt->stop_job_by_name == NULL) {
+    return SMF_ERR_SET(err, SMF_EUNSUPPORTED, "the %s target cannot stop a job by name",
+                       t->vt->name);
+  }
+  return t->vt->stop_job_by_name(t, processing, job_name, cb, data, err);
+}
+
 void target_job_detach(struct target_job *j)
 {
   if (j) {

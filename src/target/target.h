@@ -339,6 +339,12 @@ struct target_vtable {
   const struct target_hosting_ops *hosting;
   const struct target_registry_ops *registry;
   void (*free)(struct target *t);
+  /// Optional (NULL: SMF_EUNSUPPORTED): stop the training (processing false) or
+  /// processing job named job_name that an earlier process started and whose
+  /// handle is gone (`smflow cancel`). Same callback contract as the other
+  /// operations; status SMF_ENOENT when there is no such job.
+  int (*stop_job_by_name)(struct target *t, bool processing, const char *job_name,
+                          target_done_cb cb, void *data, struct smf_error *err);
 };
 
 /// Settings every target understands. Borrowed during target_new only.
@@ -395,6 +401,9 @@ int target_processing_attach(struct target *t, const struct target_processing_jo
                              struct target_job **out, struct smf_error *err);
 /// Stop a training or processing job (the handle knows its group).
 int target_job_stop(struct target *t, struct target_job *j, struct smf_error *err);
+/// Stop a job by name (target_vtable.stop_job_by_name; SMF_EUNSUPPORTED without it).
+int target_job_stop_by_name(struct target *t, bool processing, const char *job_name,
+                            target_done_cb cb, void *data, struct smf_error *err);
 /// Leave a training or processing job running and forget it (see target_job_ops.detach).
 void target_job_detach(struct target_job *j);
 

@@ -46,7 +46,13 @@ for i in $(seq 1 20); do
     done_rc=0 # killed while exiting after the run had ended
     break
   fi
-  "$SMFLOW" --state-dir state resume >>log.out 2>>log.err &
+  # A kill that lands before the run was recorded leaves nothing to resume:
+  # nothing was started, so the run is started again.
+  if [[ -z $(q "select id from runs" 2>/dev/null) ]]; then
+    "$SMFLOW" --state-dir state run crash.yaml >>log.out 2>>log.err &
+  else
+    "$SMFLOW" --state-dir state resume >>log.out 2>>log.err &
+  fi
   pid=$!
 done
 if [[ -z $done_rc ]]; then

@@ -175,18 +175,19 @@ TEST(run_failure_blocks_dependants_only)
   ch = finish(r, 0, DAG_SUCCEEDED);
   ASSERT_EQ(ch.n_ready, 2);
   ch = finish(r, 1, DAG_FAILED);
-  ASSERT_EQ(ch.n_settled, 1);
+  ASSERT_EQ(ch.n_settled, 2);  // at once, although 5 still waits for 4
   ASSERT_EQ(ch.settled[0], 2);
+  ASSERT_EQ(ch.settled[1], 5);
   ASSERT_EQ(dag_run_state(r, 2), DAG_CANCELLED);
-  ASSERT_EQ(dag_run_state(r, 5), DAG_PENDING);  // decided when its last dependency ends
+  ASSERT_EQ(dag_run_state(r, 5), DAG_CANCELLED);
+  ASSERT_EQ(dag_run_cause(r, 2), 1);
+  ASSERT_EQ(dag_run_cause(r, 5), 2);
   ch = finish(r, 3, DAG_SUCCEEDED);
   ASSERT_EQ(ch.n_ready, 1);
   ASSERT_EQ(ch.ready[0], 4);
   ch = finish(r, 4, DAG_SUCCEEDED);
   ASSERT_EQ(ch.n_ready, 0);
-  ASSERT_EQ(ch.n_settled, 1);
-  ASSERT_EQ(ch.settled[0], 5);
-  ASSERT_EQ(dag_run_state(r, 5), DAG_CANCELLED);
+  ASSERT_EQ(ch.n_settled, 0);
   ASSERT(!dag_run_complete(r));
   finish(r, 6, DAG_SUCCEEDED);
   ASSERT(dag_run_complete(r));
@@ -329,14 +330,26 @@ TEST(run_from_downstream)
   ASSERT(dag_run_complete(r));
   dag_run_free(r);
 
-  // Restrictions intersect: --from 1 and --only 2 keep just 2.
-  r = dag_run_new(g);
-  size_t only = 2;
-  ASSERT_EQ(dag_run_from(r, 1), 0);
-  ASSERT_EQ(dag_run_only(r, &only, 1), 0);
-  ASSERT_EQ(dag_run_count(r, DAG_EXCLUDED), 5);
-  ASSERT_EQ(dag_run_state(r, 2), DAG_PENDING);
-  dag_run_free(r);
+  // Selections add up: --only 5 then --from 1 keep 1, 2, 4 and 5; in the
+  // other order too.
+  for (int order = 0; order < 2; order++) {
+    r = dag_run_new(g);
+    size_t only = 5;
+    if (order == 0) {
+      ASSERT_EQ(dag_run_only(r, &only, 1), 0);
+      ASSERT_EQ(dag_run_count(r, DAG_EXCLUDED), 5);
+      ASSERT_EQ(dag_run_from(r, 1), 0);
+    } else {
+      ASSERT_EQ(dag_run_from(r, 1), 0);
+      ASSERT_EQ(dag_run_only(r, &only, 1), 0);
+    }
+    ASSERT_EQ(dag_run_count(r, DAG_EXCLUDED), 2);
+    ASSERT_EQ(dag_run_state(r, 0), DAG_EXCLUDED);
+    ASSERT_EQ(dag_run_state(r, 3), DAG_EXCLUDED);
+    ASSERT_EQ(dag_run_state(r, 2), DAG_PENDING);
+    ASSERT_EQ(dag_run_state(r, 5), DAG_PENDING);
+    dag_run_free(r);
+  }
   dag_free(g);
 }
 
@@ -374,6 +387,74 @@ TEST(run_empty)
   dag_free(g);
 }
 
+TEST(run_consequences_depth_first)
+{
+  // 0 -> 1 -> 3, 0 -> 2, 1 -> 2, 4 -> 5: 0's failure cancels 1, then 1's
+  // dependents (3, 2) before 0's next dependent, as a recursive walk would.
+  static const size_t e[][2] = {{0, 1}, {1, 3}, {0, 2}, {1, 2}, {4, 5}};
+  struct dag *g = build(6, e, 5);
+  struct dag_run *r = dag_run_new(g);
+  struct dag_changes ch;
+  ASSERT_EQ(dag_run_begin(r, &ch), 0);
+  ASSERT_EQ(ch.n_ready, 2);
+  ch = finish(r, 0, DAG_FAILED);
+  ASSERT_EQ(ch.n_changed, 3);
+  ASSERT_EQ(ch.changed[0], 1);
+  ASSERT_EQ(ch.changed[1], 3);
+  ASSERT_EQ(ch.changed[2], 2);
+  ASSERT_EQ(dag_run_cause(r, 1), 0);
+  ASSERT_EQ(dag_run_cause(r, 3), 1);
+  ASSERT_EQ(dag_run_cause(r, 2), 1);
+  ASSERT_EQ(dag_run_cause(r, 4), SIZE_MAX);
+  ch = finish(r, 4, DAG_SUCCEEDED);
+  ASSERT_EQ(ch.n_changed, 1);
+  ASSERT_EQ(ch.changed[0], 5);
+  dag_run_free(r);
+  dag_free(g);
+}
+
+TEST(run_resume_premarks)
+{
+  // 2 needs 1 and 0 (both skipped earlier); 4 needs 3 (succeeded earlier);
+  // 5 needs 1 and 4; 6 needs 5 and 7 (succeeded earlier); 8 needs 9 (succeeded
+  // earlier) and 10 is free: ready in index order (8 before 10), not topological.
+  static const size_t e[][2] = {{1, 2}, {0, 2}, {3, 4}, {1, 5}, {4, 5}, {5, 6}, {7, 6}, {9, 8}};
+  struct dag *g = build(11, e, 8);
+  struct dag_run *r = dag_run_new(g);
+  struct dag_changes ch;
+  ASSERT_EQ(dag_run_premark_skipped(r, 0), 0);
+  ASSERT_EQ(dag_run_premark_skipped(r, 1), 0);
+  ASSERT_EQ(dag_run_premark(r, 3), 0);
+  ASSERT_EQ(dag_run_premark(r, 7), 0);
+  ASSERT_EQ(dag_run_premark(r, 9), 0);
+  ASSERT(dag_run_is_premarked(r, 0) && dag_run_is_premarked(r, 3));
+  ASSERT_EQ(dag_run_begin(r, &ch), 0);
+  ASSERT_EQ(ch.n_changed, 4);
+  ASSERT_EQ(ch.changed[0], 2);
+  ASSERT_EQ(ch.changed[1], 4);
+  ASSERT_EQ(ch.changed[2], 8);
+  ASSERT_EQ(ch.changed[3], 10);
+  ASSERT_EQ(ch.n_ready, 3);
+  ASSERT_EQ(ch.ready[0], 4);
+  ASSERT_EQ(ch.ready[1], 8);
+  ASSERT_EQ(ch.ready[2], 10);
+  ASSERT_EQ(dag_run_state(r, 2), DAG_SKIPPED);
+  ASSERT_EQ(dag_run_cause(r, 2), 1);  // dag_deps order: the edge 1 -> 2 came first
+  ASSERT_EQ(dag_run_state(r, 5), DAG_PENDING);
+  ch = finish(r, 4, DAG_SUCCEEDED);  // 5 decided now: skipped, because of 1
+  ASSERT_EQ(ch.n_changed, 2);
+  ASSERT_EQ(ch.changed[0], 5);
+  ASSERT_EQ(ch.changed[1], 6);
+  ASSERT_EQ(dag_run_cause(r, 5), 1);
+  ASSERT_EQ(dag_run_cause(r, 6), 5);
+  ASSERT_EQ(dag_run_state(r, 6), DAG_SKIPPED);
+  finish(r, 8, DAG_SUCCEEDED);
+  finish(r, 10, DAG_SUCCEEDED);
+  ASSERT(dag_run_complete(r));
+  dag_run_free(r);
+  dag_free(g);
+}
+
 // xorshift64*: a fixed seed makes the random graph and schedule repeatable.
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static size_t rnd(size_t bound)
@@ -384,22 +465,37 @@ static size_t rnd(size_t bound)
   return (size_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 33) % bound;
 }
 
+static bool is_dep(const struct dag *g, size_t dep, size_t v)
+{
+  size_t nd;
+  const size_t *d = dag_deps(g, v, &nd);
+  return has(d, nd, dep);
+}
+
 // Checks a node just reported by the run against its dependencies' states.
 static void check_reported(const struct dag *g, struct dag_run *r, size_t v, unsigned char *seen)
 {
   size_t nd;
   const size_t *d = dag_deps(g, v, &nd);
-  bool blocked = false, skipped = false;
+  bool skipped = false;
   ASSERT(!seen[v]);  // reported once
   seen[v] = 1;
+  if (dag_run_state(r, v) == DAG_CANCELLED) {  // at once, by a failed or cancelled dep
+    size_t c = dag_run_cause(r, v);
+    ASSERT(c != SIZE_MAX && is_dep(g, c, v));
+    ASSERT(dag_run_state(r, c) == DAG_FAILED || dag_run_state(r, c) == DAG_CANCELLED);
+    return;
+  }
   for (size_t i = 0; i < nd; i++) {
     enum dag_state s = dag_run_state(r, d[i]);
-    ASSERT(dag_state_is_final(s));  // no node decided before all its deps finished
-    blocked |= s == DAG_FAILED || s == DAG_CANCELLED;
+    ASSERT(dag_state_is_final(s));                  // not decided before all its deps finished
+    ASSERT(s != DAG_FAILED && s != DAG_CANCELLED);  // else it would have been cancelled
     skipped |= s == DAG_SKIPPED;
   }
-  enum dag_state want = blocked ? DAG_CANCELLED : skipped ? DAG_SKIPPED : DAG_READY;
-  ASSERT_EQ(dag_run_state(r, v), want);
+  ASSERT_EQ(dag_run_state(r, v), skipped ? DAG_SKIPPED : DAG_READY);
+  if (skipped) {
+    ASSERT(dag_run_state(r, dag_run_cause(r, v)) == DAG_SKIPPED);
+  }
 }
 
 static void absorb(const struct dag *g, struct dag_run *r, const struct dag_changes *ch,
@@ -412,6 +508,7 @@ static void absorb(const struct dag *g, struct dag_run *r, const struct dag_chan
   for (size_t i = 0; i < ch->n_settled; i++) {
     check_reported(g, r, ch->settled[i], seen);
   }
+  ASSERT_EQ(ch->n_changed, ch->n_ready + ch->n_settled);
 }
 
 static size_t take(size_t *v, size_t *n)
@@ -508,6 +605,8 @@ int main(void)
   RUN_TEST(run_only_unsatisfied);
   RUN_TEST(run_from_downstream);
   RUN_TEST(run_cancel);
+  RUN_TEST(run_consequences_depth_first);
+  RUN_TEST(run_resume_premarks);
   RUN_TEST(run_empty);
   RUN_TEST(run_random_10000);
   return TEST_REPORT();

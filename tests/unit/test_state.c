@@ -104,7 +104,8 @@ TEST(migration_from_version_1)
   ASSERT(sqlite3_exec(db,
                       "DROP INDEX steps_by_id; ALTER TABLE runs DROP COLUMN options_json;"
                       "DROP TABLE model_packages; DROP TABLE model_package_groups;"
-                      "DROP TABLE endpoints; PRAGMA user_version = 1;",
+                      "DROP TABLE endpoints; DROP TABLE step_cache;"
+                      "ALTER TABLE steps DROP COLUMN cached_from; PRAGMA user_version = 1;",
                       NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(db);
   free(path);
@@ -261,6 +262,50 @@ TEST(runs_steps_attempts_roundtrip)
   rm_dir(dir);
 }
 
+TEST(step_cache_and_lock_holder)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  long pid = -1;
+  ASSERT_EQ(state_lock_holder(dir, &pid, &err), 0);  // no lock file yet
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  ASSERT_EQ(state_lock_holder(dir, &pid, &err), 1);
+  ASSERT_EQ(pid, (long)getpid());
+  make_run(s, "r1");
+  struct state_cache_entry e;
+  ASSERT_EQ(state_cache_lookup(s, "k1", 0, &e, &err), SMF_ENOENT);
+  ASSERT_EQ(state_cache_put(s, "k1", "r1", "train", 2, "{\"a\":1}", &err), 0);
+  ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(state_cache_lookup(s, "k1", 0, &e, &err), 0);
+  ASSERT_STREQ(e.run_id, "r1");
+  ASSERT_STREQ(e.step_id, "train");
+  ASSERT_EQ(e.attempt, 2);
+  ASSERT_STREQ(e.outputs_json, "{\"a\":1}");
+  int64_t created = e.created_ms;
+  state_cache_entry_clear(&e);
+  // Too old for the caller's bound: a miss.
+  ASSERT_EQ(state_cache_lookup(s, "k1", created + 1, &e, &err), SMF_ENOENT);
+  ASSERT_EQ(state_cache_lookup(s, "k2", 0, &e, &err), SMF_ENOENT);
+  struct state_step row = {
+      .run_id = (char *)"r1", .id = (char *)"train", .kind = (char *)"run", .state = (char *)"succeeded"};
+  ASSERT_EQ(state_step_put(s, &row, &err), 0);
+  ASSERT_EQ(state_step_set_cached_from(s, "r1", "train", "r0/train/1", &err), 0);
+  state_close(s);
+  ASSERT_EQ(state_lock_holder(dir, &pid, &err), 0);
+  ASSERT_EQ(state_open(dir, STATE_OPEN_READ, &s, &err), 0);
+  struct state_step *steps = NULL;
+  size_t n = 0;
+  ASSERT_EQ(state_steps_list(s, "r1", &steps, &n, &err), 0);
+  ASSERT_EQ(n, 1);
+  ASSERT_STREQ(steps[0].cached_from, "r0/train/1");
+  state_steps_free(steps, n);
+  ASSERT_EQ(state_cache_lookup(s, "k1", 0, &e, &err), 0);  // read-only lookup (plan)
+  state_cache_entry_clear(&e);
+  state_close(s);
+  rm_dir(dir);
+}
+
 int main(void)
 {
   RUN_TEST(migrations_fresh_and_idempotent);
@@ -269,5 +314,6 @@ int main(void)
   RUN_TEST(read_mode_without_database);
   RUN_TEST(intent_is_durable_at_once_and_batches_flush_together);
   RUN_TEST(runs_steps_attempts_roundtrip);
+  RUN_TEST(step_cache_and_lock_holder);
   return TEST_REPORT();
 }
