@@ -30,7 +30,7 @@ YAML
 rc=$?
 [[ $rc -eq 1 ]] || fail "run exits 1 (a step failed), got $rc"
 expect() {  # STEP POSITION
-  grep -qF "[$1] error: failed after 0 attempts: ClientError: p.yaml:$2: in" "$T/err" ||
+  grep -qE "^\[$1\] error: failed after 0 attempts: [A-Za-z]+: p\.yaml:$2: in " "$T/err" ||
     fail "step $1: error at p.yaml:$2 expected; got: $(grep -F "[$1] error" "$T/err")"
 }
 expect a 4:23
