@@ -2,8 +2,8 @@
 // scanner (lx_template_next / lx_template_close), checks that its braces balance,
 // compiles it with lx_syntax_check to report syntax errors at the expression's own
 // line:col, and reports `steps.X` / `steps["X"]` references so that the validator
-// can check them against `needs` (and `params.X` / `vars.X` ones, checked against
-// the declared names).
+// can check them against `needs` (and `params.X`, `vars.X`, `run.X`, `git.X`,
+// `aws.X` ones, checked against the declared or documented names).
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -130,7 +130,8 @@ static bool is_word(const char *s, size_t len, const char *w)
   return strlen(w) == len && memcmp(s, w, len) == 0;
 }
 
-// Report `steps.NAME`, `params.NAME`, `vars.NAME` (and `ROOT["NAME"]`) in one expression.
+// Report `steps.NAME`, `params.NAME`, `vars.NAME`, `run.NAME`, `git.NAME`, `aws.NAME`
+// (and `ROOT["NAME"]`) in one expression.
 static void scan_refs(struct dsl_expr_ctx *x, const char *s, size_t len, struct dsl_mark m)
 {
   for (size_t i = 0; i < len;) {
@@ -157,9 +158,12 @@ static void scan_refs(struct dsl_expr_ctx *x, const char *s, size_t len, struct 
       if (x->on_ref) {
         x->on_ref(x->ud, name, nlen, m);
       }
-    } else if (is_word(s + st, i - st, "params") || is_word(s + st, i - st, "vars")) {
-      if (x->on_name) {
-        x->on_name(x->ud, s[st] == 'p' ? "params" : "vars", name, nlen, m);
+    } else if (x->on_name != NULL) {
+      static const char *const roots[] = {"params", "vars", "run", "git", "aws"};
+      for (size_t r = 0; r < sizeof(roots) / sizeof(roots[0]); r++) {
+        if (is_word(s + st, i - st, roots[r])) {
+          x->on_name(x->ud, roots[r], name, nlen, m);
+        }
       }
     }
   }

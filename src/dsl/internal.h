@@ -156,8 +156,8 @@ void dsl__check_image(struct dsl_vctx *v, const struct dsl_node *map, bool requi
 
 /// Called for each `steps.X` / `steps["X"]` reference found in an expression.
 typedef void (*dsl_ref_fn)(void *ud, const char *step, size_t len, struct dsl_mark m);
-/// Called for each `params.X` / `vars.X` (or bracket form) reference; `root` is
-/// "params" or "vars".
+/// Called for each `params.X` / `vars.X` / `run.X` / `git.X` / `aws.X` (or bracket
+/// form) reference; `root` is that global's name.
 typedef void (*dsl_name_ref_fn)(void *ud, const char *root, const char *name, size_t len,
                                 struct dsl_mark m);
 

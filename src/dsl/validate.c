@@ -161,11 +161,42 @@ static void unknown_name(struct build *b, const char *what, const struct dsl_nod
   free(names);
 }
 
-// `params.NAME` must name a declared param; `vars.NAME` a var (inside vars: an earlier one).
+// The fields of the `run`, `git` and `aws` globals (SPEC §3).
+static const char *const run_fields[] = {"id", "name", "timestamp", "date", "started_at"};
+static const char *const git_fields[] = {"sha", "short_sha", "branch", "dirty"};
+static const char *const aws_fields[] = {"region", "account_id", "default_bucket"};
+
+static void fixed_field(struct build *b, const char *root, const char *id, struct dsl_mark m)
+{
+  const char *const *list = root[0] == 'r' ? run_fields : root[0] == 'g' ? git_fields : aws_fields;
+  size_t n = root[0] == 'r'   ? SMF_ARRAY_LEN(run_fields)
+             : root[0] == 'g' ? SMF_ARRAY_LEN(git_fields)
+                              : SMF_ARRAY_LEN(aws_fields);
+  if (in_list(id, list, n)) {
+    return;
+  }
+  struct smf_buf all = SMF_BUF_INIT;
+  for (size_t i = 0; i < n; i++) {
+    smf_buf_printf(&all, "%s%s", i ? ", " : "", list[i]);
+  }
+  const char *sug = smf_str_suggest(id, list, n);
+  dsl_diags_add(b->d, b->path, m, "%s'%s.%s' does not exist (%s has %s)%s%s%s", b->x.prefix, root,
+                id, root, smf_buf_cstr(&all), sug ? "; did you mean '" : "", sug ? sug : "",
+                sug ? "'?" : "");
+  smf_buf_free(&all);
+}
+
+// `params.NAME` must name a declared param; `vars.NAME` a var (inside vars: an earlier one);
+// `run.NAME`, `git.NAME` and `aws.NAME` one of their documented fields.
 static void ref_name(void *ud, const char *root, const char *name, size_t len, struct dsl_mark m)
 {
   struct build *b = ud;
   char *id = smf_xstrndup(name, len);
+  if (root[0] == 'r' || root[0] == 'g' || root[0] == 'a') {
+    fixed_field(b, root, id, m);
+    free(id);
+    return;
+  }
   if (root[0] == 'p') {
     if (map_index(b->params_node, id) == SIZE_MAX) {
       unknown_name(b, "param", b->params_node, id, SIZE_MAX, m);
