@@ -187,6 +187,53 @@ TEST(put_stat_and_overwrite)
 
 // A reader process checks that every read sees one whole version, while this
 // process replaces the object again and again.
+// put_move renames the file into place (same inode, the source is gone); onto
+// another filesystem (/dev/shm, a file:// object) it copies, then removes the source.
+TEST(put_move)
+{
+  struct fixture f;
+  fx_init(&f);
+  struct smf_error err = SMF_ERROR_INIT;
+  tu_write_str(f.pipe, "packed.tar.gz", "packed bytes");
+  char *src = smf_xasprintf("%s/packed.tar.gz", f.pipe);
+  ASSERT_EQ(chmod(src, 0600), 0);
+  struct stat before, after;
+  ASSERT_EQ(stat(src, &before), 0);
+  ASSERT_EQ(local_store_put_move(&f.st, src, "s3://bkt/out/model.tar.gz", &err), 0);
+  ASSERT(access(src, F_OK) != 0);
+  char *path = NULL;
+  ASSERT_EQ(local_store_resolve(&f.st, "s3://bkt/out/model.tar.gz", &path, &err), 0);
+  ASSERT_EQ(stat(path, &after), 0);
+  ASSERT_EQ(after.st_ino, before.st_ino);  // renamed, not copied
+  ASSERT_EQ(after.st_mode & 0777, 0644);
+  char *data = slurp(path);
+  ASSERT_STREQ(data, "packed bytes");
+  free(data);
+  free(path);
+
+  char shm_tmpl[] = "/dev/shm/smf-test-store-XXXXXX";
+  char *shm = mkdtemp(shm_tmpl);
+  if (shm != NULL) {
+    tu_write_str(f.pipe, "packed.tar.gz", "elsewhere");
+    char *uri = smf_xasprintf("file://%s/obj.tar.gz", shm);
+    ASSERT_EQ(local_store_put_move(&f.st, src, uri, &err), 0);
+    ASSERT(access(src, F_OK) != 0);
+    char *dest = smf_xasprintf("%s/obj.tar.gz", shm);
+    data = slurp(dest);
+    ASSERT_STREQ(data, "elsewhere");
+    free(data);
+    unlink(dest);
+    rmdir(shm);
+    free(dest);
+    free(uri);
+  }
+  // A missing source fails and stores nothing.
+  ASSERT(local_store_put_move(&f.st, src, "s3://bkt/out/none", &err) != 0);
+  ASSERT(!local_store_exists(&f.st, "s3://bkt/out/none"));
+  free(src);
+  fx_free(&f);
+}
+
 TEST(put_is_atomic_for_readers)
 {
   struct fixture f;
@@ -470,6 +517,7 @@ int main(void)
   RUN_TEST(mapping);
   RUN_TEST(escaping_and_invalid_keys_refused);
   RUN_TEST(put_stat_and_overwrite);
+  RUN_TEST(put_move);
   RUN_TEST(put_is_atomic_for_readers);
   RUN_TEST(prefix_listing);
   RUN_TEST(materialise_channels);
