@@ -80,4 +80,10 @@ for s in torchrun mpi smddp ps; do
   expect_eq "state of $s" "$(step_field "$s" state)" succeeded
   [[ $(step_field "$s" state) == succeeded ]] || echo "$s: $(step_field "$s" error.message)"
 done
+# framework + framework_version + py_version: the output image_uri is the image
+# the SDK's image_uris.retrieve gives (resolved offline on every target).
+expect_eq "image_uri (gpu)" "$(step_field torchrun outputs.image_uri)" \
+  "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1-gpu-py310"
+expect_eq "image_uri (cpu)" "$(step_field mpi outputs.image_uri)" \
+  "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1-cpu-py310"
 finish
