@@ -1,6 +1,7 @@
 // fit_dist.c: the hyperparameters the SageMaker Python SDK adds for a fit's
-// `distribution` (Framework._distribution_configuration, and PyTorch's own
-// _pytorch_distribution_configuration when framework is pytorch):
+// `distribution` (Framework._distribution_configuration for tensorflow,
+// huggingface and mxnet, PyTorch's own _pytorch_distribution_configuration for
+// pytorch; the other estimators send none):
 //   parameter_server          sagemaker_parameter_server_enabled
 //   mpi                       sagemaker_mpi_enabled, sagemaker_mpi_num_of_processes_per_host
 //                             (when set), sagemaker_mpi_custom_mpi_options ("" by default)
@@ -84,9 +85,10 @@ const struct dsl_node *step_fit_distribution_hps(struct step_ctx *ctx, const str
   json_t *hps = json_object();
   if (fw && strcmp(fw, "pytorch") == 0) {
     fd_pytorch(dist, itype, hps);
-  } else {
+  } else if (fw && (strcmp(fw, "tensorflow") == 0 || strcmp(fw, "huggingface") == 0 ||
+                    strcmp(fw, "mxnet") == 0)) {
     fd_generic(dist, itype, hps);
-  }
+  }  // other estimators (xgboost, sklearn, a plain image) send no distribution keys
   const struct dsl_node *n = json_object_size(hps) ? step_json_node(ctx, hps) : NULL;
   json_decref(hps);
   return n;
