@@ -104,8 +104,8 @@ static void eng__signal_cb(uv_signal_t *h, int signum)
   e->interrupts++;
   if (e->interrupts == 1) {
     smf_log(SMF_LOG_WARN,
-            "%s: stopping run %s (running steps are terminated; press Ctrl-C "
-            "again to exit at once)",
+            "%s: stopping run %s (no new step starts; training and processing jobs "
+            "are left running for resume; press Ctrl-C again to exit at once)",
             strsignal(signum), e->run_id);
     eng_stop(e, false);
     return;
@@ -115,7 +115,9 @@ static void eng__signal_cb(uv_signal_t *h, int signum)
   if (!e->fatal) {
     state_flush(e->st, &err);
   }
-  fprintf(stderr, "run %s interrupted; resume with: smflow resume %s\n", e->run_id, e->run_id);
+  fprintf(stderr,
+          "run %s interrupted; resume with: smflow resume %s (or stop it: smflow cancel %s)\n",
+          e->run_id, e->run_id, e->run_id);
   fflush(NULL);
   _exit(ENG_INTERRUPTED);
 }
@@ -191,8 +193,11 @@ static void eng__select(struct eng *e)
 static void eng__target_new(struct eng *e)
 {
   char *abs = realpath(state_dir(e->st), NULL);
-  struct target_config cfg = {.loop = &e->loop, .state_dir = abs ? abs : state_dir(e->st),
-                              .base_dir = e->p->dir, .region = e->p->region, .state = e->st,
+  struct target_config cfg = {.loop = &e->loop,
+                              .state_dir = abs ? abs : state_dir(e->st),
+                              .base_dir = e->p->dir,
+                              .region = e->p->region,
+                              .state = e->st,
                               .role = e->p->role};
   const char *name = e->opt.target ? e->opt.target : e->p->target ? e->p->target : "local";
   struct smf_error err = SMF_ERROR_INIT;

@@ -5,7 +5,9 @@
 // target: TARGET_INTENT} is committed synchronously, before anything else of
 // the job is acted on. Resume re-attaches with TARGET_INTENT (the local target
 // watches the recorded pids and start times; the aws target describes the job
-// by name) and reports the attempt lost when there is none.
+// by name) and reports the attempt lost when there is none. An interrupt
+// (SIGINT/SIGTERM) detaches a started job instead of stopping it: the intent
+// stays without a result and resume re-attaches; a timeout still stops it.
 #include "steps/job.h"
 
 #include <stdlib.h>
@@ -255,6 +257,14 @@ void step_job_fail(struct step_job *sj, const struct smf_error *err)
   step_ctx_done(sj->ctx, e.code ? e.code : SMF_EINTERNAL, &e, NULL);
 }
 
+static void step_job_detached_cb(uv_timer_t *t)
+{
+  struct step_job *sj = t->data;
+  step_ctx_log(sj->ctx, "%s job %s left running; resume re-attaches to it, cancel stops it",
+               sj->processing ? "processing" : "training", sj->job_name);
+  step_ctx_detached(sj->ctx);
+}
+
 void step_job_cancel(struct step_job *sj, int reason)
 {
   if (sj->finished) {
@@ -262,6 +272,15 @@ void step_job_cancel(struct step_job *sj, int reason)
   }
   if (sj->cancel_reason == 0) {
     sj->cancel_reason = reason;
+  }
+  if (sj->handle && reason == SMF_ECANCELLED) {
+    // An interrupt leaves the job running: the intent stays without a result.
+    target_job_detach(sj->handle);
+    sj->handle = NULL;
+    sj->finished = true;
+    uv_timer_stop(&sj->timer);
+    uv_timer_start(&sj->timer, step_job_detached_cb, 0, 0);
+    return;
   }
   if (sj->handle) {
     struct smf_error err = SMF_ERROR_INIT;
