@@ -188,8 +188,13 @@ static void eng__select(struct eng *e)
   }
 }
 
-// The run's target. A failure is not fatal here: steps that need a target fail
-// with the reason, steps that do not (run, lua) still work.
+static const char *eng__target_name(const struct eng *e)
+{
+  return e->opt.target ? e->opt.target : e->p->target ? e->p->target : "local";
+}
+
+// The run's target. A failure is not fatal here: eng__init refuses the run
+// when a selected step needs the target; run and lua steps work without it.
 static void eng__target_new(struct eng *e)
 {
   char *abs = realpath(state_dir(e->st), NULL);
@@ -199,7 +204,7 @@ static void eng__target_new(struct eng *e)
                               .region = e->p->region,
                               .state = e->st,
                               .role = e->p->role};
-  const char *name = e->opt.target ? e->opt.target : e->p->target ? e->p->target : "local";
+  const char *name = eng__target_name(e);
   struct smf_error err = SMF_ERROR_INIT;
   if (target_new(name, &cfg, &e->target, &err) != 0) {
     e->target = NULL;
@@ -278,6 +283,18 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
   uv_prepare_start(&e->flush_handle, eng__flush_cb);
   uv_signal_start(&e->sigint, eng__signal_cb, SIGINT);
   uv_signal_start(&e->sigterm, eng__signal_cb, SIGTERM);
+  if (e->target == NULL) {
+    // An environment problem (no region, no credentials, an unreadable config
+    // file, the account not reachable): exit 4 before any step starts when a
+    // selected step needs the target (run and lua steps do not).
+    for (size_t i = 0; i < e->n; i++) {
+      enum dsl_kind k = p->steps[i].kind;
+      if (e->steps[i].selected && k != DSL_KIND_RUN && k != DSL_KIND_LUA) {
+        return SMF_ERR_SET(err, SMF_ECREDS, "target '%s' cannot be used (step '%s' needs it): %s",
+                           eng__target_name(e), p->steps[i].id, e->target_error);
+      }
+    }
+  }
   return 0;
 }
 
