@@ -438,11 +438,12 @@ int aws_logs_describe_streams(struct aws_client *c, const char *group, const cha
 
 // ---- SageMaker Runtime ----
 
-/// InvokeEndpoint: POST the raw body with its content type; res->body is the
-/// model's answer (res->code 0 on 2xx).
+/// InvokeEndpoint: POST the raw body with its content type (NULL =
+/// application/octet-stream) and Accept (NULL = */*); res->body is the model's
+/// answer (res->code 0 on 2xx).
 int aws_runtime_invoke(struct aws_client *c, const char *endpoint, const char *content_type,
-                       const void *body, size_t len, aws_done_fn cb, void *data,
-                       struct smf_error *err);
+                       const char *accept, const void *body, size_t len, aws_done_fn cb,
+                       void *data, struct smf_error *err);
 
 // ---- STS (query protocol, XML answers) ----
 

@@ -290,6 +290,28 @@ struct target_endpoint_info {
 typedef void (*target_endpoint_cb)(void *data, int status, const struct target_endpoint_info *ep,
                                    const struct smf_error *err);
 
+/// An InvokeEndpoint request. All borrowed.
+struct target_invoke {
+  const char *endpoint;
+  const char *content_type;  ///< NULL = application/octet-stream
+  const char *accept;        ///< NULL = */*
+  const void *body;
+  size_t len;
+};
+
+/// The endpoint's answer (borrowed for the callback).
+struct target_invoke_result {
+  long http_status;  ///< 0 when no answer came
+  const char *body;  ///< the model's answer (or the error document)
+  size_t len;
+  const char *content_type;  ///< may be NULL
+};
+
+/// status 0 on a 2xx answer; else err has the status, AWS error code, message
+/// and request id, and res (when an answer came) its body.
+typedef void (*target_invoke_cb)(void *data, int status, const struct target_invoke_result *res,
+                                 const struct smf_error *err);
+
 struct target_hosting_ops {
   /// Create the endpoint, or update it when it exists: the old server keeps
   /// serving until the new one answers `/ping`, then it is replaced.
@@ -299,6 +321,10 @@ struct target_hosting_ops {
   int (*describe)(struct target *t, const char *endpoint, target_endpoint_cb cb, void *data,
                   struct smf_error *err);
   int (*remove)(struct target *t, const char *endpoint, target_done_cb cb, void *data,
+                struct smf_error *err);
+  /// Optional (NULL: SMF_EUNSUPPORTED): send one inference request (aws:
+  /// InvokeEndpoint; the local target's endpoints are plain HTTP, see `smflow invoke`).
+  int (*invoke)(struct target *t, const struct target_invoke *req, target_invoke_cb cb, void *data,
                 struct smf_error *err);
 };
 
@@ -372,7 +398,7 @@ struct target_config {
   /// The open state database (borrowed, may be NULL): the local target keeps its
   /// model registry and endpoint records there (without it: files in state_dir).
   struct state *state;
-  const char *role;       ///< the pipeline's `role:` (execution role ARN), or NULL
+  const char *role;  ///< the pipeline's `role:` (execution role ARN), or NULL
 };
 
 struct target {
@@ -438,6 +464,9 @@ int target_endpoint_describe(struct target *t, const char *endpoint, target_endp
                              void *data, struct smf_error *err);
 int target_endpoint_delete(struct target *t, const char *endpoint, target_done_cb cb, void *data,
                            struct smf_error *err);
+/// One inference request (target_hosting_ops.invoke; SMF_EUNSUPPORTED without it).
+int target_endpoint_invoke(struct target *t, const struct target_invoke *req, target_invoke_cb cb,
+                           void *data, struct smf_error *err);
 
 int target_registry_create_group(struct target *t, const char *group, const char *description,
                                  target_done_cb cb, void *data, struct smf_error *err);
