@@ -491,6 +491,11 @@ struct aws_s3_put_opts {
   uint64_t multipart_threshold;  ///< files above it go multipart; 0: 16 MiB
   uint64_t part_size;          ///< 0: 16 MiB
   int parallel;                ///< parts in flight; 0: 8
+  /// Server-side encryption: "aws:kms" (or "AES256") as x-amz-server-side-encryption,
+  /// on PutObject and CreateMultipartUpload; NULL: the bucket's default.
+  const char *sse;
+  /// With sse "aws:kms": x-amz-server-side-encryption-aws-kms-key-id; NULL: the AWS managed key.
+  const char *sse_kms_key_id;
 };
 
 /// PutObject from memory (copied), with x-amz-checksum-sha256.

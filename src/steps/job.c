@@ -158,11 +158,23 @@ static void step_job_on_code_stored(void *data, int status, const struct smf_err
   step_job_launch_staged(sj);
 }
 
+// As the SDK uploads a training job's code (tar_and_upload_dir): SSE aws:kms,
+// with the job's output_kms_key when it has one. Processing code: only with a key.
+static const struct target_put_opts *step_job_put_opts(const struct step_job *sj,
+                                                       struct target_put_opts *opts)
+{
+  const char *key =
+      sj->processing ? NULL : ((const struct target_training_job *)sj->desc)->output_kms_key;
+  *opts = (struct target_put_opts){.sse_kms = !sj->processing || key, .kms_key = key};
+  return opts->sse_kms ? opts : NULL;
+}
+
 static void step_job_on_packed(int status, const struct smf_pack_result *res,
                                const struct smf_error *err, void *data)
 {
   (void)res;
   struct step_job *sj = data;
+  struct target_put_opts opts;
   struct smf_error e = SMF_ERROR_INIT;
   if (status != 0) {
     e = *err;
@@ -174,8 +186,8 @@ static void step_job_on_packed(int status, const struct smf_pack_result *res,
     SMF_ERR_SET(&e, SMF_EUNSUPPORTED, "target '%s' has no store", sj->t->vt->name);
     e.klass = SMF_CLASS_CLIENT;
     step_job_fail(sj, &e);
-  } else if (sj->t->vt->store->put_file(sj->t, sj->tmp, sj->code_uri, step_job_on_code_stored, sj,
-                                        &e) != 0) {
+  } else if (target_store_put_file(sj->t, sj->tmp, sj->code_uri, step_job_put_opts(sj, &opts),
+                                   step_job_on_code_stored, sj, &e) != 0) {
     unlink(sj->tmp);
     step_job_fail(sj, &e);
   }

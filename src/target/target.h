@@ -64,9 +64,19 @@ typedef void (*target_head_cb)(void *data, int status, const struct target_objec
 typedef void (*target_list_cb)(void *data, int status, const struct target_object *objs, size_t n,
                                const struct smf_error *err);
 
+/// How an object is stored (aws: server-side encryption). Borrowed.
+struct target_put_opts {
+  bool sse_kms;         ///< aws: x-amz-server-side-encryption: aws:kms
+  const char *kms_key;  ///< aws: its key id with sse_kms (NULL: the AWS managed key)
+};
+
 struct target_store_ops {
   int (*put_file)(struct target *t, const char *path, const char *uri, target_done_cb cb,
                   void *data, struct smf_error *err);
+  /// Optional: put_file with options (NULL: put_file, the options do not apply).
+  int (*put_file_opts)(struct target *t, const char *path, const char *uri,
+                       const struct target_put_opts *opts, target_done_cb cb, void *data,
+                       struct smf_error *err);
   int (*put_bytes)(struct target *t, const void *bytes, size_t len, const char *uri,
                    target_done_cb cb, void *data, struct smf_error *err);
   int (*get_file)(struct target *t, const char *uri, const char *path, target_done_cb cb,
@@ -457,6 +467,11 @@ int target_job_stop_by_name(struct target *t, bool processing, const char *job_n
                             target_done_cb cb, void *data, struct smf_error *err);
 /// Leave a training or processing job running and forget it (see target_job_ops.detach).
 void target_job_detach(struct target_job *j);
+
+/// Store a file with options (store.put_file_opts, else put_file without them).
+int target_store_put_file(struct target *t, const char *path, const char *uri,
+                          const struct target_put_opts *opts, target_done_cb cb, void *data,
+                          struct smf_error *err);
 
 int target_endpoint_deploy(struct target *t, const struct target_endpoint_spec *spec,
                            target_endpoint_cb cb, void *data, struct smf_error *err);

@@ -3,7 +3,9 @@
 # a run deployed on the aws target (moto with signature checking, every request
 # recorded): the deploy records it; list shows it; invoke sends InvokeEndpoint
 # with --content-type / --accept and prints moto's configured answer; delete
-# removes the endpoint, its config and its model, and the record.
+# removes the endpoint, its config and its model, and the record. Also the
+# SDK's server-side encryption of uploads: a fit's packed code with aws:kms and
+# its output_kms_key, the repacked model with aws:kms.
 set -euo pipefail
 src=${SMF_SOURCE_DIR:?}
 smflow=${SMFLOW:?}
@@ -41,7 +43,13 @@ rec_start() {
 }
 die() { echo "$*" >&2; exit 1; }
 
-mkdir -p "$tmp/p"
+mkdir -p "$tmp/p/code" "$tmp/m"
+echo 'def model_fn(d): return d' >"$tmp/p/code/inference.py"
+echo 'print("train")' >"$tmp/p/code/train.py"
+echo model >"$tmp/m/model.txt"
+tar -czf "$tmp/model.tar.gz" -C "$tmp/m" model.txt
+awsc s3 mb s3://smflow-test-bucket >/dev/null
+awsc s3 cp "$tmp/model.tar.gz" s3://smflow-test-bucket/model/model.tar.gz --quiet
 cat >"$tmp/p/pipeline.yaml" <<'Y'
 smflow: 1
 name: awsep
@@ -53,9 +61,39 @@ steps:
       endpoint: smf-ep
       model_data: "s3://smflow-test-bucket/model/model.tar.gz"
       image_uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/serve:1"
+      entry_point: inference.py
+      source_dir: code
       instance_type: ml.m5.large
+  fit:
+    fit:
+      entry_point: train.py
+      source_dir: code
+      image_uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/train:1"
+      instance_type: ml.m5.large
+      output_kms_key: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 Y
+rec_start
 "$smflow" run -q "$tmp/p/pipeline.yaml"
+curl -sf "$ep/moto-api/recorder/download-recording" >"$tmp/run.rec"
+
+echo "== server-side encryption of the code and of the repacked model"
+python3 - "$tmp/run.rec" "$src/tests/tools" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+from check_shapes import records
+puts = {}
+for r in records(sys.argv[1]):
+    h = {k.lower(): v for k, v in r.get("headers", {}).items()}
+    if r.get("method") == "PUT" and "uploadId" not in r.get("url", ""):
+        puts[r["url"].split("?")[0]] = (h.get("x-amz-server-side-encryption"),
+                                        h.get("x-amz-server-side-encryption-aws-kms-key-id"))
+code = [v for k, v in puts.items() if k.endswith("/source/sourcedir.tar.gz")]
+model = [v for k, v in puts.items() if k.endswith("/model.tar.gz")]
+key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+assert code == [("aws:kms", key)], puts
+assert model and all(v == ("aws:kms", None) for v in model), puts
+print("SSE: code", code, "repacked model", model)
+PY
 cd "$tmp/p"
 
 echo "== list"
@@ -66,7 +104,7 @@ grep -q "^smf-ep .*InService .*runtime.sagemaker.eu-west-1.amazonaws.com/endpoin
 import json, sys
 e = json.load(sys.stdin)["endpoints"]
 assert [x["name"] for x in e] == ["smf-ep"], e
-assert e[0]["model_data"] == "s3://smflow-test-bucket/model/model.tar.gz", e
+assert e[0]["model_data"].startswith("s3://sagemaker-eu-west-1-123456789012/smf-ep-"), e  # repacked
 assert e[0]["model_name"] and e[0]["config"], e
 '
 
