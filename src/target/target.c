@@ -167,6 +167,15 @@ int target_endpoint_delete(struct target *t, const char *endpoint, target_done_c
   return t->vt->hosting->remove(t, endpoint, cb, data, err);
 }
 
+int target_job_logs(struct target *t, bool processing, const char *job_name, bool follow,
+                    target_event_cb cb, void *data, struct smf_error *err)
+{
+  if (t->vt->job_logs == NULL) {
+    return SMF_ERR_SET(err, SMF_EUNSUPPORTED, "target '%s' cannot read job logs", t->vt->name);
+  }
+  return t->vt->job_logs(t, processing, job_name, follow, cb, data, err);
+}
+
 int target_store_put_file(struct target *t, const char *path, const char *uri,
                           const struct target_put_opts *opts, target_done_cb cb, void *data,
                           struct smf_error *err)

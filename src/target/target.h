@@ -396,6 +396,13 @@ struct target_vtable {
   /// operations; status SMF_ENOENT when there is no such job.
   int (*stop_job_by_name)(struct target *t, bool processing, const char *job_name,
                           target_done_cb cb, void *data, struct smf_error *err);
+  /// Optional (NULL: SMF_EUNSUPPORTED): the log lines of the training (processing
+  /// false) or processing job named job_name, from its start, as LOG events, then
+  /// one DONE (result NULL; err set when the job could not be read). follow: go
+  /// on until the job has ended and its last lines are read (`smflow logs`).
+  /// For commands: not stopped by target_close.
+  int (*job_logs)(struct target *t, bool processing, const char *job_name, bool follow,
+                  target_event_cb cb, void *data, struct smf_error *err);
 };
 
 /// Settings every target understands. Borrowed during target_new only.
@@ -465,6 +472,9 @@ int target_job_stop(struct target *t, struct target_job *j, struct smf_error *er
 /// Stop a job by name (target_vtable.stop_job_by_name; SMF_EUNSUPPORTED without it).
 int target_job_stop_by_name(struct target *t, bool processing, const char *job_name,
                             target_done_cb cb, void *data, struct smf_error *err);
+/// A job's log lines by name (target_vtable.job_logs; SMF_EUNSUPPORTED without it).
+int target_job_logs(struct target *t, bool processing, const char *job_name, bool follow,
+                    target_event_cb cb, void *data, struct smf_error *err);
 /// Leave a training or processing job running and forget it (see target_job_ops.detach).
 void target_job_detach(struct target_job *j);
 

@@ -3,7 +3,8 @@
 # (moto, every request recorded): exit 3 with the resume and cancel hints, no
 # StopTrainingJob sent, the attempts keep their intents without a result; resume
 # re-attaches (Describe by name) and completes with exactly one CreateTrainingJob
-# per job name and one attempt per step. Then SIGINT during a fit followed by
+# per job name and one attempt per step; meanwhile `smflow logs --follow` reads
+# a job's CloudWatch lines. Then SIGINT during a fit followed by
 # `smflow cancel`: StopTrainingJob by name (moto has no StopTrainingJob: the
 # SageMaker endpoint of `cancel` is a small recording fake on 127.0.0.1).
 set -euo pipefail
@@ -47,6 +48,10 @@ for _ in $(seq 1 100); do
 done
 [ "$(grep -c 'training job .* started' "$tmp/run.err" || true)" = 3 ] || {
   echo "the three jobs did not start" >&2; cat "$tmp/run.err" >&2; exit 1; }
+# STARTED is committed before CreateTrainingJob is sent: wait until moto has the jobs.
+njobs() { aws --endpoint-url "$ep" sagemaker list-training-jobs --query 'length(TrainingJobSummaries)' --output text; }
+for _ in $(seq 1 100); do [ "$(njobs)" = 3 ] && break; sleep 0.05; done
+[ "$(njobs)" = 3 ] || { echo "moto does not have the three jobs" >&2; exit 1; }
 kill -INT "$p"
 rc=0
 wait "$p" || rc=$?
@@ -60,6 +65,23 @@ curl -sf "$ep/moto-api/recorder/download-recording" >"$tmp/int.rec"
 if grep -q "StopTrainingJob" "$tmp/int.rec"; then
   echo "an interrupt sent StopTrainingJob" >&2; exit 1
 fi
+# smflow logs reads a job left running from CloudWatch (two pages' worth of lines).
+job1=$(sqlite3 "$db" "select json_extract(intent_json, '$.job_name') from attempts where step_id='fit1'")
+grp=/aws/sagemaker/TrainingJobs
+aws --endpoint-url "$ep" logs create-log-group --log-group-name "$grp" 2>/dev/null || true
+aws --endpoint-url "$ep" logs create-log-stream --log-group-name "$grp" --log-stream-name "$job1/algo-1-1700000000"
+now=$(($(date +%s) * 1000))
+aws --endpoint-url "$ep" logs put-log-events --log-group-name "$grp" \
+  --log-stream-name "$job1/algo-1-1700000000" \
+  --log-events "timestamp=$now,message=epoch 1 loss=0.5" "timestamp=$((now + 1)),message=epoch 2 loss=0.25" >/dev/null
+run_id=$(sqlite3 "$db" 'select id from runs')
+(cd "$tmp/p" && SMFLOW_AWS_POLL_MS=300 "$smflow" logs "$run_id" fit1 --follow) >"$tmp/logs.out" 2>"$tmp/logs.err" || {
+  cat "$tmp/logs.err" >&2; echo "smflow logs failed" >&2; exit 1; }
+[ "$(cat "$tmp/logs.out")" = "$(printf 'algo-1 | epoch 1 loss=0.5\nalgo-1 | epoch 2 loss=0.25')" ] || {
+  cat "$tmp/logs.out" >&2; echo "smflow logs did not print the CloudWatch lines" >&2; exit 1; }
+# ... and does not move the tokens that resume goes on from.
+[ ! -e "$tmp/p/.smflow/aws/logs/$job1.json" ] || [ "$(cat "$tmp/p/.smflow/aws/logs/$job1.json")" = "{}" ] || {
+  echo "smflow logs saved log tokens" >&2; exit 1; }
 SMFLOW_AWS_POLL_MS=300 "$smflow" resume --state-dir "$tmp/p/.smflow" >"$tmp/res.out" 2>"$tmp/res.err" || {
   echo "resume failed" >&2; cat "$tmp/res.err" >&2; exit 1; }
 [ "$(grep -c 're-attached to job' "$tmp/res.err")" = 3 ] || {
@@ -107,6 +129,7 @@ p=$!
 for _ in $(seq 1 100); do grep -q 'training job .* started' "$tmp/c.err" && break; sleep 0.05; done
 job=$(grep -o 'training job [^ ]* started' "$tmp/c.err" | awk '{print $3}')
 [ -n "$job" ] || { cat "$tmp/c.err" >&2; echo "the job did not start" >&2; exit 1; }
+for _ in $(seq 1 100); do [ "$(njobs)" = 4 ] && break; sleep 0.05; done
 kill -INT "$p"
 rc=0
 wait "$p" || rc=$?

@@ -135,6 +135,9 @@ void awst_endpoint_record(struct target *t, const char *endpoint, const char *co
 /// hosting.remove: DeleteEndpoint, its config and its models, and the record.
 int awst_endpoint_remove(struct target *t, const char *endpoint, target_done_cb cb, void *data,
                          struct smf_error *err);
+/// target_vtable.job_logs: CloudWatch lines of a job by name (joblogs.c).
+int awst_job_logs(struct target *t, bool processing, const char *job_name, bool follow,
+                  target_event_cb cb, void *data, struct smf_error *err);
 /// hosting.invoke: InvokeEndpoint.
 int awst_endpoint_invoke(struct target *t, const struct target_invoke *req, target_invoke_cb cb,
                          void *data, struct smf_error *err);
