@@ -39,8 +39,8 @@ mkdir -p "$tmp/p"
     printf '      base_job_name: intr\n      instance_type: ml.m5.large\n'
   done
 } >"$tmp/p/pipeline.yaml"
-# The first Describe comes 3 s after the start: the jobs are running when SIGINT comes.
-SMFLOW_AWS_POLL_MS=3000 "$smflow" run "$tmp/p/pipeline.yaml" >"$tmp/run.out" 2>"$tmp/run.err" &
+# The first Describe comes 60 s after the start: the jobs are running when SIGINT comes.
+SMFLOW_AWS_POLL_MS=60000 SMFLOW_AWS_POLL_MAX_MS=60000 "$smflow" run "$tmp/p/pipeline.yaml" >"$tmp/run.out" 2>"$tmp/run.err" &
 p=$!
 for _ in $(seq 1 100); do
   [ "$(grep -c 'training job .* started' "$tmp/run.err" || true)" = 3 ] && break
@@ -124,7 +124,7 @@ steps:
       image_uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/train:1"
       instance_type: ml.m5.large
 Y
-SMFLOW_AWS_POLL_MS=3000 "$smflow" run "$tmp/c/pipeline.yaml" >"$tmp/c.out" 2>"$tmp/c.err" &
+SMFLOW_AWS_POLL_MS=60000 SMFLOW_AWS_POLL_MAX_MS=60000 "$smflow" run "$tmp/c/pipeline.yaml" >"$tmp/c.out" 2>"$tmp/c.err" &
 p=$!
 for _ in $(seq 1 100); do grep -q 'training job .* started' "$tmp/c.err" && break; sleep 0.05; done
 job=$(grep -o 'training job [^ ]* started' "$tmp/c.err" | awk '{print $3}')
