@@ -121,6 +121,37 @@ ops "$tmp/inv.rec" | grep -q "^POST .*/endpoints/smf-ep/invocations text/csv tex
 # Unknown endpoints are not invoked.
 if "$smflow" invoke nope --body "$tmp/req.csv" 2>"$tmp/inv.err"; then die "invoke of an unknown endpoint succeeded"; fi
 
+# An error answer: exit 1 with the status, the AWS error code, the message and
+# the request id (a small fake of the runtime API: moto always answers 200).
+cat >"$tmp/fake_rt.py" <<'PY'
+import http.server, json
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        out = json.dumps({"__type": "ModelError", "message": "Received client error (400) from model"}).encode()
+        self.send_response(424)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("x-amzn-RequestId", "req-1234-abcd")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+PY
+python3 "$tmp/fake_rt.py" >"$tmp/rt.port" &
+pids+=("$!")
+for _ in $(seq 1 50); do [ -s "$tmp/rt.port" ] && break; sleep 0.1; done
+rc=0
+AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME="http://127.0.0.1:$(cat "$tmp/rt.port")" \
+  "$smflow" invoke smf-ep --body "$tmp/req.csv" >"$tmp/bad.out" 2>"$tmp/bad.err" || rc=$?
+[ "$rc" = 1 ] || { cat "$tmp/bad.err" >&2; die "invoke of a failing endpoint exited $rc, want 1"; }
+for want in "HTTP 424" "ModelError" "Received client error (400) from model" "req-1234-abcd"; do
+  grep -qF "$want" "$tmp/bad.err" || { cat "$tmp/bad.err" >&2; die "invoke error lacks '$want'"; }
+done
+
 echo "== delete"
 rec_start
 "$smflow" endpoints delete smf-ep >"$tmp/del.out"
