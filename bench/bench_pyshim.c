@@ -26,20 +26,23 @@
 
 static volatile sig_atomic_t child_pid;
 
-static void forward(int sig) {
+static void forward(int sig)
+{
   if (child_pid > 0) {
     kill((pid_t)child_pid, sig);
   }
 }
 
-static long long now_ns(void) {
+static long long now_ns(void)
+{
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 // The script's base name: the first argument that is not an option (-S, -u).
-static const char *script_name(int argc, char **argv) {
+static const char *script_name(int argc, char **argv)
+{
   for (int i = 1; i < argc; i++) {
     if (argv[i][0] != '-') {
       const char *slash = strrchr(argv[i], '/');
@@ -49,7 +52,8 @@ static const char *script_name(int argc, char **argv) {
   return "-";
 }
 
-static void record(int fd, const char *what, long long ns, const char *name) {
+static void record(int fd, const char *what, long long ns, const char *name)
+{
   char line[512];
   int n = snprintf(line, sizeof line, "%s %lld %ld %s\n", what, ns, (long)getpid(), name);
   if (fd >= 0 && n > 0 && (size_t)n < sizeof line) {
@@ -58,7 +62,8 @@ static void record(int fd, const char *what, long long ns, const char *name) {
   }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
   const char *real = getenv("SMF_PYSHIM_REAL");
   const char *log = getenv("SMF_PYSHIM_LOG");
   if (!real || !log) {
