@@ -40,6 +40,10 @@ struct dsl_node {
   bool quoted;        ///< scalar written quoted or as a block scalar (not plain)
   bool has_expr;      ///< DSL_STR containing at least one `${...}`
   const char *text;   ///< scalar's source text (for every scalar type), else NULL
+  /// A one-line quoted scalar whose value differs from what is written between its
+  /// quotes (escapes such as `\t` or `''`): that written text, so that positions
+  /// inside the value can be mapped back to columns. Else NULL.
+  const char *src;
   union {
     bool b;
     int64_t i;

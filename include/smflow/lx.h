@@ -58,8 +58,9 @@ int lx_set_step_outputs(struct lx *x, const char *step_id, const struct dsl_node
 /// tree is one top-level call (one instruction budget). Result tree allocated in
 /// `a` (nothing in it is borrowed from `in`); *out is NULL on failure.
 /// Errors: err->message is "PATH:LINE:COL: in ${EXPR}: LUA MESSAGE" where LINE:COL
-/// is the `${` (the scalar's mark, +1 for a quoted scalar, + the characters before it; the
-/// mark itself for multi-line scalars); err->path/line/col hold the same position.
+/// is the `${` (the scalar's mark, +1 for a quoted scalar, + the characters before it as
+/// written — node->src for quoted scalars with escapes; the mark itself for multi-line
+/// scalars); err->path/line/col hold the same position.
 int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path, struct smf_arena *a,
                    struct dsl_node **out, struct smf_error *err);
 

@@ -8,6 +8,7 @@
 // scanned.
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,8 +78,12 @@ int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
   va_end(ap);
   fputc('\n', stderr);
   if (ctx->cmd != NULL) {
-    fprintf(stderr, "usage: %s", ctx->cmd->usage);
-    if (strchr(ctx->cmd->usage, '\n') != strrchr(ctx->cmd->usage, '\n')) {
+    // The synopsis only (up to the first blank line); the rest is in `help COMMAND`.
+    const char *u = ctx->cmd->usage;
+    const char *end = strstr(u, "\n\n");
+    int len = end != NULL ? (int)(end - u + 1) : (int)strlen(u);
+    fprintf(stderr, "usage: %.*s", len, u);
+    if (end != NULL) {
       fprintf(stderr, "Run 'smflow help %s' for details.\n", ctx->cmd->name);
     }
   } else {
@@ -162,14 +167,17 @@ static int cli__global_opt(struct cli_ctx *ctx, struct cli__scan *s, int argc, c
   } else if (cli__is_opt(a, "--color") || cli__is_opt(a, "--colour")) {
     const char *v =
         cli__opt_value(argc, argv, i, cli__is_opt(a, "--colour") ? "--colour" : "--color");
-    if (v != NULL && strcmp(v, "auto") == 0) {
+    if (v == NULL) {
+      return cli_usage_error(ctx, "--color needs a value: auto, always or never");
+    }
+    if (strcmp(v, "auto") == 0) {
       s->color = CLI_COLOR_AUTO;
-    } else if (v != NULL && strcmp(v, "always") == 0) {
+    } else if (strcmp(v, "always") == 0) {
       s->color = CLI_COLOR_ALWAYS;
-    } else if (v != NULL && strcmp(v, "never") == 0) {
+    } else if (strcmp(v, "never") == 0) {
       s->color = CLI_COLOR_NEVER;
     } else {
-      return cli_usage_error(ctx, "--color must be auto, always or never, not '%s'", v ? v : "");
+      return cli_usage_error(ctx, "--color must be auto, always or never, not '%s'", v);
     }
   } else {
     return 0;
@@ -267,6 +275,10 @@ static void cli__apply(struct cli_ctx *ctx, const struct cli__scan *s)
 
 int cli_main(int argc, char **argv)
 {
+  // A reader that goes away (`smflow run p.yaml | head`, a closed CI log) must not
+  // kill a run half-way: writes then fail with EPIPE and the run goes on. Step
+  // processes get the default disposition back when they are spawned.
+  signal(SIGPIPE, SIG_IGN);
   struct cli_ctx ctx = {0};
   struct cli__scan s = {0};
   int rc = cli__scan(&ctx, &s, argc, argv);

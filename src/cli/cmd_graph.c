@@ -117,6 +117,10 @@ int cli_cmd_graph(struct cli_ctx *ctx, int argc, char **argv)
       goto fail;
     }
   }
+  for (; optind < argc; optind++) {  // operands after `--`
+    path = path ? path : argv[optind];
+    n_pos++;
+  }
   if (strcmp(format, "dot") != 0 && strcmp(format, "mermaid") != 0) {
     rc = cli_usage_error(ctx, "--format must be dot or mermaid, not '%s'", format);
     goto fail;

@@ -35,6 +35,10 @@ int cli_cmd_validate(struct cli_ctx *ctx, int argc, char **argv)
       goto fail;
     }
   }
+  for (; optind < argc; optind++) {  // operands after `--`
+    path = path ? path : argv[optind];
+    n_pos++;
+  }
   if (n_pos != 1) {
     rc = cli_usage_error(ctx,
                          n_pos < 1 ? "missing the pipeline file" : "expected one pipeline file");

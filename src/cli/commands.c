@@ -14,12 +14,39 @@ static const struct cli_command cli__table[] = {
     // run: src/cli/cmd_run.c
     {"run", cli_cmd_run, "Run a pipeline",
      "smflow run PIPELINE.yaml [--param NAME=VALUE]... [--target local|aws] [--max-parallel N]\n"
-     "                         [--only STEP]... [--from STEP] [--dry-run] [--detach] [--json]\n",
+     "                         [--only STEP]... [--from STEP] [--dry-run] [--detach] [--json]\n"
+     "\n"
+     "Check PIPELINE.yaml, then run its steps in dependency order. Every state change\n"
+     "is recorded in the state directory first, so an interrupted run can be resumed.\n"
+     "\n"
+     "Options:\n"
+     "  --param NAME=VALUE   override a parameter's default (repeatable)\n"
+     "  --target local|aws   where the steps run (wins over the file's 'target:')\n"
+     "  --max-parallel N     at most N steps in flight (wins over 'concurrency:')\n"
+     "  --only STEP          run only this step (repeatable); the outputs of the\n"
+     "                       other steps come from the newest earlier run\n"
+     "  --from STEP          run STEP and every step downstream of it\n"
+     "  --dry-run            print what would run; nothing is started or written\n"
+     "  --detach             continue in the background; print the run id and exit 3\n"
+     "  --json               print the run's events as JSON lines on stdout\n"
+     "\n"
+     "Exit status: 0 succeeded, 1 a step failed, 2 usage or validation error,\n"
+     "3 interrupted or detached (resume with 'smflow resume'), 4 environment error.\n",
      " --param --target --max-parallel --only --from ", true},
 
     // resume: src/cli/cmd_resume.c
     {"resume", cli_cmd_resume, "Resume an interrupted run",
-     "smflow resume [RUN_ID] [--allow-changed] [--json]\n", "", true},
+     "smflow resume [RUN_ID] [--allow-changed] [--json]\n"
+     "\n"
+     "Continue a run that was interrupted or whose smflow was killed: succeeded steps\n"
+     "are kept, running remote jobs are re-attached, failed steps are tried again.\n"
+     "Without RUN_ID, the newest unfinished run of the state directory.\n"
+     "\n"
+     "Options:\n"
+     "  --allow-changed      resume even though the pipeline file changed since the\n"
+     "                       run started (refused otherwise)\n"
+     "  --json               print the run's events as JSON lines on stdout\n",
+     "", true},
 
     {"validate", cli_cmd_validate, "Check a pipeline file; nothing is run or written",
      "smflow validate PIPELINE.yaml [--param NAME=VALUE]...\n"
@@ -53,12 +80,25 @@ static const struct cli_command cli__table[] = {
      " --format --param ", false},
 
     // status: src/cli/cmd_status.c
-    {"status", cli_cmd_status, "Show the steps of a run", "smflow status [RUN_ID] [--json]\n",
+    {"status", cli_cmd_status, "Show the steps of a run",
+     "smflow status [RUN_ID] [--json]\n"
+     "\n"
+     "Show a run (default: the newest of the state directory) and each of its steps:\n"
+     "state, attempts, duration, and its outputs or error.\n"
+     "\n"
+     "Options:\n"
+     "  --json               print one JSON document {\"run\": {...}, \"steps\": [...]}\n",
      "", true},
 
     // runs: src/cli/cmd_runs.c
-    {"runs", cli_cmd_runs, "List the runs of the state directory", "smflow runs [--json]\n", "",
-     true},
+    {"runs", cli_cmd_runs, "List the runs of the state directory",
+     "smflow runs [--json]\n"
+     "\n"
+     "List the runs recorded in the state directory, newest first.\n"
+     "\n"
+     "Options:\n"
+     "  --json               print one JSON document {\"runs\": [...]}\n",
+     "", true},
 
     // logs: src/cli/cmd_logs.c
     {"logs", cli_cmd_logs, "Print a step's log",

@@ -2,7 +2,8 @@
 // scanner (lx_template_next / lx_template_close), checks that its braces balance,
 // compiles it with lx_syntax_check to report syntax errors at the expression's own
 // line:col, and reports `steps.X` / `steps["X"]` references so that the validator
-// can check them against `needs`.
+// can check them against `needs` (and `params.X`, `vars.X`, `run.X`, `git.X`,
+// `aws.X` ones, checked against the declared or documented names).
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -88,7 +89,49 @@ static bool ident_char(char c)
   return isalnum((unsigned char)c) || c == '_';
 }
 
-// Report `steps.NAME` and `steps["NAME"]` in one expression.
+// After a root name ending at s[j]: the field of `.NAME` or `["NAME"]`, or false.
+static bool ref_field(const char *s, size_t len, size_t j, const char **name, size_t *nlen)
+{
+  while (j < len && isspace((unsigned char)s[j])) {
+    j++;
+  }
+  if (j < len && s[j] == '.') {
+    j++;
+    while (j < len && isspace((unsigned char)s[j])) {
+      j++;
+    }
+    size_t a = j;
+    while (j < len && ident_char(s[j])) {
+      j++;
+    }
+    *name = s + a;
+    *nlen = j - a;
+    return j > a;
+  }
+  if (j < len && s[j] == '[') {
+    j++;
+    while (j < len && isspace((unsigned char)s[j])) {
+      j++;
+    }
+    if (j < len && (s[j] == '"' || s[j] == '\'')) {
+      size_t e = lx_skip_lua_token(s, len, j);
+      if (e <= len && e >= j + 2 && s[e - 1] == s[j]) {
+        *name = s + j + 1;
+        *nlen = e - j - 2;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+static bool is_word(const char *s, size_t len, const char *w)
+{
+  return strlen(w) == len && memcmp(s, w, len) == 0;
+}
+
+// Report `steps.NAME`, `params.NAME`, `vars.NAME`, `run.NAME`, `git.NAME`, `aws.NAME`
+// (and `ROOT["NAME"]`) in one expression.
 static void scan_refs(struct dsl_expr_ctx *x, const char *s, size_t len, struct dsl_mark m)
 {
   for (size_t i = 0; i < len;) {
@@ -106,34 +149,20 @@ static void scan_refs(struct dsl_expr_ctx *x, const char *s, size_t len, struct 
       i++;
     }
     bool field = st > 0 && (s[st - 1] == '.' || s[st - 1] == ':');
-    if (field || i - st != 5 || memcmp(s + st, "steps", 5) != 0) {
+    const char *name;
+    size_t nlen;
+    if (field || !ref_field(s, len, i, &name, &nlen)) {
       continue;
     }
-    size_t j = i;
-    while (j < len && isspace((unsigned char)s[j])) {
-      j++;
-    }
-    if (j < len && s[j] == '.') {
-      j++;
-      while (j < len && isspace((unsigned char)s[j])) {
-        j++;
+    if (is_word(s + st, i - st, "steps")) {
+      if (x->on_ref) {
+        x->on_ref(x->ud, name, nlen, m);
       }
-      size_t a = j;
-      while (j < len && ident_char(s[j])) {
-        j++;
-      }
-      if (j > a && x->on_ref) {
-        x->on_ref(x->ud, s + a, j - a, m);
-      }
-    } else if (j < len && s[j] == '[') {
-      j++;
-      while (j < len && isspace((unsigned char)s[j])) {
-        j++;
-      }
-      if (j < len && (s[j] == '"' || s[j] == '\'')) {
-        size_t e = lx_skip_lua_token(s, len, j);
-        if (e <= len && e >= j + 2 && x->on_ref) {
-          x->on_ref(x->ud, s + j + 1, e - j - 2, m);
+    } else if (x->on_name != NULL) {
+      static const char *const roots[] = {"params", "vars", "run", "git", "aws"};
+      for (size_t r = 0; r < sizeof(roots) / sizeof(roots[0]); r++) {
+        if (is_word(s + st, i - st, roots[r])) {
+          x->on_name(x->ud, roots[r], name, nlen, m);
         }
       }
     }
@@ -179,6 +208,15 @@ void dsl__expr_scan_string(struct dsl_expr_ctx *x, const struct dsl_node *n)
       dsl_diags_add(x->d, x->path, m, "%sunterminated '${' (missing '}')", x->prefix);
       return;
     }
+    if (end >= i + 4 && s[i + 2] == '{' && s[end - 1] == '}') {
+      // `${{ params.x }}`: GitHub Actions' syntax, which Lua reads as a table constructor.
+      dsl_diags_add(x->d, x->path, m,
+                    "%s'${{ ... }}' is GitHub Actions' syntax; smflow writes '${ EXPR }' with "
+                    "one brace (for a Lua table, put a space: '${ {...} }')",
+                    x->prefix);
+      i = end + 1;
+      continue;
+    }
     check_one(x, s + i + 2, end - i - 2, m);
     i = end + 1;
   }
@@ -189,6 +227,16 @@ void dsl__expr_check_bare(struct dsl_expr_ctx *x, const struct dsl_node *n)
   if (n->has_expr) {
     dsl_diags_add(x->d, x->path, n->mark,
                   "%swhen: is a bare Lua expression; write it without '${...}'", x->prefix);
+    return;
+  }
+  size_t k = 0;
+  while (k < n->u.str.len && isspace((unsigned char)n->u.str.s[k])) {
+    k++;
+  }
+  if (k == n->u.str.len) {
+    dsl_diags_add(x->d, x->path, n->mark,
+                  "%swhen: is empty; write a Lua expression (e.g. params.go) or true/false",
+                  x->prefix);
     return;
   }
   check_one(x, n->u.str.s, n->u.str.len, n->mark);

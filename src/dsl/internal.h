@@ -156,6 +156,10 @@ void dsl__check_image(struct dsl_vctx *v, const struct dsl_node *map, bool requi
 
 /// Called for each `steps.X` / `steps["X"]` reference found in an expression.
 typedef void (*dsl_ref_fn)(void *ud, const char *step, size_t len, struct dsl_mark m);
+/// Called for each `params.X` / `vars.X` / `run.X` / `git.X` / `aws.X` (or bracket
+/// form) reference; `root` is that global's name.
+typedef void (*dsl_name_ref_fn)(void *ud, const char *root, const char *name, size_t len,
+                                struct dsl_mark m);
 
 struct dsl_expr_ctx {
   const char *path;
@@ -167,11 +171,12 @@ struct dsl_expr_ctx {
   size_t n_lines;
   const char *prefix;       ///< "step 'x': " or "vars: " etc.
   dsl_ref_fn on_ref;
+  dsl_name_ref_fn on_name;  ///< may be NULL
   void *ud;
 };
 
 /// Scan a string for `${...}`: check balance, compile each expression, report
-/// `steps` references through on_ref. `n` must be a DSL_STR.
+/// `steps` references through on_ref and `params`/`vars` ones through on_name. `n` must be a DSL_STR.
 void dsl__expr_scan_string(struct dsl_expr_ctx *x, const struct dsl_node *n);
 /// The same for a bare expression (`when:`).
 void dsl__expr_check_bare(struct dsl_expr_ctx *x, const struct dsl_node *n);

@@ -104,6 +104,12 @@ int dsl_load_buffer(const char *path, const char *text, size_t len,
   p->path = smf_arena_strdup(&p->arena, path);
   p->dir = abs_dir(&p->arena, path);
   hash_hex(text, len, p->sha256);
+  // A UTF-8 byte order mark is allowed before the stream (YAML 1.2 §5.2); editors do
+  // not show it, so columns count from after it.
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+    text += 3;
+    len -= 3;
+  }
   size_t before = diags->n;
   struct dsl_node *root = NULL;
   dsl__yaml_parse(&p->arena, p->path, text, len, &root, diags);

@@ -139,6 +139,7 @@ struct dsl_node *dsl_node_clone(struct smf_arena *a, const struct dsl_node *n)
   struct dsl_node *c = smf_arena_alloc(a, sizeof(*c));
   *c = *n;
   c->text = n->text ? smf_arena_strdup(a, n->text) : NULL;
+  c->src = n->src ? smf_arena_strdup(a, n->src) : NULL;
   switch (n->type) {
     case DSL_STR:
       c->u.str.s = smf_arena_strndup(a, n->u.str.s, n->u.str.len);

@@ -91,12 +91,39 @@ static void check_cache(struct dsl_vctx *v, const char *where, const struct dsl_
   }
 }
 
+// The first string holding a `${...}` in a tree, or NULL.
+static const struct dsl_node *first_expr(const struct dsl_node *n)
+{
+  if (n->type == DSL_STR) {
+    return n->has_expr ? n : NULL;
+  }
+  size_t cnt = n->type == DSL_SEQ ? n->u.seq.n : n->type == DSL_MAP ? n->u.map.n : 0;
+  for (size_t i = 0; i < cnt; i++) {
+    const struct dsl_node *c =
+        first_expr(n->type == DSL_SEQ ? n->u.seq.items[i] : n->u.map.pairs[i].value);
+    if (c != NULL) {
+      return c;
+    }
+  }
+  return NULL;
+}
+
 void dsl__check_step_keys(struct dsl_vctx *v, const struct dsl_node *step, bool in_defaults)
 {
   (void)in_defaults;
   for (size_t i = 0; i < step->u.map.n; i++) {
     const struct dsl_pair *p = &step->u.map.pairs[i];
     const struct dsl_node *n = p->value;
+    bool control = strcmp(p->key, "retry") == 0 || strcmp(p->key, "timeout") == 0 ||
+                   strcmp(p->key, "cache") == 0 || strcmp(p->key, "hooks") == 0;
+    const struct dsl_node *e = control ? first_expr(n) : NULL;
+    if (e != NULL) {
+      // Read once when the pipeline is loaded: nothing would evaluate an expression.
+      dsl__verr(v, p->key, e->mark,
+                "expressions are not evaluated in retry, timeout, cache or hooks; write the "
+                "value itself");
+      continue;
+    }
     if (strcmp(p->key, "retry") == 0) {
       dsl__schema_check(v, "retry", n, &retry_schema);
     } else if (strcmp(p->key, "timeout") == 0) {

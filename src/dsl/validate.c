@@ -28,6 +28,9 @@ struct build {
   struct dag *g;
   bool cycle;
   size_t cur;             ///< step being scanned, for reference checks
+  const struct dsl_node *params_node;  ///< top-level `params` map, or NULL
+  const struct dsl_node *vars_node;    ///< top-level `vars` map, or NULL
+  size_t var_cur;         ///< index of the var being scanned; SIZE_MAX outside vars
   bool uses_hooks;
 };
 
@@ -41,10 +44,42 @@ static bool in_list(const char *k, const char *const *list, size_t n)
   return false;
 }
 
+// Names that users of GitHub Actions, Argo Workflows or Compose files reach for,
+// and smflow's key for the same thing (used when no near spelling is found).
+static const struct {
+  const char *theirs, *ours;
+} key_aliases[] = {
+    {"depends_on", "needs"},     {"depends-on", "needs"},     {"dependsOn", "needs"},
+    {"depends", "needs"},        {"dependencies", "needs"},   {"requires", "needs"},
+    {"after", "needs"},          {"if", "when"},              {"condition", "when"},
+    {"retryStrategy", "retry"},  {"retry_strategy", "retry"}, {"retries", "retry"},
+    {"timeout-minutes", "timeout"}, {"timeout_minutes", "timeout"},
+    {"timeout_seconds", "timeout"}, {"activeDeadlineSeconds", "timeout"},
+    {"script", "run"},           {"command", "run"},          {"shell", "run"},
+    {"jobs", "steps"},           {"tasks", "steps"},          {"parameters", "params"},
+    {"arguments", "params"},     {"inputs", "params"},        {"variables", "vars"},
+    {"parallelism", "concurrency"}, {"max_parallel", "concurrency"},
+    {"max-parallel", "concurrency"}, {"version", "smflow"},
+};
+
 static void unknown_key(struct build *b, const char *prefix, const struct dsl_pair *pr,
                         const char *const *list, size_t n)
 {
   const char *sug = smf_str_suggest(pr->key, list, n);
+  for (size_t i = 0; sug == NULL && i < SMF_ARRAY_LEN(key_aliases); i++) {
+    if (strcmp(pr->key, key_aliases[i].theirs) == 0 && in_list(key_aliases[i].ours, list, n)) {
+      dsl_diags_add(b->d, b->path, pr->key_mark, "%sunknown key '%s' (smflow calls it '%s')",
+                    prefix, pr->key, key_aliases[i].ours);
+      return;
+    }
+  }
+  if (sug == NULL && strcmp(pr->key, "env") == 0 && in_list("run", list, n)) {
+    dsl_diags_add(b->d, b->path, pr->key_mark,
+                  "%sunknown key 'env' (environment variables belong to the kind: "
+                  "run: {command, env}, or 'environment' of the other kinds)",
+                  prefix);
+    return;
+  }
   if (sug) {
     dsl_diags_add(b->d, b->path, pr->key_mark, "%sunknown key '%s' (did you mean '%s'?)", prefix,
                   pr->key, sug);
@@ -88,6 +123,96 @@ static void ref_in_step(void *ud, const char *step, size_t len, struct dsl_mark 
                   "%sexpression references step '%s', which is not upstream of '%s' (add it to "
                   "needs)",
                   b->x.prefix, id, me->id);
+  }
+  free(id);
+}
+
+// Index of key `name` in map `n` (a map node or NULL), or SIZE_MAX.
+static size_t map_index(const struct dsl_node *n, const char *name)
+{
+  if (n == NULL || n->type != DSL_MAP) {
+    return SIZE_MAX;
+  }
+  for (size_t i = 0; i < n->u.map.n; i++) {
+    if (strcmp(n->u.map.pairs[i].key, name) == 0) {
+      return i;
+    }
+  }
+  return SIZE_MAX;
+}
+
+static void unknown_name(struct build *b, const char *what, const struct dsl_node *map,
+                         const char *name, size_t limit, struct dsl_mark m)
+{
+  size_t n = map && map->type == DSL_MAP ? map->u.map.n : 0;
+  n = limit < n ? limit : n;
+  const char **names = smf_xmalloc((n + 1) * sizeof(*names));
+  for (size_t i = 0; i < n; i++) {
+    names[i] = map->u.map.pairs[i].key;
+  }
+  const char *sug = smf_str_suggest(name, names, n);
+  if (sug) {
+    dsl_diags_add(b->d, b->path, m, "%sexpression references unknown %s '%s' (did you mean '%s'?)",
+                  b->x.prefix, what, name, sug);
+  } else {
+    dsl_diags_add(b->d, b->path, m, "%sexpression references unknown %s '%s'", b->x.prefix, what,
+                  name);
+  }
+  free(names);
+}
+
+// The fields of the `run`, `git` and `aws` globals (SPEC §3).
+static const char *const run_fields[] = {"id", "name", "timestamp", "date", "started_at"};
+static const char *const git_fields[] = {"sha", "short_sha", "branch", "dirty"};
+static const char *const aws_fields[] = {"region", "account_id", "default_bucket"};
+
+static void fixed_field(struct build *b, const char *root, const char *id, struct dsl_mark m)
+{
+  const char *const *list = root[0] == 'r' ? run_fields : root[0] == 'g' ? git_fields : aws_fields;
+  size_t n = root[0] == 'r'   ? SMF_ARRAY_LEN(run_fields)
+             : root[0] == 'g' ? SMF_ARRAY_LEN(git_fields)
+                              : SMF_ARRAY_LEN(aws_fields);
+  if (in_list(id, list, n)) {
+    return;
+  }
+  struct smf_buf all = SMF_BUF_INIT;
+  for (size_t i = 0; i < n; i++) {
+    smf_buf_printf(&all, "%s%s", i ? ", " : "", list[i]);
+  }
+  const char *sug = smf_str_suggest(id, list, n);
+  dsl_diags_add(b->d, b->path, m, "%s'%s.%s' does not exist (%s has %s)%s%s%s", b->x.prefix, root,
+                id, root, smf_buf_cstr(&all), sug ? "; did you mean '" : "", sug ? sug : "",
+                sug ? "'?" : "");
+  smf_buf_free(&all);
+}
+
+// `params.NAME` must name a declared param; `vars.NAME` a var (inside vars: an earlier one);
+// `run.NAME`, `git.NAME` and `aws.NAME` one of their documented fields.
+static void ref_name(void *ud, const char *root, const char *name, size_t len, struct dsl_mark m)
+{
+  struct build *b = ud;
+  char *id = smf_xstrndup(name, len);
+  if (root[0] == 'r' || root[0] == 'g' || root[0] == 'a') {
+    fixed_field(b, root, id, m);
+    free(id);
+    return;
+  }
+  if (root[0] == 'p') {
+    if (map_index(b->params_node, id) == SIZE_MAX) {
+      unknown_name(b, "param", b->params_node, id, SIZE_MAX, m);
+    }
+    free(id);
+    return;
+  }
+  size_t idx = map_index(b->vars_node, id);
+  if (idx == SIZE_MAX) {
+    unknown_name(b, "var", b->vars_node, id, b->var_cur, m);
+  } else if (b->var_cur != SIZE_MAX && idx == b->var_cur) {
+    dsl_diags_add(b->d, b->path, m, "%svar '%s' cannot refer to itself", b->x.prefix, id);
+  } else if (b->var_cur != SIZE_MAX && idx > b->var_cur) {
+    dsl_diags_add(b->d, b->path, m,
+                  "%svar '%s' is defined later (vars are evaluated in order; move it above)",
+                  b->x.prefix, id);
   }
   free(id);
 }
@@ -206,6 +331,12 @@ static void build_params(struct build *b, const struct dsl_node *n)
       dsl_diags_add(b->d, b->path, pr->key_mark,
                     "param '%s': names are Lua identifiers (letters, digits, '_')", pr->key);
     }
+    if (t == DSL_STR && pr->value->has_expr) {
+      dsl_diags_add(b->d, b->path, pr->value->mark,
+                    "param '%s': a default is a plain value, not interpolated; compute it "
+                    "under vars: (e.g. vars: {%s: \"%s\"})",
+                    pr->key, pr->key, pr->value->u.str.s);
+    }
     struct dsl_param *q = &p->params[p->n_params++];
     q->name = pr->key;
     q->mark = pr->key_mark;
@@ -232,7 +363,9 @@ static void build_vars(struct build *b, const struct dsl_node *n)
     q->mark = pr->key_mark;
     q->value = pr->value;
     char *prefix = smf_arena_printf(&p->arena, "var '%s': ", pr->key);
+    b->var_cur = i;
     scan_forbidden(b, prefix, pr->value);
+    b->var_cur = SIZE_MAX;
   }
 }
 
@@ -502,12 +635,30 @@ static void top_level(struct build *b, const struct dsl_node *root, const struct
       parts[2] = pr->value;
     } else if (strcmp(pr->key, "steps") == 0) {
       parts[3] = pr->value;
+    } else if (pr->value->type == DSL_STR && pr->value->has_expr && strcmp(pr->key, "name") != 0) {
+      // Settings of the run itself are read before any expression can be evaluated.
+      size_t before = b->d->n;
+      char *prefix = smf_arena_printf(&b->p->arena, "%s: ", pr->key);
+      b->x.on_name = NULL;
+      scan_forbidden(b, prefix, pr->value);  // `steps.X` and syntax have their own messages
+      b->x.on_name = ref_name;
+      if (b->d->n > before) {
+        continue;
+      }
+      dsl_diags_add(b->d, b->path, pr->value->mark,
+                    "%s: expressions are not evaluated in top-level settings; write the value "
+                    "itself%s",
+                    pr->key,
+                    strcmp(pr->key, "target") == 0        ? " (or pass --target)"
+                    : strcmp(pr->key, "concurrency") == 0 ? " (or pass --max-parallel)"
+                    : strcmp(pr->key, "region") == 0      ? " (or leave it out: AWS_REGION is used)"
+                                                          : "");
     } else {
       top_scalar(b, pr);
-      char *prefix = smf_arena_printf(&b->p->arena, "%s: ", pr->key);
-      scan_forbidden(b, prefix, pr->value);
     }
   }
+  b->params_node = parts[0];
+  b->vars_node = parts[1];
 }
 
 void dsl__pipeline_build(struct dsl_pipeline *p, const struct dsl_node *root, const char *text,
@@ -530,6 +681,8 @@ void dsl__pipeline_build(struct dsl_pipeline *p, const struct dsl_node *root, co
   size_t *lines = dsl__line_table(text, len, &b.x.n_lines);
   b.x.line_off = lines;
   b.x.ud = &b;
+  b.x.on_name = ref_name;
+  b.var_cur = SIZE_MAX;
   if (root->type != DSL_MAP) {
     dsl_diags_add(d, p->path, root->mark, "the top level must be a map of pipeline keys, got %s",
                   dsl__a_type(root->type));

@@ -4,6 +4,7 @@
 // through: duplicate keys, several documents, invalid UTF-8 and alias bombs.
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -31,9 +32,14 @@ struct yreader {
   struct yanchor *anchors;
   size_t n_anchors, cap_anchors;
   size_t expanded, limit;  ///< nodes after alias expansion, and the cap
+  const char *text;        ///< the document's bytes (for the source of quoted scalars)
+  size_t len;
+  size_t *line_off;        ///< byte offset of each line start (index 0 = line 1)
+  size_t n_lines;
 };
 
 static struct dsl_node *yr_node(struct yreader *r, unsigned depth, size_t *weight);
+static size_t yr_offset(const struct yreader *r, yaml_mark_t m);
 
 static struct dsl_mark yr_mark(yaml_mark_t m)
 {
@@ -49,7 +55,11 @@ static void yr_fatal_libyaml(struct yreader *r)
   r->failed = true;
   const char *problem = r->p.problem ? r->p.problem : "invalid YAML";
   struct dsl_mark m = yr_mark(r->p.problem_mark);
-  if (r->p.context) {
+  size_t at = yr_offset(r, r->p.problem_mark);
+  if (at != SIZE_MAX && at < r->len && r->text[at] == '\t') {
+    dsl_diags_add(r->d, r->path, m,
+                  "YAML syntax error: a tab character here; YAML indents with spaces only");
+  } else if (r->p.context) {
     dsl_diags_add(r->d, r->path, m, "YAML syntax error: %s %s", problem, r->p.context);
   } else {
     dsl_diags_add(r->d, r->path, m, "YAML syntax error: %s", problem);
@@ -166,9 +176,17 @@ void dsl__type_plain(struct dsl_node *n, const char *s)
       n->u.i = v;
       return;
     }
-    // Out of int64 range: keep the magnitude as a float (documented).
+    // Out of int64 range: keep the magnitude as a float (documented), in the
+    // scalar's own base (strtod would read octal digits as decimal and stop at hex).
+    double f = 0;
+    for (const char *c = digits; *c; c++) {
+      int d = *c <= '9' ? *c - '0' : (*c | 0x20) - 'a' + 10;
+      if (d >= 0 && d < base) {
+        f = f * base + d;
+      }
+    }
     n->type = DSL_FLOAT;
-    n->u.f = strtod(digits, NULL);
+    n->u.f = *s == '-' ? -f : f;
     return;
   }
   if (is_one_of(body, infs)) {
@@ -197,6 +215,80 @@ static void yr_set_str(struct dsl_node *n, const char *s, size_t len)
   n->has_expr = dsl__has_expr(s, len);
 }
 
+// Byte offset of a 0-based libyaml mark (line, column in characters), or SIZE_MAX.
+static size_t yr_offset(const struct yreader *r, yaml_mark_t m)
+{
+  if (m.line >= r->n_lines) {
+    return SIZE_MAX;
+  }
+  size_t p = r->line_off[m.line];
+  for (size_t c = 0; c < m.column; c++) {
+    if (p >= r->len) {
+      return SIZE_MAX;
+    }
+    p++;
+    while (p < r->len && ((unsigned char)r->text[p] & 0xC0) == 0x80) {
+      p++;
+    }
+  }
+  return p;
+}
+
+// For a one-line quoted scalar whose written text differs from its value (escapes):
+// that text, between the quotes. Else NULL.
+static const char *yr_quoted_src(struct yreader *r, const char *val, size_t len)
+{
+  yaml_event_t *e = &r->ev;
+  yaml_scalar_style_t st = e->data.scalar.style;
+  if ((st != YAML_SINGLE_QUOTED_SCALAR_STYLE && st != YAML_DOUBLE_QUOTED_SCALAR_STYLE) ||
+      e->start_mark.line != e->end_mark.line || r->text == NULL) {
+    return NULL;
+  }
+  size_t a = yr_offset(r, e->start_mark), b = yr_offset(r, e->end_mark);
+  if (a == SIZE_MAX || b == SIZE_MAX || b < a + 2) {
+    return NULL;
+  }
+  const char *w = r->text + a + 1;
+  size_t wlen = b - a - 2;
+  if (wlen == len && memcmp(w, val, len) == 0) {
+    return NULL;
+  }
+  return smf_arena_strndup(r->a, w, wlen);
+}
+
+static bool yr_core_tag(const char *tag)
+{
+  return strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0 ||
+         strcmp(tag, YAML_BOOL_TAG) == 0 || strcmp(tag, YAML_NULL_TAG) == 0;
+}
+
+// An explicit `!!int`, `!!float`, `!!bool` or `!!null` (quoted or not): the text must
+// read as that type under the core schema (an integer is fine for `!!float`).
+static void yr_tagged(struct yreader *r, struct dsl_node *n, const char *tag, const char *s)
+{
+  static const struct {
+    const char *tag, *name;
+    enum dsl_type type;
+  } tags[] = {{YAML_INT_TAG, "int", DSL_INT},
+              {YAML_FLOAT_TAG, "float", DSL_FLOAT},
+              {YAML_BOOL_TAG, "bool", DSL_BOOL},
+              {YAML_NULL_TAG, "null", DSL_NULL}};
+  size_t k = 0;
+  while (strcmp(tags[k].tag, tag) != 0) {
+    k++;
+  }
+  dsl__type_plain(n, s);
+  if (tags[k].type == DSL_FLOAT && n->type == DSL_INT) {
+    n->type = DSL_FLOAT;
+    n->u.f = (double)n->u.i;
+  }
+  if (n->type != tags[k].type) {
+    dsl_diags_add(r->d, r->path, n->mark, "'!!%s %s': the text is not a YAML %s", tags[k].name,
+                  s, tags[k].name);
+    n->type = DSL_STR;
+  }
+}
+
 static struct dsl_node *yr_scalar(struct yreader *r, size_t *weight)
 {
   yaml_event_t *e = &r->ev;
@@ -210,11 +302,14 @@ static struct dsl_node *yr_scalar(struct yreader *r, size_t *weight)
   }
   char *s = smf_arena_strndup(r->a, val, len);
   n->text = s;
+  n->src = yr_quoted_src(r, s, len);
   const char *tag = (const char *)e->data.scalar.tag;
   bool plain = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
   n->quoted = !plain;
-  if (plain && (tag == NULL || strcmp(tag, "!") != 0) &&
-      (tag == NULL || strcmp(tag, YAML_STR_TAG) != 0)) {
+  if (tag != NULL && yr_core_tag(tag)) {
+    yr_tagged(r, n, tag, s);
+  } else if (plain && (tag == NULL || strcmp(tag, "!") != 0) &&
+             (tag == NULL || strcmp(tag, YAML_STR_TAG) != 0)) {
     dsl__type_plain(n, s);
   }
   if (n->type == DSL_STR) {
@@ -561,7 +656,8 @@ int dsl__yaml_parse(struct smf_arena *a, const char *path, const char *text, siz
   if (!check_utf8(path, text, len, d)) {
     return SMF_EPARSE;
   }
-  struct yreader r = {.a = a, .path = path, .d = d};
+  struct yreader r = {.a = a, .path = path, .d = d, .text = text, .len = len};
+  r.line_off = dsl__line_table(text, len, &r.n_lines);
   r.limit = 100000 + 16 * len;
   yaml_parser_initialize(&r.p);
   yaml_parser_set_input_string(&r.p, (const unsigned char *)text, len);
@@ -593,6 +689,7 @@ fail:
   }
   yaml_parser_delete(&r.p);
   free(r.anchors);
+  free(r.line_off);
   *root = n;
   return n ? 0 : SMF_EPARSE;
 }

@@ -139,6 +139,7 @@ void eng_finish(struct eng *e)
     uv_close((uv_handle_t *)&e->steps[i].retry_timer, eng__close_cb);
     uv_close((uv_handle_t *)&e->steps[i].timeout_timer, eng__close_cb);
   }
+  target_close(e->target);  // its client closes in the loop's remaining run
 }
 
 // ---- setup and teardown ----
@@ -191,7 +192,8 @@ static void eng__target_new(struct eng *e)
 {
   char *abs = realpath(state_dir(e->st), NULL);
   struct target_config cfg = {.loop = &e->loop, .state_dir = abs ? abs : state_dir(e->st),
-                              .base_dir = e->p->dir, .region = e->p->region, .state = e->st};
+                              .base_dir = e->p->dir, .region = e->p->region, .state = e->st,
+                              .role = e->p->role};
   const char *name = e->opt.target ? e->opt.target : e->p->target ? e->p->target : "local";
   struct smf_error err = SMF_ERROR_INIT;
   if (target_new(name, &cfg, &e->target, &err) != 0) {
@@ -288,6 +290,7 @@ static void eng__free(struct eng *e)
     if (!e->finishing) {
       eng_finish(e);
     }
+    target_close(e->target);  // before its handles are closed for it
     uv_walk(&e->loop, eng__walk_close, NULL);
     uv_run(&e->loop, UV_RUN_DEFAULT);
     target_free(e->target);

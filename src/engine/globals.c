@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine/eng_int.h"
+#include "target/target.h"
 
 extern char **environ;
 
@@ -179,6 +180,22 @@ static struct dsl_node *eng__saved(struct eng *e, const char *json, const char *
   return v ? (struct dsl_node *)v : dsl_node_new(&e->arena, DSL_MAP);
 }
 
+// `aws` {region, account_id, default_bucket}: on a target that knows its account.
+static int eng__aws_table(struct eng *e, struct smf_error *err)
+{
+  struct target *t = e->target;
+  if (t == NULL || t->account_id == NULL) {
+    return 0;
+  }
+  struct smf_arena *a = &e->arena;
+  struct dsl_node *aws = dsl_node_new(a, DSL_MAP);
+  char *bucket = smf_arena_printf(a, "sagemaker-%s-%s", t->region, t->account_id);
+  dsl_map_set(a, aws, "region", dsl_node_str(a, t->region, strlen(t->region)));
+  dsl_map_set(a, aws, "account_id", dsl_node_str(a, t->account_id, strlen(t->account_id)));
+  dsl_map_set(a, aws, "default_bucket", dsl_node_str(a, bucket, strlen(bucket)));
+  return lx_set_global(e->lx, "aws", aws, err);
+}
+
 int eng_globals_init(struct eng *e, const char *globals_json, const char *vars_json,
                      struct smf_error *err)
 {
@@ -194,7 +211,8 @@ int eng_globals_init(struct eng *e, const char *globals_json, const char *vars_j
   if ((rc = lx_set_global(e->lx, "params", eng__params_table(e, a), err)) != 0 ||
       (rc = lx_set_global(e->lx, "run", run, err)) != 0 ||
       (rc = lx_set_global(e->lx, "git", git, err)) != 0 ||
-      (rc = lx_set_global(e->lx, "env", eng__env_table(a), err)) != 0) {
+      (rc = lx_set_global(e->lx, "env", eng__env_table(a), err)) != 0 ||
+      (rc = eng__aws_table(e, err)) != 0) {
     return rc;
   }
   if (vars_json == NULL) {

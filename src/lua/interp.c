@@ -3,6 +3,7 @@
 // in text mode with the sandbox environment and cached by its text. `$${` stands
 // for a literal `${`.
 #include <lualib.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,18 +53,48 @@ struct lx_interp {
   struct smf_error *err;
 };
 
+// Byte offset of the k-th (0-based) `${` of s (a `$${` is no `${`), or SIZE_MAX.
+static size_t lx_nth_open(const char *s, size_t len, size_t k)
+{
+  size_t p = lx_template_next(s, len, 0);
+  for (; p != SIZE_MAX && k > 0; k--) {
+    p = lx_template_next(s, len, p + 2);
+  }
+  return p;
+}
+
+// Which `${` of s (0-based, counted as lx_nth_open counts) starts at byte `off`.
+static size_t lx_open_index(const char *s, size_t len, size_t off)
+{
+  size_t k = 0;
+  for (size_t p = lx_template_next(s, len, 0); p != SIZE_MAX && p < off;
+       p = lx_template_next(s, len, p + 2)) {
+    k++;
+  }
+  return k;
+}
+
 // Fill err with the position of the `${` at byte `off` of scalar n (or of the
 // scalar itself for multi-line ones; for a quoted scalar with escapes the column
-// is counted in the value, not the source), the expression and Lua's message in lerr.
+// is found in its source text, n->src), the expression and Lua's message in lerr.
 static int lx_fail_at(const struct lx_interp *it, const struct dsl_node *n, size_t off,
                       const char *expr, size_t elen, const struct smf_error *lerr)
 {
   unsigned line = n->mark.line, col = n->mark.col;
   if (line != 0 && memchr(n->u.str.s, '\n', n->u.str.len) == NULL) {
+    const char *s = n->u.str.s;
+    size_t at = off;
+    if (n->src != NULL) {
+      size_t p = lx_nth_open(n->src, strlen(n->src), lx_open_index(s, n->u.str.len, off));
+      if (p != SIZE_MAX) {
+        s = n->src;
+        at = p;
+      }
+    }
     // Columns count characters, as the marks do: skip UTF-8 continuation bytes.
     col += n->quoted ? 1u : 0u;
-    for (size_t i = 0; i < off; i++) {
-      col += ((unsigned char)n->u.str.s[i] & 0xC0) != 0x80;
+    for (size_t i = 0; i < at; i++) {
+      col += ((unsigned char)s[i] & 0xC0) != 0x80;
     }
   }
   const char *path = it->path != NULL ? it->path : "";
@@ -206,6 +237,7 @@ static int lx_interp_node(struct lx_interp *it, const struct dsl_node *n, struct
   *r = *n;
   r->has_expr = false;
   r->text = n->text != NULL ? smf_arena_strdup(it->a, n->text) : NULL;
+  r->src = n->src != NULL ? smf_arena_strdup(it->a, n->src) : NULL;
   if (n->type == DSL_SEQ) {
     r->u.seq.items = smf_arena_alloc(it->a, (n->u.seq.n + 1) * sizeof(*r->u.seq.items));
     for (size_t i = 0; i < n->u.seq.n; i++) {

@@ -22,7 +22,9 @@ struct target *step_target(struct step_ctx *ctx, struct smf_error *err)
 const char *step_default_bucket_uri(struct step_ctx *ctx)
 {
   const char *region = ctx->target && ctx->target->region ? ctx->target->region : "us-east-1";
-  return smf_arena_printf(ctx->arena, "s3://sagemaker-%s-%s/", region, STEP_LOCAL_ACCOUNT);
+  const char *account = ctx->target && ctx->target->account_id ? ctx->target->account_id
+                                                              : STEP_LOCAL_ACCOUNT;
+  return smf_arena_printf(ctx->arena, "s3://sagemaker-%s-%s/", region, account);
 }
 
 const char *step_path(struct step_ctx *ctx, const char *p)

@@ -348,6 +348,7 @@ static void dep_describe_spec(struct deploy *d)
   sp->serve_command = dep_serve_argv(ctx, &sp->n_serve_command);
   sp->environment = step_kvs(ctx, dsl_map_get(s, "environment"), &sp->n_environment);
   sp->tags = step_kvs(ctx, dsl_map_get(s, "tags"), &sp->n_tags);
+  sp->spec = s;
 }
 
 static char *dep_intent(struct step_ctx *ctx)

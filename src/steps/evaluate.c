@@ -79,6 +79,7 @@ static void eval_describe(struct step_ctx *ctx, const char *job_name, const char
   }
   j->resources.max_run_ms = ms;
   j->environment = step_kvs(ctx, dsl_map_get(s, "environment"), &j->n_environment);
+  j->spec = s;
   j->tags = step_kvs(ctx, dsl_map_get(s, "tags"), &j->n_tags);
 }
 

@@ -109,10 +109,11 @@ static void fit_tags(struct step_ctx *ctx, const struct dsl_node *tags,
 {
   size_t n = 0;
   struct target_kv *user = step_kvs(ctx, tags, &n);
-  struct target_kv *kv = smf_arena_alloc(ctx->arena, (n + 3) * sizeof(*kv));
+  struct target_kv *kv = smf_arena_alloc(ctx->arena, (n + 4) * sizeof(*kv));
   memcpy(kv, user, n * sizeof(*kv));
   kv[n++] = (struct target_kv){"smflow:run-id", ctx->run_id};
   kv[n++] = (struct target_kv){"smflow:step", ctx->step_id};
+  kv[n++] = (struct target_kv){"smflow:attempt", smf_arena_printf(ctx->arena, "%d", ctx->attempt)};
   *out = kv;
   *n_out = n;
 }
@@ -150,6 +151,7 @@ static void fit_describe(struct step_ctx *ctx, struct target *t, const char *job
   j->environment = step_kvs(ctx, dsl_map_get(s, "environment"), &j->n_environment);
   fit_tags(ctx, dsl_map_get(s, "tags"), &j->tags, &j->n_tags);
   fit_metric_defs(ctx, j);
+  j->spec = s;
 }
 
 static struct dsl_node *fit_outputs(struct step_job *sj, const struct target_job_result *r)

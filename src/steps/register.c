@@ -272,7 +272,7 @@ static int reg_start(struct step_ctx *ctx, struct smf_error *err)
       .model_data = step_path(ctx, dsl_map_str(s, "model_data", NULL)),
       .image_uri = dsl_map_str(s, "image_uri", dsl_map_str(s, "framework", NULL)),
       .description = dsl_map_str(s, "description", NULL),
-      .metrics_uri = step_path(ctx, dsl_map_str(s, "metrics", NULL))};
+      .metrics_uri = step_path(ctx, dsl_map_str(s, "metrics", NULL)), .spec = s};
   reg_metadata(r);
   const char *wait = dsl_map_str(s, "wait_for_approval", NULL);
   int64_t wait_ms = dsl_map_get(s, "wait_for_approval") && !wait

@@ -5,10 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "target/aws/awst.h"
 #include "target/local/local.h"
 #include "target/pyjson.h"
 
-static const char *const target__names[] = {"local", NULL};
+static const char *const target__names[] = {"local", "aws", NULL};
 
 const char *const *target_names(void)
 {
@@ -39,6 +40,7 @@ void target__init(struct target *t, const struct target_vtable *vt, const struct
   t->region = smf_xstrdup(cfg->region ? cfg->region : "us-east-1");
   t->share_dir = cfg->share_dir ? smf_xstrdup(cfg->share_dir) : NULL;
   t->state = cfg->state;
+  t->role = cfg->role ? smf_xstrdup(cfg->role) : NULL;
 }
 
 int target_new(const char *name, const struct target_config *cfg, struct target **out,
@@ -51,7 +53,17 @@ int target_new(const char *name, const struct target_config *cfg, struct target 
   if (name == NULL || strcmp(name, "local") == 0) {
     return local_target_new(cfg, out, err);
   }
-  return SMF_ERR_SET(err, SMF_EINVAL, "unknown target '%s' (known: local)", name);
+  if (strcmp(name, "aws") == 0) {
+    return aws_target_new(cfg, out, err);
+  }
+  return SMF_ERR_SET(err, SMF_EINVAL, "unknown target '%s' (known: local, aws)", name);
+}
+
+void target_close(struct target *t)
+{
+  if (t && t->vt && t->vt->close) {
+    t->vt->close(t);
+  }
 }
 
 void target_free(struct target *t)
@@ -66,6 +78,8 @@ void target_free(struct target *t)
   free(t->base_dir);
   free(t->region);
   free(t->share_dir);
+  free(t->role);
+  free(t->account_id);
   free(t);
 }
 

@@ -137,6 +137,10 @@ struct target_training_job {
   size_t n_tags;
   const struct target_metric_def *metric_definitions;
   size_t n_metric_definitions;
+  /// The interpolated `fit` spec (borrowed), or NULL: the aws target reads the
+  /// SDK estimator settings that have no field above from it (framework,
+  /// distribution, spot, volume_kms_key, subnets, debugger, profiler, ...).
+  const struct dsl_node *spec;
 };
 
 /// One processing input (ProcessingInput): placed at a directory of the job.
@@ -163,6 +167,8 @@ struct target_processing_job {
   size_t n_environment;
   const struct target_kv *tags;
   size_t n_tags;
+  /// The interpolated `evaluate` spec (borrowed), or NULL (framework, volume_size, ...).
+  const struct dsl_node *spec;
 };
 
 /// A final metric value.
@@ -263,6 +269,8 @@ struct target_endpoint_spec {
   size_t n_environment;
   const struct target_kv *tags;
   size_t n_tags;
+  /// The interpolated `deploy` spec (borrowed), or NULL (framework, strategy, ...).
+  const struct dsl_node *spec;
 };
 
 /// What a deployed endpoint is. Borrowed for the callback.
@@ -308,6 +316,9 @@ struct target_model_package {
   const char *metrics_uri;
   const struct target_kv *metadata;
   size_t n_metadata;
+  /// The interpolated `register` spec (borrowed), or NULL: content_types,
+  /// response_types, inference_instances, transform_instances, environment, ...
+  const struct dsl_node *spec;
 };
 
 typedef void (*target_package_cb)(void *data, int status, const struct target_model_package *pkgs,
@@ -339,6 +350,10 @@ struct target_vtable {
   const struct target_hosting_ops *hosting;
   const struct target_registry_ops *registry;
   void (*free)(struct target *t);
+  /// Optional: stop using the loop (close handles, cancel calls) so that the
+  /// loop's last run can finish them; remote jobs are left running. Called by
+  /// target_close, before the owner closes the loop's remaining handles.
+  void (*close)(struct target *t);
   /// Optional (NULL: SMF_EUNSUPPORTED): stop the training (processing false) or
   /// processing job named job_name that an earlier process started and whose
   /// handle is gone (`smflow cancel`). Same callback contract as the other
@@ -357,6 +372,7 @@ struct target_config {
   /// The open state database (borrowed, may be NULL): the local target keeps its
   /// model registry and endpoint records there (without it: files in state_dir).
   struct state *state;
+  const char *role;       ///< the pipeline's `role:` (execution role ARN), or NULL
 };
 
 struct target {
@@ -368,6 +384,10 @@ struct target {
   char *share_dir;
   struct state *state;  ///< borrowed from target_config; may be NULL
   void *impl;           ///< the implementation's state
+  char *role;           ///< from target_config; may be NULL
+  /// The account the target works in (aws: from STS GetCallerIdentity), NULL on
+  /// local; with region it names the default bucket sagemaker-REGION-ACCOUNT.
+  char *account_id;
 };
 
 /// Make the target named `name` ("local"; "aws" once built). SMF_EINVAL for an
@@ -379,6 +399,11 @@ int target_new(const char *name, const struct target_config *cfg, struct target 
 /// loop. Job processes and endpoints are left running (by design: endpoints
 /// outlive the run; jobs are re-attached by resume).
 void target_free(struct target *t);
+/// Let the target release its loop handles and cancel its calls (no events are
+/// delivered for jobs afterwards; they are left running). Call it before
+/// closing every handle of the loop and running it one last time, then
+/// target_free. NULL-safe; idempotent.
+void target_close(struct target *t);
 /// The names of the built-in targets, NULL-terminated.
 const char *const *target_names(void);
 

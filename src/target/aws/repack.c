@@ -1,0 +1,195 @@
+// repack.c: the SDK's model repacking for deploy (Model.deploy with an
+// entry_point): model.tar.gz is fetched, extracted, the inference code (the
+// source_dir's contents, or the entry point file alone) is placed under code/,
+// and the result is packed reproducibly and stored at
+// s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz. The extraction, the copy and
+// the packing run on the thread pool; the transfers go through the store.
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "smflow/archive.h"
+#include "smflow/util.h"
+#include "target/aws/awst.h"
+
+struct repack {
+  uv_work_t work;
+  struct target *t;
+  char *model_uri, *dest_uri, *entry_point, *source_dir;
+  char *in_path, *dir, *out_path;
+  target_done_cb cb;
+  void *data;
+  int rc;
+  struct smf_error err;
+};
+
+static void rp_free(struct repack *r)
+{
+  free(r->model_uri);
+  free(r->dest_uri);
+  free(r->entry_point);
+  free(r->source_dir);
+  free(r->in_path);
+  free(r->dir);
+  free(r->out_path);
+  free(r);
+}
+
+static int rp_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  remove(path);
+  return 0;
+}
+
+static void rp_rm_rf(const char *path)
+{
+  nftw(path, rp_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int rp_copy_file(const char *from, const char *to, struct smf_error *err)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  int rc = smf_file_read(from, &buf, &len, err);
+  if (rc == 0) {
+    rc = smf_file_write_atomic(to, buf, len, err);
+  }
+  free(buf);
+  return rc;
+}
+
+// Copy a directory tree (regular files and directories; other entries skipped).
+static int rp_copy_tree(const char *from, const char *to, struct smf_error *err)
+{
+  int rc = smf_mkdir_p(to, err);
+  DIR *d = rc == 0 ? opendir(from) : NULL;
+  if (rc == 0 && d == NULL) {
+    return SMF_ERR_SET(err, SMF_EIO, "cannot read directory %s", from);
+  }
+  struct dirent *e;
+  while (rc == 0 && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+      continue;
+    }
+    char *src = smf_xasprintf("%s/%s", from, e->d_name);
+    char *dst = smf_xasprintf("%s/%s", to, e->d_name);
+    struct stat st;
+    if (lstat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+      rc = rp_copy_tree(src, dst, err);
+    } else if (S_ISREG(st.st_mode)) {
+      rc = rp_copy_file(src, dst, err);
+    }
+    free(src);
+    free(dst);
+  }
+  if (d) {
+    closedir(d);
+  }
+  return rc;
+}
+
+static void rp_work(uv_work_t *w)
+{
+  struct repack *r = w->data;
+  struct smf_extract_result xr;
+  r->rc = smf_archive_extract(r->in_path, r->dir, &xr, &r->err);
+  char *code = smf_xasprintf("%s/code", r->dir);
+  if (r->rc == 0 && r->source_dir) {
+    r->rc = rp_copy_tree(r->source_dir, code, &r->err);
+  } else if (r->rc == 0) {
+    const char *base = strrchr(r->entry_point, '/');
+    char *dst = smf_xasprintf("%s/%s", code, base ? base + 1 : r->entry_point);
+    r->rc = smf_mkdir_p(code, &r->err);
+    if (r->rc == 0) {
+      r->rc = rp_copy_file(r->entry_point, dst, &r->err);
+    }
+    free(dst);
+  }
+  free(code);
+  if (r->rc == 0) {
+    struct smf_pack_spec spec = {.source_dir = r->dir, .output = r->out_path};
+    struct smf_pack_result pr;
+    r->rc = smf_archive_pack(&spec, &pr, &r->err);
+  }
+  rp_rm_rf(r->dir);
+  unlink(r->in_path);
+}
+
+static void rp_finish(struct repack *r, int status, const struct smf_error *err)
+{
+  unlink(r->out_path);
+  r->cb(r->data, status, err);
+  rp_free(r);
+}
+
+static void rp_stored(void *data, int status, const struct smf_error *err)
+{
+  rp_finish(data, status, err);
+}
+
+static void rp_after(uv_work_t *w, int status)
+{
+  (void)status;
+  struct repack *r = w->data;
+  struct smf_error e = SMF_ERROR_INIT;
+  if (r->rc != 0) {
+    smf_error_prefix(&r->err, "repacking %s: ", r->model_uri);
+    rp_finish(r, r->rc, &r->err);
+  } else if (r->t->vt->store->put_file(r->t, r->out_path, r->dest_uri, rp_stored, r, &e) != 0) {
+    rp_finish(r, e.code, &e);
+  }
+}
+
+static void rp_fetched(void *data, int status, const struct smf_error *err)
+{
+  struct repack *r = data;
+  if (status != 0) {
+    struct smf_error e = *err;
+    smf_error_prefix(&e, "model %s: ", r->model_uri);
+    rp_finish(r, status, &e);
+    return;
+  }
+  r->work.data = r;
+  int rc = uv_queue_work(r->t->loop, &r->work, rp_work, rp_after);
+  if (rc != 0) {
+    struct smf_error e = SMF_ERROR_INIT;
+    SMF_ERR_SET(&e, SMF_EINTERNAL, "cannot queue work: %s", uv_strerror(rc));
+    rp_finish(r, e.code, &e);
+  }
+}
+
+int awst_repack(struct target *t, const struct target_endpoint_spec *spec, const char *dest_uri,
+                target_done_cb cb, void *data, struct smf_error *err)
+{
+  struct repack *r = smf_xcalloc(1, sizeof(*r));
+  r->t = t;
+  r->cb = cb;
+  r->data = data;
+  r->model_uri = smf_xstrdup(spec->model_data);
+  r->dest_uri = smf_xstrdup(dest_uri);
+  r->entry_point = spec->entry_point[0] == '/' || spec->source_dir
+                       ? smf_xstrdup(spec->entry_point)
+                       : smf_xasprintf("%s/%s", t->base_dir, spec->entry_point);
+  r->source_dir = spec->source_dir ? smf_xstrdup(spec->source_dir) : NULL;
+  char *tmp = smf_xasprintf("%s/tmp", t->state_dir);
+  int rc = smf_mkdir_p(tmp, err);
+  r->in_path = smf_xasprintf("%s/%s.model.tar.gz", tmp, spec->model_name);
+  r->dir = smf_xasprintf("%s/%s.repack", tmp, spec->model_name);
+  r->out_path = smf_xasprintf("%s/%s.repacked.tar.gz", tmp, spec->model_name);
+  free(tmp);
+  if (rc == 0) {
+    rc = t->vt->store->get_file(t, r->model_uri, r->in_path, rp_fetched, r, err);
+  }
+  if (rc != 0) {
+    rp_free(r);
+  }
+  return rc;
+}

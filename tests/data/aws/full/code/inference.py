@@ -1,0 +1,2 @@
+def model_fn(model_dir):
+    return open(model_dir + "/model.txt").read()
