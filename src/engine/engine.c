@@ -155,7 +155,9 @@ static void eng__lua_log(void *ud, const char *step_id, const char *msg)
     return;
   }
   struct eng_step *s = &e->steps[def->index];
-  if (s->ctx.log_fd >= 0) {
+  if (s->preparing) {  // the attempt's log is not open yet: kept until it is
+    smf_buf_printf(&s->early_log, "%s\n", msg);
+  } else if (s->ctx.log_fd >= 0) {
     dprintf(s->ctx.log_fd, "%s\n", msg);
   }
   smf_log_step(SMF_LOG_INFO, step_id, "%s", msg);
@@ -306,6 +308,7 @@ static void eng__free(struct eng *e)
     free(s->remote_name);
     free(s->err_message);
     free(s->log_path);
+    smf_buf_free(&s->early_log);
     free(s->cache_key);
     free(s->cache_spec);
     free(s->cached_from);

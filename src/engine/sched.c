@@ -284,6 +284,11 @@ static int eng__open_log(struct eng_step *s, struct smf_error *err)
     return SMF_ERR_SET(err, SMF_EIO, "%s: cannot open: %s", s->log_path, strerror(errno));
   }
   s->ctx.log_path = s->log_path;
+  if (s->early_log.len > 0) {  // the before hook's smflow.log lines
+    ssize_t w = write(s->ctx.log_fd, s->early_log.data, s->early_log.len);
+    (void)w;
+    smf_buf_reset(&s->early_log);
+  }
   return 0;
 }
 
@@ -347,7 +352,11 @@ static bool eng__prepare(struct eng_step *s)
     return false;
   }
   struct dsl_node *hooked = NULL;  // the before hook's table, persisted with the intent
-  if (eng_hooks_before(s, &spec, &hooked, &err) != 0) {
+  smf_buf_reset(&s->early_log);
+  s->preparing = true;
+  int hrc = eng_hooks_before(s, &spec, &hooked, &err);
+  s->preparing = false;
+  if (hrc != 0) {
     eng__fail_early(s, SMF_CLASS_HOOK, err.message);
     return false;
   }
