@@ -133,10 +133,13 @@ peer_run() {
 }
 
 echo "quickstart: $runs runs of examples/quickstart/pipeline.yaml on the local target${EPOCHS:+ (epochs=$EPOCHS)}"
-results=()
+# smflow runs and peer runs alternate, so that a change in the machine's load
+# during the benchmark reaches both alike.
+results=() peers=()
 for i in $(seq 1 "$runs"); do
   results+=("$(one_run)")
   "$smflow" --state-dir "$work/state" endpoints delete quickstart >/dev/null 2>&1 || true
+  peers+=("$(peer_run "$real_python")") || { echo "the peer run failed" >&2; exit 1; }
 done
 # The instrument's own cost: one interpreter start (python3 -S -c pass, the
 # shortest a script can be) timed directly and through the shim, interleaved,
@@ -148,10 +151,6 @@ for i in $(seq 1 $((4 * runs))); do
   direct+=($(((t1 - t0) / 1000)))
   t0=$(date +%s%N); SMF_PYSHIM_LOG=/dev/null "$pyshim" -S -c pass; t1=$(date +%s%N)
   shimmed+=($(((t1 - t0) / 1000)))
-done
-peers=()
-for i in $(seq 1 "$runs"); do
-  peers+=("$(peer_run "$real_python")") || { echo "the peer run failed" >&2; exit 1; }
 done
 export PEERS="${peers[*]}" DIRECT="${direct[*]}" SHIMMED="${shimmed[*]}"
 printf '%s\n' "${results[@]}" | python3 -c '
