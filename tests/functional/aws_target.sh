@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # aws_target.sh: `smflow run --target aws` against moto with signature checking
 # on (tests/tools/moto_up.sh), every request recorded by moto's recorder:
-#   - SDK parity: nine estimators' CreateTrainingJob bodies against the SDK's
-#     (tests/data/aws/sdk), and every request body against botocore's shapes;
+#   - SDK parity: nine estimators' CreateTrainingJob bodies against the ones the SDK sent
+#     (tests/data/aws/sdk-recorded), and every request body against botocore's shapes;
 #   - upload only: HeadObject first, multipart above 16 MiB, read back with the
 #     AWS CLI; a second run uploads nothing;
 #   - the five-step pipeline (moto runs no script and writes no artifact: a
@@ -61,7 +61,7 @@ cp "$src/tests/data/aws/sdk/pipeline.yaml" "$tmp/sdk/"
 rec_start
 "$smflow" run -q "$tmp/sdk/pipeline.yaml"
 rec_get "$tmp/sdk.rec"
-python3 "$src/tests/tools/sdk_compare.py" "$tmp/sdk.rec" "$src/tests/data/aws/sdk"
+python3 "$src/tests/tools/sdk_compare.py" "$tmp/sdk.rec" "$src/tests/data/aws/sdk-recorded"
 python3 "$src/tests/tools/check_shapes.py" "$tmp/sdk.rec"
 
 echo "== upload only: HeadObject first, multipart, read back with the AWS CLI; then reused"
