@@ -137,6 +137,38 @@ def record_trainings(sm, rec):
                 wait=False, logs=False)
 
 
+IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+MODEL = B + "/models/model.tar.gz"
+
+
+def record_hosting(sm, rec, code_dir):
+    """deploy/register steps of tests/data/aws/sdk/pipeline.yaml."""
+    from sagemaker.model import Model
+    from sagemaker.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.sklearn import SKLearnModel
+
+    rec.current = "deploy_image"
+    Model(image_uri=IMAGE, model_data=MODEL, role=ROLE, name="sdkparity-image-model",
+          sagemaker_session=sm).deploy(
+        initial_instance_count=1, instance_type="ml.m5.large",
+        endpoint_name="sdkparity-image", wait=False)
+    rec.current = "deploy_sklearn"
+    SKLearnModel(model_data=MODEL, role=ROLE, entry_point="inference.py",
+                 source_dir=code_dir, framework_version="1.2-1",
+                 name="sdkparity-sklearn-model", sagemaker_session=sm).deploy(
+        initial_instance_count=1, instance_type="ml.m5.large",
+        endpoint_name="sdkparity-sklearn", wait=False)
+    rec.current = "register_image"
+    sm.sagemaker_client.create_model_package_group(ModelPackageGroupName="sdkparity-models")
+    Model(image_uri=IMAGE, model_data=MODEL, role=ROLE, sagemaker_session=sm).register(
+        content_types=["text/csv"], response_types=["text/csv"],
+        inference_instances=["ml.m5.large"], transform_instances=["ml.m5.large"],
+        model_package_group_name="sdkparity-models", approval_status="Approved",
+        description="registered by the parity pipeline",
+        model_metrics=ModelMetrics(model_statistics=MetricsSource(
+            content_type="application/json", s3_uri=B + "/reports/evaluation.json")))
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -153,11 +185,17 @@ def main():
             Bucket="smflow-test-bucket",
             CreateBucketConfiguration={"LocationConstraint": REGION})
         rec = Recorder()
-        sm = sagemaker.Session(boto_session=bs, default_bucket="smflow-test-bucket")
+        # the name the SDK derives (sagemaker-REGION-ACCOUNT), given because
+        # the SDK asks STS at its public endpoint for the account
+        sm = sagemaker.Session(boto_session=bs,
+                               default_bucket="sagemaker-%s-123456789012" % REGION)
         sm.sagemaker_client.meta.events.register("before-call.sagemaker.*", rec.hook)
         record_trainings(sm, rec)
-        if len(sys.argv) > 2:
-            return
+        code = os.path.join(work, "code")
+        os.makedirs(code)
+        with open(os.path.join(code, "inference.py"), "w") as f:
+            f.write("def model_fn(model_dir):\n    return None\n")
+        record_hosting(sm, rec, code)
         for name, body in sorted(rec.bodies.items()):
             with open(os.path.join(out, name + ".json"), "w") as f:
                 json.dump(body, f, indent=1)
