@@ -1,6 +1,6 @@
 // run.c: the `run` step kind — a local command (SPEC §4).
 //
-// `/bin/sh -c COMMAND` is spawned (posix_spawn; exit seen through a pidfd, so
+// `/bin/sh -c COMMAND` (a list command: its argument vector, no shell) is spawned (posix_spawn; exit seen through a pidfd, so
 // Linux >= 5.3) in its own session (so that the whole process
 // group can be signalled), with smflow's environment plus `env:`, in `workdir`
 // (relative to the pipeline's directory). stdout and stderr go to the attempt's
@@ -52,6 +52,7 @@ struct run_proc {
   int child_out, child_err;  ///< the child's ends of the pipes, closed after the spawn
   char *cwd;                 ///< in ctx->arena
   char **argv, **envp;       ///< in ctx->arena
+  bool use_path;             ///< argv[0] is looked up in PATH (a list command)
   uv_poll_t exit_poll;
   struct run_pipe out, err;
   uv_timer_t timer;  ///< kill grace, then output drain after exit
@@ -73,6 +74,34 @@ struct run_proc {
 const char *step_run_command(const struct dsl_node *spec)
 {
   return spec->type == DSL_STR ? spec->u.str.s : dsl_map_str(spec, "command", NULL);
+}
+
+// The argument vector, in the arena: a string command runs as `/bin/sh -c COMMAND`;
+// a list runs as is, without a shell (argv[0] looked up in PATH).
+static char **run__argv(struct step_ctx *ctx, bool *use_path)
+{
+  const struct dsl_node *cmd = ctx->spec->type == DSL_MAP ? dsl_map_get(ctx->spec, "command")
+                                                          : ctx->spec;
+  if (cmd != NULL && cmd->type == DSL_SEQ && cmd->u.seq.n > 0) {
+    size_t n = cmd->u.seq.n;
+    char **argv = smf_arena_alloc(ctx->arena, (n + 1) * sizeof(*argv));
+    for (size_t i = 0; i < n; i++) {
+      const struct dsl_node *it = cmd->u.seq.items[i];
+      const char *s = it->type == DSL_STR ? it->u.str.s : it->text;
+      argv[i] = smf_arena_strdup(ctx->arena, s ? s : "");
+    }
+    argv[n] = NULL;
+    *use_path = true;
+    return argv;
+  }
+  const char *line = step_run_command(ctx->spec);
+  char **argv = smf_arena_alloc(ctx->arena, 4 * sizeof(*argv));
+  argv[0] = smf_arena_strdup(ctx->arena, "/bin/sh");
+  argv[1] = smf_arena_strdup(ctx->arena, "-c");
+  argv[2] = smf_arena_strdup(ctx->arena, line ? line : "");
+  argv[3] = NULL;
+  *use_path = false;
+  return argv;
 }
 
 static char *run__marker(struct step_ctx *ctx)
@@ -451,7 +480,8 @@ static void run__spawn_work(uv_work_t *w)
   posix_spawnattr_setsigdefault(&at, &all);
   posix_spawnattr_setflags(&at,
                            POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  r->spawn_errno = posix_spawn(&r->pid, "/bin/sh", &fa, &at, r->argv, r->envp);
+  r->spawn_errno = r->use_path ? posix_spawnp(&r->pid, r->argv[0], &fa, &at, r->argv, r->envp)
+                               : posix_spawn(&r->pid, r->argv[0], &fa, &at, r->argv, r->envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   close(r->child_out);
@@ -471,7 +501,7 @@ static void run__spawn_after(uv_work_t *w, int status)
   r->spawning = false;
   if (r->spawn_errno != 0) {
     struct smf_error err = SMF_ERROR_INIT;
-    SMF_ERR_SET(&err, SMF_ECHILD, "cannot start /bin/sh in %s: %s", r->cwd,
+    SMF_ERR_SET(&err, SMF_ECHILD, "cannot start %s in %s: %s", r->argv[0], r->cwd,
                 strerror(r->spawn_errno));
     err.klass = SMF_CLASS_CLIENT;
     r->finished = true;
@@ -517,10 +547,7 @@ static int run_start(struct step_ctx *ctx, struct smf_error *err)
   char *cwd = run__workdir(ctx);
   r->cwd = smf_arena_strdup(ctx->arena, cwd);
   free(cwd);
-  r->argv = smf_arena_alloc(ctx->arena, 4 * sizeof(*r->argv));
-  r->argv[0] = smf_arena_strdup(ctx->arena, "/bin/sh");
-  r->argv[1] = smf_arena_strdup(ctx->arena, "-c");
-  r->argv[2] = smf_arena_strdup(ctx->arena, step_run_command(ctx->spec));
+  r->argv = run__argv(ctx, &r->use_path);
   r->envp = run__env(r);
   r->work.data = r;
   r->spawning = true;
