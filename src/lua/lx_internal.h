@@ -26,6 +26,7 @@ struct lx {
   lua_State *L;
   size_t mem_used, mem_limit;
   uint64_t instr_used, instr_limit;
+  uint64_t env_reads;    ///< reads of the `env` global (lx_env_reads)
   bool mem_tripped;      ///< an allocation was refused by the cap since lx__begin
   bool instr_tripped;    ///< the instruction budget ran out since lx__begin
   bool closing;          ///< lx_free: stop any finalizer at once
