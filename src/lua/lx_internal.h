@@ -100,3 +100,7 @@ void lx__open_async(lua_State *L);
 void lx__open_json(lua_State *L);
 /// Emit a log line through the sandbox's log callback.
 void lx__log(struct lx *x, const char *msg);
+
+/// Replace find, match, gmatch and gsub of the string table at `strtab` by
+/// versions that refuse a match whose worst-case work is too large (pattern.c).
+void lx__guard_patterns(lua_State *L, int strtab);

@@ -525,6 +525,7 @@ static void lx_open_libs(lua_State *L)
   lua_getglobal(L, LUA_STRLIBNAME);
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
+  lx__guard_patterns(L, lua_gettop(L));
   lua_pop(L, 1);
 }
 
