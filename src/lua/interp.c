@@ -348,50 +348,6 @@ struct global_op {
   const struct dsl_node *value;
 };
 
-// `env` is a read-only view of the real table (an upvalue of its metamethods)
-// that counts its reads: lx_env_reads tells whether an expression used it.
-static int lx_env_index(lua_State *L)
-{
-  lx__from_L(L)->env_reads++;
-  lua_pushvalue(L, 2);
-  lua_rawget(L, lua_upvalueindex(1));
-  return 1;
-}
-
-static int lx_env_pairs(lua_State *L)
-{
-  lx__from_L(L)->env_reads++;
-  lua_getglobal(L, "next");  // the real globals' next: never reachable from the sandbox
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushnil(L);
-  return 3;
-}
-
-static int lx_env_newindex(lua_State *L)
-{
-  return luaL_error(L, "env is read-only");
-}
-
-// Replace the table at the top of the stack by its counting view.
-static void lx_push_env_view(lua_State *L)
-{
-  int real = lua_gettop(L);
-  lua_newtable(L);  // the view
-  lua_createtable(L, 0, 4);
-  lua_pushvalue(L, real);
-  lua_pushcclosure(L, lx_env_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pushvalue(L, real);
-  lua_pushcclosure(L, lx_env_pairs, 1);
-  lua_setfield(L, -2, "__pairs");
-  lua_pushcfunction(L, lx_env_newindex);
-  lua_setfield(L, -2, "__newindex");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");
-  lua_setmetatable(L, -2);
-  lua_replace(L, real);
-}
-
 uint64_t lx_env_reads(const struct lx *x)
 {
   return x->env_reads;
@@ -400,22 +356,13 @@ uint64_t lx_env_reads(const struct lx *x)
 static int lx_set_global_protected(lua_State *L)
 {
   struct global_op *o = lua_touserdata(L, 1);
-  lx__push_env(L);
   if (o->step_id != NULL) {
-    if (lua_getfield(L, -1, "steps") != LUA_TTABLE) {
-      lua_pop(L, 1);
-      lua_newtable(L);
-      lua_pushvalue(L, -1);
-      lua_setfield(L, -3, "steps");
-    }
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lx__steps_key);
     lx__push_node(L, o->value);
     lua_setfield(L, -2, o->step_id);
   } else {
     lx__push_node(L, o->value);
-    if (strcmp(o->name, "env") == 0 && lua_type(L, -1) == LUA_TTABLE) {
-      lx_push_env_view(L);
-    }
-    lua_setfield(L, -2, o->name);
+    lx__set_protected(L, o->name);
   }
   return 0;
 }
