@@ -5,8 +5,8 @@
 // group can be signalled), with smflow's environment plus `env:`, in `workdir`
 // (relative to the pipeline's directory). stdout and stderr go to the attempt's
 // log file and, line by line with the `[step]` prefix, to stderr. Lines
-// `key=value` written to the file named by $SMFLOW_OUTPUT become the outputs
-// (strings). A non-zero exit is an AlgorithmError naming the status and the
+// `key=value` (or `key<<DELIM`, value lines, `DELIM`) written to the file named
+// by $SMFLOW_OUTPUT become the outputs (strings). A non-zero exit is an AlgorithmError naming the status and the
 // last lines of stderr.
 //
 // Intent: {attempt, marker}, then {.., pid, start_time} once spawned.
@@ -228,24 +228,70 @@ static void run__read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 // ---- completion ----
 
-// key=value lines of $SMFLOW_OUTPUT → a map of strings. A missing file is no outputs.
+// The next line of text[*pos..len): NUL-terminated in place, without "\r\n";
+// NULL at the end.
+static char *run__next_line(char *text, size_t len, size_t *pos)
+{
+  if (*pos >= len) {
+    return NULL;
+  }
+  char *line = text + *pos;
+  char *nl = memchr(line, '\n', len - *pos);
+  size_t n = nl ? (size_t)(nl - line) : len - *pos;
+  *pos += n + (nl ? 1 : 0);
+  line[n] = '\0';
+  if (n > 0 && line[n - 1] == '\r') {
+    line[n - 1] = '\0';
+  }
+  return line;
+}
+
+// `KEY<<DELIM` then the value's lines up to a line DELIM (GitHub Actions' form).
+static void run__output_heredoc(struct run_proc *r, struct dsl_node *m, char *line, char *lt,
+                                char *text, size_t len, size_t *pos)
+{
+  struct step_ctx *ctx = r->ctx;
+  const char *delim = lt + 2;
+  *lt = '\0';
+  struct smf_buf v = SMF_BUF_INIT;
+  bool closed = false, first = true;
+  for (char *l = run__next_line(text, len, pos); l; l = run__next_line(text, len, pos)) {
+    if (strcmp(l, delim) == 0) {
+      closed = true;
+      break;
+    }
+    smf_buf_printf(&v, "%s%s", first ? "" : "\n", l);
+    first = false;
+  }
+  if (!closed) {
+    step_ctx_log(ctx, "ignoring output '%.80s' of $SMFLOW_OUTPUT: no closing line %.80s", line,
+                 delim);
+  } else {
+    dsl_map_set(ctx->arena, m, smf_arena_strdup(ctx->arena, line),
+                dsl_node_str(ctx->arena, v.len ? v.data : "", v.len));
+  }
+  smf_buf_free(&v);
+}
+
+// Lines of $SMFLOW_OUTPUT → a map of strings: `key=value`, or `key<<DELIM`, the
+// value's lines, `DELIM`. A missing file is no outputs.
 static struct dsl_node *run__outputs(struct run_proc *r)
 {
   struct step_ctx *ctx = r->ctx;
   struct dsl_node *m = dsl_node_new(ctx->arena, DSL_MAP);
   char *text = NULL;
-  size_t len = 0;
+  size_t len = 0, pos = 0;
   if (smf_file_read(r->output_path, &text, &len, NULL) != 0) {
     return m;
   }
-  char *save = NULL;
-  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    size_t n = strlen(line);
-    if (n > 0 && line[n - 1] == '\r') {
-      line[--n] = '\0';
+  for (char *line = run__next_line(text, len, &pos); line;
+       line = run__next_line(text, len, &pos)) {
+    if (line[0] == '\0' || line[0] == '#') {
+      continue;
     }
-    char *eq = strchr(line, '=');
-    if (n == 0 || line[0] == '#') {
+    char *eq = strchr(line, '='), *lt = strstr(line, "<<");
+    if (lt != NULL && lt != line && lt[2] != '\0' && (eq == NULL || lt < eq)) {
+      run__output_heredoc(r, m, line, lt, text, len, &pos);
       continue;
     }
     if (eq == NULL || eq == line) {
