@@ -8,6 +8,10 @@ inference toolkit's handler chain with the user's inference script:
 model_fn(model_dir) once at start-up, then per request
 input_fn(body, content_type) -> predict_fn(data, model) -> output_fn(prediction, accept),
 or transform_fn(model, body, content_type, accept) when the script defines it.
+As in the toolkit, a JSON or CSV body reaches input_fn/transform_fn as str (other
+types as bytes), every handler may take one more argument, the request context,
+and pre_model_fn(model_dir) / model_warmup_fn(model_dir, model) run around
+model_fn when defined.
 A missing handler falls back to a default as the toolkit's default handlers do:
 JSON and CSV decoding and encoding, and prediction by model.predict(data) or
 model(data). The script is SAGEMAKER_PROGRAM inside SAGEMAKER_SUBMIT_DIRECTORY
@@ -147,28 +151,78 @@ def load_user_module(model_dir):
     return importlib.import_module(module_name)
 
 
+# The content types whose body the toolkit decodes (UTF-8) before input_fn.
+UTF8_TYPES = (JSON, CSV)
+
+
+class Context:
+    """What a handler's optional last argument sees (the serving context)."""
+
+    def __init__(self, model_dir):
+        self.model_name = "model"
+        self.system_properties = {"model_dir": model_dir, "gpu_id": None}
+
+
+def _arity(func, default):
+    """len(inspect.signature(func).parameters), without importing inspect (slow
+    to import) for plain functions and methods."""
+    code = getattr(func, "__code__", None)
+    if code is not None and not code.co_flags & 0x0C:  # no *args / **kwargs
+        bound = 1 if getattr(func, "__self__", None) is not None else 0
+        return code.co_argcount + code.co_kwonlyargcount - bound
+    import inspect
+    try:
+        return len(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return default
+
+
+def call_handler(func, context, *args):
+    """The toolkit's _run_handler_function: the handler takes the arguments,
+    or the arguments and the context."""
+    count = _arity(func, len(args))
+    if count == len(args) + 1:
+        return func(*args, context)
+    if count != len(args):
+        raise TypeError("%s takes %d arguments but %d were given"
+                        % (getattr(func, "__name__", func), count, len(args)))
+    return func(*args)
+
+
 class Model:
     """The user's handlers bound with the defaults, and the loaded model."""
 
     def __init__(self, model_dir):
         self.module = load_user_module(model_dir)
+        self.context = Context(model_dir)
         get = lambda name, dflt: getattr(self.module, name, dflt) if self.module else dflt
         self.transform_fn = get("transform_fn", None)
+        if self.transform_fn and any(get(n, None) for n in ("input_fn", "predict_fn", "output_fn")):
+            raise ValueError("Cannot use transform_fn implementation in conjunction with "
+                             "input_fn, predict_fn, and/or output_fn implementation")
         self.input_fn = get("input_fn", default_input_fn)
         self.predict_fn = get("predict_fn", default_predict_fn)
         self.output_fn = get("output_fn", default_output_fn)
-        self.model = get("model_fn", default_model_fn)(model_dir)
+        pre_model_fn, warmup_fn = get("pre_model_fn", None), get("model_warmup_fn", None)
+        if pre_model_fn is not None:
+            call_handler(pre_model_fn, self.context, model_dir)
+        self.model = call_handler(get("model_fn", default_model_fn), self.context, model_dir)
+        if warmup_fn is not None:
+            call_handler(warmup_fn, self.context, model_dir, self.model)
         self.default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", JSON)
 
     def invoke(self, body, content_type, accept):
         content_type = _media_type(content_type, JSON)
         accept = _media_type(accept, self.default_accept)
+        if content_type in UTF8_TYPES and isinstance(body, (bytes, bytearray)):
+            body = bytes(body).decode("utf-8")
+        ctx = self.context
         if self.transform_fn is not None:
-            result = self.transform_fn(self.model, body, content_type, accept)
+            result = call_handler(self.transform_fn, ctx, self.model, body, content_type, accept)
         else:
-            data = self.input_fn(body, content_type)
-            prediction = self.predict_fn(data, self.model)
-            result = self.output_fn(prediction, accept)
+            data = call_handler(self.input_fn, ctx, body, content_type)
+            prediction = call_handler(self.predict_fn, ctx, data, self.model)
+            result = call_handler(self.output_fn, ctx, prediction, accept)
         if isinstance(result, tuple) and len(result) == 2:
             payload, out_type = result
         else:

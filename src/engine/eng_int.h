@@ -52,6 +52,8 @@ struct eng_step {
   struct step_ctx ctx;
   struct smf_arena arena;  ///< per-attempt
   char *log_path;
+  bool preparing;              ///< the before hook runs: its smflow.log lines go to early_log
+  struct smf_buf early_log;    ///< those lines, written once the attempt's log is open
   struct eng_step *free_next;  ///< queue of contexts to free after done
   bool when_passed;            ///< `when:` was evaluated true (not evaluated again)
   bool cache_checked;          ///< the step cache was consulted for this step

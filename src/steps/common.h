@@ -33,6 +33,10 @@ const char *const *step_argv(struct step_ctx *ctx, const struct dsl_node *cmd, s
 const char *step_scalar(struct step_ctx *ctx, const struct dsl_node *v);
 /// jansson value → value tree in ctx->arena.
 struct dsl_node *step_json_node(struct step_ctx *ctx, const json_t *j);
+/// The sagemaker_* hyperparameters the SDK adds for the fit spec's `distribution`
+/// (fit_dist.c), as a DSL_MAP in ctx's arena; NULL when there are none.
+const struct dsl_node *step_fit_distribution_hps(struct step_ctx *ctx,
+                                                 const struct dsl_node *spec);
 /// Fail the attempt now (from a loop callback) with class and message.
 void step_fail(struct step_ctx *ctx, int code, enum smf_errclass klass, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

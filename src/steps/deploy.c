@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aws/http.h"
@@ -330,6 +331,24 @@ static const char *const *dep_serve_argv(struct step_ctx *ctx, size_t *n)
   return out;
 }
 
+// entry_point without source_dir: as the SDK's repack, the script file itself goes
+// into the model's code/ and SAGEMAKER_PROGRAM is its basename. (A script that is
+// not on this machine is left to the model's own code/, as before.)
+static void dep_lone_entry_point(struct step_ctx *ctx, struct target_endpoint_spec *sp)
+{
+  if (sp->entry_point == NULL || sp->source_dir != NULL) {
+    return;
+  }
+  const char *file = step_path(ctx, sp->entry_point);
+  struct stat st;
+  if (file == NULL || stat(file, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return;
+  }
+  const char *slash = strrchr(sp->entry_point, '/');
+  sp->source_dir = file;  // a single file is placed by its basename
+  sp->entry_point = slash ? slash + 1 : sp->entry_point;
+}
+
 static void dep_describe_spec(struct deploy *d)
 {
   struct step_ctx *ctx = d->ctx;
@@ -343,6 +362,7 @@ static void dep_describe_spec(struct deploy *d)
   sp->image_uri = dsl_map_str(s, "image_uri", NULL);
   sp->entry_point = dsl_map_str(s, "entry_point", NULL);
   sp->source_dir = step_path(ctx, dsl_map_str(s, "source_dir", NULL));
+  dep_lone_entry_point(ctx, sp);
   sp->instance_type = dsl_map_str(s, "instance_type", NULL);
   sp->initial_instance_count = (int)dsl_map_int(s, "initial_instance_count", 1);
   sp->serve_command = dep_serve_argv(ctx, &sp->n_serve_command);

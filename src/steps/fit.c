@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "steps/job.h"
+#include "target/aws/awst.h"
 #include "steps/kinds.h"
 
 struct fit {
@@ -118,6 +119,32 @@ static void fit_tags(struct step_ctx *ctx, const struct dsl_node *tags,
   *n_out = n;
 }
 
+/// image_uri, else the framework's training image as the SDK's
+/// image_uris.retrieve resolves it (offline, the aws target's tables), so that
+/// the output image_uri is there on every target; NULL when not resolvable
+/// (the local target does not need an image).
+static const char *fit_image_uri(struct step_ctx *ctx, const struct target *t,
+                                 const struct dsl_node *s)
+{
+  const char *given = dsl_map_str(s, "image_uri", NULL);
+  const char *fw = dsl_map_str(s, "framework", NULL);
+  if (given || fw == NULL) {
+    return given;
+  }
+  const struct dsl_node *dist = dsl_map_get(s, "distribution");
+  char *uri = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  if (awst_image_uri(NULL, fw, dsl_map_str(s, "framework_version", NULL),
+                     dsl_map_str(s, "py_version", NULL), dsl_map_str(s, "instance_type", NULL),
+                     t->region, AWST_SCOPE_TRAINING, dsl_map_get(dist, "smdistributed") != NULL,
+                     &uri, &err) != 0) {
+    return NULL;
+  }
+  const char *out = smf_arena_strdup(ctx->arena, uri);
+  free(uri);
+  return out;
+}
+
 /// The job description of this attempt (everything in ctx->arena).
 static void fit_describe(struct step_ctx *ctx, struct target *t, const char *job_name,
                          const char *code_uri, struct target_training_job *j)
@@ -125,11 +152,17 @@ static void fit_describe(struct step_ctx *ctx, struct target *t, const char *job
   const struct dsl_node *s = ctx->spec;
   memset(j, 0, sizeof(*j));
   j->job_name = job_name;
-  j->image_uri = dsl_map_str(s, "image_uri", NULL);
-  j->entry_point = dsl_map_str(s, "entry_point", NULL);
+  j->image_uri = fit_image_uri(ctx, t, s);
+  // Without source_dir (or source) only the entry point file is packed, at the
+  // archive's root: sagemaker_program is its basename, as the SDK sets it.
+  const char *ep = dsl_map_str(s, "entry_point", NULL);
+  const char *slash =
+      ep && !dsl_map_get(s, "source_dir") && !dsl_map_get(s, "source") ? strrchr(ep, '/') : NULL;
+  j->entry_point = slash ? slash + 1 : ep;
   j->submit_dir_uri = code_uri;
   j->command = step_argv(ctx, dsl_map_get(s, "command"), &j->n_command);
   j->hyperparameters = dsl_map_get(s, "hyperparameters");
+  j->framework_hyperparameters = step_fit_distribution_hps(ctx, s);
   j->region = t->region;
   j->input_mode = dsl_map_str(s, "input_mode", NULL);
   fit_channels(ctx, j);

@@ -197,7 +197,7 @@ static void job_fail(struct local_job *j, enum target_job_status status, int cod
 
 // The reason of a failed job: the host's output/failure (algo-1's first), as
 // SageMaker reports it ("AlgorithmError: ..."). When the script wrote none, the
-// toolkit's own message (exit code and the end of the log) is written there.
+// toolkit's own message (local_tk_error_message) is written there.
 static void job_failure_reason(struct local_job *j)
 {
   struct local_job_host *bad = &j->hosts[0];
@@ -213,10 +213,7 @@ static void job_failure_reason(struct local_job *j)
     text = NULL;
     if (smf_file_read(path, &text, NULL, NULL) != 0 || text[strspn(text, " \t\r\n")] == '\0') {
       free(text);
-      char *tail = local_file_tail(bad->log_path, 700);
-      text = smf_xasprintf("ExecuteUserScriptError:\nExitCode %d\nErrorMessage \"%s\"\n",
-                           bad->exit_code, tail ? tail : "");
-      free(tail);
+      text = local_tk_error_message(bad->exit_code, bad->log_path, bad->argv);
       smf_file_write_atomic(path, text, strlen(text), NULL);
     }
   }

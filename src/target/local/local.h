@@ -243,3 +243,15 @@ typedef void (*local_ping_cb)(void *data, int http_status);
 /// The callback runs exactly once unless this returns an error.
 int local_ping(uv_loop_t *loop, int port, const char *path, local_ping_cb cb, void *data,
                struct smf_error *err);
+
+/// A metric_definitions regex in the Perl/Java style SageMaker users write
+/// (`\d`, lazy `*?`, `(?:...)`) rewritten for regcomp(REG_EXTENDED) (metric_re.c).
+/// *first_group is the rewritten expression's group that is the original's
+/// first capturing group (0: none). Returns a new string (caller frees).
+char *local_metric_re_translate(const char *re, size_t *first_group);
+
+/// The training toolkit's ExecuteUserScriptError message for a script that
+/// exited with exit_code and wrote no output/failure: its error lines from the
+/// end of log_path, and the command argv (NULL-terminated; NULL when unknown)
+/// (toolkit_error.c). Returns a new string (caller frees).
+char *local_tk_error_message(int exit_code, const char *log_path, char *const *argv);

@@ -208,7 +208,8 @@ static json_t *tk_distribution_groups(const struct tk_ctx *c)
                                       "sagemaker_distributed_dataparallel_enabled",
                                       "sagemaker_pytorch_ddp_enabled",
                                       "sagemaker_pytorch_xla_multi_worker_enabled",
-                                      "sagemaker_multi_worker_mirrored_strategy_enabled"};
+                                      "sagemaker_multi_worker_mirrored_strategy_enabled",
+                                      "sagemaker_torch_distributed_enabled"};
   json_t *given = json_object_get(c->framework_params, "sagemaker_distribution_instance_groups");
   if (given) {
     return json_incref(given);
@@ -314,6 +315,11 @@ static void tk_props(struct tk_ctx *c, const struct target_training_job *job)
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   json_object_set_new(p, "num_cpus", json_integer(cpus > 0 ? cpus : 1));
   json_object_set_new(p, "num_gpus", json_integer(0));
+  json_object_set_new(p, "num_neurons", json_integer(0));  // no neuron-ls here
+  json_object_set_new(p, "is_smddprun_installed", json_false());
+  json_object_set_new(p, "is_smddpmprun_installed", json_false());
+  json_t *topology = json_object_get(c->rcfg, "topology");
+  json_object_set_new(p, "topology", topology ? json_incref(topology) : json_array());
   tk_set_path(p, "output_data_dir", c->base, "output/data");
   tk_set_path(p, "output_dir", c->base, "output");
   tk_set_path(p, "output_intermediate_dir", c->base, "output/intermediate");
@@ -414,12 +420,17 @@ static void tk_env_vars(struct tk_ctx *c, struct local_tk_env *out, json_t *user
       {"output_dir", "output_dir"},
       {"num_cpus", "num_cpus"},
       {"num_gpus", "num_gpus"},
+      {"num_neurons", "num_neurons"},
       {"model_dir", "model_dir"},
       {"module_dir", "module_dir"},
       {"output_intermediate_dir", "output_intermediate_dir"}};
   size_t cap = 0;
   for (size_t i = 0; i < SMF_ARRAY_LEN(map); i++) {
     tk_env_put(out, &cap, map[i][0], json_object_get(c->props, map[i][1]));
+  }
+  json_t *topology = json_object_get(c->props, "topology");
+  if (json_array_size(topology) > 0) {  // only when the cluster has one
+    tk_env_put(out, &cap, "topology", topology);
   }
   json_t *channels = json_object_get(c->props, "channel_input_dirs");
   json_t *names = json_array();
@@ -460,6 +471,11 @@ static void tk_env_vars(struct tk_ctx *c, struct local_tk_env *out, json_t *user
   // What the toolkit itself exports and the platform sets.
   tk_env_add(out, &cap, "TRAINING_JOB_NAME",
              json_string_value(json_object_get(c->props, "job_name")));
+  char *arn = smf_xasprintf("arn:aws:sagemaker:%s:000000000000:training-job/%s",
+                            tk_sm_str(c, "sagemaker_region", "us-east-1"),
+                            json_string_value(json_object_get(c->props, "job_name")));
+  tk_env_add(out, &cap, "TRAINING_JOB_ARN", arn);  // set by the platform, as the name
+  free(arn);
   tk_env_add(out, &cap, "SAGEMAKER_JOB_NAME", tk_sm_str(c, "sagemaker_job_name", ""));
   tk_env_add(out, &cap, "CURRENT_HOST",
              json_string_value(json_object_get(c->props, "current_host")));

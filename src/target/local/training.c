@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "smflow/archive.h"
+#include "smflow/log.h"
 #include "target/local/local.h"
 
 extern char **environ;
@@ -217,8 +218,11 @@ static int training_pack(struct local_job *j, const char *rel, const char *file,
   return rc;
 }
 
-/// Final metric values: for each definition, the first group of its last match
-/// in algo-1's log.
+// Groups looked at in a metric regex: its first capturing group must be among them.
+#define LOCAL_METRIC_GROUPS 16
+
+/// Final metric values: for each definition, the first capturing group of its
+/// last match in algo-1's log (the regex rewritten by local_metric_re_translate).
 static void training_metrics(struct local_job *j)
 {
   struct training_data *d = j->kdata;
@@ -234,7 +238,14 @@ static void training_metrics(struct local_job *j)
   for (size_t m = 0; m < n; m++) {
     const struct target_metric_def *def = &d->job.metric_definitions[m];
     regex_t re;
-    if (regcomp(&re, def->regex, REG_EXTENDED) != 0) {
+    size_t grp = 0;
+    char *ere = local_metric_re_translate(def->regex, &grp);
+    int crc = grp ? regcomp(&re, ere, REG_EXTENDED) : -1;
+    free(ere);
+    if (crc != 0) {
+      smf_log(SMF_LOG_WARN, "training job %s: metric '%s': regex '%s' %s; metric not reported",
+              j->name, def->name, def->regex,
+              grp ? "is not supported" : "has no capturing group");
       continue;
     }
     bool found = false;
@@ -245,9 +256,10 @@ static void training_metrics(struct local_job *j)
       if (nl) {
         *nl = '\0';
       }
-      regmatch_t g[2];
-      if (regexec(&re, line, 2, g, 0) == 0 && g[1].rm_so >= 0) {
-        char *num = smf_xstrndup(line + g[1].rm_so, (size_t)(g[1].rm_eo - g[1].rm_so));
+      regmatch_t g[LOCAL_METRIC_GROUPS];
+      if (grp < LOCAL_METRIC_GROUPS && regexec(&re, line, grp + 1, g, 0) == 0 &&
+          g[grp].rm_so >= 0) {
+        char *num = smf_xstrndup(line + g[grp].rm_so, (size_t)(g[grp].rm_eo - g[grp].rm_so));
         char *end;
         double v = strtod(num, &end);
         if (end != num) {

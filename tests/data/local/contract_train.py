@@ -121,6 +121,8 @@ check("SM_INSTANCE_GROUPS_DICT", env("SM_INSTANCE_GROUPS_DICT"), compact(
 check("SM_DISTRIBUTION_INSTANCE_GROUPS", env("SM_DISTRIBUTION_INSTANCE_GROUPS"), "[]")
 check("SM_IS_HETERO", env("SM_IS_HETERO"), "false")
 check("TRAINING_JOB_NAME", env("TRAINING_JOB_NAME"), JOB)
+check("TRAINING_JOB_ARN", env("TRAINING_JOB_ARN"),
+      "arn:aws:sagemaker:us-east-1:000000000000:training-job/" + JOB)
 check("SAGEMAKER_JOB_NAME", env("SAGEMAKER_JOB_NAME"), JOB)
 check("CURRENT_HOST", env("CURRENT_HOST"), host)
 check("SAGEMAKER_REGION", env("SAGEMAKER_REGION"), "us-east-1")
@@ -153,10 +155,11 @@ props = ["additional_framework_parameters", "channel_input_dirs", "current_host"
          "distribution_hosts", "distribution_instance_groups", "framework_module", "hosts",
          "hyperparameters", "input_config_dir", "input_data_config", "input_dir",
          "instance_groups", "instance_groups_dict", "is_hetero", "is_master",
-         "is_modelparallel_enabled", "job_name", "log_level", "master_hostname", "model_dir",
+         "is_modelparallel_enabled", "is_smddpmprun_installed", "is_smddprun_installed",
+         "job_name", "log_level", "master_hostname", "model_dir",
          "module_dir", "module_name", "network_interface_name", "num_cpus", "num_gpus",
-         "output_data_dir", "output_dir", "output_intermediate_dir", "resource_config",
-         "user_entry_point"]
+         "num_neurons", "output_data_dir", "output_dir", "output_intermediate_dir",
+         "resource_config", "topology", "user_entry_point"]
 check("SM_TRAINING_ENV keys", sorted(te), props)
 check("te.hyperparameters", te.get("hyperparameters"), user_hps)
 check("te.channel_input_dirs", te.get("channel_input_dirs"),
@@ -169,6 +172,12 @@ check("te.num_cpus", te.get("num_cpus"), os.cpu_count())
 check("te.module_dir", te.get("module_dir"), SUBMIT)
 check("te.resource_config", te.get("resource_config"), rc)
 check("te.distribution_hosts", te.get("distribution_hosts"), [])
+check("te.num_neurons", te.get("num_neurons"), 0)
+check("SM_NUM_NEURONS", env("SM_NUM_NEURONS"), "0")
+check("te.is_smddprun_installed", te.get("is_smddprun_installed"), False)
+check("te.is_smddpmprun_installed", te.get("is_smddpmprun_installed"), False)
+check("te.topology", te.get("topology"), [])
+check("no SM_TOPOLOGY without a topology", "SM_TOPOLOGY" in os.environ, False)
 
 if problems:
     with open(os.path.join(base, "output/failure"), "w") as f:

@@ -1,0 +1,95 @@
+// fit_dist.c: the hyperparameters the SageMaker Python SDK adds for a fit's
+// `distribution` (Framework._distribution_configuration for tensorflow,
+// huggingface and mxnet, PyTorch's own _pytorch_distribution_configuration for
+// pytorch; the other estimators send none):
+//   parameter_server          sagemaker_parameter_server_enabled
+//   mpi                       sagemaker_mpi_enabled, sagemaker_mpi_num_of_processes_per_host
+//                             (when set), sagemaker_mpi_custom_mpi_options ("" by default)
+//   smdistributed.dataparallel sagemaker_distributed_dataparallel_enabled,
+//                             sagemaker_instance_type, and when enabled
+//                             sagemaker_distributed_dataparallel_custom_mpi_options
+//   pytorchddp (pytorch)      sagemaker_pytorch_ddp_enabled + sagemaker_instance_type
+//   torch_distributed (pytorch) sagemaker_torch_distributed_enabled + sagemaker_instance_type
+// The training job sends them JSON-encoded beside the user's hyperparameters, and
+// the local target's toolkit environment reports them in SM_FRAMEWORK_PARAMS.
+#include <string.h>
+
+#include "steps/common.h"
+
+static bool fd_enabled(const struct dsl_node *parent, const char *key)
+{
+  const struct dsl_node *d = dsl_map_get(parent, key);
+  return d && d->type == DSL_MAP && dsl_map_bool(d, "enabled", false);
+}
+
+static void fd_generic(const struct dsl_node *dist, const char *itype, json_t *hps)
+{
+  if (dsl_map_get(dist, "parameter_server")) {
+    json_object_set_new(hps, "sagemaker_parameter_server_enabled",
+                        json_boolean(fd_enabled(dist, "parameter_server")));
+  }
+  const struct dsl_node *mpi = dsl_map_get(dist, "mpi");
+  if (mpi) {
+    json_object_set_new(hps, "sagemaker_mpi_enabled", json_boolean(fd_enabled(dist, "mpi")));
+    const struct dsl_node *pph = dsl_map_get(mpi, "processes_per_host");
+    if (pph && pph->type == DSL_INT && pph->u.i != 0) {
+      json_object_set_new(hps, "sagemaker_mpi_num_of_processes_per_host", json_integer(pph->u.i));
+    }
+    json_object_set_new(hps, "sagemaker_mpi_custom_mpi_options",
+                        json_string(dsl_map_str(mpi, "custom_mpi_options", "")));
+  }
+  const struct dsl_node *smd = dsl_map_get(dist, "smdistributed");
+  if (smd) {
+    bool dp = fd_enabled(smd, "dataparallel");
+    json_object_set_new(hps, "sagemaker_distributed_dataparallel_enabled", json_boolean(dp));
+    json_object_set_new(hps, "sagemaker_instance_type", itype ? json_string(itype) : json_null());
+    if (dp) {
+      const struct dsl_node *o = dsl_map_get(smd, "dataparallel");
+      json_object_set_new(hps, "sagemaker_distributed_dataparallel_custom_mpi_options",
+                          json_string(dsl_map_str(o, "custom_mpi_options", "")));
+    }
+  }
+}
+
+static void fd_pytorch(const struct dsl_node *dist, const char *itype, json_t *hps)
+{
+  bool ddp = false, td = false;
+  if (dsl_map_get(dist, "pytorchddp")) {
+    ddp = fd_enabled(dist, "pytorchddp");
+  } else if (dsl_map_get(dist, "torch_distributed")) {
+    td = fd_enabled(dist, "torch_distributed");
+  }
+  if (!ddp && !td) {
+    fd_generic(dist, itype, hps);
+    return;
+  }
+  if (td && dsl_map_get(dist, "smdistributed")) {
+    fd_generic(dist, itype, hps);
+  }
+  json_object_set_new(hps,
+                      ddp ? "sagemaker_pytorch_ddp_enabled" : "sagemaker_torch_distributed_enabled",
+                      json_true());
+  if (itype) {
+    json_object_set_new(hps, "sagemaker_instance_type", json_string(itype));
+  }
+}
+
+const struct dsl_node *step_fit_distribution_hps(struct step_ctx *ctx, const struct dsl_node *spec)
+{
+  const struct dsl_node *dist = dsl_map_get(spec, "distribution");
+  if (dist == NULL || dist->type != DSL_MAP) {
+    return NULL;
+  }
+  const char *itype = dsl_map_str(spec, "instance_type", NULL);
+  const char *fw = dsl_map_str(spec, "framework", NULL);
+  json_t *hps = json_object();
+  if (fw && strcmp(fw, "pytorch") == 0) {
+    fd_pytorch(dist, itype, hps);
+  } else if (fw && (strcmp(fw, "tensorflow") == 0 || strcmp(fw, "huggingface") == 0 ||
+                    strcmp(fw, "mxnet") == 0)) {
+    fd_generic(dist, itype, hps);
+  }  // other estimators (xgboost, sklearn, a plain image) send no distribution keys
+  const struct dsl_node *n = json_object_size(hps) ? step_json_node(ctx, hps) : NULL;
+  json_decref(hps);
+  return n;
+}
