@@ -1,7 +1,7 @@
 // globals.c: the Lua globals of a run — params, vars (evaluated once, in order,
-// persisted unless derived from env), run {id, name, timestamp, date, started_at}, env and git — set up
-// before the loop starts. A resumed run gets the same run/git/vars values back
-// from the state database.
+// persisted unless derived from env), run {id, name, timestamp, date, started_at}, env and git —
+// set up before the loop starts. A resumed run gets the same run/git/vars values back from the
+// state database.
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

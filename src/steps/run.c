@@ -1,13 +1,12 @@
 // run.c: the `run` step kind — a local command (SPEC §4).
 //
-// `/bin/sh -c COMMAND` (a list command: its argument vector, no shell) is spawned (posix_spawn; exit seen through a pidfd, so
-// Linux >= 5.3) in its own session (so that the whole process
-// group can be signalled), with smflow's environment plus `env:`, in `workdir`
-// (relative to the pipeline's directory). stdout and stderr go to the attempt's
-// log file and, line by line with the `[step]` prefix, to stderr. Lines
-// `key=value` (or `key<<DELIM`, value lines, `DELIM`) written to the file named
-// by $SMFLOW_OUTPUT become the outputs (strings). A non-zero exit is an AlgorithmError naming the status and the
-// last lines of stderr.
+// `/bin/sh -c COMMAND` (a list command: its argument vector, no shell) is spawned (posix_spawn;
+// exit seen through a pidfd, so Linux >= 5.3) in its own session (so that the whole process group
+// can be signalled), with smflow's environment plus `env:`, in `workdir` (relative to the
+// pipeline's directory). stdout and stderr go to the attempt's log file and, line by line with the
+// `[step]` prefix, to stderr. Lines `key=value` (or `key<<DELIM`, value lines, `DELIM`) written to
+// the file named by $SMFLOW_OUTPUT become the outputs (strings). A non-zero exit is an
+// AlgorithmError naming the status and the last lines of stderr.
 //
 // Intent: {attempt, marker}, then {.., pid, start_time} once spawned.
 // The child's environment carries SMFLOW_ATTEMPT_KEY=marker. On resume the
@@ -80,8 +79,8 @@ const char *step_run_command(const struct dsl_node *spec)
 // a list runs as is, without a shell (argv[0] looked up in PATH).
 static char **run__argv(struct step_ctx *ctx, bool *use_path)
 {
-  const struct dsl_node *cmd = ctx->spec->type == DSL_MAP ? dsl_map_get(ctx->spec, "command")
-                                                          : ctx->spec;
+  const struct dsl_node *cmd =
+      ctx->spec->type == DSL_MAP ? dsl_map_get(ctx->spec, "command") : ctx->spec;
   if (cmd != NULL && cmd->type == DSL_SEQ && cmd->u.seq.n > 0) {
     size_t n = cmd->u.seq.n;
     char **argv = smf_arena_alloc(ctx->arena, (n + 1) * sizeof(*argv));
@@ -284,8 +283,7 @@ static struct dsl_node *run__outputs(struct run_proc *r)
   if (smf_file_read(r->output_path, &text, &len, NULL) != 0) {
     return m;
   }
-  for (char *line = run__next_line(text, len, &pos); line;
-       line = run__next_line(text, len, &pos)) {
+  for (char *line = run__next_line(text, len, &pos); line; line = run__next_line(text, len, &pos)) {
     if (line[0] == '\0' || line[0] == '#') {
       continue;
     }

@@ -376,8 +376,9 @@ TEST(globals_read_only)
   // Nothing changed; reading still works, and values convert back whole.
   ASSERT_STREQ(eval_str(x, "tostring(params.epochs) .. ('x'):upper() .. steps.a.k"), "10Xv");
   ASSERT_STREQ(eval_str(x, "tostring(#vars.list) .. table.concat(vars.list, ',')"), "21,2");
-  ASSERT_STREQ(eval_str(x, "(function() local n = 0 for k, v in pairs(params) do n = n + 1 end "
-                           "for i, v in ipairs(vars.list) do n = n + v end return tostring(n) end)()"),
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local n = 0 for k, v in pairs(params) do n = n + 1 end "
+                        "for i, v in ipairs(vars.list) do n = n + v end return tostring(n) end)()"),
                "8");
   struct dsl_node *n = eval(x, "vars", &err);
   ASSERT(n != NULL);
