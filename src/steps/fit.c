@@ -162,11 +162,11 @@ static void fit_describe(struct step_ctx *ctx, struct target *t, const char *job
   j->submit_dir_uri = code_uri;
   j->command = step_argv(ctx, dsl_map_get(s, "command"), &j->n_command);
   j->hyperparameters = dsl_map_get(s, "hyperparameters");
-  j->framework_hyperparameters = step_fit_distribution_hps(ctx, s);
   j->region = t->region;
   j->input_mode = dsl_map_str(s, "input_mode", NULL);
   fit_channels(ctx, j);
   j->output_path = fit_output_path(ctx);
+  j->framework_hyperparameters = step_fit_framework_hps(ctx, s, j->output_path, job_name);
   j->output_kms_key = dsl_map_str(s, "output_kms_key", NULL);
   j->checkpoint_s3_uri = dsl_map_str(s, "checkpoint_s3_uri", NULL);
   j->checkpoint_local_path = dsl_map_str(s, "checkpoint_local_path", NULL);
