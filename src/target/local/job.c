@@ -245,12 +245,16 @@ static void job_collect_work(uv_work_t *w)
   for (int i = 0; i < j->n_hosts; i++) {
     ok = ok && j->hosts[i].exit_code == 0;
   }
+  smf_error_clear(&j->work_err);
+  int rc = j->kind->ended ? j->kind->ended(j, &j->work_err) : 0;
   if (!ok) {
+    if (rc != 0) {
+      smf_log(SMF_LOG_WARN, "%s %s: %s", j->kind->what, j->name, j->work_err.message);
+    }
     job_failure_reason(j);
     return;
   }
-  smf_error_clear(&j->work_err);
-  j->work_rc = j->kind->collect(j, &j->work_err);
+  j->work_rc = rc != 0 ? rc : j->kind->collect(j, &j->work_err);
 }
 
 static void job_collect_after(uv_work_t *w, int status)
