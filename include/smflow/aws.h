@@ -438,11 +438,12 @@ int aws_logs_describe_streams(struct aws_client *c, const char *group, const cha
 
 // ---- SageMaker Runtime ----
 
-/// InvokeEndpoint: POST the raw body with its content type; res->body is the
-/// model's answer (res->code 0 on 2xx).
+/// InvokeEndpoint: POST the raw body with its content type (NULL =
+/// application/octet-stream) and Accept (NULL = */*); res->body is the model's
+/// answer (res->code 0 on 2xx).
 int aws_runtime_invoke(struct aws_client *c, const char *endpoint, const char *content_type,
-                       const void *body, size_t len, aws_done_fn cb, void *data,
-                       struct smf_error *err);
+                       const char *accept, const void *body, size_t len, aws_done_fn cb,
+                       void *data, struct smf_error *err);
 
 // ---- STS (query protocol, XML answers) ----
 
@@ -490,6 +491,11 @@ struct aws_s3_put_opts {
   uint64_t multipart_threshold;  ///< files above it go multipart; 0: 16 MiB
   uint64_t part_size;          ///< 0: 16 MiB
   int parallel;                ///< parts in flight; 0: 8
+  /// Server-side encryption: "aws:kms" (or "AES256") as x-amz-server-side-encryption,
+  /// on PutObject and CreateMultipartUpload; NULL: the bucket's default.
+  const char *sse;
+  /// With sse "aws:kms": x-amz-server-side-encryption-aws-kms-key-id; NULL: the AWS managed key.
+  const char *sse_kms_key_id;
 };
 
 /// PutObject from memory (copied), with x-amz-checksum-sha256.

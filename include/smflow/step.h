@@ -10,6 +10,8 @@
 //      the kind calls step_ctx_done() from a loop callback;
 //   4. kind->cancel(ctx, reason) may come at any time between 3 and done: the kind
 //      stops its work and still calls step_ctx_done() (with reason as status);
+//      on an interrupt a kind whose job runs remotely may instead leave it
+//      running and call step_ctx_detached() (resume re-attaches);
 //   5. kind->free(ctx) releases ctx->kind_data after done (uv handles closed).
 // On resume, an attempt whose intent has no result goes to kind->resume(ctx,
 // intent): the kind re-attaches (and later calls done) or, if the work is gone,
@@ -84,6 +86,11 @@ void step_kind_override(enum dsl_kind kind, const struct step_kind *k);
 /// or a negative SMF_E* with err (class and message). Borrowed; copied at once.
 void step_ctx_done(struct step_ctx *ctx, int status, const struct smf_error *err,
                    const struct dsl_node *outputs);
+/// Instead of done, on an interrupt (reason SMF_ECANCELLED) only: the kind left
+/// its remote work running (a training or processing job) and let go of it. The
+/// attempt keeps its intent without a result, so that resume re-attaches to it.
+/// Same once-only rule as step_ctx_done; call it from a loop callback.
+void step_ctx_detached(struct step_ctx *ctx);
 /// Replace the intent of this attempt (e.g. with a remote job name or pid learned
 /// after the start). sync: commit now and return once it is on disk; else it is
 /// committed with the batch at the end of the loop turn.

@@ -5,7 +5,7 @@
 #include "aws/client_int.h"
 
 int aws_runtime_invoke(struct aws_client *c, const char *endpoint, const char *content_type,
-                       const void *body, size_t len, aws_done_fn cb, void *data,
+                       const char *accept, const void *body, size_t len, aws_done_fn cb, void *data,
                        struct smf_error *err)
 {
   struct smf_buf path = SMF_BUF_INIT;
@@ -14,7 +14,7 @@ int aws_runtime_invoke(struct aws_client *c, const char *endpoint, const char *c
   smf_buf_puts(&path, "/invocations");
   struct aws_kv headers[] = {
       {"Content-Type", content_type ? content_type : "application/octet-stream"},
-      {"Accept", "*/*"},
+      {"Accept", accept ? accept : "*/*"},
   };
   struct aws_request r = AWS_REQUEST_INIT;
   r.service = AWS_SVC_RUNTIME;

@@ -126,18 +126,24 @@ int aws__s3_start(struct aws_client *c, struct aws_request *r, const char *key, 
   return rc;
 }
 
-// Headers of a PutObject; returns how many were set in hs (room for 4).
+// Headers of a PutObject; returns how many were set in hs (room for 6).
 static size_t put_headers(const struct aws_s3_put_opts *opts, struct aws_kv *hs)
 {
   size_t n = 0;
-  hs[n++] = (struct aws_kv){"Content-Type",
-                            opts && opts->content_type ? opts->content_type
-                                                       : "application/octet-stream"};
+  hs[n++] = (struct aws_kv){
+      "Content-Type", opts && opts->content_type ? opts->content_type : "application/octet-stream"};
   if (opts && opts->if_none_match) {
     hs[n++] = (struct aws_kv){"If-None-Match", "*"};
   }
   if (opts && opts->if_match) {
     hs[n++] = (struct aws_kv){"If-Match", opts->if_match};
+  }
+  if (opts && opts->sse) {
+    hs[n++] = (struct aws_kv){"x-amz-server-side-encryption", opts->sse};
+    if (opts->sse_kms_key_id) {
+      hs[n++] =
+          (struct aws_kv){"x-amz-server-side-encryption-aws-kms-key-id", opts->sse_kms_key_id};
+    }
   }
   return n;
 }
@@ -148,7 +154,7 @@ int aws__s3_put(struct aws_client *c, const char *bucket, const char *key, const
 {
   struct smf_buf path = SMF_BUF_INIT;
   aws__s3_key_path(&path, key);
-  struct aws_kv hs[4];
+  struct aws_kv hs[6];
   struct aws_request r = AWS_REQUEST_INIT;
   r.service = AWS_SVC_S3;
   r.op = "PutObject";
@@ -179,10 +185,9 @@ int aws_s3_put_object(struct aws_client *c, const char *bucket, const char *key,
   return aws__s3_put(c, bucket, key, data, len, -1, 0, opts, cb, cbdata, err);
 }
 
-static int simple_call(struct aws_client *c, const char *op, const char *method,
-                       const char *bucket, const char *key, const struct aws_kv *hs, size_t nh,
-                       const char *out_path, bool xml_answer, aws_s3_fn cb, void *cbdata,
-                       struct smf_error *err)
+static int simple_call(struct aws_client *c, const char *op, const char *method, const char *bucket,
+                       const char *key, const struct aws_kv *hs, size_t nh, const char *out_path,
+                       bool xml_answer, aws_s3_fn cb, void *cbdata, struct smf_error *err)
 {
   struct smf_buf path = SMF_BUF_INIT;
   if (key) {

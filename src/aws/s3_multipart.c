@@ -18,7 +18,7 @@
 
 struct s3_upload {
   struct aws_client *c;
-  char *bucket, *key, *content_type, *if_match;
+  char *bucket, *key, *content_type, *if_match, *sse, *sse_kms_key_id;
   bool if_none_match;
   int fd;
   uint64_t size, part_size;
@@ -49,6 +49,8 @@ static void upload_free(struct s3_upload *up)
   free(up->key);
   free(up->content_type);
   free(up->if_match);
+  free(up->sse);
+  free(up->sse_kms_key_id);
   if (up->fd >= 0) {
     close(up->fd);
   }
@@ -181,10 +183,10 @@ static void complete_ambiguous(struct aws_call *call, void *data)
 static void upload_complete(struct s3_upload *up)
 {
   struct smf_buf body = SMF_BUF_INIT;
-  smf_buf_puts(&body, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+  smf_buf_puts(&body,
+               "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
   for (int i = 0; i < up->nparts; i++) {
-    smf_buf_printf(&body, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag>", i + 1,
-                   up->etags[i]);
+    smf_buf_printf(&body, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag>", i + 1, up->etags[i]);
     if (up->sums[i]) {
       smf_buf_printf(&body, "<ChecksumSHA256>%s</ChecksumSHA256>", up->sums[i]);
     }
@@ -321,6 +323,8 @@ static int upload_multipart(struct s3_upload *up, struct smf_error *err)
   struct aws_kv hs[] = {
       {"Content-Type", up->content_type ? up->content_type : "application/octet-stream"},
       {"x-amz-checksum-algorithm", "SHA256"},
+      {"x-amz-server-side-encryption", up->sse},
+      {"x-amz-server-side-encryption-aws-kms-key-id", up->sse_kms_key_id},
   };
   struct aws_request r = AWS_REQUEST_INIT;
   r.op = "CreateMultipartUpload";
@@ -328,14 +332,14 @@ static int upload_multipart(struct s3_upload *up, struct smf_error *err)
   r.query = q;
   r.n_query = 1;
   r.headers = hs;
-  r.n_headers = 2;
+  r.n_headers = up->sse == NULL ? 2 : up->sse_kms_key_id == NULL ? 3 : 4;
   r.idempotent = true;  // an extra upload id is harmless (and expires)
   return upload_send(up, &r, create_done, up, err);
 }
 
-int aws_s3_upload_file(struct aws_client *c, const char *bucket, const char *key,
-                       const char *path, const struct aws_s3_put_opts *opts, aws_s3_fn cb,
-                       void *cbdata, struct smf_error *err)
+int aws_s3_upload_file(struct aws_client *c, const char *bucket, const char *key, const char *path,
+                       const struct aws_s3_put_opts *opts, aws_s3_fn cb, void *cbdata,
+                       struct smf_error *err)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
@@ -357,6 +361,8 @@ int aws_s3_upload_file(struct aws_client *c, const char *bucket, const char *key
   up->content_type = opts && opts->content_type ? smf_xstrdup(opts->content_type) : NULL;
   up->if_match = opts && opts->if_match ? smf_xstrdup(opts->if_match) : NULL;
   up->if_none_match = opts && opts->if_none_match;
+  up->sse = opts && opts->sse ? smf_xstrdup(opts->sse) : NULL;
+  up->sse_kms_key_id = up->sse && opts->sse_kms_key_id ? smf_xstrdup(opts->sse_kms_key_id) : NULL;
   uint64_t threshold = opts && opts->multipart_threshold ? opts->multipart_threshold : 16 * MIB;
   up->part_size = opts && opts->part_size ? opts->part_size : 16 * MIB;
   if (up->part_size < 5 * MIB) {

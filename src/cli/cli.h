@@ -114,6 +114,10 @@ int cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_runs(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_logs(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_cancel(struct cli_ctx *ctx, int argc, char **argv);
+struct state_endpoint;
+/// The region of an endpoint record that an aws deploy wrote (spec_json
+/// {"target": "aws", "region": R}) in *region (caller frees), 1; 0 for a local one.
+int cli_endpoint_aws_region(const struct state_endpoint *rec, char **region);
 int cli_cmd_invoke(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_endpoints(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_models(struct cli_ctx *ctx, int argc, char **argv);

@@ -1,8 +1,11 @@
 // cmd_endpoints.c: `smflow endpoints [list | delete NAME] [--json]` — the
 // endpoints this state directory deployed (recorded in the state database by
-// the local target). A server whose process is gone shows as Stopped. delete
-// stops the server through the target (its whole process group) and removes
-// the record.
+// the local and the aws target). A local server whose process is gone shows as
+// Stopped; an aws endpoint shows its status as of its deploy (the list reads
+// the database only). delete stops a local server through the target (its
+// whole process group), or deletes an aws endpoint with its config and models
+// (in the record's region, with the credentials of a run), and removes the
+// record.
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -18,8 +21,27 @@
 #include "steps/kinds.h"
 #include "target/target.h"
 
+int cli_endpoint_aws_region(const struct state_endpoint *rec, char **region)
+{
+  *region = NULL;
+  json_t *o = rec->spec_json ? json_loads(rec->spec_json, 0, NULL) : NULL;
+  const char *t = json_string_value(json_object_get(o, "target"));
+  const char *r = json_string_value(json_object_get(o, "region"));
+  int aws = t && strcmp(t, "aws") == 0;
+  if (aws) {
+    *region = smf_xstrdup(r && *r ? r : "us-east-1");
+  }
+  json_decref(o);
+  return aws;
+}
+
 static const char *endpoints__status(const struct state_endpoint *e)
 {
+  char *region = NULL;
+  if (cli_endpoint_aws_region(e, &region)) {
+    free(region);
+    return "InService";  // when it was deployed; SageMaker knows more
+  }
   bool alive = e->pid > 0 && step_proc_start_time((pid_t)e->pid) != 0 &&
                (e->start_time == 0 ||
                 step_proc_start_time((pid_t)e->pid) == (unsigned long long)e->start_time);
@@ -109,13 +131,23 @@ static int endpoints__delete(struct cli_ctx *ctx, const char *dir, const char *n
     fprintf(stderr, "error: %s\n", err.message);
     return rc == SMF_ENOENT ? CLI_EXIT_FAILED : CLI_EXIT_ENV;
   }
+  char *region = NULL;
+  bool aws = recorded && cli_endpoint_aws_region(&rec, &region);
   uv_loop_t loop;
   uv_loop_init(&loop);
   struct target_config cfg = {
-      .loop = &loop, .state_dir = realpath(dir, abs) ? abs : dir, .state = st};
+      .loop = &loop, .state_dir = realpath(dir, abs) ? abs : dir, .state = st, .region = region};
   struct target *t = NULL;
   struct endpoints__del d = {.status = 1};
-  rc = target_new("local", &cfg, &t, &err);
+  rc = target_new(aws ? "aws" : "local", &cfg, &t, &err);
+  if (rc != 0 && aws) {
+    fprintf(stderr, "error: %s\n", err.message);
+    uv_loop_close(&loop);
+    state_close(st);
+    state_endpoint_clear(&rec);
+    free(region);
+    return CLI_EXIT_ENV;
+  }
   if (rc == 0) {
     rc = target_endpoint_delete(t, name, endpoints__on_removed, &d, &err);
   }
@@ -125,7 +157,9 @@ static int endpoints__delete(struct cli_ctx *ctx, const char *dir, const char *n
     err = d.err;
   }
   target_free(t);
+  uv_run(&loop, UV_RUN_DEFAULT);  // the aws client's last closes
   uv_loop_close(&loop);
+  free(region);
   if (rc == SMF_ENOENT && !recorded) {
     // Neither recorded nor found by the target: no such endpoint.
   } else if (rc == SMF_ENOENT) {  // the server's own record was gone: drop ours too

@@ -3,17 +3,27 @@
 // jobs it holds the job's own log lines too). --follow polls the file and the
 // state database (read-only; this command owns no run) until the attempt has a
 // result, or until no smflow holds the state directory any more.
+//
+// A training or processing job of the aws target (the attempt's intent says
+// {"target": {"target": "aws", "job_name": ...}}) is read from CloudWatch Logs
+// instead (/aws/sagemaker/TrainingJobs or ProcessingJobs, streams JOB/...):
+// every line from the start, and with --follow until the job has ended — also
+// a job that an interrupted run left running. Region and credentials as for a
+// run (environment and profile).
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "cli/cli.h"
 #include "smflow/state.h"
 #include "smflow/util.h"
+#include "target/target.h"
 
 #define LOGS_POLL_MS 200
 
@@ -111,12 +121,100 @@ static int logs__check(struct state *st, const struct logs_req *rq, bool *cached
   return rc;
 }
 
+// The aws job of the attempt (newest or rq->attempt), when it ran on aws: 1 with
+// *job (caller frees) and *processing.
+static int logs__aws_job(struct state *st, const struct logs_req *rq, char **job, bool *processing)
+{
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state_attempt *a = NULL;
+  size_t n = 0;
+  *job = NULL;
+  if (state_attempts_list(st, rq->run_id, rq->step, &a, &n, &err) != 0) {
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (rq->attempt != 0 && a[i].attempt != rq->attempt) {
+      continue;
+    }
+    json_t *in = json_loads(a[i].intent_json, 0, NULL);
+    json_t *t = json_object_get(in, "target");
+    const char *tn = json_string_value(json_object_get(t, "target"));
+    const char *jn = json_string_value(json_object_get(t, "job_name"));
+    free(*job);
+    *job = tn && strcmp(tn, "aws") == 0 && jn ? smf_xstrdup(jn) : NULL;
+    json_decref(in);
+  }
+  state_attempts_free(a, n);
+  struct state_step *steps = NULL;
+  size_t ns = 0;
+  *processing = false;
+  if (*job && state_steps_list(st, rq->run_id, &steps, &ns, &err) == 0) {
+    const struct state_step *s = logs__find_step(steps, ns, rq->step);
+    *processing = s && s->kind && strcmp(s->kind, "evaluate") == 0;
+    state_steps_free(steps, ns);
+  }
+  return *job != NULL;
+}
+
+struct logs__aws {
+  int status;
+  struct smf_error err;
+};
+
+static void logs__aws_event(void *data, const struct target_event *ev)
+{
+  struct logs__aws *w = data;
+  if (ev->type == TARGET_EVENT_LOG) {
+    printf("%s | %s\n", ev->host ? ev->host : "", ev->line ? ev->line : "");
+    fflush(stdout);
+  } else if (ev->type == TARGET_EVENT_DONE) {
+    w->status = ev->err ? (ev->err->code ? ev->err->code : SMF_EAWS) : 0;
+    if (ev->err) {
+      w->err = *ev->err;
+    }
+  }
+}
+
+static int logs__aws_run(const char *dir, const char *job, bool processing, bool follow)
+{
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct target_config cfg = {.loop = &loop, .state_dir = dir};
+  struct target *t = NULL;
+  struct logs__aws w = {.status = 0};
+  struct smf_error err = SMF_ERROR_INIT;
+  int rc = target_new("aws", &cfg, &t, &err);
+  if (rc == 0 &&
+      (rc = target_job_logs(t, processing, job, follow, logs__aws_event, &w, &err)) == 0) {
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  target_free(t);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  if (rc != 0) {
+    fprintf(stderr, "error: %s\n", err.message);
+    return CLI_EXIT_ENV;
+  }
+  if (w.status != 0) {
+    fprintf(stderr, "error: job %s: %s\n", job, w.err.message);
+    return CLI_EXIT_FAILED;
+  }
+  return CLI_EXIT_OK;
+}
+
 static int logs__run(struct state *st, const char *dir, const struct logs_req *rq)
 {
   struct smf_error err = SMF_ERROR_INIT;
   bool cached = false, ended = false;
   int rc = logs__check(st, rq, &cached), attempt = 0;
   if (rc != CLI_EXIT_OK || cached) {
+    return rc;
+  }
+  char *job = NULL;
+  bool processing = false;
+  if (logs__aws_job(st, rq, &job, &processing)) {
+    rc = logs__aws_run(dir, job, processing, rq->follow);
+    free(job);
     return rc;
   }
   char *path = NULL;

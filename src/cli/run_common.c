@@ -40,6 +40,8 @@ int cli_run_report(const struct cli_ctx *ctx, const char *state_dir, const char 
     status = "interrupted";
     fprintf(stderr, "run %s interrupted\n", run_id);
     cli__resume_hint(ctx, state_dir, run_id);
+    fprintf(stderr, "or stop its jobs left running with: smflow cancel %s --state-dir %s\n", run_id,
+            state_dir);
     break;
   case SMF_EVALIDATE:
     code = CLI_EXIT_USAGE;

@@ -104,8 +104,8 @@ static void eng__signal_cb(uv_signal_t *h, int signum)
   e->interrupts++;
   if (e->interrupts == 1) {
     smf_log(SMF_LOG_WARN,
-            "%s: stopping run %s (running steps are terminated; press Ctrl-C "
-            "again to exit at once)",
+            "%s: stopping run %s (no new step starts; training and processing jobs "
+            "are left running for resume; press Ctrl-C again to exit at once)",
             strsignal(signum), e->run_id);
     eng_stop(e, false);
     return;
@@ -115,7 +115,9 @@ static void eng__signal_cb(uv_signal_t *h, int signum)
   if (!e->fatal) {
     state_flush(e->st, &err);
   }
-  fprintf(stderr, "run %s interrupted; resume with: smflow resume %s\n", e->run_id, e->run_id);
+  fprintf(stderr,
+          "run %s interrupted; resume with: smflow resume %s (or stop it: smflow cancel %s)\n",
+          e->run_id, e->run_id, e->run_id);
   fflush(NULL);
   _exit(ENG_INTERRUPTED);
 }
@@ -188,15 +190,23 @@ static void eng__select(struct eng *e)
   }
 }
 
-// The run's target. A failure is not fatal here: steps that need a target fail
-// with the reason, steps that do not (run, lua) still work.
+static const char *eng__target_name(const struct eng *e)
+{
+  return e->opt.target ? e->opt.target : e->p->target ? e->p->target : "local";
+}
+
+// The run's target. A failure is not fatal here: eng__init refuses the run
+// when a selected step needs the target; run and lua steps work without it.
 static void eng__target_new(struct eng *e)
 {
   char *abs = realpath(state_dir(e->st), NULL);
-  struct target_config cfg = {.loop = &e->loop, .state_dir = abs ? abs : state_dir(e->st),
-                              .base_dir = e->p->dir, .region = e->p->region, .state = e->st,
+  struct target_config cfg = {.loop = &e->loop,
+                              .state_dir = abs ? abs : state_dir(e->st),
+                              .base_dir = e->p->dir,
+                              .region = e->p->region,
+                              .state = e->st,
                               .role = e->p->role};
-  const char *name = e->opt.target ? e->opt.target : e->p->target ? e->p->target : "local";
+  const char *name = eng__target_name(e);
   struct smf_error err = SMF_ERROR_INIT;
   if (target_new(name, &cfg, &e->target, &err) != 0) {
     e->target = NULL;
@@ -275,6 +285,18 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
   uv_prepare_start(&e->flush_handle, eng__flush_cb);
   uv_signal_start(&e->sigint, eng__signal_cb, SIGINT);
   uv_signal_start(&e->sigterm, eng__signal_cb, SIGTERM);
+  if (e->target == NULL) {
+    // An environment problem (no region, no credentials, an unreadable config
+    // file, the account not reachable): exit 4 before any step starts when a
+    // selected step needs the target (run and lua steps do not).
+    for (size_t i = 0; i < e->n; i++) {
+      enum dsl_kind k = p->steps[i].kind;
+      if (e->steps[i].selected && k != DSL_KIND_RUN && k != DSL_KIND_LUA) {
+        return SMF_ERR_SET(err, SMF_ECREDS, "target '%s' cannot be used (step '%s' needs it): %s",
+                           eng__target_name(e), p->steps[i].id, e->target_error);
+      }
+    }
+  }
   return 0;
 }
 

@@ -633,6 +633,25 @@ static void eng__complete(struct eng_step *s, int status, const struct smf_error
   eng_schedule(e);
 }
 
+// The attempt's job runs on without this process: no result is written, the
+// step stays "running" in the state so that resume re-attaches to it.
+static void eng__detached(struct eng_step *s)
+{
+  struct eng *e = s->eng;
+  s->active = false;
+  e->running--;
+  uv_timer_stop(&s->timeout_timer);
+  s->resuming = false;
+  free(s->resume_intent);
+  s->resume_intent = NULL;
+  smf_log_step(SMF_LOG_WARN, s->def->id, "attempt %d left running%s%s; resume re-attaches to it",
+               s->ctx.attempt, s->remote_name ? ": " : "", s->remote_name ? s->remote_name : "");
+  s->free_next = e->to_free;
+  e->to_free = s;
+  s->cancel_reason = 0;
+  eng_schedule(e);
+}
+
 void eng_stop(struct eng *e, bool kill_now)
 {
   e->stopping = true;
@@ -656,6 +675,11 @@ void step_ctx_done(struct step_ctx *ctx, int status, const struct smf_error *err
                    const struct dsl_node *outputs)
 {
   eng__complete(ctx->owner, status, err, outputs);
+}
+
+void step_ctx_detached(struct step_ctx *ctx)
+{
+  eng__detached(ctx->owner);
 }
 
 int step_ctx_update_intent(struct step_ctx *ctx, const char *intent_json, bool sync,

@@ -5,7 +5,9 @@
 // target: TARGET_INTENT} is committed synchronously, before anything else of
 // the job is acted on. Resume re-attaches with TARGET_INTENT (the local target
 // watches the recorded pids and start times; the aws target describes the job
-// by name) and reports the attempt lost when there is none.
+// by name) and reports the attempt lost when there is none. An interrupt
+// (SIGINT/SIGTERM) detaches a started job instead of stopping it: the intent
+// stays without a result and resume re-attaches; a timeout still stops it.
 #include "steps/job.h"
 
 #include <stdlib.h>
@@ -156,11 +158,23 @@ static void step_job_on_code_stored(void *data, int status, const struct smf_err
   step_job_launch_staged(sj);
 }
 
+// As the SDK uploads a training job's code (tar_and_upload_dir): SSE aws:kms,
+// with the job's output_kms_key when it has one. Processing code: only with a key.
+static const struct target_put_opts *step_job_put_opts(const struct step_job *sj,
+                                                       struct target_put_opts *opts)
+{
+  const char *key =
+      sj->processing ? NULL : ((const struct target_training_job *)sj->desc)->output_kms_key;
+  *opts = (struct target_put_opts){.sse_kms = !sj->processing || key, .kms_key = key};
+  return opts->sse_kms ? opts : NULL;
+}
+
 static void step_job_on_packed(int status, const struct smf_pack_result *res,
                                const struct smf_error *err, void *data)
 {
   (void)res;
   struct step_job *sj = data;
+  struct target_put_opts opts;
   struct smf_error e = SMF_ERROR_INIT;
   if (status != 0) {
     e = *err;
@@ -172,8 +186,8 @@ static void step_job_on_packed(int status, const struct smf_pack_result *res,
     SMF_ERR_SET(&e, SMF_EUNSUPPORTED, "target '%s' has no store", sj->t->vt->name);
     e.klass = SMF_CLASS_CLIENT;
     step_job_fail(sj, &e);
-  } else if (sj->t->vt->store->put_file(sj->t, sj->tmp, sj->code_uri, step_job_on_code_stored, sj,
-                                        &e) != 0) {
+  } else if (target_store_put_file(sj->t, sj->tmp, sj->code_uri, step_job_put_opts(sj, &opts),
+                                   step_job_on_code_stored, sj, &e) != 0) {
     unlink(sj->tmp);
     step_job_fail(sj, &e);
   }
@@ -255,6 +269,14 @@ void step_job_fail(struct step_job *sj, const struct smf_error *err)
   step_ctx_done(sj->ctx, e.code ? e.code : SMF_EINTERNAL, &e, NULL);
 }
 
+static void step_job_detached_cb(uv_timer_t *t)
+{
+  struct step_job *sj = t->data;
+  step_ctx_log(sj->ctx, "%s job %s left running; resume re-attaches to it, cancel stops it",
+               sj->processing ? "processing" : "training", sj->job_name);
+  step_ctx_detached(sj->ctx);
+}
+
 void step_job_cancel(struct step_job *sj, int reason)
 {
   if (sj->finished) {
@@ -262,6 +284,15 @@ void step_job_cancel(struct step_job *sj, int reason)
   }
   if (sj->cancel_reason == 0) {
     sj->cancel_reason = reason;
+  }
+  if (sj->handle && reason == SMF_ECANCELLED) {
+    // An interrupt leaves the job running: the intent stays without a result.
+    target_job_detach(sj->handle);
+    sj->handle = NULL;
+    sj->finished = true;
+    uv_timer_stop(&sj->timer);
+    uv_timer_start(&sj->timer, step_job_detached_cb, 0, 0);
+    return;
   }
   if (sj->handle) {
     struct smf_error err = SMF_ERROR_INIT;

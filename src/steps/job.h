@@ -47,7 +47,9 @@ int step_job_stage_code(struct step_job *sj, struct smf_error *err);
 int step_job_resume(struct step_job *sj, const json_t *intent, struct smf_error *err);
 /// Finish with a failure from a loop callback (before the job started).
 void step_job_fail(struct step_job *sj, const struct smf_error *err);
-/// Stop the job (or remember the reason until it is started).
+/// Stop the job (or remember the reason until it is started). On an interrupt
+/// (SMF_ECANCELLED) a started job is detached and left running instead, and the
+/// attempt ends with step_ctx_detached (resume re-attaches).
 void step_job_cancel(struct step_job *sj, int reason);
 /// Release: closes the timer, then frees sj (which must come from smf_xcalloc).
 /// `extra` (may be NULL) is called first to free the kind's own members.

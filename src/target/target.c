@@ -167,6 +167,36 @@ int target_endpoint_delete(struct target *t, const char *endpoint, target_done_c
   return t->vt->hosting->remove(t, endpoint, cb, data, err);
 }
 
+int target_job_logs(struct target *t, bool processing, const char *job_name, bool follow,
+                    target_event_cb cb, void *data, struct smf_error *err)
+{
+  if (t->vt->job_logs == NULL) {
+    return SMF_ERR_SET(err, SMF_EUNSUPPORTED, "target '%s' cannot read job logs", t->vt->name);
+  }
+  return t->vt->job_logs(t, processing, job_name, follow, cb, data, err);
+}
+
+int target_store_put_file(struct target *t, const char *path, const char *uri,
+                          const struct target_put_opts *opts, target_done_cb cb, void *data,
+                          struct smf_error *err)
+{
+  TARGET__NEED(t, store, err);
+  if (opts && t->vt->store->put_file_opts) {
+    return t->vt->store->put_file_opts(t, path, uri, opts, cb, data, err);
+  }
+  return t->vt->store->put_file(t, path, uri, cb, data, err);
+}
+
+int target_endpoint_invoke(struct target *t, const struct target_invoke *req, target_invoke_cb cb,
+                           void *data, struct smf_error *err)
+{
+  TARGET__NEED(t, hosting, err);
+  if (t->vt->hosting->invoke == NULL) {
+    return SMF_ERR_SET(err, SMF_EUNSUPPORTED, "target '%s' cannot invoke endpoints", t->vt->name);
+  }
+  return t->vt->hosting->invoke(t, req, cb, data, err);
+}
+
 int target_registry_create_group(struct target *t, const char *group, const char *description,
                                  target_done_cb cb, void *data, struct smf_error *err)
 {

@@ -64,9 +64,19 @@ typedef void (*target_head_cb)(void *data, int status, const struct target_objec
 typedef void (*target_list_cb)(void *data, int status, const struct target_object *objs, size_t n,
                                const struct smf_error *err);
 
+/// How an object is stored (aws: server-side encryption). Borrowed.
+struct target_put_opts {
+  bool sse_kms;         ///< aws: x-amz-server-side-encryption: aws:kms
+  const char *kms_key;  ///< aws: its key id with sse_kms (NULL: the AWS managed key)
+};
+
 struct target_store_ops {
   int (*put_file)(struct target *t, const char *path, const char *uri, target_done_cb cb,
                   void *data, struct smf_error *err);
+  /// Optional: put_file with options (NULL: put_file, the options do not apply).
+  int (*put_file_opts)(struct target *t, const char *path, const char *uri,
+                       const struct target_put_opts *opts, target_done_cb cb, void *data,
+                       struct smf_error *err);
   int (*put_bytes)(struct target *t, const void *bytes, size_t len, const char *uri,
                    target_done_cb cb, void *data, struct smf_error *err);
   int (*get_file)(struct target *t, const char *uri, const char *path, target_done_cb cb,
@@ -290,6 +300,28 @@ struct target_endpoint_info {
 typedef void (*target_endpoint_cb)(void *data, int status, const struct target_endpoint_info *ep,
                                    const struct smf_error *err);
 
+/// An InvokeEndpoint request. All borrowed.
+struct target_invoke {
+  const char *endpoint;
+  const char *content_type;  ///< NULL = application/octet-stream
+  const char *accept;        ///< NULL = */*
+  const void *body;
+  size_t len;
+};
+
+/// The endpoint's answer (borrowed for the callback).
+struct target_invoke_result {
+  long http_status;  ///< 0 when no answer came
+  const char *body;  ///< the model's answer (or the error document)
+  size_t len;
+  const char *content_type;  ///< may be NULL
+};
+
+/// status 0 on a 2xx answer; else err has the status, AWS error code, message
+/// and request id, and res (when an answer came) its body.
+typedef void (*target_invoke_cb)(void *data, int status, const struct target_invoke_result *res,
+                                 const struct smf_error *err);
+
 struct target_hosting_ops {
   /// Create the endpoint, or update it when it exists: the old server keeps
   /// serving until the new one answers `/ping`, then it is replaced.
@@ -299,6 +331,10 @@ struct target_hosting_ops {
   int (*describe)(struct target *t, const char *endpoint, target_endpoint_cb cb, void *data,
                   struct smf_error *err);
   int (*remove)(struct target *t, const char *endpoint, target_done_cb cb, void *data,
+                struct smf_error *err);
+  /// Optional (NULL: SMF_EUNSUPPORTED): send one inference request (aws:
+  /// InvokeEndpoint; the local target's endpoints are plain HTTP, see `smflow invoke`).
+  int (*invoke)(struct target *t, const struct target_invoke *req, target_invoke_cb cb, void *data,
                 struct smf_error *err);
 };
 
@@ -360,6 +396,13 @@ struct target_vtable {
   /// operations; status SMF_ENOENT when there is no such job.
   int (*stop_job_by_name)(struct target *t, bool processing, const char *job_name,
                           target_done_cb cb, void *data, struct smf_error *err);
+  /// Optional (NULL: SMF_EUNSUPPORTED): the log lines of the training (processing
+  /// false) or processing job named job_name, from its start, as LOG events, then
+  /// one DONE (result NULL; err set when the job could not be read). follow: go
+  /// on until the job has ended and its last lines are read (`smflow logs`).
+  /// For commands: not stopped by target_close.
+  int (*job_logs)(struct target *t, bool processing, const char *job_name, bool follow,
+                  target_event_cb cb, void *data, struct smf_error *err);
 };
 
 /// Settings every target understands. Borrowed during target_new only.
@@ -372,7 +415,7 @@ struct target_config {
   /// The open state database (borrowed, may be NULL): the local target keeps its
   /// model registry and endpoint records there (without it: files in state_dir).
   struct state *state;
-  const char *role;       ///< the pipeline's `role:` (execution role ARN), or NULL
+  const char *role;  ///< the pipeline's `role:` (execution role ARN), or NULL
 };
 
 struct target {
@@ -429,8 +472,16 @@ int target_job_stop(struct target *t, struct target_job *j, struct smf_error *er
 /// Stop a job by name (target_vtable.stop_job_by_name; SMF_EUNSUPPORTED without it).
 int target_job_stop_by_name(struct target *t, bool processing, const char *job_name,
                             target_done_cb cb, void *data, struct smf_error *err);
+/// A job's log lines by name (target_vtable.job_logs; SMF_EUNSUPPORTED without it).
+int target_job_logs(struct target *t, bool processing, const char *job_name, bool follow,
+                    target_event_cb cb, void *data, struct smf_error *err);
 /// Leave a training or processing job running and forget it (see target_job_ops.detach).
 void target_job_detach(struct target_job *j);
+
+/// Store a file with options (store.put_file_opts, else put_file without them).
+int target_store_put_file(struct target *t, const char *path, const char *uri,
+                          const struct target_put_opts *opts, target_done_cb cb, void *data,
+                          struct smf_error *err);
 
 int target_endpoint_deploy(struct target *t, const struct target_endpoint_spec *spec,
                            target_endpoint_cb cb, void *data, struct smf_error *err);
@@ -438,6 +489,9 @@ int target_endpoint_describe(struct target *t, const char *endpoint, target_endp
                              void *data, struct smf_error *err);
 int target_endpoint_delete(struct target *t, const char *endpoint, target_done_cb cb, void *data,
                            struct smf_error *err);
+/// One inference request (target_hosting_ops.invoke; SMF_EUNSUPPORTED without it).
+int target_endpoint_invoke(struct target *t, const struct target_invoke *req, target_invoke_cb cb,
+                           void *data, struct smf_error *err);
 
 int target_registry_create_group(struct target *t, const char *group, const char *description,
                                  target_done_cb cb, void *data, struct smf_error *err);

@@ -356,7 +356,7 @@ static void runtime_scenario(struct aws_client *c)
   // moto answers InvokeEndpoint for any endpoint name with a fixed body.
   struct it_raw r = {0};
   struct smf_error e = SMF_ERROR_INIT;
-  CHECK_OK(aws_runtime_invoke(c, "smf-it-ep", "text/csv", "1,2,3", 5, it_raw_cb, &r, &e), &e);
+  CHECK_OK(aws_runtime_invoke(c, "smf-it-ep", "text/csv", NULL, "1,2,3", 5, it_raw_cb, &r, &e), &e);
   it_wait(&r.done);
   if (r.code != 0) {
     fprintf(stderr, "invoke: %s\n", r.body);

@@ -127,6 +127,20 @@ extern const struct target_store_ops awst_store_ops;
 extern const struct target_job_ops awst_training_ops;
 extern const struct target_job_ops awst_processing_ops;
 extern const struct target_hosting_ops awst_hosting_ops;
+/// Record a deployed endpoint in the state database (when the target has one):
+/// spec_json {"target": "aws", "region": R} tells `smflow endpoints` / `invoke`
+/// where it lives. Borrowed arguments; a failure is only logged.
+void awst_endpoint_record(struct target *t, const char *endpoint, const char *config_name,
+                          const char *model_name, const char *model_data);
+/// hosting.remove: DeleteEndpoint, its config and its models, and the record.
+int awst_endpoint_remove(struct target *t, const char *endpoint, target_done_cb cb, void *data,
+                         struct smf_error *err);
+/// target_vtable.job_logs: CloudWatch lines of a job by name (joblogs.c).
+int awst_job_logs(struct target *t, bool processing, const char *job_name, bool follow,
+                  target_event_cb cb, void *data, struct smf_error *err);
+/// hosting.invoke: InvokeEndpoint.
+int awst_endpoint_invoke(struct target *t, const struct target_invoke *req, target_invoke_cb cb,
+                         void *data, struct smf_error *err);
 extern const struct target_registry_ops awst_registry_ops;
 
 /// Make sure the default bucket exists before writing to it (CreateBucket once

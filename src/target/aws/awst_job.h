@@ -15,7 +15,7 @@ struct awst_logs {
   struct target *t;
   const char *group;
   char *job;
-  char *token_file;
+  char *token_file;  ///< NULL: the tokens are not saved (`smflow logs`)
   target_event_cb cb;
   void *data;
   json_t *tokens;   ///< stream name → next forward token

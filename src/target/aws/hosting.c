@@ -21,7 +21,6 @@ struct dep {
   json_t *model, *config, *deploy_config;
   char *endpoint, *model_name, *config_name, *prev_config, *arn, *failure;
   target_endpoint_cb cb;
-  target_done_cb done_cb;  // remove
   void *data;
   uv_timer_t timer;
   int64_t interval_ms;
@@ -95,6 +94,11 @@ static void dep_finish(struct dep *d, int status, const char *ep_status,
                                       .model_name = d->model_name,
                                       .status = ep_status};
   d->finished = true;
+  if (status == 0) {
+    awst_endpoint_record(d->t, d->endpoint, d->config_name, d->model_name,
+                         json_string_value(json_object_get(
+                             json_object_get(d->model, "PrimaryContainer"), "ModelDataUrl")));
+  }
   d->cb(d->data, status, status == 0 ? &info : NULL, err);
   dep_close(d);
 }
@@ -251,6 +255,9 @@ static void dep_step(struct dep *d)
         json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName", d->config_name);
     if (d->prev_config && d->deploy_config) {
       json_object_set(body, "DeploymentConfig", d->deploy_config);
+    } else if (!d->prev_config) {  // the SDK's create_endpoint sends the deploy's tags, [] if none
+      json_t *tags = json_object_get(d->config, "Tags");
+      json_object_set_new(body, "Tags", tags ? json_deep_copy(tags) : json_array());
     }
     break;
   case DEP_RESTORE:
@@ -420,35 +427,9 @@ static int host_describe(struct target *t, const char *endpoint, target_endpoint
   return rc;
 }
 
-static void host_delete_cb(json_t *res, const struct smf_error *err, void *data)
-{
-  struct dep *d = data;
-  if (!dep_answer(d)) {
-    return;
-  }
-  d->done_cb(d->data, res ? 0 : err->code, res ? NULL : err);
-  dep_close(d);
-}
-
-static int host_remove(struct target *t, const char *endpoint, target_done_cb cb, void *data,
-                       struct smf_error *err)
-{
-  struct dep *d = dep_new(t, endpoint, data);
-  d->done_cb = cb;
-  json_t *b = json_pack("{s:s}", "EndpointName", endpoint);
-  int rc =
-      aws_sagemaker_call(awst_of(t)->client, "DeleteEndpoint", b, NULL, host_delete_cb, d, err);
-  json_decref(b);
-  if (rc != 0) {
-    dep_close(d);
-  } else {
-    d->inflight++;
-  }
-  return rc;
-}
-
 const struct target_hosting_ops awst_hosting_ops = {
     .deploy = host_deploy,
     .describe = host_describe,
-    .remove = host_remove,
+    .remove = awst_endpoint_remove,
+    .invoke = awst_endpoint_invoke,
 };

@@ -46,7 +46,7 @@ void awst_logs_free(struct awst_logs *l)
 
 static void logs_save(struct awst_logs *l)
 {
-  if (!l->dirty) {
+  if (!l->dirty || l->token_file == NULL) {
     return;
   }
   l->dirty = false;

@@ -143,7 +143,9 @@ static void rp_after(uv_work_t *w, int status)
   if (r->rc != 0) {
     smf_error_prefix(&r->err, "repacking %s: ", r->model_uri);
     rp_finish(r, r->rc, &r->err);
-  } else if (r->t->vt->store->put_file(r->t, r->out_path, r->dest_uri, rp_stored, r, &e) != 0) {
+  } else if (target_store_put_file(r->t, r->out_path, r->dest_uri,
+                                   &(struct target_put_opts){.sse_kms = true}, rp_stored, r,
+                                   &e) != 0) {
     rp_finish(r, e.code, &e);
   }
 }

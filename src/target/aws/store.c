@@ -20,6 +20,8 @@ struct st_req {
   char *uri;   // for head/list answers
   void *bytes;
   size_t len;
+  bool sse_kms;
+  char *kms_key;
   target_done_cb done_cb;
   target_head_cb head_cb;
   target_list_cb list_cb;
@@ -45,6 +47,7 @@ static void st_free(struct st_req *r)
   free(r->path);
   free(r->uri);
   free(r->bytes);
+  free(r->kms_key);
   free(r);
 }
 
@@ -98,8 +101,10 @@ static int st_send(struct st_req *r, struct smf_error *err)
 {
   struct aws_client *c = awst_of(r->t)->client;
   switch (r->op) {
-  case ST_PUT_FILE:
-    return aws_s3_upload_file(c, r->bucket, r->key, r->path, NULL, st_obj_cb, r, err);
+  case ST_PUT_FILE: {
+    struct aws_s3_put_opts o = {.sse = r->sse_kms ? "aws:kms" : NULL, .sse_kms_key_id = r->kms_key};
+    return aws_s3_upload_file(c, r->bucket, r->key, r->path, &o, st_obj_cb, r, err);
+  }
   case ST_PUT_BYTES:
     return aws_s3_put_object(c, r->bucket, r->key, r->bytes, r->len, NULL, st_obj_cb, r, err);
   case ST_GET:
@@ -174,6 +179,21 @@ static int st_put_file(struct target *t, const char *path, const char *uri, targ
   return st_start(r, err);
 }
 
+static int st_put_file_opts(struct target *t, const char *path, const char *uri,
+                            const struct target_put_opts *opts, target_done_cb cb, void *data,
+                            struct smf_error *err)
+{
+  struct st_req *r = st_new(t, ST_PUT_FILE, uri, data, err);
+  if (r == NULL) {
+    return err->code;
+  }
+  r->path = smf_xstrdup(path);
+  r->done_cb = cb;
+  r->sse_kms = opts && opts->sse_kms;
+  r->kms_key = r->sse_kms && opts->kms_key ? smf_xstrdup(opts->kms_key) : NULL;
+  return st_start(r, err);
+}
+
 static int st_put_bytes(struct target *t, const void *bytes, size_t len, const char *uri,
                         target_done_cb cb, void *data, struct smf_error *err)
 {
@@ -239,6 +259,7 @@ static int st_list(struct target *t, const char *prefix, target_list_cb cb, void
 
 const struct target_store_ops awst_store_ops = {
     .put_file = st_put_file,
+    .put_file_opts = st_put_file_opts,
     .put_bytes = st_put_bytes,
     .get_file = st_get_file,
     .head = st_head,

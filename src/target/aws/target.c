@@ -290,6 +290,7 @@ static const struct target_vtable awst_vtable = {
     .free = awst_free,
     .close = awst_close,
     .stop_job_by_name = awst_stop_job_by_name,
+    .job_logs = awst_job_logs,
 };
 
 static int awst_region(const struct target_config *cfg, const struct aws_shared_config *sc,
