@@ -49,7 +49,8 @@ static void pl_check_image(const struct dsl_pipeline *p, const struct dsl_step *
   const struct dsl_node *py = pl_literal(s, "py_version");
   const struct dsl_node *it = pl_literal(s, "instance_type");
   if (fw == NULL || dsl_map_get(s, "image_uri") != NULL ||
-      (dsl_map_get(s, "framework_version") && ver == NULL) || (dsl_map_get(s, "py_version") && !py)) {
+      (dsl_map_get(s, "framework_version") && ver == NULL) ||
+      (dsl_map_get(s, "py_version") && !py)) {
     return;  // an explicit image, or a part only known at run time
   }
   enum awst_scope scope = st->kind == DSL_KIND_FIT ? AWST_SCOPE_TRAINING : AWST_SCOPE_INFERENCE;

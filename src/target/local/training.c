@@ -379,7 +379,8 @@ static int training_make(struct target *t, const void *vjob, target_event_cb cb,
     }
   }
   if (!local_checkpoint_path_ok(job->checkpoint_local_path)) {
-    return SMF_ERR_SET(err, SMF_EINVAL, "checkpoint_local_path '%s' must be an absolute path without '..'",
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "checkpoint_local_path '%s' must be an absolute path without '..'",
                        job->checkpoint_local_path);
   }
   struct training_data *d = smf_xcalloc(1, sizeof(*d));
