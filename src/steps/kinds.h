@@ -13,6 +13,15 @@ extern const struct step_kind step_kind_register;
 extern const struct step_kind step_kind_deploy;
 extern const struct step_kind step_kind_lua;
 
+struct target;
+struct target_training_job;
+
+/// The training job a `fit` attempt of ctx would start on t: the same job
+/// name, code location and description fit's start uses, made without any side
+/// effect (for `smflow plan`; ctx needs run_id, step_id, attempt, pipeline_dir,
+/// spec and arena only). Everything in ctx->arena.
+void step_fit_plan(struct step_ctx *ctx, struct target *t, struct target_training_job *j);
+
 /// The command of a `run` spec (string form or {command}). Borrowed.
 const char *step_run_command(const struct dsl_node *spec);
 /// Start time of a process (clock ticks since boot, /proc/PID/stat field 22);

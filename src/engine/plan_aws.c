@@ -1,0 +1,184 @@
+// plan_aws.c: real aws request bodies for `smflow plan`.
+//
+// The step kind describes the job from a step_ctx that has no loop, state or
+// target connection: the run id and account are unique sentinel words of the
+// same length as the real values (so job names are cut exactly as in a run),
+// replaced by ${run.id} / ${aws.account_id} / ${aws.default_bucket} in the
+// finished body. The aws request builder then makes the body it would send.
+#include "engine/plan_aws.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "smflow/aws.h"
+#include "steps/common.h"
+#include "steps/kinds.h"
+#include "target/aws/awst.h"
+
+// Same length as a run id (YYYYMMDD-HHMMSS-xxxx) and an account id (12 digits).
+#define PA_RUN_WORD "SMFPLANRUNIDWORDXXXX"
+#define PA_ACCOUNT_WORD "SMFPLANACCNT"
+
+struct pa_sub {
+  const char *from, *to;
+};
+
+static char *pa_replace(const char *s, const struct pa_sub *subs, size_t n)
+{
+  struct smf_buf b = SMF_BUF_INIT;
+  while (*s) {
+    size_t i = 0;
+    while (i < n && strncmp(s, subs[i].from, strlen(subs[i].from)) != 0) {
+      i++;
+    }
+    if (i < n) {
+      smf_buf_puts(&b, subs[i].to);
+      s += strlen(subs[i].from);
+    } else {
+      smf_buf_append(&b, s++, 1);
+    }
+  }
+  char *out = smf_xstrdup(smf_buf_cstr(&b));
+  smf_buf_free(&b);
+  return out;
+}
+
+// Every string (and object key) of j with the sentinels replaced.
+static json_t *pa_placeholders(json_t *j, const struct pa_sub *subs, size_t n)
+{
+  if (json_is_string(j)) {
+    char *s = pa_replace(json_string_value(j), subs, n);
+    json_t *out = json_string(s);
+    free(s);
+    return out;
+  }
+  if (json_is_array(j)) {
+    json_t *out = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(j, i, v)
+    {
+      json_array_append_new(out, pa_placeholders(v, subs, n));
+    }
+    return out;
+  }
+  if (json_is_object(j)) {
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v)
+    {
+      char *key = pa_replace(k, subs, n);
+      json_object_set_new(out, key, pa_placeholders(v, subs, n));
+      free(key);
+    }
+    return out;
+  }
+  return json_incref(j);
+}
+
+static json_t *pa_find(json_t *requests, const char *op)
+{
+  size_t i;
+  json_t *r;
+  json_array_foreach(requests, i, r)
+  {
+    if (strcmp(json_string_value(json_object_get(r, "operation")), op) == 0) {
+      return r;
+    }
+  }
+  return NULL;
+}
+
+static void pa_region(const struct dsl_pipeline *p, char *out, size_t n)
+{
+  struct aws_shared_config *sc = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  if (p->region && *p->region) {
+    snprintf(out, n, "%s", p->region);
+    return;
+  }
+  if (aws_shared_config_load(NULL, &sc, &err) != 0 || aws_region_resolve(sc, out, n, &err) != 0) {
+    snprintf(out, n, "us-east-1");
+  }
+  aws_shared_config_free(sc);
+}
+
+// The PutObject of the packed code: where it goes and what is packed.
+static void pa_code_body(json_t *req, const struct target_training_job *j, const json_t *spec)
+{
+  char *bucket = NULL, *key = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  if (req == NULL || j->submit_dir_uri == NULL ||
+      awst_s3_split(j->submit_dir_uri, &bucket, &key, &err) != 0) {
+    return;
+  }
+  json_object_set_new(req, "body",
+                      json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "Bucket", bucket, "Key", key,
+                                "source_dir", json_object_get(spec, "source_dir"), "entry_point",
+                                json_object_get(spec, "entry_point"), "dependencies",
+                                json_object_get(spec, "dependencies")));
+  free(bucket);
+  free(key);
+}
+
+void plan_aws_bodies(const struct dsl_pipeline *p, const struct dsl_step *d,
+                     const struct dsl_node *spec, struct smf_arena *arena, json_t *requests)
+{
+  if (d->kind != DSL_KIND_FIT || spec == NULL || spec->type != DSL_MAP) {
+    return;
+  }
+  char region[64];
+  pa_region(p, region, sizeof(region));
+  char account[] = PA_ACCOUNT_WORD;
+  char *role = p->role ? smf_xstrdup(p->role) : NULL;
+  struct target t = {.region = region, .account_id = account, .role = role};
+  struct step_ctx ctx = {.run_id = PA_RUN_WORD,
+                         .step_id = d->id,
+                         .attempt = 1,
+                         .pipeline_dir = p->dir,
+                         .def = d,
+                         .spec = spec,
+                         .arena = arena,
+                         .log_fd = -1,
+                         .target = &t};
+  struct target_training_job job;
+  step_fit_plan(&ctx, &t, &job);
+  char *bucket = smf_xasprintf("sagemaker-%s-%s", region, PA_ACCOUNT_WORD);
+  char *unknown = smf_xasprintf("%s/${", p->dir);
+  struct awst_env env = {
+      .region = region, .account = PA_ACCOUNT_WORD, .role = p->role, .default_bucket = bucket};
+  json_t *body = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  int rc = awst_training_request(&env, &job, &body, NULL, &err);
+  const struct pa_sub subs[] = {
+      {bucket, PLAN_AWS_BUCKET},       {PA_ACCOUNT_WORD, PLAN_AWS_ACCOUNT},
+      {PA_RUN_WORD, PLAN_AWS_RUN_ID},  {unknown, "${"},
+  };
+  json_t *req = pa_find(requests, "CreateTrainingJob");
+  if (rc != 0 && req) {
+    json_object_set_new(req, "error", json_string(err.message));
+  } else if (req) {
+    json_t *tags = json_object_get(body, "Tags");
+    size_t i;
+    json_t *tag;
+    json_array_foreach(tags, i, tag)
+    {
+      const char *k = json_string_value(json_object_get(tag, "Key"));
+      if (k && strcmp(k, "smflow:fingerprint") == 0) {
+        json_object_set_new(tag, "Value", json_string(PLAN_AWS_FINGERPRINT));
+      }
+    }
+    json_object_set_new(req, "body", pa_placeholders(body, subs, SMF_ARRAY_LEN(subs)));
+  }
+  json_t *code = pa_find(requests, "PutObject");
+  pa_code_body(code, &job, json_object_get(code, "body"));
+  if (code) {
+    json_object_set_new(code, "body",
+                        pa_placeholders(json_object_get(code, "body"), subs, SMF_ARRAY_LEN(subs)));
+  }
+  json_decref(body);
+  free(bucket);
+  free(unknown);
+  free(role);
+}
