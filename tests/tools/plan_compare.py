@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Compare the request bodies `smflow plan --json --target aws` showed with the
+ones the run then sent (moto's request log).
+
+Usage: plan_compare.py PLAN_JSON RECORDING STATUS_JSON ACCOUNT REGION OP...
+
+For every operation OP (e.g. CreateTrainingJob) and every planned step that has
+a request of that operation, the recorded request of the same step (its
+smflow:step tag) is found and the planned body, with its placeholders replaced
+by the run's values, must equal it field by field:
+  ${run.id}               the smflow:run-id tag of the recorded request
+  ${aws.account_id}       ACCOUNT
+  ${aws.default_bucket}   sagemaker-REGION-ACCOUNT
+  ${request.fingerprint}  the smflow:fingerprint tag of the recorded request
+  ${steps.ID.KEY}         the step's output in STATUS_JSON (smflow status --json)
+Exit 1 on a difference, or when a planned request has no recorded counterpart.
+"""
+import base64
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from check_shapes import records  # noqa: E402
+from sdk_compare import diff  # noqa: E402
+
+
+def recorded(rec, op):
+    out = {}
+    for r in records(rec):
+        h = {k.lower(): v for k, v in r.get("headers", {}).items()}
+        if h.get("x-amz-target") != "SageMaker." + op:
+            continue
+        body = r.get("body") or ""
+        if r.get("body_encoded"):
+            body = base64.b64decode(body).decode()
+        got = json.loads(body)
+        tags = {t["Key"]: t["Value"] for t in got.get("Tags", [])}
+        out[tags.get("smflow:step")] = (got, tags)
+    return out
+
+
+def substitute(value, subs, outputs):
+    if isinstance(value, dict):
+        return {k: substitute(v, subs, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, subs, outputs) for v in value]
+    if not isinstance(value, str):
+        return value
+    for k, v in subs.items():
+        value = value.replace(k, v)
+
+    def step_out(m):
+        return str(outputs[m.group(1)][m.group(2)])
+
+    return re.sub(r"\$\{steps\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}", step_out, value)
+
+
+def main():
+    plan = json.load(open(sys.argv[1]))
+    rec = sys.argv[2]
+    status = json.load(open(sys.argv[3]))
+    account, region = sys.argv[4], sys.argv[5]
+    outputs = {s["id"]: s.get("outputs", {}) for s in status["steps"]}
+    problems, compared = [], 0
+    for op in sys.argv[6:]:
+        sent = recorded(rec, op)
+        for step in plan["steps"]:
+            for req in step["requests"]:
+                if req["operation"] != op:
+                    continue
+                if "error" in req:
+                    problems.append("%s %s: plan error %s" % (step["id"], op, req["error"]))
+                    continue
+                if step["id"] not in sent:
+                    problems.append("%s %s: not sent by the run" % (step["id"], op))
+                    continue
+                got, tags = sent[step["id"]]
+                subs = {
+                    "${run.id}": tags["smflow:run-id"],
+                    "${aws.default_bucket}": "sagemaker-%s-%s" % (region, account),
+                    "${aws.account_id}": account,
+                    "${request.fingerprint}": tags.get("smflow:fingerprint", ""),
+                }
+                want = substitute(req["body"], subs, outputs)
+                out = []
+                diff(want, got, "%s.%s" % (step["id"], op), out)
+                problems += out
+                compared += 1
+                print("%s %s: %s" % (step["id"], op, "same" if not out else "%d differences" % len(out)))
+    if compared == 0:
+        problems.append("nothing compared")
+    for p in problems:
+        print(p)
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
