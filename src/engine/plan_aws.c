@@ -105,27 +105,59 @@ static void pa_region(const struct dsl_pipeline *p, char *out, size_t n)
 }
 
 // The PutObject of the packed code: where it goes and what is packed.
-static void pa_code_body(json_t *req, const struct target_training_job *j, const json_t *spec)
+static void pa_code_body(json_t *req, const char *code_uri)
 {
   char *bucket = NULL, *key = NULL;
   struct smf_error err = SMF_ERROR_INIT;
-  if (req == NULL || j->submit_dir_uri == NULL ||
-      awst_s3_split(j->submit_dir_uri, &bucket, &key, &err) != 0) {
+  json_t *old = json_object_get(req, "body");
+  if (req == NULL || code_uri == NULL || awst_s3_split(code_uri, &bucket, &key, &err) != 0) {
     return;
   }
   json_object_set_new(req, "body",
-                      json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "Bucket", bucket, "Key", key,
-                                "source_dir", json_object_get(spec, "source_dir"), "entry_point",
-                                json_object_get(spec, "entry_point"), "dependencies",
-                                json_object_get(spec, "dependencies")));
+                      json_pack("{s:s, s:s, s:O?, s:O?}", "Bucket", bucket, "Key", key,
+                                "source_dir", json_object_get(old, "source_dir"), "entry_point",
+                                json_object_get(old, "entry_point")));
   free(bucket);
   free(key);
+}
+
+// The built body with the sentinels as placeholders, in place of the request's.
+static void pa_set_body(json_t *req, json_t *body, const struct pa_sub *subs, size_t n)
+{
+  json_t *tags = json_object_get(body, "Tags");
+  size_t i;
+  json_t *tag;
+  json_array_foreach(tags, i, tag)
+  {
+    const char *k = json_string_value(json_object_get(tag, "Key"));
+    if (k && strcmp(k, "smflow:fingerprint") == 0) {
+      json_object_set_new(tag, "Value", json_string(PLAN_AWS_FINGERPRINT));
+    }
+  }
+  json_object_set_new(req, "body", pa_placeholders(body, subs, n));
+}
+
+// Build the body of a fit or evaluate step; *code_uri: where its code goes.
+static int pa_build(const struct awst_env *env, struct step_ctx *ctx, json_t **body,
+                    const char **code_uri, struct smf_error *err)
+{
+  if (ctx->def->kind == DSL_KIND_FIT) {
+    struct target_training_job job;
+    step_fit_plan(ctx, ctx->target, &job);
+    *code_uri = job.submit_dir_uri;
+    return awst_training_request(env, &job, body, NULL, err);
+  }
+  struct target_processing_job job;
+  step_evaluate_plan(ctx, &job);
+  *code_uri = job.code_uri;
+  return awst_processing_request(env, &job, body, NULL, err);
 }
 
 void plan_aws_bodies(const struct dsl_pipeline *p, const struct dsl_step *d,
                      const struct dsl_node *spec, struct smf_arena *arena, json_t *requests)
 {
-  if (d->kind != DSL_KIND_FIT || spec == NULL || spec->type != DSL_MAP) {
+  if ((d->kind != DSL_KIND_FIT && d->kind != DSL_KIND_EVALUATE) || spec == NULL ||
+      spec->type != DSL_MAP) {
     return;
   }
   char region[64];
@@ -142,38 +174,30 @@ void plan_aws_bodies(const struct dsl_pipeline *p, const struct dsl_step *d,
                          .arena = arena,
                          .log_fd = -1,
                          .target = &t};
-  struct target_training_job job;
-  step_fit_plan(&ctx, &t, &job);
   char *bucket = smf_xasprintf("sagemaker-%s-%s", region, PA_ACCOUNT_WORD);
   char *unknown = smf_xasprintf("%s/${", p->dir);
   struct awst_env env = {
-      .region = region, .account = PA_ACCOUNT_WORD, .role = p->role, .default_bucket = bucket};
-  json_t *body = NULL;
-  struct smf_error err = SMF_ERROR_INIT;
-  int rc = awst_training_request(&env, &job, &body, NULL, &err);
+      .region = region, .account = PA_ACCOUNT_WORD, .role = role, .default_bucket = bucket};
   const struct pa_sub subs[] = {
-      {bucket, PLAN_AWS_BUCKET},       {PA_ACCOUNT_WORD, PLAN_AWS_ACCOUNT},
-      {PA_RUN_WORD, PLAN_AWS_RUN_ID},  {unknown, "${"},
+      {bucket, PLAN_AWS_BUCKET},
+      {PA_ACCOUNT_WORD, PLAN_AWS_ACCOUNT},
+      {PA_RUN_WORD, PLAN_AWS_RUN_ID},
+      {unknown, "${"},
   };
-  json_t *req = pa_find(requests, "CreateTrainingJob");
+  json_t *body = NULL;
+  const char *code_uri = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  int rc = pa_build(&env, &ctx, &body, &code_uri, &err);
+  json_t *req = pa_find(requests, d->kind == DSL_KIND_FIT ? "CreateTrainingJob"
+                                                          : "CreateProcessingJob");
   if (rc != 0 && req) {
     json_object_set_new(req, "error", json_string(err.message));
   } else if (req) {
-    json_t *tags = json_object_get(body, "Tags");
-    size_t i;
-    json_t *tag;
-    json_array_foreach(tags, i, tag)
-    {
-      const char *k = json_string_value(json_object_get(tag, "Key"));
-      if (k && strcmp(k, "smflow:fingerprint") == 0) {
-        json_object_set_new(tag, "Value", json_string(PLAN_AWS_FINGERPRINT));
-      }
-    }
-    json_object_set_new(req, "body", pa_placeholders(body, subs, SMF_ARRAY_LEN(subs)));
+    pa_set_body(req, body, subs, SMF_ARRAY_LEN(subs));
   }
   json_t *code = pa_find(requests, "PutObject");
-  pa_code_body(code, &job, json_object_get(code, "body"));
   if (code) {
+    pa_code_body(code, code_uri);
     json_object_set_new(code, "body",
                         pa_placeholders(json_object_get(code, "body"), subs, SMF_ARRAY_LEN(subs)));
   }

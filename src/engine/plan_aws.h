@@ -15,7 +15,8 @@
 
 /// Replace, in `requests` (the JSON array plan built for step `d` from its
 /// interpolated spec), the bodies of the calls whose real bodies can be built
-/// offline (fit: PutObject of the code, CreateTrainingJob) by the ones the aws
+/// offline (fit: CreateTrainingJob, evaluate: CreateProcessingJob, and for
+/// both the PutObject of packed code: Bucket, Key) by the ones the aws
 /// target would send, with placeholders for the run id, account, default
 /// bucket and the fingerprint tag. `spec` is the interpolated spec (values that
 /// need outputs of earlier steps still as `${...}`), `arena` holds what is

@@ -6,9 +6,9 @@ Usage: plan_compare.py PLAN_JSON RECORDING STATUS_JSON ACCOUNT REGION OP...
 
 For every operation OP (e.g. CreateTrainingJob) and every planned step that has
 a request of that operation, the recorded request of the same step (its
-smflow:step tag) is found and the planned body, with its placeholders replaced
+smflow:step tag, or for requests without it the planned job name) is found and the planned body, with its placeholders replaced
 by the run's values, must equal it field by field:
-  ${run.id}               the smflow:run-id tag of the recorded request
+  ${run.id}               the run's id (STATUS_JSON run.id)
   ${aws.account_id}       ACCOUNT
   ${aws.default_bucket}   sagemaker-REGION-ACCOUNT
   ${request.fingerprint}  the smflow:fingerprint tag of the recorded request
@@ -38,6 +38,8 @@ def recorded(rec, op):
         got = json.loads(body)
         tags = {t["Key"]: t["Value"] for t in got.get("Tags", [])}
         out[tags.get("smflow:step")] = (got, tags)
+        name = got.get("TrainingJobName") or got.get("ProcessingJobName")
+        out[name] = (got, tags)
     return out
 
 
@@ -73,12 +75,15 @@ def main():
                 if "error" in req:
                     problems.append("%s %s: plan error %s" % (step["id"], op, req["error"]))
                     continue
-                if step["id"] not in sent:
+                # by the smflow:step tag, else (no smflow tags) by job name
+                subs = {"${run.id}": status["run"]["id"]}
+                name = substitute(req["body"].get("ProcessingJobName", ""), subs, outputs)
+                got, tags = sent.get(step["id"]) or sent.get(name) or (None, None)
+                if got is None:
                     problems.append("%s %s: not sent by the run" % (step["id"], op))
                     continue
-                got, tags = sent[step["id"]]
                 subs = {
-                    "${run.id}": tags["smflow:run-id"],
+                    "${run.id}": status["run"]["id"],
                     "${aws.default_bucket}": "sagemaker-%s-%s" % (region, account),
                     "${aws.account_id}": account,
                     "${request.fingerprint}": tags.get("smflow:fingerprint", ""),
