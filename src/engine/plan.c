@@ -390,7 +390,7 @@ static void plan__requests(struct plan *pl, const struct dsl_step *d, struct pla
     }
   }
   if (strcmp(pl->target, "aws") == 0) {
-    plan_aws_bodies(pl->e.p, d, node, &pl->e.arena, ps->requests);
+    plan_aws_bodies(&pl->e, d, node, ps->requests);
   }
   json_t *secrets = plan__secret_values();
   plan__redact(ps->requests, secrets);

@@ -7,6 +7,8 @@
 // finished body. The aws request builder then makes the body it would send.
 #include "engine/plan_aws.h"
 
+#include <stdbool.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -137,27 +139,49 @@ static void pa_set_body(json_t *req, json_t *body, const struct pa_sub *subs, si
   json_object_set_new(req, "body", pa_placeholders(body, subs, n));
 }
 
-// Build the body of a fit or evaluate step; *code_uri: where its code goes.
+// Build the body of a fit, evaluate or register step's main request (*op);
+// *code_uri: where its code goes.
 static int pa_build(const struct awst_env *env, struct step_ctx *ctx, json_t **body,
-                    const char **code_uri, struct smf_error *err)
+                    const char **op, const char **code_uri, struct smf_error *err)
 {
   if (ctx->def->kind == DSL_KIND_FIT) {
     struct target_training_job job;
     step_fit_plan(ctx, ctx->target, &job);
     *code_uri = job.submit_dir_uri;
+    *op = "CreateTrainingJob";
     return awst_training_request(env, &job, body, NULL, err);
+  }
+  if (ctx->def->kind == DSL_KIND_REGISTER) {
+    struct target_model_package pkg;
+    step_register_plan(ctx, &pkg);
+    *op = "CreateModelPackage";
+    return awst_model_package_request(env, &pkg, body, err);
   }
   struct target_processing_job job;
   step_evaluate_plan(ctx, &job);
   *code_uri = job.code_uri;
+  *op = "CreateProcessingJob";
   return awst_processing_request(env, &job, body, NULL, err);
 }
 
-void plan_aws_bodies(const struct dsl_pipeline *p, const struct dsl_step *d,
-                     const struct dsl_node *spec, struct smf_arena *arena, json_t *requests)
+// register: CreateModelPackageGroup as the registry sends it (no description).
+static void pa_group(json_t *requests, const struct dsl_node *spec)
 {
-  if ((d->kind != DSL_KIND_FIT && d->kind != DSL_KIND_EVALUATE) || spec == NULL ||
-      spec->type != DSL_MAP) {
+  json_t *req = pa_find(requests, "CreateModelPackageGroup");
+  if (req) {
+    json_object_set_new(
+        req, "body",
+        json_pack("{s:s}", "ModelPackageGroupName", dsl_map_str(spec, "model_package_group", "")));
+  }
+}
+
+void plan_aws_bodies(struct eng *e, const struct dsl_step *d, const struct dsl_node *spec,
+                     json_t *requests)
+{
+  const struct dsl_pipeline *p = e->p;
+  bool described = d->kind == DSL_KIND_FIT || d->kind == DSL_KIND_EVALUATE ||
+                   d->kind == DSL_KIND_REGISTER;
+  if (!described || spec == NULL || spec->type != DSL_MAP) {
     return;
   }
   char region[64];
@@ -171,8 +195,10 @@ void plan_aws_bodies(const struct dsl_pipeline *p, const struct dsl_step *d,
                          .pipeline_dir = p->dir,
                          .def = d,
                          .spec = spec,
-                         .arena = arena,
+                         .arena = &e->arena,
                          .log_fd = -1,
+                         .pipeline_name = p->name,
+                         .git_sha = e->git_sha,
                          .target = &t};
   char *bucket = smf_xasprintf("sagemaker-%s-%s", region, PA_ACCOUNT_WORD);
   char *unknown = smf_xasprintf("%s/${", p->dir);
@@ -185,15 +211,17 @@ void plan_aws_bodies(const struct dsl_pipeline *p, const struct dsl_step *d,
       {unknown, "${"},
   };
   json_t *body = NULL;
-  const char *code_uri = NULL;
+  const char *code_uri = NULL, *op = NULL;
   struct smf_error err = SMF_ERROR_INIT;
-  int rc = pa_build(&env, &ctx, &body, &code_uri, &err);
-  json_t *req = pa_find(requests, d->kind == DSL_KIND_FIT ? "CreateTrainingJob"
-                                                          : "CreateProcessingJob");
+  int rc = pa_build(&env, &ctx, &body, &op, &code_uri, &err);
+  json_t *req = pa_find(requests, op);
   if (rc != 0 && req) {
     json_object_set_new(req, "error", json_string(err.message));
   } else if (req) {
     pa_set_body(req, body, subs, SMF_ARRAY_LEN(subs));
+  }
+  if (d->kind == DSL_KIND_REGISTER) {
+    pa_group(requests, spec);
   }
   json_t *code = pa_find(requests, "PutObject");
   if (code) {

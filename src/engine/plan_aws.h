@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "engine/eng_int.h"
 #include "smflow/dsl.h"
 
 /// Placeholders for what only a run knows (see docs/aws-target.md).
@@ -15,13 +16,14 @@
 
 /// Replace, in `requests` (the JSON array plan built for step `d` from its
 /// interpolated spec), the bodies of the calls whose real bodies can be built
-/// offline (fit: CreateTrainingJob, evaluate: CreateProcessingJob, and for
-/// both the PutObject of packed code: Bucket, Key) by the ones the aws
+/// offline (fit: CreateTrainingJob, evaluate: CreateProcessingJob, register:
+/// CreateModelPackageGroup and CreateModelPackage, and the PutObject of packed
+/// code: Bucket, Key) by the ones the aws
 /// target would send, with placeholders for the run id, account, default
 /// bucket and the fingerprint tag. `spec` is the interpolated spec (values that
-/// need outputs of earlier steps still as `${...}`), `arena` holds what is
-/// made from it. No file is written and nothing is sent. When the builder
+/// need outputs of earlier steps still as `${...}`); e gives the pipeline, the
+/// git sha and the arena that holds what is made from it. No file is written and nothing is sent. When the builder
 /// fails (say, an image it cannot resolve) the request keeps the spec as its
 /// body and gets "error": MESSAGE.
-void plan_aws_bodies(const struct dsl_pipeline *p, const struct dsl_step *d,
-                     const struct dsl_node *spec, struct smf_arena *arena, json_t *requests);
+void plan_aws_bodies(struct eng *e, const struct dsl_step *d, const struct dsl_node *spec,
+                     json_t *requests);

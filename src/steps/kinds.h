@@ -16,6 +16,7 @@ extern const struct step_kind step_kind_lua;
 struct target;
 struct target_training_job;
 struct target_processing_job;
+struct target_model_package;
 
 /// The training job a `fit` attempt of ctx would start on t: the same job
 /// name, code location and description fit's start uses, made without any side
@@ -26,6 +27,10 @@ void step_fit_plan(struct step_ctx *ctx, struct target *t, struct target_trainin
 /// The processing job an `evaluate` attempt of ctx would start, like
 /// step_fit_plan (ctx->target gives the region and account of the default bucket).
 void step_evaluate_plan(struct step_ctx *ctx, struct target_processing_job *j);
+
+/// The model package version a `register` attempt of ctx would create (its
+/// metadata included: ctx needs pipeline_name and git_sha too), like step_fit_plan.
+void step_register_plan(struct step_ctx *ctx, struct target_model_package *pkg);
 
 /// The command of a `run` spec (string form or {command}). Borrowed.
 const char *step_run_command(const struct dsl_node *spec);

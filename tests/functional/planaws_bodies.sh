@@ -2,7 +2,8 @@
 # planaws_bodies.sh: `smflow plan --json --target aws` shows the bodies the aws
 # target sends. Plan runs with no AWS credentials and an unreachable endpoint
 # and must create nothing; then the pipeline runs against moto (request
-# recorder on) and every planned CreateTrainingJob / CreateProcessingJob body, placeholders replaced
+# recorder on) and every planned CreateTrainingJob / CreateProcessingJob /
+# CreateModelPackageGroup / CreateModelPackage body, placeholders replaced
 # by the run's values (tests/tools/plan_compare.py), equals the recorded one
 # field by field: the nine estimators of tests/data/aws/sdk and the five-step
 # pipeline of tests/data/aws/full.
@@ -84,5 +85,6 @@ kill "$reports"
 rec_get "$tmp/full.rec"
 "$smflow" status --state-dir "$tmp/full/.smflow" --json >"$tmp/full.status.json"
 python3 "$src/tests/tools/plan_compare.py" "$tmp/full.plan.json" "$tmp/full.rec" \
-  "$tmp/full.status.json" "$account" "$AWS_REGION" CreateTrainingJob CreateProcessingJob
+  "$tmp/full.status.json" "$account" "$AWS_REGION" CreateTrainingJob CreateProcessingJob \
+  CreateModelPackageGroup CreateModelPackage
 echo "planaws_bodies: ok"

@@ -6,10 +6,11 @@ Usage: plan_compare.py PLAN_JSON RECORDING STATUS_JSON ACCOUNT REGION OP...
 
 For every operation OP (e.g. CreateTrainingJob) and every planned step that has
 a request of that operation, the recorded request of the same step (its
-smflow:step tag, or for requests without it the planned job name) is found and the planned body, with its placeholders replaced
+smflow:step tag, or for requests without it the planned job or group name) is found and the planned body, with its placeholders replaced
 by the run's values, must equal it field by field:
   ${run.id}               the run's id (STATUS_JSON run.id)
   ${aws.account_id}       ACCOUNT
+  ${aws.region}           REGION (the `aws` global of expressions, kept by plan)
   ${aws.default_bucket}   sagemaker-REGION-ACCOUNT
   ${request.fingerprint}  the smflow:fingerprint tag of the recorded request
   ${steps.ID.KEY}         the step's output in STATUS_JSON (smflow status --json)
@@ -38,8 +39,9 @@ def recorded(rec, op):
         got = json.loads(body)
         tags = {t["Key"]: t["Value"] for t in got.get("Tags", [])}
         out[tags.get("smflow:step")] = (got, tags)
-        name = got.get("TrainingJobName") or got.get("ProcessingJobName")
-        out[name] = (got, tags)
+        for field in ("TrainingJobName", "ProcessingJobName", "ModelPackageGroupName"):
+            if field in got:
+                out[got[field]] = (got, tags)
     return out
 
 
@@ -77,7 +79,9 @@ def main():
                     continue
                 # by the smflow:step tag, else (no smflow tags) by job name
                 subs = {"${run.id}": status["run"]["id"]}
-                name = substitute(req["body"].get("ProcessingJobName", ""), subs, outputs)
+                b = req["body"]
+                name = b.get("ProcessingJobName") or b.get("ModelPackageGroupName") or ""
+                name = substitute(name, subs, outputs)
                 got, tags = sent.get(step["id"]) or sent.get(name) or (None, None)
                 if got is None:
                     problems.append("%s %s: not sent by the run" % (step["id"], op))
@@ -86,6 +90,7 @@ def main():
                     "${run.id}": status["run"]["id"],
                     "${aws.default_bucket}": "sagemaker-%s-%s" % (region, account),
                     "${aws.account_id}": account,
+                    "${aws.region}": region,
                     "${request.fingerprint}": tags.get("smflow:fingerprint", ""),
                 }
                 want = substitute(req["body"], subs, outputs)
