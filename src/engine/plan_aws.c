@@ -123,6 +123,17 @@ static void pa_code_body(json_t *req, const char *code_uri)
   free(key);
 }
 
+// Every request's body with the sentinels as placeholders.
+static void pa_all(json_t *requests, const struct pa_sub *subs, size_t n)
+{
+  size_t i;
+  json_t *r;
+  json_array_foreach(requests, i, r)
+  {
+    json_object_set_new(r, "body", pa_placeholders(json_object_get(r, "body"), subs, n));
+  }
+}
+
 // The built body with the sentinels as placeholders, in place of the request's.
 static void pa_set_body(json_t *req, json_t *body, const struct pa_sub *subs, size_t n)
 {
@@ -175,12 +186,49 @@ static void pa_group(json_t *requests, const struct dsl_node *spec)
   }
 }
 
+// deploy (of model_data; a model_package's model is only known from the
+// registry): CreateModel (the repacked model's location when the code is
+// repacked into it, as hosting does), CreateEndpointConfig, CreateEndpoint.
+static int pa_deploy(const struct awst_env *env, struct step_ctx *ctx, json_t *requests,
+                     struct smf_error *err)
+{
+  struct target_endpoint_spec sp;
+  step_deploy_plan(ctx, &sp);
+  json_t *model = NULL;
+  int rc = awst_model_request(env, &sp, &model, err);
+  if (rc != 0) {
+    return rc;
+  }
+  // An unknown model_data (`${steps...}`) is an S3 URI in every run of the aws target.
+  bool s3 = sp.model_data && (smf_str_startswith(sp.model_data, "s3://") ||
+                              strstr(sp.model_data, "/${") != NULL);
+  if (sp.entry_point && s3) {
+    char *dest = awst_repack_uri(env->default_bucket, sp.model_name);
+    json_object_set_new(json_object_get(model, "PrimaryContainer"), "ModelDataUrl",
+                        json_string(dest));
+    free(dest);
+  }
+  json_t *bodies[3] = {model, awst_endpoint_config_request(&sp),
+                       json_pack("{s:s, s:s}", "EndpointName", sp.endpoint, "EndpointConfigName",
+                                 sp.config_name)};
+  static const char *const ops[3] = {"CreateModel", "CreateEndpointConfig", "CreateEndpoint"};
+  for (int i = 0; i < 3; i++) {
+    json_t *req = pa_find(requests, ops[i]);
+    if (req) {
+      json_object_set(req, "body", bodies[i]);
+    }
+    json_decref(bodies[i]);
+  }
+  return 0;
+}
+
 void plan_aws_bodies(struct eng *e, const struct dsl_step *d, const struct dsl_node *spec,
                      json_t *requests)
 {
   const struct dsl_pipeline *p = e->p;
   bool described = d->kind == DSL_KIND_FIT || d->kind == DSL_KIND_EVALUATE ||
-                   d->kind == DSL_KIND_REGISTER;
+                   d->kind == DSL_KIND_REGISTER ||
+                   (d->kind == DSL_KIND_DEPLOY && !dsl_map_get(spec, "model_package"));
   if (!described || spec == NULL || spec->type != DSL_MAP) {
     return;
   }
@@ -213,12 +261,15 @@ void plan_aws_bodies(struct eng *e, const struct dsl_step *d, const struct dsl_n
   json_t *body = NULL;
   const char *code_uri = NULL, *op = NULL;
   struct smf_error err = SMF_ERROR_INIT;
-  int rc = pa_build(&env, &ctx, &body, &op, &code_uri, &err);
-  json_t *req = pa_find(requests, op);
-  if (rc != 0 && req) {
-    json_object_set_new(req, "error", json_string(err.message));
-  } else if (req) {
-    pa_set_body(req, body, subs, SMF_ARRAY_LEN(subs));
+  if (d->kind == DSL_KIND_DEPLOY) {
+    if (pa_deploy(&env, &ctx, requests, &err) != 0) {
+      json_object_set_new(pa_find(requests, "CreateModel"), "error", json_string(err.message));
+    }
+    pa_all(requests, subs, SMF_ARRAY_LEN(subs));
+  } else if (pa_build(&env, &ctx, &body, &op, &code_uri, &err) != 0) {
+    json_object_set_new(pa_find(requests, op), "error", json_string(err.message));
+  } else if (pa_find(requests, op)) {
+    pa_set_body(pa_find(requests, op), body, subs, SMF_ARRAY_LEN(subs));
   }
   if (d->kind == DSL_KIND_REGISTER) {
     pa_group(requests, spec);

@@ -17,6 +17,7 @@ struct target;
 struct target_training_job;
 struct target_processing_job;
 struct target_model_package;
+struct target_endpoint_spec;
 
 /// The training job a `fit` attempt of ctx would start on t: the same job
 /// name, code location and description fit's start uses, made without any side
@@ -31,6 +32,10 @@ void step_evaluate_plan(struct step_ctx *ctx, struct target_processing_job *j);
 /// The model package version a `register` attempt of ctx would create (its
 /// metadata included: ctx needs pipeline_name and git_sha too), like step_fit_plan.
 void step_register_plan(struct step_ctx *ctx, struct target_model_package *pkg);
+
+/// The endpoint a `deploy` attempt of ctx would create (model and config names,
+/// model, code, instances), like step_fit_plan.
+void step_deploy_plan(struct step_ctx *ctx, struct target_endpoint_spec *sp);
 
 /// The command of a `run` spec (string form or {command}). Borrowed.
 const char *step_run_command(const struct dsl_node *spec);

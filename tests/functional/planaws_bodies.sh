@@ -3,7 +3,8 @@
 # target sends. Plan runs with no AWS credentials and an unreachable endpoint
 # and must create nothing; then the pipeline runs against moto (request
 # recorder on) and every planned CreateTrainingJob / CreateProcessingJob /
-# CreateModelPackageGroup / CreateModelPackage body, placeholders replaced
+# CreateModelPackageGroup / CreateModelPackage / CreateModel /
+# CreateEndpointConfig / CreateEndpoint body (deploy of model_data), placeholders replaced
 # by the run's values (tests/tools/plan_compare.py), equals the recorded one
 # field by field: the nine estimators of tests/data/aws/sdk and the five-step
 # pipeline of tests/data/aws/full.
@@ -86,5 +87,6 @@ rec_get "$tmp/full.rec"
 "$smflow" status --state-dir "$tmp/full/.smflow" --json >"$tmp/full.status.json"
 python3 "$src/tests/tools/plan_compare.py" "$tmp/full.plan.json" "$tmp/full.rec" \
   "$tmp/full.status.json" "$account" "$AWS_REGION" CreateTrainingJob CreateProcessingJob \
-  CreateModelPackageGroup CreateModelPackage
+  CreateModelPackageGroup CreateModelPackage CreateModel CreateEndpointConfig CreateEndpoint \
+  --skip deploy_pkg
 echo "planaws_bodies: ok"

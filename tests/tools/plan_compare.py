@@ -2,7 +2,7 @@
 """Compare the request bodies `smflow plan --json --target aws` showed with the
 ones the run then sent (moto's request log).
 
-Usage: plan_compare.py PLAN_JSON RECORDING STATUS_JSON ACCOUNT REGION OP...
+Usage: plan_compare.py PLAN_JSON RECORDING STATUS_JSON ACCOUNT REGION OP... [--skip STEP]...
 
 For every operation OP (e.g. CreateTrainingJob) and every planned step that has
 a request of that operation, the recorded request of the same step (its
@@ -14,7 +14,8 @@ by the run's values, must equal it field by field:
   ${aws.default_bucket}   sagemaker-REGION-ACCOUNT
   ${request.fingerprint}  the smflow:fingerprint tag of the recorded request
   ${steps.ID.KEY}         the step's output in STATUS_JSON (smflow status --json)
-Exit 1 on a difference, or when a planned request has no recorded counterpart.
+Steps given with --skip are left out (their bodies are not built offline, as a
+deploy of a model_package). Exit 1 on a difference, or when a planned request has no recorded counterpart.
 """
 import base64
 import json
@@ -25,6 +26,11 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from check_shapes import records  # noqa: E402
 from sdk_compare import diff  # noqa: E402
+
+
+# The field that names what a request creates, first match wins.
+NAMES = ("TrainingJobName", "ProcessingJobName", "ModelPackageGroupName", "ModelName",
+         "EndpointConfigName", "EndpointName")
 
 
 def recorded(rec, op):
@@ -39,9 +45,10 @@ def recorded(rec, op):
         got = json.loads(body)
         tags = {t["Key"]: t["Value"] for t in got.get("Tags", [])}
         out[tags.get("smflow:step")] = (got, tags)
-        for field in ("TrainingJobName", "ProcessingJobName", "ModelPackageGroupName"):
+        for field in NAMES:
             if field in got:
                 out[got[field]] = (got, tags)
+                break
     return out
 
 
@@ -68,9 +75,14 @@ def main():
     account, region = sys.argv[4], sys.argv[5]
     outputs = {s["id"]: s.get("outputs", {}) for s in status["steps"]}
     problems, compared = [], 0
-    for op in sys.argv[6:]:
+    args = sys.argv[6:]
+    skip = {args[i + 1] for i, a in enumerate(args) if a == "--skip"}
+    ops = [a for i, a in enumerate(args) if a != "--skip" and (i == 0 or args[i - 1] != "--skip")]
+    for op in ops:
         sent = recorded(rec, op)
         for step in plan["steps"]:
+            if step["id"] in skip:
+                continue
             for req in step["requests"]:
                 if req["operation"] != op:
                     continue
@@ -80,7 +92,7 @@ def main():
                 # by the smflow:step tag, else (no smflow tags) by job name
                 subs = {"${run.id}": status["run"]["id"]}
                 b = req["body"]
-                name = b.get("ProcessingJobName") or b.get("ModelPackageGroupName") or ""
+                name = next((b[f] for f in NAMES if f in b), "")
                 name = substitute(name, subs, outputs)
                 got, tags = sent.get(step["id"]) or sent.get(name) or (None, None)
                 if got is None:

@@ -341,10 +341,14 @@ static void dep_repacked(void *data, int status, const struct smf_error *err)
 // Model.deploy with an entry point repacks the model with its code (SDK:
 // s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz); the container then finds the
 // code in /opt/ml/model/code (SAGEMAKER_SUBMIT_DIRECTORY).
+char *awst_repack_uri(const char *default_bucket, const char *model_name)
+{
+  return smf_xasprintf("s3://%s/%s/model.tar.gz", default_bucket, model_name);
+}
+
 static int dep_repack(struct dep *d, const struct target_endpoint_spec *spec, struct smf_error *err)
 {
-  char *dest =
-      smf_xasprintf("s3://%s/%s/model.tar.gz", awst_of(d->t)->default_bucket, spec->model_name);
+  char *dest = awst_repack_uri(awst_of(d->t)->default_bucket, spec->model_name);
   json_object_set_new(json_object_get(d->model, "PrimaryContainer"), "ModelDataUrl",
                       json_string(dest));
   int rc = awst_repack(d->t, spec, dest, dep_repacked, d, err);
