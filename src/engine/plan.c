@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "engine/eng_int.h"
@@ -231,7 +232,8 @@ static void plan__redact(json_t *j, json_t *secrets)
   }
   json_object_foreach(j, k, v)
   {
-    if ((strcmp(k, "env") == 0 || strcmp(k, "environment") == 0) && json_is_object(v)) {
+    // env / environment of specs, Environment of aws request bodies
+    if ((strcasecmp(k, "env") == 0 || strcasecmp(k, "environment") == 0) && json_is_object(v)) {
       const char *name;
       json_t *val;
       json_object_foreach(v, name, val)

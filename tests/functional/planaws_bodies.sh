@@ -52,6 +52,29 @@ assert tags["smflow:fingerprint"] == "${request.fingerprint}", tags
 assert "SMFPLAN" not in json.dumps(d), "sentinel left in the plan"
 PY
 
+# Secrets: environment values whose names look secret are "***" in the real body.
+mkdir -p "$tmp/sec"
+cat >"$tmp/sec/pipeline.yaml" <<'YAML'
+smflow: 1
+name: sec
+role: arn:aws:iam::123456789012:role/SageMakerRole
+steps:
+  train:
+    fit:
+      image_uri: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mine:1
+      instance_type: ml.m5.large
+      environment: {API_KEY: hunter2secret, DB_PASSWORD: pw123456, PLAIN: visible}
+YAML
+plan "$tmp/sec"
+python3 - "$tmp/sec.plan.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+b = d["steps"][0]["requests"][-1]["body"]
+assert b["Environment"] == {"API_KEY": "***", "DB_PASSWORD": "***", "PLAIN": "visible"}, b
+assert b["TrainingJobName"] == "mine-${run.id}-train-1", b["TrainingJobName"]
+assert "hunter2secret" not in json.dumps(d) and "pw123456" not in json.dumps(d), d
+PY
+
 cd "$tmp"  # moto writes its recording file into its working directory
 eval "$("$src/tests/tools/moto_up.sh" "$tmp/moto")"
 pids+=("$SMF_MOTO_PID")
