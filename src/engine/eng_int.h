@@ -129,6 +129,11 @@ int eng_globals_init(struct eng *e, const char *globals_json, const char *vars_j
                      struct smf_error *err);
 /// {"run": {...}, "git": {...}} gathered now, for a new run. Caller frees.
 char *eng_globals_json(struct eng *e);
+/// The commit (*sha) and branch (*branch, "HEAD" when detached) of the git
+/// repository holding DIR, read from its files. 1: found, both set (caller
+/// frees); 0: DIR is in no repository; -1: not answerable from the files
+/// (unborn branch, unusual layout, GIT_DIR set): ask git itself.
+int eng_git_head(const char *dir, char **sha, char **branch);
 
 // hooks.c
 /// Caps of the run's sandbox from SMFLOW_LUA_INSTRUCTIONS (per call) and

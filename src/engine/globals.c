@@ -74,15 +74,22 @@ static char *eng__git(const char *dir, const char *a1, const char *a2, const cha
 static struct dsl_node *eng__git_table(struct smf_arena *a, const char *dir)
 {
   struct dsl_node *g = dsl_node_new(a, DSL_MAP);
-  char *sha = eng__git(dir, "rev-parse", "HEAD", NULL);
-  if (sha == NULL) {
-    return g;  // not in a repository (or no commit yet): an empty table
+  char *sha = NULL, *branch = NULL;
+  int found = eng_git_head(dir, &sha, &branch);
+  if (found == 0) {
+    return g;  // not in a repository: an empty table, and no git spawned
   }
-  sha[strcspn(sha, "\n")] = '\0';
+  if (found < 0) {
+    sha = eng__git(dir, "rev-parse", "HEAD", NULL);
+    if (sha == NULL) {
+      return g;  // no commit yet: an empty table
+    }
+    sha[strcspn(sha, "\n")] = '\0';
+    branch = eng__git(dir, "rev-parse", "--abbrev-ref", "HEAD");
+  }
   dsl_map_set(a, g, "sha", dsl_node_str(a, sha, strlen(sha)));
   dsl_map_set(a, g, "short_sha", dsl_node_str(a, sha, strlen(sha) < 7 ? strlen(sha) : 7));
   free(sha);
-  char *branch = eng__git(dir, "rev-parse", "--abbrev-ref", "HEAD");
   if (branch) {
     branch[strcspn(branch, "\n")] = '\0';
     dsl_map_set(a, g, "branch", dsl_node_str(a, branch, strlen(branch)));

@@ -254,18 +254,26 @@ static int state__migrate(struct state *s, struct smf_error *err)
                        "%s/state.db: schema version %d is newer than this smflow knows (%d)",
                        s->dir, version, n);
   }
+  if (version == n) {
+    return 0;
+  }
+  // Every pending migration in one transaction: one commit (one WAL sync)
+  // for a new state.db instead of one per schema version; all or nothing.
+  struct smf_buf sql = {0};
+  smf_buf_puts(&sql, "BEGIN IMMEDIATE;");
   for (int v = version; v < n; v++) {
-    char *sql = smf_xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
-                              state__migrations[v], v + 1);
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    free(sql);
-    if (rc != SQLITE_OK) {
-      char what[64];
-      snprintf(what, sizeof(what), "migration to schema version %d", v + 1);
-      int ret = state__fail(s, what, err);
-      sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-      return ret;
-    }
+    smf_buf_puts(&sql, state__migrations[v]);
+    smf_buf_puts(&sql, ";");
+  }
+  smf_buf_printf(&sql, " PRAGMA user_version = %d; COMMIT;", n);
+  int rc = sqlite3_exec(s->db, smf_buf_cstr(&sql), NULL, NULL, NULL);
+  smf_buf_free(&sql);
+  if (rc != SQLITE_OK) {
+    char what[64];
+    snprintf(what, sizeof(what), "migration from schema version %d to %d", version, n);
+    int ret = state__fail(s, what, err);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return ret;
   }
   return 0;
 }

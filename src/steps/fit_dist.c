@@ -8,7 +8,9 @@
 //   smdistributed.dataparallel sagemaker_distributed_dataparallel_enabled,
 //                             sagemaker_instance_type, and when enabled
 //                             sagemaker_distributed_dataparallel_custom_mpi_options
-//   pytorchddp (pytorch)      sagemaker_pytorch_ddp_enabled + sagemaker_instance_type
+//   pytorchddp (pytorch)      rewritten to smdistributed.dataparallel first, as the
+//                             SDK's PyTorch estimator does (it never sends
+//                             sagemaker_pytorch_ddp_enabled)
 //   torch_distributed (pytorch) sagemaker_torch_distributed_enabled + sagemaker_instance_type
 // The training job sends them JSON-encoded beside the user's hyperparameters, and
 // the local target's toolkit environment reports them in SM_FRAMEWORK_PARAMS.
@@ -22,7 +24,9 @@ static bool fd_enabled(const struct dsl_node *parent, const char *key)
   return d && d->type == DSL_MAP && dsl_map_bool(d, "enabled", false);
 }
 
-static void fd_generic(const struct dsl_node *dist, const char *itype, json_t *hps)
+// `ddp` (or NULL): a pytorchddp map, sent as smdistributed dataparallel.
+static void fd_generic(const struct dsl_node *dist, const struct dsl_node *ddp, const char *itype,
+                       json_t *hps)
 {
   if (dsl_map_get(dist, "parameter_server")) {
     json_object_set_new(hps, "sagemaker_parameter_server_enabled",
@@ -39,12 +43,12 @@ static void fd_generic(const struct dsl_node *dist, const char *itype, json_t *h
                         json_string(dsl_map_str(mpi, "custom_mpi_options", "")));
   }
   const struct dsl_node *smd = dsl_map_get(dist, "smdistributed");
-  if (smd) {
-    bool dp = fd_enabled(smd, "dataparallel");
+  if (smd || ddp) {
+    const struct dsl_node *o = ddp ? ddp : dsl_map_get(smd, "dataparallel");
+    bool dp = o && o->type == DSL_MAP && dsl_map_bool(o, "enabled", false);
     json_object_set_new(hps, "sagemaker_distributed_dataparallel_enabled", json_boolean(dp));
     json_object_set_new(hps, "sagemaker_instance_type", itype ? json_string(itype) : json_null());
     if (dp) {
-      const struct dsl_node *o = dsl_map_get(smd, "dataparallel");
       json_object_set_new(hps, "sagemaker_distributed_dataparallel_custom_mpi_options",
                           json_string(dsl_map_str(o, "custom_mpi_options", "")));
     }
@@ -53,25 +57,18 @@ static void fd_generic(const struct dsl_node *dist, const char *itype, json_t *h
 
 static void fd_pytorch(const struct dsl_node *dist, const char *itype, json_t *hps)
 {
-  bool ddp = false, td = false;
-  if (dsl_map_get(dist, "pytorchddp")) {
-    ddp = fd_enabled(dist, "pytorchddp");
-  } else if (dsl_map_get(dist, "torch_distributed")) {
-    td = fd_enabled(dist, "torch_distributed");
-  }
-  if (!ddp && !td) {
-    fd_generic(dist, itype, hps);
+  const struct dsl_node *ddp = dsl_map_get(dist, "pytorchddp");
+  if (ddp == NULL && fd_enabled(dist, "torch_distributed")) {
+    if (dsl_map_get(dist, "smdistributed")) {
+      fd_generic(dist, NULL, itype, hps);
+    }
+    json_object_set_new(hps, "sagemaker_torch_distributed_enabled", json_true());
+    if (itype) {
+      json_object_set_new(hps, "sagemaker_instance_type", json_string(itype));
+    }
     return;
   }
-  if (td && dsl_map_get(dist, "smdistributed")) {
-    fd_generic(dist, itype, hps);
-  }
-  json_object_set_new(hps,
-                      ddp ? "sagemaker_pytorch_ddp_enabled" : "sagemaker_torch_distributed_enabled",
-                      json_true());
-  if (itype) {
-    json_object_set_new(hps, "sagemaker_instance_type", json_string(itype));
-  }
+  fd_generic(dist, ddp, itype, hps);
 }
 
 const struct dsl_node *step_fit_distribution_hps(struct step_ctx *ctx, const struct dsl_node *spec)
@@ -87,7 +84,7 @@ const struct dsl_node *step_fit_distribution_hps(struct step_ctx *ctx, const str
     fd_pytorch(dist, itype, hps);
   } else if (fw && (strcmp(fw, "tensorflow") == 0 || strcmp(fw, "huggingface") == 0 ||
                     strcmp(fw, "mxnet") == 0)) {
-    fd_generic(dist, itype, hps);
+    fd_generic(dist, NULL, itype, hps);
   }  // other estimators (xgboost, sklearn, a plain image) send no distribution keys
   const struct dsl_node *n = json_object_size(hps) ? step_json_node(ctx, hps) : NULL;
   json_decref(hps);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # aws_target.sh: `smflow run --target aws` against moto with signature checking
 # on (tests/tools/moto_up.sh), every request recorded by moto's recorder:
-#   - SDK parity: nine estimators' CreateTrainingJob bodies against the SDK's
-#     (tests/data/aws/sdk), and every request body against botocore's shapes;
+#   - SDK parity: nine estimators' CreateTrainingJob bodies, two deploys' and a
+#     register's bodies against the ones the SDK sent (tests/data/aws/sdk-recorded),
+#     and every request body against botocore's shapes;
 #   - upload only: HeadObject first, multipart above 16 MiB, read back with the
 #     AWS CLI; a second run uploads nothing;
 #   - the five-step pipeline (moto runs no script and writes no artifact: a
@@ -55,13 +56,17 @@ awsc s3 mb s3://smflow-test-bucket >/dev/null
 echo "fake" >"$tmp/sourcedir.tar.gz"
 awsc s3 cp "$tmp/sourcedir.tar.gz" s3://smflow-test-bucket/code/sourcedir.tar.gz --quiet
 
-echo "== SDK parity of CreateTrainingJob, request shapes"
-mkdir -p "$tmp/sdk"
+echo "== SDK parity of CreateTrainingJob, CreateModel, CreateEndpointConfig, CreateEndpoint, CreateModelPackage; request shapes"
+mkdir -p "$tmp/sdk/code" "$tmp/sdk/model"
 cp "$src/tests/data/aws/sdk/pipeline.yaml" "$tmp/sdk/"
+printf 'def model_fn(model_dir):\n    return None\n' >"$tmp/sdk/code/inference.py"
+echo "weights" >"$tmp/sdk/model/model.pkl"
+tar -czf "$tmp/sdk/model.tar.gz" -C "$tmp/sdk/model" .
+awsc s3 cp "$tmp/sdk/model.tar.gz" s3://smflow-test-bucket/models/model.tar.gz --quiet
 rec_start
 "$smflow" run -q "$tmp/sdk/pipeline.yaml"
 rec_get "$tmp/sdk.rec"
-python3 "$src/tests/tools/sdk_compare.py" "$tmp/sdk.rec" "$src/tests/data/aws/sdk"
+python3 "$src/tests/tools/sdk_compare.py" "$tmp/sdk.rec" "$src/tests/data/aws/sdk-recorded"
 python3 "$src/tests/tools/check_shapes.py" "$tmp/sdk.rec"
 
 echo "== upload only: HeadObject first, multipart, read back with the AWS CLI; then reused"

@@ -237,6 +237,19 @@ TEST(model_and_package_requests)
                                      .spec = rs};
   json_t *pb = NULL;
   ASSERT_EQ(awst_model_package_request(&env, &pkg, &pb, &err), 0);
+  // ClientToken: deterministic for the same package, another for other metadata.
+  const char *tok = json_string_value(json_object_get(pb, "ClientToken"));
+  ASSERT(tok != NULL && strlen(tok) == 32 && strspn(tok, "0123456789abcdef") == 32);
+  json_t *again = NULL, *other = NULL;
+  ASSERT_EQ(awst_model_package_request(&env, &pkg, &again, &err), 0);
+  ASSERT_STREQ(json_string_value(json_object_get(again, "ClientToken")), tok);
+  struct target_kv meta2 = {"git", "def456"};
+  pkg.metadata = &meta2;
+  ASSERT_EQ(awst_model_package_request(&env, &pkg, &other, &err), 0);
+  ASSERT(strcmp(json_string_value(json_object_get(other, "ClientToken")), tok) != 0);
+  json_decref(again);
+  json_decref(other);
+  json_object_del(pb, "ClientToken");
   char *p = dump(pb);
   ASSERT_STREQ(p,
                "{\"CertifyForMarketplace\":false,\"CustomerMetadataProperties\":{\"git\":"
@@ -247,8 +260,10 @@ TEST(model_and_package_requests)
                "sagemaker-scikit-learn:1.2-1-cpu-py3\",\"ModelDataUrl\":\"s3://b/m.tar.gz\"}],"
                "\"SupportedContentTypes\":[\"text/csv\"],\"SupportedResponseMIMETypes\":"
                "[\"text/csv\"]},\"ModelApprovalStatus\":\"Approved\",\"ModelMetrics\":{"
+               "\"Bias\":{},\"Explainability\":{},"
                "\"ModelQuality\":{\"Statistics\":{\"ContentType\":\"application/json\","
-               "\"S3Uri\":\"s3://b/ev.json\"}}},\"ModelPackageGroupName\":\"g\"}");
+               "\"S3Uri\":\"s3://b/ev.json\"}}},\"ModelPackageGroupName\":\"g\","
+               "\"SkipModelValidation\":\"None\"}");
   free(p);
   json_decref(pb);
 }

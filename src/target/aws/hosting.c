@@ -255,6 +255,9 @@ static void dep_step(struct dep *d)
         json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName", d->config_name);
     if (d->prev_config && d->deploy_config) {
       json_object_set(body, "DeploymentConfig", d->deploy_config);
+    } else if (!d->prev_config) {  // the SDK's create_endpoint sends the deploy's tags, [] if none
+      json_t *tags = json_object_get(d->config, "Tags");
+      json_object_set_new(body, "Tags", tags ? json_deep_copy(tags) : json_array());
     }
     break;
   case DEP_RESTORE:

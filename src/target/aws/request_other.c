@@ -299,22 +299,30 @@ int awst_model_package_request(const struct awst_env *env, const struct target_m
       json_object_set_new(inf, keys[i][1], l);
     }
   }
-  json_t *body =
-      json_pack("{s:s, s:o, s:b, s:s}", "ModelPackageGroupName", pkg->group,
-                "InferenceSpecification", inf, "CertifyForMarketplace", 0, "ModelApprovalStatus",
-                pkg->approval ? pkg->approval : "PendingManualApproval");
+  json_t *body = json_pack(
+      "{s:s, s:o, s:b, s:s, s:s}", "ModelPackageGroupName", pkg->group, "InferenceSpecification",
+      inf, "CertifyForMarketplace", 0, "ModelApprovalStatus",
+      pkg->approval ? pkg->approval : "PendingManualApproval", "SkipModelValidation", "None");
   if (pkg->description) {
     json_object_set_new(body, "ModelPackageDescription", json_string(pkg->description));
   }
   if (pkg->metrics_uri) {
-    json_object_set_new(body, "ModelMetrics",
-                        json_pack("{s:{s:{s:s, s:s}}}", "ModelQuality", "Statistics", "ContentType",
-                                  "application/json", "S3Uri", pkg->metrics_uri));
+    // ModelMetrics._to_request_dict always adds (empty) Bias and Explainability.
+    json_object_set_new(
+        body, "ModelMetrics",
+        json_pack("{s:{s:{s:s, s:s}}, s:{}, s:{}}", "ModelQuality", "Statistics", "ContentType",
+                  "application/json", "S3Uri", pkg->metrics_uri, "Bias", "Explainability"));
   }
   if (pkg->n_metadata) {
     json_object_set_new(body, "CustomerMetadataProperties",
                         kv_object(pkg->metadata, pkg->n_metadata));
   }
+  // The idempotency token botocore fills in with a random UUID; here the
+  // body's fingerprint, so a retried attempt (same run, step and attempt in
+  // the metadata) cannot register a second version.
+  char *token = awst_fingerprint(body);
+  json_object_set_new(body, "ClientToken", json_string(token));
+  free(token);
   *out = body;
   return 0;
 }

@@ -113,7 +113,10 @@ static bool rt_enabled(const struct dsl_node *dist, const char *key)
 }
 
 // Framework._distribution_configuration (parameter_server, mpi, smdistributed).
-static void rt_dist_generic(const struct dsl_node *dist, const char *itype, json_t *hps)
+// `ddp` (or NULL) is a pytorchddp map, which the SDK's PyTorch estimator
+// rewrites to smdistributed: {dataparallel: ddp} before this runs.
+static void rt_dist_generic(const struct dsl_node *dist, const struct dsl_node *ddp,
+                            const char *itype, json_t *hps)
 {
   const struct dsl_node *ps = dsl_map_get(dist, "parameter_server");
   if (ps) {
@@ -131,40 +134,35 @@ static void rt_dist_generic(const struct dsl_node *dist, const char *itype, json
     rt_hp(hps, "sagemaker_mpi_custom_mpi_options", json_string(opts ? opts : ""));
   }
   const struct dsl_node *smd = dsl_map_get(dist, "smdistributed");
-  if (smd) {
-    bool dp = rt_enabled(smd, "dataparallel");
+  if (smd || ddp) {
+    const struct dsl_node *dpn = ddp ? ddp : dsl_map_get(smd, "dataparallel");
+    bool dp = dpn && dpn->type == DSL_MAP && dsl_map_bool(dpn, "enabled", false);
     rt_hp(hps, "sagemaker_distributed_dataparallel_enabled", json_boolean(dp));
     rt_hp(hps, "sagemaker_instance_type", itype ? json_string(itype) : json_null());
     if (dp) {
-      const char *o = awst_spec_str(dsl_map_get(smd, "dataparallel"), "custom_mpi_options");
+      const char *o = awst_spec_str(dpn, "custom_mpi_options");
       rt_hp(hps, "sagemaker_distributed_dataparallel_custom_mpi_options", json_string(o ? o : ""));
     }
   }
 }
 
-// PyTorch._pytorch_distribution_configuration.
+// PyTorch._pytorch_distribution_configuration, after PyTorch.__init__ has
+// rewritten pytorchddp to smdistributed dataparallel (so the SDK never sends
+// sagemaker_pytorch_ddp_enabled).
 static void rt_dist_pytorch(const struct dsl_node *dist, const char *itype, json_t *hps)
 {
-  bool ddp = false, td = false;
-  if (dsl_map_get(dist, "pytorchddp")) {
-    ddp = rt_enabled(dist, "pytorchddp");
-  } else if (dsl_map_get(dist, "torch_distributed")) {
-    td = rt_enabled(dist, "torch_distributed");
-  }
-  if (ddp) {
-    rt_hp(hps, "sagemaker_pytorch_ddp_enabled", json_true());
-  } else if (td) {
+  const struct dsl_node *ddp = dsl_map_get(dist, "pytorchddp");
+  if (!ddp && rt_enabled(dist, "torch_distributed")) {
     if (dsl_map_get(dist, "smdistributed")) {
-      rt_dist_generic(dist, itype, hps);
+      rt_dist_generic(dist, NULL, itype, hps);
     }
     rt_hp(hps, "sagemaker_torch_distributed_enabled", json_true());
-  } else {
-    rt_dist_generic(dist, itype, hps);
+    if (itype) {
+      rt_hp(hps, "sagemaker_instance_type", json_string(itype));
+    }
     return;
   }
-  if (itype) {
-    rt_hp(hps, "sagemaker_instance_type", json_string(itype));
-  }
+  rt_dist_generic(dist, ddp, itype, hps);
 }
 
 // HyperParameters: the user's values, sagemaker_* and the framework's keys.
@@ -206,7 +204,7 @@ static int rt_hyperparameters(const struct target_training_job *job, const char 
     if (strcmp(fw, "pytorch") == 0) {
       rt_dist_pytorch(dist, itype, hps);
     } else if (strcmp(fw, "tensorflow") == 0 || strcmp(fw, "huggingface") == 0) {
-      rt_dist_generic(dist, itype, hps);
+      rt_dist_generic(dist, NULL, itype, hps);
       mpi = rt_enabled(dist, "mpi");
     }
   }

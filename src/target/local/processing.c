@@ -269,7 +269,7 @@ static int processing_make(struct target *t, const void *vjob, target_event_cb c
 static int processing_start(struct target *t, const void *job, target_event_cb cb, void *data,
                             struct target_job **out, struct smf_error *err)
 {
-  struct local_job *j;
+  struct local_job *j = NULL;
   int rc = processing_make(t, job, cb, data, &j, err);
   if (rc == 0 && (rc = local_job_run(j, err)) == 0) {
     *out = &j->base;
@@ -281,7 +281,7 @@ static int processing_attach(struct target *t, const void *job, const char *inte
                              target_event_cb cb, void *data, struct target_job **out,
                              struct smf_error *err)
 {
-  struct local_job *j;
+  struct local_job *j = NULL;
   int rc = processing_make(t, job, cb, data, &j, err);
   if (rc == 0 && (rc = local_job_attach(j, intent, err)) == 0) {
     *out = &j->base;

@@ -356,7 +356,7 @@ static int training_make(struct target *t, const void *vjob, target_event_cb cb,
 static int training_start(struct target *t, const void *job, target_event_cb cb, void *data,
                           struct target_job **out, struct smf_error *err)
 {
-  struct local_job *j;
+  struct local_job *j = NULL;
   int rc = training_make(t, job, cb, data, &j, err);
   if (rc == 0 && (rc = local_job_run(j, err)) == 0) {
     *out = &j->base;
@@ -368,7 +368,7 @@ static int training_attach(struct target *t, const void *job, const char *intent
                            target_event_cb cb, void *data, struct target_job **out,
                            struct smf_error *err)
 {
-  struct local_job *j;
+  struct local_job *j = NULL;
   int rc = training_make(t, job, cb, data, &j, err);
   if (rc == 0 && (rc = local_job_attach(j, intent, err)) == 0) {
     *out = &j->base;
