@@ -147,6 +147,9 @@ static void pa_set_body(json_t *req, json_t *body, const struct pa_sub *subs, si
       json_object_set_new(tag, "Value", json_string(PLAN_AWS_FINGERPRINT));
     }
   }
+  if (json_object_get(body, "ClientToken")) {  // CreateModelPackage: the body's fingerprint
+    json_object_set_new(body, "ClientToken", json_string(PLAN_AWS_FINGERPRINT));
+  }
   json_object_set_new(req, "body", pa_placeholders(body, subs, n));
 }
 
@@ -208,9 +211,9 @@ static int pa_deploy(const struct awst_env *env, struct step_ctx *ctx, json_t *r
                         json_string(dest));
     free(dest);
   }
-  json_t *bodies[3] = {model, awst_endpoint_config_request(&sp),
-                       json_pack("{s:s, s:s}", "EndpointName", sp.endpoint, "EndpointConfigName",
-                                 sp.config_name)};
+  json_t *config = awst_endpoint_config_request(&sp);
+  json_t *bodies[3] = {model, config,
+                       awst_endpoint_request(sp.endpoint, sp.config_name, config)};
   static const char *const ops[3] = {"CreateModel", "CreateEndpointConfig", "CreateEndpoint"};
   for (int i = 0; i < 3; i++) {
     json_t *req = pa_find(requests, ops[i]);

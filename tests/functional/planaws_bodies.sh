@@ -6,8 +6,9 @@
 # CreateModelPackageGroup / CreateModelPackage / CreateModel /
 # CreateEndpointConfig / CreateEndpoint body (deploy of model_data), placeholders replaced
 # by the run's values (tests/tools/plan_compare.py), equals the recorded one
-# field by field: the nine estimators of tests/data/aws/sdk and the five-step
-# pipeline of tests/data/aws/full.
+# field by field: the SDK-parity pipeline of tests/data/aws/sdk (nine
+# estimators, two deploys, a register) and the five-step pipeline of
+# tests/data/aws/full.
 set -euo pipefail
 src=${SMF_SOURCE_DIR:?}
 smflow=${SMFLOW:?}
@@ -33,7 +34,11 @@ plan() {
   [ ! -e "$1/.smflow" ] || { echo "plan created $1/.smflow" >&2; exit 1; }
 }
 
-cp -r "$src/tests/data/aws/sdk" "$tmp/sdk"
+mkdir -p "$tmp/sdk/code" "$tmp/sdk/model"
+cp "$src/tests/data/aws/sdk/pipeline.yaml" "$tmp/sdk/"
+printf 'def model_fn(model_dir):\n    return None\n' >"$tmp/sdk/code/inference.py"
+echo "weights" >"$tmp/sdk/model/model.pkl"
+tar -czf "$tmp/sdk/model.tar.gz" -C "$tmp/sdk/model" .
 cp -r "$src/tests/data/aws/full" "$tmp/full"
 plan "$tmp/sdk"
 plan "$tmp/full"
@@ -90,14 +95,16 @@ account=$(awsc sts get-caller-identity --query Account --output text)
 awsc s3 mb s3://smflow-test-bucket >/dev/null
 echo "fake" >"$tmp/sourcedir.tar.gz"
 awsc s3 cp "$tmp/sourcedir.tar.gz" s3://smflow-test-bucket/code/sourcedir.tar.gz --quiet
+awsc s3 cp "$tmp/sdk/model.tar.gz" s3://smflow-test-bucket/models/model.tar.gz --quiet
 
-echo "== nine estimators: plan vs run"
+echo "== SDK-parity pipeline (nine estimators, two deploys, a register): plan vs run"
 rec_start
 "$smflow" run -q "$tmp/sdk/pipeline.yaml"
 rec_get "$tmp/sdk.rec"
 "$smflow" status --state-dir "$tmp/sdk/.smflow" --json >"$tmp/sdk.status.json"
 python3 "$src/tests/tools/plan_compare.py" "$tmp/sdk.plan.json" "$tmp/sdk.rec" \
-  "$tmp/sdk.status.json" "$account" "$AWS_REGION" CreateTrainingJob
+  "$tmp/sdk.status.json" "$account" "$AWS_REGION" CreateTrainingJob \
+  CreateModelPackageGroup CreateModelPackage CreateModel CreateEndpointConfig CreateEndpoint
 
 echo "== five-step pipeline: plan vs run"
 python3 "$src/tests/tools/moto_put_reports.py" 2>"$tmp/reports.log" &

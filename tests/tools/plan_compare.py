@@ -12,7 +12,8 @@ by the run's values, must equal it field by field:
   ${aws.account_id}       ACCOUNT
   ${aws.region}           REGION (the `aws` global of expressions, kept by plan)
   ${aws.default_bucket}   sagemaker-REGION-ACCOUNT
-  ${request.fingerprint}  the smflow:fingerprint tag of the recorded request
+  ${request.fingerprint}  the smflow:fingerprint tag (or ClientToken) of the
+                          recorded request
   ${steps.ID.KEY}         the step's output in STATUS_JSON (smflow status --json)
 Steps given with --skip are left out (their bodies are not built offline, as a
 deploy of a model_package). Exit 1 on a difference, or when a planned request has no recorded counterpart.
@@ -103,7 +104,8 @@ def main():
                     "${aws.default_bucket}": "sagemaker-%s-%s" % (region, account),
                     "${aws.account_id}": account,
                     "${aws.region}": region,
-                    "${request.fingerprint}": tags.get("smflow:fingerprint", ""),
+                    "${request.fingerprint}": tags.get("smflow:fingerprint",
+                                                       got.get("ClientToken", "")),
                 }
                 want = substitute(req["body"], subs, outputs)
                 out = []
