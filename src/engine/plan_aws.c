@@ -1,14 +1,13 @@
 // plan_aws.c: real aws request bodies for `smflow plan`.
 //
-// The step kind describes the job from a step_ctx that has no loop, state or
-// target connection: the run id and account are unique sentinel words of the
+// The step kind describes the job (attempt 1) from a step_ctx that has no
+// loop, state or target connection: the run id and account are unique sentinel words of the
 // same length as the real values (so job names are cut exactly as in a run),
 // replaced by ${run.id} / ${aws.account_id} / ${aws.default_bucket} in the
 // finished body. The aws request builder then makes the body it would send.
 #include "engine/plan_aws.h"
 
 #include <stdbool.h>
-
 #include <stdio.h>
 #include <string.h>
 
@@ -229,10 +228,13 @@ void plan_aws_bodies(struct eng *e, const struct dsl_step *d, const struct dsl_n
                      json_t *requests)
 {
   const struct dsl_pipeline *p = e->p;
+  if (spec == NULL || spec->type != DSL_MAP) {
+    return;
+  }
   bool described = d->kind == DSL_KIND_FIT || d->kind == DSL_KIND_EVALUATE ||
                    d->kind == DSL_KIND_REGISTER ||
                    (d->kind == DSL_KIND_DEPLOY && !dsl_map_get(spec, "model_package"));
-  if (!described || spec == NULL || spec->type != DSL_MAP) {
+  if (!described) {
     return;
   }
   char region[64];
