@@ -47,6 +47,12 @@ bool dag_is_upstream(const struct dag *g, size_t anc, size_t node);
 // - when the last dependency has finished and none blocked:
 //   every dependency SUCCEEDED                      -> the node becomes READY;
 //   otherwise some dependency SKIPPED               -> SKIPPED (SPEC §3: `when:` skips propagate).
+// - with a selection (dag_run_only / dag_run_from), a pre-marked node outside it
+//   that has selected nodes upstream (directly or through other such nodes)
+//   counts as unfinished for its dependents until all of those have finished:
+//   a selected node never starts before a selected node upstream of it. If one
+//   of them failed or was cancelled, the dependents are CANCELLED and
+//   dag_run_cause names that node.
 // A failure never stops independent branches: their nodes keep running and finishing.
 // Consequences of one change are followed depth first in dag_dependents order
 // (a settled node's own dependents before its next sibling), and reported in

@@ -46,6 +46,10 @@ int lx_load_hooks(struct lx *x, const char *path, struct smf_error *err);
 /// DSL_NULL → nil). NULL value = nil. The tree is copied; nothing is kept.
 int lx_set_global(struct lx *x, const char *name, const struct dsl_node *value,
                   struct smf_error *err);
+/// How many times Lua code has read the `env` global (a field, or pairs) so far.
+/// `env` is read-only to Lua. The engine compares two values around an
+/// evaluation to tell whether its result may derive from the environment.
+uint64_t lx_env_reads(const struct lx *x);
 /// steps.ID = value (the outputs of a finished upstream step).
 int lx_set_step_outputs(struct lx *x, const char *step_id, const struct dsl_node *outputs,
                         struct smf_error *err);

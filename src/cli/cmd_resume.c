@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/run_common.h"
@@ -57,6 +58,14 @@ int cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
   char *dir = cli_state_dir(ctx, NULL);
   struct smf_error err = SMF_ERROR_INIT;
   struct state *st = NULL;
+  char *db = smf_xasprintf("%s/state.db", dir);
+  bool exists = access(db, F_OK) == 0;
+  free(db);
+  if (!exists) {  // nothing to resume: create nothing
+    fprintf(stderr, "error: no run to resume: %s holds no smflow state (see --state-dir)\n", dir);
+    free(dir);
+    return CLI_EXIT_USAGE;
+  }
   if (state_open(dir, STATE_OPEN_WRITE, &st, &err) != 0) {
     fprintf(stderr, "error: %s\n", err.message);
     free(dir);

@@ -28,37 +28,56 @@ struct run_args {
   bool detach;
 };
 
+// The value of an option: `--opt=VALUE` inline, else the next argument.
+static bool run__takes_value(const char *name)
+{
+  static const char *const with_value[] = {"--param", "--target", "--max-parallel", "--only",
+                                           "--from"};
+  for (size_t k = 0; k < SMF_ARRAY_LEN(with_value); k++) {
+    if (strcmp(name, with_value[k]) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static int run__parse(struct cli_ctx *ctx, int argc, char **argv, struct run_args *a)
 {
   for (int i = 1; i < argc; i++) {
-    const char *o = argv[i];
-    bool has_value = strcmp(o, "--param") == 0 || strcmp(o, "--target") == 0 ||
-                     strcmp(o, "--max-parallel") == 0 || strcmp(o, "--only") == 0 ||
-                     strcmp(o, "--from") == 0;
-    if (has_value && i + 1 >= argc) {
+    char name[32];
+    const char *eq = strncmp(argv[i], "--", 2) == 0 ? strchr(argv[i], '=') : NULL;
+    size_t nlen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+    snprintf(name, sizeof(name), "%.*s", (int)(nlen < sizeof(name) ? nlen : 0), argv[i]);
+    const char *o = eq ? name : argv[i];
+    bool has_value = run__takes_value(o);
+    if (eq && !has_value) {
+      return cli_usage_error(ctx, "unknown option '%s'", argv[i]);
+    }
+    if (has_value && !eq && i + 1 >= argc) {
       return cli_usage_error(ctx, "%s needs a value", o);
     }
+    const char *val = !has_value ? NULL : eq ? eq + 1 : argv[++i];
     if (strcmp(o, "--param") == 0) {
-      if (cli_params_add(&a->params, argv[++i]) != 0) {
-        return cli_usage_error(ctx, "--param expects NAME=VALUE, not '%s'", argv[i]);
+      if (cli_params_add(&a->params, val) != 0) {
+        return cli_usage_error(ctx, "--param expects NAME=VALUE, not '%s'", val);
       }
     } else if (strcmp(o, "--target") == 0) {
-      a->target = argv[++i];
+      a->target = val;
       if (strcmp(a->target, "local") != 0 && strcmp(a->target, "aws") != 0) {
         return cli_usage_error(ctx, "--target must be local or aws, not '%s'", a->target);
       }
     } else if (strcmp(o, "--max-parallel") == 0) {
       char *end = NULL;
-      long v = strtol(argv[++i], &end, 10);
-      if (*end != '\0' || v < 1 || v > 100000) {
-        return cli_usage_error(ctx, "--max-parallel expects a positive number, not '%s'", argv[i]);
+      long v = strtol(val, &end, 10);
+      if (*val == '\0' || *end != '\0' || v < 1 || v > 100000) {
+        return cli_usage_error(ctx, "--max-parallel expects a positive number, not '%s'", val);
       }
       a->max_parallel = (int)v;
     } else if (strcmp(o, "--only") == 0) {
       a->only = smf_xrealloc(a->only, (a->n_only + 1) * sizeof(*a->only));
-      a->only[a->n_only++] = argv[++i];
+      a->only[a->n_only++] = val;
     } else if (strcmp(o, "--from") == 0) {
-      a->from = argv[++i];
+      a->from = val;
     } else if (strcmp(o, "--dry-run") == 0) {
       a->dry_run = true;
     } else if (strcmp(o, "--detach") == 0) {

@@ -13,9 +13,11 @@ static void runs__json(const struct state_run *runs, size_t n)
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) {
     const struct state_run *r = &runs[i];
-    json_t *j = json_pack("{s:s, s:s?, s:s, s:s, s:i, s:I}", "id", r->id, "name", r->name,
-                          "pipeline", r->pipeline_path, "status", r->status, "exit_code",
-                          r->exit_code, "started_at", (json_int_t)r->started_ms);
+    json_t *j = json_pack("{s:s, s:s?, s:s, s:s?, s:s, s:I}", "id", r->id, "name", r->name,
+                          "pipeline", r->pipeline_path, "target", r->target, "status", r->status,
+                          "started_at", (json_int_t)r->started_ms);
+    json_object_set_new(j, "exit_code",
+                        r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
     json_object_set_new(j, "finished_at",
                         r->finished_ms ? json_integer(r->finished_ms) : json_null());
     json_array_append_new(arr, j);

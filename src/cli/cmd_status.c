@@ -12,9 +12,11 @@
 
 static json_t *status__run_json(const struct state_run *r)
 {
-  json_t *j = json_pack("{s:s, s:s?, s:s, s:s?, s:s, s:i, s:I}", "id", r->id, "name", r->name,
+  json_t *j = json_pack("{s:s, s:s?, s:s, s:s?, s:s, s:I}", "id", r->id, "name", r->name,
                         "pipeline", r->pipeline_path, "target", r->target, "status", r->status,
-                        "exit_code", r->exit_code, "started_at", (json_int_t)r->started_ms);
+                        "started_at", (json_int_t)r->started_ms);
+  // A run without an exit code yet (running, or stopped without one): null.
+  json_object_set_new(j, "exit_code", r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
   json_object_set_new(j, "finished_at",
                       r->finished_ms ? json_integer((json_int_t)r->finished_ms) : json_null());
   return j;
@@ -34,7 +36,8 @@ static json_t *status__step_json(const struct state_step *s)
   json_object_set_new(j, "outputs", out ? out : json_object());
   json_object_set_new(j, "error",
                       s->error_message
-                          ? json_pack("{s:s, s:s}", "class", s->error_class ? s->error_class : "",
+                          ? json_pack("{s:s?, s:s}", "class",
+                                      s->error_class && *s->error_class ? s->error_class : NULL,
                                       "message", s->error_message)
                           : json_null());
   json_object_set_new(j, "remote_name", s->remote_name ? json_string(s->remote_name) : json_null());
@@ -50,8 +53,8 @@ static char *status__detail(const struct state_step *s)
     smf_buf_printf(&b, "cached_from=%s ", s->cached_from);
   }
   if (s->error_message) {
-    smf_buf_printf(&b, "%s%s%s", s->error_class ? s->error_class : "", s->error_class ? ": " : "",
-                   s->error_message);
+    bool klass = s->error_class && *s->error_class;
+    smf_buf_printf(&b, "%s%s%s", klass ? s->error_class : "", klass ? ": " : "", s->error_message);
   } else if (s->outputs_json) {
     json_t *o = json_loads(s->outputs_json, 0, NULL);
     const char *k;

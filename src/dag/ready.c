@@ -34,6 +34,7 @@ struct dag_run {
   size_t n_changed;
   size_t *work;  ///< walk stack of finished nodes whose dependents must be told
   size_t n_work;
+  bool selecting;  ///< dag_run_only / dag_run_from was called
 };
 
 enum {
@@ -42,6 +43,10 @@ enum {
   DAG__F_PREMARKED = 4,  ///< SUCCEEDED by dag_run_premark
   DAG__F_MARK = 8,       ///< scratch mark of dag_run_only / dag_run_from
   DAG__F_SELECTED = 16,  ///< chosen by dag_run_only / dag_run_from
+  /// Pre-marked, outside the selection, with a selected node upstream: it relays
+  /// that node's completion to its dependents (see dag__relay_notify).
+  DAG__F_RELAY = 32,
+  DAG__F_RBLOCK = 64,  ///< a relay whose upstream failed or was cancelled
 };
 
 static const char *const dag__state_names[DAG_STATE__COUNT] = {
@@ -129,6 +134,7 @@ static void dag__changes_out(const struct dag_run *r, struct dag_changes *ch)
 // becomes EXCLUDED, and a selected node excluded by an earlier call comes back.
 static void dag__select_marked(struct dag_run *r)
 {
+  r->selecting = true;
   for (size_t i = 0; i < r->n; i++) {
     if (r->flags[i] & DAG__F_MARK) {
       r->flags[i] = (unsigned char)((r->flags[i] & ~DAG__F_MARK) | DAG__F_SELECTED);
@@ -285,6 +291,10 @@ static void dag__decide(struct dag_run *r, size_t v)
 static void dag__notify(struct dag_run *r, size_t w, size_t dep)
 {
   enum dag_state s = r->state[dep];
+  if (r->flags[dep] & DAG__F_RBLOCK) {
+    dag__settle(r, w, DAG_CANCELLED, r->cause[dep]);
+    return;
+  }
   if (dag__blocking(s)) {
     dag__settle(r, w, DAG_CANCELLED, dep);
     return;
@@ -294,6 +304,24 @@ static void dag__notify(struct dag_run *r, size_t w, size_t dep)
   }
   if (--r->waiting[w] == 0) {
     dag__decide(r, w);
+  }
+}
+
+// The relay `w` hears that `dep` finished. Once every selected node upstream of
+// it has finished, it tells its own dependents, as if it had just finished: a
+// selected node downstream waits for all of them and sees their new outputs. A
+// failure upstream is passed on (the dependents are cancelled naming it); a skip
+// is not (the relay still has its earlier outputs).
+static void dag__relay_notify(struct dag_run *r, size_t w, size_t dep)
+{
+  bool rblock = (r->flags[dep] & DAG__F_RBLOCK) != 0;
+  if ((rblock || dag__blocking(r->state[dep])) && !(r->flags[w] & DAG__F_RBLOCK)) {
+    r->flags[w] |= DAG__F_RBLOCK;
+    r->cause[w] = rblock ? r->cause[dep] : dep;
+  }
+  if (--r->waiting[w] == 0) {
+    r->pos[w] = 0;
+    r->work[r->n_work++] = w;
   }
 }
 
@@ -312,6 +340,8 @@ static void dag__walk(struct dag_run *r)
     size_t w = d[r->pos[v]++];
     if (r->state[w] == DAG_PENDING) {  // else excluded, pre-marked or already settled
       dag__notify(r, w, v);
+    } else if (r->flags[w] & DAG__F_RELAY) {
+      dag__relay_notify(r, w, v);
     }
   }
 }
@@ -325,13 +355,40 @@ static void dag__count_waiting(struct dag_run *r, size_t v)
   r->waiting[v] = 0;
   for (size_t j = 0; j < nd; j++) {
     enum dag_state s = r->state[d[j]];
-    if (!dag_state_is_final(s)) {
+    if (!dag_state_is_final(s) || (r->flags[d[j]] & DAG__F_RELAY)) {
       r->waiting[v]++;
     } else if (dag__blocking(s) && !(r->flags[v] & DAG__F_BLOCKED)) {
       r->flags[v] |= DAG__F_BLOCKED;
       r->cause[v] = d[j];
     } else if (s == DAG_SKIPPED) {
       r->flags[v] |= DAG__F_SKIPPED;
+    }
+  }
+}
+
+// With a selection: find the relays, in topological order — pre-marked nodes
+// outside the selection that have a PENDING node or a relay among their
+// dependencies — and count what each waits for.
+static void dag__find_relays(struct dag_run *r)
+{
+  if (!r->selecting) {
+    return;
+  }
+  const size_t *topo = dag_topo(r->g);
+  for (size_t k = 0; k < r->n; k++) {
+    size_t v = topo[k], nd;
+    if (!(r->flags[v] & DAG__F_PREMARKED) || (r->flags[v] & DAG__F_SELECTED)) {
+      continue;
+    }
+    const size_t *d = dag_deps(r->g, v, &nd);
+    r->waiting[v] = 0;
+    for (size_t j = 0; j < nd; j++) {
+      if (r->state[d[j]] == DAG_PENDING || (r->flags[d[j]] & DAG__F_RELAY)) {
+        r->waiting[v]++;
+      }
+    }
+    if (r->waiting[v] > 0) {
+      r->flags[v] |= DAG__F_RELAY;
     }
   }
 }
@@ -343,6 +400,7 @@ int dag_run_begin(struct dag_run *r, struct dag_changes *ch)
   }
   r->begun = true;
   dag__changes_reset(r);
+  dag__find_relays(r);
   for (size_t i = 0; i < r->n; i++) {
     if (r->state[i] == DAG_PENDING) {
       dag__count_waiting(r, i);

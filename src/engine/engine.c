@@ -468,8 +468,8 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
     if (opt->on_started) {
       opt->on_started(opt->on_started_ud, e.run_id);
     }
-    smf_log(SMF_LOG_INFO, "run %s of %s (%zu steps, at most %d at a time)", e.run_id, p->name,
-            p->n_steps, e.max_parallel);
+    smf_log(SMF_LOG_INFO, "run %s of %s (%zu step%s, at most %d at a time)", e.run_id, p->name,
+            p->n_steps, p->n_steps == 1 ? "" : "s", e.max_parallel);
     if ((rc = eng_globals_init(&e, globals, NULL, err)) != 0) {
       // A vars expression failed: nothing was started.
       state_run_set_status(st, e.run_id, "failed", 2, NULL);

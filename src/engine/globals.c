@@ -1,7 +1,7 @@
 // globals.c: the Lua globals of a run — params, vars (evaluated once, in order,
-// persisted), run {id, name, timestamp, date, started_at}, env and git — set up
-// before the loop starts. A resumed run gets the same run/git/vars values back
-// from the state database.
+// persisted unless derived from env), run {id, name, timestamp, date, started_at}, env and git —
+// set up before the loop starts. A resumed run gets the same run/git/vars values back from the
+// state database.
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,27 +143,40 @@ static struct dsl_node *eng__params_table(struct eng *e, struct smf_arena *a)
   return m;
 }
 
-// Evaluate vars in order: each sees the ones before it.
-static int eng__vars_eval(struct eng *e, struct smf_error *err)
+// Evaluate vars in order: each sees the ones before it. A var whose evaluation
+// read `env`, and every var after it, may hold a secret: it is not persisted,
+// and a resumed run evaluates it again (`saved` holds the others, from the
+// first run; NULL on a fresh run).
+static int eng__vars_eval(struct eng *e, const struct dsl_node *saved, struct smf_error *err)
 {
   struct smf_arena *a = &e->arena;
   struct dsl_node *vars = dsl_node_new(a, DSL_MAP);
+  struct dsl_node *keep = dsl_node_new(a, DSL_MAP);
+  bool from_env = false;
   int rc = lx_set_global(e->lx, "vars", vars, err);
   for (size_t i = 0; rc == 0 && i < e->p->n_vars; i++) {
-    struct dsl_node *v = NULL;
-    rc = lx_interpolate(e->lx, e->p->vars[i].value, e->p->path, a, &v, err);
+    const char *name = e->p->vars[i].name;
+    struct dsl_node *v = saved ? (struct dsl_node *)dsl_map_get(saved, name) : NULL;
+    if (v == NULL) {
+      uint64_t reads = lx_env_reads(e->lx);
+      rc = lx_interpolate(e->lx, e->p->vars[i].value, e->p->path, a, &v, err);
+      from_env = from_env || lx_env_reads(e->lx) != reads;
+    }
     if (rc == 0) {
-      dsl_map_set(a, vars, e->p->vars[i].name, v);
+      dsl_map_set(a, vars, name, v);
+      if (!from_env) {
+        dsl_map_set(a, keep, name, v);
+      }
       rc = lx_set_global(e->lx, "vars", vars, err);
     }
   }
   if (rc != 0) {
     return rc;
   }
-  if (e->st == NULL) {
-    return 0;  // `smflow plan`: nothing is persisted
+  if (e->st == NULL || saved != NULL) {
+    return 0;  // `smflow plan`, or a resume: nothing new to persist
   }
-  char *json = dsl_node_to_json(vars);
+  char *json = dsl_node_to_json(keep);
   rc = state_run_set_vars(e->st, e->run_id, json, err);
   free(json);
   return rc;
@@ -216,13 +229,13 @@ int eng_globals_init(struct eng *e, const char *globals_json, const char *vars_j
     return rc;
   }
   if (vars_json == NULL) {
-    return eng__vars_eval(e, err);
+    return eng__vars_eval(e, NULL, err);
   }
   struct dsl_node *vars = eng_json_to_node(a, vars_json, err);
   if (vars == NULL) {
     return SMF_ESTATE;
   }
-  return lx_set_global(e->lx, "vars", vars, err);
+  return eng__vars_eval(e, vars, err);
 }
 
 char *eng_globals_json(struct eng *e)

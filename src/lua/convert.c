@@ -214,8 +214,12 @@ static int lx_to_node_depth(lua_State *L, int idx, struct smf_arena *a, int dept
     n->u.str.len = len;
     break;
   }
-  case LUA_TTABLE:
-    return lx_table_to_node(L, idx, a, depth, out, err);
+  case LUA_TTABLE: {
+    int real = lx__push_real(L, idx);  // a read-only view: its real table
+    int rc = lx_table_to_node(L, real ? lua_gettop(L) : idx, a, depth, out, err);
+    lua_pop(L, real);
+    return rc;
+  }
   case LUA_TLIGHTUSERDATA:
     if (lua_touserdata(L, idx) == &lx__json_null) {
       n = lx__node_new(a, DSL_NULL);

@@ -348,22 +348,21 @@ struct global_op {
   const struct dsl_node *value;
 };
 
+uint64_t lx_env_reads(const struct lx *x)
+{
+  return x->env_reads;
+}
+
 static int lx_set_global_protected(lua_State *L)
 {
   struct global_op *o = lua_touserdata(L, 1);
-  lx__push_env(L);
   if (o->step_id != NULL) {
-    if (lua_getfield(L, -1, "steps") != LUA_TTABLE) {
-      lua_pop(L, 1);
-      lua_newtable(L);
-      lua_pushvalue(L, -1);
-      lua_setfield(L, -3, "steps");
-    }
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lx__steps_key);
     lx__push_node(L, o->value);
     lua_setfield(L, -2, o->step_id);
   } else {
     lx__push_node(L, o->value);
-    lua_setfield(L, -2, o->name);
+    lx__set_protected(L, o->name);
   }
   return 0;
 }

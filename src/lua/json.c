@@ -93,6 +93,9 @@ static void lx_json_add(lua_State *L, int idx, json_t *parent, const char *key, 
                         int depth)
 {
   const char *why = "out of memory";
+  if (lx__push_real(L, idx)) {
+    lua_replace(L, idx);  // a read-only view: encode its real table
+  }
   json_t *v = lx_json_make(L, idx, &why);
   if (v == NULL) {
     luaL_error(L, "smflow.json.encode: %s", why);
@@ -141,6 +144,9 @@ static int lhook_json_encode(lua_State *L)
 {
   luaL_checkany(L, 1);
   lua_settop(L, 1);
+  if (lx__push_real(L, 1)) {
+    lua_replace(L, 1);
+  }
   struct lx_json_box *box = lx_json_box_new(L);
   const char *why = "out of memory";
   if (lua_isnil(L, 1)) {

@@ -26,6 +26,7 @@ struct lx {
   lua_State *L;
   size_t mem_used, mem_limit;
   uint64_t instr_used, instr_limit;
+  uint64_t env_reads;    ///< reads of the `env` global (lx_env_reads)
   bool mem_tripped;      ///< an allocation was refused by the cap since lx__begin
   bool instr_tripped;    ///< the instruction budget ran out since lx__begin
   bool closing;          ///< lx_free: stop any finalizer at once
@@ -99,3 +100,21 @@ void lx__open_async(lua_State *L);
 void lx__open_json(lua_State *L);
 /// Emit a log line through the sandbox's log callback.
 void lx__log(struct lx *x, const char *msg);
+
+/// Replace find, match, gmatch and gsub of the string table at `strtab` by
+/// versions that refuse a match whose worst-case work is too large (pattern.c).
+void lx__guard_patterns(lua_State *L, int strtab);
+
+/// Read-only views (readonly.c). Registry keys: the protected globals' table and
+/// the real `steps` table.
+extern const char lx__globals_key;
+extern const char lx__steps_key;
+/// Push a read-only view of the table at idx; `counting`: reads count in env_reads.
+void lx__push_ro_view(lua_State *L, int idx, bool counting);
+/// If the value at idx is a view, push its real table and return 1; else 0.
+int lx__push_real(lua_State *L, int idx);
+/// Pop a value and make it the protected global `name` (a table becomes a view).
+void lx__set_protected(lua_State *L, const char *name);
+/// Move the library tables of the environment at `env` behind views, and make
+/// the protected names, rawset on them and the strings' metatable unchangeable.
+void lx__protect_env(lua_State *L, int env);

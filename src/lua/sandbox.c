@@ -525,6 +525,7 @@ static void lx_open_libs(lua_State *L)
   lua_getglobal(L, LUA_STRLIBNAME);
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
+  lx__guard_patterns(L, lua_gettop(L));
   lua_pop(L, 1);
 }
 
@@ -562,8 +563,6 @@ static void lx_fill_env(lua_State *L, int env)
   lua_setfield(L, env, "require");
   lua_pushvalue(L, env);
   lua_setfield(L, env, LUA_GNAME);
-  lua_newtable(L);
-  lua_setfield(L, env, "steps");
   lua_pop(L, 1);  // the real globals, never reachable from the sandbox
 }
 
@@ -575,6 +574,7 @@ static int lx_sandbox_init(lua_State *L)
   lx_fill_env(L, env);
   lua_pushvalue(L, env);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &lx__env_key);
+  lx__protect_env(L, env);
   // Tracebacks name functions by searching the loaded modules: let them find
   // the sandbox's globals ("function 'before'") instead of the real ones.
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);

@@ -1,13 +1,12 @@
 // run.c: the `run` step kind — a local command (SPEC §4).
 //
-// `/bin/sh -c COMMAND` is spawned (posix_spawn; exit seen through a pidfd, so
-// Linux >= 5.3) in its own session (so that the whole process
-// group can be signalled), with smflow's environment plus `env:`, in `workdir`
-// (relative to the pipeline's directory). stdout and stderr go to the attempt's
-// log file and, line by line with the `[step]` prefix, to stderr. Lines
-// `key=value` written to the file named by $SMFLOW_OUTPUT become the outputs
-// (strings). A non-zero exit is an AlgorithmError naming the status and the
-// last lines of stderr.
+// `/bin/sh -c COMMAND` (a list command: its argument vector, no shell) is spawned (posix_spawn;
+// exit seen through a pidfd, so Linux >= 5.3) in its own session (so that the whole process group
+// can be signalled), with smflow's environment plus `env:`, in `workdir` (relative to the
+// pipeline's directory). stdout and stderr go to the attempt's log file and, line by line with the
+// `[step]` prefix, to stderr. Lines `key=value` (or `key<<DELIM`, value lines, `DELIM`) written to
+// the file named by $SMFLOW_OUTPUT become the outputs (strings). A non-zero exit is an
+// AlgorithmError naming the status and the last lines of stderr.
 //
 // Intent: {attempt, marker}, then {.., pid, start_time} once spawned.
 // The child's environment carries SMFLOW_ATTEMPT_KEY=marker. On resume the
@@ -52,6 +51,7 @@ struct run_proc {
   int child_out, child_err;  ///< the child's ends of the pipes, closed after the spawn
   char *cwd;                 ///< in ctx->arena
   char **argv, **envp;       ///< in ctx->arena
+  bool use_path;             ///< argv[0] is looked up in PATH (a list command)
   uv_poll_t exit_poll;
   struct run_pipe out, err;
   uv_timer_t timer;  ///< kill grace, then output drain after exit
@@ -73,6 +73,34 @@ struct run_proc {
 const char *step_run_command(const struct dsl_node *spec)
 {
   return spec->type == DSL_STR ? spec->u.str.s : dsl_map_str(spec, "command", NULL);
+}
+
+// The argument vector, in the arena: a string command runs as `/bin/sh -c COMMAND`;
+// a list runs as is, without a shell (argv[0] looked up in PATH).
+static char **run__argv(struct step_ctx *ctx, bool *use_path)
+{
+  const struct dsl_node *cmd =
+      ctx->spec->type == DSL_MAP ? dsl_map_get(ctx->spec, "command") : ctx->spec;
+  if (cmd != NULL && cmd->type == DSL_SEQ && cmd->u.seq.n > 0) {
+    size_t n = cmd->u.seq.n;
+    char **argv = smf_arena_alloc(ctx->arena, (n + 1) * sizeof(*argv));
+    for (size_t i = 0; i < n; i++) {
+      const struct dsl_node *it = cmd->u.seq.items[i];
+      const char *s = it->type == DSL_STR ? it->u.str.s : it->text;
+      argv[i] = smf_arena_strdup(ctx->arena, s ? s : "");
+    }
+    argv[n] = NULL;
+    *use_path = true;
+    return argv;
+  }
+  const char *line = step_run_command(ctx->spec);
+  char **argv = smf_arena_alloc(ctx->arena, 4 * sizeof(*argv));
+  argv[0] = smf_arena_strdup(ctx->arena, "/bin/sh");
+  argv[1] = smf_arena_strdup(ctx->arena, "-c");
+  argv[2] = smf_arena_strdup(ctx->arena, line ? line : "");
+  argv[3] = NULL;
+  *use_path = false;
+  return argv;
 }
 
 static char *run__marker(struct step_ctx *ctx)
@@ -199,24 +227,69 @@ static void run__read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 // ---- completion ----
 
-// key=value lines of $SMFLOW_OUTPUT → a map of strings. A missing file is no outputs.
+// The next line of text[*pos..len): NUL-terminated in place, without "\r\n";
+// NULL at the end.
+static char *run__next_line(char *text, size_t len, size_t *pos)
+{
+  if (*pos >= len) {
+    return NULL;
+  }
+  char *line = text + *pos;
+  char *nl = memchr(line, '\n', len - *pos);
+  size_t n = nl ? (size_t)(nl - line) : len - *pos;
+  *pos += n + (nl ? 1 : 0);
+  line[n] = '\0';
+  if (n > 0 && line[n - 1] == '\r') {
+    line[n - 1] = '\0';
+  }
+  return line;
+}
+
+// `KEY<<DELIM` then the value's lines up to a line DELIM (GitHub Actions' form).
+static void run__output_heredoc(struct run_proc *r, struct dsl_node *m, char *line, char *lt,
+                                char *text, size_t len, size_t *pos)
+{
+  struct step_ctx *ctx = r->ctx;
+  const char *delim = lt + 2;
+  *lt = '\0';
+  struct smf_buf v = SMF_BUF_INIT;
+  bool closed = false, first = true;
+  for (char *l = run__next_line(text, len, pos); l; l = run__next_line(text, len, pos)) {
+    if (strcmp(l, delim) == 0) {
+      closed = true;
+      break;
+    }
+    smf_buf_printf(&v, "%s%s", first ? "" : "\n", l);
+    first = false;
+  }
+  if (!closed) {
+    step_ctx_log(ctx, "ignoring output '%.80s' of $SMFLOW_OUTPUT: no closing line %.80s", line,
+                 delim);
+  } else {
+    dsl_map_set(ctx->arena, m, smf_arena_strdup(ctx->arena, line),
+                dsl_node_str(ctx->arena, v.len ? v.data : "", v.len));
+  }
+  smf_buf_free(&v);
+}
+
+// Lines of $SMFLOW_OUTPUT → a map of strings: `key=value`, or `key<<DELIM`, the
+// value's lines, `DELIM`. A missing file is no outputs.
 static struct dsl_node *run__outputs(struct run_proc *r)
 {
   struct step_ctx *ctx = r->ctx;
   struct dsl_node *m = dsl_node_new(ctx->arena, DSL_MAP);
   char *text = NULL;
-  size_t len = 0;
+  size_t len = 0, pos = 0;
   if (smf_file_read(r->output_path, &text, &len, NULL) != 0) {
     return m;
   }
-  char *save = NULL;
-  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    size_t n = strlen(line);
-    if (n > 0 && line[n - 1] == '\r') {
-      line[--n] = '\0';
+  for (char *line = run__next_line(text, len, &pos); line; line = run__next_line(text, len, &pos)) {
+    if (line[0] == '\0' || line[0] == '#') {
+      continue;
     }
-    char *eq = strchr(line, '=');
-    if (n == 0 || line[0] == '#') {
+    char *eq = strchr(line, '='), *lt = strstr(line, "<<");
+    if (lt != NULL && lt != line && lt[2] != '\0' && (eq == NULL || lt < eq)) {
+      run__output_heredoc(r, m, line, lt, text, len, &pos);
       continue;
     }
     if (eq == NULL || eq == line) {
@@ -451,7 +524,8 @@ static void run__spawn_work(uv_work_t *w)
   posix_spawnattr_setsigdefault(&at, &all);
   posix_spawnattr_setflags(&at,
                            POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  r->spawn_errno = posix_spawn(&r->pid, "/bin/sh", &fa, &at, r->argv, r->envp);
+  r->spawn_errno = r->use_path ? posix_spawnp(&r->pid, r->argv[0], &fa, &at, r->argv, r->envp)
+                               : posix_spawn(&r->pid, r->argv[0], &fa, &at, r->argv, r->envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   close(r->child_out);
@@ -471,7 +545,7 @@ static void run__spawn_after(uv_work_t *w, int status)
   r->spawning = false;
   if (r->spawn_errno != 0) {
     struct smf_error err = SMF_ERROR_INIT;
-    SMF_ERR_SET(&err, SMF_ECHILD, "cannot start /bin/sh in %s: %s", r->cwd,
+    SMF_ERR_SET(&err, SMF_ECHILD, "cannot start %s in %s: %s", r->argv[0], r->cwd,
                 strerror(r->spawn_errno));
     err.klass = SMF_CLASS_CLIENT;
     r->finished = true;
@@ -517,10 +591,7 @@ static int run_start(struct step_ctx *ctx, struct smf_error *err)
   char *cwd = run__workdir(ctx);
   r->cwd = smf_arena_strdup(ctx->arena, cwd);
   free(cwd);
-  r->argv = smf_arena_alloc(ctx->arena, 4 * sizeof(*r->argv));
-  r->argv[0] = smf_arena_strdup(ctx->arena, "/bin/sh");
-  r->argv[1] = smf_arena_strdup(ctx->arena, "-c");
-  r->argv[2] = smf_arena_strdup(ctx->arena, step_run_command(ctx->spec));
+  r->argv = run__argv(ctx, &r->use_path);
   r->envp = run__env(r);
   r->work.data = r;
   r->spawning = true;

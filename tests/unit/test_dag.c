@@ -284,6 +284,56 @@ TEST(run_only_with_premarked_upstream)
   dag_free(g);
 }
 
+// a(0), b(1), c(2), d(3) needs {a,b,c}, g(4) needs d; a, b, c, d from an earlier run.
+static const size_t relay_e[][2] = {{0, 3}, {1, 3}, {2, 3}, {3, 4}};
+
+static struct dag_run *relay_run(struct dag *g)
+{
+  struct dag_run *r = dag_run_new(g);
+  size_t only[] = {0, 4};
+  ASSERT_EQ(dag_run_only(r, only, 2), 0);
+  for (size_t i = 1; i <= 3; i++) {
+    ASSERT_EQ(dag_run_premark(r, i), 0);
+  }
+  return r;
+}
+
+TEST(run_only_waits_through_unselected)
+{
+  // `--only a --only g`: g must wait for a although d between them is not selected.
+  struct dag *g = build(5, relay_e, 4);
+  struct dag_run *r = relay_run(g);
+  struct dag_changes ch;
+  ASSERT_EQ(dag_run_begin(r, &ch), 0);
+  ASSERT_EQ(ch.n_ready, 1);
+  ASSERT_EQ(ch.ready[0], 0);
+  ASSERT_EQ(dag_run_state(r, 4), DAG_PENDING);
+  ch = finish(r, 0, DAG_SUCCEEDED);
+  ASSERT_EQ(ch.n_ready, 1);
+  ASSERT_EQ(ch.ready[0], 4);
+  ch = finish(r, 4, DAG_SUCCEEDED);
+  ASSERT(dag_run_complete(r));
+  dag_run_free(r);
+  dag_free(g);
+}
+
+TEST(run_only_failure_through_unselected)
+{
+  struct dag *g = build(5, relay_e, 4);
+  struct dag_run *r = relay_run(g);
+  struct dag_changes ch;
+  ASSERT_EQ(dag_run_begin(r, &ch), 0);
+  ch = finish(r, 0, DAG_FAILED);
+  ASSERT_EQ(ch.n_ready, 0);
+  ASSERT_EQ(ch.n_settled, 1);
+  ASSERT_EQ(ch.settled[0], 4);
+  ASSERT_EQ(dag_run_state(r, 4), DAG_CANCELLED);
+  ASSERT_EQ(dag_run_cause(r, 4), 0);
+  ASSERT(dag_run_complete(r));
+  dag_run_free(r);
+  dag_free(g);
+}
+
 TEST(run_only_unsatisfied)
 {
   // Without outputs upstream, the selected step is blocked at begin.
@@ -603,6 +653,8 @@ int main(void)
   RUN_TEST(run_bad_transitions);
   RUN_TEST(run_only_with_premarked_upstream);
   RUN_TEST(run_only_unsatisfied);
+  RUN_TEST(run_only_waits_through_unselected);
+  RUN_TEST(run_only_failure_through_unselected);
   RUN_TEST(run_from_downstream);
   RUN_TEST(run_cancel);
   RUN_TEST(run_consequences_depth_first);

@@ -359,6 +359,37 @@ TEST(caps_stop_runaways)
 
 // ---- escapes ----
 
+TEST(globals_read_only)
+{
+  struct lx *x = sandbox();
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(lx_set_global(x, "vars", map("list", seq(2, inum(1), inum(2)), NULL), &err), 0);
+  ASSERT_EQ(lx_set_step_outputs(x, "a", map("k", str("v"), NULL), &err), 0);
+  ASSERT_CONTAINS(eval_err(x, "(function() params.epochs = 99 end)()"), "read-only");
+  ASSERT_CONTAINS(eval_err(x, "(function() vars.list[1] = 9 end)()"), "read-only");
+  ASSERT_CONTAINS(eval_err(x, "(function() steps.a.k = 'x' end)()"), "read-only");
+  ASSERT_CONTAINS(eval_err(x, "(function() run = {} end)()"), "'run' is read-only");
+  ASSERT_CONTAINS(eval_err(x, "(function() params = nil end)()"), "'params' is read-only");
+  ASSERT_CONTAINS(eval_err(x, "rawset(_G, 'params', {})"), "'params' is read-only");
+  ASSERT_CONTAINS(eval_err(x, "(function() string.upper = nil end)()"), "read-only");
+  ASSERT_CONTAINS(eval_err(x, "setmetatable(params, {})"), "protected metatable");
+  // Nothing changed; reading still works, and values convert back whole.
+  ASSERT_STREQ(eval_str(x, "tostring(params.epochs) .. ('x'):upper() .. steps.a.k"), "10Xv");
+  ASSERT_STREQ(eval_str(x, "tostring(#vars.list) .. table.concat(vars.list, ',')"), "21,2");
+  ASSERT_STREQ(eval_str(x,
+                        "(function() local n = 0 for k, v in pairs(params) do n = n + 1 end "
+                        "for i, v in ipairs(vars.list) do n = n + v end return tostring(n) end)()"),
+               "8");
+  struct dsl_node *n = eval(x, "vars", &err);
+  ASSERT(n != NULL);
+  ASSERT_EQ(n->type, DSL_MAP);
+  ASSERT_EQ(dsl_map_get(n, "list")->u.seq.n, 2);
+  ASSERT_STREQ(eval_str(x, "require('smflow').json.encode(vars.list)"), "[1,2]");
+  // Ordinary globals of expressions and hooks still work.
+  ASSERT_STREQ(eval_str(x, "(function() myglobal = 'ok' return myglobal end)()"), "ok");
+  lx_free(x);
+}
+
 TEST(sandbox_escapes_fail)
 {
   struct lx *x = sandbox();
@@ -376,9 +407,11 @@ TEST(sandbox_escapes_fail)
   ASSERT_CONTAINS(eval_err(x, "loadfile('/etc/passwd')"), "(global 'loadfile')");
   ASSERT_CONTAINS(eval_err(x, "string.dump(print)"), "(field 'dump')");
   ASSERT_CONTAINS(eval_err(x, "('').dump(print)"), "(field 'dump')");
-  ASSERT_CONTAINS(eval_err(x, "getmetatable('').__index.dump(function() end)"), "(field 'dump')");
+  // The strings' metatable is hidden: getmetatable('') is false.
+  ASSERT_CONTAINS(eval_err(x, "getmetatable('').__index.dump(function() end)"),
+                  "attempt to index a boolean value");
   ASSERT_CONTAINS(eval_err(x, "rawget(getmetatable('').__index, 'dump')(print)"),
-                  "attempt to call a nil value");
+                  "attempt to index a boolean value");
   // Binary chunks are refused whatever the mode asked for.
   ASSERT_CONTAINS(eval_err(x, "assert(load('\\27Lua\\x54\\0'))"), "attempt to load a binary chunk");
   ASSERT_CONTAINS(eval_err(x, "assert(load('\\27Lua\\x54\\0', 'x', 'b'))"), "binary chunk");
@@ -703,6 +736,7 @@ int main(void)
   RUN_TEST(conversions_both_ways);
   RUN_TEST(caps_stop_runaways);
   RUN_TEST(sandbox_escapes_fail);
+  RUN_TEST(globals_read_only);
   RUN_TEST(scanner_random_inputs);
   RUN_TEST(reentry_and_small_limits);
   RUN_TEST(hooks_load_and_call);
