@@ -16,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "engine/eng_int.h"
+#include "engine/plan_aws.h"
 #include "smflow/dag.h"
 
 /// Append to `requests` (a JSON array) what a step of `kind` with the
@@ -230,7 +232,8 @@ static void plan__redact(json_t *j, json_t *secrets)
   }
   json_object_foreach(j, k, v)
   {
-    if ((strcmp(k, "env") == 0 || strcmp(k, "environment") == 0) && json_is_object(v)) {
+    // env / environment of specs, Environment of aws request bodies
+    if ((strcasecmp(k, "env") == 0 || strcasecmp(k, "environment") == 0) && json_is_object(v)) {
       const char *name;
       json_t *val;
       json_object_foreach(v, name, val)
@@ -380,13 +383,16 @@ static void plan__cache(struct plan *pl, const struct dsl_step *d, struct plan_s
 }
 
 static void plan__requests(struct plan *pl, const struct dsl_step *d, struct plan_step *ps,
-                           json_t *spec)
+                           const struct dsl_node *node, json_t *spec)
 {
   ps->requests = json_array();
   for (size_t i = 0; i < SMF_ARRAY_LEN(plan__targets); i++) {
     if (strcmp(plan__targets[i].target, pl->target) == 0) {
       plan__targets[i].describe(d->kind, d->id, spec, ps->requests);
     }
+  }
+  if (strcmp(pl->target, "aws") == 0) {
+    plan_aws_bodies(&pl->e, d, node, ps->requests);
   }
   json_t *secrets = plan__secret_values();
   plan__redact(ps->requests, secrets);
@@ -413,7 +419,7 @@ static void plan__step(struct plan *pl, size_t i)
   struct dsl_node *spec = plan__interp(pl, d->spec, &dependent, &error);
   char *spec_text = dsl_node_to_json(spec);
   json_t *spec_json = json_loads(spec_text, JSON_DECODE_ANY, NULL);
-  plan__requests(pl, d, ps, spec_json);
+  plan__requests(pl, d, ps, spec, spec_json);
   int when = skipped_need ? 0 : plan__when(pl, d, ps);
   if (skipped_need) {
     plan__set(ps, "skipped", smf_xasprintf("upstream step '%s' is skipped", skipped_need));

@@ -33,10 +33,12 @@ const char *const *step_argv(struct step_ctx *ctx, const struct dsl_node *cmd, s
 const char *step_scalar(struct step_ctx *ctx, const struct dsl_node *v);
 /// jansson value → value tree in ctx->arena.
 struct dsl_node *step_json_node(struct step_ctx *ctx, const json_t *j);
-/// The sagemaker_* hyperparameters the SDK adds for the fit spec's `distribution`
-/// (fit_dist.c), as a DSL_MAP in ctx's arena; NULL when there are none.
-const struct dsl_node *step_fit_distribution_hps(struct step_ctx *ctx,
-                                                 const struct dsl_node *spec);
+/// The hyperparameters the SDK's estimator adds to the user's (fit_dist.c): the
+/// sagemaker_* keys of the fit spec's `distribution` and TensorFlow's model_dir
+/// (OUTPUT_PATH/JOB_NAME/model by default), as a DSL_MAP in ctx's arena; NULL when
+/// there are none. output_path and job_name are borrowed.
+const struct dsl_node *step_fit_framework_hps(struct step_ctx *ctx, const struct dsl_node *spec,
+                                              const char *output_path, const char *job_name);
 /// Fail the attempt now (from a loop callback) with class and message.
 void step_fail(struct step_ctx *ctx, int code, enum smf_errclass klass, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -349,11 +349,9 @@ static void dep_lone_entry_point(struct step_ctx *ctx, struct target_endpoint_sp
   sp->entry_point = slash ? slash + 1 : sp->entry_point;
 }
 
-static void dep_describe_spec(struct deploy *d)
+static void dep_describe_spec(struct step_ctx *ctx, struct target_endpoint_spec *sp)
 {
-  struct step_ctx *ctx = d->ctx;
   const struct dsl_node *s = ctx->spec;
-  struct target_endpoint_spec *sp = &d->spec;
   sp->endpoint = dsl_map_str(s, "endpoint", "");
   const char *name = step_job_name(ctx, sp->endpoint);
   sp->model_name = dsl_map_str(s, "model_name", name);
@@ -369,6 +367,12 @@ static void dep_describe_spec(struct deploy *d)
   sp->environment = step_kvs(ctx, dsl_map_get(s, "environment"), &sp->n_environment);
   sp->tags = step_kvs(ctx, dsl_map_get(s, "tags"), &sp->n_tags);
   sp->spec = s;
+}
+
+void step_deploy_plan(struct step_ctx *ctx, struct target_endpoint_spec *sp)
+{
+  memset(sp, 0, sizeof(*sp));
+  dep_describe_spec(ctx, sp);
 }
 
 static char *dep_intent(struct step_ctx *ctx)
@@ -389,7 +393,7 @@ static int dep_start(struct step_ctx *ctx, struct smf_error *err)
   struct deploy *d = smf_xcalloc(1, sizeof(*d));
   d->ctx = ctx;
   d->t = t;
-  dep_describe_spec(d);
+  dep_describe_spec(ctx, &d->spec);
   ctx->kind_data = d;
   const char *ref = dsl_map_str(ctx->spec, "model_package", NULL);
   int rc;

@@ -113,6 +113,12 @@ static struct evaluate *eval_new(struct step_ctx *ctx, struct target *t, const c
   return e;
 }
 
+void step_evaluate_plan(struct step_ctx *ctx, struct target_processing_job *j)
+{
+  const char *name = step_job_name(ctx, step_job_base(ctx));
+  eval_describe(ctx, name, eval_code_uri(ctx, name), j);
+}
+
 static int eval_start(struct step_ctx *ctx, struct smf_error *err)
 {
   struct target *t = step_target(ctx, err);

@@ -162,11 +162,11 @@ static void fit_describe(struct step_ctx *ctx, struct target *t, const char *job
   j->submit_dir_uri = code_uri;
   j->command = step_argv(ctx, dsl_map_get(s, "command"), &j->n_command);
   j->hyperparameters = dsl_map_get(s, "hyperparameters");
-  j->framework_hyperparameters = step_fit_distribution_hps(ctx, s);
   j->region = t->region;
   j->input_mode = dsl_map_str(s, "input_mode", NULL);
   fit_channels(ctx, j);
   j->output_path = fit_output_path(ctx);
+  j->framework_hyperparameters = step_fit_framework_hps(ctx, s, j->output_path, job_name);
   j->output_kms_key = dsl_map_str(s, "output_kms_key", NULL);
   j->checkpoint_s3_uri = dsl_map_str(s, "checkpoint_s3_uri", NULL);
   j->checkpoint_local_path = dsl_map_str(s, "checkpoint_local_path", NULL);
@@ -220,6 +220,23 @@ static struct fit *fit_new(struct step_ctx *ctx, struct target *t, const char *j
   return f;
 }
 
+// Where the attempt's code is: `source` as it is, the packed code's location
+// when there is an entry point, else NULL (the image's own command).
+static const char *fit_code_of(struct step_ctx *ctx, const char *job_name)
+{
+  const char *source = dsl_map_str(ctx->spec, "source", NULL);
+  if (source) {
+    return step_path(ctx, source);
+  }
+  return dsl_map_get(ctx->spec, "entry_point") ? fit_code_uri(ctx, job_name) : NULL;
+}
+
+void step_fit_plan(struct step_ctx *ctx, struct target *t, struct target_training_job *j)
+{
+  const char *name = step_job_name(ctx, step_job_base(ctx));
+  fit_describe(ctx, t, name, fit_code_of(ctx, name), j);
+}
+
 static int fit_start(struct step_ctx *ctx, struct smf_error *err)
 {
   struct target *t = step_target(ctx, err);
@@ -229,10 +246,7 @@ static int fit_start(struct step_ctx *ctx, struct smf_error *err)
   const char *name = step_job_name(ctx, step_job_base(ctx));
   const char *source = dsl_map_str(ctx->spec, "source", NULL);
   bool has_code = dsl_map_get(ctx->spec, "entry_point") != NULL;
-  const char *code_uri = source     ? step_path(ctx, source)
-                         : has_code ? fit_code_uri(ctx, name)
-                                    : NULL;
-  struct fit *f = fit_new(ctx, t, name, code_uri);
+  struct fit *f = fit_new(ctx, t, name, fit_code_of(ctx, name));
   int rc = source || !has_code ? step_job_launch(&f->sj, err) : step_job_stage_code(&f->sj, err);
   if (rc != 0) {
     step_job_free(&f->sj, NULL);

@@ -14,8 +14,12 @@
 //   torch_distributed (pytorch) sagemaker_torch_distributed_enabled + sagemaker_instance_type
 // The training job sends them JSON-encoded beside the user's hyperparameters, and
 // the local target's toolkit environment reports them in SM_FRAMEWORK_PARAMS.
+// TensorFlow's estimator adds model_dir too (a user hyperparameter for the
+// toolkit: SM_HPS and --model_dir): the spec's model_dir, else /opt/ml/model with
+// mpi enabled, else OUTPUT_PATH/JOB_NAME/model - what the aws request builder sends.
 #include <string.h>
 
+#include "smflow/util.h"
 #include "steps/common.h"
 
 static bool fd_enabled(const struct dsl_node *parent, const char *key)
@@ -71,21 +75,51 @@ static void fd_pytorch(const struct dsl_node *dist, const char *itype, json_t *h
   fd_generic(dist, ddp, itype, hps);
 }
 
-const struct dsl_node *step_fit_distribution_hps(struct step_ctx *ctx, const struct dsl_node *spec)
+// OUTPUT_PATH/JOB/model, trailing slashes of output_path dropped (not s3://'s own).
+static char *fd_model_dir(const char *output_path, const char *job_name)
+{
+  size_t n = strlen(output_path);
+  while (n > 0 && output_path[n - 1] == '/' &&
+         !(n == 5 && smf_str_startswith(output_path, "s3://"))) {
+    n--;
+  }
+  const char *sep = n > 0 && output_path[n - 1] == '/' ? "" : "/";
+  return smf_xasprintf("%.*s%s%s/model", (int)n, output_path, sep, job_name);
+}
+
+static void fd_tensorflow_model_dir(const struct dsl_node *spec, const struct dsl_node *dist,
+                                    const char *output_path, const char *job_name, json_t *hps)
+{
+  const char *md = dsl_map_str(spec, "model_dir", NULL);
+  if (md) {
+    json_object_set_new(hps, "model_dir", json_string(md));
+  } else if (dist && dist->type == DSL_MAP && fd_enabled(dist, "mpi")) {
+    json_object_set_new(hps, "model_dir", json_string("/opt/ml/model"));
+  } else if (output_path && job_name) {
+    char *def = fd_model_dir(output_path, job_name);
+    json_object_set_new(hps, "model_dir", json_string(def));
+    free(def);
+  }
+}
+
+const struct dsl_node *step_fit_framework_hps(struct step_ctx *ctx, const struct dsl_node *spec,
+                                              const char *output_path, const char *job_name)
 {
   const struct dsl_node *dist = dsl_map_get(spec, "distribution");
-  if (dist == NULL || dist->type != DSL_MAP) {
-    return NULL;
-  }
   const char *itype = dsl_map_str(spec, "instance_type", NULL);
   const char *fw = dsl_map_str(spec, "framework", NULL);
   json_t *hps = json_object();
-  if (fw && strcmp(fw, "pytorch") == 0) {
-    fd_pytorch(dist, itype, hps);
-  } else if (fw && (strcmp(fw, "tensorflow") == 0 || strcmp(fw, "huggingface") == 0 ||
-                    strcmp(fw, "mxnet") == 0)) {
-    fd_generic(dist, NULL, itype, hps);
-  }  // other estimators (xgboost, sklearn, a plain image) send no distribution keys
+  if (dist && dist->type == DSL_MAP) {
+    if (fw && strcmp(fw, "pytorch") == 0) {
+      fd_pytorch(dist, itype, hps);
+    } else if (fw && (strcmp(fw, "tensorflow") == 0 || strcmp(fw, "huggingface") == 0 ||
+                      strcmp(fw, "mxnet") == 0)) {
+      fd_generic(dist, NULL, itype, hps);
+    }  // other estimators (xgboost, sklearn, a plain image) send no distribution keys
+  }
+  if (fw && strcmp(fw, "tensorflow") == 0) {
+    fd_tensorflow_model_dir(spec, dist, output_path, job_name, hps);
+  }
   const struct dsl_node *n = json_object_size(hps) ? step_json_node(ctx, hps) : NULL;
   json_decref(hps);
   return n;

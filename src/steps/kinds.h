@@ -13,6 +13,30 @@ extern const struct step_kind step_kind_register;
 extern const struct step_kind step_kind_deploy;
 extern const struct step_kind step_kind_lua;
 
+struct target;
+struct target_training_job;
+struct target_processing_job;
+struct target_model_package;
+struct target_endpoint_spec;
+
+/// The training job a `fit` attempt of ctx would start on t: the same job
+/// name, code location and description fit's start uses, made without any side
+/// effect (for `smflow plan`; ctx needs run_id, step_id, attempt, pipeline_dir,
+/// spec and arena only). Everything in ctx->arena.
+void step_fit_plan(struct step_ctx *ctx, struct target *t, struct target_training_job *j);
+
+/// The processing job an `evaluate` attempt of ctx would start, like
+/// step_fit_plan (ctx->target gives the region and account of the default bucket).
+void step_evaluate_plan(struct step_ctx *ctx, struct target_processing_job *j);
+
+/// The model package version a `register` attempt of ctx would create (its
+/// metadata included: ctx needs pipeline_name and git_sha too), like step_fit_plan.
+void step_register_plan(struct step_ctx *ctx, struct target_model_package *pkg);
+
+/// The endpoint a `deploy` attempt of ctx would create (model and config names,
+/// model, code, instances), like step_fit_plan.
+void step_deploy_plan(struct step_ctx *ctx, struct target_endpoint_spec *sp);
+
 /// The command of a `run` spec (string form or {command}). Borrowed.
 const char *step_run_command(const struct dsl_node *spec);
 /// Start time of a process (clock ticks since boot, /proc/PID/stat field 22);

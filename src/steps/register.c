@@ -219,9 +219,8 @@ static void reg_on_group(void *data, int status, const struct smf_error *err)
   }
 }
 
-static void reg_metadata(struct reg *r)
+static void reg_metadata(struct step_ctx *ctx, struct target_model_package *pkg)
 {
-  struct step_ctx *ctx = r->ctx;
   size_t n = 0;
   struct target_kv *user = step_kvs(ctx, dsl_map_get(ctx->spec, "metadata"), &n);
   struct target_kv *kv = smf_arena_alloc(ctx->arena, (n + 6) * sizeof(*kv));
@@ -233,8 +232,28 @@ static void reg_metadata(struct reg *r)
   if (ctx->git_sha) {
     kv[n++] = (struct target_kv){"git_sha", ctx->git_sha};
   }
-  r->pkg.metadata = kv;
-  r->pkg.n_metadata = n;
+  pkg->metadata = kv;
+  pkg->n_metadata = n;
+}
+
+// The version to create (everything in ctx->arena).
+static void reg_describe(struct step_ctx *ctx, struct target_model_package *pkg)
+{
+  const struct dsl_node *s = ctx->spec;
+  *pkg = (struct target_model_package){
+      .group = dsl_map_str(s, "model_package_group", ""),
+      .approval = dsl_map_str(s, "approval", "PendingManualApproval"),
+      .model_data = step_path(ctx, dsl_map_str(s, "model_data", NULL)),
+      .image_uri = dsl_map_str(s, "image_uri", dsl_map_str(s, "framework", NULL)),
+      .description = dsl_map_str(s, "description", NULL),
+      .metrics_uri = step_path(ctx, dsl_map_str(s, "metrics", NULL)),
+      .spec = s};
+  reg_metadata(ctx, pkg);
+}
+
+void step_register_plan(struct step_ctx *ctx, struct target_model_package *pkg)
+{
+  reg_describe(ctx, pkg);
 }
 
 static void reg_on_close(uv_handle_t *h)
@@ -265,15 +284,8 @@ static int reg_start(struct step_ctx *ctx, struct smf_error *err)
   r->ctx = ctx;
   r->t = t;
   const struct dsl_node *s = ctx->spec;
-  r->group = dsl_map_str(s, "model_package_group", "");
-  r->pkg = (struct target_model_package){
-      .group = r->group,
-      .approval = dsl_map_str(s, "approval", "PendingManualApproval"),
-      .model_data = step_path(ctx, dsl_map_str(s, "model_data", NULL)),
-      .image_uri = dsl_map_str(s, "image_uri", dsl_map_str(s, "framework", NULL)),
-      .description = dsl_map_str(s, "description", NULL),
-      .metrics_uri = step_path(ctx, dsl_map_str(s, "metrics", NULL)), .spec = s};
-  reg_metadata(r);
+  reg_describe(ctx, &r->pkg);
+  r->group = r->pkg.group;
   const char *wait = dsl_map_str(s, "wait_for_approval", NULL);
   int64_t wait_ms = dsl_map_get(s, "wait_for_approval") && !wait
                         ? dsl_map_int(s, "wait_for_approval", 0) * 1000

@@ -169,6 +169,29 @@ TEST(failure_reason_from_output_failure)
   free(state);
 }
 
+TEST(failure_reason_capped)
+{
+  char *state = seed_state();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct target *t = ltu_target(&loop, state);
+  struct target_training_job job = base_job("long-fail-job-1", "long_fail_train.py");
+  struct ltu_job c = {0};
+  run_job(t, &loop, &job, &c, 30000);
+  ASSERT_EQ(c.status, TARGET_JOB_FAILED);
+  ASSERT(c.reason != NULL);
+  // The whole reason, "AlgorithmError: " included, is capped at 1024 bytes,
+  // cut before a partial UTF-8 sequence.
+  size_t n = strlen(c.reason);
+  ASSERT(n <= 1024 && n >= 1023);
+  ASSERT(strncmp(c.reason, "AlgorithmError: xxx", 19) == 0);
+  ASSERT(((unsigned char)c.reason[n - 1] & 0xC0) != 0xC0);
+  ltu_finish(&loop, t);
+  ltu_job_free(&c);
+  ltu_rm(state);
+  free(state);
+}
+
 TEST(crash_without_failure_file)
 {
   char *state = seed_state();
@@ -460,6 +483,7 @@ int main(void)
   signal(SIGPIPE, SIG_IGN);
   RUN_TEST(contract_two_hosts);
   RUN_TEST(failure_reason_from_output_failure);
+  RUN_TEST(failure_reason_capped);
   RUN_TEST(crash_without_failure_file);
   RUN_TEST(missing_channel_data_is_a_client_error);
   RUN_TEST(invalid_descriptions_never_call_back);

@@ -132,6 +132,13 @@ extern const struct target_hosting_ops awst_hosting_ops;
 /// where it lives. Borrowed arguments; a failure is only logged.
 void awst_endpoint_record(struct target *t, const char *endpoint, const char *config_name,
                           const char *model_name, const char *model_data);
+/// The CreateEndpoint body of a new endpoint with the config `config` (the
+/// CreateEndpointConfig body: its Tags are the endpoint's). Caller decrefs.
+json_t *awst_endpoint_request(const char *endpoint, const char *config_name, const json_t *config);
+/// Where a deploy with an entry point stores the model repacked with its code
+/// (the SDK's s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz), the ModelDataUrl of
+/// its CreateModel. Caller frees.
+char *awst_repack_uri(const char *default_bucket, const char *model_name);
 /// hosting.remove: DeleteEndpoint, its config and its models, and the record.
 int awst_endpoint_remove(struct target *t, const char *endpoint, target_done_cb cb, void *data,
                          struct smf_error *err);

@@ -251,13 +251,14 @@ static void dep_step(struct dep *d)
     break;
   case DEP_ENDPOINT:
     op = d->prev_config ? "UpdateEndpoint" : "CreateEndpoint";
-    body =
-        json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName", d->config_name);
-    if (d->prev_config && d->deploy_config) {
-      json_object_set(body, "DeploymentConfig", d->deploy_config);
-    } else if (!d->prev_config) {  // the SDK's create_endpoint sends the deploy's tags, [] if none
-      json_t *tags = json_object_get(d->config, "Tags");
-      json_object_set_new(body, "Tags", tags ? json_deep_copy(tags) : json_array());
+    if (d->prev_config) {
+      body = json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName",
+                       d->config_name);
+      if (d->deploy_config) {
+        json_object_set(body, "DeploymentConfig", d->deploy_config);
+      }
+    } else {
+      body = awst_endpoint_request(d->endpoint, d->config_name, d->config);
     }
     break;
   case DEP_RESTORE:
@@ -344,10 +345,24 @@ static void dep_repacked(void *data, int status, const struct smf_error *err)
 // Model.deploy with an entry point repacks the model with its code (SDK:
 // s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz); the container then finds the
 // code in /opt/ml/model/code (SAGEMAKER_SUBMIT_DIRECTORY).
+json_t *awst_endpoint_request(const char *endpoint, const char *config_name, const json_t *config)
+{
+  json_t *body =
+      json_pack("{s:s, s:s}", "EndpointName", endpoint, "EndpointConfigName", config_name);
+  // the SDK's create_endpoint sends the deploy's tags, [] if none
+  json_t *tags = json_object_get(config, "Tags");
+  json_object_set_new(body, "Tags", tags ? json_deep_copy(tags) : json_array());
+  return body;
+}
+
+char *awst_repack_uri(const char *default_bucket, const char *model_name)
+{
+  return smf_xasprintf("s3://%s/%s/model.tar.gz", default_bucket, model_name);
+}
+
 static int dep_repack(struct dep *d, const struct target_endpoint_spec *spec, struct smf_error *err)
 {
-  char *dest =
-      smf_xasprintf("s3://%s/%s/model.tar.gz", awst_of(d->t)->default_bucket, spec->model_name);
+  char *dest = awst_repack_uri(awst_of(d->t)->default_bucket, spec->model_name);
   json_object_set_new(json_object_get(d->model, "PrimaryContainer"), "ModelDataUrl",
                       json_string(dest));
   int rc = awst_repack(d->t, spec, dest, dep_repacked, d, err);

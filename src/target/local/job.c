@@ -198,6 +198,8 @@ static void job_fail(struct local_job *j, enum target_job_status status, int cod
 // The reason of a failed job: the host's output/failure (algo-1's first), as
 // SageMaker reports it ("AlgorithmError: ..."). When the script wrote none, the
 // toolkit's own message (local_tk_error_message) is written there.
+#define JOB_REASON_MAX 1024
+
 static void job_failure_reason(struct local_job *j)
 {
   struct local_job_host *bad = &j->hosts[0];
@@ -221,10 +223,17 @@ static void job_failure_reason(struct local_job *j)
   while (n && (text[n - 1] == '\n' || text[n - 1] == ' ')) {
     text[--n] = '\0';
   }
-  if (n > 1024) {
-    text[1024] = '\0';
+  char *reason = smf_xasprintf("AlgorithmError: %s", text);
+  // SageMaker caps FailureReason (prefix included) at 1024; cut on a UTF-8 boundary.
+  size_t len = strlen(reason);
+  if (len > JOB_REASON_MAX) {
+    len = JOB_REASON_MAX;
+    while (len > 0 && ((unsigned char)reason[len] & 0xC0) == 0x80) {
+      len--;
+    }
+    reason[len] = '\0';
   }
-  j->res.failure_reason = smf_xasprintf("AlgorithmError: %s", text);
+  j->res.failure_reason = reason;
   free(text);
   free(path);
 }
@@ -236,12 +245,16 @@ static void job_collect_work(uv_work_t *w)
   for (int i = 0; i < j->n_hosts; i++) {
     ok = ok && j->hosts[i].exit_code == 0;
   }
+  smf_error_clear(&j->work_err);
+  int rc = j->kind->ended ? j->kind->ended(j, &j->work_err) : 0;
   if (!ok) {
+    if (rc != 0) {
+      smf_log(SMF_LOG_WARN, "%s %s: %s", j->kind->what, j->name, j->work_err.message);
+    }
     job_failure_reason(j);
     return;
   }
-  smf_error_clear(&j->work_err);
-  j->work_rc = j->kind->collect(j, &j->work_err);
+  j->work_rc = rc != 0 ? rc : j->kind->collect(j, &j->work_err);
 }
 
 static void job_collect_after(uv_work_t *w, int status)

@@ -132,6 +132,20 @@ int local_file_put(const struct target *t, const char *path, const char *uri,
                    struct smf_error *err);
 
 // ---------------------------------------------------------------------------
+// checkpoint.c: the training checkpoint directory (synchronous: thread pool).
+
+/// checkpoint_local_path (NULL: /opt/ml/checkpoints) is absolute without ".."
+/// components.
+bool local_checkpoint_path_ok(const char *local_path);
+/// The host directory for checkpoint_local_path: /opt/ml/X maps to ROOT/X, any
+/// other absolute path P to ROOT/P. Caller frees.
+char *local_checkpoint_dir(const char *root, const char *local_path);
+/// Store every regular file under dir at URI/RELATIVE_PATH (a missing dir
+/// stores nothing).
+int local_checkpoint_upload(const struct target *t, const char *dir, const char *uri,
+                            struct smf_error *err);
+
+// ---------------------------------------------------------------------------
 // job.c: what training and processing jobs share: preparing on the thread
 // pool, the hosts, max_run, stop, the exit bookkeeping, collecting outputs.
 
@@ -144,6 +158,8 @@ struct local_job_kind {
   int (*prepare)(struct local_job *j, struct smf_error *err);
   /// After every host succeeded: store outputs, read metrics/report into j->res.
   int (*collect)(struct local_job *j, struct smf_error *err);
+  /// Optional: after every host ended, whatever the outcome, before collect.
+  int (*ended)(struct local_job *j, struct smf_error *err);
   void (*free)(struct local_job *j);
 };
 

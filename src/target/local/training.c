@@ -126,10 +126,11 @@ static char **training_argv(const struct target_training_job *job, const char *c
 
 // The toolkit exports PYTHONPATH = sys.path with the code directory first.
 static char **training_env(const struct target_training_job *job, const char *code_dir,
-                           struct local_tk_env *tk)
+                           const char *ckpt_dir, struct local_tk_env *tk)
 {
   size_t n = 0;
-  char **over = smf_xcalloc(job->n_environment + tk->n_env + 2, sizeof(char *));
+  char **over = smf_xcalloc(job->n_environment + tk->n_env + 3, sizeof(char *));
+  over[n++] = smf_xasprintf("SMFLOW_CHECKPOINT_DIR=%s", ckpt_dir);
   for (size_t i = 0; i < job->n_environment; i++) {
     over[n++] = smf_xasprintf("%s=%s", job->environment[i].key, job->environment[i].value);
   }
@@ -147,12 +148,37 @@ static char **training_env(const struct target_training_job *job, const char *co
   return env;
 }
 
+// The host's checkpoint directory, filled from checkpoint_s3_uri (nothing there yet is fine).
+static int training_checkpoint_fetch(struct local_job *j, const char *dir, struct smf_error *err)
+{
+  struct training_data *d = j->kdata;
+  int rc = smf_mkdir_p(dir, err);
+  if (rc == 0 && d->job.checkpoint_s3_uri) {
+    const char *uri = d->job.checkpoint_s3_uri;
+    char *prefix = smf_str_endswith(uri, "/") ? smf_xstrdup(uri) : smf_xasprintf("%s/", uri);
+    struct smf_error e2 = SMF_ERROR_INIT;
+    rc = local_channel_fetch(j->t, prefix, dir, &e2);
+    if (rc == SMF_ENOENT) {
+      rc = 0;
+    } else if (rc != 0) {
+      *err = e2;
+      smf_error_prefix(err, "checkpoints");
+    }
+    free(prefix);
+  }
+  return rc;
+}
+
 static int training_prepare_host(struct local_job *j, struct local_job_host *h, int index,
                                  struct smf_error *err)
 {
   struct training_data *d = j->kdata;
   const struct target_training_job *job = &d->job;
+  char *ckpt = local_checkpoint_dir(h->root, job->checkpoint_local_path);
   int rc = local_tk_write_config(h->root, job, &d->hps, index + 1, j->n_hosts, err);
+  if (rc == 0) {
+    rc = training_checkpoint_fetch(j, ckpt, err);
+  }
   for (size_t c = 0; rc == 0 && c < job->n_channels; c++) {
     char *dir = smf_xasprintf("%s/input/data/%s", h->root, job->channels[c].name);
     rc = local_channel_fetch(j->t, job->channels[c].uri, dir, err);
@@ -177,9 +203,10 @@ static int training_prepare_host(struct local_job *j, struct local_job_host *h, 
   }
   if (rc == 0) {
     h->argv = training_argv(job, h->cwd, &tk);
-    h->env = training_env(job, h->cwd, &tk);
+    h->env = training_env(job, h->cwd, ckpt, &tk);
   }
   local_tk_env_free(&tk);
+  free(ckpt);
   return rc;
 }
 
@@ -297,6 +324,19 @@ static int training_collect(struct local_job *j, struct smf_error *err)
   return rc;
 }
 
+// Every host's checkpoints go back to checkpoint_s3_uri, as SageMaker syncs them.
+static int training_ended(struct local_job *j, struct smf_error *err)
+{
+  struct training_data *d = j->kdata;
+  int rc = 0;
+  for (int i = 0; rc == 0 && d->job.checkpoint_s3_uri && i < j->n_hosts; i++) {
+    char *dir = local_checkpoint_dir(j->hosts[i].root, d->job.checkpoint_local_path);
+    rc = local_checkpoint_upload(j->t, dir, d->job.checkpoint_s3_uri, err);
+    free(dir);
+  }
+  return rc;
+}
+
 static void training_free(struct local_job *j)
 {
   struct training_data *d = j->kdata;
@@ -311,6 +351,7 @@ static const struct local_job_kind training_kind = {
     .what = "training job",
     .prepare = training_prepare,
     .collect = training_collect,
+    .ended = training_ended,
     .free = training_free,
 };
 
@@ -336,6 +377,11 @@ static int training_make(struct target *t, const void *vjob, target_event_cb cb,
                          "are required",
                          job->channels[i].name ? job->channels[i].name : "");
     }
+  }
+  if (!local_checkpoint_path_ok(job->checkpoint_local_path)) {
+    return SMF_ERR_SET(err, SMF_EINVAL,
+                       "checkpoint_local_path '%s' must be an absolute path without '..'",
+                       job->checkpoint_local_path);
   }
   struct training_data *d = smf_xcalloc(1, sizeof(*d));
   int rc = target_hps_encode(job, t->region, &d->hps, err);
