@@ -151,25 +151,12 @@ static int eval_resume(struct step_ctx *ctx, const char *intent_json, struct smf
   return rc;
 }
 
-static void eval_cancel(struct step_ctx *ctx, int reason, bool kill_now)
-{
-  (void)kill_now;
-  if (ctx->kind_data) {
-    step_job_cancel(ctx->kind_data, reason);
-  }
-}
-
-static void eval_free(struct step_ctx *ctx)
-{
-  step_job_free(ctx->kind_data, NULL);
-}
-
 const struct step_kind step_kind_evaluate = {
     .name = "evaluate",
     .kind = DSL_KIND_EVALUATE,
     .intent = eval_intent,
     .start = eval_start,
     .resume = eval_resume,
-    .cancel = eval_cancel,
-    .free = eval_free,
+    .cancel = step_job_kind_cancel,
+    .free = step_job_kind_free,
 };

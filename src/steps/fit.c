@@ -273,25 +273,12 @@ static int fit_resume(struct step_ctx *ctx, const char *intent_json, struct smf_
   return rc;
 }
 
-static void fit_cancel(struct step_ctx *ctx, int reason, bool kill_now)
-{
-  (void)kill_now;
-  if (ctx->kind_data) {
-    step_job_cancel(ctx->kind_data, reason);
-  }
-}
-
-static void fit_free(struct step_ctx *ctx)
-{
-  step_job_free(ctx->kind_data, NULL);
-}
-
 const struct step_kind step_kind_fit = {
     .name = "fit",
     .kind = DSL_KIND_FIT,
     .intent = fit_intent,
     .start = fit_start,
     .resume = fit_resume,
-    .cancel = fit_cancel,
-    .free = fit_free,
+    .cancel = step_job_kind_cancel,
+    .free = step_job_kind_free,
 };

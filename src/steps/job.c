@@ -317,3 +317,16 @@ void step_job_free(struct step_job *sj, void (*extra)(struct step_job *sj))
   free(sj->tmp);
   uv_close((uv_handle_t *)&sj->timer, step_job_on_close);
 }
+
+void step_job_kind_cancel(struct step_ctx *ctx, int reason, bool kill_now)
+{
+  (void)kill_now;
+  if (ctx->kind_data) {
+    step_job_cancel(ctx->kind_data, reason);
+  }
+}
+
+void step_job_kind_free(struct step_ctx *ctx)
+{
+  step_job_free(ctx->kind_data, NULL);
+}

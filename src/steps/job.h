@@ -54,6 +54,10 @@ void step_job_cancel(struct step_job *sj, int reason);
 /// Release: closes the timer, then frees sj (which must come from smf_xcalloc).
 /// `extra` (may be NULL) is called first to free the kind's own members.
 void step_job_free(struct step_job *sj, void (*extra)(struct step_job *sj));
+/// step_kind.cancel and .free of the kinds whose kind_data is their struct
+/// step_job (fit, evaluate): stop the job / release it.
+void step_job_kind_cancel(struct step_ctx *ctx, int reason, bool kill_now);
+void step_job_kind_free(struct step_ctx *ctx);
 /// Metrics of a result as a map name → number (in ctx->arena).
 struct dsl_node *step_job_metrics(struct step_ctx *ctx, const struct target_job_result *r);
 /// outputs[key] = string (skipped when NULL).
