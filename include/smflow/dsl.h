@@ -27,6 +27,7 @@ struct dsl_mark {
 };
 
 struct dsl_node;
+struct json_t;  // jansson
 
 struct dsl_pair {
   const char *key;
@@ -94,6 +95,9 @@ char *dsl_node_to_json(const struct dsl_node *n);
 #define DSL_JSON_PYTHON 1u
 /// dsl_node_to_json with DSL_JSON_* flags. Caller frees.
 char *dsl_node_to_json_flags(const struct dsl_node *n, unsigned flags);
+/// A value tree from a jansson value (objects → maps in their key order, arrays → seqs,
+/// integers/reals/strings/booleans/null → scalars). New tree in `a`; `j` is borrowed.
+struct dsl_node *dsl_node_from_jansson(struct smf_arena *a, const struct json_t *j);
 
 // ---------------------------------------------------------------------------
 // Diagnostics: every problem of a file, reported in one pass, sorted by position.

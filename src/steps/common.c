@@ -164,38 +164,7 @@ const char *const *step_argv(struct step_ctx *ctx, const struct dsl_node *cmd, s
 
 struct dsl_node *step_json_node(struct step_ctx *ctx, const json_t *j)
 {
-  struct smf_arena *a = ctx->arena;
-  switch (json_typeof(j)) {
-  case JSON_OBJECT: {
-    struct dsl_node *m = dsl_node_new(a, DSL_MAP);
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)j, k, v)
-    {
-      dsl_map_set(a, m, smf_arena_strdup(a, k), step_json_node(ctx, v));
-    }
-    return m;
-  }
-  case JSON_ARRAY: {
-    struct dsl_node *s = dsl_node_new(a, DSL_SEQ);
-    for (size_t i = 0; i < json_array_size(j); i++) {
-      dsl_seq_push(a, s, step_json_node(ctx, json_array_get(j, i)));
-    }
-    return s;
-  }
-  case JSON_STRING:
-    return dsl_node_str(a, json_string_value(j), json_string_length(j));
-  case JSON_INTEGER:
-    return dsl_node_int(a, json_integer_value(j));
-  case JSON_REAL:
-    return dsl_node_float(a, json_real_value(j));
-  case JSON_TRUE:
-    return dsl_node_bool(a, true);
-  case JSON_FALSE:
-    return dsl_node_bool(a, false);
-  default:
-    return dsl_node_new(a, DSL_NULL);
-  }
+  return dsl_node_from_jansson(ctx->arena, j);
 }
 
 void step_fail(struct step_ctx *ctx, int code, enum smf_errclass klass, const char *fmt, ...)

@@ -193,43 +193,6 @@ static const char *luaco__http_start(struct step_luaco *l, const struct dsl_node
 
 // ---- aws ----
 
-static struct dsl_node *luaco__json_node(struct smf_arena *a, const json_t *j)
-{
-  switch (json_typeof(j)) {
-  case JSON_OBJECT: {
-    struct dsl_node *m = dsl_node_new(a, DSL_MAP);
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)j, k, v)
-    {
-      dsl_map_set(a, m, k, luaco__json_node(a, v));
-    }
-    return m;
-  }
-  case JSON_ARRAY: {
-    struct dsl_node *s = dsl_node_new(a, DSL_SEQ);
-    size_t i;
-    json_t *v;
-    json_array_foreach(j, i, v)
-    {
-      dsl_seq_push(a, s, luaco__json_node(a, v));
-    }
-    return s;
-  }
-  case JSON_STRING:
-    return dsl_node_str(a, json_string_value(j), json_string_length(j));
-  case JSON_INTEGER:
-    return dsl_node_int(a, (int64_t)json_integer_value(j));
-  case JSON_REAL:
-    return dsl_node_float(a, json_real_value(j));
-  case JSON_TRUE:
-  case JSON_FALSE:
-    return dsl_node_bool(a, json_is_true(j));
-  default:
-    return dsl_node_new(a, DSL_NULL);
-  }
-}
-
 static void luaco__aws_done(json_t *result, const struct smf_error *err, void *data)
 {
   struct step_luaco *l = data;
@@ -243,7 +206,7 @@ static void luaco__aws_done(json_t *result, const struct smf_error *err, void *d
   }
   struct smf_arena *a = &l->wa;
   if (result != NULL) {
-    lx_co_answer(l->co, luaco__json_node(a, result));
+    lx_co_answer(l->co, dsl_node_from_jansson(a, result));
   } else {
     struct dsl_node *e = dsl_node_new(a, DSL_MAP);
     const char *code = err->aws_code[0] ? err->aws_code : smf_errname(err->code);
