@@ -68,25 +68,6 @@ static bool rt_version_ge(const char *a, const char *b)
   return true;
 }
 
-// The SDK's s3.s3_path_join(a, b, c): pieces joined with one '/', no trailing '/'.
-static char *rt_path_join(const char *a, const char *b, const char *c)
-{
-  struct smf_buf buf = {0};
-  const char *parts[] = {a, b, c};
-  for (size_t i = 0; i < 3; i++) {
-    const char *p = parts[i];
-    size_t n = strlen(p);
-    while (n > 0 && p[n - 1] == '/' && !(i == 0 && n == 5 && smf_str_startswith(p, "s3://"))) {
-      n--;
-    }
-    if (buf.len && smf_buf_cstr(&buf)[buf.len - 1] != '/') {
-      smf_buf_puts(&buf, "/");
-    }
-    smf_buf_append(&buf, p, n);
-  }
-  return smf_buf_steal(&buf);
-}
-
 // EstimatorBase.CONTAINER_CODE_CHANNEL_SOURCEDIR_PATH.
 #define RT_CODE_CHANNEL_PATH "/opt/ml/input/data/code/sourcedir.tar.gz"
 
@@ -97,77 +78,15 @@ static bool rt_isolated(const struct target_training_job *job)
          job->entry_point && job->submit_dir_uri;
 }
 
-static void rt_hp(json_t *hps, const char *name, json_t *v)
-{
-  struct smf_buf b = {0};
-  target_py_dumps_compact(v, &b);  // scalars only here: same text as json.dumps
-  json_object_set_new(hps, name, json_string(smf_buf_cstr(&b)));
-  smf_buf_free(&b);
-  json_decref(v);
-}
-
 static bool rt_enabled(const struct dsl_node *dist, const char *key)
 {
   const struct dsl_node *d = dsl_map_get(dist, key);
   return d && d->type == DSL_MAP && dsl_map_bool(d, "enabled", false);
 }
 
-// Framework._distribution_configuration (parameter_server, mpi, smdistributed).
-// `ddp` (or NULL) is a pytorchddp map, which the SDK's PyTorch estimator
-// rewrites to smdistributed: {dataparallel: ddp} before this runs.
-static void rt_dist_generic(const struct dsl_node *dist, const struct dsl_node *ddp,
-                            const char *itype, json_t *hps)
-{
-  const struct dsl_node *ps = dsl_map_get(dist, "parameter_server");
-  if (ps) {
-    rt_hp(hps, "sagemaker_parameter_server_enabled",
-          json_boolean(rt_enabled(dist, "parameter_server")));
-  }
-  const struct dsl_node *mpi = dsl_map_get(dist, "mpi");
-  if (mpi) {
-    rt_hp(hps, "sagemaker_mpi_enabled", json_boolean(rt_enabled(dist, "mpi")));
-    const struct dsl_node *pph = dsl_map_get(mpi, "processes_per_host");
-    if (pph && pph->type == DSL_INT && pph->u.i != 0) {
-      rt_hp(hps, "sagemaker_mpi_num_of_processes_per_host", json_integer(pph->u.i));
-    }
-    const char *opts = awst_spec_str(mpi, "custom_mpi_options");
-    rt_hp(hps, "sagemaker_mpi_custom_mpi_options", json_string(opts ? opts : ""));
-  }
-  const struct dsl_node *smd = dsl_map_get(dist, "smdistributed");
-  if (smd || ddp) {
-    const struct dsl_node *dpn = ddp ? ddp : dsl_map_get(smd, "dataparallel");
-    bool dp = dpn && dpn->type == DSL_MAP && dsl_map_bool(dpn, "enabled", false);
-    rt_hp(hps, "sagemaker_distributed_dataparallel_enabled", json_boolean(dp));
-    rt_hp(hps, "sagemaker_instance_type", itype ? json_string(itype) : json_null());
-    if (dp) {
-      const char *o = awst_spec_str(dpn, "custom_mpi_options");
-      rt_hp(hps, "sagemaker_distributed_dataparallel_custom_mpi_options", json_string(o ? o : ""));
-    }
-  }
-}
-
-// PyTorch._pytorch_distribution_configuration, after PyTorch.__init__ has
-// rewritten pytorchddp to smdistributed dataparallel (so the SDK never sends
-// sagemaker_pytorch_ddp_enabled).
-static void rt_dist_pytorch(const struct dsl_node *dist, const char *itype, json_t *hps)
-{
-  const struct dsl_node *ddp = dsl_map_get(dist, "pytorchddp");
-  if (!ddp && rt_enabled(dist, "torch_distributed")) {
-    if (dsl_map_get(dist, "smdistributed")) {
-      rt_dist_generic(dist, NULL, itype, hps);
-    }
-    rt_hp(hps, "sagemaker_torch_distributed_enabled", json_true());
-    if (itype) {
-      rt_hp(hps, "sagemaker_instance_type", json_string(itype));
-    }
-    return;
-  }
-  rt_dist_generic(dist, ddp, itype, hps);
-}
-
 // HyperParameters: the user's values, sagemaker_* and the framework's keys.
-static int rt_hyperparameters(const struct target_training_job *job, const char *fw,
-                              const char *region, json_t *body, struct smf_error *err)
+static int rt_hyperparameters(const struct target_training_job *job, const char *region,
+                              json_t *body, struct smf_error *err)
 {
   json_t *hps = json_object();
   if (job->entry_point) {
@@ -197,24 +116,9 @@ static int rt_hyperparameters(const struct target_training_job *job, const char 
       json_decref(v);
     }
   }
-  const struct dsl_node *dist = job->spec ? dsl_map_get(job->spec, "distribution") : NULL;
-  const char *itype = job->resources.instance_type;
-  bool mpi = false;
-  if (fw && dist && dist->type == DSL_MAP) {
-    if (strcmp(fw, "pytorch") == 0) {
-      rt_dist_pytorch(dist, itype, hps);
-    } else if (strcmp(fw, "tensorflow") == 0 || strcmp(fw, "huggingface") == 0) {
-      rt_dist_generic(dist, NULL, itype, hps);
-      mpi = rt_enabled(dist, "mpi");
-    }
-  }
-  if (fw && strcmp(fw, "tensorflow") == 0) {
-    const char *md = awst_spec_str(job->spec, "model_dir");
-    char *def =
-        mpi ? smf_xstrdup("/opt/ml/model") : rt_path_join(job->output_path, job->job_name, "model");
-    rt_hp(hps, "model_dir", json_string(md ? md : def));
-    free(def);
-  }
+  // The distribution keys and TensorFlow's model_dir come in through
+  // job->framework_hyperparameters (src/steps/fit_dist.c), encoded above with the
+  // user's values: one rule for both targets.
   if (json_object_size(hps) > 0) {
     json_object_set_new(body, "HyperParameters", hps);
   } else {
@@ -471,7 +375,7 @@ int awst_training_request(const struct awst_env *env, const struct target_traini
     }
     json_object_set_new(body, "InputDataConfig", ch);
   }
-  if ((rc = rt_hyperparameters(job, fw, env->region, body, err)) != 0) {
+  if ((rc = rt_hyperparameters(job, env->region, body, err)) != 0) {
     goto fail;
   }
   if (job->n_environment) {
