@@ -336,6 +336,11 @@ struct target_hosting_ops {
   /// InvokeEndpoint; the local target's endpoints are plain HTTP, see `smflow invoke`).
   int (*invoke)(struct target *t, const struct target_invoke *req, target_invoke_cb cb, void *data,
                 struct smf_error *err);
+  /// Optional (NULL: a deploy step restores by deploying `deployed_spec` again):
+  /// serve the existing endpoint config `config_name` again, creating nothing
+  /// (aws: UpdateEndpoint back to it, then DescribeEndpoint until InService).
+  int (*restore)(struct target *t, const char *endpoint, const char *config_name,
+                 target_endpoint_cb cb, void *data, struct smf_error *err);
 };
 
 // ---------------------------------------------------------------------------

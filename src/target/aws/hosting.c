@@ -5,6 +5,10 @@
 // until InService. A failed update is undone: UpdateEndpoint back to the
 // previous config, and the failure says so. A Create* resent after an
 // ambiguous failure meets "already exists", which counts as success.
+//
+// restore (a deploy step whose smoke test failed): DescribeEndpointConfig of
+// the config served before (its model, for the record), UpdateEndpoint back to
+// it, DescribeEndpoint until InService; nothing is created.
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +17,16 @@
 #include "smflow/util.h"
 #include "target/aws/awst.h"
 
-enum dep_phase { DEP_DESCRIBE, DEP_MODEL, DEP_CONFIG, DEP_ENDPOINT, DEP_WAIT, DEP_RESTORE };
+enum dep_phase {
+  DEP_DESCRIBE,
+  DEP_MODEL,
+  DEP_CONFIG,
+  DEP_ENDPOINT,
+  DEP_WAIT,
+  DEP_RESTORE,
+  DEP_REVERT_CONFIG,  ///< restore: DescribeEndpointConfig
+  DEP_REVERT,         ///< restore: UpdateEndpoint
+};
 
 struct dep {
   struct target *t;
@@ -211,6 +224,19 @@ static void dep_cb(json_t *res, const struct smf_error *err, void *data)
     }
     dep_wait_result(d, res);
     return;
+  case DEP_REVERT_CONFIG:
+  case DEP_REVERT:
+    if (res == NULL) {
+      dep_fail(d, d->phase == DEP_REVERT ? "UpdateEndpoint" : "DescribeEndpointConfig", err);
+      return;
+    }
+    if (d->phase == DEP_REVERT_CONFIG) {
+      const char *m = json_string_value(json_object_get(
+          json_array_get(json_object_get(res, "ProductionVariants"), 0), "ModelName"));
+      d->model_name = m ? smf_xstrdup(m) : NULL;
+    }
+    d->phase = d->phase == DEP_REVERT ? DEP_WAIT : DEP_REVERT;
+    break;
   case DEP_RESTORE: {
     struct smf_error e = SMF_ERROR_INIT;
     SMF_ERR_SET(&e, SMF_EAWS, "endpoint %s: deploying %s failed (%s); %s %s", d->endpoint,
@@ -262,9 +288,14 @@ static void dep_step(struct dep *d)
     }
     break;
   case DEP_RESTORE:
+  case DEP_REVERT:
     op = "UpdateEndpoint";
-    body =
-        json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName", d->prev_config);
+    body = json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName",
+                     d->phase == DEP_REVERT ? d->config_name : d->prev_config);
+    break;
+  case DEP_REVERT_CONFIG:
+    op = "DescribeEndpointConfig";
+    body = json_pack("{s:s}", "EndpointConfigName", d->config_name);
     break;
   }
   struct aws_json_opts opts = {.on_ambiguous = dep_ambiguous, .ambiguous_data = d};
@@ -442,9 +473,23 @@ static int host_describe(struct target *t, const char *endpoint, target_endpoint
   return rc;
 }
 
+// Serve config_name again (a failed smoke test): see the top of the file.
+static int host_restore(struct target *t, const char *endpoint, const char *config_name,
+                        target_endpoint_cb cb, void *data, struct smf_error *err)
+{
+  (void)err;
+  struct dep *d = dep_new(t, endpoint, data);
+  d->cb = cb;
+  d->config_name = smf_xstrdup(config_name);
+  d->phase = DEP_REVERT_CONFIG;
+  dep_later(d);
+  return 0;
+}
+
 const struct target_hosting_ops awst_hosting_ops = {
     .deploy = host_deploy,
     .describe = host_describe,
     .remove = awst_endpoint_remove,
     .invoke = awst_endpoint_invoke,
+    .restore = host_restore,
 };
