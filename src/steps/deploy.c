@@ -190,8 +190,7 @@ static void dep_smoke_verdict(struct deploy *d, long status, const char *why, co
     return;
   }
   if (status == 0) {
-    snprintf(d->failure, sizeof(d->failure), "smoke test of %s failed: %s", d->spec.endpoint,
-             why);
+    snprintf(d->failure, sizeof(d->failure), "smoke test of %s failed: %s", d->spec.endpoint, why);
   } else {
     int n = len > 300 ? 300 : (int)len;
     snprintf(d->failure, sizeof(d->failure), "smoke test of %s: HTTP %ld, expected %ld: %.*s%s%s%s",
@@ -333,7 +332,9 @@ static void dep_on_described(void *data, int status, const struct target_endpoin
   dep_deploy(d);
 }
 
-// model_package resolved: take its model data and image.
+// model_package resolved: the version's ARN (what aws's CreateModel names, as
+// the SDK's ModelPackage.deploy does), its model data and image (what the
+// local target serves).
 static void dep_on_package(void *data, int status, const struct target_model_package *pkgs,
                            size_t n, const struct smf_error *err)
 {
@@ -355,6 +356,7 @@ static void dep_on_package(void *data, int status, const struct target_model_pac
     }
     d->spec.model_data = dep_dup(ctx, pkgs[i].model_data);
     d->spec.image_uri = dep_dup(ctx, pkgs[i].image_uri);
+    d->spec.model_package_arn = dep_dup(ctx, pkgs[i].arn);
     step_ctx_log(ctx, "model package %s: %s", pkgs[i].arn, pkgs[i].model_data);
     struct smf_error e = SMF_ERROR_INIT;
     if (target_endpoint_describe(d->t, d->spec.endpoint, dep_on_described, d, &e) != 0) {

@@ -268,6 +268,10 @@ struct target_endpoint_spec {
   const char *config_name;  ///< a new, uniquely named config per deploy
   const char *model_data;   ///< model.tar.gz URI (repacked with code/ when entry_point is set)
   const char *image_uri;
+  /// The registered version deployed (`model_package`), or NULL. aws: CreateModel
+  /// names it (ModelPackageName) as the SDK's ModelPackage.deploy does; the local
+  /// target serves model_data / image_uri, which the step fills from the registry.
+  const char *model_package_arn;
   const char *entry_point;  ///< SAGEMAKER_PROGRAM
   const char *source_dir;   ///< local directory of the inference code, or NULL
   const char *instance_type;
@@ -350,6 +354,10 @@ struct target_model_package {
   const char *group;
   int version;
   const char *arn;
+  /// create_version: the name the inference code is stored under when an
+  /// entry_point is given (aws: s3://DEFAULT_BUCKET/NAME/...; the SDK's
+  /// name_from_image), deterministic per attempt; NULL: none.
+  const char *model_name;
   const char *approval;  ///< Approved | PendingManualApproval | Rejected
   const char *model_data;
   const char *image_uri;

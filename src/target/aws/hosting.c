@@ -366,16 +366,13 @@ static void dep_repacked(void *data, int status, const struct smf_error *err)
     return;
   }
   if (status != 0) {
-    dep_fail(d, "repack", err);
+    dep_fail(d, "inference code", err);
     return;
   }
   d->phase = DEP_DESCRIBE;
   dep_later(d);
 }
 
-// Model.deploy with an entry point repacks the model with its code (SDK:
-// s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz); the container then finds the
-// code in /opt/ml/model/code (SAGEMAKER_SUBMIT_DIRECTORY).
 json_t *awst_endpoint_request(const char *endpoint, const char *config_name, const json_t *config)
 {
   json_t *body =
@@ -386,17 +383,21 @@ json_t *awst_endpoint_request(const char *endpoint, const char *config_name, con
   return body;
 }
 
-char *awst_repack_uri(const char *default_bucket, const char *model_name)
+// Model.deploy with an entry point places the code as the model class does
+// (awst_code_mode): repacked into the model (the container finds it in
+// /opt/ml/model/code) or uploaded beside it as sourcedir.tar.gz; the
+// CreateModel body already names where (awst_model_request).
+static int dep_place_code(struct dep *d, const struct target_endpoint_spec *spec,
+                          enum awst_code mode, struct smf_error *err)
 {
-  return smf_xasprintf("s3://%s/%s/model.tar.gz", default_bucket, model_name);
-}
-
-static int dep_repack(struct dep *d, const struct target_endpoint_spec *spec, struct smf_error *err)
-{
-  char *dest = awst_repack_uri(awst_of(d->t)->default_bucket, spec->model_name);
-  json_object_set_new(json_object_get(d->model, "PrimaryContainer"), "ModelDataUrl",
-                      json_string(dest));
-  int rc = awst_repack(d->t, spec, dest, dep_repacked, d, err);
+  const char *bucket = awst_of(d->t)->default_bucket;
+  struct awst_code_src code = {spec->entry_point, spec->source_dir};
+  char *dest = mode == AWST_CODE_REPACK ? awst_repack_uri(bucket, spec->model_name)
+                                        : awst_sourcedir_uri(bucket, spec->model_name);
+  int rc =
+      mode == AWST_CODE_REPACK
+          ? awst_repack(d->t, spec->model_data, &code, spec->model_name, dest, dep_repacked, d, err)
+          : awst_code_upload(d->t, &code, spec->model_name, dest, dep_repacked, d, err);
   free(dest);
   if (rc == 0) {
     d->inflight++;
@@ -422,8 +423,15 @@ static int host_deploy(struct target *t, const struct target_endpoint_spec *spec
   d->model_name = smf_xstrdup(spec->model_name);
   d->config_name = smf_xstrdup(spec->config_name);
   d->phase = DEP_DESCRIBE;
-  if (spec->entry_point && spec->model_data && smf_str_startswith(spec->model_data, "s3://")) {
-    rc = dep_repack(d, spec, err);
+  bool has_dir =
+      spec->spec ? awst_spec_str(spec->spec, "source_dir") != NULL : spec->source_dir != NULL;
+  enum awst_code mode = spec->model_package_arn
+                            ? AWST_CODE_NONE
+                            : awst_code_mode(awst_spec_str(spec->spec, "framework"),
+                                             awst_spec_str(spec->spec, "framework_version"),
+                                             spec->entry_point, has_dir);
+  if (mode == AWST_CODE_UPLOAD || (mode == AWST_CODE_REPACK && spec->model_data)) {
+    rc = dep_place_code(d, spec, mode, err);
     if (rc != 0) {
       dep_close(d);
     }
