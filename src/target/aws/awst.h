@@ -119,6 +119,10 @@ int awst_model_package_request(const struct awst_env *env, const struct target_m
 enum smf_errclass awst_failure_class(const char *failure_reason, const char *secondary_status);
 /// The class of a failed API call (its AWS error code).
 enum smf_errclass awst_api_class(const struct smf_error *err);
+/// Say what failed before err's message, once: "SUBJECT: WHAT: message", or
+/// "SUBJECT: message" when the message names WHAT already (the client's errors
+/// read "Service Operation: HTTP 403 Code: message (request id X)").
+void awst_error_context(struct smf_error *e, const char *subject, const char *what);
 
 // ---------------------------------------------------------------------------
 // The groups of the vtable.

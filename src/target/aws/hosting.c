@@ -119,7 +119,9 @@ static void dep_finish(struct dep *d, int status, const char *ep_status,
 static void dep_fail(struct dep *d, const char *what, const struct smf_error *err)
 {
   struct smf_error e = *err;
-  smf_error_prefix(&e, "%s %s: ", what, d->endpoint);
+  char subject[300];
+  snprintf(subject, sizeof(subject), "endpoint %s", d->endpoint);
+  awst_error_context(&e, subject, what);
   if (e.klass == SMF_CLASS_NONE) {
     e.klass = awst_api_class(err);
   }
@@ -211,7 +213,8 @@ static void dep_cb(json_t *res, const struct smf_error *err, void *data)
       dep_fail(d,
                d->phase == DEP_MODEL    ? "CreateModel"
                : d->phase == DEP_CONFIG ? "CreateEndpointConfig"
-                                        : "Create/UpdateEndpoint",
+               : d->prev_config         ? "UpdateEndpoint"
+                                        : "CreateEndpoint",
                err);
       return;
     }
