@@ -127,6 +127,22 @@ PY
 grep -q 's3:UploadPart(x2)' "$tmp/table" || { echo "table: no UploadPart(x2)" >&2; cat "$tmp/table"; exit 1; }
 grep -q 'stored unless it exists' "$tmp/table" || { echo "table: no upload note" >&2; exit 1; }
 
+# Code that cannot be packed: the run would fail, and plan says so.
+mkdir -p "$tmp/bad"
+printf 'smflow: 1\nname: bad\nsteps:\n  code:\n    upload: {source_dir: nothere}\n  use:\n    needs: [code]\n    run: "echo ${steps.code.uri}"\n' \
+  >"$tmp/bad/pipeline.yaml"
+TMPDIR="$tmp/plantmp" "$smflow" plan --json --target aws "$tmp/bad/pipeline.yaml" >"$tmp/bad.json"
+TMPDIR="$tmp/plantmp" "$smflow" plan --target aws "$tmp/bad/pipeline.yaml" >"$tmp/bad.table"
+grep -q 'the run would fail: source directory .*nothere' "$tmp/bad.table" || { cat "$tmp/bad.table"; exit 1; }
+[ -z "$(ls -A "$tmp/plantmp")" ] || { echo "plan left files in TMPDIR" >&2; exit 1; }
+python3 - "$tmp/bad.json" <<'PY'
+import json, sys
+d = {s["id"]: s for s in json.load(open(sys.argv[1]))["steps"]}
+assert d["code"]["action"] == "unknown" and "outputs" not in d["code"], d["code"]
+assert "nothere" in d["code"]["requests"][0]["error"], d["code"]
+assert d["use"]["action"] == "unknown", d["use"]
+PY
+
 echo "== local target: planned outputs are the run's"
 plan local "$tmp/local.plan.json"
 "$smflow" run -q --target local --only code --only blob "$p/pipeline.yaml"
