@@ -11,6 +11,8 @@
 //   run      otherwise.
 // and the requests each would send, described per target by plan__targets
 // (bodies as JSON; environment values whose names look secret are "***").
+// An upload's code is packed as a run packs it (plan_upload.c): its outputs
+// but `reused` are then known to later steps, as a cached step's are.
 // Nothing is written: the state database is read only when it exists.
 #include <ctype.h>
 #include <stdio.h>
