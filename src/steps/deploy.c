@@ -240,6 +240,10 @@ static int dep_smoke_start(struct deploy *d, struct smf_error *err)
                                 .len = d->body_len};
     rc = target_endpoint_invoke(d->t, &req, dep_on_invoked, d, err);
     d->invoking = rc == 0;
+    if (rc == 0) {
+      step_ctx_log(d->ctx, "smoke test of %s: InvokeEndpoint, %zu bytes of %s", req.endpoint,
+                   req.len, req.content_type ? req.content_type : "application/octet-stream");
+    }
     return rc;
   }
   if (rc == 0) {

@@ -7,7 +7,8 @@
 #     with a clear message and removes the new endpoint (it had no previous one);
 #   - against tests/tools/fake_sagemaker_hosting.py (moto has no UpdateEndpoint):
 #     an update whose smoke test fails is undone with UpdateEndpoint back to the
-#     previous config; a model error (HTTP 424) names its code and request id.
+#     previous config; a model error (HTTP 424) names its code and request id;
+#     a step timeout during the request fails the step at once.
 set -euo pipefail
 src=${SMF_SOURCE_DIR:?}
 smflow=${SMFLOW:?}
@@ -152,4 +153,16 @@ for want in "smoke test of smf-modelerror: HTTP 424, expected 200" "ModelError" 
   "Received server error (500) from model" "request id fake-invoke-424"; do
   grep -qF "$want" "$tmp/err.out" || { cat "$tmp/err.out" >&2; die "the failure lacks '$want'"; }
 done
+echo "== a timeout during the smoke test fails the step at once"
+pipeline "$tmp/slow" smf-slow slow 200
+printf '    timeout: 4s\n' >>"$tmp/slow/pipeline.yaml"
+start=$(date +%s)
+rc=0
+fake_run "$tmp/slow" || rc=$?
+took=$(($(date +%s) - start))
+[ "$rc" = 1 ] || { cat "$tmp/slow.out" >&2; die "a timed-out smoke test exited $rc, want 1"; }
+[ "$took" -lt 15 ] || die "the run waited ${took}s for the smoke test's answer"
+grep -q "Timeout: timed out after 4.0s" "$tmp/slow.out" || { cat "$tmp/slow.out" >&2; die "no timeout failure"; }
+grep -q "smoke test of smf-slow: InvokeEndpoint, 6 bytes of text/csv" "$tmp"/slow/.smflow/logs/*/deploy.1.log || {
+  cat "$tmp"/slow/.smflow/logs/*/deploy.1.log >&2; die "the timeout did not come during the smoke test"; }
 echo "aws smoke: ok"

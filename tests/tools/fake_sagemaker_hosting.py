@@ -11,7 +11,8 @@ contains "broken" makes its configs fail: an endpoint updated to one goes
 Updating, then Failed with a FailureReason (so that the caller must restore the
 previous config). SageMaker Runtime's InvokeEndpoint (POST
 /endpoints/NAME/invocations) answers 200 "ok", or 424 ModelError when the
-endpoint's model image contains "modelerror". Every request is appended to
+endpoint's model image contains "modelerror", after 20 s when it contains
+"slow". Every request is appended to
 LOGFILE as moto's recorder writes it (headers, body), for
 tests/tools/check_shapes.py.
 Signatures are not checked here (moto checks them in the other tests).
@@ -21,6 +22,7 @@ import json
 import socketserver
 import sys
 import threading
+import time
 
 LOG = open(sys.argv[1], "a", buffering=1)
 lock = threading.Lock()
@@ -39,7 +41,8 @@ def handle(op, b):
         if b["ModelName"] in models:
             return 400, {"__type": "ValidationException", "message": "Cannot create already existing model"}
         image = b["PrimaryContainer"].get("Image", "")
-        models[b["ModelName"]] = {"broken": "broken" in image, "modelerror": "modelerror" in image}
+        models[b["ModelName"]] = {"broken": "broken" in image, "modelerror": "modelerror" in image,
+                                  "slow": "slow" in image}
         return 200, {"ModelArn": arn("model", b["ModelName"])}
     if op == "CreateEndpointConfig":
         broken = any(models.get(v["ModelName"], {}).get("broken") for v in b["ProductionVariants"])
@@ -123,6 +126,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(n).decode(errors="replace")
         target = self.headers.get("X-Amz-Target", "")
         if self.path.startswith("/endpoints/") and self.path.endswith("/invocations"):
+            with lock:
+                e = endpoints.get(self.path.split("/")[2])
+                ms = configs.get(e["config"], {}).get("models", []) if e else []
+                slow = any(models.get(m, {}).get("slow") for m in ms)
+            if slow:
+                time.sleep(20)
             with lock:
                 LOG.write(json.dumps({"headers": dict(self.headers), "method": "POST",
                                       "url": self.path, "body": body, "body_encoded": False}) + "\n")
