@@ -357,6 +357,52 @@ TEST(model_request_per_framework)
   ASSERT_CONTAINS(err.message, "drop entry_point");
 }
 
+// register with an entry point: the same placement as deploy, under the
+// package's model_name, and Framework for the framework models.
+TEST(package_request_code)
+{
+  struct dsl_node *rs = dsl_node_new(&arena, DSL_MAP);
+  dsl_map_set(&arena, rs, "framework", str("pytorch"));
+  dsl_map_set(&arena, rs, "framework_version", str("2.1"));
+  dsl_map_set(&arena, rs, "py_version", str("py310"));
+  dsl_map_set(&arena, rs, "entry_point", str("inference.py"));
+  dsl_map_set(&arena, rs, "source_dir", str("code"));
+  struct dsl_node *inst = dsl_node_new(&arena, DSL_SEQ);
+  dsl_seq_push(&arena, inst, str("ml.m5.large"));
+  dsl_map_set(&arena, rs, "inference_instances", inst);
+  struct target_model_package pkg = {.group = "g",
+                                     .model_name = "pytorch-RUN-reg-1",
+                                     .model_data = "s3://b/m.tar.gz",
+                                     .image_uri = "pytorch",
+                                     .spec = rs};
+  json_t *pb = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(awst_model_package_request(&env, &pkg, &pb, &err), 0);
+  char *p = dump(json_object_get(pb, "InferenceSpecification"));
+  ASSERT_CONTAINS(p, "\"Framework\":\"PYTORCH\"");
+  ASSERT_CONTAINS(p,
+                  "\"ModelDataUrl\":\"s3://sagemaker-eu-west-1-123456789012/"
+                  "pytorch-RUN-reg-1/model.tar.gz\"");
+  ASSERT_CONTAINS(p, "\"SAGEMAKER_SUBMIT_DIRECTORY\":\"/opt/ml/model/code\"");
+  free(p);
+  json_decref(pb);
+  // the generic model with an entry point alone: uploaded, no Framework
+  struct dsl_node *gs = dsl_node_new(&arena, DSL_MAP);
+  dsl_map_set(&arena, gs, "entry_point", str("serve/inference.py"));
+  pkg.spec = gs;
+  pkg.image_uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mine:1";
+  ASSERT_EQ(awst_model_package_request(&env, &pkg, &pb, &err), 0);
+  p = dump(json_object_get(pb, "InferenceSpecification"));
+  ASSERT(strstr(p, "Framework") == NULL);
+  ASSERT_CONTAINS(p, "\"ModelDataUrl\":\"s3://b/m.tar.gz\"");
+  ASSERT_CONTAINS(p, "\"SAGEMAKER_PROGRAM\":\"inference.py\"");
+  ASSERT_CONTAINS(p,
+                  "\"SAGEMAKER_SUBMIT_DIRECTORY\":\"s3://sagemaker-eu-west-1-123456789012/"
+                  "pytorch-RUN-reg-1/sourcedir.tar.gz\"");
+  free(p);
+  json_decref(pb);
+}
+
 int main(void)
 {
   RUN_TEST(failure_classes);
@@ -367,6 +413,7 @@ int main(void)
   RUN_TEST(model_and_package_requests);
   RUN_TEST(code_modes);
   RUN_TEST(model_request_per_framework);
+  RUN_TEST(package_request_code);
   smf_arena_free(&arena);
   return TEST_REPORT();
 }
