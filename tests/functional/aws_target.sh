@@ -242,6 +242,14 @@ code = "s3://sagemaker-eu-west-1-123456789012/%s/sourcedir.tar.gz" % sys.argv[4]
 assert c["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == code, c
 assert c["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py", c
 PY
+# The endpoint records keep the model each one serves (the package's, from the registry).
+"$smflow" endpoints list --json --state-dir "$tmp/full/.smflow" | python3 -c '
+import json, sys
+e = {x["name"]: x for x in json.load(sys.stdin)["endpoints"]}
+o = {s["id"]: s.get("outputs", {}) for s in json.load(open(sys.argv[1]))["steps"]}
+assert e["awsfull-pkg"]["model_data"] == o["train"]["model_data"], e
+assert e["awsfull"]["model_data"] == o["train"]["model_data"], e
+' "$tmp/full.status.json"
 awsc s3 cp "s3://sagemaker-eu-west-1-123456789012/$model/sourcedir.tar.gz" "$tmp/sourcedir-up.tar.gz" --quiet
 tar -tzf "$tmp/sourcedir-up.tar.gz" | grep -qx 'inference.py' || {
   echo "the uploaded code lacks inference.py at its root" >&2; tar -tzf "$tmp/sourcedir-up.tar.gz"; exit 1; }

@@ -33,6 +33,7 @@ struct dep {
   enum dep_phase phase;
   json_t *model, *config, *deploy_config;
   char *endpoint, *model_name, *config_name, *prev_config, *arn, *failure;
+  char *model_data;  ///< for the record: the container's, else the model package's
   target_endpoint_cb cb;
   void *data;
   uv_timer_t timer;
@@ -56,6 +57,7 @@ static void dep_release(struct dep *d)
   free(d->prev_config);
   free(d->arn);
   free(d->failure);
+  free(d->model_data);
   awst_live_remove(d->t, &d->live);
   free(d);
 }
@@ -108,9 +110,7 @@ static void dep_finish(struct dep *d, int status, const char *ep_status,
                                       .status = ep_status};
   d->finished = true;
   if (status == 0) {
-    awst_endpoint_record(d->t, d->endpoint, d->config_name, d->model_name,
-                         json_string_value(json_object_get(
-                             json_object_get(d->model, "PrimaryContainer"), "ModelDataUrl")));
+    awst_endpoint_record(d->t, d->endpoint, d->config_name, d->model_name, d->model_data);
   }
   d->cb(d->data, status, status == 0 ? &info : NULL, err);
   dep_close(d);
@@ -425,6 +425,10 @@ static int host_deploy(struct target *t, const struct target_endpoint_spec *spec
   d->deploy_config = dep_deployment_config(spec->spec);
   d->model_name = smf_xstrdup(spec->model_name);
   d->config_name = smf_xstrdup(spec->config_name);
+  const char *md = json_string_value(
+      json_object_get(json_object_get(model, "PrimaryContainer"), "ModelDataUrl"));
+  md = md ? md : spec->model_data;
+  d->model_data = md ? smf_xstrdup(md) : NULL;
   d->phase = DEP_DESCRIBE;
   bool has_dir =
       spec->spec ? awst_spec_str(spec->spec, "source_dir") != NULL : spec->source_dir != NULL;
