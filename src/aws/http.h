@@ -130,3 +130,10 @@ const char *aws_http_req_header_get(const struct aws_http_req *req, const char *
 // ---- internal to http.c / http_req.c ----
 /// Reset the result fields and configure `easy` for `req` (options, callbacks).
 int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *err);
+/// The client's share handle (TLS sessions), or NULL. Borrowed.
+CURLSH *aws__http_share(struct aws_http *http);
+/// The client's CA store for `ca_bundle` (NULL: curl's built-in locations),
+/// loaded on first use and kept until another bundle is asked for. Borrowed:
+/// take a reference (SSL_CTX_set1_cert_store) to keep it. NULL with a reason.
+struct x509_store_st *aws__http_ca_store(struct aws_http *http, const char *ca_bundle,
+                                         char *why, size_t why_cap);

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "aws/http.h"
 
 #define HTTP_DEFAULT_MAX_RESPONSE ((size_t)16 << 20)
@@ -254,6 +256,37 @@ static size_t req_write_cb(char *buf, size_t size, size_t nitems, void *userp)
   return n;
 }
 
+// CURLOPT_SSL_CTX_FUNCTION: verify against the client's shared CA store. curl
+// has set up the context (verification on, host name checked after the
+// handshake); only the trust anchors come from here.
+static CURLcode req_ssl_ctx_cb(CURL *easy, void *sslctx, void *userp)
+{
+  (void)easy;
+  struct aws_http_req *req = userp;
+  X509_STORE *store =
+      aws__http_ca_store(req->http, req->ca_bundle, req->local_error, sizeof req->local_error);
+  if (!store) {
+    return CURLE_SSL_CACERT_BADFILE;
+  }
+  SSL_CTX_set1_cert_store(sslctx, store);
+  return CURLE_OK;
+}
+
+static void req_set_tls(struct aws_http_req *req, CURL *easy)
+{
+  CURLSH *share = aws__http_share(req->http);
+  if (share) {
+    curl_easy_setopt(easy, CURLOPT_SHARE, share);
+  }
+  if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, req_ssl_ctx_cb) == CURLE_OK) {
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, req);
+    curl_easy_setopt(easy, CURLOPT_CAINFO, NULL);
+    curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
+  } else if (req->ca_bundle) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_bundle);  // a TLS library without the hook
+  }
+}
+
 static void req_set_method(struct aws_http_req *req, CURL *easy)
 {
   const char *m = req->method;
@@ -337,8 +370,8 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, s);
   }
-  if (req->ca_bundle) {
-    curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_bundle);
+  if (strncasecmp(req->url, "https:", 6) == 0) {
+    req_set_tls(req, easy);
   }
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, req->fresh_connect ? 1L : 0L);
