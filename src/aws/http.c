@@ -47,6 +47,8 @@ struct aws_http {
   // would parse the CA bundle again for each new connection) and resumes
   // sessions from one shared cache.
   CURLSH *share;
+  char *share_ca;  // sessions are shared only among requests trusting this bundle
+  bool share_bound;
   X509_STORE *store;
   char *store_ca;  // the bundle `store` was loaded from; NULL: curl's defaults
   bool store_loaded;
@@ -63,6 +65,7 @@ static void http_free(struct aws_http *http)
 {
   X509_STORE_free(http->store);
   free(http->store_ca);
+  free(http->share_ca);
   free(http->default_cainfo);
   free(http->default_capath);
   free(http);
@@ -352,9 +355,15 @@ int aws_http_new(uv_loop_t *loop, struct aws_http **out, struct smf_error *err)
   return 0;
 }
 
-CURLSH *aws__http_share(struct aws_http *http)
+CURLSH *aws__http_share(struct aws_http *http, const char *ca_bundle)
 {
-  return http->share;
+  if (!http->share_bound) {
+    http->share_bound = true;
+    http->share_ca = ca_bundle ? smf_xstrdup(ca_bundle) : NULL;
+  }
+  bool same = (!ca_bundle && !http->share_ca) ||
+              (ca_bundle && http->share_ca && strcmp(ca_bundle, http->share_ca) == 0);
+  return same ? http->share : NULL;
 }
 
 X509_STORE *aws__http_ca_store(struct aws_http *http, const char *ca_bundle, char *why,

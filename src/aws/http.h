@@ -130,8 +130,11 @@ const char *aws_http_req_header_get(const struct aws_http_req *req, const char *
 // ---- internal to http.c / http_req.c ----
 /// Reset the result fields and configure `easy` for `req` (options, callbacks).
 int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *err);
-/// The client's share handle (TLS sessions), or NULL. Borrowed.
-CURLSH *aws__http_share(struct aws_http *http);
+/// The client's share handle (TLS sessions) for requests that trust
+/// `ca_bundle`, or NULL: a session is resumed without verifying the server
+/// again, so only requests with the same trust share them (the first bundle
+/// asked for wins; others get no session cache). Borrowed.
+CURLSH *aws__http_share(struct aws_http *http, const char *ca_bundle);
 /// The client's CA store for `ca_bundle` (NULL: curl's built-in locations),
 /// loaded on first use and kept until another bundle is asked for. Borrowed:
 /// take a reference (SSL_CTX_set1_cert_store) to keep it. NULL with a reason.

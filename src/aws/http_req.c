@@ -274,12 +274,16 @@ static CURLcode req_ssl_ctx_cb(CURL *easy, void *sslctx, void *userp)
 
 static void req_set_tls(struct aws_http_req *req, CURL *easy)
 {
-  CURLSH *share = aws__http_share(req->http);
-  if (share) {
-    curl_easy_setopt(easy, CURLOPT_SHARE, share);
-  }
+  // With the CA store supplied here curl cannot tell bundles apart in its
+  // session caches: resume only among requests that trust the same bundle.
+  CURLSH *share = aws__http_share(req->http, req->ca_bundle);
+  curl_easy_setopt(easy, CURLOPT_SHARE, share);
+  curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, share ? 1L : 0L);
   if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, req_ssl_ctx_cb) == CURLE_OK) {
     curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, req);
+    // curl's own store cache is keyed by CURLOPT_CAINFO (NULL here for every
+    // bundle) and would hand one request's store to the next: ours replaces it.
+    curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
     curl_easy_setopt(easy, CURLOPT_CAINFO, NULL);
     curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
   } else if (req->ca_bundle) {
