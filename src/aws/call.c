@@ -10,6 +10,9 @@
 #include "aws/client_int.h"
 #include "smflow/log.h"
 
+// Payload bytes per aws-chunked chunk (the SDKs use 64 KiB to 1 MiB).
+#define AWS_CHUNK_SIZE ((size_t)1 << 20)
+
 static int call_send(struct aws_call *call, struct smf_error *err);
 static void call_complete(struct aws_call *call, int code);
 
@@ -85,6 +88,11 @@ static void call_copy_request(struct aws_call *call, const struct aws_request *r
   }
   call->checksum = r->checksum;
   call->unsigned_payload = r->checksum && aws__payload_unsigned(call->c, r->service);
+  // A file body over TLS is checksummed while it is sent, in one pass.
+  call->trailer = call->unsigned_payload && r->body_fd >= 0;
+  if (call->trailer) {
+    call->checksum_header = "x-amz-checksum-crc32";
+  }
   call->max_response = r->max_response;
   call->idempotent = r->idempotent;
   call->anonymous = r->anonymous;
@@ -138,7 +146,7 @@ int aws_call_start(struct aws_client *c, const struct aws_request *r, aws_done_f
   c->calls = call;
   c->ncalls++;
   int rc = 0;
-  if (call->body_fd >= 0) {
+  if (call->body_fd >= 0 && !call->trailer) {
     // A file body is hashed off the loop; the first attempt starts afterwards.
     call->state = CALL_HASHING;
     call->work.data = call;
@@ -149,8 +157,8 @@ int aws_call_start(struct aws_client *c, const struct aws_request *r, aws_done_f
       rc = SMF_ERR_SET(err, SMF_EINTERNAL, "uv_queue_work: %s", uv_strerror(rc));
     }
   } else {
-    if (call->checksum) {
-      aws__payload_digest(call, NULL, 0);
+    if (call->checksum && !call->trailer) {
+      aws__payload_digest(call, NULL, 0);  // a body in memory: small, at once
     }
     rc = call_send(call, err);
   }
@@ -284,14 +292,22 @@ static int call_sign(struct aws_call *call, const char *canon_path, const char *
                      struct smf_error *err)
 {
   struct aws_client *c = call->c;
-  size_t nh = call->n_headers + 3;
+  size_t nh = call->n_headers + 5;
+  char decoded_len[24];
   struct aws_sigv4_kv *hs = smf_xcalloc(nh, sizeof *hs);
   size_t k = 0;
   hs[k++] = (struct aws_sigv4_kv){"Host", host};
   for (size_t i = 0; i < call->n_headers; i++) {
     hs[k++] = (struct aws_sigv4_kv){call->headers[i].name, call->headers[i].value};
   }
-  if (call->checksum) {
+  if (call->trailer) {
+    // S3's aws-chunked coding; the CRC32 follows the payload as a trailer.
+    snprintf(decoded_len, sizeof decoded_len, "%llu", (unsigned long long)call->body_fd_len);
+    hs[k++] = (struct aws_sigv4_kv){"Content-Encoding", "aws-chunked"};
+    hs[k++] = (struct aws_sigv4_kv){"x-amz-decoded-content-length", decoded_len};
+    hs[k++] = (struct aws_sigv4_kv){"x-amz-trailer", call->checksum_header};
+    hs[k++] = (struct aws_sigv4_kv){"x-amz-sdk-checksum-algorithm", "CRC32"};
+  } else if (call->checksum) {
     hs[k++] = (struct aws_sigv4_kv){call->checksum_header, call->checksum_b64};
     if (call->unsigned_payload) {
       // The SDKs' name for the algorithm; S3 (and moto) record it with the object.
@@ -311,9 +327,10 @@ static int call_sign(struct aws_call *call, const char *canon_path, const char *
         .n_query = call->n_query,
         .headers = hs,
         .n_headers = k,
-        .payload_hash = call->unsigned_payload ? "UNSIGNED-PAYLOAD"
-                        : call->hashed         ? call->payload_hex
-                                               : NULL,
+        .payload_hash = call->trailer            ? "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+                        : call->unsigned_payload ? "UNSIGNED-PAYLOAD"
+                        : call->hashed           ? call->payload_hex
+                                                 : NULL,
         .body = call->body,
         .body_len = call->body_len,
     };
@@ -409,6 +426,9 @@ static int call_send(struct aws_call *call, struct smf_error *err)
   }
   if (call->body_fd >= 0) {
     aws_http_req_body_fd(&call->req, call->body_fd, call->body_off, call->body_fd_len);
+    if (call->trailer) {
+      aws_http_req_body_chunked_crc32(&call->req, call->checksum_header, AWS_CHUNK_SIZE);
+    }
   } else if (call->body) {
     aws_http_req_body_mem(&call->req, call->body, call->body_len);
   }
@@ -455,6 +475,9 @@ static void on_http_done(struct aws_http_req *req, void *data)
     return;
   }
   if (req->result == 0 && req->status >= 200 && req->status < 300) {
+    if (call->trailer) {
+      snprintf(call->checksum_b64, sizeof call->checksum_b64, "%s", req->trailer_crc32);
+    }
     aws_retry_quota_release(&c->quota, call->last_cost);
     call_complete(call, 0);
     return;

@@ -63,6 +63,7 @@ struct aws_call {
   uint64_t body_off, body_fd_len;
   bool checksum;           ///< send the body's checksum (x-amz-checksum-*)
   bool unsigned_payload;   ///< S3 over TLS: UNSIGNED-PAYLOAD + CRC32 instead of SHA-256
+  bool trailer;            ///< unsigned file body: aws-chunked with a CRC32 trailer
   bool hashed;             ///< payload_hex / checksum_b64 are filled
   char payload_hex[65];    ///< SHA-256 of the body (signed payloads)
   char checksum_b64[48];   ///< the checksum header's value

@@ -141,11 +141,9 @@ const char *aws_http_req_header_get(const struct aws_http_req *req, const char *
 
 // ---- curl callbacks ----
 
-static size_t req_read_cb(char *buf, size_t size, size_t nitems, void *userp)
+size_t aws__http_body_read(struct aws_http_req *req, char *buf, size_t n)
 {
-  struct aws_http_req *req = userp;
   uint64_t left = req->body_len - req->body_pos;
-  size_t n = size * nitems;
   if (n > left) {
     n = (size_t)left;
   }
@@ -162,7 +160,7 @@ static size_t req_read_cb(char *buf, size_t size, size_t nitems, void *userp)
     if (got <= 0) {
       snprintf(req->local_error, sizeof req->local_error, "reading request body: %s",
                got < 0 ? strerror(errno) : "file shorter than expected");
-      return CURL_READFUNC_ABORT;
+      return (size_t)-1;
     }
     n = (size_t)got;
   }
@@ -170,10 +168,28 @@ static size_t req_read_cb(char *buf, size_t size, size_t nitems, void *userp)
   return n;
 }
 
+// The body goes straight from the file (pread) into curl's upload buffer.
+static size_t req_read_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+  struct aws_http_req *req = userp;
+  if (req->chunk_size > 0) {
+    return aws__http_chunked_read(req, buf, size * nitems);
+  }
+  size_t n = aws__http_body_read(req, buf, size * nitems);
+  return n == (size_t)-1 ? CURL_READFUNC_ABORT : n;
+}
+
 // curl rewinds the body when it must resend it (e.g. on a reused connection that closed).
 static int req_seek_cb(void *userp, curl_off_t offset, int origin)
 {
   struct aws_http_req *req = userp;
+  if (req->chunk_size > 0) {
+    if (origin != SEEK_SET || offset != 0) {
+      return CURL_SEEKFUNC_CANTSEEK;  // the framing and CRC restart only from the top
+    }
+    aws__http_chunked_rewind(req);
+    return CURL_SEEKFUNC_OK;
+  }
   if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > req->body_len) {
     return CURL_SEEKFUNC_FAIL;
   }
@@ -294,7 +310,10 @@ static void req_set_tls(struct aws_http_req *req, CURL *easy)
 static void req_set_method(struct aws_http_req *req, CURL *easy)
 {
   const char *m = req->method;
-  curl_off_t len = (curl_off_t)req->body_len;
+  curl_off_t len = (curl_off_t)(req->chunk_size > 0 ? aws_http_chunked_length(
+                                                          req->body_len, req->chunk_size,
+                                                          req->trailer_name)
+                                                    : req->body_len);
   if (strcmp(m, "HEAD") == 0) {
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
     return;
@@ -315,9 +334,12 @@ static void req_set_method(struct aws_http_req *req, CURL *easy)
   } else {
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m);
   }
-  // Large bodies go out in large reads: fewer callbacks and system calls.
+  // Large bodies go out in larger reads than curl's 64 KiB: fewer callbacks
+  // and system calls. Not larger than 256 KiB: the bytes pread into the buffer
+  // are then checksummed, copied into TLS records and encrypted while they are
+  // still in the CPU's cache (1 MiB measured 5% more CPU than 256 KiB here).
   if (req->body_len >= ((uint64_t)1 << 20)) {
-    curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+    curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 256L << 10);
   }
   curl_easy_setopt(easy, CURLOPT_READFUNCTION, req_read_cb);
   curl_easy_setopt(easy, CURLOPT_READDATA, req);
@@ -339,6 +361,9 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
   req->sent = false;
   req->body_bytes = 0;
   req->body_pos = 0;
+  if (req->chunk_size > 0) {
+    aws__http_chunked_rewind(req);
+  }
   req->out_decided = false;
   req->easy = easy;
   // "Expect:" stops curl's 100-continue wait; an empty Content-Type stops the
