@@ -458,9 +458,24 @@ fail:
   return rc;
 }
 
+// A server certificate that does not verify (or a CA bundle that cannot be
+// read) fails the same way on every attempt: no retry, and say what to fix.
+static bool call_tls_trust_error(const struct aws_http_req *req)
+{
+  return req->curl_code == CURLE_PEER_FAILED_VERIFICATION ||
+         req->curl_code == CURLE_SSL_CACERT_BADFILE || req->curl_code == CURLE_SSL_CERTPROBLEM;
+}
+
 static void call_transport_error(struct aws_call *call)
 {
   const struct aws_http_req *req = &call->req;
+  if (call_tls_trust_error(req)) {
+    SMF_ERR_SET(&call->last_err, SMF_EHTTP,
+                "%s: TLS: %s (the server's certificate must verify against the system's CAs "
+                "or the bundle in AWS_CA_BUNDLE / the profile's ca_bundle)",
+                call->op, req->curl_error);
+    return;
+  }
   SMF_ERR_SET(&call->last_err, req->result, "%s: %s%s", call->op, req->curl_error,
               req->sent ? " (the request was sent; its outcome is unknown)" : "");
   call->last_err.klass = req->result == SMF_ETIMEOUT ? SMF_CLASS_TIMEOUT : SMF_CLASS_NONE;
@@ -505,6 +520,9 @@ static void on_http_done(struct aws_http_req *req, void *data)
   }
   enum aws_retry_kind kind = aws_retry_classify(req->result, req->status, call->last_err.aws_code,
                                                 call->last_err.message, skew);
+  if (req->result != 0 && call_tls_trust_error(req)) {
+    kind = AWS_RETRY_NONE;
+  }
   if (kind == AWS_RETRY_NONE || call->attempt >= c->max_attempts) {
     call_complete(call, call->last_err.code);
     return;
