@@ -7,6 +7,7 @@
 set -euo pipefail
 src=${SMF_SOURCE_DIR:?}
 it=${SMF_BUILD_DIR:?}/tests/aws/aws_it
+smflow=${SMFLOW:?}
 tmp=$(mktemp -d)
 moto_pid=
 cleanup() {
@@ -81,6 +82,28 @@ if $aws s3 cp s3://smf-tls/wrong.bin "$tmp/wrong.back" >"$tmp/wrong.err" 2>&1; t
   exit 1
 fi
 grep -q "did not match" "$tmp/wrong.err"
+
+echo "== an upload-only pipeline over https: read back intact, then reused"
+mkdir -p "$tmp/up/src"
+head -c $((20 * 1024 * 1024)) /dev/urandom >"$tmp/up/src/big.bin"
+echo 'print("hello")' >"$tmp/up/src/train.py"
+cat >"$tmp/up/pipeline.yaml" <<'Y'
+smflow: 1
+name: uptls
+target: aws
+steps:
+  code:
+    upload: {source_dir: src, to: "s3://smf-tls/up/"}
+Y
+(cd "$tmp/up" && "$smflow" run -q pipeline.yaml)
+out() { "$smflow" status --state-dir "$tmp/up/.smflow" --json |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["steps"][0]["outputs"][sys.argv[1]])' "$1"; }
+$aws s3 cp "$(out uri)" "$tmp/up/back.tar.gz" --quiet
+echo "$(out sha256)  $tmp/up/back.tar.gz" | sha256sum -c --quiet
+mkdir -p "$tmp/up/x" && tar -xzf "$tmp/up/back.tar.gz" -C "$tmp/up/x"
+cmp "$tmp/up/src/big.bin" "$tmp/up/x/big.bin"
+(cd "$tmp/up" && "$smflow" run -q pipeline.yaml)
+[ "$(out reused)" = True ] || { echo "aws_tls: the second run uploaded again" >&2; exit 1; }
 
 echo "== TLS verification still refuses an unknown CA"
 env -u AWS_CA_BUNDLE "$it" tlsrefused
