@@ -134,6 +134,7 @@ static void http_finish(struct aws_http *http, struct aws_http_req *req, CURLcod
     if (!http->multi_gone) {
       curl_multi_remove_handle(http->multi, easy);
     }
+
     if (http->npool < HTTP_POOL_MAX && !http->closing) {
       curl_easy_reset(easy);
       http->pool[http->npool++] = easy;
@@ -355,15 +356,19 @@ int aws_http_new(uv_loop_t *loop, struct aws_http **out, struct smf_error *err)
   return 0;
 }
 
-CURLSH *aws__http_share(struct aws_http *http, const char *ca_bundle)
+CURLSH *aws__http_share(struct aws_http *http)
+{
+  return http->share;
+}
+
+bool aws__http_share_sessions(struct aws_http *http, const char *ca_bundle)
 {
   if (!http->share_bound) {
     http->share_bound = true;
     http->share_ca = ca_bundle ? smf_xstrdup(ca_bundle) : NULL;
   }
-  bool same = (!ca_bundle && !http->share_ca) ||
-              (ca_bundle && http->share_ca && strcmp(ca_bundle, http->share_ca) == 0);
-  return same ? http->share : NULL;
+  return http->share && ((!ca_bundle && !http->share_ca) ||
+                         (ca_bundle && http->share_ca && strcmp(ca_bundle, http->share_ca) == 0));
 }
 
 X509_STORE *aws__http_ca_store(struct aws_http *http, const char *ca_bundle, char *why,
@@ -466,16 +471,20 @@ static void http_maybe_finish_close(struct aws_http *http)
     curl_easy_cleanup(http->pool[i]);
   }
   http->npool = 0;
-  if (http->share) {
-    curl_share_cleanup(http->share);  // every easy handle using it is gone
-    http->share = NULL;
-  }
   // curl_multi_cleanup closes cached connections, reporting CURL_POLL_REMOVE;
   // the socket callback must not call back into the multi handle meanwhile.
   CURLM *multi = http->multi;
   http->multi_gone = true;
   http->multi = NULL;
   curl_multi_cleanup(multi);
+  if (http->share) {
+    // Last: no easy handle and no connection refers to its sessions any more.
+    CURLSHcode sc = curl_share_cleanup(http->share);
+    if (sc != CURLSHE_OK) {
+      SMF_ERROR("http: share handle still in use: %s", curl_share_strerror(sc));
+    }
+    http->share = NULL;
+  }
   for (struct http_sock *sk = http->socks; sk; sk = sk->next) {
     http_sock_close(sk);
   }

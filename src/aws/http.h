@@ -159,11 +159,15 @@ size_t aws__http_chunked_read(struct aws_http_req *req, char *buf, size_t n);
 void aws__http_chunked_rewind(struct aws_http_req *req);
 /// Reset the result fields and configure `easy` for `req` (options, callbacks).
 int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *err);
-/// The client's share handle (TLS sessions) for requests that trust
-/// `ca_bundle`, or NULL: a session is resumed without verifying the server
-/// again, so only requests with the same trust share them (the first bundle
-/// asked for wins; others get no session cache). Borrowed.
-CURLSH *aws__http_share(struct aws_http *http, const char *ca_bundle);
+/// The client's share handle (TLS sessions), or NULL. Borrowed. Every easy
+/// handle is attached to it before its first transfer and stays attached:
+/// curl 7.88 leaks a handle's own session cache when a share is attached later.
+CURLSH *aws__http_share(struct aws_http *http);
+/// Whether a request trusting `ca_bundle` may resume TLS sessions from the
+/// share: a session is resumed without verifying the server again, so only
+/// requests with the same trust share them (the first bundle asked for wins;
+/// others get no session cache).
+bool aws__http_share_sessions(struct aws_http *http, const char *ca_bundle);
 /// The client's CA store for `ca_bundle` (NULL: curl's built-in locations),
 /// loaded on first use and kept until another bundle is asked for. Borrowed:
 /// take a reference (SSL_CTX_set1_cert_store) to keep it. NULL with a reason.

@@ -292,9 +292,8 @@ static void req_set_tls(struct aws_http_req *req, CURL *easy)
 {
   // With the CA store supplied here curl cannot tell bundles apart in its
   // session caches: resume only among requests that trust the same bundle.
-  CURLSH *share = aws__http_share(req->http, req->ca_bundle);
-  curl_easy_setopt(easy, CURLOPT_SHARE, share);
-  curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, share ? 1L : 0L);
+  bool sessions = aws__http_share_sessions(req->http, req->ca_bundle);
+  curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, sessions ? 1L : 0L);
   if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, req_ssl_ctx_cb) == CURLE_OK) {
     curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, req);
     // curl's own store cache is keyed by CURLOPT_CAINFO (NULL here for every
@@ -381,6 +380,10 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
   }
   if (!have_expect) {
     req->req_headers = curl_slist_append(req->req_headers, expect_hdr);
+  }
+  CURLSH *share = aws__http_share(req->http);
+  if (share) {
+    curl_easy_setopt(easy, CURLOPT_SHARE, share);
   }
   curl_easy_setopt(easy, CURLOPT_URL, req->url);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, req);
