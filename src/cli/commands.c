@@ -65,7 +65,10 @@ static const struct cli_command cli__table[] = {
      "Evaluate the pipeline without running anything, and print per step its action\n"
      "(run, cached, skipped, or unknown: it needs outputs of earlier steps) and the\n"
      "requests it would send (values that need outputs shown as ${...}; secret-looking\n"
-     "environment values as ***). Nothing is written; the state directory is only read.\n",
+     "environment values as ***). An upload step's code is packed as a run packs it,\n"
+     "in a temporary directory that is removed, to show its key, size and SHA-256 and\n"
+     "the calls that store it; its outputs are then known to later steps. Nothing is\n"
+     "written; the state directory is only read.\n",
      " --param --target ", true},
 
     {"graph", cli_cmd_graph, "Print the step graph (Graphviz dot or Mermaid)",
