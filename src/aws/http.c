@@ -9,12 +9,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-#include <openssl/x509.h>
 
 #include "smflow/log.h"
 
@@ -374,9 +373,9 @@ bool aws__http_share_sessions(struct aws_http *http, const char *ca_bundle)
 X509_STORE *aws__http_ca_store(struct aws_http *http, const char *ca_bundle, char *why,
                                size_t why_cap)
 {
-  bool same = http->store_loaded && ((!ca_bundle && !http->store_ca) ||
-                                     (ca_bundle && http->store_ca &&
-                                      strcmp(ca_bundle, http->store_ca) == 0));
+  bool same = http->store_loaded &&
+              ((!ca_bundle && !http->store_ca) ||
+               (ca_bundle && http->store_ca && strcmp(ca_bundle, http->store_ca) == 0));
   if (same) {
     return http->store;
   }

@@ -3,12 +3,11 @@
 // file, response headers).
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-#include <openssl/ssl.h>
 
 #include "aws/http.h"
 
@@ -309,10 +308,10 @@ static void req_set_tls(struct aws_http_req *req, CURL *easy)
 static void req_set_method(struct aws_http_req *req, CURL *easy)
 {
   const char *m = req->method;
-  curl_off_t len = (curl_off_t)(req->chunk_size > 0 ? aws_http_chunked_length(
-                                                          req->body_len, req->chunk_size,
-                                                          req->trailer_name)
-                                                    : req->body_len);
+  curl_off_t len =
+      (curl_off_t)(req->chunk_size > 0
+                       ? aws_http_chunked_length(req->body_len, req->chunk_size, req->trailer_name)
+                       : req->body_len);
   if (strcmp(m, "HEAD") == 0) {
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
     return;

@@ -44,8 +44,8 @@ static void file_crc(const char *path, char out[AWS_CRC_B64_SIZE])
   aws_crc_b64(crc, out);
 }
 
-static void tls_upload(struct aws_client *c, const char *bucket, const char *key,
-                       const char *path, struct tls_obj *o)
+static void tls_upload(struct aws_client *c, const char *bucket, const char *key, const char *path,
+                       struct tls_obj *o)
 {
   struct aws_s3_put_opts opts = {.part_size = 8u << 20, .parallel = 4};
   struct smf_error e = SMF_ERROR_INIT;
