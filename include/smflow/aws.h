@@ -326,7 +326,10 @@ struct aws_request {
   size_t body_len;
   int body_fd;                 ///< or a body from a file range: fd >= 0 (borrowed, kept open)
   uint64_t body_off, body_fd_len;
-  bool checksum_sha256;        ///< add x-amz-checksum-sha256 (S3 PutObject/UploadPart)
+  /// S3 PutObject/UploadPart: send the body's checksum. Over http the signed
+  /// SHA-256 (x-amz-content-sha256) and x-amz-checksum-sha256; over https
+  /// UNSIGNED-PAYLOAD with x-amz-checksum-crc32, as the AWS CLI does.
+  bool checksum;
   const char *output_path;     ///< a 2xx body goes to this file instead of memory
   size_t max_response;         ///< in-memory body cap; 0: 16 MiB
   bool idempotent;             ///< safe to resend after an ambiguous failure
@@ -478,6 +481,7 @@ struct aws_s3_object {
   const char *last_modified;
   const char *version_id;
   const char *checksum_sha256;
+  const char *checksum_crc32;  ///< "x-amz-checksum-crc32" (uploads over https)
 };
 
 typedef void (*aws_s3_fn)(const struct aws_s3_object *obj, const struct smf_error *err,
@@ -498,7 +502,7 @@ struct aws_s3_put_opts {
   const char *sse_kms_key_id;
 };
 
-/// PutObject from memory (copied), with x-amz-checksum-sha256.
+/// PutObject from memory (copied), with the body's checksum (see aws_request.checksum).
 int aws_s3_put_object(struct aws_client *c, const char *bucket, const char *key, const void *data,
                       size_t len, const struct aws_s3_put_opts *opts, aws_s3_fn cb, void *cbdata,
                       struct smf_error *err);

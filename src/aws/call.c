@@ -1,16 +1,17 @@
-// call.c: the life of one AWS call: copy the request, hash a file body on the
-// thread pool, wait for the operation's rate limit, sign (with the learnt clock
+// call.c: the life of one AWS call: copy the request, digest a file body on the
+// thread pool (payload.c), wait for the operation's rate limit, sign (with the learnt clock
 // offset), send, classify the answer with the standard retry mode, back off and
 // resend, or hand an ambiguous failure of a non-idempotent call to its hook.
 #include <errno.h>
-#include <openssl/evp.h>
-#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "aws/client_int.h"
 #include "smflow/log.h"
+
+// Payload bytes per aws-chunked chunk (the SDKs use 64 KiB to 1 MiB).
+#define AWS_CHUNK_SIZE ((size_t)1 << 20)
 
 static int call_send(struct aws_call *call, struct smf_error *err);
 static void call_complete(struct aws_call *call, int code);
@@ -33,80 +34,11 @@ static struct aws_kv *copy_kvs(struct aws_call *call, const struct aws_kv *kv, s
   return out;
 }
 
-// Hash a file range through a read-only mapping: no copy out of the page cache.
-static bool hash_mapped(EVP_MD_CTX *md, const struct aws_call *call)
-{
-  if (call->body_fd_len == 0) {
-    return true;
-  }
-  long page = sysconf(_SC_PAGESIZE);
-  uint64_t start = call->body_off - call->body_off % (uint64_t)page;
-  size_t skip = (size_t)(call->body_off - start);
-  size_t len = (size_t)call->body_fd_len + skip;
-  void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, call->body_fd, (off_t)start);
-  if (map == MAP_FAILED) {
-    return false;
-  }
-  madvise(map, len, MADV_SEQUENTIAL);
-  EVP_DigestUpdate(md, (const char *)map + skip, (size_t)call->body_fd_len);
-  munmap(map, len);
-  return true;
-}
-
-static int hash_read(EVP_MD_CTX *md, const struct aws_call *call, char *why, size_t why_cap)
-{
-  size_t cap = 1 << 20;
-  unsigned char *buf = smf_xmalloc(cap);
-  uint64_t pos = 0;
-  int rc = 0;
-  while (pos < call->body_fd_len) {
-    size_t want = call->body_fd_len - pos < cap ? (size_t)(call->body_fd_len - pos) : cap;
-    ssize_t got = pread(call->body_fd, buf, want, (off_t)(call->body_off + pos));
-    if (got < 0 && errno == EINTR) {
-      continue;
-    }
-    if (got <= 0) {
-      snprintf(why, why_cap, "reading the body: %s", got < 0 ? strerror(errno) : "short file");
-      rc = SMF_EIO;
-      break;
-    }
-    EVP_DigestUpdate(md, buf, (size_t)got);
-    pos += (uint64_t)got;
-  }
-  free(buf);
-  return rc;
-}
-
-// SHA-256 of a buffer or file range: hex for the signature, base64 for x-amz-checksum-sha256.
-static int hash_body(struct aws_call *call, char *why, size_t why_cap)
-{
-  EVP_MD_CTX *md = EVP_MD_CTX_new();
-  unsigned char dig[32];
-  unsigned dlen = 0;
-  int rc = 0;
-  if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-    abort();
-  }
-  if (call->body_fd < 0) {
-    EVP_DigestUpdate(md, call->body, call->body_len);
-  } else if (!hash_mapped(md, call)) {
-    rc = hash_read(md, call, why, why_cap);
-  }
-  EVP_DigestFinal_ex(md, dig, &dlen);
-  EVP_MD_CTX_free(md);
-  for (unsigned i = 0; i < 32; i++) {
-    snprintf(call->payload_hex + 2 * i, 3, "%02x", dig[i]);
-  }
-  EVP_EncodeBlock((unsigned char *)call->checksum_b64, dig, 32);
-  call->hashed = rc == 0;
-  return rc;
-}
-
 static void hash_work(uv_work_t *w)
 {
   struct aws_call *call = w->data;
   char why[200] = "";
-  if (hash_body(call, why, sizeof why) != 0) {
+  if (aws__payload_digest(call, why, sizeof why) != 0) {
     snprintf(call->last_err.message, sizeof call->last_err.message, "%s", why);
   }
 }
@@ -154,7 +86,13 @@ static void call_copy_request(struct aws_call *call, const struct aws_request *r
     memcpy(call->body, r->body, r->body_len);
     call->body_len = r->body_len;
   }
-  call->checksum = r->checksum_sha256;
+  call->checksum = r->checksum;
+  call->unsigned_payload = r->checksum && aws__payload_unsigned(call->c, r->service);
+  // A file body over TLS is checksummed while it is sent, in one pass.
+  call->trailer = call->unsigned_payload && r->body_fd >= 0;
+  if (call->trailer) {
+    call->checksum_header = "x-amz-checksum-crc32";
+  }
   call->max_response = r->max_response;
   call->idempotent = r->idempotent;
   call->anonymous = r->anonymous;
@@ -208,7 +146,7 @@ int aws_call_start(struct aws_client *c, const struct aws_request *r, aws_done_f
   c->calls = call;
   c->ncalls++;
   int rc = 0;
-  if (call->body_fd >= 0) {
+  if (call->body_fd >= 0 && !call->trailer) {
     // A file body is hashed off the loop; the first attempt starts afterwards.
     call->state = CALL_HASHING;
     call->work.data = call;
@@ -219,8 +157,8 @@ int aws_call_start(struct aws_client *c, const struct aws_request *r, aws_done_f
       rc = SMF_ERR_SET(err, SMF_EINTERNAL, "uv_queue_work: %s", uv_strerror(rc));
     }
   } else {
-    if (call->checksum) {
-      hash_body(call, NULL, 0);
+    if (call->checksum && !call->trailer) {
+      aws__payload_digest(call, NULL, 0);  // a body in memory: small, at once
     }
     rc = call_send(call, err);
   }
@@ -354,15 +292,27 @@ static int call_sign(struct aws_call *call, const char *canon_path, const char *
                      struct smf_error *err)
 {
   struct aws_client *c = call->c;
-  size_t nh = call->n_headers + 2;
+  size_t nh = call->n_headers + 5;
+  char decoded_len[24];
   struct aws_sigv4_kv *hs = smf_xcalloc(nh, sizeof *hs);
   size_t k = 0;
   hs[k++] = (struct aws_sigv4_kv){"Host", host};
   for (size_t i = 0; i < call->n_headers; i++) {
     hs[k++] = (struct aws_sigv4_kv){call->headers[i].name, call->headers[i].value};
   }
-  if (call->checksum) {
-    hs[k++] = (struct aws_sigv4_kv){"x-amz-checksum-sha256", call->checksum_b64};
+  if (call->trailer) {
+    // S3's aws-chunked coding; the CRC32 follows the payload as a trailer.
+    snprintf(decoded_len, sizeof decoded_len, "%llu", (unsigned long long)call->body_fd_len);
+    hs[k++] = (struct aws_sigv4_kv){"Content-Encoding", "aws-chunked"};
+    hs[k++] = (struct aws_sigv4_kv){"x-amz-decoded-content-length", decoded_len};
+    hs[k++] = (struct aws_sigv4_kv){"x-amz-trailer", call->checksum_header};
+    hs[k++] = (struct aws_sigv4_kv){"x-amz-sdk-checksum-algorithm", "CRC32"};
+  } else if (call->checksum) {
+    hs[k++] = (struct aws_sigv4_kv){call->checksum_header, call->checksum_b64};
+    if (call->unsigned_payload) {
+      // The SDKs' name for the algorithm; S3 (and moto) record it with the object.
+      hs[k++] = (struct aws_sigv4_kv){"x-amz-sdk-checksum-algorithm", "CRC32"};
+    }
   }
   for (size_t i = 1; i < k; i++) {
     aws_http_req_header(&call->req, hs[i].name, hs[i].value);
@@ -377,7 +327,10 @@ static int call_sign(struct aws_call *call, const char *canon_path, const char *
         .n_query = call->n_query,
         .headers = hs,
         .n_headers = k,
-        .payload_hash = call->hashed ? call->payload_hex : NULL,
+        .payload_hash = call->trailer            ? "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+                        : call->unsigned_payload ? "UNSIGNED-PAYLOAD"
+                        : call->hashed           ? call->payload_hex
+                                                 : NULL,
         .body = call->body,
         .body_len = call->body_len,
     };
@@ -473,6 +426,9 @@ static int call_send(struct aws_call *call, struct smf_error *err)
   }
   if (call->body_fd >= 0) {
     aws_http_req_body_fd(&call->req, call->body_fd, call->body_off, call->body_fd_len);
+    if (call->trailer) {
+      aws_http_req_body_chunked_crc32(&call->req, call->checksum_header, AWS_CHUNK_SIZE);
+    }
   } else if (call->body) {
     aws_http_req_body_mem(&call->req, call->body, call->body_len);
   }
@@ -502,9 +458,24 @@ fail:
   return rc;
 }
 
+// A server certificate that does not verify (or a CA bundle that cannot be
+// read) fails the same way on every attempt: no retry, and say what to fix.
+static bool call_tls_trust_error(const struct aws_http_req *req)
+{
+  return req->curl_code == CURLE_PEER_FAILED_VERIFICATION ||
+         req->curl_code == CURLE_SSL_CACERT_BADFILE || req->curl_code == CURLE_SSL_CERTPROBLEM;
+}
+
 static void call_transport_error(struct aws_call *call)
 {
   const struct aws_http_req *req = &call->req;
+  if (call_tls_trust_error(req)) {
+    SMF_ERR_SET(&call->last_err, SMF_EHTTP,
+                "%s %s: TLS: %s (the server's certificate must verify against the system's CAs "
+                "or the bundle in AWS_CA_BUNDLE / the profile's ca_bundle)",
+                aws__service_label(call->svc), call->op, req->curl_error);
+    return;
+  }
   SMF_ERR_SET(&call->last_err, req->result, "%s %s: %s%s", aws__service_label(call->svc),
               call->op, req->curl_error,
               req->sent ? " (the request was sent; its outcome is unknown)" : "");
@@ -520,6 +491,9 @@ static void on_http_done(struct aws_http_req *req, void *data)
     return;
   }
   if (req->result == 0 && req->status >= 200 && req->status < 300) {
+    if (call->trailer) {
+      snprintf(call->checksum_b64, sizeof call->checksum_b64, "%s", req->trailer_crc32);
+    }
     aws_retry_quota_release(&c->quota, call->last_cost);
     call_complete(call, 0);
     return;
@@ -547,6 +521,9 @@ static void on_http_done(struct aws_http_req *req, void *data)
   }
   enum aws_retry_kind kind = aws_retry_classify(req->result, req->status, call->last_err.aws_code,
                                                 call->last_err.message, skew);
+  if (req->result != 0 && call_tls_trust_error(req)) {
+    kind = AWS_RETRY_NONE;
+  }
   if (kind == AWS_RETRY_NONE || call->attempt >= c->max_attempts) {
     call_complete(call, call->last_err.code);
     return;

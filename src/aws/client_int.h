@@ -61,10 +61,13 @@ struct aws_call {
   size_t body_len;
   int body_fd;
   uint64_t body_off, body_fd_len;
-  bool checksum;
-  bool hashed;
-  char payload_hex[65];
-  char checksum_b64[48];
+  bool checksum;           ///< send the body's checksum (x-amz-checksum-*)
+  bool unsigned_payload;   ///< S3 over TLS: UNSIGNED-PAYLOAD + CRC32 instead of SHA-256
+  bool trailer;            ///< unsigned file body: aws-chunked with a CRC32 trailer
+  bool hashed;             ///< payload_hex / checksum_b64 are filled
+  char payload_hex[65];    ///< SHA-256 of the body (signed payloads)
+  char checksum_b64[48];   ///< the checksum header's value
+  const char *checksum_header;  ///< "x-amz-checksum-sha256" or "x-amz-checksum-crc32"
   size_t max_response;
   bool idempotent, anonymous, resolved;
   long timeout_ms;
@@ -98,5 +101,12 @@ int aws__endpoint(struct aws_client *c, enum aws_service svc, const char *bucket
 /// Parse an AWS error answer into err (code, message, request id, status).
 void aws__parse_error(const struct aws_http_req *req, enum aws_service svc, const char *op,
                       struct smf_error *err);
+/// Whether svc's payloads go unsigned with a CRC32 (S3 over an https endpoint)
+/// rather than signed with their SHA-256 (payload.c).
+bool aws__payload_unsigned(const struct aws_client *c, enum aws_service svc);
+/// The body's digest for this call (call->unsigned_payload picks CRC32 or
+/// SHA-256): fills payload_hex (SHA-256), checksum_b64 and checksum_header.
+/// Runs on the thread pool for file bodies. SMF_EIO with a reason in why.
+int aws__payload_digest(struct aws_call *call, char *why, size_t why_cap);
 /// Remove a finished call from its client's list; finishes a pending close.
 void aws__client_call_gone(struct aws_client *c, struct aws_call *call);

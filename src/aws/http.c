@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,6 +42,16 @@ struct aws_http {
   CURL *pool[HTTP_POOL_MAX];
   size_t npool;
   uint64_t connects;
+  // TLS: every connection verifies against one X509_STORE loaded once (curl
+  // would parse the CA bundle again for each new connection) and resumes
+  // sessions from one shared cache.
+  CURLSH *share;
+  char *share_ca;  // sessions are shared only among requests trusting this bundle
+  bool share_bound;
+  X509_STORE *store;
+  char *store_ca;  // the bundle `store` was loaded from; NULL: curl's defaults
+  bool store_loaded;
+  char *default_cainfo, *default_capath;
   bool closing, multi_gone, draining;
   aws_http_close_cb close_cb;
   void *close_data;
@@ -49,6 +60,16 @@ struct aws_http {
 static void http_drain(struct aws_http *http);
 static void http_maybe_finish_close(struct aws_http *http);
 
+static void http_free(struct aws_http *http)
+{
+  X509_STORE_free(http->store);
+  free(http->store_ca);
+  free(http->share_ca);
+  free(http->default_cainfo);
+  free(http->default_capath);
+  free(http);
+}
+
 static void http_handle_closed(uv_handle_t *h)
 {
   struct aws_http *http = h->data;
@@ -56,7 +77,7 @@ static void http_handle_closed(uv_handle_t *h)
   if (http->open_handles == 0) {
     aws_http_close_cb cb = http->close_cb;
     void *data = http->close_data;
-    free(http);
+    http_free(http);
     if (cb) {
       cb(data);
     }
@@ -80,7 +101,7 @@ static void http_sock_closed(uv_handle_t *h)
   if (http->open_handles == 0) {
     aws_http_close_cb cb = http->close_cb;
     void *data = http->close_data;
-    free(http);
+    http_free(http);
     if (cb) {
       cb(data);
     }
@@ -112,6 +133,7 @@ static void http_finish(struct aws_http *http, struct aws_http_req *req, CURLcod
     if (!http->multi_gone) {
       curl_multi_remove_handle(http->multi, easy);
     }
+
     if (http->npool < HTTP_POOL_MAX && !http->closing) {
       curl_easy_reset(easy);
       http->pool[http->npool++] = easy;
@@ -313,8 +335,79 @@ int aws_http_new(uv_loop_t *loop, struct aws_http **out, struct smf_error *err)
   curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, http);
   // Keep enough idle connections for many parallel requests to one endpoint.
   curl_multi_setopt(http->multi, CURLMOPT_MAXCONNECTS, 256L);
+  http->share = curl_share_init();
+  if (http->share) {
+    // One thread uses it (the loop's), so no lock callbacks are needed.
+    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+  // curl's built-in CA locations, used when no bundle is configured.
+  CURL *probe = curl_easy_init();
+  char *info = NULL;
+  if (probe && curl_easy_getinfo(probe, CURLINFO_CAINFO, &info) == CURLE_OK && info) {
+    http->default_cainfo = smf_xstrdup(info);
+  }
+  info = NULL;
+  if (probe && curl_easy_getinfo(probe, CURLINFO_CAPATH, &info) == CURLE_OK && info) {
+    http->default_capath = smf_xstrdup(info);
+  }
+  curl_easy_cleanup(probe);
   *out = http;
   return 0;
+}
+
+CURLSH *aws__http_share(struct aws_http *http)
+{
+  return http->share;
+}
+
+bool aws__http_share_sessions(struct aws_http *http, const char *ca_bundle)
+{
+  if (!http->share_bound) {
+    http->share_bound = true;
+    http->share_ca = ca_bundle ? smf_xstrdup(ca_bundle) : NULL;
+  }
+  return http->share && ((!ca_bundle && !http->share_ca) ||
+                         (ca_bundle && http->share_ca && strcmp(ca_bundle, http->share_ca) == 0));
+}
+
+X509_STORE *aws__http_ca_store(struct aws_http *http, const char *ca_bundle, char *why,
+                               size_t why_cap)
+{
+  bool same = http->store_loaded &&
+              ((!ca_bundle && !http->store_ca) ||
+               (ca_bundle && http->store_ca && strcmp(ca_bundle, http->store_ca) == 0));
+  if (same) {
+    return http->store;
+  }
+  X509_STORE_free(http->store);
+  free(http->store_ca);
+  http->store = X509_STORE_new();
+  http->store_ca = ca_bundle ? smf_xstrdup(ca_bundle) : NULL;
+  http->store_loaded = false;
+  const char *file = ca_bundle ? ca_bundle : http->default_cainfo;
+  const char *dir = ca_bundle ? NULL : http->default_capath;
+  bool ok = http->store != NULL;
+  if (ok && file && X509_STORE_load_file(http->store, file) != 1) {
+    snprintf(why, why_cap, "cannot load the CA bundle %s", file);
+    ok = false;
+  }
+  if (ok && dir && X509_STORE_load_path(http->store, dir) != 1) {
+    snprintf(why, why_cap, "cannot use the CA directory %s", dir);
+    ok = false;
+  }
+  if (ok && !file && !dir && X509_STORE_set_default_paths(http->store) != 1) {
+    snprintf(why, why_cap, "cannot load OpenSSL's default CA locations");
+    ok = false;
+  }
+  if (!ok) {
+    X509_STORE_free(http->store);
+    http->store = NULL;
+    free(http->store_ca);
+    http->store_ca = NULL;
+    return NULL;
+  }
+  http->store_loaded = true;
+  return http->store;
 }
 
 size_t aws_http_active(const struct aws_http *http)
@@ -383,6 +476,14 @@ static void http_maybe_finish_close(struct aws_http *http)
   http->multi_gone = true;
   http->multi = NULL;
   curl_multi_cleanup(multi);
+  if (http->share) {
+    // Last: no easy handle and no connection refers to its sessions any more.
+    CURLSHcode sc = curl_share_cleanup(http->share);
+    if (sc != CURLSHE_OK) {
+      SMF_ERROR("http: share handle still in use: %s", curl_share_strerror(sc));
+    }
+    http->share = NULL;
+  }
   for (struct http_sock *sk = http->socks; sk; sk = sk->next) {
     http_sock_close(sk);
   }
@@ -419,6 +520,7 @@ int aws_http_req_start(struct aws_http *http, struct aws_http_req *req, aws_http
   if (!easy) {
     return SMF_ERR_SET(err, SMF_EHTTP, "curl_easy_init failed");
   }
+  req->http = http;
   int rc = aws__http_req_setup(req, easy, err);
   if (rc != 0) {
     curl_easy_cleanup(easy);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "aws/checksum.h"
 #include "smflow/error.h"
 #include "smflow/util.h"
 
@@ -45,6 +46,8 @@ struct aws_http_req {
   struct aws_http_header *headers;  ///< response headers of the final response
   size_t nheaders;
   uint64_t body_bytes;       ///< bytes of response body received (file or memory)
+  /// aws-chunked bodies: the CRC32 trailer's value as last sent (base64).
+  char trailer_crc32[AWS_CRC_B64_SIZE];
 
   // ---- private ----
   struct aws_http *http;
@@ -56,6 +59,14 @@ struct aws_http_req {
   int body_fd;               ///< file body, -1 when none
   uint64_t body_off, body_len, body_pos;
   bool has_body;
+  // aws-chunked encoding (chunk_size > 0): framing generated while sending
+  size_t chunk_size;
+  char trailer_name[48];
+  uint64_t chunk_left;       ///< payload bytes left in the current chunk
+  char pending[96];          ///< framing text still to send
+  size_t pending_len, pending_off;
+  bool chunked_done;         ///< the last chunk and trailer are queued
+  uint32_t crc;              ///< CRC32 of the payload sent so far
   char *out_path;            ///< response file sink (2xx only)
   char *ca_bundle;
   int out_fd;
@@ -97,6 +108,17 @@ void aws_http_req_header(struct aws_http_req *req, const char *name, const char 
 void aws_http_req_body_mem(struct aws_http_req *req, const void *data, size_t len);
 /// Body streamed from `fd` (borrowed, not closed) at [off, off+len) with pread.
 void aws_http_req_body_fd(struct aws_http_req *req, int fd, uint64_t off, uint64_t len);
+/// Send the body (set before) with S3's aws-chunked content coding: chunks of
+/// `chunk` payload bytes, then a zero-length chunk and the trailer
+/// "`trailer_name`:CRC32" (base64, big-endian) of the payload, computed while
+/// the payload is sent: one pass over the data. Content-Length becomes the
+/// encoded length (aws_http_chunked_length); the caller adds the headers S3
+/// wants (Content-Encoding, x-amz-decoded-content-length, x-amz-trailer).
+/// The value sent is in trailer_crc32 after completion.
+void aws_http_req_body_chunked_crc32(struct aws_http_req *req, const char *trailer_name,
+                                     size_t chunk);
+/// Encoded length of `len` payload bytes sent by aws_http_req_body_chunked_crc32.
+uint64_t aws_http_chunked_length(uint64_t len, size_t chunk, const char *trailer_name);
 /// Response body of a 2xx answer goes to `path` (created/truncated); other
 /// answers still go to the capped memory buffer. Copied.
 void aws_http_req_output_file(struct aws_http_req *req, const char *path);
@@ -128,5 +150,26 @@ void aws_http_req_cancel(struct aws_http_req *req);
 const char *aws_http_req_header_get(const struct aws_http_req *req, const char *name);
 
 // ---- internal to http.c / http_req.c ----
+/// Copy up to n body bytes at the current position into buf (pread for a
+/// file); 0 at the end, (size_t)-1 on a read error (reason in local_error).
+size_t aws__http_body_read(struct aws_http_req *req, char *buf, size_t n);
+/// The aws-chunked read callback's work (http_chunked.c); same returns as curl's.
+size_t aws__http_chunked_read(struct aws_http_req *req, char *buf, size_t n);
+/// Restart the aws-chunked stream from its first byte (a resend).
+void aws__http_chunked_rewind(struct aws_http_req *req);
 /// Reset the result fields and configure `easy` for `req` (options, callbacks).
 int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *err);
+/// The client's share handle (TLS sessions), or NULL. Borrowed. Every easy
+/// handle is attached to it before its first transfer and stays attached:
+/// curl 7.88 leaks a handle's own session cache when a share is attached later.
+CURLSH *aws__http_share(struct aws_http *http);
+/// Whether a request trusting `ca_bundle` may resume TLS sessions from the
+/// share: a session is resumed without verifying the server again, so only
+/// requests with the same trust share them (the first bundle asked for wins;
+/// others get no session cache).
+bool aws__http_share_sessions(struct aws_http *http, const char *ca_bundle);
+/// The client's CA store for `ca_bundle` (NULL: curl's built-in locations),
+/// loaded on first use and kept until another bundle is asked for. Borrowed:
+/// take a reference (SSL_CTX_set1_cert_store) to keep it. NULL with a reason.
+struct x509_store_st *aws__http_ca_store(struct aws_http *http, const char *ca_bundle,
+                                         char *why, size_t why_cap);

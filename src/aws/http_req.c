@@ -3,6 +3,7 @@
 // file, response headers).
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -139,11 +140,9 @@ const char *aws_http_req_header_get(const struct aws_http_req *req, const char *
 
 // ---- curl callbacks ----
 
-static size_t req_read_cb(char *buf, size_t size, size_t nitems, void *userp)
+size_t aws__http_body_read(struct aws_http_req *req, char *buf, size_t n)
 {
-  struct aws_http_req *req = userp;
   uint64_t left = req->body_len - req->body_pos;
-  size_t n = size * nitems;
   if (n > left) {
     n = (size_t)left;
   }
@@ -160,7 +159,7 @@ static size_t req_read_cb(char *buf, size_t size, size_t nitems, void *userp)
     if (got <= 0) {
       snprintf(req->local_error, sizeof req->local_error, "reading request body: %s",
                got < 0 ? strerror(errno) : "file shorter than expected");
-      return CURL_READFUNC_ABORT;
+      return (size_t)-1;
     }
     n = (size_t)got;
   }
@@ -168,10 +167,28 @@ static size_t req_read_cb(char *buf, size_t size, size_t nitems, void *userp)
   return n;
 }
 
+// The body goes straight from the file (pread) into curl's upload buffer.
+static size_t req_read_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+  struct aws_http_req *req = userp;
+  if (req->chunk_size > 0) {
+    return aws__http_chunked_read(req, buf, size * nitems);
+  }
+  size_t n = aws__http_body_read(req, buf, size * nitems);
+  return n == (size_t)-1 ? CURL_READFUNC_ABORT : n;
+}
+
 // curl rewinds the body when it must resend it (e.g. on a reused connection that closed).
 static int req_seek_cb(void *userp, curl_off_t offset, int origin)
 {
   struct aws_http_req *req = userp;
+  if (req->chunk_size > 0) {
+    if (origin != SEEK_SET || offset != 0) {
+      return CURL_SEEKFUNC_CANTSEEK;  // the framing and CRC restart only from the top
+    }
+    aws__http_chunked_rewind(req);
+    return CURL_SEEKFUNC_OK;
+  }
   if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > req->body_len) {
     return CURL_SEEKFUNC_FAIL;
   }
@@ -254,10 +271,47 @@ static size_t req_write_cb(char *buf, size_t size, size_t nitems, void *userp)
   return n;
 }
 
+// CURLOPT_SSL_CTX_FUNCTION: verify against the client's shared CA store. curl
+// has set up the context (verification on, host name checked after the
+// handshake); only the trust anchors come from here.
+static CURLcode req_ssl_ctx_cb(CURL *easy, void *sslctx, void *userp)
+{
+  (void)easy;
+  struct aws_http_req *req = userp;
+  X509_STORE *store =
+      aws__http_ca_store(req->http, req->ca_bundle, req->local_error, sizeof req->local_error);
+  if (!store) {
+    return CURLE_SSL_CACERT_BADFILE;
+  }
+  SSL_CTX_set1_cert_store(sslctx, store);
+  return CURLE_OK;
+}
+
+static void req_set_tls(struct aws_http_req *req, CURL *easy)
+{
+  // With the CA store supplied here curl cannot tell bundles apart in its
+  // session caches: resume only among requests that trust the same bundle.
+  bool sessions = aws__http_share_sessions(req->http, req->ca_bundle);
+  curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, sessions ? 1L : 0L);
+  if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, req_ssl_ctx_cb) == CURLE_OK) {
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, req);
+    // curl's own store cache is keyed by CURLOPT_CAINFO (NULL here for every
+    // bundle) and would hand one request's store to the next: ours replaces it.
+    curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+    curl_easy_setopt(easy, CURLOPT_CAINFO, NULL);
+    curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
+  } else if (req->ca_bundle) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_bundle);  // a TLS library without the hook
+  }
+}
+
 static void req_set_method(struct aws_http_req *req, CURL *easy)
 {
   const char *m = req->method;
-  curl_off_t len = (curl_off_t)req->body_len;
+  curl_off_t len =
+      (curl_off_t)(req->chunk_size > 0
+                       ? aws_http_chunked_length(req->body_len, req->chunk_size, req->trailer_name)
+                       : req->body_len);
   if (strcmp(m, "HEAD") == 0) {
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
     return;
@@ -278,9 +332,12 @@ static void req_set_method(struct aws_http_req *req, CURL *easy)
   } else {
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m);
   }
-  // Large bodies go out in large reads: fewer callbacks and system calls.
+  // Large bodies go out in larger reads than curl's 64 KiB: fewer callbacks
+  // and system calls. Not larger than 256 KiB: the bytes pread into the buffer
+  // are then checksummed, copied into TLS records and encrypted while they are
+  // still in the CPU's cache (1 MiB measured 5% more CPU than 256 KiB here).
   if (req->body_len >= ((uint64_t)1 << 20)) {
-    curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+    curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 256L << 10);
   }
   curl_easy_setopt(easy, CURLOPT_READFUNCTION, req_read_cb);
   curl_easy_setopt(easy, CURLOPT_READDATA, req);
@@ -302,6 +359,9 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
   req->sent = false;
   req->body_bytes = 0;
   req->body_pos = 0;
+  if (req->chunk_size > 0) {
+    aws__http_chunked_rewind(req);
+  }
   req->out_decided = false;
   req->easy = easy;
   // "Expect:" stops curl's 100-continue wait; an empty Content-Type stops the
@@ -320,6 +380,10 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
   if (!have_expect) {
     req->req_headers = curl_slist_append(req->req_headers, expect_hdr);
   }
+  CURLSH *share = aws__http_share(req->http);
+  if (share) {
+    curl_easy_setopt(easy, CURLOPT_SHARE, share);
+  }
   curl_easy_setopt(easy, CURLOPT_URL, req->url);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, req);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, req->curl_error);
@@ -337,8 +401,8 @@ int aws__http_req_setup(struct aws_http_req *req, CURL *easy, struct smf_error *
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, s);
   }
-  if (req->ca_bundle) {
-    curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_bundle);
+  if (strncasecmp(req->url, "https:", 6) == 0) {
+    req_set_tls(req, easy);
   }
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, req->fresh_connect ? 1L : 0L);

@@ -1,5 +1,5 @@
 // s3.c: S3 REST operations on top of aws_call_start: objects (put with a
-// SHA-256 checksum and conditions, head, get to a file, copy, delete), buckets,
+// checksum — SHA-256 over http, CRC32 over https — and conditions, head, get to a file, copy, delete), buckets,
 // and ListObjectsV2 with pagination. Multipart uploads are in s3_multipart.c.
 #include <fcntl.h>
 #include <stdlib.h>
@@ -95,6 +95,7 @@ static void s3_object_done(struct aws_result *res, void *data)
   obj.last_modified = aws_result_header(res, "Last-Modified");
   obj.version_id = aws_result_header(res, "x-amz-version-id");
   obj.checksum_sha256 = aws_result_header(res, "x-amz-checksum-sha256");
+  obj.checksum_crc32 = aws_result_header(res, "x-amz-checksum-crc32");
   if (ctx->xml_answer && aws_xml_parse(res->body, res->body_len, &doc, NULL) == 0) {
     const char *etag = aws_xml_child_text(doc.root, "ETag");
     if (etag) {
@@ -172,7 +173,7 @@ int aws__s3_put(struct aws_client *c, const char *bucket, const char *key, const
     r.body = data ? data : "";
     r.body_len = data ? len : 0;
   }
-  r.checksum_sha256 = true;
+  r.checksum = true;
   r.idempotent = true;  // a PUT of the same bytes to the same key
   int rc = aws__s3_start(c, &r, key, cb, cbdata, NULL, false, err);
   smf_buf_free(&path);

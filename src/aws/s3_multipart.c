@@ -1,5 +1,6 @@
 // s3_multipart.c: uploading a file: one PutObject up to the threshold, else a
-// multipart upload (CreateMultipartUpload with SHA-256 checksums, parts read
+// multipart upload (CreateMultipartUpload with per-part checksums: SHA-256 over
+// http, CRC32 over https where the payload goes unsigned; parts read
 // straight from the file and sent several at a time, CompleteMultipartUpload,
 // AbortMultipartUpload when anything fails).
 #include <errno.h>
@@ -20,6 +21,7 @@ struct s3_upload {
   struct aws_client *c;
   char *bucket, *key, *content_type, *if_match, *sse, *sse_kms_key_id;
   bool if_none_match;
+  bool crc;  // parts carry CRC32 (https) rather than SHA-256 checksums
   int fd;
   uint64_t size, part_size;
   int nparts, next_part, inflight, done_parts, parallel;
@@ -144,6 +146,7 @@ static void complete_done(struct aws_result *res, void *data)
   if (!res->resolved && aws_xml_parse(res->body, res->body_len, &doc, NULL) == 0) {
     obj.etag = aws_xml_child_text(doc.root, "ETag");
     obj.checksum_sha256 = aws_xml_child_text(doc.root, "ChecksumSHA256");
+    obj.checksum_crc32 = aws_xml_child_text(doc.root, "ChecksumCRC32");
   }
   obj.version_id = aws_result_header(res, "x-amz-version-id");
   upload_finish(up, &obj);
@@ -188,7 +191,8 @@ static void upload_complete(struct s3_upload *up)
   for (int i = 0; i < up->nparts; i++) {
     smf_buf_printf(&body, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag>", i + 1, up->etags[i]);
     if (up->sums[i]) {
-      smf_buf_printf(&body, "<ChecksumSHA256>%s</ChecksumSHA256>", up->sums[i]);
+      const char *tag = up->crc ? "ChecksumCRC32" : "ChecksumSHA256";
+      smf_buf_printf(&body, "<%s>%s</%s>", tag, up->sums[i], tag);
     }
     smf_buf_puts(&body, "</Part>");
   }
@@ -241,9 +245,19 @@ static void part_done(struct aws_result *res, void *data)
     upload_fail(up, &err);
     return;
   }
+  // The part's checksum as sent (CompleteMultipartUpload must repeat it); an
+  // echo that differs means the service saw other bytes.
+  const char *ours = res->call->checksum_b64;
+  const char *echo = aws_result_header(res, res->call->checksum_header);
+  if (echo && strcmp(echo, ours) != 0) {
+    struct smf_error err = SMF_ERROR_INIT;
+    SMF_ERR_SET(&err, SMF_EAWS, "UploadPart %d: the service's %s is %s, not %s", n,
+                res->call->checksum_header, echo, ours);
+    upload_fail(up, &err);
+    return;
+  }
   up->etags[n - 1] = smf_xstrdup(etag);
-  const char *sum = aws_result_header(res, "x-amz-checksum-sha256");
-  up->sums[n - 1] = sum ? smf_xstrdup(sum) : NULL;
+  up->sums[n - 1] = smf_xstrdup(ours);
   up->done_parts++;
   if (up->failed) {
     upload_fail(up, &up->err);
@@ -269,7 +283,7 @@ static void upload_pump(struct s3_upload *up)
     r.body_fd = up->fd;
     r.body_off = off;
     r.body_fd_len = len;
-    r.checksum_sha256 = true;
+    r.checksum = true;
     r.idempotent = true;  // re-sending a part replaces it
     struct s3_part *p = smf_xcalloc(1, sizeof *p);
     p->up = up;
@@ -316,13 +330,14 @@ static void create_done(struct aws_result *res, void *data)
 static int upload_multipart(struct s3_upload *up, struct smf_error *err)
 {
   up->nparts = (int)((up->size + up->part_size - 1) / up->part_size);
+  up->crc = aws__payload_unsigned(up->c, AWS_SVC_S3);
   up->etags = smf_xcalloc((size_t)up->nparts, sizeof *up->etags);
   up->sums = smf_xcalloc((size_t)up->nparts, sizeof *up->sums);
   up->next_part = 1;
   struct aws_kv q[] = {{"uploads", ""}};
   struct aws_kv hs[] = {
       {"Content-Type", up->content_type ? up->content_type : "application/octet-stream"},
-      {"x-amz-checksum-algorithm", "SHA256"},
+      {"x-amz-checksum-algorithm", up->crc ? "CRC32" : "SHA256"},
       {"x-amz-server-side-encryption", up->sse},
       {"x-amz-server-side-encryption-aws-kms-key-id", up->sse_kms_key_id},
   };

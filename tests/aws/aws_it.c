@@ -8,6 +8,8 @@
 //   aws_it badsecret             a wrong secret: SignatureDoesNotMatch with detail
 //   aws_it concurrent N          N requests in flight on one loop
 //   aws_it faults PROXY_URL      retries and ambiguous outcomes through a fault proxy
+//   aws_it tls BUCKET SMALL BIG  uploads over https (CRC32 checksums, UNSIGNED-PAYLOAD)
+//   aws_it tlsrefused            a server certificate the CAs in use do not vouch for
 #include "aws_it.h"
 
 #include <jansson.h>
@@ -518,6 +520,10 @@ int main(int argc, char **argv)
     rc = cmd_badsecret();
   } else if (argc >= 3 && strcmp(argv[1], "concurrent") == 0) {
     rc = cmd_concurrent(atoi(argv[2]));
+  } else if (argc >= 5 && strcmp(argv[1], "tls") == 0) {
+    rc = it_tls(argv[2], argv[3], argv[4]);
+  } else if (argc >= 2 && strcmp(argv[1], "tlsrefused") == 0) {
+    rc = it_tls_refused();
   } else if (argc >= 3 && strcmp(argv[1], "faults") == 0) {
     rc = it_faults(argv[2]);
   } else if (argc >= 3 && strcmp(argv[1], "skew") == 0) {

@@ -53,3 +53,7 @@ json_t *it_training_body(const char *name);
 int it_faults(const char *proxy);
 /// Clock skew through the proxy, run under faketime (aws_it_faults.c).
 int it_skew(const char *proxy);
+/// https scenario (aws_it_tls.c): memory PutObject, a small and a multipart file upload.
+int it_tls(const char *bucket, const char *small, const char *big);
+/// A server whose certificate the configured CAs do not vouch for: refused at once.
+int it_tls_refused(void);

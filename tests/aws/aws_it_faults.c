@@ -41,7 +41,7 @@ static struct it_res put(struct aws_client *c, const char *key)
   q.n_headers = 1;
   q.body = "payload";
   q.body_len = 7;
-  q.checksum_sha256 = true;
+  q.checksum = true;
   q.idempotent = true;
   CHECK_OK(aws_call_start(c, &q, it_res_cb, &r, NULL, &e), &e);
   it_wait(&r.done);

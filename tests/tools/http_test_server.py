@@ -4,7 +4,12 @@
 Binds 127.0.0.1 on a free port, prints the port on stdout, serves until stdin
 closes. Paths:
   /echo            answers 200 with a JSON summary of the request (method, path,
-                   headers, body length and SHA-256)
+                   headers, body length, SHA-256 and base64 big-endian CRC32); an
+                   aws-chunked body (Content-Encoding: aws-chunked) is decoded as
+                   S3 does and checked: its decoded length, CRC32 and trailers,
+                   and a 400 BadDigest when the trailing CRC32 does not match
+  /fail1/echo      the first request for a given query answers 503 SlowDown,
+                   later ones are /echo (a resend must carry the whole body again)
   /bytes?n=N       answers N bytes of a repeating pattern
   /sleep?ms=M      waits M ms, then answers 200
   /status?code=C   answers status C with an S3-style XML error body
@@ -13,6 +18,7 @@ closes. Paths:
 With "--tls CERT KEY" it serves HTTPS instead.
 Routing uses the last path segment, so "/bucket/echo" is "/echo" (S3 path style).
 """
+import base64
 import hashlib
 import http.server
 import json
@@ -21,6 +27,39 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
+
+FAILED_ONCE = set()
+
+
+def crc32_b64(data):
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def decode_aws_chunked(raw):
+    """S3's aws-chunked coding: hex size CRLF data CRLF ..., 0 CRLF, trailers, CRLF."""
+    out, pos, trailers = bytearray(), 0, {}
+    while True:
+        eol = raw.index(b"\r\n", pos)
+        size = int(raw[pos:eol].split(b";")[0], 16)
+        pos = eol + 2
+        if size == 0:
+            break
+        out += raw[pos:pos + size]
+        if raw[pos + size:pos + size + 2] != b"\r\n":
+            raise ValueError("chunk not followed by CRLF")
+        pos += size + 2
+    while True:
+        eol = raw.index(b"\r\n", pos)
+        line = raw[pos:eol].decode()
+        pos = eol + 2
+        if not line:
+            break
+        name, value = line.split(":", 1)
+        trailers[name.strip().lower()] = value.strip()
+    if pos != len(raw):
+        raise ValueError("bytes after the trailers")
+    return bytes(out), trailers
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -78,13 +117,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
                    "<RequestId>R1</RequestId></Error>").encode()
             self._send(code, err, "application/xml")
             return
+        if "/fail1/" in url.path and url.query not in FAILED_ONCE:
+            FAILED_ONCE.add(url.query)
+            self._send(503, b"<Error><Code>SlowDown</Code><Message>once</Message></Error>",
+                       "application/xml")
+            return
         info = {
             "method": self.command,
             "path": self.path,
             "headers": {k.lower(): v for k, v in self.headers.items()},
             "length": len(body),
             "sha256": hashlib.sha256(body).hexdigest(),
+            "crc32": crc32_b64(body),
         }
+        if "aws-chunked" in (self.headers.get("Content-Encoding") or ""):
+            try:
+                data, trailers = decode_aws_chunked(body)
+            except (ValueError, IndexError) as e:
+                self._send(400, ("<Error><Code>IncompleteBody</Code><Message>%s</Message>"
+                                 "</Error>" % e).encode(), "application/xml")
+                return
+            info.update(decoded_length=len(data), decoded_sha256=hashlib.sha256(data).hexdigest(),
+                        decoded_crc32=crc32_b64(data), trailers=trailers)
+            if trailers.get("x-amz-checksum-crc32") != crc32_b64(data):
+                self._send(400, b"<Error><Code>BadDigest</Code><Message>The CRC32 you specified"
+                           b" did not match the calculated checksum.</Message></Error>",
+                           "application/xml")
+                return
         self._send(200, json.dumps(info).encode())
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle

@@ -4,12 +4,22 @@
 # `export` lines for the environment (endpoint, key, secret, region, pid).
 #
 # Usage: eval "$(tests/tools/moto_up.sh LOGDIR)"; ...; kill "$SMF_MOTO_PID"
+# With SMF_MOTO_TLS=1 moto serves https with a certificate from a throwaway CA
+# made in LOGDIR (tests/tools/tls_ca.sh); AWS_CA_BUNDLE is exported with it.
 # The first three requests are allowed unsigned (INITIAL_NO_AUTH_ACTION_COUNT=3):
 # exactly the three IAM calls below. Every later request is signature-checked.
 set -euo pipefail
 logdir=${1:-$(mktemp -d)}
 mkdir -p "$logdir"
 region=${SMF_TEST_REGION:-eu-west-1}
+scheme=http
+tls_args=()
+if [ "${SMF_MOTO_TLS:-0}" = 1 ]; then
+  "$(dirname "$0")/tls_ca.sh" "$logdir" moto
+  scheme=https
+  tls_args=(--ssl-cert "$logdir/moto-cert.pem" --ssl-key "$logdir/moto-key.pem")
+  export AWS_CA_BUNDLE=$logdir/moto-ca.pem
+fi
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -17,7 +27,7 @@ free_port() {
 
 for try in 1 2 3 4 5; do
   port=$(free_port)
-  INITIAL_NO_AUTH_ACTION_COUNT=3 moto_server -H 127.0.0.1 -p "$port" \
+  INITIAL_NO_AUTH_ACTION_COUNT=3 moto_server -H 127.0.0.1 -p "$port" "${tls_args[@]}" \
     >"$logdir/moto.log" 2>&1 &
   pid=$!
   up=0
@@ -39,7 +49,7 @@ PY
   exit 1
 done
 
-endpoint="http://127.0.0.1:$port"
+endpoint="$scheme://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=bootstrap AWS_SECRET_ACCESS_KEY=bootstrap AWS_DEFAULT_REGION=$region
 unset AWS_SESSION_TOKEN AWS_PROFILE
 aws="aws --endpoint-url $endpoint --region $region --output text"
@@ -68,3 +78,6 @@ export AWS_SECRET_ACCESS_KEY='$secret'
 export AWS_DEFAULT_REGION=$region
 export AWS_REGION=$region
 EOT
+if [ "$scheme" = https ]; then
+  echo "export AWS_CA_BUNDLE=$AWS_CA_BUNDLE"
+fi

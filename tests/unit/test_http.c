@@ -307,6 +307,27 @@ TEST(tls_verification)
   run_one(&req);
   ASSERT_EQ(req.result, 0);
   ASSERT_EQ(req.status, 200);
+  // The client keeps one CA store: switching bundles must not leak trust from
+  // one request to the next, either way.
+  aws_http_req_reset(&req);
+  aws_http_req_set(&req, "GET", u);
+  aws_http_req_fresh_connect(&req, true);
+  run_one(&req);
+  ASSERT_EQ(req.curl_code, CURLE_PEER_FAILED_VERIFICATION);
+  aws_http_req_reset(&req);
+  aws_http_req_set(&req, "GET", u);
+  aws_http_req_ca_bundle(&req, cert);
+  aws_http_req_fresh_connect(&req, true);
+  run_one(&req);
+  ASSERT_EQ(req.result, 0);
+  // A bundle that cannot be read is named in the error.
+  aws_http_req_reset(&req);
+  aws_http_req_set(&req, "GET", u);
+  aws_http_req_ca_bundle(&req, "/nonexistent/ca.pem");
+  aws_http_req_fresh_connect(&req, true);
+  run_one(&req);
+  ASSERT_EQ(req.result, SMF_EHTTP);
+  ASSERT_CONTAINS(req.curl_error, "/nonexistent/ca.pem");
   aws_http_req_cleanup(&req);
   client_close();
   test_server_stop(&tls);
