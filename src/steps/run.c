@@ -28,6 +28,7 @@
 
 #include "smflow/log.h"
 #include "smflow/step.h"
+#include "steps/common.h"
 #include "steps/kinds.h"
 
 extern char **environ;
@@ -85,9 +86,8 @@ static char **run__argv(struct step_ctx *ctx, bool *use_path)
     size_t n = cmd->u.seq.n;
     char **argv = smf_arena_alloc(ctx->arena, (n + 1) * sizeof(*argv));
     for (size_t i = 0; i < n; i++) {
-      const struct dsl_node *it = cmd->u.seq.items[i];
-      const char *s = it->type == DSL_STR ? it->u.str.s : it->text;
-      argv[i] = smf_arena_strdup(ctx->arena, s ? s : "");
+      // A number or boolean (unquoted, or a typed `${...}`) is its text.
+      argv[i] = smf_arena_strdup(ctx->arena, step_scalar(ctx, cmd->u.seq.items[i]));
     }
     argv[n] = NULL;
     *use_path = true;
@@ -381,22 +381,6 @@ static void run__exit_poll_cb(uv_poll_t *h, int status, int events)
 
 // ---- start ----
 
-static const char *run__env_value(struct smf_arena *a, const struct dsl_node *v)
-{
-  switch (v->type) {
-  case DSL_STR:
-    return v->u.str.s;
-  case DSL_INT:
-    return smf_arena_printf(a, "%lld", (long long)v->u.i);
-  case DSL_FLOAT:
-    return smf_arena_printf(a, "%.17g", v->u.f);
-  case DSL_BOOL:
-    return v->u.b ? "true" : "false";
-  default:
-    return v->text ? v->text : "";
-  }
-}
-
 static char **run__env(struct run_proc *r)
 {
   struct step_ctx *ctx = r->ctx;
@@ -422,7 +406,7 @@ static char **run__env(struct run_proc *r)
   }
   for (size_t j = 0; j < n_env; j++) {
     out[k++] = smf_arena_printf(a, "%s=%s", env->u.map.pairs[j].key,
-                                run__env_value(a, env->u.map.pairs[j].value));
+                                step_scalar(ctx, env->u.map.pairs[j].value));
   }
   out[k++] = smf_arena_printf(a, "SMFLOW_OUTPUT=%s", r->output_path);
   out[k++] = smf_arena_printf(a, "SMFLOW_RUN_ID=%s", ctx->run_id);
