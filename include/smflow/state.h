@@ -136,6 +136,12 @@ int state_attempt_result(struct state *s, const char *run_id, const char *step_i
 int state_attempts_list(struct state *s, const char *run_id, const char *step_id,
                         struct state_attempt **out, size_t *n, struct smf_error *err);
 void state_attempts_free(struct state_attempt *a, size_t n);
+/// How many failed attempts of a step count against its retry budget: those
+/// after the step last became "failed" (resuming a failed step starts a fresh
+/// budget), so that an interruption while the step waits to retry leaves the
+/// attempts it had left. Interrupted and lost attempts never count.
+int state_step_budget_failures(struct state *s, const char *run_id, const char *step_id, int *n,
+                               struct smf_error *err);
 
 // ---- events: append-only log (batched) ----
 

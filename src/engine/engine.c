@@ -519,12 +519,15 @@ static int eng__restore_step(struct eng *e, struct eng_step *s, const struct sta
     return 0;
   }
   s->state = STEP_PENDING;
-  if (st != STEP_RUNNING) {
-    return 0;
+  // What is left of the retry budget: a step stopped while it waited to retry
+  // (or ran a retry) keeps its failures; a failed one starts afresh.
+  int rc = state_step_budget_failures(e->st, e->run_id, s->def->id, &s->failures, err);
+  if (rc != 0 || st != STEP_RUNNING) {
+    return rc;
   }
   struct state_attempt *att = NULL;
   size_t n = 0;
-  int rc = state_attempts_list(e->st, e->run_id, s->def->id, &att, &n, err);
+  rc = state_attempts_list(e->st, e->run_id, s->def->id, &att, &n, err);
   if (rc != 0) {
     return rc;
   }

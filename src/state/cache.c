@@ -136,6 +136,31 @@ int state_event_latest_run(struct state *s, char **run_id, struct smf_error *err
                            : state__fail(s, "newest event", err);
 }
 
+int state_step_budget_failures(struct state *s, const char *run_id, const char *step_id, int *n,
+                               struct smf_error *err)
+{
+  *n = 0;
+  sqlite3_stmt *st = NULL;
+  int rc = state__prepare(s,
+                          "SELECT COUNT(*) FROM attempts WHERE run_id = ?1 AND step_id = ?2 "
+                          "AND result = 'failed' AND attempt > COALESCE((SELECT "
+                          "MAX(json_extract(detail_json, '$.attempt')) FROM events "
+                          "WHERE run_id = ?1 AND step_id = ?2 AND type = 'state' "
+                          "AND json_extract(detail_json, '$.to') = 'failed'), 0)",
+                          &st, err);
+  if (rc != 0) {
+    return rc;
+  }
+  sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, step_id, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *n = sqlite3_column_int(st, 0);
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : state__fail(s, "count failed attempts", err);
+}
+
 int state_lock_holder(const char *dir, long *pid, struct smf_error *err)
 {
   *pid = 0;
