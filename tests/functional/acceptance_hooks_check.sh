@@ -48,6 +48,17 @@ expect_contains "names the hooks file's line" "$(cat err)" "broken.yaml:3:8: hoo
 expect_contains "and the Lua message" "$(cat err)" "broken.lua:1:"
 [[ ! -e ran ]] || fail "a step ran"
 
+# The check runs the file's top-level code quietly: validate prints none of its
+# lines, a run prints them once (when it loads the file).
+printf 'smflow.log("top-level line")\nfunction g(step) return {} end\n' >tl.lua
+printf 'smflow: 1\nname: tl\nhooks: tl.lua\nsteps:\n  a: {lua: g}\n' >tl.yaml
+sm validate tl.yaml
+expect_eq "validate: exit" "$rc" 0
+expect_eq "validate prints no hook line" "$(grep -c 'top-level line' err)" 0
+sm run tl.yaml
+expect_eq "run: exit" "$rc" 0
+expect_eq "run prints the line once" "$(grep -c 'top-level line' err)" 1
+
 sm validate --param x=1 names.yaml
 expect_eq "an unknown param is still reported" "$rc" 2
 finish
