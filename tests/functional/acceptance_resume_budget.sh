@@ -11,11 +11,13 @@ name: budget
 steps:
   a:
     run: 'echo x >> tries; exit 1'
-    retry: {max_attempts: 2, backoff: 4s, max_backoff: 4s}
+    retry: {max_attempts: 2, backoff: 10m, max_backoff: 10m}
 YAML
-# wait_for_wait: until step a is in retry_wait (at most 5 s).
+# The backoff is long (full jitter draws from 0..10m) so that the stop comes
+# while the step waits; a resume does not wait out the old delay.
+# wait_for_wait: until step a is in retry_wait (at most 20 s).
 wait_for_wait() {
-  for _ in $(seq 50); do
+  for _ in $(seq 200); do
     [[ $(step_field a state 2>/dev/null) == retry_wait ]] && return 0
     sleep 0.1
   done
@@ -37,8 +39,10 @@ for how in INT KILL; do
   expect_contains "$how: the message counts both" "$(cat err)" "failed after 2 attempts"
 done
 
-# Failed for good: resume starts a fresh budget of 2.
-sm resume
+# Failed for good: resume starts a fresh budget of 2 (a short backoff now, so
+# the file changed: --allow-changed).
+sed -i 's/backoff: 10m, max_backoff: 10m/backoff: 10ms, max_backoff: 10ms/' p.yaml
+sm resume --allow-changed
 expect_eq "fresh budget: exit" "$rc" 1
 expect_eq "fresh budget: two more tries" "$(wc -l <tries)" 4
 finish
