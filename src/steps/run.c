@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -529,8 +530,18 @@ static void run__spawn_after(uv_work_t *w, int status)
   r->spawning = false;
   if (r->spawn_errno != 0) {
     struct smf_error err = SMF_ERROR_INIT;
-    SMF_ERR_SET(&err, SMF_ECHILD, "cannot start %s in %s: %s", r->argv[0], r->cwd,
-                strerror(r->spawn_errno));
+    struct stat sb;
+    // Name the workdir when it is what is missing, not the program.
+    const char *bad_dir = stat(r->cwd, &sb) != 0 ? strerror(errno)
+                          : !S_ISDIR(sb.st_mode) ? "not a directory"
+                                                 : NULL;
+    if (bad_dir != NULL) {
+      SMF_ERR_SET(&err, SMF_ECHILD, "cannot start %s: workdir %s: %s", r->argv[0], r->cwd,
+                  bad_dir);
+    } else {
+      SMF_ERR_SET(&err, SMF_ECHILD, "cannot start %s in %s: %s", r->argv[0], r->cwd,
+                  strerror(r->spawn_errno));
+    }
     err.klass = SMF_CLASS_CLIENT;
     r->finished = true;
     step_ctx_done(ctx, SMF_ECHILD, &err, NULL);
