@@ -502,6 +502,10 @@ struct aws_s3_put_opts {
 int aws_s3_put_object(struct aws_client *c, const char *bucket, const char *key, const void *data,
                       size_t len, const struct aws_s3_put_opts *opts, aws_s3_fn cb, void *cbdata,
                       struct smf_error *err);
+/// How aws_s3_upload_file sends a file of `size` bytes with opts (NULL: the
+/// defaults): 0 for one PutObject, else the number of parts of a multipart
+/// upload, every part *part_size bytes except the last. Pure (smflow plan).
+int aws_s3_upload_parts(uint64_t size, const struct aws_s3_put_opts *opts, uint64_t *part_size);
 /// Upload a file: PutObject, or a multipart upload above the threshold (parts
 /// in parallel, CompleteMultipartUpload; AbortMultipartUpload on failure).
 int aws_s3_upload_file(struct aws_client *c, const char *bucket, const char *key,

@@ -337,6 +337,20 @@ static int upload_multipart(struct s3_upload *up, struct smf_error *err)
   return upload_send(up, &r, create_done, up, err);
 }
 
+int aws_s3_upload_parts(uint64_t size, const struct aws_s3_put_opts *opts, uint64_t *part_size)
+{
+  uint64_t threshold = opts && opts->multipart_threshold ? opts->multipart_threshold : 16 * MIB;
+  uint64_t ps = opts && opts->part_size ? opts->part_size : 16 * MIB;
+  if (ps < 5 * MIB) {
+    ps = 5 * MIB;  // S3's minimum for every part but the last
+  }
+  while ((size + ps - 1) / ps > S3_MAX_PARTS) {
+    ps *= 2;
+  }
+  *part_size = ps;
+  return size <= threshold ? 0 : (int)((size + ps - 1) / ps);
+}
+
 int aws_s3_upload_file(struct aws_client *c, const char *bucket, const char *key, const char *path,
                        const struct aws_s3_put_opts *opts, aws_s3_fn cb, void *cbdata,
                        struct smf_error *err)
@@ -363,17 +377,10 @@ int aws_s3_upload_file(struct aws_client *c, const char *bucket, const char *key
   up->if_none_match = opts && opts->if_none_match;
   up->sse = opts && opts->sse ? smf_xstrdup(opts->sse) : NULL;
   up->sse_kms_key_id = up->sse && opts->sse_kms_key_id ? smf_xstrdup(opts->sse_kms_key_id) : NULL;
-  uint64_t threshold = opts && opts->multipart_threshold ? opts->multipart_threshold : 16 * MIB;
-  up->part_size = opts && opts->part_size ? opts->part_size : 16 * MIB;
-  if (up->part_size < 5 * MIB) {
-    up->part_size = 5 * MIB;  // S3's minimum for every part but the last
-  }
-  while ((up->size + up->part_size - 1) / up->part_size > S3_MAX_PARTS) {
-    up->part_size *= 2;
-  }
+  int nparts = aws_s3_upload_parts(up->size, opts, &up->part_size);
   up->parallel = opts && opts->parallel > 0 ? opts->parallel : 8;
   int rc;
-  if (up->size <= threshold) {
+  if (nparts == 0) {
     rc = aws__s3_put(c, bucket, key, NULL, 0, fd, up->size, opts, upload_single_done, up, err);
   } else {
     rc = upload_multipart(up, err);

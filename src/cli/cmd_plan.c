@@ -1,5 +1,6 @@
 // cmd_plan.c: `smflow plan PIPELINE.yaml [--param NAME=VALUE]... [--target T] [--json]`
-// — what a run would do and the requests each step would send (eng_plan). No
+// — what a run would do and the requests each step would send (eng_plan), and
+// the outputs of steps whose outputs are known (cached; an upload). No
 // side effects: the state directory is read only when its database exists,
 // and never created.
 #include <getopt.h>
@@ -14,6 +15,46 @@
 #include "smflow/state.h"
 #include "smflow/util.h"
 
+// "service:operation" of each request, a run of the same one as "...(xN)".
+static void plan__ops(json_t *requests, struct smf_buf *b)
+{
+  size_t n = json_array_size(requests);
+  for (size_t k = 0; k < n;) {
+    json_t *r = json_array_get(requests, k);
+    const char *svc = json_string_value(json_object_get(r, "service"));
+    const char *op = json_string_value(json_object_get(r, "operation"));
+    size_t same = 1;
+    while (k + same < n) {
+      json_t *x = json_array_get(requests, k + same);
+      if (strcmp(json_string_value(json_object_get(x, "operation")), op) != 0) {
+        break;
+      }
+      same++;
+    }
+    smf_buf_printf(b, "%s%s:%s", k ? ", " : "", svc, op);
+    if (same > 1) {
+      smf_buf_printf(b, "(x%zu)", same);
+    }
+    k += same;
+  }
+}
+
+// The reason column: plan's reason; for a step whose run would store code,
+// where it goes and that it is only stored when absent.
+static void plan__why(json_t *s, struct smf_buf *b)
+{
+  const char *reason = json_string_value(json_object_get(s, "reason"));
+  json_t *out = json_object_get(s, "outputs");
+  const char *kind = json_string_value(json_object_get(s, "kind"));
+  smf_buf_puts(b, reason ? reason : "");
+  if (kind && strcmp(kind, "upload") == 0 && json_string_value(json_object_get(out, "uri"))) {
+    smf_buf_printf(b, "%s%s (%" JSON_INTEGER_FORMAT " bytes, sha256 %.12s; stored unless it exists)",
+                   reason ? "; " : "", json_string_value(json_object_get(out, "uri")),
+                   json_integer_value(json_object_get(out, "bytes")),
+                   json_string_value(json_object_get(out, "sha256")));
+  }
+}
+
 static void plan__print_table(json_t *doc)
 {
   printf("%-20s %-9s %-8s %-44s %s\n", "STEP", "KIND", "ACTION", "REQUESTS", "REASON");
@@ -21,19 +62,15 @@ static void plan__print_table(json_t *doc)
   json_t *s;
   json_array_foreach(json_object_get(doc, "steps"), i, s)
   {
-    struct smf_buf b = SMF_BUF_INIT;
-    size_t k;
-    json_t *r;
-    json_array_foreach(json_object_get(s, "requests"), k, r)
-    {
-      smf_buf_printf(&b, "%s%s:%s", k ? ", " : "", json_string_value(json_object_get(r, "service")),
-                     json_string_value(json_object_get(r, "operation")));
-    }
-    const char *reason = json_string_value(json_object_get(s, "reason"));
+    struct smf_buf ops = SMF_BUF_INIT, why = SMF_BUF_INIT;
+    plan__ops(json_object_get(s, "requests"), &ops);
+    plan__why(s, &why);
     printf("%-20s %-9s %-8s %-44s %s\n", json_string_value(json_object_get(s, "id")),
            json_string_value(json_object_get(s, "kind")),
-           json_string_value(json_object_get(s, "action")), smf_buf_cstr(&b), reason ? reason : "");
-    smf_buf_free(&b);
+           json_string_value(json_object_get(s, "action")), smf_buf_cstr(&ops),
+           smf_buf_cstr(&why));
+    smf_buf_free(&ops);
+    smf_buf_free(&why);
   }
 }
 

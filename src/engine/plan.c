@@ -11,6 +11,8 @@
 //   run      otherwise.
 // and the requests each would send, described per target by plan__targets
 // (bodies as JSON; environment values whose names look secret are "***").
+// An upload's code is packed as a run packs it (plan_upload.c): its outputs
+// but `reused` are then known to later steps, as a cached step's are.
 // Nothing is written: the state database is read only when it exists.
 #include <ctype.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 
 #include "engine/eng_int.h"
 #include "engine/plan_aws.h"
+#include "engine/plan_upload.h"
 #include "smflow/dag.h"
 
 /// Append to `requests` (a JSON array) what a step of `kind` with the
@@ -34,7 +37,9 @@ struct plan_step {
   json_t *requests;
   bool done;
   bool maybe_skipped;  ///< whether it runs depends on an unknown `when:` upstream
-  bool outputs_known;  ///< cached: steps.ID is set in the sandbox
+  bool outputs_known;  ///< cached or a planned upload: steps.ID is set in the sandbox
+  const char *unknown_key;  ///< an output a run sets that plan does not know (upload: reused)
+  json_t *outputs;          ///< what a run would set, when known (shown as "outputs")
 };
 
 struct plan {
@@ -273,6 +278,12 @@ static bool plan__refs_known(struct plan *pl, const char *text, bool *any)
     const struct dsl_step *d = dsl_pipeline_step(pl->e.p, buf);
     if (d == NULL || !pl->steps[d->index].outputs_known) {
       known = false;
+    } else if (pl->steps[d->index].unknown_key && id[len] == '.') {
+      const char *uk = pl->steps[d->index].unknown_key;
+      size_t kl = strlen(uk);
+      const char *key = id + len + 1;
+      known = known && !(strncmp(key, uk, kl) == 0 && !isalnum((unsigned char)key[kl]) &&
+                         key[kl] != '_');
     }
   }
   return known;
@@ -378,12 +389,15 @@ static void plan__cache(struct plan *pl, const struct dsl_step *d, struct plan_s
   struct dsl_node *out = eng_json_to_node(&pl->e.arena, ent.outputs_json, &err);
   if (out && lx_set_step_outputs(pl->e.lx, d->id, out, &err) == 0) {
     ps->outputs_known = true;
+    json_decref(ps->outputs);
+    ps->outputs = json_loads(ent.outputs_json, 0, NULL);
   }
   state_cache_entry_clear(&ent);
 }
 
+// known: the spec has no value that needs outputs of earlier steps.
 static void plan__requests(struct plan *pl, const struct dsl_step *d, struct plan_step *ps,
-                           const struct dsl_node *node, json_t *spec)
+                           const struct dsl_node *node, json_t *spec, bool known)
 {
   ps->requests = json_array();
   for (size_t i = 0; i < SMF_ARRAY_LEN(plan__targets); i++) {
@@ -391,12 +405,41 @@ static void plan__requests(struct plan *pl, const struct dsl_step *d, struct pla
       plan__targets[i].describe(d->kind, d->id, spec, ps->requests);
     }
   }
+  if (d->kind == DSL_KIND_UPLOAD && known && node && node->type == DSL_MAP) {
+    ps->outputs = plan_upload(&pl->e, d, node, pl->target, ps->requests);
+  }
   if (strcmp(pl->target, "aws") == 0) {
     plan_aws_bodies(&pl->e, d, node, ps->requests);
+    // values made from a planned upload's outputs name the stand-in bucket
+    json_t *r = plan_aws_placeholders(pl->e.p, ps->requests);
+    json_decref(ps->requests);
+    ps->requests = r;
   }
   json_t *secrets = plan__secret_values();
   plan__redact(ps->requests, secrets);
   json_decref(secrets);
+}
+
+// A planned upload that would run: its outputs are known to later steps,
+// except `reused` (the HeadObject answer).
+static void plan__upload_outputs(struct plan *pl, const struct dsl_step *d, struct plan_step *ps)
+{
+  if (ps->outputs == NULL || ps->outputs_known) {
+    return;
+  }
+  struct smf_error err = SMF_ERROR_INIT;
+  char *text = json_dumps(ps->outputs, JSON_COMPACT);
+  struct dsl_node *out = eng_json_to_node(&pl->e.arena, text, &err);
+  free(text);
+  if (strcmp(ps->action, "skipped") != 0 && out &&
+      lx_set_step_outputs(pl->e.lx, d->id, out, &err) == 0) {
+    ps->outputs_known = true;
+    ps->unknown_key = "reused";
+  }
+  if (!ps->outputs_known) {
+    json_decref(ps->outputs);
+    ps->outputs = NULL;
+  }
 }
 
 static void plan__step(struct plan *pl, size_t i)
@@ -419,7 +462,12 @@ static void plan__step(struct plan *pl, size_t i)
   struct dsl_node *spec = plan__interp(pl, d->spec, &dependent, &error);
   char *spec_text = dsl_node_to_json(spec);
   json_t *spec_json = json_loads(spec_text, JSON_DECODE_ANY, NULL);
-  plan__requests(pl, d, ps, spec, spec_json);
+  plan__requests(pl, d, ps, spec, spec_json, !dependent && error == NULL);
+  if (d->kind == DSL_KIND_UPLOAD && !dependent && error == NULL && ps->outputs == NULL) {
+    // the code could not be packed: neither can the run
+    const char *why = json_string_value(json_object_get(json_array_get(ps->requests, 0), "error"));
+    error = why ? smf_xstrdup(why) : NULL;
+  }
   int when = skipped_need ? 0 : plan__when(pl, d, ps);
   if (skipped_need) {
     plan__set(ps, "skipped", smf_xasprintf("upstream step '%s' is skipped", skipped_need));
@@ -438,6 +486,7 @@ static void plan__step(struct plan *pl, size_t i)
   } else {
     plan__set(ps, "run", NULL);
   }
+  plan__upload_outputs(pl, d, ps);
   free(error);
   free(spec_text);
   json_decref(spec_json);
@@ -475,11 +524,23 @@ static void plan__free(struct plan *pl)
   for (size_t i = 0; pl->steps && i < pl->e.p->n_steps; i++) {
     free(pl->steps[i].reason);
     json_decref(pl->steps[i].requests);
+    json_decref(pl->steps[i].outputs);
   }
   free(pl->steps);
   free(pl->hooks_path);
   lx_free(pl->e.lx);
   smf_arena_free(&pl->e.arena);
+}
+
+// Outputs as shown: placeholders for the stand-ins, secrets redacted.
+static json_t *plan__shown_outputs(struct plan *pl, json_t *outputs)
+{
+  json_t *o = strcmp(pl->target, "aws") == 0 ? plan_aws_placeholders(pl->e.p, outputs)
+                                             : json_deep_copy(outputs);
+  json_t *secrets = plan__secret_values();
+  plan__redact(o, secrets);
+  json_decref(secrets);
+  return o;
 }
 
 int eng_plan(const struct dsl_pipeline *p, const char *target, struct state *st, char **doc,
@@ -493,10 +554,13 @@ int eng_plan(const struct dsl_pipeline *p, const char *target, struct state *st,
     for (size_t i = 0; i < p->n_steps; i++) {
       plan__step(&pl, i);
       struct plan_step *ps = &pl.steps[i];
-      json_array_append_new(
-          steps, json_pack("{s:s, s:s, s:s, s:s?, s:O}", "id", p->steps[i].id, "kind",
-                           dsl_kind_name(p->steps[i].kind), "action", ps->action, "reason",
-                           ps->reason, "requests", ps->requests));
+      json_t *s = json_pack("{s:s, s:s, s:s, s:s?, s:O}", "id", p->steps[i].id, "kind",
+                            dsl_kind_name(p->steps[i].kind), "action", ps->action, "reason",
+                            ps->reason, "requests", ps->requests);
+      if (ps->outputs) {
+        json_object_set_new(s, "outputs", plan__shown_outputs(&pl, ps->outputs));
+      }
+      json_array_append_new(steps, s);
     }
     json_t *j = json_pack("{s:o}", "steps", steps);
     *doc = json_dumps(j, JSON_INDENT(2));

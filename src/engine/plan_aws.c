@@ -18,7 +18,7 @@
 
 // Same length as a run id (YYYYMMDD-HHMMSS-xxxx) and an account id (12 digits).
 #define PA_RUN_WORD "SMFPLANRUNIDWORDXXXX"
-#define PA_ACCOUNT_WORD "SMFPLANACCNT"
+#define PA_ACCOUNT_WORD PLAN_AWS_ACCOUNT_WORD
 
 struct pa_sub {
   const char *from, *to;
@@ -91,7 +91,7 @@ static json_t *pa_find(json_t *requests, const char *op)
   return NULL;
 }
 
-static void pa_region(const struct dsl_pipeline *p, char *out, size_t n)
+void plan_aws_region(const struct dsl_pipeline *p, char *out, size_t n)
 {
   struct aws_shared_config *sc = NULL;
   struct smf_error err = SMF_ERROR_INIT;
@@ -224,6 +224,17 @@ static int pa_deploy(const struct awst_env *env, struct step_ctx *ctx, json_t *r
   return 0;
 }
 
+json_t *plan_aws_placeholders(const struct dsl_pipeline *p, json_t *j)
+{
+  char region[64];
+  plan_aws_region(p, region, sizeof(region));
+  char *bucket = smf_xasprintf("sagemaker-%s-%s", region, PA_ACCOUNT_WORD);
+  const struct pa_sub subs[] = {{bucket, PLAN_AWS_BUCKET}, {PA_ACCOUNT_WORD, PLAN_AWS_ACCOUNT}};
+  json_t *out = pa_placeholders(j, subs, SMF_ARRAY_LEN(subs));
+  free(bucket);
+  return out;
+}
+
 void plan_aws_bodies(struct eng *e, const struct dsl_step *d, const struct dsl_node *spec,
                      json_t *requests)
 {
@@ -238,7 +249,7 @@ void plan_aws_bodies(struct eng *e, const struct dsl_step *d, const struct dsl_n
     return;
   }
   char region[64];
-  pa_region(p, region, sizeof(region));
+  plan_aws_region(p, region, sizeof(region));
   char account[] = PA_ACCOUNT_WORD;
   char *role = p->role ? smf_xstrdup(p->role) : NULL;
   struct target t = {.region = region, .account_id = account, .role = role};

@@ -13,6 +13,19 @@
 #define PLAN_AWS_ACCOUNT "${aws.account_id}"
 #define PLAN_AWS_BUCKET "${aws.default_bucket}"
 #define PLAN_AWS_FINGERPRINT "${request.fingerprint}"
+/// The stand-in account of plan's bodies (12 characters, as a real one):
+/// sagemaker-REGION-PLAN_AWS_ACCOUNT_WORD is the default bucket until
+/// plan_aws_placeholders replaces it.
+#define PLAN_AWS_ACCOUNT_WORD "SMFPLANACCNT"
+
+/// The region an aws run of p would use, found offline: the pipeline's
+/// `region:`, else the environment's or profile's, else us-east-1.
+void plan_aws_region(const struct dsl_pipeline *p, char *out, size_t n);
+
+/// j (any JSON; caller owns the result) with the stand-in default bucket and
+/// account replaced by ${aws.default_bucket} and ${aws.account_id}: for
+/// values made from the outputs of a planned upload, wherever they went.
+json_t *plan_aws_placeholders(const struct dsl_pipeline *p, json_t *j);
 
 /// Replace, in `requests` (the JSON array plan built for step `d` from its
 /// interpolated spec), the bodies of the calls whose real bodies can be built

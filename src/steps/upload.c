@@ -100,6 +100,37 @@ static void upload_on_head(void *data, int status, const struct target_object *o
   }
 }
 
+// Where the run stores an archive of this SHA-256:
+// TO/sourcedir-<first 12 hex>.tar.gz (in ctx->arena).
+static const char *upload_uri(struct step_ctx *ctx, const char *sha256)
+{
+  const char *to = dsl_map_str(ctx->spec, "to", NULL);
+  if (to == NULL) {
+    to = smf_arena_printf(ctx->arena, "%s%s/code/", step_default_bucket_uri(ctx),
+                          ctx->pipeline_name ? ctx->pipeline_name : "smflow");
+  }
+  to = step_path(ctx, to);
+  size_t tl = strlen(to);
+  return smf_arena_printf(ctx->arena, "%s%ssourcedir-%.12s.tar.gz", to,
+                          tl && to[tl - 1] == '/' ? "" : "/", sha256);
+}
+
+// What is packed: source_dir and the dependencies beside it (in ctx->arena).
+static void upload_pack_spec(struct step_ctx *ctx, const char *output, struct smf_pack_spec *spec)
+{
+  const struct dsl_node *deps = dsl_map_get(ctx->spec, "dependencies");
+  size_t n_deps = deps && deps->type == DSL_SEQ ? deps->u.seq.n : 0;
+  const char **dv = smf_arena_alloc(ctx->arena, (n_deps + 1) * sizeof(*dv));
+  for (size_t i = 0; i < n_deps; i++) {
+    dv[i] = step_path(ctx, step_scalar(ctx, deps->u.seq.items[i]));
+  }
+  *spec = (struct smf_pack_spec){
+      .source_dir = step_path(ctx, dsl_map_str(ctx->spec, "source_dir", NULL)),
+      .dependencies = dv,
+      .n_dependencies = n_deps,
+      .output = output};
+}
+
 static void upload_on_packed(int status, const struct smf_pack_result *res,
                              const struct smf_error *err, void *data)
 {
@@ -109,19 +140,21 @@ static void upload_on_packed(int status, const struct smf_pack_result *res,
   }
   memcpy(u->sha256, res->sha256, sizeof(u->sha256));
   u->bytes = res->bytes;
-  const char *to = dsl_map_str(u->ctx->spec, "to", NULL);
-  if (to == NULL) {
-    to = smf_arena_printf(u->ctx->arena, "%s%s/code/", step_default_bucket_uri(u->ctx),
-                          u->ctx->pipeline_name ? u->ctx->pipeline_name : "smflow");
-  }
-  to = step_path(u->ctx, to);
-  size_t tl = strlen(to);
-  u->uri = smf_xasprintf("%s%ssourcedir-%.12s.tar.gz", to, tl && to[tl - 1] == '/' ? "" : "/",
-                         u->sha256);
+  u->uri = smf_xstrdup(upload_uri(u->ctx, u->sha256));
   struct smf_error e = SMF_ERROR_INIT;
   if (u->t->vt->store->head(u->t, u->uri, upload_on_head, u, &e) != 0) {
     upload_check_stop(u, e.code, &e);
   }
+}
+
+int step_upload_plan(struct step_ctx *ctx, const char *archive_path, struct smf_pack_result *res,
+                     const char **uri, struct smf_error *err)
+{
+  struct smf_pack_spec spec;
+  upload_pack_spec(ctx, archive_path, &spec);
+  int rc = smf_archive_pack(&spec, res, err);
+  *uri = rc == 0 ? upload_uri(ctx, res->sha256) : NULL;
+  return rc;
 }
 
 static int upload_start(struct step_ctx *ctx, struct smf_error *err)
@@ -145,17 +178,8 @@ static int upload_start(struct step_ctx *ctx, struct smf_error *err)
   u->t = t;
   u->tmp = smf_xasprintf("%s/%s-%s-%d.tar.gz", tmpdir, ctx->run_id, ctx->step_id, ctx->attempt);
   free(tmpdir);
-  const struct dsl_node *deps = dsl_map_get(ctx->spec, "dependencies");
-  size_t n_deps = deps && deps->type == DSL_SEQ ? deps->u.seq.n : 0;
-  const char **dv = smf_arena_alloc(ctx->arena, (n_deps + 1) * sizeof(*dv));
-  for (size_t i = 0; i < n_deps; i++) {
-    dv[i] = step_path(ctx, step_scalar(ctx, deps->u.seq.items[i]));
-  }
-  struct smf_pack_spec spec = {
-      .source_dir = step_path(ctx, dsl_map_str(ctx->spec, "source_dir", NULL)),
-      .dependencies = dv,
-      .n_dependencies = n_deps,
-      .output = u->tmp};
+  struct smf_pack_spec spec;
+  upload_pack_spec(ctx, u->tmp, &spec);
   ctx->kind_data = u;
   rc = smf_archive_pack_async(ctx->loop, &spec, upload_on_packed, u, err);
   if (rc != 0) {

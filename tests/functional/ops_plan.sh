@@ -59,10 +59,12 @@ doc = json.load(open("out"))
 assert list(doc.keys()) == ["steps"], doc.keys()
 steps = {s["id"]: s for s in doc["steps"]}
 for s in doc["steps"]:
-    assert sorted(s.keys()) == ["action", "id", "kind", "requests"], s.keys()
+    # "outputs" when known (cached; an upload that would run)
+    assert sorted(set(s.keys()) - {"outputs"}) == ["action", "id", "kind", "requests"], s.keys()
     assert s["action"] in ("run", "cached", "skipped", "unknown")
     for r in s["requests"]:
-        assert sorted(r.keys()) == ["body", "operation", "service"], r.keys()
+        # "when": a call made only on an answer plan cannot know
+        assert sorted(set(r.keys()) - {"when"}) == ["body", "operation", "service"], r.keys()
 print(" ".join(f'{i}={s["action"]}' for i, s in steps.items()))
 env = steps["prep"]["requests"][0]["body"]["env"]
 print(" ".join(f"{k}={v}" for k, v in env.items()))

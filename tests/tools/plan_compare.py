@@ -15,6 +15,14 @@ by the run's values, must equal it field by field:
   ${request.fingerprint}  the smflow:fingerprint tag (or ClientToken) of the
                           recorded request
   ${steps.ID.KEY}         the step's output in STATUS_JSON (smflow status --json)
+  ${upload.id}, ${part.etag}  the UploadId and part ETags the recorded calls carry
+S3 operations (HeadObject, CreateBucket, PutObject, CreateMultipartUpload,
+UploadPart, CompleteMultipartUpload) are matched by bucket, key and part
+number; what the planned body says of the request's headers, query and XML body
+(ContentLength, ContentType, ChecksumSHA256, ChecksumAlgorithm, SSE, PartNumber,
+UploadId, CreateBucketConfiguration, MultipartUpload.Parts) must equal what was
+sent, and every S3 call of those operations the run sent to a planned key must
+have been planned.
 Steps given with --skip are left out (their bodies are not built offline, as a
 deploy of a model_package). Exit 1 on a difference, or when a planned request has no recorded counterpart.
 """
@@ -23,6 +31,8 @@ import json
 import os
 import re
 import sys
+import urllib.parse
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(__file__))
 from check_shapes import records  # noqa: E402
@@ -53,6 +63,133 @@ def recorded(rec, op):
     return out
 
 
+# moto's UploadPart answer carries no x-amz-checksum-sha256 (S3's does).
+MOTO_NO_PART_CHECKSUM = True
+S3_OPS = ("HeadObject", "CreateBucket", "PutObject", "CreateMultipartUpload", "UploadPart",
+          "CompleteMultipartUpload")
+# botocore member -> the header that carries it, per operation
+S3_HEADERS = {
+    "PutObject": {"ContentLength": "content-length", "ContentType": "content-type",
+                  "ChecksumSHA256": "x-amz-checksum-sha256",
+                  "ServerSideEncryption": "x-amz-server-side-encryption",
+                  "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id"},
+    "CreateMultipartUpload": {"ContentType": "content-type",
+                              "ChecksumAlgorithm": "x-amz-checksum-algorithm",
+                              "ServerSideEncryption": "x-amz-server-side-encryption",
+                              "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id"},
+    "UploadPart": {"ContentLength": "content-length", "ChecksumSHA256": "x-amz-checksum-sha256"},
+}
+
+
+def xml_children(el):
+    return {c.tag.split("}")[-1]: c for c in el}
+
+
+def s3_call(r):
+    """A recorded S3 request as (operation, botocore-shaped body), or None."""
+    h = {k.lower(): v for k, v in r.get("headers", {}).items()}
+    if "x-amz-target" in h:
+        return None
+    u = urllib.parse.urlsplit(r["url"])
+    parts = u.path.lstrip("/").split("/", 1)
+    if not parts[0] or parts[0].startswith("moto-api"):
+        return None
+    bucket = urllib.parse.unquote(parts[0])
+    key = urllib.parse.unquote(parts[1]) if len(parts) > 1 and parts[1] else None
+    q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+    body = r.get("body") or ""
+    raw = base64.b64decode(body) if r.get("body_encoded") else body.encode()
+    m = r["method"]
+    if key is None:
+        if m != "PUT" or q:
+            return None
+        op, got = "CreateBucket", {"Bucket": bucket}
+        if raw.strip():
+            root = ET.fromstring(raw)
+            loc = xml_children(root).get("LocationConstraint")
+            if loc is not None:
+                got["CreateBucketConfiguration"] = {"LocationConstraint": loc.text}
+        return op, got
+    got = {"Bucket": bucket, "Key": key}
+    if m == "HEAD":
+        op = "HeadObject"
+    elif m == "PUT" and "partNumber" in q:
+        op = "UploadPart"
+        got["PartNumber"] = int(q["partNumber"])
+        got["UploadId"] = q.get("uploadId")
+    elif m == "PUT" and "x-amz-copy-source" not in h:
+        op = "PutObject"
+    elif m == "POST" and "uploads" in q:
+        op = "CreateMultipartUpload"
+    elif m == "POST" and "uploadId" in q:
+        op = "CompleteMultipartUpload"
+        got["UploadId"] = q["uploadId"]
+        parts = []
+        for p in ET.fromstring(raw):
+            c = xml_children(p)
+            part = {"PartNumber": int(c["PartNumber"].text), "ETag": c["ETag"].text}
+            if "ChecksumSHA256" in c:
+                part["ChecksumSHA256"] = c["ChecksumSHA256"].text
+            parts.append(part)
+        got["MultipartUpload"] = {"Parts": parts}
+    else:
+        return None
+    for member, header in S3_HEADERS.get(op, {}).items():
+        if header in h:
+            got[member] = int(h[header]) if member == "ContentLength" else h[header]
+    return op, got
+
+
+def compare_s3(plan, rec, subs, outputs, ops, skip):
+    """Planned S3 calls against the recorded ones; returns (problems, compared)."""
+    sent = [c for c in (s3_call(r) for r in records(rec)) if c and c[0] in ops]
+    used = [False] * len(sent)
+    problems, compared, planned_keys = [], 0, set()
+    for step in plan["steps"]:
+        if step["id"] in skip:
+            continue
+        for req in step["requests"]:
+            if req["operation"] not in ops or req["service"] != "s3":
+                continue
+            op = req["operation"]
+            want = substitute(req["body"], subs, outputs)
+            planned_keys.add((want["Bucket"], want.get("Key")))
+            where = "%s.%s%s" % (step["id"], op,
+                                 "[%d]" % want["PartNumber"] if "PartNumber" in want else "")
+            match = None
+            for i, (sop, got) in enumerate(sent):
+                if (not used[i] and sop == op and got["Bucket"] == want["Bucket"]
+                        and got.get("Key") == want.get("Key")
+                        and got.get("PartNumber") == want.get("PartNumber")):
+                    match = i
+                    break
+            if match is None:
+                problems.append("%s: not sent by the run" % where)
+                continue
+            used[match] = True
+            got = sent[match][1]
+            ids = {"${upload.id}": got.get("UploadId", "")}
+            want = substitute(want, ids, outputs)
+            if op == "CompleteMultipartUpload":
+                for w, g in zip(want["MultipartUpload"]["Parts"], got["MultipartUpload"]["Parts"]):
+                    if w.get("ETag") == "${part.etag}":
+                        w["ETag"] = g["ETag"]
+                    # The client repeats the checksum S3 answered UploadPart with;
+                    # moto answers none, so the part list has none either.
+                    if "ChecksumSHA256" not in g and MOTO_NO_PART_CHECKSUM:
+                        w.pop("ChecksumSHA256", None)
+            out = []
+            diff(want, got, where, out)
+            problems += out
+            compared += 1
+            print("%s: %s" % (where, "same" if not out else "%d differences" % len(out)))
+    for i, (op, got) in enumerate(sent):
+        if not used[i] and (got["Bucket"], got.get("Key")) in planned_keys:
+            problems.append("%s %s/%s: sent by the run, not planned" % (op, got["Bucket"],
+                                                                       got.get("Key")))
+    return problems, compared
+
+
 def substitute(value, subs, outputs):
     if isinstance(value, dict):
         return {k: substitute(v, subs, outputs) for k, v in value.items()}
@@ -79,7 +216,17 @@ def main():
     args = sys.argv[6:]
     skip = {args[i + 1] for i, a in enumerate(args) if a == "--skip"}
     ops = [a for i, a in enumerate(args) if a != "--skip" and (i == 0 or args[i - 1] != "--skip")]
-    for op in ops:
+    s3_ops = [op for op in ops if op in S3_OPS]
+    if s3_ops:
+        subs = {
+            "${aws.default_bucket}": "sagemaker-%s-%s" % (region, account),
+            "${aws.account_id}": account,
+            "${aws.region}": region,
+        }
+        p, c = compare_s3(plan, rec, subs, outputs, s3_ops, skip)
+        problems += p
+        compared += c
+    for op in [op for op in ops if op not in S3_OPS]:
         sent = recorded(rec, op)
         for step in plan["steps"]:
             if step["id"] in skip:
