@@ -54,6 +54,10 @@ static char *status__detail(const struct state_step *s)
   }
   if (s->error_message) {
     bool klass = s->error_class && *s->error_class;
+    // The remote name too (the job that failed), unless the message names it.
+    if (s->remote_name && strstr(s->error_message, s->remote_name) == NULL) {
+      smf_buf_printf(&b, "[%s] ", s->remote_name);
+    }
     smf_buf_printf(&b, "%s%s%s", klass ? s->error_class : "", klass ? ": " : "", s->error_message);
   } else if (s->outputs_json) {
     json_t *o = json_loads(s->outputs_json, 0, NULL);
