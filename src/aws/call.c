@@ -505,7 +505,8 @@ fail:
 static void call_transport_error(struct aws_call *call)
 {
   const struct aws_http_req *req = &call->req;
-  SMF_ERR_SET(&call->last_err, req->result, "%s: %s%s", call->op, req->curl_error,
+  SMF_ERR_SET(&call->last_err, req->result, "%s %s: %s%s", aws__service_label(call->svc),
+              call->op, req->curl_error,
               req->sent ? " (the request was sent; its outcome is unknown)" : "");
   call->last_err.klass = req->result == SMF_ETIMEOUT ? SMF_CLASS_TIMEOUT : SMF_CLASS_NONE;
 }

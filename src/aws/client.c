@@ -16,12 +16,13 @@
 static const struct {
   const char *host_prefix;  // "<prefix>.<region>.amazonaws.com"
   const char *signing;
+  const char *label;  // in messages
 } svc_info[AWS_SVC__COUNT] = {
-    [AWS_SVC_S3] = {"s3", "s3"},
-    [AWS_SVC_SAGEMAKER] = {"api.sagemaker", "sagemaker"},
-    [AWS_SVC_STS] = {"sts", "sts"},
-    [AWS_SVC_LOGS] = {"logs", "logs"},
-    [AWS_SVC_RUNTIME] = {"runtime.sagemaker", "sagemaker"},
+    [AWS_SVC_S3] = {"s3", "s3", "S3"},
+    [AWS_SVC_SAGEMAKER] = {"api.sagemaker", "sagemaker", "SageMaker"},
+    [AWS_SVC_STS] = {"sts", "sts", "STS"},
+    [AWS_SVC_LOGS] = {"logs", "logs", "CloudWatch Logs"},
+    [AWS_SVC_RUNTIME] = {"runtime.sagemaker", "sagemaker", "SageMaker Runtime"},
 };
 
 const char *aws__signing_region(struct aws_client *c, enum aws_service svc)
@@ -32,6 +33,11 @@ const char *aws__signing_region(struct aws_client *c, enum aws_service svc)
 const char *aws__service_signing_name(enum aws_service svc)
 {
   return svc_info[svc].signing;
+}
+
+const char *aws__service_label(enum aws_service svc)
+{
+  return svc_info[svc].label;
 }
 
 static int parse_attempts(const char *v)
@@ -362,7 +368,6 @@ static enum smf_errclass error_class(long status, const char *code)
 void aws__parse_error(const struct aws_http_req *req, enum aws_service svc, const char *op,
                       struct smf_error *err)
 {
-  (void)svc;
   char code[96] = "", msg[512] = "", rid[96] = "";
   const char *h = aws_http_req_header_get(req, "x-amz-request-id");
   if (!h) {
@@ -387,8 +392,8 @@ void aws__parse_error(const struct aws_http_req *req, enum aws_service svc, cons
     copy_field(code, sizeof code, status_code_name(req->status));
   }
   int rc = req->status == 404 ? SMF_ENOENT : SMF_EAWS;
-  SMF_ERR_SET(err, rc, "%s: %s%s%s (HTTP %ld%s%s)", op, code, msg[0] ? ": " : "", msg,
-              req->status, rid[0] ? ", request id " : "", rid);
+  SMF_ERR_SET(err, rc, "%s %s: HTTP %ld %s%s%s%s%s%s", svc_info[svc].label, op, req->status, code,
+              msg[0] ? ": " : "", msg, rid[0] ? " (request id " : "", rid, rid[0] ? ")" : "");
   err->http_status = (int)req->status;
   copy_field(err->aws_code, sizeof err->aws_code, code);
   copy_field(err->request_id, sizeof err->request_id, rid);

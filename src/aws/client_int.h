@@ -88,6 +88,8 @@ struct aws_call {
 const char *aws__signing_region(struct aws_client *c, enum aws_service svc);
 /// Service's signing name.
 const char *aws__service_signing_name(enum aws_service svc);
+/// "SageMaker", "S3", "STS", ...: how messages name a service.
+const char *aws__service_label(enum aws_service svc);
 /// Fill scheme+authority ("https://host:port") and base path of svc's endpoint,
 /// and whether S3 must use path-style addressing for `bucket`.
 int aws__endpoint(struct aws_client *c, enum aws_service svc, const char *bucket,

@@ -48,8 +48,9 @@ int aws__s3_error_in_200(const struct aws_result *res, struct smf_error *err)
     const char *code = aws_xml_child_text(doc.root, "Code");
     const char *msg = aws_xml_child_text(doc.root, "Message");
     const char *rid = aws_xml_child_text(doc.root, "RequestId");
-    rc = SMF_ERR_SET(err, SMF_EAWS, "%s: %s: %s (HTTP %ld)", aws_call_op(res->call),
-                     code ? code : "InternalError", msg ? msg : "", res->status);
+    rc = SMF_ERR_SET(err, SMF_EAWS, "S3 %s: HTTP %ld %s: %s%s%s%s", aws_call_op(res->call),
+                     res->status, code ? code : "InternalError", msg ? msg : "",
+                     rid ? " (request id " : "", rid ? rid : "", rid ? ")" : "");
     snprintf(err->aws_code, sizeof err->aws_code, "%s", code ? code : "InternalError");
     snprintf(err->request_id, sizeof err->request_id, "%s", rid ? rid : "");
     err->http_status = (int)res->status;

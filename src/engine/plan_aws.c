@@ -188,27 +188,26 @@ static void pa_group(json_t *requests, const struct dsl_node *spec)
   }
 }
 
-// deploy (of model_data; a model_package's model is only known from the
-// registry): CreateModel (the repacked model's location when the code is
-// repacked into it, as hosting does), CreateEndpointConfig, CreateEndpoint.
+// deploy: CreateModel (the model's data where the model class puts it, or the
+// model_package's ARN: as written, `${steps.ID.arn}`, or for GROUP/VERSION the
+// ARN that version has), CreateEndpointConfig, CreateEndpoint.
 static int pa_deploy(const struct awst_env *env, struct step_ctx *ctx, json_t *requests,
                      struct smf_error *err)
 {
   struct target_endpoint_spec sp;
   step_deploy_plan(ctx, &sp);
+  const char *ref = dsl_map_str(ctx->spec, "model_package", NULL);
+  char *arn = NULL;
+  if (ref && !smf_str_startswith(ref, "arn:") && strstr(ref, "${") == NULL) {
+    arn = smf_xasprintf("arn:%s:sagemaker:%s:%s:model-package/%s", aws_partition_of(env->region),
+                        env->region, env->account, ref);
+  }
+  sp.model_package_arn = arn ? arn : ref;
   json_t *model = NULL;
   int rc = awst_model_request(env, &sp, &model, err);
+  free(arn);
   if (rc != 0) {
     return rc;
-  }
-  // An unknown model_data (`${steps...}`) is an S3 URI in every run of the aws target.
-  bool s3 = sp.model_data && (smf_str_startswith(sp.model_data, "s3://") ||
-                              strstr(sp.model_data, "/${") != NULL);
-  if (sp.entry_point && s3) {
-    char *dest = awst_repack_uri(env->default_bucket, sp.model_name);
-    json_object_set_new(json_object_get(model, "PrimaryContainer"), "ModelDataUrl",
-                        json_string(dest));
-    free(dest);
   }
   json_t *config = awst_endpoint_config_request(&sp);
   json_t *bodies[3] = {model, config,
@@ -243,8 +242,7 @@ void plan_aws_bodies(struct eng *e, const struct dsl_step *d, const struct dsl_n
     return;
   }
   bool described = d->kind == DSL_KIND_FIT || d->kind == DSL_KIND_EVALUATE ||
-                   d->kind == DSL_KIND_REGISTER ||
-                   (d->kind == DSL_KIND_DEPLOY && !dsl_map_get(spec, "model_package"));
+                   d->kind == DSL_KIND_REGISTER || d->kind == DSL_KIND_DEPLOY;
   if (!described) {
     return;
   }

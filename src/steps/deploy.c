@@ -9,12 +9,14 @@
 // (the job-name rule of step_job_name). The target replaces a running server
 // only once the new one answers /ping.
 //
-// smoke_test: after the deploy, `POST URL/invocations` with the body file
-// (relative to the pipeline) and content type; a status other than
-// expect_status (200) fails the step with class ClientError after restoring
-// what the endpoint served before (redeployed from its record), or, for a new
-// endpoint, deleting it. A smoke test needs a URL: targets without one (aws)
-// skip it with a log line.
+// smoke_test: after the deploy, one inference request with the body file
+// (relative to the pipeline) and content type: `POST URL/invocations` when the
+// target gives the endpoint a URL (local), else the target's invoke operation
+// (aws: InvokeEndpoint, signed). A status other than expect_status (200) fails
+// the step with class ClientError after restoring what the endpoint served
+// before — redeployed from its record (local), or its previous config served
+// again through hosting.restore (aws) — or, for a new endpoint, deleting it.
+// Targets with neither a URL nor invoke skip the test with a log line.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@ struct deploy {
   struct target *t;
   struct target_endpoint_spec spec;  ///< in ctx->arena
   char *prev_spec;                   ///< JSON of what the endpoint served before, or NULL
+  char *prev_config;                 ///< the endpoint config it served before, or NULL
   bool had_prev;
   struct target_endpoint_info info;  ///< of the new deploy (strings in ctx->arena)
   struct aws_http *http;
@@ -39,6 +42,8 @@ struct deploy {
   char failure[1024];  ///< smoke-test failure, reported after the restore
   int cancel_reason;
   bool finished;
+  bool invoking;  ///< the target's invoke is in flight (it cannot be cancelled)
+  bool orphan;    ///< freed by the step while invoking: the invoke callback frees it
 };
 
 static void dep_fail(struct deploy *d, int code, enum smf_errclass k, const char *msg)
@@ -84,6 +89,9 @@ static void dep_on_restored(void *data, int status, const struct target_endpoint
   struct deploy *d = data;
   if (status != 0) {
     step_ctx_log(d->ctx, "restoring the previous model failed: %s", err ? err->message : "");
+  } else if (d->prev_spec == NULL && d->prev_config) {
+    step_ctx_log(d->ctx, "endpoint %s serves its previous config %s again", d->spec.endpoint,
+                 d->prev_config);
   } else {
     step_ctx_log(d->ctx, "endpoint %s serves its previous model again", d->spec.endpoint);
   }
@@ -111,7 +119,19 @@ static void dep_restore(struct deploy *d)
   struct step_ctx *ctx = d->ctx;
   struct smf_error err = SMF_ERROR_INIT;
   json_t *o = d->prev_spec ? json_loads(d->prev_spec, 0, NULL) : NULL;
+  const struct target_hosting_ops *h = d->t->vt->hosting;
+  if (o == NULL && d->had_prev && d->prev_config && h->restore) {
+    if (h->restore(d->t, d->spec.endpoint, d->prev_config, dep_on_restored, d, &err) != 0) {
+      step_ctx_log(ctx, "cannot restore the previous config: %s", err.message);
+      dep_fail(d, SMF_ECHILD, SMF_CLASS_CLIENT, d->failure);
+    }
+    return;
+  }
   if (o == NULL) {
+    if (d->had_prev) {
+      step_ctx_log(ctx, "endpoint %s: what it served before is not known, nothing restored",
+                   d->spec.endpoint);
+    }
     if (d->had_prev ||
         target_endpoint_delete(d->t, d->spec.endpoint, dep_on_removed, d, &err) != 0) {
       dep_fail(d, SMF_ECHILD, SMF_CLASS_CLIENT, d->failure);
@@ -153,30 +173,59 @@ static void dep_restore(struct deploy *d)
 
 // ---- smoke test ----
 
-static void dep_on_smoke(struct aws_http_req *req, void *data)
+// The smoke test's answer: HTTP status (0: none came, `why` says why), body,
+// request id (aws) or NULL.
+static void dep_smoke_verdict(struct deploy *d, long status, const char *why, const char *body,
+                              size_t len, const char *request_id)
 {
-  struct deploy *d = data;
   const struct dsl_node *st = dsl_map_get(d->ctx->spec, "smoke_test");
   long expect = (long)dsl_map_int(st, "expect_status", 200);
   if (d->cancel_reason) {  // interrupted or timed out: no verdict, nothing to restore
     dep_fail(d, d->cancel_reason, SMF_CLASS_NONE, "deploy stopped during its smoke test");
     return;
   }
-  if (req->result == 0 && req->status == expect) {
-    step_ctx_log(d->ctx, "smoke test: HTTP %ld", req->status);
+  if (status != 0 && status == expect) {
+    step_ctx_log(d->ctx, "smoke test: HTTP %ld", status);
     dep_succeed(d);
     return;
   }
-  const char *body = smf_buf_cstr(&req->body);
-  if (req->result != 0) {
-    snprintf(d->failure, sizeof(d->failure), "smoke test of %s failed: %s", d->spec.endpoint,
-             req->curl_error[0] ? req->curl_error : smf_strerror(req->result));
+  if (status == 0) {
+    snprintf(d->failure, sizeof(d->failure), "smoke test of %s failed: %s", d->spec.endpoint, why);
   } else {
-    snprintf(d->failure, sizeof(d->failure), "smoke test of %s: HTTP %ld, expected %ld: %.300s",
-             d->spec.endpoint, req->status, expect, body);
+    int n = len > 300 ? 300 : (int)len;
+    snprintf(d->failure, sizeof(d->failure), "smoke test of %s: HTTP %ld, expected %ld: %.*s%s%s%s",
+             d->spec.endpoint, status, expect, n, body ? body : "",
+             request_id && *request_id ? " (request id " : "",
+             request_id && *request_id ? request_id : "", request_id && *request_id ? ")" : "");
   }
   step_ctx_log(d->ctx, "%s", d->failure);
   dep_restore(d);
+}
+
+static void dep_on_smoke(struct aws_http_req *req, void *data)
+{
+  struct deploy *d = data;
+  const char *why = req->curl_error[0] ? req->curl_error : smf_strerror(req->result);
+  dep_smoke_verdict(d, req->result == 0 ? req->status : 0, why, smf_buf_cstr(&req->body),
+                    req->body.len, NULL);
+}
+
+static void dep_on_invoked(void *data, int status, const struct target_invoke_result *res,
+                           const struct smf_error *err)
+{
+  struct deploy *d = data;
+  d->invoking = false;
+  if (d->orphan) {  // the step is gone (cancelled and freed meanwhile)
+    free(d);
+    return;
+  }
+  if (d->finished) {  // cancelled: the step has failed already
+    return;
+  }
+  long http = res ? res->http_status : 0;
+  const char *why = err && err->message[0] ? err->message : smf_strerror(status);
+  dep_smoke_verdict(d, http, why, res ? res->body : NULL, res ? res->len : 0,
+                    err ? err->request_id : NULL);
 }
 
 static int dep_smoke_start(struct deploy *d, struct smf_error *err)
@@ -184,6 +233,19 @@ static int dep_smoke_start(struct deploy *d, struct smf_error *err)
   const struct dsl_node *st = dsl_map_get(d->ctx->spec, "smoke_test");
   const char *path = step_path(d->ctx, dsl_map_str(st, "body", ""));
   int rc = smf_file_read(path, &d->body, &d->body_len, err);
+  if (rc == 0 && d->info.url == NULL) {  // the target's invoke operation (aws)
+    struct target_invoke req = {.endpoint = d->info.endpoint,
+                                .content_type = dsl_map_str(st, "content_type", NULL),
+                                .body = d->body,
+                                .len = d->body_len};
+    rc = target_endpoint_invoke(d->t, &req, dep_on_invoked, d, err);
+    d->invoking = rc == 0;
+    if (rc == 0) {
+      step_ctx_log(d->ctx, "smoke test of %s: InvokeEndpoint, %zu bytes of %s", req.endpoint,
+                   req.len, req.content_type ? req.content_type : "application/octet-stream");
+    }
+    return rc;
+  }
   if (rc == 0) {
     rc = aws_http_new(d->ctx->loop, &d->http, err);
   }
@@ -234,8 +296,9 @@ static void dep_on_deployed(void *data, int status, const struct target_endpoint
     dep_succeed(d);
     return;
   }
-  if (d->info.url == NULL) {
-    step_ctx_log(ctx, "smoke test skipped: the target gives no URL for %s", d->info.endpoint);
+  if (d->info.url == NULL && d->t->vt->hosting->invoke == NULL) {
+    step_ctx_log(ctx, "smoke test skipped: the target can neither give a URL for %s nor invoke it",
+                 d->info.endpoint);
     dep_succeed(d);
     return;
   }
@@ -265,11 +328,17 @@ static void dep_on_described(void *data, int status, const struct target_endpoin
   if (status == 0 && ep) {
     d->had_prev = true;
     d->prev_spec = ep->deployed_spec ? smf_xstrdup(ep->deployed_spec) : NULL;
+    // the config of this very deploy (a resumed attempt) is not what it served before
+    if (ep->config_name && strcmp(ep->config_name, d->spec.config_name) != 0) {
+      d->prev_config = smf_xstrdup(ep->config_name);
+    }
   }
   dep_deploy(d);
 }
 
-// model_package resolved: take its model data and image.
+// model_package resolved: the version's ARN (what aws's CreateModel names, as
+// the SDK's ModelPackage.deploy does), its model data and image (what the
+// local target serves).
 static void dep_on_package(void *data, int status, const struct target_model_package *pkgs,
                            size_t n, const struct smf_error *err)
 {
@@ -291,6 +360,7 @@ static void dep_on_package(void *data, int status, const struct target_model_pac
     }
     d->spec.model_data = dep_dup(ctx, pkgs[i].model_data);
     d->spec.image_uri = dep_dup(ctx, pkgs[i].image_uri);
+    d->spec.model_package_arn = dep_dup(ctx, pkgs[i].arn);
     step_ctx_log(ctx, "model package %s: %s", pkgs[i].arn, pkgs[i].model_data);
     struct smf_error e = SMF_ERROR_INIT;
     if (target_endpoint_describe(d->t, d->spec.endpoint, dep_on_described, d, &e) != 0) {
@@ -430,6 +500,8 @@ static void dep_cancel(struct step_ctx *ctx, int reason, bool kill_now)
     d->cancel_reason = reason;
     if (d->http) {
       aws_http_req_cancel(&d->req);  // no-op unless the smoke test is in flight
+    } else if (d->invoking) {        // not cancellable: fail now, its answer is dropped
+      dep_fail(d, reason, SMF_CLASS_NONE, "deploy stopped during its smoke test");
     }
   }
 }
@@ -448,10 +520,14 @@ static void dep_free(struct step_ctx *ctx)
   }
   ctx->kind_data = NULL;
   free(d->prev_spec);
+  free(d->prev_config);
   free(d->body);
+  d->body = NULL;
   if (d->http) {
     aws_http_req_cleanup(&d->req);
     aws_http_close(d->http, dep_on_http_closed, d);
+  } else if (d->invoking) {
+    d->orphan = true;  // dep_on_invoked frees it
   } else {
     free(d);
   }

@@ -247,6 +247,7 @@ static void reg_describe(struct step_ctx *ctx, struct target_model_package *pkg)
       .image_uri = dsl_map_str(s, "image_uri", dsl_map_str(s, "framework", NULL)),
       .description = dsl_map_str(s, "description", NULL),
       .metrics_uri = step_path(ctx, dsl_map_str(s, "metrics", NULL)),
+      .model_name = step_job_name(ctx, step_job_base(ctx)),
       .spec = s};
   reg_metadata(ctx, pkg);
 }

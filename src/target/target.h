@@ -268,6 +268,10 @@ struct target_endpoint_spec {
   const char *config_name;  ///< a new, uniquely named config per deploy
   const char *model_data;   ///< model.tar.gz URI (repacked with code/ when entry_point is set)
   const char *image_uri;
+  /// The registered version deployed (`model_package`), or NULL. aws: CreateModel
+  /// names it (ModelPackageName) as the SDK's ModelPackage.deploy does; the local
+  /// target serves model_data / image_uri, which the step fills from the registry.
+  const char *model_package_arn;
   const char *entry_point;  ///< SAGEMAKER_PROGRAM
   const char *source_dir;   ///< local directory of the inference code, or NULL
   const char *instance_type;
@@ -336,6 +340,11 @@ struct target_hosting_ops {
   /// InvokeEndpoint; the local target's endpoints are plain HTTP, see `smflow invoke`).
   int (*invoke)(struct target *t, const struct target_invoke *req, target_invoke_cb cb, void *data,
                 struct smf_error *err);
+  /// Optional (NULL: a deploy step restores by deploying `deployed_spec` again):
+  /// serve the existing endpoint config `config_name` again, creating nothing
+  /// (aws: UpdateEndpoint back to it, then DescribeEndpoint until InService).
+  int (*restore)(struct target *t, const char *endpoint, const char *config_name,
+                 target_endpoint_cb cb, void *data, struct smf_error *err);
 };
 
 // ---------------------------------------------------------------------------
@@ -345,6 +354,10 @@ struct target_model_package {
   const char *group;
   int version;
   const char *arn;
+  /// create_version: the name the inference code is stored under when an
+  /// entry_point is given (aws: s3://DEFAULT_BUCKET/NAME/...; the SDK's
+  /// name_from_image), deterministic per attempt; NULL: none.
+  const char *model_name;
   const char *approval;  ///< Approved | PendingManualApproval | Rejected
   const char *model_data;
   const char *image_uri;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # aws_target.sh: `smflow run --target aws` against moto with signature checking
 # on (tests/tools/moto_up.sh), every request recorded by moto's recorder:
-#   - SDK parity: nine estimators' CreateTrainingJob bodies, two deploys' and a
-#     register's bodies against the ones the SDK sent (tests/data/aws/sdk-recorded),
+#   - SDK parity: nine estimators' CreateTrainingJob bodies, five deploys' and
+#     two registers' bodies against the ones the SDK sent
+#     (tests/data/aws/sdk-recorded), the inference code where those bodies say,
 #     and every request body against botocore's shapes;
 #   - upload only: HeadObject first, multipart above 16 MiB, read back with the
 #     AWS CLI; a second run uploads nothing;
@@ -68,6 +69,34 @@ rec_start
 rec_get "$tmp/sdk.rec"
 python3 "$src/tests/tools/sdk_compare.py" "$tmp/sdk.rec" "$src/tests/data/aws/sdk-recorded"
 python3 "$src/tests/tools/check_shapes.py" "$tmp/sdk.rec"
+# The code is where those bodies say: sourcedir.tar.gz with inference.py at its
+# root (SKLearn / XGBoost deploy, SKLearn register), a model repacked with
+# code/inference.py (PyTorch).
+python3 - "$tmp/sdk.rec" "$src/tests/tools" >"$tmp/sdk.code" <<'PY'
+import base64, json, sys
+sys.path.insert(0, sys.argv[2])
+from check_shapes import records
+for r in records(sys.argv[1]):
+    op = r.get("headers", {}).get("X-Amz-Target", "")
+    if op not in ("SageMaker.CreateModel", "SageMaker.CreateModelPackage"):
+        continue
+    b = json.loads(base64.b64decode(r["body"]).decode() if r.get("body_encoded") else r["body"])
+    for c in [b.get("PrimaryContainer")] + b.get("InferenceSpecification", {}).get("Containers", []):
+        d = (c or {}).get("Environment", {}).get("SAGEMAKER_SUBMIT_DIRECTORY", "")
+        if d.startswith("s3://"):
+            print("code", d)
+        elif d == "/opt/ml/model/code":
+            print("model", c["ModelDataUrl"])
+PY
+[ "$(grep -c '^code .*/sourcedir.tar.gz$' "$tmp/sdk.code")" = 3 ] && grep -q '^model ' "$tmp/sdk.code" || {
+  cat "$tmp/sdk.code" >&2; echo "want three uploaded sources and a repacked model" >&2; exit 1; }
+while read -r kind uri; do
+  awsc s3 cp "$uri" "$tmp/code.tar.gz" --quiet
+  want=inference.py
+  [ "$kind" = code ] || want=code/inference.py
+  tar -tzf "$tmp/code.tar.gz" | grep -qx "$want" || {
+    echo "$uri lacks $want" >&2; tar -tzf "$tmp/code.tar.gz" >&2; exit 1; }
+done <"$tmp/sdk.code"
 
 echo "== upload only: HeadObject first, multipart, read back with the AWS CLI; then reused"
 mkdir -p "$tmp/up/src"
@@ -187,37 +216,43 @@ for r in records(sys.argv[1]):
         b = base64.b64decode(r["body"]).decode() if r.get("body_encoded") else r["body"]
         print(json.dumps(json.loads(b)))
 ' "$tmp/full.rec" "$src/tests/tools") || { echo "aws.* globals not in the description" >&2; exit 1; }
-# deploy_pkg took the registered version's model and image (DescribeModelPackage).
-python3 - "$tmp/full.rec" "$src/tests/tools" <<'PY'
-import base64, json, sys
-sys.path.insert(0, sys.argv[2])
-from check_shapes import records
-models = []
-for r in records(sys.argv[1]):
-    if r.get("headers", {}).get("X-Amz-Target") == "SageMaker.CreateModel":
-        b = base64.b64decode(r["body"]).decode() if r.get("body_encoded") else r["body"]
-        models.append(json.loads(b))
-pkg = [m for m in models if m["ModelName"].startswith("awsfull-pkg")]
-assert len(pkg) == 1, models
-c = pkg[0]["PrimaryContainer"]
-assert c["ModelDataUrl"].endswith("/output/model.tar.gz"), c
-assert c["Image"].endswith("/sagemaker-scikit-learn:1.2-1-cpu-py3"), c
-PY
-# deploy repacked the model with its code, as the SDK does.
+# deploy_pkg names the registered version (ModelPackage.deploy: Containers
+# [{ModelPackageName}]); deploy, an SKLearnModel with an entry point, leaves the
+# model as it is and uploads the code as MODEL/sourcedir.tar.gz, as the SDK does.
 model=$(status_json "$tmp/full/.smflow" | python3 -c 'import json,sys; print([s for s in json.load(sys.stdin)["steps"] if s["id"] == "deploy"][0]["outputs"]["model_name"])')
-awsc s3 cp "s3://sagemaker-eu-west-1-123456789012/$model/model.tar.gz" "$tmp/repacked.tar.gz" --quiet
-tar -tzf "$tmp/repacked.tar.gz" | sort | tr '\n' ' ' | grep -q 'code/inference.py .*model.txt' || {
-  echo "the repacked model lacks code/ or the model's files" >&2; tar -tzf "$tmp/repacked.tar.gz"; exit 1; }
-grep -q '"ModelDataUrl": "s3://sagemaker-eu-west-1-123456789012/'"$model"'/model.tar.gz"' \
-  <(python3 -c '
+status_json "$tmp/full/.smflow" >"$tmp/full.status.json"
+python3 - "$tmp/full.rec" "$src/tests/tools" "$tmp/full.status.json" "$model" <<'PY'
 import base64, json, sys
 sys.path.insert(0, sys.argv[2])
 from check_shapes import records
+outputs = {s["id"]: s.get("outputs", {}) for s in json.load(open(sys.argv[3]))["steps"]}
+models = {}
 for r in records(sys.argv[1]):
     if r.get("headers", {}).get("X-Amz-Target") == "SageMaker.CreateModel":
         b = base64.b64decode(r["body"]).decode() if r.get("body_encoded") else r["body"]
-        print(json.dumps(json.loads(b)))
-' "$tmp/full.rec" "$src/tests/tools") || { echo "CreateModel does not use the repacked model" >&2; exit 1; }
+        m = json.loads(b)
+        models[m["ModelName"]] = m
+pkg = [m for n, m in models.items() if n.startswith("awsfull-pkg")]
+assert len(pkg) == 1, models
+assert pkg[0]["Containers"] == [{"ModelPackageName": outputs["register"]["arn"]}], pkg
+assert "PrimaryContainer" not in pkg[0], pkg
+c = models[sys.argv[4]]["PrimaryContainer"]
+assert c["ModelDataUrl"] == outputs["train"]["model_data"], c
+code = "s3://sagemaker-eu-west-1-123456789012/%s/sourcedir.tar.gz" % sys.argv[4]
+assert c["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == code, c
+assert c["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py", c
+PY
+# The endpoint records keep the model each one serves (the package's, from the registry).
+"$smflow" endpoints list --json --state-dir "$tmp/full/.smflow" | python3 -c '
+import json, sys
+e = {x["name"]: x for x in json.load(sys.stdin)["endpoints"]}
+o = {s["id"]: s.get("outputs", {}) for s in json.load(open(sys.argv[1]))["steps"]}
+assert e["awsfull-pkg"]["model_data"] == o["train"]["model_data"], e
+assert e["awsfull"]["model_data"] == o["train"]["model_data"], e
+' "$tmp/full.status.json"
+awsc s3 cp "s3://sagemaker-eu-west-1-123456789012/$model/sourcedir.tar.gz" "$tmp/sourcedir-up.tar.gz" --quiet
+tar -tzf "$tmp/sourcedir-up.tar.gz" | grep -qx 'inference.py' || {
+  echo "the uploaded code lacks inference.py at its root" >&2; tar -tzf "$tmp/sourcedir-up.tar.gz"; exit 1; }
 # The training log lines came from CloudWatch, with their host.
 grep -q 'algo-1 | epoch 2 loss=0.25' "$tmp"/full/.smflow/logs/*/train.1.log || {
   echo "the training job's CloudWatch lines are not in the step log" >&2; exit 1; }

@@ -4,10 +4,11 @@
 # and must create nothing; then the pipeline runs against moto (request
 # recorder on) and every planned CreateTrainingJob / CreateProcessingJob /
 # CreateModelPackageGroup / CreateModelPackage / CreateModel /
-# CreateEndpointConfig / CreateEndpoint body (deploy of model_data), placeholders replaced
+# CreateEndpointConfig / CreateEndpoint body (deploy of model_data or of a
+# model_package, `${steps.ID.arn}` or GROUP/VERSION), placeholders replaced
 # by the run's values (tests/tools/plan_compare.py), equals the recorded one
 # field by field: the SDK-parity pipeline of tests/data/aws/sdk (nine
-# estimators, two deploys, a register) and the five-step pipeline of
+# estimators, five deploys, two registers) and the five-step pipeline of
 # tests/data/aws/full.
 set -euo pipefail
 src=${SMF_SOURCE_DIR:?}
@@ -83,6 +84,33 @@ assert b["TrainingJobName"] == "mine-${run.id}-train-1", b["TrainingJobName"]
 assert "hunter2secret" not in json.dumps(d) and "pw123456" not in json.dumps(d), d
 PY
 
+# A deploy of GROUP/VERSION: CreateModel names the ARN that version has.
+mkdir -p "$tmp/pkg"
+cat >"$tmp/pkg/pipeline.yaml" <<'YAML'
+smflow: 1
+name: pkg
+role: arn:aws:iam::123456789012:role/SageMakerRole
+steps:
+  serve:
+    deploy:
+      endpoint: pkg-ep
+      model_package: my-models/3
+      instance_type: ml.m5.large
+      environment: {MODE: fast}
+YAML
+plan "$tmp/pkg"
+python3 - "$tmp/pkg.plan.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+req = {r["operation"]: r for r in d["steps"][0]["requests"]}
+b = req["CreateModel"]["body"]
+assert b["Containers"] == [{"ModelPackageName":
+    "arn:aws:sagemaker:eu-west-1:${aws.account_id}:model-package/my-models/3",
+    "Environment": {"MODE": "fast"}}], b
+assert b["ModelName"] == "pkg-ep-${run.id}-serve-1" and "PrimaryContainer" not in b, b
+assert req["CreateEndpoint"]["body"]["EndpointName"] == "pkg-ep", req
+PY
+
 cd "$tmp"  # moto writes its recording file into its working directory
 eval "$("$src/tests/tools/moto_up.sh" "$tmp/moto")"
 pids+=("$SMF_MOTO_PID")
@@ -100,7 +128,7 @@ echo "fake" >"$tmp/sourcedir.tar.gz"
 awsc s3 cp "$tmp/sourcedir.tar.gz" s3://smflow-test-bucket/code/sourcedir.tar.gz --quiet
 awsc s3 cp "$tmp/sdk/model.tar.gz" s3://smflow-test-bucket/models/model.tar.gz --quiet
 
-echo "== SDK-parity pipeline (nine estimators, two deploys, a register): plan vs run"
+echo "== SDK-parity pipeline (nine estimators, five deploys, two registers): plan vs run"
 rec_start
 "$smflow" run -q "$tmp/sdk/pipeline.yaml"
 rec_get "$tmp/sdk.rec"
@@ -120,6 +148,5 @@ rec_get "$tmp/full.rec"
 "$smflow" status --state-dir "$tmp/full/.smflow" --json >"$tmp/full.status.json"
 python3 "$src/tests/tools/plan_compare.py" "$tmp/full.plan.json" "$tmp/full.rec" \
   "$tmp/full.status.json" "$account" "$AWS_REGION" CreateTrainingJob CreateProcessingJob \
-  CreateModelPackageGroup CreateModelPackage CreateModel CreateEndpointConfig CreateEndpoint \
-  --skip deploy_pkg
+  CreateModelPackageGroup CreateModelPackage CreateModel CreateEndpointConfig CreateEndpoint
 echo "planaws_bodies: ok"

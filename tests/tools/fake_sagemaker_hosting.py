@@ -4,12 +4,17 @@
 Usage: fake_sagemaker_hosting.py LOGFILE
 Binds 127.0.0.1 on a free port, prints it on stdout, serves until killed.
 JSON 1.1 (X-Amz-Target SageMaker.*): CreateModel, CreateEndpointConfig,
-CreateEndpoint, UpdateEndpoint, DescribeEndpoint, DeleteEndpoint. The endpoint
-"existing" is in service with the config "existing-old" from the start. A model
-whose image contains "broken" makes its configs fail: an endpoint updated to
-one goes Updating, then Failed with a FailureReason (so that the caller must
-restore the previous config). Every request is appended to LOGFILE as moto's
-recorder writes it (headers, body), for tests/tools/check_shapes.py.
+DescribeEndpointConfig, CreateEndpoint, UpdateEndpoint, DescribeEndpoint,
+DeleteEndpoint, DeleteEndpointConfig, DeleteModel. The endpoint "existing" is in service with the config
+"existing-old" (model "existing-old-model") from the start. A model whose image
+contains "broken" makes its configs fail: an endpoint updated to one goes
+Updating, then Failed with a FailureReason (so that the caller must restore the
+previous config). SageMaker Runtime's InvokeEndpoint (POST
+/endpoints/NAME/invocations) answers 200 "ok", or 424 ModelError when the
+endpoint's model image contains "modelerror", after 20 s when it contains
+"slow". Every request is appended to
+LOGFILE as moto's recorder writes it (headers, body), for
+tests/tools/check_shapes.py.
 Signatures are not checked here (moto checks them in the other tests).
 """
 import http.server
@@ -17,11 +22,12 @@ import json
 import socketserver
 import sys
 import threading
+import time
 
 LOG = open(sys.argv[1], "a", buffering=1)
 lock = threading.Lock()
 models = {}
-configs = {"existing-old": {"broken": False}}
+configs = {"existing-old": {"broken": False, "models": ["existing-old-model"]}}
 endpoints = {"existing": {"config": "existing-old", "status": "InService", "polls": 0,
                           "reason": None}}
 
@@ -34,12 +40,24 @@ def handle(op, b):
     if op == "CreateModel":
         if b["ModelName"] in models:
             return 400, {"__type": "ValidationException", "message": "Cannot create already existing model"}
-        models[b["ModelName"]] = {"broken": "broken" in b["PrimaryContainer"]["Image"]}
+        image = b["PrimaryContainer"].get("Image", "")
+        models[b["ModelName"]] = {"broken": "broken" in image, "modelerror": "modelerror" in image,
+                                  "slow": "slow" in image}
         return 200, {"ModelArn": arn("model", b["ModelName"])}
     if op == "CreateEndpointConfig":
         broken = any(models.get(v["ModelName"], {}).get("broken") for v in b["ProductionVariants"])
-        configs[b["EndpointConfigName"]] = {"broken": broken}
+        configs[b["EndpointConfigName"]] = {
+            "broken": broken, "models": [v["ModelName"] for v in b["ProductionVariants"]]}
         return 200, {"EndpointConfigArn": arn("endpoint-config", b["EndpointConfigName"])}
+    if op == "DescribeEndpointConfig":
+        c = configs.get(b["EndpointConfigName"])
+        if c is None:
+            return 400, {"__type": "ValidationException", "message": "Could not find endpoint configuration"}
+        return 200, {"EndpointConfigName": b["EndpointConfigName"],
+                     "EndpointConfigArn": arn("endpoint-config", b["EndpointConfigName"]),
+                     "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": m}
+                                            for m in c["models"]],
+                     "CreationTime": 0}
     if op in ("CreateEndpoint", "UpdateEndpoint"):
         name, cfg = b["EndpointName"], b["EndpointConfigName"]
         if cfg not in configs:
@@ -71,6 +89,12 @@ def handle(op, b):
     if op == "DeleteEndpoint":
         endpoints.pop(b["EndpointName"], None)
         return 200, {}
+    if op == "DeleteEndpointConfig":
+        configs.pop(b["EndpointConfigName"], None)
+        return 200, {}
+    if op == "DeleteModel":
+        models.pop(b["ModelName"], None)
+        return 200, {}
     return 400, {"__type": "UnknownOperationException", "message": op}
 
 
@@ -80,10 +104,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def invoke(self, name):
+        e = endpoints.get(name)
+        cfg = configs.get(e["config"], {}) if e else {}
+        if e is None:
+            status, out, ctype = 400, json.dumps({"__type": "ValidationError", "message": "Endpoint %s not found." % name}), "application/json"
+        elif any(models.get(m, {}).get("modelerror") for m in cfg.get("models", [])):
+            status, out, ctype = 424, json.dumps({"__type": "ModelError", "message": "Received server error (500) from model"}), "application/json"
+        else:
+            status, out, ctype = 200, "ok", "text/plain"
+        data = out.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("x-amzn-RequestId", "fake-invoke-%d" % status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n).decode()
+        body = self.rfile.read(n).decode(errors="replace")
         target = self.headers.get("X-Amz-Target", "")
+        if self.path.startswith("/endpoints/") and self.path.endswith("/invocations"):
+            with lock:
+                e = endpoints.get(self.path.split("/")[2])
+                ms = configs.get(e["config"], {}).get("models", []) if e else []
+                slow = any(models.get(m, {}).get("slow") for m in ms)
+            if slow:
+                time.sleep(20)
+            with lock:
+                LOG.write(json.dumps({"headers": dict(self.headers), "method": "POST",
+                                      "url": self.path, "body": body, "body_encoded": False}) + "\n")
+                self.invoke(self.path.split("/")[2])
+            return
         with lock:
             LOG.write(json.dumps({"headers": dict(self.headers), "method": "POST", "url": self.path,
                                   "body": body, "body_encoded": False}) + "\n")

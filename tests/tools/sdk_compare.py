@@ -17,6 +17,10 @@ Normalisation (both sides unless said):
 - EndpointConfigName becomes {CONFIG} (smflow makes a new config per deploy;
   the SDK names it after the endpoint);
 - CreateModelPackage's ClientToken value becomes {TOKEN} (the SDK's is random);
+- in CreateModelPackage, the name the inference code is stored under in the
+  default bucket (s3://sagemaker-REGION-ACCOUNT/NAME/...) becomes {MODEL}: the
+  SDK's register names it after the image and the clock (name_from_image),
+  smflow after the run, step and attempt;
 - smflow's side only: the smflow:* tags, and the run_id / pipeline / step /
   attempt keys of CustomerMetadataProperties (its bookkeeping), are dropped,
   with the field itself when only those were there.
@@ -27,6 +31,7 @@ import base64
 import glob
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -77,14 +82,18 @@ MATCH = {
     "CreateEndpoint": lambda b: b.get("EndpointName"),
     "CreateModelPackage": lambda b: b.get("ModelPackageGroupName"),
 }
-# SKLearnModel uploads entry_point/source_dir as sourcedir.tar.gz next to an
-# untouched model; smflow repacks code/ into the model for every framework.
-KNOWN = {
-    "deploy_sklearn.CreateModel": {
-        "deploy_sklearn.CreateModel.PrimaryContainer.ModelDataUrl",
-        "deploy_sklearn.CreateModel.PrimaryContainer.Environment.SAGEMAKER_SUBMIT_DIRECTORY",
-    },
-}
+KNOWN = {}
+CODE_NAME = re.compile(r"^(s3://sagemaker-[a-z0-9-]+-[0-9]{12}/)[^/]+/")
+
+
+def code_name(value):
+    if isinstance(value, dict):
+        return {k: code_name(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [code_name(v) for v in value]
+    if isinstance(value, str):
+        return CODE_NAME.sub(r"\1{MODEL}/", value)
+    return value
 
 
 def drop_own(body):
@@ -144,6 +153,8 @@ def main():
         if op == "CreateTrainingJob":
             got = normalise(got, got["TrainingJobName"])
             want = normalise(want, want["TrainingJobName"])
+        if op == "CreateModelPackage":
+            got, want = code_name(got), code_name(want)
         out = []
         diff(want, got, name, out)
         known = [o for o in out if o.split(":")[0] in KNOWN.get(name, ())]

@@ -143,9 +143,11 @@ MODEL = B + "/models/model.tar.gz"
 
 def record_hosting(sm, rec, code_dir):
     """deploy/register steps of tests/data/aws/sdk/pipeline.yaml."""
-    from sagemaker.model import Model
+    from sagemaker.model import Model, ModelPackage
     from sagemaker.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.pytorch import PyTorchModel
     from sagemaker.sklearn import SKLearnModel
+    from sagemaker.xgboost import XGBoostModel
 
     rec.current = "deploy_image"
     Model(image_uri=IMAGE, model_data=MODEL, role=ROLE, name="sdkparity-image-model",
@@ -158,15 +160,41 @@ def record_hosting(sm, rec, code_dir):
                  name="sdkparity-sklearn-model", sagemaker_session=sm).deploy(
         initial_instance_count=1, instance_type="ml.m5.large",
         endpoint_name="sdkparity-sklearn", wait=False)
+    rec.current = "deploy_xgboost"
+    XGBoostModel(model_data=MODEL, role=ROLE, entry_point="inference.py",
+                 source_dir=code_dir, framework_version="1.7-1",
+                 name="sdkparity-xgboost-model", sagemaker_session=sm).deploy(
+        initial_instance_count=1, instance_type="ml.m5.large",
+        endpoint_name="sdkparity-xgboost", wait=False)
+    rec.current = "deploy_pytorch"
+    PyTorchModel(model_data=MODEL, role=ROLE, entry_point="inference.py",
+                 source_dir=code_dir, framework_version="2.1", py_version="py310",
+                 name="sdkparity-pytorch-model", sagemaker_session=sm).deploy(
+        initial_instance_count=1, instance_type="ml.m5.large",
+        endpoint_name="sdkparity-pytorch", wait=False)
     rec.current = "register_image"
     sm.sagemaker_client.create_model_package_group(ModelPackageGroupName="sdkparity-models")
-    Model(image_uri=IMAGE, model_data=MODEL, role=ROLE, sagemaker_session=sm).register(
+    pkg = Model(image_uri=IMAGE, model_data=MODEL, role=ROLE, sagemaker_session=sm).register(
         content_types=["text/csv"], response_types=["text/csv"],
         inference_instances=["ml.m5.large"], transform_instances=["ml.m5.large"],
         model_package_group_name="sdkparity-models", approval_status="Approved",
         description="registered by the parity pipeline",
         model_metrics=ModelMetrics(model_statistics=MetricsSource(
             content_type="application/json", s3_uri=B + "/reports/evaluation.json")))
+    rec.current = "register_sklearn"
+    sm.sagemaker_client.create_model_package_group(
+        ModelPackageGroupName="sdkparity-sklearn-models")
+    SKLearnModel(model_data=MODEL, role=ROLE, entry_point="inference.py",
+                 source_dir=code_dir, framework_version="1.2-1",
+                 sagemaker_session=sm).register(
+        content_types=["text/csv"], response_types=["text/csv"],
+        inference_instances=["ml.m5.large"], transform_instances=["ml.m5.large"],
+        model_package_group_name="sdkparity-sklearn-models", approval_status="Approved")
+    rec.current = "deploy_pkg"
+    ModelPackage(role=ROLE, model_package_arn=pkg.model_package_arn,
+                 name="sdkparity-pkg-model", sagemaker_session=sm).deploy(
+        initial_instance_count=1, instance_type="ml.m5.large",
+        endpoint_name="sdkparity-pkg", wait=False)
 
 
 def main():
@@ -184,6 +212,16 @@ def main():
         bs.client("s3").create_bucket(
             Bucket="smflow-test-bucket",
             CreateBucketConfiguration={"LocationConstraint": REGION})
+        # PyTorchModel repacks: the model must exist (a small archive)
+        import io
+        import tarfile
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            info = tarfile.TarInfo("model.pkl")
+            info.size = 8
+            tar.addfile(info, io.BytesIO(b"weights\n"))
+        bs.client("s3").put_object(Bucket="smflow-test-bucket", Key="models/model.tar.gz",
+                                   Body=buf.getvalue())
         rec = Recorder()
         # the name the SDK derives (sagemaker-REGION-ACCOUNT), given because
         # the SDK asks STS at its public endpoint for the account

@@ -151,7 +151,9 @@ TEST(retries_and_quota)
   ASSERT_STREQ(x.err.aws_code, "SlowDown");
   ASSERT_STREQ(x.err.request_id, "REQ-503");
   ASSERT_EQ(x.err.klass, SMF_CLASS_THROTTLING);
-  ASSERT_CONTAINS(x.err.message, "Please reduce your request rate");
+  ASSERT_CONTAINS(x.err.message,
+                  "S3 GetObject: HTTP 503 SlowDown: Please reduce your request rate");
+  ASSERT_CONTAINS(x.err.message, "(request id REQ-503)");
   ASSERT_EQ(aws_client_retry_quota(c), 490);
   // A 400 is final at once; a success without retry refunds one token.
   struct res y = {0};
@@ -195,7 +197,10 @@ TEST(json_errors_and_ambiguous)
   uv_run(&loop, UV_RUN_DEFAULT);
   ASSERT_EQ(x.err.http_status, 400);
   ASSERT_STREQ(x.err.aws_code, "ValidationException");
-  ASSERT_CONTAINS(x.err.message, "CreateTrainingJob: ValidationException: bad value");
+  // "Service Operation: HTTP status Code: message", the operation named once
+  ASSERT_CONTAINS(x.err.message,
+                  "SageMaker CreateTrainingJob: HTTP 400 ValidationException: bad value");
+  ASSERT(strstr(x.err.message, ": :") == NULL);
   ASSERT_EQ(x.err.klass, SMF_CLASS_CLIENT);
   // The server hangs up after reading: a non-idempotent call is not resent...
   struct res y = {0};

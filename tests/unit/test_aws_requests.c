@@ -205,7 +205,8 @@ TEST(model_and_package_requests)
                "\"m-1\",\"PrimaryContainer\":{\"Environment\":{\"MY\":\"1\","
                "\"SAGEMAKER_CONTAINER_LOG_LEVEL\":\"20\",\"SAGEMAKER_PROGRAM\":\"inf.py\","
                "\"SAGEMAKER_REGION\":\"eu-west-1\",\"SAGEMAKER_SUBMIT_DIRECTORY\":"
-               "\"/opt/ml/model/code\"},\"Image\":\"141502667606.dkr.ecr.eu-west-1."
+               "\"s3://sagemaker-eu-west-1-123456789012/m-1/sourcedir.tar.gz\"},"
+               "\"Image\":\"141502667606.dkr.ecr.eu-west-1."
                "amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3\",\"ModelDataUrl\":"
                "\"s3://b/m.tar.gz\"}}");
   free(m);
@@ -256,7 +257,7 @@ TEST(model_and_package_requests)
                "\"abc123\"},\"InferenceSpecification\":{\"Containers\":[{\"Environment\":{"
                "\"SAGEMAKER_CONTAINER_LOG_LEVEL\":\"20\",\"SAGEMAKER_PROGRAM\":\"\","
                "\"SAGEMAKER_REGION\":\"eu-west-1\",\"SAGEMAKER_SUBMIT_DIRECTORY\":\"\"},"
-               "\"Image\":\"141502667606.dkr.ecr.eu-west-1.amazonaws.com/"
+               "\"Framework\":\"SKLEARN\",\"Image\":\"141502667606.dkr.ecr.eu-west-1.amazonaws.com/"
                "sagemaker-scikit-learn:1.2-1-cpu-py3\",\"ModelDataUrl\":\"s3://b/m.tar.gz\"}],"
                "\"SupportedContentTypes\":[\"text/csv\"],\"SupportedResponseMIMETypes\":"
                "[\"text/csv\"]},\"ModelApprovalStatus\":\"Approved\",\"ModelMetrics\":{"
@@ -264,6 +265,140 @@ TEST(model_and_package_requests)
                "\"ModelQuality\":{\"Statistics\":{\"ContentType\":\"application/json\","
                "\"S3Uri\":\"s3://b/ev.json\"}}},\"ModelPackageGroupName\":\"g\","
                "\"SkipModelValidation\":\"None\"}");
+  free(p);
+  json_decref(pb);
+}
+
+// Where each model class puts an entry point's code (SDK v2.257.6).
+TEST(code_modes)
+{
+  ASSERT_EQ(awst_code_mode("sklearn", "1.2-1", NULL, true), AWST_CODE_NONE);
+  ASSERT_EQ(awst_code_mode("sklearn", "1.2-1", "inf.py", true), AWST_CODE_UPLOAD);
+  ASSERT_EQ(awst_code_mode("xgboost", "1.7-1", "inf.py", false), AWST_CODE_UPLOAD);
+  ASSERT_EQ(awst_code_mode("pytorch", "2.1", "inf.py", true), AWST_CODE_REPACK);
+  ASSERT_EQ(awst_code_mode("pytorch", "1.10.0", "inf.py", true), AWST_CODE_REPACK);
+  ASSERT_EQ(awst_code_mode("pytorch", "1.1.0", "inf.py", true), AWST_CODE_UPLOAD);
+  ASSERT_EQ(awst_code_mode("mxnet", "1.3.0", "inf.py", true), AWST_CODE_UPLOAD);
+  ASSERT_EQ(awst_code_mode("mxnet", "1.8.0", "inf.py", true), AWST_CODE_REPACK);
+  ASSERT_EQ(awst_code_mode("tensorflow", "2.13", "inf.py", false), AWST_CODE_REPACK);
+  ASSERT_EQ(awst_code_mode("huggingface", "4.36", "inf.py", false), AWST_CODE_REPACK);
+  ASSERT_EQ(awst_code_mode(NULL, NULL, "inf.py", true), AWST_CODE_REPACK);
+  ASSERT_EQ(awst_code_mode(NULL, NULL, "inf.py", false), AWST_CODE_UPLOAD);
+}
+
+static char *model_body(struct target_endpoint_spec *es)
+{
+  json_t *model = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(awst_model_request(&env, es, &model, &err), 0);
+  char *m = model ? dump(model) : smf_xstrdup("");
+  json_decref(model);
+  return m;
+}
+
+TEST(model_request_per_framework)
+{
+  // PyTorchModel >= 1.2 repacks: the model at MODEL_NAME/model.tar.gz, code in it.
+  struct dsl_node *pt = dsl_node_new(&arena, DSL_MAP);
+  dsl_map_set(&arena, pt, "framework", str("pytorch"));
+  dsl_map_set(&arena, pt, "framework_version", str("2.1"));
+  dsl_map_set(&arena, pt, "source_dir", str("code"));
+  struct target_endpoint_spec es = {.endpoint = "ep",
+                                    .model_name = "m-2",
+                                    .config_name = "c-2",
+                                    .model_data = "s3://b/m.tar.gz",
+                                    .entry_point = "sub/inf.py",
+                                    .source_dir = "/abs/code",
+                                    .image_uri = "img:1",
+                                    .spec = pt};
+  char *m = model_body(&es);
+  ASSERT_CONTAINS(m, "\"SAGEMAKER_PROGRAM\":\"inf.py\"");
+  ASSERT_CONTAINS(m, "\"SAGEMAKER_SUBMIT_DIRECTORY\":\"/opt/ml/model/code\"");
+  ASSERT_CONTAINS(m, "\"ModelDataUrl\":\"s3://sagemaker-eu-west-1-123456789012/m-2/model.tar.gz\"");
+  free(m);
+  // SKLearnModel with a source_dir: the program as written, the code beside the model.
+  dsl_map_set(&arena, pt, "framework", str("sklearn"));
+  m = model_body(&es);
+  ASSERT_CONTAINS(m, "\"SAGEMAKER_PROGRAM\":\"sub/inf.py\"");
+  ASSERT_CONTAINS(m,
+                  "\"SAGEMAKER_SUBMIT_DIRECTORY\":\"s3://sagemaker-eu-west-1-123456789012/m-2/"
+                  "sourcedir.tar.gz\"");
+  ASSERT_CONTAINS(m, "\"ModelDataUrl\":\"s3://b/m.tar.gz\"");
+  free(m);
+  // TensorFlowModel: repacked, and no script-mode environment at all.
+  dsl_map_set(&arena, pt, "framework", str("tensorflow"));
+  m = model_body(&es);
+  ASSERT_CONTAINS(m, "\"Environment\":{}");
+  ASSERT_CONTAINS(m, "\"ModelDataUrl\":\"s3://sagemaker-eu-west-1-123456789012/m-2/model.tar.gz\"");
+  free(m);
+  // ModelPackage.deploy: Containers [{ModelPackageName}], Environment only when given.
+  struct target_kv e = {"MY", "1"};
+  struct target_endpoint_spec pk = {
+      .endpoint = "ep",
+      .model_name = "m-3",
+      .config_name = "c-3",
+      .model_package_arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/1"};
+  m = model_body(&pk);
+  ASSERT_STREQ(m,
+               "{\"Containers\":[{\"ModelPackageName\":\"arn:aws:sagemaker:eu-west-1:"
+               "123456789012:model-package/g/1\"}],\"ExecutionRoleArn\":\"arn:aws:iam::"
+               "123456789012:role/R\",\"ModelName\":\"m-3\"}");
+  free(m);
+  pk.environment = &e;
+  pk.n_environment = 1;
+  m = model_body(&pk);
+  ASSERT_CONTAINS(m, "\"Containers\":[{\"Environment\":{\"MY\":\"1\"},\"ModelPackageName\"");
+  free(m);
+  pk.entry_point = "inf.py";  // a package brings its own code
+  json_t *model = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT(awst_model_request(&env, &pk, &model, &err) != 0);
+  ASSERT(model == NULL);
+  ASSERT_CONTAINS(err.message, "drop entry_point");
+}
+
+// register with an entry point: the same placement as deploy, under the
+// package's model_name, and Framework for the framework models.
+TEST(package_request_code)
+{
+  struct dsl_node *rs = dsl_node_new(&arena, DSL_MAP);
+  dsl_map_set(&arena, rs, "framework", str("pytorch"));
+  dsl_map_set(&arena, rs, "framework_version", str("2.1"));
+  dsl_map_set(&arena, rs, "py_version", str("py310"));
+  dsl_map_set(&arena, rs, "entry_point", str("inference.py"));
+  dsl_map_set(&arena, rs, "source_dir", str("code"));
+  struct dsl_node *inst = dsl_node_new(&arena, DSL_SEQ);
+  dsl_seq_push(&arena, inst, str("ml.m5.large"));
+  dsl_map_set(&arena, rs, "inference_instances", inst);
+  struct target_model_package pkg = {.group = "g",
+                                     .model_name = "pytorch-RUN-reg-1",
+                                     .model_data = "s3://b/m.tar.gz",
+                                     .image_uri = "pytorch",
+                                     .spec = rs};
+  json_t *pb = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(awst_model_package_request(&env, &pkg, &pb, &err), 0);
+  char *p = dump(json_object_get(pb, "InferenceSpecification"));
+  ASSERT_CONTAINS(p, "\"Framework\":\"PYTORCH\"");
+  ASSERT_CONTAINS(p,
+                  "\"ModelDataUrl\":\"s3://sagemaker-eu-west-1-123456789012/"
+                  "pytorch-RUN-reg-1/model.tar.gz\"");
+  ASSERT_CONTAINS(p, "\"SAGEMAKER_SUBMIT_DIRECTORY\":\"/opt/ml/model/code\"");
+  free(p);
+  json_decref(pb);
+  // the generic model with an entry point alone: uploaded, no Framework
+  struct dsl_node *gs = dsl_node_new(&arena, DSL_MAP);
+  dsl_map_set(&arena, gs, "entry_point", str("serve/inference.py"));
+  pkg.spec = gs;
+  pkg.image_uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mine:1";
+  ASSERT_EQ(awst_model_package_request(&env, &pkg, &pb, &err), 0);
+  p = dump(json_object_get(pb, "InferenceSpecification"));
+  ASSERT(strstr(p, "Framework") == NULL);
+  ASSERT_CONTAINS(p, "\"ModelDataUrl\":\"s3://b/m.tar.gz\"");
+  ASSERT_CONTAINS(p, "\"SAGEMAKER_PROGRAM\":\"inference.py\"");
+  ASSERT_CONTAINS(p,
+                  "\"SAGEMAKER_SUBMIT_DIRECTORY\":\"s3://sagemaker-eu-west-1-123456789012/"
+                  "pytorch-RUN-reg-1/sourcedir.tar.gz\"");
   free(p);
   json_decref(pb);
 }
@@ -276,6 +411,9 @@ int main(void)
   RUN_TEST(role_is_required);
   RUN_TEST(processing_request);
   RUN_TEST(model_and_package_requests);
+  RUN_TEST(code_modes);
+  RUN_TEST(model_request_per_framework);
+  RUN_TEST(package_request_code);
   smf_arena_free(&arena);
   return TEST_REPORT();
 }

@@ -119,6 +119,10 @@ int awst_model_package_request(const struct awst_env *env, const struct target_m
 enum smf_errclass awst_failure_class(const char *failure_reason, const char *secondary_status);
 /// The class of a failed API call (its AWS error code).
 enum smf_errclass awst_api_class(const struct smf_error *err);
+/// Say what failed before err's message, once: "SUBJECT: WHAT: message", or
+/// "SUBJECT: message" when the message names WHAT already (the client's errors
+/// read "Service Operation: HTTP 403 Code: message (request id X)").
+void awst_error_context(struct smf_error *e, const char *subject, const char *what);
 
 // ---------------------------------------------------------------------------
 // The groups of the vtable.
@@ -139,6 +143,9 @@ json_t *awst_endpoint_request(const char *endpoint, const char *config_name, con
 /// (the SDK's s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz), the ModelDataUrl of
 /// its CreateModel. Caller frees.
 char *awst_repack_uri(const char *default_bucket, const char *model_name);
+/// Where the SDK uploads inference code that is not repacked:
+/// s3://DEFAULT_BUCKET/MODEL_NAME/sourcedir.tar.gz (SAGEMAKER_SUBMIT_DIRECTORY). Caller frees.
+char *awst_sourcedir_uri(const char *default_bucket, const char *model_name);
 /// hosting.remove: DeleteEndpoint, its config and its models, and the record.
 int awst_endpoint_remove(struct target *t, const char *endpoint, target_done_cb cb, void *data,
                          struct smf_error *err);
@@ -155,10 +162,41 @@ extern const struct target_registry_ops awst_registry_ops;
 int awst_bucket_ensure(struct target *t, const char *bucket, target_done_cb cb, void *data,
                        struct smf_error *err);
 
-/// Repack spec->model_data with the inference code under code/ and store it at
-/// dest_uri (repack.c). cb(data, status, err) once, later.
-int awst_repack(struct target *t, const struct target_endpoint_spec *spec, const char *dest_uri,
-                target_done_cb cb, void *data, struct smf_error *err);
+/// How the SDK's Model class of a deploy or register ships the inference code
+/// (repack.c): Model.deploy / Model.register → prepare_container_def → _upload_code.
+enum awst_code {
+  AWST_CODE_NONE,    ///< no entry point
+  AWST_CODE_REPACK,  ///< into the model: awst_repack_uri, SAGEMAKER_SUBMIT_DIRECTORY
+                     ///< /opt/ml/model/code
+  AWST_CODE_UPLOAD,  ///< beside the model, left as it is: awst_sourcedir_uri
+};
+
+/// The rule of the SDK's model class for `framework` (NULL: the generic
+/// Model): SKLearnModel / XGBoostModel upload (they repack only with network
+/// isolation, which deploy and register do not set), PyTorchModel repacks from
+/// 1.2 on and MXNetModel from 1.4 on (MMS images), TensorFlowModel and
+/// HuggingFaceModel always repack, Model repacks when source_dir is given.
+enum awst_code awst_code_mode(const char *framework, const char *framework_version,
+                              const char *entry_point, bool has_source_dir);
+
+/// The inference code of a deploy or register: the entry point, as the
+/// request names it (relative to source_dir when there is one), and the local
+/// file or directory packed (absolute). Borrowed from the step's spec.
+struct awst_code_src {
+  const char *entry_point;
+  const char *source_dir;  ///< a directory, or the entry point file alone
+};
+
+/// Repack model_uri with the code under code/ and store it at dest_uri
+/// (repack.c). cb(data, status, err) once, later. `name` names the temporary files.
+int awst_repack(struct target *t, const char *model_uri, const struct awst_code_src *code,
+                const char *name, const char *dest_uri, target_done_cb cb, void *data,
+                struct smf_error *err);
+/// Pack the code as sourcedir.tar.gz (the directory's contents, or the file
+/// alone, at the archive's root, as the SDK's tar_and_upload_dir) and store it
+/// at dest_uri with SSE aws:kms. cb(data, status, err) once, later.
+int awst_code_upload(struct target *t, const struct awst_code_src *code, const char *name,
+                     const char *dest_uri, target_done_cb cb, void *data, struct smf_error *err);
 
 /// Keep credentials that expire fresh during the run (refresh.c).
 int awst_refresh_start(struct target *t, const struct aws_shared_config *sc, struct smf_error *err);

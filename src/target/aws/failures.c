@@ -58,3 +58,12 @@ enum smf_errclass awst_api_class(const struct smf_error *err)
   }
   return SMF_CLASS_CLIENT;
 }
+
+void awst_error_context(struct smf_error *e, const char *subject, const char *what)
+{
+  if (what && *what && strstr(e->message, what) == NULL) {
+    smf_error_prefix(e, "%s: %s", subject, what);
+  } else {
+    smf_error_prefix(e, "%s", subject);
+  }
+}

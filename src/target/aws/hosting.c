@@ -5,6 +5,10 @@
 // until InService. A failed update is undone: UpdateEndpoint back to the
 // previous config, and the failure says so. A Create* resent after an
 // ambiguous failure meets "already exists", which counts as success.
+//
+// restore (a deploy step whose smoke test failed): DescribeEndpointConfig of
+// the config served before (its model, for the record), UpdateEndpoint back to
+// it, DescribeEndpoint until InService; nothing is created.
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +17,23 @@
 #include "smflow/util.h"
 #include "target/aws/awst.h"
 
-enum dep_phase { DEP_DESCRIBE, DEP_MODEL, DEP_CONFIG, DEP_ENDPOINT, DEP_WAIT, DEP_RESTORE };
+enum dep_phase {
+  DEP_DESCRIBE,
+  DEP_MODEL,
+  DEP_CONFIG,
+  DEP_ENDPOINT,
+  DEP_WAIT,
+  DEP_RESTORE,
+  DEP_REVERT_CONFIG,  ///< restore: DescribeEndpointConfig
+  DEP_REVERT,         ///< restore: UpdateEndpoint
+};
 
 struct dep {
   struct target *t;
   enum dep_phase phase;
   json_t *model, *config, *deploy_config;
   char *endpoint, *model_name, *config_name, *prev_config, *arn, *failure;
+  char *model_data;  ///< for the record: the container's, else the model package's
   target_endpoint_cb cb;
   void *data;
   uv_timer_t timer;
@@ -43,6 +57,7 @@ static void dep_release(struct dep *d)
   free(d->prev_config);
   free(d->arn);
   free(d->failure);
+  free(d->model_data);
   awst_live_remove(d->t, &d->live);
   free(d);
 }
@@ -95,9 +110,7 @@ static void dep_finish(struct dep *d, int status, const char *ep_status,
                                       .status = ep_status};
   d->finished = true;
   if (status == 0) {
-    awst_endpoint_record(d->t, d->endpoint, d->config_name, d->model_name,
-                         json_string_value(json_object_get(
-                             json_object_get(d->model, "PrimaryContainer"), "ModelDataUrl")));
+    awst_endpoint_record(d->t, d->endpoint, d->config_name, d->model_name, d->model_data);
   }
   d->cb(d->data, status, status == 0 ? &info : NULL, err);
   dep_close(d);
@@ -106,7 +119,9 @@ static void dep_finish(struct dep *d, int status, const char *ep_status,
 static void dep_fail(struct dep *d, const char *what, const struct smf_error *err)
 {
   struct smf_error e = *err;
-  smf_error_prefix(&e, "%s %s: ", what, d->endpoint);
+  char subject[300];
+  snprintf(subject, sizeof(subject), "endpoint %s", d->endpoint);
+  awst_error_context(&e, subject, what);
   if (e.klass == SMF_CLASS_NONE) {
     e.klass = awst_api_class(err);
   }
@@ -198,7 +213,8 @@ static void dep_cb(json_t *res, const struct smf_error *err, void *data)
       dep_fail(d,
                d->phase == DEP_MODEL    ? "CreateModel"
                : d->phase == DEP_CONFIG ? "CreateEndpointConfig"
-                                        : "Create/UpdateEndpoint",
+               : d->prev_config         ? "UpdateEndpoint"
+                                        : "CreateEndpoint",
                err);
       return;
     }
@@ -211,6 +227,19 @@ static void dep_cb(json_t *res, const struct smf_error *err, void *data)
     }
     dep_wait_result(d, res);
     return;
+  case DEP_REVERT_CONFIG:
+  case DEP_REVERT:
+    if (res == NULL) {
+      dep_fail(d, d->phase == DEP_REVERT ? "UpdateEndpoint" : "DescribeEndpointConfig", err);
+      return;
+    }
+    if (d->phase == DEP_REVERT_CONFIG) {
+      const char *m = json_string_value(json_object_get(
+          json_array_get(json_object_get(res, "ProductionVariants"), 0), "ModelName"));
+      d->model_name = m ? smf_xstrdup(m) : NULL;
+    }
+    d->phase = d->phase == DEP_REVERT ? DEP_WAIT : DEP_REVERT;
+    break;
   case DEP_RESTORE: {
     struct smf_error e = SMF_ERROR_INIT;
     SMF_ERR_SET(&e, SMF_EAWS, "endpoint %s: deploying %s failed (%s); %s %s", d->endpoint,
@@ -262,9 +291,14 @@ static void dep_step(struct dep *d)
     }
     break;
   case DEP_RESTORE:
+  case DEP_REVERT:
     op = "UpdateEndpoint";
-    body =
-        json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName", d->prev_config);
+    body = json_pack("{s:s, s:s}", "EndpointName", d->endpoint, "EndpointConfigName",
+                     d->phase == DEP_REVERT ? d->config_name : d->prev_config);
+    break;
+  case DEP_REVERT_CONFIG:
+    op = "DescribeEndpointConfig";
+    body = json_pack("{s:s}", "EndpointConfigName", d->config_name);
     break;
   }
   struct aws_json_opts opts = {.on_ambiguous = dep_ambiguous, .ambiguous_data = d};
@@ -335,16 +369,13 @@ static void dep_repacked(void *data, int status, const struct smf_error *err)
     return;
   }
   if (status != 0) {
-    dep_fail(d, "repack", err);
+    dep_fail(d, "inference code", err);
     return;
   }
   d->phase = DEP_DESCRIBE;
   dep_later(d);
 }
 
-// Model.deploy with an entry point repacks the model with its code (SDK:
-// s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz); the container then finds the
-// code in /opt/ml/model/code (SAGEMAKER_SUBMIT_DIRECTORY).
 json_t *awst_endpoint_request(const char *endpoint, const char *config_name, const json_t *config)
 {
   json_t *body =
@@ -355,17 +386,21 @@ json_t *awst_endpoint_request(const char *endpoint, const char *config_name, con
   return body;
 }
 
-char *awst_repack_uri(const char *default_bucket, const char *model_name)
+// Model.deploy with an entry point places the code as the model class does
+// (awst_code_mode): repacked into the model (the container finds it in
+// /opt/ml/model/code) or uploaded beside it as sourcedir.tar.gz; the
+// CreateModel body already names where (awst_model_request).
+static int dep_place_code(struct dep *d, const struct target_endpoint_spec *spec,
+                          enum awst_code mode, struct smf_error *err)
 {
-  return smf_xasprintf("s3://%s/%s/model.tar.gz", default_bucket, model_name);
-}
-
-static int dep_repack(struct dep *d, const struct target_endpoint_spec *spec, struct smf_error *err)
-{
-  char *dest = awst_repack_uri(awst_of(d->t)->default_bucket, spec->model_name);
-  json_object_set_new(json_object_get(d->model, "PrimaryContainer"), "ModelDataUrl",
-                      json_string(dest));
-  int rc = awst_repack(d->t, spec, dest, dep_repacked, d, err);
+  const char *bucket = awst_of(d->t)->default_bucket;
+  struct awst_code_src code = {spec->entry_point, spec->source_dir};
+  char *dest = mode == AWST_CODE_REPACK ? awst_repack_uri(bucket, spec->model_name)
+                                        : awst_sourcedir_uri(bucket, spec->model_name);
+  int rc =
+      mode == AWST_CODE_REPACK
+          ? awst_repack(d->t, spec->model_data, &code, spec->model_name, dest, dep_repacked, d, err)
+          : awst_code_upload(d->t, &code, spec->model_name, dest, dep_repacked, d, err);
   free(dest);
   if (rc == 0) {
     d->inflight++;
@@ -390,9 +425,20 @@ static int host_deploy(struct target *t, const struct target_endpoint_spec *spec
   d->deploy_config = dep_deployment_config(spec->spec);
   d->model_name = smf_xstrdup(spec->model_name);
   d->config_name = smf_xstrdup(spec->config_name);
+  const char *md = json_string_value(
+      json_object_get(json_object_get(model, "PrimaryContainer"), "ModelDataUrl"));
+  md = md ? md : spec->model_data;
+  d->model_data = md ? smf_xstrdup(md) : NULL;
   d->phase = DEP_DESCRIBE;
-  if (spec->entry_point && spec->model_data && smf_str_startswith(spec->model_data, "s3://")) {
-    rc = dep_repack(d, spec, err);
+  bool has_dir =
+      spec->spec ? awst_spec_str(spec->spec, "source_dir") != NULL : spec->source_dir != NULL;
+  enum awst_code mode = spec->model_package_arn
+                            ? AWST_CODE_NONE
+                            : awst_code_mode(awst_spec_str(spec->spec, "framework"),
+                                             awst_spec_str(spec->spec, "framework_version"),
+                                             spec->entry_point, has_dir);
+  if (mode == AWST_CODE_UPLOAD || (mode == AWST_CODE_REPACK && spec->model_data)) {
+    rc = dep_place_code(d, spec, mode, err);
     if (rc != 0) {
       dep_close(d);
     }
@@ -442,9 +488,23 @@ static int host_describe(struct target *t, const char *endpoint, target_endpoint
   return rc;
 }
 
+// Serve config_name again (a failed smoke test): see the top of the file.
+static int host_restore(struct target *t, const char *endpoint, const char *config_name,
+                        target_endpoint_cb cb, void *data, struct smf_error *err)
+{
+  (void)err;
+  struct dep *d = dep_new(t, endpoint, data);
+  d->cb = cb;
+  d->config_name = smf_xstrdup(config_name);
+  d->phase = DEP_REVERT_CONFIG;
+  dep_later(d);
+  return 0;
+}
+
 const struct target_hosting_ops awst_hosting_ops = {
     .deploy = host_deploy,
     .describe = host_describe,
     .remove = awst_endpoint_remove,
     .invoke = awst_endpoint_invoke,
+    .restore = host_restore,
 };

@@ -60,7 +60,11 @@ static bool job_transient(struct awst_job *j, const char *what, const struct smf
   }
   j->transient++;
   char line[1200];
-  snprintf(line, sizeof(line), "%s %s: %s; trying again", what, j->name, err->message);
+  struct smf_error e = *err;
+  char subject[200];
+  snprintf(subject, sizeof(subject), "%s %s", j->kind->what, j->name);
+  awst_error_context(&e, subject, what);
+  snprintf(line, sizeof(line), "%s; trying again", e.message);
   struct target_event ev = {
       .type = TARGET_EVENT_LOG, .job_name = j->name, .host = "smflow", .line = line};
   j->cb(j->data, &ev);
@@ -114,7 +118,9 @@ void awst_job_emit_done(struct awst_job *j, const struct target_job_result *res,
 static void job_fail_api(struct awst_job *j, const char *what, const struct smf_error *err)
 {
   struct smf_error e = *err;
-  smf_error_prefix(&e, "%s %s: ", what, j->name);
+  char subject[200];
+  snprintf(subject, sizeof(subject), "%s %s", j->kind->what, j->name);
+  awst_error_context(&e, subject, what);
   if (e.klass == SMF_CLASS_NONE) {
     e.klass = awst_api_class(err);
   }
@@ -248,7 +254,7 @@ static void job_describe_cb(json_t *res, const struct smf_error *err, void *data
       job_poll_later(j, job_backoff(j));
       return;
     }
-    job_fail_api(j, "DescribeJob", err);
+    job_fail_api(j, j->kind->describe_op, err);
     return;
   }
   if (j->phase == AWST_J_ATTACH) {
@@ -271,7 +277,7 @@ static void job_describe(struct awst_job *j)
                               j, &e);
   json_decref(b);
   if (rc != 0) {
-    job_fail_api(j, "DescribeJob", &e);
+    job_fail_api(j, j->kind->describe_op, &e);
     return;
   }
   awst_job_call_started(j);
@@ -325,7 +331,7 @@ static void job_adopt_done(struct awst_job *j, int verdict, const struct smf_err
                 j->kind->what, j->name);
     e.klass = SMF_CLASS_CLIENT;
   }
-  job_fail_api(j, "CreateJob", &e);
+  job_fail_api(j, j->kind->create_op, &e);
 }
 
 static void job_tags_cb(json_t *res, const struct smf_error *err, void *data)
@@ -539,7 +545,7 @@ static void job_go_staged(struct awst_job *j, bool attach)
 static void job_staged(struct awst_job *j, int status, const struct smf_error *err)
 {
   if (status != 0) {
-    job_fail_api(j, "uploading local inputs for", err);
+    job_fail_api(j, "uploading local inputs", err);
     return;
   }
   free(j->fp);

@@ -68,7 +68,7 @@ static void pr_report_cb(void *data, int status, const struct smf_error *err)
   json_t *doc = NULL;
   if (status != 0) {
     e = *err;
-    smf_error_prefix(&e, "report %s (the script must write it to --output-dir): ", j->output_path);
+    smf_error_prefix(&e, "report %s (the script must write it to --output-dir)", j->output_path);
   } else if (smf_file_read(j->extra, &text, &len, &e) == 0) {
     doc = json_loadb(text, len, 0, NULL);
     if (!json_is_object(doc)) {

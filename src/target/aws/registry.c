@@ -1,6 +1,9 @@
 // registry.c: the aws target's model registry: model package groups
 // (CreateModelPackageGroup; "already exists" is fine), versions
-// (CreateModelPackage as model.register(...) sends it), listing and approval.
+// (CreateModelPackage as model.register(...) sends it, after the inference
+// code was placed as its model class does: repacked into the model or uploaded
+// as sourcedir.tar.gz, under s3://DEFAULT_BUCKET/MODEL_NAME/), listing and
+// approval.
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,12 +18,14 @@ struct reg_req {
   void *data;
   char *group;
   char *approval;
+  json_t *body;  ///< create_version: the CreateModelPackage sent once the code is placed
 };
 
 static void reg_free(struct reg_req *r)
 {
   free(r->group);
   free(r->approval);
+  json_decref(r->body);
   free(r);
 }
 
@@ -102,6 +107,52 @@ static void reg_created_cb(json_t *res, const struct smf_error *err, void *data)
   reg_free(r);
 }
 
+static void reg_code_placed(void *data, int status, const struct smf_error *err)
+{
+  struct reg_req *r = data;
+  struct smf_error e = SMF_ERROR_INIT;
+  json_t *body = r->body;
+  r->body = NULL;
+  if (awst_of(r->t)->closing) {
+    json_decref(body);
+    reg_free(r);
+  } else if (status != 0) {
+    json_decref(body);
+    e = *err;
+    e.klass = SMF_CLASS_CLIENT;
+    r->pkg_cb(r->data, status, NULL, 0, &e);
+    reg_free(r);
+  } else {
+    target_package_cb cb = r->pkg_cb;
+    void *cb_data = r->data;
+    if (reg_call(r, "CreateModelPackage", body, reg_created_cb, &e) != 0) {
+      cb(cb_data, e.code, NULL, 0, &e);  // reg_call has freed r
+    }
+  }
+}
+
+// Place the inference code where the body says (awst_model_package_request).
+static int reg_place_code(struct reg_req *r, const struct target_model_package *pkg,
+                          enum awst_code mode, struct smf_error *err)
+{
+  struct target *t = r->t;
+  const char *bucket = awst_of(t)->default_bucket;
+  const char *name = pkg->model_name ? pkg->model_name : pkg->group;
+  const char *sd = awst_spec_str(pkg->spec, "source_dir");
+  char *dir = sd == NULL     ? NULL
+              : sd[0] == '/' ? smf_xstrdup(sd)
+                             : smf_xasprintf("%s/%s", t->base_dir, sd);
+  struct awst_code_src code = {awst_spec_str(pkg->spec, "entry_point"), dir};
+  char *dest =
+      mode == AWST_CODE_REPACK ? awst_repack_uri(bucket, name) : awst_sourcedir_uri(bucket, name);
+  int rc = mode == AWST_CODE_REPACK
+               ? awst_repack(t, pkg->model_data, &code, name, dest, reg_code_placed, r, err)
+               : awst_code_upload(t, &code, name, dest, reg_code_placed, r, err);
+  free(dest);
+  free(dir);
+  return rc;
+}
+
 static int reg_create_version(struct target *t, const struct target_model_package *pkg,
                               target_package_cb cb, void *data, struct smf_error *err)
 {
@@ -115,6 +166,17 @@ static int reg_create_version(struct target *t, const struct target_model_packag
   struct reg_req *r = reg_new(t, pkg->group, data);
   r->pkg_cb = cb;
   r->approval = smf_xstrdup(pkg->approval ? pkg->approval : "PendingManualApproval");
+  enum awst_code mode = awst_code_mode(
+      awst_spec_str(pkg->spec, "framework"), awst_spec_str(pkg->spec, "framework_version"),
+      awst_spec_str(pkg->spec, "entry_point"), awst_spec_str(pkg->spec, "source_dir") != NULL);
+  if (mode == AWST_CODE_UPLOAD || (mode == AWST_CODE_REPACK && pkg->model_data)) {
+    r->body = body;
+    rc = reg_place_code(r, pkg, mode, err);
+    if (rc != 0) {
+      reg_free(r);
+    }
+    return rc;
+  }
   return reg_call(r, "CreateModelPackage", body, reg_created_cb, err);
 }
 

@@ -1,9 +1,17 @@
-// repack.c: the SDK's model repacking for deploy (Model.deploy with an
-// entry_point): model.tar.gz is fetched, extracted, the inference code (the
-// source_dir's contents, or the entry point file alone) is placed under code/,
-// and the result is packed reproducibly and stored at
-// s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz. The extraction, the copy and
-// the packing run on the thread pool; the transfers go through the store.
+// repack.c: where a deploy's or register's inference code goes, as the SDK's
+// model classes decide it (awst_code_mode), and the two ways of putting it
+// there:
+// - repack (Model.deploy with an entry_point, for PyTorch, TensorFlow,
+//   HuggingFace, ...): model.tar.gz is fetched, extracted, the inference code
+//   (the source_dir's contents, or the entry point file alone) is placed under
+//   code/, and the result is packed reproducibly and stored at
+//   s3://DEFAULT_BUCKET/MODEL_NAME/model.tar.gz;
+// - upload (SKLearnModel, XGBoostModel, ...: fw_utils.tar_and_upload_dir): the
+//   code alone is packed as sourcedir.tar.gz and stored at
+//   s3://DEFAULT_BUCKET/MODEL_NAME/sourcedir.tar.gz; the model is left as it is.
+// Both uploads use SSE aws:kms (the SDK's encrypt_repacked_artifacts default).
+// The extraction, the copy and the packing run on the thread pool; the
+// transfers go through the store.
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -20,6 +28,7 @@
 struct repack {
   uv_work_t work;
   struct target *t;
+  bool code_only;  ///< awst_code_upload: pack the code alone
   char *model_uri, *dest_uri, *entry_point, *source_dir;
   char *in_path, *dir, *out_path;
   target_done_cb cb;
@@ -96,24 +105,39 @@ static int rp_copy_tree(const char *from, const char *to, struct smf_error *err)
   return rc;
 }
 
+// The code into dir: a directory's contents, or the single file by its basename.
+static int rp_place_code(const char *src, const char *dir, struct smf_error *err)
+{
+  struct stat st;
+  if (stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+    return rp_copy_tree(src, dir, err);
+  }
+  const char *base = strrchr(src, '/');
+  char *dst = smf_xasprintf("%s/%s", dir, base ? base + 1 : src);
+  int rc = smf_mkdir_p(dir, err);
+  if (rc == 0) {
+    rc = rp_copy_file(src, dst, err);
+  }
+  free(dst);
+  return rc;
+}
+
 static void rp_work(uv_work_t *w)
 {
   struct repack *r = w->data;
   struct smf_extract_result xr;
-  r->rc = smf_archive_extract(r->in_path, r->dir, &xr, &r->err);
-  char *code = smf_xasprintf("%s/code", r->dir);
-  if (r->rc == 0 && r->source_dir) {
-    r->rc = rp_copy_tree(r->source_dir, code, &r->err);
-  } else if (r->rc == 0) {
-    const char *base = strrchr(r->entry_point, '/');
-    char *dst = smf_xasprintf("%s/%s", code, base ? base + 1 : r->entry_point);
-    r->rc = smf_mkdir_p(code, &r->err);
+  const char *src = r->source_dir ? r->source_dir : r->entry_point;
+  rp_rm_rf(r->dir);  // what a crashed attempt left
+  if (r->code_only) {
+    r->rc = rp_place_code(src, r->dir, &r->err);
+  } else {
+    r->rc = smf_archive_extract(r->in_path, r->dir, &xr, &r->err);
+    char *code = smf_xasprintf("%s/code", r->dir);
     if (r->rc == 0) {
-      r->rc = rp_copy_file(r->entry_point, dst, &r->err);
+      r->rc = rp_place_code(src, code, &r->err);
     }
-    free(dst);
+    free(code);
   }
-  free(code);
   if (r->rc == 0) {
     struct smf_pack_spec spec = {.source_dir = r->dir, .output = r->out_path};
     struct smf_pack_result pr;
@@ -141,7 +165,8 @@ static void rp_after(uv_work_t *w, int status)
   struct repack *r = w->data;
   struct smf_error e = SMF_ERROR_INIT;
   if (r->rc != 0) {
-    smf_error_prefix(&r->err, "repacking %s: ", r->model_uri);
+    smf_error_prefix(&r->err, r->code_only ? "packing the code of %s" : "repacking %s",
+                     r->code_only ? r->dest_uri : r->model_uri);
     rp_finish(r, r->rc, &r->err);
   } else if (target_store_put_file(r->t, r->out_path, r->dest_uri,
                                    &(struct target_put_opts){.sse_kms = true}, rp_stored, r,
@@ -155,7 +180,7 @@ static void rp_fetched(void *data, int status, const struct smf_error *err)
   struct repack *r = data;
   if (status != 0) {
     struct smf_error e = *err;
-    smf_error_prefix(&e, "model %s: ", r->model_uri);
+    smf_error_prefix(&e, "model %s", r->model_uri);
     rp_finish(r, status, &e);
     return;
   }
@@ -168,27 +193,103 @@ static void rp_fetched(void *data, int status, const struct smf_error *err)
   }
 }
 
-int awst_repack(struct target *t, const struct target_endpoint_spec *spec, const char *dest_uri,
-                target_done_cb cb, void *data, struct smf_error *err)
+char *awst_repack_uri(const char *default_bucket, const char *model_name)
+{
+  return smf_xasprintf("s3://%s/%s/model.tar.gz", default_bucket, model_name);
+}
+
+char *awst_sourcedir_uri(const char *default_bucket, const char *model_name)
+{
+  return smf_xasprintf("s3://%s/%s/sourcedir.tar.gz", default_bucket, model_name);
+}
+
+// packaging.version comparison of dotted numbers: a >= b ("1.10" >= "1.2").
+static bool rp_version_ge(const char *a, const char *b)
+{
+  while (*a || *b) {
+    char *ea, *eb;
+    long x = strtol(a, &ea, 10), y = strtol(b, &eb, 10);
+    if (x != y) {
+      return x > y;
+    }
+    a = *ea == '.' ? ea + 1 : ea + strlen(ea);
+    b = *eb == '.' ? eb + 1 : eb + strlen(eb);
+  }
+  return true;
+}
+
+enum awst_code awst_code_mode(const char *framework, const char *framework_version,
+                              const char *entry_point, bool has_source_dir)
+{
+  const char *v = framework_version ? framework_version : "0";
+  if (entry_point == NULL) {
+    return AWST_CODE_NONE;
+  }
+  if (framework == NULL) {  // Model.is_repack
+    return has_source_dir ? AWST_CODE_REPACK : AWST_CODE_UPLOAD;
+  }
+  if (strcmp(framework, "sklearn") == 0 || strcmp(framework, "xgboost") == 0) {
+    return AWST_CODE_UPLOAD;
+  }
+  if (strcmp(framework, "pytorch") == 0) {  // PyTorchModel._is_mms_version
+    return rp_version_ge(v, "1.2") ? AWST_CODE_REPACK : AWST_CODE_UPLOAD;
+  }
+  if (strcmp(framework, "mxnet") == 0) {  // MXNetModel._is_mms_version
+    return rp_version_ge(v, "1.4") ? AWST_CODE_REPACK : AWST_CODE_UPLOAD;
+  }
+  return AWST_CODE_REPACK;  // tensorflow, huggingface
+}
+
+static struct repack *rp_new(struct target *t, const struct awst_code_src *code, const char *name,
+                             const char *dest_uri, target_done_cb cb, void *data)
 {
   struct repack *r = smf_xcalloc(1, sizeof(*r));
   r->t = t;
   r->cb = cb;
   r->data = data;
-  r->model_uri = smf_xstrdup(spec->model_data);
   r->dest_uri = smf_xstrdup(dest_uri);
-  r->entry_point = spec->entry_point[0] == '/' || spec->source_dir
-                       ? smf_xstrdup(spec->entry_point)
-                       : smf_xasprintf("%s/%s", t->base_dir, spec->entry_point);
-  r->source_dir = spec->source_dir ? smf_xstrdup(spec->source_dir) : NULL;
+  r->entry_point = code->entry_point[0] == '/' || code->source_dir
+                       ? smf_xstrdup(code->entry_point)
+                       : smf_xasprintf("%s/%s", t->base_dir, code->entry_point);
+  r->source_dir = code->source_dir ? smf_xstrdup(code->source_dir) : NULL;
+  char *tmp = smf_xasprintf("%s/tmp", t->state_dir);
+  r->in_path = smf_xasprintf("%s/%s.model.tar.gz", tmp, name);
+  r->dir = smf_xasprintf("%s/%s.repack", tmp, name);
+  r->out_path = smf_xasprintf("%s/%s.repacked.tar.gz", tmp, name);
+  free(tmp);
+  return r;
+}
+
+int awst_repack(struct target *t, const char *model_uri, const struct awst_code_src *code,
+                const char *name, const char *dest_uri, target_done_cb cb, void *data,
+                struct smf_error *err)
+{
+  struct repack *r = rp_new(t, code, name, dest_uri, cb, data);
+  r->model_uri = smf_xstrdup(model_uri);
   char *tmp = smf_xasprintf("%s/tmp", t->state_dir);
   int rc = smf_mkdir_p(tmp, err);
-  r->in_path = smf_xasprintf("%s/%s.model.tar.gz", tmp, spec->model_name);
-  r->dir = smf_xasprintf("%s/%s.repack", tmp, spec->model_name);
-  r->out_path = smf_xasprintf("%s/%s.repacked.tar.gz", tmp, spec->model_name);
   free(tmp);
   if (rc == 0) {
     rc = t->vt->store->get_file(t, r->model_uri, r->in_path, rp_fetched, r, err);
+  }
+  if (rc != 0) {
+    rp_free(r);
+  }
+  return rc;
+}
+
+int awst_code_upload(struct target *t, const struct awst_code_src *code, const char *name,
+                     const char *dest_uri, target_done_cb cb, void *data, struct smf_error *err)
+{
+  struct repack *r = rp_new(t, code, name, dest_uri, cb, data);
+  r->code_only = true;
+  char *tmp = smf_xasprintf("%s/tmp", t->state_dir);
+  int rc = smf_mkdir_p(tmp, err);
+  free(tmp);
+  r->work.data = r;
+  int q = rc == 0 ? uv_queue_work(t->loop, &r->work, rp_work, rp_after) : 0;
+  if (q != 0) {
+    rc = SMF_ERR_SET(err, SMF_EINTERNAL, "cannot queue work: %s", uv_strerror(q));
   }
   if (rc != 0) {
     rp_free(r);

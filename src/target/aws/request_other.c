@@ -160,6 +160,51 @@ int awst_processing_request(const struct awst_env *env, const struct target_proc
 
 // ---- hosting ---------------------------------------------------------------------
 
+// The container's Environment: the user's, plus what Model._script_mode_env_vars
+// adds once _upload_code has placed the code (mode; `name`: where it went).
+// The generic Model adds them only with an entry point, TensorFlowModel never
+// (_get_container_env), the other framework models always.
+static void script_env(json_t *envj, const struct awst_env *env, const char *fw,
+                       enum awst_code mode, const char *entry_point, bool has_dir, const char *name)
+{
+  if (fw ? strcmp(fw, "tensorflow") == 0 : entry_point == NULL) {
+    return;
+  }
+  const char *ep = entry_point ? entry_point : "";
+  const char *slash = strrchr(ep, '/');
+  // UploadedCode.script_name: as written with a source_dir, else the basename
+  const char *program = mode == AWST_CODE_UPLOAD && has_dir ? ep : slash ? slash + 1 : ep;
+  char *dir = mode == AWST_CODE_REPACK   ? smf_xstrdup("/opt/ml/model/code")
+              : mode == AWST_CODE_UPLOAD ? awst_sourcedir_uri(env->default_bucket, name)
+                                         : smf_xstrdup("");
+  json_object_set_new(envj, "SAGEMAKER_PROGRAM", json_string(program));
+  json_object_set_new(envj, "SAGEMAKER_SUBMIT_DIRECTORY", json_string(dir));
+  json_object_set_new(envj, "SAGEMAKER_CONTAINER_LOG_LEVEL", json_string("20"));
+  json_object_set_new(envj, "SAGEMAKER_REGION", json_string(env->region));
+  free(dir);
+}
+
+// ModelPackage._create_sagemaker_model: the version by name, the environment
+// only when one is given; Session._create_model_request puts a container with
+// a ModelPackageName in `Containers`.
+static json_t *model_package_container(const struct target_endpoint_spec *spec,
+                                       struct smf_error *err)
+{
+  if (spec->entry_point) {
+    SMF_ERR_SET(err, SMF_EINVAL,
+                "model_package %s: a registered version is deployed with its own container; "
+                "drop entry_point / source_dir (or deploy model_data)",
+                spec->model_package_arn);
+    err->klass = SMF_CLASS_CLIENT;
+    return NULL;
+  }
+  json_t *c = json_pack("{s:s}", "ModelPackageName", spec->model_package_arn);
+  if (spec->n_environment) {
+    json_object_set_new(c, "Environment", kv_object(spec->environment, spec->n_environment));
+  }
+  return json_pack("[o]", c);
+}
+
 int awst_model_request(const struct awst_env *env, const struct target_endpoint_spec *spec,
                        json_t **out, struct smf_error *err)
 {
@@ -168,6 +213,19 @@ int awst_model_request(const struct awst_env *env, const struct target_endpoint_
     SMF_ERR_SET(err, SMF_EINVAL, "the aws target needs an execution role: set `role:`");
     err->klass = SMF_CLASS_CLIENT;
     return SMF_EINVAL;
+  }
+  if (spec->model_package_arn) {
+    json_t *containers = model_package_container(spec, err);
+    if (containers == NULL) {
+      return err->code;
+    }
+    json_t *body = json_pack("{s:s, s:s, s:o}", "ModelName", spec->model_name, "ExecutionRoleArn",
+                             env->role, "Containers", containers);
+    if (spec->n_tags) {
+      json_object_set_new(body, "Tags", awst_tags(spec->tags, spec->n_tags, NULL));
+    }
+    *out = body;
+    return 0;
   }
   const char *fw = awst_spec_str(spec->spec, "framework");
   char *image = NULL;
@@ -181,19 +239,19 @@ int awst_model_request(const struct awst_env *env, const struct target_endpoint_
     err->klass = SMF_CLASS_CLIENT;
     return rc;
   }
+  // A lone entry point arrives as source_dir = the file: the spec says which.
+  bool has_dir =
+      spec->spec ? awst_spec_str(spec->spec, "source_dir") != NULL : spec->source_dir != NULL;
+  enum awst_code mode = awst_code_mode(fw, awst_spec_str(spec->spec, "framework_version"),
+                                       spec->entry_point, has_dir);
   json_t *envj = kv_object(spec->environment, spec->n_environment);
-  if (fw || spec->entry_point) {  // Model._script_mode_env_vars, as prepare_container_def adds them
-    const char *ep = spec->entry_point ? spec->entry_point : "";
-    const char *slash = strrchr(ep, '/');
-    json_object_set_new(envj, "SAGEMAKER_PROGRAM", json_string(slash ? slash + 1 : ep));
-    json_object_set_new(envj, "SAGEMAKER_SUBMIT_DIRECTORY",
-                        json_string(spec->entry_point ? "/opt/ml/model/code" : ""));
-    json_object_set_new(envj, "SAGEMAKER_CONTAINER_LOG_LEVEL", json_string("20"));
-    json_object_set_new(envj, "SAGEMAKER_REGION", json_string(env->region));
-  }
+  script_env(envj, env, fw, mode, spec->entry_point, has_dir, spec->model_name);
   json_t *container = json_pack("{s:s, s:o}", "Image", image, "Environment", envj);
   if (spec->model_data) {
-    json_object_set_new(container, "ModelDataUrl", json_string(spec->model_data));
+    char *data = mode == AWST_CODE_REPACK ? awst_repack_uri(env->default_bucket, spec->model_name)
+                                          : smf_xstrdup(spec->model_data);
+    json_object_set_new(container, "ModelDataUrl", json_string(data));
+    free(data);
   }
   json_t *body = json_pack("{s:s, s:s, s:o}", "ModelName", spec->model_name, "ExecutionRoleArn",
                            env->role, "PrimaryContainer", container);
@@ -262,18 +320,32 @@ static json_t *pkg_container(const struct awst_env *env, const struct target_mod
     json_object_set_new(envj, e->u.map.pairs[i].key,
                         json_string(v->type == DSL_STR ? v->u.str.s : v->text));
   }
+  const char *fw = awst_spec_str(s, "framework");
   const char *ep = awst_spec_str(s, "entry_point");
-  if (awst_spec_str(s, "framework") || ep) {
-    const char *slash = ep ? strrchr(ep, '/') : NULL;
-    json_object_set_new(envj, "SAGEMAKER_PROGRAM", json_string(slash ? slash + 1 : ep ? ep : ""));
-    json_object_set_new(envj, "SAGEMAKER_SUBMIT_DIRECTORY",
-                        json_string(ep ? "/opt/ml/model/code" : ""));
-    json_object_set_new(envj, "SAGEMAKER_CONTAINER_LOG_LEVEL", json_string("20"));
-    json_object_set_new(envj, "SAGEMAKER_REGION", json_string(env->region));
-  }
+  bool has_dir = awst_spec_str(s, "source_dir") != NULL;
+  enum awst_code mode = awst_code_mode(fw, awst_spec_str(s, "framework_version"), ep, has_dir);
+  const char *name = pkg->model_name ? pkg->model_name : pkg->group;
+  script_env(envj, env, fw, mode, ep, has_dir, name);
   json_t *c = json_pack("{s:s, s:o}", "Image", image, "Environment", envj);
   if (pkg->model_data) {
-    json_object_set_new(c, "ModelDataUrl", json_string(pkg->model_data));
+    char *data = mode == AWST_CODE_REPACK ? awst_repack_uri(env->default_bucket, name)
+                                          : smf_xstrdup(pkg->model_data);
+    json_object_set_new(c, "ModelDataUrl", json_string(data));
+    free(data);
+  }
+  // The framework models' register passes framework=NAME.upper() (HuggingFace's
+  // comes from its image, and is not sent here).
+  static const char *const named[] = {"sklearn", "xgboost", "pytorch", "tensorflow", "mxnet"};
+  for (size_t i = 0; fw && i < SMF_ARRAY_LEN(named); i++) {
+    if (strcmp(fw, named[i]) == 0) {
+      char up[16];
+      size_t n = 0;
+      for (; fw[n] && n + 1 < sizeof(up); n++) {
+        up[n] = (char)(fw[n] >= 'a' && fw[n] <= 'z' ? fw[n] - 'a' + 'A' : fw[n]);
+      }
+      up[n] = '\0';
+      json_object_set_new(c, "Framework", json_string(up));
+    }
   }
   free(image);
   return c;

@@ -160,8 +160,7 @@ static int boot_run(const struct aws_shared_config *sc, const char *region, stru
       boot_wait(b, &b->done);
       rc = b->rc;
       if (rc != 0) {
-        *err = b->err;
-        smf_error_prefix(err, "STS GetCallerIdentity: ");
+        *err = b->err;  // "STS GetCallerIdentity: ..." (the client names the call)
       }
     }
   }
