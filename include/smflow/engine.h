@@ -61,6 +61,13 @@ int eng_options_check(const struct dsl_pipeline *p, const struct eng_options *op
 int eng_options_from_json(const char *json, struct smf_arena *a, struct eng_options *opt,
                           struct smf_error *err);
 
+/// Check the hooks file of `p` as a run would load it, with no side effect (its
+/// top-level code runs in a fresh capped sandbox): an unreadable or failing file
+/// is a diagnostic at the `hooks:` value; every function that the pipeline names
+/// (on_success, on_failure, a step's hooks, a lua step) and the file does not
+/// define is one at the name. Appends to `diags`; returns how many it added.
+size_t eng_hooks_check(const struct dsl_pipeline *p, struct dsl_diags *diags);
+
 /// A new run id: `YYYYMMDD-HHMMSS-xxxx` (local time, 4 random hex digits).
 void eng_run_id_new(char out[32]);
 

@@ -136,6 +136,12 @@ int state_attempt_result(struct state *s, const char *run_id, const char *step_i
 int state_attempts_list(struct state *s, const char *run_id, const char *step_id,
                         struct state_attempt **out, size_t *n, struct smf_error *err);
 void state_attempts_free(struct state_attempt *a, size_t n);
+/// How many failed attempts of a step count against its retry budget: those
+/// after the step last became "failed" (resuming a failed step starts a fresh
+/// budget), so that an interruption while the step waits to retry leaves the
+/// attempts it had left. Interrupted and lost attempts never count.
+int state_step_budget_failures(struct state *s, const char *run_id, const char *step_id, int *n,
+                               struct smf_error *err);
 
 // ---- events: append-only log (batched) ----
 
@@ -242,3 +248,9 @@ int state_event_latest_run(struct state *s, char **run_id, struct smf_error *err
 /// long: 1 and *pid = the holder's pid (from the lock file; 0 if unreadable), 0 when
 /// it is free (or there is no lock file), negative SMF_E* on an I/O error.
 int state_lock_holder(const char *dir, long *pid, struct smf_error *err);
+/// The same question without touching the lock at all (for readers that may run
+/// at any moment, such as `status`: even a brief probe could turn away a writer
+/// starting then): the kernel's table of file locks (/proc/locks) is searched
+/// for DIR/lock. 1 and *pid when held, 0 when free or there is no lock file,
+/// SMF_EUNSUPPORTED when the table cannot be read.
+int state_lock_peek(const char *dir, long *pid);

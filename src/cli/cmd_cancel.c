@@ -245,7 +245,7 @@ static int cancel__prepare(const char *dir, const char *run_id, bool *already)
   }
   state_close(st);
   if (rc != 0) {
-    fprintf(stderr, "error: %s\n", rc == SMF_ENOENT ? "no such run" : err.message);
+    fprintf(stderr, "error: %s\n", err.message);  // "no run 'ID' in DIR", or why not
     return rc == SMF_ENOENT ? CLI_EXIT_USAGE : CLI_EXIT_ENV;
   }
   int ret = CLI_EXIT_OK;

@@ -94,7 +94,7 @@ static int logs__check(struct state *st, const struct logs_req *rq, bool *cached
   struct state_run run;
   int rc = state_run_get(st, rq->run_id, &run, &err);
   if (rc != 0) {
-    fprintf(stderr, "error: %s\n", rc == SMF_ENOENT ? "no such run" : err.message);
+    fprintf(stderr, "error: %s\n", err.message);  // "no run 'ID' in DIR", or why not
     return rc == SMF_ENOENT ? CLI_EXIT_USAGE : CLI_EXIT_ENV;
   }
   state_run_clear(&run);

@@ -54,6 +54,10 @@ static char *status__detail(const struct state_step *s)
   }
   if (s->error_message) {
     bool klass = s->error_class && *s->error_class;
+    // The remote name too (the job that failed), unless the message names it.
+    if (s->remote_name && strstr(s->error_message, s->remote_name) == NULL) {
+      smf_buf_printf(&b, "[%s] ", s->remote_name);
+    }
     smf_buf_printf(&b, "%s%s%s", klass ? s->error_class : "", klass ? ": " : "", s->error_message);
   } else if (s->outputs_json) {
     json_t *o = json_loads(s->outputs_json, 0, NULL);
@@ -81,7 +85,29 @@ static char *status__detail(const struct state_step *s)
   return t;
 }
 
-static void status__print(const struct state_run *r, const struct state_step *steps, size_t n)
+// A run recorded "running" that no smflow is running any more (killed with
+// -9, a crash, a lost machine): the state says what was done; resume goes on.
+// Looks at the lock without touching it; silent when that cannot be told.
+static void status__note_orphan(struct state *st, const struct state_run *r)
+{
+  long pid = 0;
+  int held = strcmp(r->status, "running") == 0 ? state_lock_peek(state_dir(st), &pid) : 1;
+  char *latest = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  if (held == 1 && strcmp(r->status, "running") == 0 &&
+      state_event_latest_run(st, &latest, &err) == 0 && strcmp(latest, r->id) != 0) {
+    held = 0;  // the smflow holding the directory runs another run
+  }
+  free(latest);
+  if (held == 0) {
+    printf("  note     no smflow is running it any more (killed?); continue it with: "
+           "smflow resume %s --state-dir %s\n",
+           r->id, state_dir(st));
+  }
+}
+
+static void status__print(struct state *st, const struct state_run *r,
+                          const struct state_step *steps, size_t n)
 {
   char t1[32], t2[32], d[32];
   printf("run %s  %s  %s", r->id, r->name ? r->name : "", r->status);
@@ -94,7 +120,9 @@ static void status__print(const struct state_run *r, const struct state_step *st
     printf(", finished %s, took %s", cli_time_format(r->finished_ms, t2, sizeof(t2)),
            smf_duration_format(r->finished_ms - r->started_ms, d, sizeof(d)));
   }
-  printf("\n\n%-20s %-11s %-8s %-9s %s\n", "STEP", "STATE", "ATTEMPTS", "DURATION", "DETAIL");
+  printf("\n");
+  status__note_orphan(st, r);
+  printf("\n%-20s %-11s %-8s %-9s %s\n", "STEP", "STATE", "ATTEMPTS", "DURATION", "DETAIL");
   for (size_t i = 0; i < n; i++) {
     const struct state_step *s = &steps[i];
     char *detail = status__detail(s);
@@ -146,7 +174,7 @@ static int status__show(struct cli_ctx *ctx, struct state *st, const char *id)
     free(t);
     json_decref(doc);
   } else {
-    status__print(&run, steps, n);
+    status__print(st, &run, steps, n);
   }
   state_steps_free(steps, n);
   state_run_clear(&run);

@@ -68,7 +68,12 @@ static const struct cli_command cli__table[] = {
      "environment values as ***). An upload step's code is packed as a run packs it,\n"
      "in a temporary directory that is removed, to show its key, size and SHA-256 and\n"
      "the calls that store it; its outputs are then known to later steps. Nothing is\n"
-     "written; the state directory is only read.\n",
+     "written; the state directory is only read.\n"
+     "\n"
+     "Options:\n"
+     "  --param NAME=VALUE   override a parameter's default (repeatable)\n"
+     "  --target local|aws   the target whose requests are shown (wins over 'target:')\n"
+     "  --json               print one JSON document {\"steps\": [...]}\n",
      " --param --target ", true},
 
     {"graph", cli_cmd_graph, "Print the step graph (Graphviz dot or Mermaid)",
@@ -108,7 +113,11 @@ static const struct cli_command cli__table[] = {
      "smflow logs RUN_ID STEP [--follow] [--attempt N]\n"
      "\n"
      "Print the log of a step's attempt (default: the newest). --follow keeps printing\n"
-     "new lines until that attempt ends.\n",
+     "new lines until that attempt ends.\n"
+     "\n"
+     "Options:\n"
+     "  --follow             keep printing new lines until the attempt has a result\n"
+     "  --attempt N          the log of attempt N (default: the newest)\n",
      " --attempt ", false},
 
     // cancel: src/cli/cmd_cancel.c
@@ -139,7 +148,10 @@ static const struct cli_command cli__table[] = {
      "\n"
      "list (the default): name, status (InService while the server runs), URL, pid,\n"
      "last update and model of every endpoint. delete NAME: stop its server and\n"
-     "remove it.\n",
+     "remove it.\n"
+     "\n"
+     "Options:\n"
+     "  --json               list as one JSON document {\"endpoints\": [...]}\n",
      "", true},
 
     // models: src/cli/cmd_models.c
@@ -147,7 +159,10 @@ static const struct cli_command cli__table[] = {
      "smflow models list [GROUP] [--json] | approve GROUP VERSION | reject GROUP VERSION\n"
      "\n"
      "The model package versions registered by `register` steps, and their approval.\n"
-     "approve/reject work while a run waits for the approval (wait_for_approval).\n",
+     "approve/reject work while a run waits for the approval (wait_for_approval).\n"
+     "\n"
+     "Options:\n"
+     "  --json               list as one JSON document {\"models\": [...]}\n",
      "", true},
 
     {"version", cli_cmd_version, "Print the version", "smflow version\n", "", false},

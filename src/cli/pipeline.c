@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "smflow/dsl.h"
+#include "smflow/engine.h"
 #include "smflow/error.h"
 #include "smflow/util.h"
 #include "target/aws/awst.h"
@@ -100,6 +101,8 @@ int cli_pipeline_load(const struct cli_ctx *ctx, const char *path,
   int rc = dsl_load(path, ov, n_ov, out, &diags);
   if (rc == 0) {
     pl_check_images(*out, &diags);
+    eng_hooks_check(*out, &diags);
+    dsl_diags_sort(&diags);
     rc = diags.n > 0 ? SMF_EVALIDATE : 0;
   }
   cli_diags_print(ctx, &diags, path, stderr);

@@ -156,8 +156,14 @@ static void check_strmap(struct dsl_vctx *v, const char *where, const struct dsl
   }
   char w[256];
   for (size_t i = 0; i < n->u.map.n; i++) {
-    check_scalar_str(v, dsl__where(w, sizeof(w), where, n->u.map.pairs[i].key),
-                     n->u.map.pairs[i].value);
+    const struct dsl_pair *p = &n->u.map.pairs[i];
+    // Keys are not interpolated: a `${` there would reach the process or the
+    // request as is (and is no valid variable, tag or metadata name).
+    if (!v->resolved && strstr(p->key, "${") != NULL) {
+      dsl__verr(v, where, p->key_mark,
+                "the key '%s' holds an expression, but keys are not evaluated", p->key);
+    }
+    check_scalar_str(v, dsl__where(w, sizeof(w), where, p->key), p->value);
   }
 }
 
@@ -253,7 +259,13 @@ void dsl__value_check(struct dsl_vctx *v, const char *where, const struct dsl_no
     case VT_STRLIST: check_list(v, where, n, VT_STR, NULL); break;
     case VT_CMD:
       if (n->type == DSL_SEQ) {
-        check_list(v, where, n, VT_STR, NULL);
+        // Arguments are text: a number or boolean (unquoted, or a typed `${...}`)
+        // is taken as its text, as in a string map.
+        char w[256];
+        for (size_t i = 0; i < n->u.seq.n; i++) {
+          snprintf(w, sizeof(w), "%s[%zu]", where, i);
+          check_scalar_str(v, w, n->u.seq.items[i]);
+        }
         if (n->u.seq.n == 0) {
           dsl__verr(v, where, n->mark, "the command must not be empty");
         }

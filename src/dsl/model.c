@@ -86,8 +86,11 @@ static void apply_override(struct dsl_pipeline *p, const struct dsl_param_overri
       n->u.f = (double)n->u.i;
     }
     if (n->type != want) {
+      // The file's default, also when an earlier --param of the same name replaced it.
+      const struct dsl_node *def = dsl_map_get(dsl_map_get(p->root, "params"), o->name);
+      const char *shown = def && def->text ? def->text : q->value->text;
       dsl_diags_add(d, p->path, none, "--param %s=%s: expected %s like the default '%s'", o->name,
-                    text, dsl__a_type(want), q->value->text ? q->value->text : "");
+                    text, dsl__a_type(want), shown ? shown : "");
       return;
     }
   }

@@ -309,6 +309,22 @@ static void top_scalar(struct build *b, const struct dsl_pair *pr)
 
 // ---- params and vars ------------------------------------------------------------------------
 
+// Lua 5.4's reserved words: a param or var so named could not be read as
+// params.NAME / vars.NAME.
+static bool is_lua_keyword(const char *s)
+{
+  static const char *const kw[] = {"and",   "break", "do",     "else", "elseif", "end",
+                                   "false", "for",   "function", "goto", "if",   "in",
+                                   "local", "nil",   "not",    "or",   "repeat", "return",
+                                   "then",  "true",  "until",  "while"};
+  for (size_t i = 0; i < SMF_ARRAY_LEN(kw); i++) {
+    if (strcmp(s, kw[i]) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static void build_params(struct build *b, const struct dsl_node *n)
 {
   if (n->type != DSL_MAP) {
@@ -330,6 +346,11 @@ static void build_params(struct build *b, const struct dsl_node *n)
     if (!dsl__is_ident(pr->key) || strchr(pr->key, '.')) {
       dsl_diags_add(b->d, b->path, pr->key_mark,
                     "param '%s': names are Lua identifiers (letters, digits, '_')", pr->key);
+    } else if (is_lua_keyword(pr->key)) {
+      dsl_diags_add(b->d, b->path, pr->key_mark,
+                    "param '%s': '%s' is a Lua keyword (params.%s would not compile); choose "
+                    "another name",
+                    pr->key, pr->key, pr->key);
     }
     if (t == DSL_STR && pr->value->has_expr) {
       dsl_diags_add(b->d, b->path, pr->value->mark,
@@ -357,6 +378,11 @@ static void build_vars(struct build *b, const struct dsl_node *n)
     if (!dsl__is_ident(pr->key) || strchr(pr->key, '.')) {
       dsl_diags_add(b->d, b->path, pr->key_mark,
                     "var '%s': names are Lua identifiers (letters, digits, '_')", pr->key);
+    } else if (is_lua_keyword(pr->key)) {
+      dsl_diags_add(b->d, b->path, pr->key_mark,
+                    "var '%s': '%s' is a Lua keyword (vars.%s would not compile); choose "
+                    "another name",
+                    pr->key, pr->key, pr->key);
     }
     struct dsl_var *q = &p->vars[p->n_vars++];
     q->name = pr->key;

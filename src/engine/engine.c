@@ -519,12 +519,15 @@ static int eng__restore_step(struct eng *e, struct eng_step *s, const struct sta
     return 0;
   }
   s->state = STEP_PENDING;
-  if (st != STEP_RUNNING) {
-    return 0;
+  // What is left of the retry budget: a step stopped while it waited to retry
+  // (or ran a retry) keeps its failures; a failed one starts afresh.
+  int rc = state_step_budget_failures(e->st, e->run_id, s->def->id, &s->failures, err);
+  if (rc != 0 || st != STEP_RUNNING) {
+    return rc;
   }
   struct state_attempt *att = NULL;
   size_t n = 0;
-  int rc = state_attempts_list(e->st, e->run_id, s->def->id, &att, &n, err);
+  rc = state_attempts_list(e->st, e->run_id, s->def->id, &att, &n, err);
   if (rc != 0) {
     return rc;
   }
@@ -537,6 +540,32 @@ static int eng__restore_step(struct eng *e, struct eng_step *s, const struct sta
   return 0;
 }
 
+// A step of the run that the (changed, --allow-changed) file no longer has: if
+// it had not finished, it never will; it is recorded cancelled, so that status
+// agrees with the run's result. Finished steps keep their row.
+static int eng__restore_removed(struct eng *e, struct state_step *row, struct smf_error *err)
+{
+  int st = eng_state_parse(row->state);
+  if (st == STEP_SUCCEEDED || st == STEP_SKIPPED || st == STEP_CANCELLED) {
+    return 0;
+  }
+  char detail[96];
+  snprintf(detail, sizeof(detail), "{\"from\":\"%s\",\"to\":\"cancelled\",\"attempt\":%d}",
+           row->state, row->attempts);
+  free(row->state);
+  row->state = smf_xstrdup("cancelled");
+  free(row->error_class);
+  row->error_class = NULL;
+  free(row->error_message);
+  row->error_message = smf_xstrdup("removed from the pipeline file");
+  if (row->finished_ms == 0) {
+    row->finished_ms = smf_time_now_ms();
+  }
+  smf_log_step(SMF_LOG_WARN, row->id, "cancelled: removed from the pipeline file");
+  int rc = state_step_put(e->st, row, err);
+  return rc != 0 ? rc : state_event_add(e->st, e->run_id, row->id, "state", detail, err);
+}
+
 static int eng__restore(struct eng *e, struct smf_error *err)
 {
   struct state_step *rows = NULL;
@@ -545,7 +574,8 @@ static int eng__restore(struct eng *e, struct smf_error *err)
   for (size_t i = 0; rc == 0 && i < n; i++) {
     const struct dsl_step *def = dsl_pipeline_step(e->p, rows[i].id);
     if (def == NULL) {
-      continue;  // a step removed from the file (--allow-changed)
+      rc = eng__restore_removed(e, &rows[i], err);  // removed from the file (--allow-changed)
+      continue;
     }
     rc = eng__restore_step(e, &e->steps[def->index], &rows[i], err);
   }

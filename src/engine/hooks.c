@@ -114,6 +114,78 @@ int eng_hooks_init(struct eng *e, struct smf_error *err)
   return rc;
 }
 
+// A diagnostic when `fn` (named by step `def`'s `which`, or by the pipeline's
+// top-level key `which` when def is NULL) is not a function of the hooks file.
+static void eng__check_name(const struct dsl_pipeline *p, struct lx *x, struct dsl_diags *d,
+                            const char *fn, const char *what, const struct dsl_step *def,
+                            const char *which)
+{
+  if (fn == NULL || lx_has_function(x, fn)) {
+    return;
+  }
+  const struct dsl_node *top = def ? NULL : dsl_map_get(p->root, which);
+  struct dsl_mark m = def ? eng__hook_mark(def, which) : top ? top->mark : (struct dsl_mark){0, 0};
+  const char *id = def ? def->id : NULL;
+  dsl_diags_add(d, p->path, m, "%s%s%s%s: function '%s' is not defined in %s", id ? "step '" : "",
+                id ? id : "", id ? "': " : "", what, fn, p->hooks);
+}
+
+// One diagnostic per function that the pipeline names and `x` does not define.
+static void eng__check_names(const struct dsl_pipeline *p, struct lx *x, struct dsl_diags *d)
+{
+  eng__check_name(p, x, d, p->on_success, "on_success", NULL, "on_success");
+  eng__check_name(p, x, d, p->on_failure, "on_failure", NULL, "on_failure");
+  for (size_t i = 0; i < p->n_steps; i++) {
+    const struct dsl_step *st = &p->steps[i];
+    eng__check_name(p, x, d, st->hook_before, "hooks.before", st, "before");
+    eng__check_name(p, x, d, st->hook_after, "hooks.after", st, "after");
+    eng__check_name(p, x, d, st->hook_on_failure, "hooks.on_failure", st, "on_failure");
+    if (st->kind == DSL_KIND_LUA) {
+      eng__check_name(p, x, d, eng__lua_fn(st), "lua", st, "lua");
+    }
+  }
+}
+
+// The check's sandbox says nothing: the run that loads the file logs its lines.
+static void eng__quiet_log(void *ud, const char *step_id, const char *msg)
+{
+  (void)ud;
+  (void)step_id;
+  (void)msg;
+}
+
+size_t eng_hooks_check(const struct dsl_pipeline *p, struct dsl_diags *diags)
+{
+  size_t before = diags->n;
+  if (p->hooks == NULL) {
+    return 0;
+  }
+  const struct dsl_node *h = dsl_map_get(p->root, "hooks");
+  struct dsl_mark hm = h ? h->mark : (struct dsl_mark){0, 0};
+  struct lx_config cfg = {0};
+  cfg.lua_path = access(SMF_SOURCE_LUA_DIR, F_OK) == 0 ? SMF_SOURCE_LUA_DIR : SMF_LUA_DIR;
+  eng_hooks_lx_config(&cfg);
+  struct smf_error err = SMF_ERROR_INIT;
+  char *path =
+      p->hooks[0] == '/' ? smf_xstrdup(p->hooks) : smf_xasprintf("%s/%s", p->dir, p->hooks);
+  struct lx *x = lx_new(&cfg, &err);
+  if (x != NULL) {
+    lx_set_log_fn(x, eng__quiet_log, NULL);
+  }
+  if (x == NULL || lx_load_hooks(x, path, &err) != 0) {
+    char *tb = strstr(err.message, "\nstack traceback:");  // the first line says where
+    if (tb != NULL) {
+      *tb = '\0';
+    }
+    dsl_diags_add(diags, p->path, hm, "hooks: %s", err.message);
+  } else {
+    eng__check_names(p, x, diags);
+  }
+  lx_free(x);
+  free(path);
+  return diags->n - before;
+}
+
 void eng_hooks_record(struct eng *e)
 {
   if (e->p->hooks == NULL) {

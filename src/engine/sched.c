@@ -86,7 +86,11 @@ static void eng__log_transition(struct eng_step *s, enum step_state to)
   char dur[32];
   switch (to) {
   case STEP_RUNNING:
-    smf_log_step(SMF_LOG_INFO, id, "started (attempt %d)", s->attempts);
+    if (s->resuming) {  // an attempt of the previous smflow, found again
+      smf_log_step(SMF_LOG_INFO, id, "re-attaching to attempt %d", s->resume_attempt);
+    } else {
+      smf_log_step(SMF_LOG_INFO, id, "started (attempt %d)", s->attempts);
+    }
     break;
   case STEP_SUCCEEDED:
     smf_log_step(SMF_LOG_INFO, id, "succeeded in %s",

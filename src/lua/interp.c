@@ -51,6 +51,7 @@ struct lx_interp {
   const char *path;
   struct smf_arena *a;
   struct smf_error *err;
+  bool bare;  ///< a `when:` condition: named as written, not as `${...}`
 };
 
 // Byte offset of the k-th (0-based) `${` of s (a `$${` is no `${`), or SIZE_MAX.
@@ -100,12 +101,14 @@ static int lx_fail_at(const struct lx_interp *it, const struct dsl_node *n, size
   const char *path = it->path != NULL ? it->path : "";
   int shown = elen > 60 ? 60 : (int)elen;
   const char *more = elen > 60 ? "..." : "";
+  const char *open = it->bare ? "when: " : "${";
+  const char *close = it->bare ? "" : "}";
   if (line != 0) {
-    SMF_ERR_SET(it->err, lerr->code, "%s:%u:%u: in ${%.*s%s}: %s", path, line, col, shown, expr,
-                more, lerr->message);
+    SMF_ERR_SET(it->err, lerr->code, "%s:%u:%u: in %s%.*s%s%s: %s", path, line, col, open, shown,
+                expr, more, close, lerr->message);
   } else {
-    SMF_ERR_SET(it->err, lerr->code, "%s%sin ${%.*s%s}: %s", path, path[0] ? ": " : "", shown, expr,
-                more, lerr->message);
+    SMF_ERR_SET(it->err, lerr->code, "%s%sin %s%.*s%s%s: %s", path, path[0] ? ": " : "", open,
+                shown, expr, more, close, lerr->message);
   }
   if (it->err != NULL) {
     it->err->klass = lerr->klass;  // HookError after smflow.fail
@@ -299,7 +302,7 @@ int lx_interpolate(struct lx *x, const struct dsl_node *in, const char *path, st
 static int lx_eval_bool_protected(lua_State *L)
 {
   struct interp_op *o = lua_touserdata(L, 1);
-  struct lx_interp it = {.x = o->op.x, .path = o->path, .a = NULL, .err = o->op.err};
+  struct lx_interp it = {.x = o->op.x, .path = o->path, .a = NULL, .err = o->op.err, .bare = true};
   const struct dsl_node *n = o->in;
   const char *s = n->u.str.s;
   size_t len = n->u.str.len, off = 0;

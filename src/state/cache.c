@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "smflow/util.h"
@@ -136,6 +138,31 @@ int state_event_latest_run(struct state *s, char **run_id, struct smf_error *err
                            : state__fail(s, "newest event", err);
 }
 
+int state_step_budget_failures(struct state *s, const char *run_id, const char *step_id, int *n,
+                               struct smf_error *err)
+{
+  *n = 0;
+  sqlite3_stmt *st = NULL;
+  int rc = state__prepare(s,
+                          "SELECT COUNT(*) FROM attempts WHERE run_id = ?1 AND step_id = ?2 "
+                          "AND result = 'failed' AND attempt > COALESCE((SELECT "
+                          "MAX(json_extract(detail_json, '$.attempt')) FROM events "
+                          "WHERE run_id = ?1 AND step_id = ?2 AND type = 'state' "
+                          "AND json_extract(detail_json, '$.to') = 'failed'), 0)",
+                          &st, err);
+  if (rc != 0) {
+    return rc;
+  }
+  sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, step_id, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *n = sqlite3_column_int(st, 0);
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? 0 : state__fail(s, "count failed attempts", err);
+}
+
 int state_lock_holder(const char *dir, long *pid, struct smf_error *err)
 {
   *pid = 0;
@@ -157,5 +184,40 @@ int state_lock_holder(const char *dir, long *pid, struct smf_error *err)
     flock(fd, LOCK_UN);
   }
   close(fd);
+  return held;
+}
+
+int state_lock_peek(const char *dir, long *pid)
+{
+  *pid = 0;
+  char *path = smf_xasprintf("%s/lock", dir);
+  struct stat sb;
+  int st = stat(path, &sb);
+  free(path);
+  if (st != 0) {
+    return errno == ENOENT ? 0 : SMF_EIO;
+  }
+  FILE *f = fopen("/proc/locks", "re");
+  if (f == NULL) {
+    return SMF_EUNSUPPORTED;
+  }
+  // "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END" (major and minor in
+  // hex); lines with "->" are waiters, not holders.
+  char line[256];
+  int held = 0;
+  while (held == 0 && fgets(line, sizeof(line), f) != NULL) {
+    char type[16];
+    long p = 0;
+    unsigned maj = 0, min = 0;
+    unsigned long ino = 0;
+    if (strstr(line, "->") == NULL &&
+        sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", type, &p, &maj, &min, &ino) == 5 &&
+        strcmp(type, "FLOCK") == 0 && ino == (unsigned long)sb.st_ino &&
+        maj == major(sb.st_dev) && min == minor(sb.st_dev)) {
+      held = 1;
+      *pid = p;
+    }
+  }
+  fclose(f);
   return held;
 }

@@ -113,8 +113,17 @@ const char *step_scalar(struct step_ctx *ctx, const struct dsl_node *v)
     return v->u.str.s;
   case DSL_INT:
     return smf_arena_printf(ctx->arena, "%lld", (long long)v->u.i);
-  case DSL_FLOAT:
-    return v->text ? v->text : smf_arena_printf(ctx->arena, "%.17g", v->u.f);
+  case DSL_FLOAT: {
+    if (v->text) {
+      return v->text;
+    }
+    // A computed value (`${params.lr}`): Python's repr, as the hyperparameters
+    // write it (0.1, not 0.10000000000000001).
+    char *j = dsl_node_to_json_flags(v, DSL_JSON_PYTHON);
+    const char *s = smf_arena_strdup(ctx->arena, j);
+    free(j);
+    return s;
+  }
   case DSL_BOOL:
     return v->u.b ? "true" : "false";
   case DSL_NULL:

@@ -22,12 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "smflow/log.h"
 #include "smflow/step.h"
+#include "steps/common.h"
 #include "steps/kinds.h"
 
 extern char **environ;
@@ -85,9 +87,8 @@ static char **run__argv(struct step_ctx *ctx, bool *use_path)
     size_t n = cmd->u.seq.n;
     char **argv = smf_arena_alloc(ctx->arena, (n + 1) * sizeof(*argv));
     for (size_t i = 0; i < n; i++) {
-      const struct dsl_node *it = cmd->u.seq.items[i];
-      const char *s = it->type == DSL_STR ? it->u.str.s : it->text;
-      argv[i] = smf_arena_strdup(ctx->arena, s ? s : "");
+      // A number or boolean (unquoted, or a typed `${...}`) is its text.
+      argv[i] = smf_arena_strdup(ctx->arena, step_scalar(ctx, cmd->u.seq.items[i]));
     }
     argv[n] = NULL;
     *use_path = true;
@@ -381,22 +382,6 @@ static void run__exit_poll_cb(uv_poll_t *h, int status, int events)
 
 // ---- start ----
 
-static const char *run__env_value(struct smf_arena *a, const struct dsl_node *v)
-{
-  switch (v->type) {
-  case DSL_STR:
-    return v->u.str.s;
-  case DSL_INT:
-    return smf_arena_printf(a, "%lld", (long long)v->u.i);
-  case DSL_FLOAT:
-    return smf_arena_printf(a, "%.17g", v->u.f);
-  case DSL_BOOL:
-    return v->u.b ? "true" : "false";
-  default:
-    return v->text ? v->text : "";
-  }
-}
-
 static char **run__env(struct run_proc *r)
 {
   struct step_ctx *ctx = r->ctx;
@@ -422,7 +407,7 @@ static char **run__env(struct run_proc *r)
   }
   for (size_t j = 0; j < n_env; j++) {
     out[k++] = smf_arena_printf(a, "%s=%s", env->u.map.pairs[j].key,
-                                run__env_value(a, env->u.map.pairs[j].value));
+                                step_scalar(ctx, env->u.map.pairs[j].value));
   }
   out[k++] = smf_arena_printf(a, "SMFLOW_OUTPUT=%s", r->output_path);
   out[k++] = smf_arena_printf(a, "SMFLOW_RUN_ID=%s", ctx->run_id);
@@ -545,8 +530,18 @@ static void run__spawn_after(uv_work_t *w, int status)
   r->spawning = false;
   if (r->spawn_errno != 0) {
     struct smf_error err = SMF_ERROR_INIT;
-    SMF_ERR_SET(&err, SMF_ECHILD, "cannot start %s in %s: %s", r->argv[0], r->cwd,
-                strerror(r->spawn_errno));
+    struct stat sb;
+    // Name the workdir when it is what is missing, not the program.
+    const char *bad_dir = stat(r->cwd, &sb) != 0 ? strerror(errno)
+                          : !S_ISDIR(sb.st_mode) ? "not a directory"
+                                                 : NULL;
+    if (bad_dir != NULL) {
+      SMF_ERR_SET(&err, SMF_ECHILD, "cannot start %s: workdir %s: %s", r->argv[0], r->cwd,
+                  bad_dir);
+    } else {
+      SMF_ERR_SET(&err, SMF_ECHILD, "cannot start %s in %s: %s", r->argv[0], r->cwd,
+                  strerror(r->spawn_errno));
+    }
     err.klass = SMF_CLASS_CLIENT;
     r->finished = true;
     step_ctx_done(ctx, SMF_ECHILD, &err, NULL);

@@ -171,7 +171,7 @@ TEST(eval_bool_when)
   ASSERT_EQ(lx_eval_bool(x, str_at("steps.train.x > 1", 9, 11, false), "p.yaml", &b, &err),
             SMF_ELUA);
   ASSERT_CONTAINS(err.message,
-                  "p.yaml:9:11: in ${steps.train.x > 1}: attempt to index a nil "
+                  "p.yaml:9:11: in when: steps.train.x > 1: attempt to index a nil "
                   "value (field 'train')");
   lx_free(x);
 }
