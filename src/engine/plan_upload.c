@@ -4,7 +4,9 @@
 // same spec, the same reproducible packing, the same content-addressed key),
 // into a private temporary directory that is gone when plan returns. Its size
 // gives the S3 calls (aws_s3_upload_parts: the rule the S3 client follows) and
-// its bytes the checksums the client sends with them.
+// its bytes the checksums the client sends with them: SHA-256 over an http S3
+// endpoint (the payload is signed), CRC32 over https (UNSIGNED-PAYLOAD with an
+// x-amz-checksum-crc32 trailer), decided by the endpoint the run resolves.
 #include "engine/plan_upload.h"
 
 #include <errno.h>
@@ -13,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "aws/checksum.h"
 #include "engine/plan_aws.h"
 #include "smflow/archive.h"
 #include "smflow/aws.h"
@@ -32,11 +36,43 @@ struct pu_archive {
   const char *uri;  ///< in the eng arena
 };
 
-// SHA-256, base64 as in x-amz-checksum-sha256, of len bytes of fd from off.
-static int pu_checksum(int fd, uint64_t off, uint64_t len, char out[48], struct smf_error *err)
+// The S3 calls' checksum: CRC32 over https, SHA-256 over http.
+struct pu_sum {
+  bool crc;
+  const char *member;     ///< the botocore member: ChecksumCRC32 / ChecksumSHA256
+  const char *algorithm;  ///< CreateMultipartUpload's ChecksumAlgorithm
+};
+
+// Whether the run's S3 calls go over TLS: the S3 endpoint it resolves in
+// `region` (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's endpoint_url,
+// else AWS's own, which is https).
+static struct pu_sum pu_sum_for(const char *region)
+{
+  struct aws_shared_config *sc = NULL;
+  struct smf_error err = SMF_ERROR_INIT;
+  struct aws_endpoint ep;
+  bool tls = true;
+  if (aws_shared_config_load(NULL, &sc, &err) != 0) {
+    sc = NULL;  // the environment alone, as the run's client would then fail anyway
+  }
+  if (aws_endpoint_resolve(sc, AWS_SVC_S3, region, &ep, &err) == 0) {
+    tls = strncasecmp(ep.url, "https://", 8) == 0;
+  }
+  aws_shared_config_free(sc);
+  if (tls) {
+    return (struct pu_sum){true, "ChecksumCRC32", "CRC32"};
+  }
+  return (struct pu_sum){false, "ChecksumSHA256", "SHA256"};
+}
+
+// The checksum of len bytes of fd from off, base64 as in x-amz-checksum-*:
+// CRC32 (big-endian) or SHA-256.
+static int pu_checksum(int fd, uint64_t off, uint64_t len, const struct pu_sum *how,
+                       char out[48], struct smf_error *err)
 {
   enum { BUF = 1 << 20 };
-  struct smf_hash *h = smf_hash_new(SMF_HASH_SHA256);
+  struct smf_hash *h = how->crc ? NULL : smf_hash_new(SMF_HASH_SHA256);
+  uint32_t crc = 0;
   char *buf = smf_xmalloc(BUF);
   int rc = 0;
   while (len > 0) {
@@ -47,16 +83,26 @@ static int pu_checksum(int fd, uint64_t off, uint64_t len, char out[48], struct 
                        got < 0 ? strerror(errno) : "short file");
       goto fail;
     }
-    smf_hash_update(h, buf, (size_t)got);
+    if (h) {
+      smf_hash_update(h, buf, (size_t)got);
+    } else {
+      crc = aws_crc32(crc, buf, (size_t)got);
+    }
     off += (uint64_t)got;
     len -= (uint64_t)got;
   }
-  uint8_t dig[SMF_HASH_MAX_LEN];
-  smf_hash_final(h, dig);
-  EVP_EncodeBlock((unsigned char *)out, dig, SMF_SHA256_LEN);
+  if (h) {
+    uint8_t dig[SMF_HASH_MAX_LEN];
+    smf_hash_final(h, dig);
+    EVP_EncodeBlock((unsigned char *)out, dig, SMF_SHA256_LEN);
+  } else {
+    aws_crc_b64(crc, out);
+  }
 fail:
   free(buf);
-  smf_hash_free(h);
+  if (h) {
+    smf_hash_free(h);
+  }
   return rc;
 }
 
@@ -69,15 +115,26 @@ static json_t *pu_req(const char *op, json_t *body, const char *when)
   return r;
 }
 
+// A body's checksum members: over https the SDKs also name the algorithm
+// (x-amz-sdk-checksum-algorithm), and the value travels in a trailer.
+static void pu_body_sum(json_t *body, const struct pu_sum *how, const char *sum)
+{
+  if (how->crc) {
+    json_object_set_new(body, "ChecksumAlgorithm", json_string(how->algorithm));
+  }
+  json_object_set_new(body, how->member, json_string(sum));
+}
+
 // CreateMultipartUpload, UploadPart × n, CompleteMultipartUpload.
 static int pu_multipart(int fd, const char *bucket, const char *key, uint64_t size, int n,
-                        uint64_t part_size, json_t *requests, struct smf_error *err)
+                        uint64_t part_size, const struct pu_sum *how, json_t *requests,
+                        struct smf_error *err)
 {
   json_array_append_new(
       requests, pu_req("CreateMultipartUpload",
                        json_pack("{s:s, s:s, s:s, s:s}", "Bucket", bucket, "Key", key,
                                  "ContentType", "application/octet-stream", "ChecksumAlgorithm",
-                                 "SHA256"),
+                                 how->algorithm),
                        PU_WHEN_ABSENT));
   json_t *parts = json_array();
   int rc = 0;
@@ -85,16 +142,14 @@ static int pu_multipart(int fd, const char *bucket, const char *key, uint64_t si
     uint64_t off = (uint64_t)(i - 1) * part_size;
     uint64_t len = size - off < part_size ? size - off : part_size;
     char sum[48];
-    rc = pu_checksum(fd, off, len, sum, err);
+    rc = pu_checksum(fd, off, len, how, sum, err);
     if (rc == 0) {
-      json_array_append_new(
-          requests, pu_req("UploadPart",
-                           json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "Bucket", bucket, "Key", key,
-                                     "UploadId", PLAN_UPLOAD_ID, "PartNumber", i, "ContentLength",
-                                     (json_int_t)len, "ChecksumSHA256", sum),
-                           PU_WHEN_ABSENT));
+      json_t *b = json_pack("{s:s, s:s, s:s, s:i, s:I}", "Bucket", bucket, "Key", key, "UploadId",
+                            PLAN_UPLOAD_ID, "PartNumber", i, "ContentLength", (json_int_t)len);
+      pu_body_sum(b, how, sum);
+      json_array_append_new(requests, pu_req("UploadPart", b, PU_WHEN_ABSENT));
       json_array_append_new(parts, json_pack("{s:i, s:s, s:s}", "PartNumber", i, "ETag",
-                                             PLAN_UPLOAD_ETAG, "ChecksumSHA256", sum));
+                                             PLAN_UPLOAD_ETAG, how->member, sum));
     }
   }
   json_array_append_new(
@@ -132,21 +187,20 @@ static int pu_aws(const struct pu_archive *a, const char *region, const char *de
     goto fail;
   }
   uint64_t part_size = 0, size = a->res.bytes;
+  struct pu_sum how = pu_sum_for(region);
   int n = aws_s3_upload_parts(size, NULL, &part_size);
   if (n > 0) {
-    rc = pu_multipart(fd, bucket, key, size, n, part_size, requests, err);
+    rc = pu_multipart(fd, bucket, key, size, n, part_size, &how, requests, err);
     goto fail;
   }
   char sum[48];
-  if ((rc = pu_checksum(fd, 0, size, sum, err)) != 0) {
+  if ((rc = pu_checksum(fd, 0, size, &how, sum, err)) != 0) {
     goto fail;
   }
-  json_array_append_new(
-      requests, pu_req("PutObject",
-                       json_pack("{s:s, s:s, s:I, s:s, s:s}", "Bucket", bucket, "Key", key,
-                                 "ContentLength", (json_int_t)size, "ContentType",
-                                 "application/octet-stream", "ChecksumSHA256", sum),
-                       PU_WHEN_ABSENT));
+  json_t *put = json_pack("{s:s, s:s, s:I, s:s}", "Bucket", bucket, "Key", key, "ContentLength",
+                          (json_int_t)size, "ContentType", "application/octet-stream");
+  pu_body_sum(put, &how, sum);
+  json_array_append_new(requests, pu_req("PutObject", put, PU_WHEN_ABSENT));
 fail:
   if (fd >= 0) {
     close(fd);

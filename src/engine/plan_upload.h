@@ -21,7 +21,10 @@
 ///    bucket and `PutObject`, or above the multipart threshold
 ///    `CreateMultipartUpload`, one `UploadPart` per part and
 ///    `CompleteMultipartUpload`; bodies in botocore's member names (headers
-///    included: ContentLength, ContentType, ChecksumSHA256, ...). The default
+///    included: ContentLength, ContentType, ChecksumSHA256, ...). The
+///    checksums are the ones the run sends to the S3 endpoint it resolves:
+///    ChecksumSHA256 over http, ChecksumAlgorithm CRC32 and ChecksumCRC32 over
+///    https (AWS's own endpoints; the value then goes in a trailer). The default
 ///    bucket is named with the account word of plan_aws (the caller replaces
 ///    it with its placeholder).
 ///  - local: one `StoreObject` (the spec, plus uri, sha256 and bytes).

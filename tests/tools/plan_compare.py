@@ -19,9 +19,10 @@ by the run's values, must equal it field by field:
 S3 operations (HeadObject, CreateBucket, PutObject, CreateMultipartUpload,
 UploadPart, CompleteMultipartUpload) are matched by bucket, key and part
 number; what the planned body says of the request's headers, query and XML body
-(ContentLength, ContentType, ChecksumSHA256, ChecksumAlgorithm, SSE, PartNumber,
-UploadId, CreateBucketConfiguration, MultipartUpload.Parts) must equal what was
-sent, and every S3 call of those operations the run sent to a planned key must
+(ContentLength, ContentType, ChecksumSHA256 or ChecksumCRC32, ChecksumAlgorithm,
+SSE, PartNumber, UploadId, CreateBucketConfiguration, MultipartUpload.Parts)
+must equal what was sent (an aws-chunked body, as sent over https: its decoded
+length, and the checksum of its trailer), and every S3 call of those operations the run sent to a planned key must
 have been planned.
 Steps given with --skip are left out (their bodies are not built offline, as a
 deploy of a model_package). Exit 1 on a difference, or when a planned request has no recorded counterpart.
@@ -63,22 +64,52 @@ def recorded(rec, op):
     return out
 
 
-# moto's UploadPart answer carries no x-amz-checksum-sha256 (S3's does).
-MOTO_NO_PART_CHECKSUM = True
 S3_OPS = ("HeadObject", "CreateBucket", "PutObject", "CreateMultipartUpload", "UploadPart",
           "CompleteMultipartUpload")
 # botocore member -> the header that carries it, per operation
 S3_HEADERS = {
     "PutObject": {"ContentLength": "content-length", "ContentType": "content-type",
                   "ChecksumSHA256": "x-amz-checksum-sha256",
+                  "ChecksumCRC32": "x-amz-checksum-crc32",
+                  "ChecksumAlgorithm": "x-amz-sdk-checksum-algorithm",
                   "ServerSideEncryption": "x-amz-server-side-encryption",
                   "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id"},
     "CreateMultipartUpload": {"ContentType": "content-type",
                               "ChecksumAlgorithm": "x-amz-checksum-algorithm",
                               "ServerSideEncryption": "x-amz-server-side-encryption",
                               "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id"},
-    "UploadPart": {"ContentLength": "content-length", "ChecksumSHA256": "x-amz-checksum-sha256"},
+    "UploadPart": {"ContentLength": "content-length", "ChecksumSHA256": "x-amz-checksum-sha256",
+                   "ChecksumCRC32": "x-amz-checksum-crc32",
+                   "ChecksumAlgorithm": "x-amz-sdk-checksum-algorithm"},
 }
+CHECKSUMS = ("ChecksumSHA256", "ChecksumCRC32")
+
+
+def aws_chunked(h, raw):
+    """The headers of an aws-chunked request as if it had been sent plain: the
+    decoded length as content-length, the trailer's fields as headers. The
+    framing is checked on the way: the chunks must add up to the decoded length."""
+    if "aws-chunked" not in h.get("content-encoding", ""):
+        return h
+    h = dict(h)
+    pos, payload = 0, 0
+    while True:
+        eol = raw.index(b"\r\n", pos)
+        size = int(raw[pos:eol].split(b";")[0], 16)
+        pos = eol + 2
+        if size == 0:
+            break
+        payload += size
+        pos += size
+        assert raw[pos:pos + 2] == b"\r\n", "aws-chunked: no CRLF after a chunk"
+        pos += 2
+    for line in raw[pos:].split(b"\r\n"):
+        if line:
+            name, value = line.decode().split(":", 1)
+            h[name.strip().lower()] = value.strip()
+    assert payload == int(h["x-amz-decoded-content-length"]), "aws-chunked: length"
+    h["content-length"] = h["x-amz-decoded-content-length"]
+    return h
 
 
 def xml_children(el):
@@ -128,12 +159,14 @@ def s3_call(r):
         for p in ET.fromstring(raw):
             c = xml_children(p)
             part = {"PartNumber": int(c["PartNumber"].text), "ETag": c["ETag"].text}
-            if "ChecksumSHA256" in c:
-                part["ChecksumSHA256"] = c["ChecksumSHA256"].text
+            for member in CHECKSUMS:
+                if member in c:
+                    part[member] = c[member].text
             parts.append(part)
         got["MultipartUpload"] = {"Parts": parts}
     else:
         return None
+    h = aws_chunked(h, raw)
     for member, header in S3_HEADERS.get(op, {}).items():
         if header in h:
             got[member] = int(h[header]) if member == "ContentLength" else h[header]
@@ -174,10 +207,8 @@ def compare_s3(plan, rec, subs, outputs, ops, skip):
                 for w, g in zip(want["MultipartUpload"]["Parts"], got["MultipartUpload"]["Parts"]):
                     if w.get("ETag") == "${part.etag}":
                         w["ETag"] = g["ETag"]
-                    # The client repeats the checksum S3 answered UploadPart with;
-                    # moto answers none, so the part list has none either.
-                    if "ChecksumSHA256" not in g and MOTO_NO_PART_CHECKSUM:
-                        w.pop("ChecksumSHA256", None)
+                    # Each part's checksum is the one its UploadPart sent: the
+                    # client repeats it whether or not the answer echoes it.
             out = []
             diff(want, got, where, out)
             problems += out
