@@ -48,11 +48,11 @@ YAML
 
 # plan ENDPOINT OUT: plan offline (no credentials; ENDPOINT "" = no override).
 plan() {
-  local ep=()
-  [ -z "$1" ] || ep=(AWS_ENDPOINT_URL="$1")
+  local override=()
+  [ -z "$1" ] || override=(AWS_ENDPOINT_URL="$1")
   env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
     -u AWS_ENDPOINT_URL AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
-    AWS_REGION=eu-west-1 TMPDIR="$tmp/plantmp" "${ep[@]}" \
+    AWS_REGION=eu-west-1 TMPDIR="$tmp/plantmp" "${override[@]}" \
     "$smflow" plan --json --target aws "$p/pipeline.yaml" >"$2"
   [ ! -e "$p/.smflow" ] || { echo "plan created $p/.smflow" >&2; exit 1; }
   [ -z "$(ls -A "$tmp/plantmp")" ] || { echo "plan left files in TMPDIR" >&2; exit 1; }
