@@ -89,9 +89,29 @@ int eng_options_check(const struct dsl_pipeline *p, const struct eng_options *o,
 
 // ---- loop handles ----
 
+// The turn's writes are committed when the loop is about to wait. A turn that
+// does not wait (a zero-delay timer, the idle pump, a handle closing, the loop
+// ending) runs the next callbacks at once, and their writes join the same
+// commit: a step's end and the next step's start, or a chain of calls answered
+// on the next turn, cost one sync instead of one per turn. Bounded: a batch is
+// never left open longer than ENG_FLUSH_DEFER_MS. Writes a side effect depends
+// on are committed explicitly before it (the pump's intents, synchronous
+// intents), so deferring only ever delays a result.
+#define ENG_FLUSH_DEFER_MS 20
+
 static void eng__flush_cb(uv_prepare_t *h)
 {
   struct eng *e = h->data;
+  uint64_t now = uv_now(h->loop);
+  if (uv_backend_timeout(h->loop) == 0 && !e->fatal) {
+    if (e->flush_deferred_at == 0) {
+      e->flush_deferred_at = now ? now : 1;
+    }
+    if (now - e->flush_deferred_at < ENG_FLUSH_DEFER_MS) {
+      return;
+    }
+  }
+  e->flush_deferred_at = 0;
   struct smf_error err = SMF_ERROR_INIT;
   if (!e->fatal && state_flush(e->st, &err) != 0) {
     eng_fatal(e, &err);
@@ -461,7 +481,9 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
   free(abs);
   free(options);
   free(params);
-  if (rc == 0) {
+  // The run's row is committed with the first steps' intents, before anything
+  // starts; only a caller waiting to hear that the run exists needs it now.
+  if (rc == 0 && opt->on_started) {
     rc = state_flush(st, err);
   }
   if (rc == 0 && (rc = eng__prepare_dirs(&e, err)) == 0) {

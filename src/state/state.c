@@ -278,9 +278,47 @@ static int state__migrate(struct state *s, struct smf_error *err)
   return 0;
 }
 
-static int state__configure(struct state *s, bool write, struct smf_error *err)
+// A new (empty) state.db becomes a WAL database without the rollback
+// journal's four syncs: the switch writes only the header page, and nothing
+// there needs the journal (a crash leaves an empty file or a hot journal that
+// rolls back to one). The header is synced once here, before the first WAL
+// commit (migrations) can be acknowledged: a WAL next to an empty database
+// file would be discarded on the next open. That first commit syncs the WAL
+// and the directory (both files' entries).
+static int state__wal_new(struct state *s, const char *path, struct smf_error *err)
+{
+  if (sqlite3_exec(s->db, "PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL;", NULL, NULL,
+                   NULL) != SQLITE_OK) {
+    return state__fail(s, "configure", err);
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fdatasync(fd) != 0) {
+    int e = errno;
+    if (fd >= 0) {
+      close(fd);
+    }
+    return SMF_ERR_SET(err, SMF_EIO, "%s: sync: %s", path, strerror(e));
+  }
+  close(fd);
+  return 0;
+}
+
+static int state__configure(struct state *s, bool write, bool fresh, const char *path,
+                            struct smf_error *err)
 {
   sqlite3_busy_timeout(s->db, 5000);
+  if (write) {
+    // Every commit already synced the WAL: closing need not checkpoint it into
+    // state.db (two more syncs at the end of each run). The WAL stays beside the
+    // database and is checkpointed as it grows (SQLite's automatic checkpoint).
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+  }
+  if (write && fresh) {
+    int rc = state__wal_new(s, path, err);
+    if (rc != 0) {
+      return rc;
+    }
+  }
   const char *pragmas = write ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                                 " PRAGMA foreign_keys = ON;"
                               : "PRAGMA query_only = ON;";
@@ -311,6 +349,8 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
     goto fail;
   }
   s->abs_dir = realpath(dir, NULL);
+  struct stat st;
+  bool fresh = write && (stat(path, &st) != 0 || st.st_size == 0);
   int flags = write    ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
               : shared ? SQLITE_OPEN_READWRITE
                        : SQLITE_OPEN_READONLY;
@@ -318,7 +358,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
     rc = state__fail(s, "open", err);
     goto fail;
   }
-  if ((rc = state__configure(s, write || shared, err)) != 0 ||
+  if ((rc = state__configure(s, write || shared, fresh, path, err)) != 0 ||
       (write && (rc = state__migrate(s, err)) != 0)) {
     goto fail;
   }
