@@ -50,7 +50,8 @@ int local_dir_pack_put(const struct target *t, const char *dir, const char *uri,
       smf_xasprintf("%s/pack-%ld-%u.tar.gz", tmpdir, (long)getpid(), atomic_fetch_add(&counter, 1));
   int rc = smf_mkdir_p(tmpdir, err);
   if (rc == 0) {
-    struct smf_pack_spec spec = {.source_dir = dir, .output = tmp};
+    // Synced once; put_move renames it into the store and syncs that directory.
+    struct smf_pack_spec spec = {.source_dir = dir, .output = tmp, .sync = SMF_PACK_SYNC_FILE};
     struct smf_pack_result res;
     rc = smf_archive_pack(&spec, &res, err);
   }
