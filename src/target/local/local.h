@@ -2,7 +2,7 @@
 //
 // A training job lives in STATE_DIR/jobs/JOB_NAME/: one directory per host
 // (algo-1 .. algo-N) laid out as /opt/ml, plus logs/HOST.log and the exit-status
-// files the host wrappers write, so that a job survives a crash of smflow and
+// files the host processes write, so that a job survives a crash of smflow and
 // can be re-attached. Endpoints live in STATE_DIR/endpoints/NAME.json.
 #pragma once
 
@@ -52,9 +52,10 @@ void local_tk_env_free(struct local_tk_env *e);
 const char *local_env_get(char *const *env, size_t n, const char *name);
 
 // ---------------------------------------------------------------------------
-// proc.c: one host process: spawned under a `sh -c` wrapper that records its
-// exit status in a file, in its own session/process group, output to a log file
-// that is tailed into line callbacks; or watched by pid after a re-attach.
+// proc.c: one host process: started by hostexec.c (a host process that records
+// the command's exit status in a file), in its own session/process group,
+// output to a log file that is tailed into line callbacks; or watched by pid
+// after a re-attach.
 
 struct local_host;
 
@@ -70,9 +71,17 @@ struct local_host_spec {
   char *const *argv;      ///< the command, argv[0] found on PATH
   char *const *env;       ///< the full environment, NULL-terminated
   const char *log_path;   ///< output goes here (appended)
-  const char *exit_path;  ///< the wrapper writes the exit status here
+  const char *exit_path;  ///< the host process writes the exit status here
 };
 
+/// Start the host process of spec (hostexec.c): a fork of this process, in a new
+/// session, that runs argv (found on the PATH of env) in cwd with stdout and
+/// stderr appended to log_path, writes the command's status ("$?": the exit
+/// code, or 128 + the signal) to exit_path when it ends and exits with it.
+/// *pidfd (caller closes) becomes readable when the host ends; reap it with
+/// waitpid(*pid).
+int local_host_fork(const struct local_host_spec *spec, int64_t *pid, int *pidfd,
+                    struct smf_error *err);
 /// Spawn. The host's handle is freed by local_host_close after its exit callback.
 int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_line_cb line_cb,
                      local_exit_cb exit_cb, void *data, struct local_host **out,
