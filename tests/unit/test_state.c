@@ -321,8 +321,10 @@ TEST(step_cache_and_lock_holder)
   // Too old for the caller's bound: a miss.
   ASSERT_EQ(state_cache_lookup(s, "k1", created + 1, &e, &err), SMF_ENOENT);
   ASSERT_EQ(state_cache_lookup(s, "k2", 0, &e, &err), SMF_ENOENT);
-  struct state_step row = {
-      .run_id = (char *)"r1", .id = (char *)"train", .kind = (char *)"run", .state = (char *)"succeeded"};
+  struct state_step row = {.run_id = (char *)"r1",
+                           .id = (char *)"train",
+                           .kind = (char *)"run",
+                           .state = (char *)"succeeded"};
   ASSERT_EQ(state_step_put(s, &row, &err), 0);
   ASSERT_EQ(state_step_set_cached_from(s, "r1", "train", "r0/train/1", &err), 0);
   state_close(s);

@@ -241,8 +241,8 @@ int local_host_fork(const struct local_host_spec *spec, int64_t *pid_out, int *p
   int e = errno;
   host_exec_free(&x);
   if (pid < 0) {
-    return SMF_ERR_SET(err, SMF_ECHILD, "%s: cannot start %s: fork: %s", spec->name,
-                       spec->argv[0], strerror(e));
+    return SMF_ERR_SET(err, SMF_ECHILD, "%s: cannot start %s: fork: %s", spec->name, spec->argv[0],
+                       strerror(e));
   }
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (pidfd < 0) {

@@ -132,10 +132,11 @@ int local_channel_fetch(const struct target *t, const char *uri, const char *dir
 /// directory is copied, a single file is copied into dir.
 int local_code_fetch(const struct target *t, const char *uri, const char *dir,
                      struct smf_error *err);
-/// Pack dir (its contents at the root) reproducibly and store it at uri (the
-/// archive is written and fsynced once, then renamed into the store).
-int local_dir_pack_put(const struct target *t, const char *dir, const char *uri,
-                       struct smf_error *err);
+/// Pack each dirs[i] (its contents at the root) reproducibly and store it at
+/// uris[i]: the archives are written side by side, each fsynced once, then
+/// renamed into the store, whose directories are synced once each.
+int local_dirs_pack_put(const struct target *t, const char *const *dirs, const char *const *uris,
+                        size_t n, struct smf_error *err);
 /// Store a local file at uri.
 int local_file_put(const struct target *t, const char *path, const char *uri,
                    struct smf_error *err);
