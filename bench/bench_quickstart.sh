@@ -20,7 +20,11 @@
 #   user script or server was working: parsing, state commits, packing,
 #   extraction, copying, polling gaps;
 # - smflow CPU: user+system CPU of the smflow process itself (not its
-#   children), sampled from /proc/PID/stat every 5 ms until it exits.
+#   children): getrusage(RUSAGE_SELF) at the end of the run, which smflow
+#   prints with SMFLOW_STATS=1. (Sampling /proc/PID/stat from a shell loop, as
+#   this script first did, forked `cat` and `sleep` every ~7 ms next to the run
+#   and noticed smflow's exit only at the loop's next turn: up to ~8 ms late,
+#   which counted as smflow overhead. The run's end is now `wait` itself.)
 # - peer: the same user scripts run directly from bash without smflow, in the
 #   pipeline's order: make_data.py, train.py with the contract's SM_MODEL_DIR
 #   and SM_CHANNEL_TRAIN set by hand, evaluate.py --model-dir/--output-dir/
@@ -51,31 +55,24 @@ pyshim=$(realpath "$build/bench/bench_pyshim")
 mkdir -p "$work/shim"
 ln -s "$pyshim" "$work/shim/python3"
 export SMF_PYSHIM_REAL=$real_python SMF_PYSHIM_LOG=$work/intervals
-hz=$(getconf CLK_TCK)
 
 one_run() {
   rm -rf "$work/qs" "$work/state" "$work/intervals"
   cp -r examples/quickstart "$work/qs"
   rm -rf "$work/qs/.smflow" "$work/qs/data"
-  local t0 t1 pid ticks=0 line
+  local t0 t1 cpu
   t0=$(date +%s%N)
-  PATH="$work/shim:$PATH" "$smflow" -q --state-dir "$work/state" run "$work/qs/pipeline.yaml" \
-    ${EPOCHS:+--param "epochs=$EPOCHS"} >/dev/null 2>"$work/err" &
-  pid=$!
-  while line=$(cat "/proc/$pid/stat" 2>/dev/null); do
-    line=${line##*) }
-    read -r -a f <<<"$line"
-    [[ ${f[0]} == Z ]] && break
-    ticks=$((f[11] + f[12]))  # utime + stime (fields 14, 15 of stat)
-    sleep 0.005
-  done
-  wait "$pid" || { cat "$work/err" >&2; exit 1; }
+  PATH="$work/shim:$PATH" SMFLOW_STATS=1 "$smflow" -q --state-dir "$work/state" \
+    run "$work/qs/pipeline.yaml" ${EPOCHS:+--param "epochs=$EPOCHS"} >/dev/null 2>"$work/err" ||
+    { cat "$work/err" >&2; exit 1; }
   t1=$(date +%s%N)
+  cpu=$(sed -n 's/^stats: self_cpu_ms=\([0-9]*\).*/\1/p' "$work/err")
+  [[ -n $cpu ]] || { echo "no stats line from smflow" >&2; cat "$work/err" >&2; exit 1; }
   local dep_end
   dep_end=$(sqlite3 "$work/state/state.db" "SELECT finished_at FROM steps WHERE id='deploy'")
-  python3 - "$work/intervals" "$t0" "$t1" "$ticks" "$hz" "$dep_end" <<'PY'
+  python3 - "$work/intervals" "$t0" "$t1" "$cpu" "$dep_end" <<'PY'
 import sys
-path, t0, t1, ticks, hz, dep_end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]) * 10**6
+path, t0, t1, cpu, dep_end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]) * 10**6
 user, server, starts = [], [], {}
 for line in open(path):
     what, t, pid, name = line.split()[:4]
@@ -101,7 +98,7 @@ wall = t1 - t0
 u = union(user)
 sv = union([(srv_start, dep_end)]) if srv_start else 0
 both = union(user + ([(srv_start, dep_end)] if srv_start else []))
-print(wall / 1e6, u / 1e6, (both - u) / 1e6, (wall - both) / 1e6, ticks * 1000.0 / hz)
+print(wall / 1e6, u / 1e6, (both - u) / 1e6, (wall - both) / 1e6, cpu)
 PY
 }
 
