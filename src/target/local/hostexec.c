@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,9 +141,7 @@ static void host_child(const struct host_exec *x)
   _exit(rc);
 }
 
-// Candidate paths of argv0: itself when it has a '/', else each PATH entry of
-// env (the system's default path without one; an empty entry is the cwd).
-static char **host_paths(const char *argv0, char *const *env)
+char **local_exec_paths(const char *argv0, char *const *env)
 {
   if (strchr(argv0, '/')) {
     char **v = smf_xcalloc(2, sizeof(char *));
@@ -205,7 +204,7 @@ static int host_exec_prepare(const struct local_host_spec *spec, struct host_exe
     return SMF_ERR_SET(err, SMF_ECHILD, "%s: cannot start %s: no directory %s", spec->name,
                        spec->argv[0], spec->cwd);
   }
-  x->paths = host_paths(spec->argv[0], spec->env);
+  x->paths = local_exec_paths(spec->argv[0], spec->env);
   x->sh_argv = smf_xcalloc(argc + 2, sizeof(char *));
   x->sh_argv[0] = (char *)"/bin/sh";
   memcpy(x->sh_argv + 2, spec->argv + 1, (argc - 1) * sizeof(char *));
@@ -252,6 +251,52 @@ int local_host_fork(const struct local_host_spec *spec, int64_t *pid_out, int *p
     waitpid(pid, NULL, 0);
     return SMF_ERR_SET(err, SMF_ECHILD, "%s: cannot watch %s: pidfd_open: %s", spec->name,
                        spec->argv[0], strerror(e));
+  }
+  *pid_out = pid;
+  *pidfd_out = pidfd;
+  return 0;
+}
+
+int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, int out_fd,
+                         int64_t *pid_out, int *pidfd_out, struct smf_error *err)
+{
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+  posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setflags(&at,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  char **paths = local_exec_paths(argv[0], env);
+  pid_t pid = -1;
+  int e = ENOENT;
+  for (char **p = paths; *p; p++) {
+    e = posix_spawn(&pid, *p, &fa, &at, argv, env);
+    if (e == 0 || (e != ENOENT && e != ENOTDIR && e != EACCES)) {
+      break;
+    }
+  }
+  local_strv_free(paths);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  if (e != 0) {
+    return SMF_ERR_SET(err, SMF_ECHILD, "cannot start %s: %s", argv[0], strerror(e));
+  }
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) {
+    e = errno;
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return SMF_ERR_SET(err, SMF_ECHILD, "cannot watch %s: pidfd_open: %s", argv[0], strerror(e));
   }
   *pid_out = pid;
   *pidfd_out = pidfd;

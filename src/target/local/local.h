@@ -82,6 +82,16 @@ struct local_host_spec {
 /// waitpid(*pid).
 int local_host_fork(const struct local_host_spec *spec, int64_t *pid, int *pidfd,
                     struct smf_error *err);
+/// Where argv0 may be (hostexec.c): itself when it has a '/', else in each entry
+/// of env's PATH (the system's default path without one; an empty entry is the
+/// current directory). NULL-terminated; caller frees with local_strv_free.
+char **local_exec_paths(const char *argv0, char *const *env);
+/// Start argv (found on env's PATH) in cwd, in a new session, with stdin from
+/// /dev/null and stdout/stderr on out_fd (posix_spawn: the caller waits only
+/// until the exec). *pidfd (caller closes) becomes readable when it ends;
+/// reap it with waitpid(*pid).
+int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, int out_fd,
+                         int64_t *pid, int *pidfd, struct smf_error *err);
 /// Spawn. The host's handle is freed by local_host_close after its exit callback.
 int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_line_cb line_cb,
                      local_exit_cb exit_cb, void *data, struct local_host **out,
@@ -244,9 +254,9 @@ extern const struct target_job_ops local_training_ops;
 extern const struct target_job_ops local_processing_ops;
 /// The hosting operations (hosting.c).
 extern const struct target_hosting_ops local_hosting_ops;
-/// A model server this process started: its process handle stays open (unref'd,
-/// so that it does not keep the loop alive) until it exits, so that libuv reaps
-/// it: a replaced or deleted server never lingers as a zombie while smflow lives.
+/// A model server this process started: a watch on its pidfd stays open (unref'd,
+/// so that it does not keep the loop alive) until it exits, so that it is reaped:
+/// a replaced or deleted server never lingers as a zombie while smflow lives.
 struct local_server;
 /// The target's list of started servers (local.c). Borrowed.
 struct local_server **local_impl_servers(struct target *t);
