@@ -22,12 +22,15 @@ char *smf_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // ---- growable byte buffer, optionally capped. ----
 struct smf_buf {
-  char *data;   ///< always NUL-terminated when non-NULL
+  char *data;  ///< always NUL-terminated when non-NULL
   size_t len;
   size_t cap;
-  size_t max;   ///< 0 = unlimited; appends past it fail with SMF_EINVAL
+  size_t max;  ///< 0 = unlimited; appends past it fail with SMF_EINVAL
 };
-#define SMF_BUF_INIT {0}
+#define SMF_BUF_INIT \
+  {                  \
+    0                \
+  }
 
 int smf_buf_append(struct smf_buf *b, const void *p, size_t n);
 int smf_buf_puts(struct smf_buf *b, const char *s);
@@ -45,10 +48,13 @@ void smf_buf_free(struct smf_buf *b);
 struct smf_arena_block;
 struct smf_arena {
   struct smf_arena_block *head;
-  size_t used;  ///< bytes used in head
-  size_t total; ///< bytes handed out in all blocks (for statistics)
+  size_t used;   ///< bytes used in head
+  size_t total;  ///< bytes handed out in all blocks (for statistics)
 };
-#define SMF_ARENA_INIT {0}
+#define SMF_ARENA_INIT \
+  {                    \
+    0                  \
+  }
 
 void *smf_arena_alloc(struct smf_arena *a, size_t n);  ///< zeroed, 16-byte aligned
 char *smf_arena_strdup(struct smf_arena *a, const char *s);
@@ -81,3 +87,9 @@ int64_t smf_time_now_ms(void);
 int smf_duration_parse(const char *s, int64_t *out_ms);
 /// Format milliseconds as a short human duration ("1m30s", "2.1s"). Writes into buf.
 const char *smf_duration_format(int64_t ms, char *buf, size_t n);
+
+// ---- libcurl ----
+/// Load libcurl now; it is otherwise loaded when first used (src/util/curl_lazy.c:
+/// smflow is not linked against it, to start faster). Thread-safe; aborts with a
+/// message when libcurl.so.4 cannot be loaded.
+void smf_curl_preload(void);

@@ -93,11 +93,28 @@ int eng_options_check(const struct dsl_pipeline *p, const struct eng_options *o,
 // does not wait (a zero-delay timer, the idle pump, a handle closing, the loop
 // ending) runs the next callbacks at once, and their writes join the same
 // commit: a step's end and the next step's start, or a chain of calls answered
-// on the next turn, cost one sync instead of one per turn. Bounded: a batch is
-// never left open longer than ENG_FLUSH_DEFER_MS. Writes a side effect depends
-// on are committed explicitly before it (the pump's intents, synchronous
-// intents), so deferring only ever delays a result.
+// on the next turn, cost one sync instead of one per turn. Bounded: a deferred
+// batch is committed by flush_timer after ENG_FLUSH_DEFER_MS at the latest
+// (uv_backend_timeout also answers 0 when fd watchers are waiting to be
+// registered, a turn that may then block). Writes a side effect depends on are
+// committed explicitly before it (the pump's intents, synchronous intents), so
+// deferring only ever delays the commit of a result or a log.
 #define ENG_FLUSH_DEFER_MS 20
+
+static void eng__flush_now(struct eng *e)
+{
+  e->flush_deferred_at = 0;
+  uv_timer_stop(&e->flush_timer);
+  struct smf_error err = SMF_ERROR_INIT;
+  if (!e->fatal && state_flush(e->st, &err) != 0) {
+    eng_fatal(e, &err);
+  }
+}
+
+static void eng__flush_timer_cb(uv_timer_t *t)
+{
+  eng__flush_now(t->data);
+}
 
 static void eng__flush_cb(uv_prepare_t *h)
 {
@@ -106,16 +123,13 @@ static void eng__flush_cb(uv_prepare_t *h)
   if (uv_backend_timeout(h->loop) == 0 && !e->fatal) {
     if (e->flush_deferred_at == 0) {
       e->flush_deferred_at = now ? now : 1;
+      uv_timer_start(&e->flush_timer, eng__flush_timer_cb, ENG_FLUSH_DEFER_MS, 0);
     }
     if (now - e->flush_deferred_at < ENG_FLUSH_DEFER_MS) {
       return;
     }
   }
-  e->flush_deferred_at = 0;
-  struct smf_error err = SMF_ERROR_INIT;
-  if (!e->fatal && state_flush(e->st, &err) != 0) {
-    eng_fatal(e, &err);
-  }
+  eng__flush_now(e);
 }
 
 static void eng__signal_cb(uv_signal_t *h, int signum)
@@ -154,6 +168,7 @@ void eng_finish(struct eng *e)
   }
   e->finishing = true;
   uv_close((uv_handle_t *)&e->flush_handle, eng__close_cb);
+  uv_close((uv_handle_t *)&e->flush_timer, eng__close_cb);
   uv_close((uv_handle_t *)&e->pump_handle, eng__close_cb);
   uv_close((uv_handle_t *)&e->sigint, eng__close_cb);
   uv_close((uv_handle_t *)&e->sigterm, eng__close_cb);
@@ -298,6 +313,8 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
     s->retry_timer.data = s->timeout_timer.data = s;
   }
   uv_prepare_init(&e->loop, &e->flush_handle);
+  uv_timer_init(&e->loop, &e->flush_timer);
+  e->flush_timer.data = e;
   uv_idle_init(&e->loop, &e->pump_handle);
   uv_signal_init(&e->loop, &e->sigint);
   uv_signal_init(&e->loop, &e->sigterm);
@@ -391,9 +408,25 @@ static int eng__mark_unselected(struct eng *e, struct eng_step *s, struct smf_er
   return 0;
 }
 
+// libcurl is loaded on first use (smflow starts faster without it): a run loads
+// it on the thread pool as it starts, so that a smoke test, smflow.http or a
+// hook's request later finds it ready instead of loading it on the loop.
+static void eng__preload_work(uv_work_t *w)
+{
+  (void)w;
+  smf_curl_preload();
+}
+
+static void eng__preload_done(uv_work_t *w, int status)
+{
+  (void)w;
+  (void)status;
+}
+
 // Run the loop to the end and turn what happened into an outcome.
 static int eng__loop(struct eng *e, struct smf_error *err)
 {
+  uv_queue_work(&e->loop, &e->preload, eng__preload_work, eng__preload_done);
   eng_hooks_record(e);
   if (eng_sched_begin(e) != 0) {
     SMF_ERR_SET(err, SMF_ESTATE, "internal: the run's steps could not be scheduled");
