@@ -84,8 +84,6 @@ struct eng {
   uv_timer_t flush_timer;      ///< commits a deferred batch (engine.c)
   uint64_t flush_deferred_at;  ///< uv_now when the batch was first left open; 0: not deferred
   uv_idle_t pump_handle;
-  uv_work_t preload;  ///< loads libcurl on the thread pool (eng_preload_http)
-  bool preloading;
   uv_signal_t sigint, sigterm;
   int interrupts;  ///< signals received
   bool stopping;
@@ -125,8 +123,6 @@ void eng_step_final(struct eng_step *s);
 // engine.c
 /// Close the run's handles so that the loop ends (idempotent).
 void eng_finish(struct eng *e);
-/// Load libcurl on the thread pool (once per run): a step that speaks HTTP starts.
-void eng_preload_http(struct eng *e);
 
 // globals.c
 /// Set params, run, git, env and vars in the sandbox. run/git come from

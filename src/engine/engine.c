@@ -408,31 +408,6 @@ static int eng__mark_unselected(struct eng *e, struct eng_step *s, struct smf_er
   return 0;
 }
 
-// libcurl is loaded on first use (smflow starts faster without it). A deploy
-// (its smoke test) or a lua step (smflow.http) is about to speak HTTP: load it
-// on the thread pool now, while the step starts, rather than on the loop when
-// the first request goes out. Not at the run's start, where it would compete
-// for the CPU with the run's own start-up.
-static void eng__preload_work(uv_work_t *w)
-{
-  (void)w;
-  smf_curl_preload();
-}
-
-static void eng__preload_done(uv_work_t *w, int status)
-{
-  (void)w;
-  (void)status;
-}
-
-void eng_preload_http(struct eng *e)
-{
-  if (!e->preloading) {
-    e->preloading = true;
-    uv_queue_work(&e->loop, &e->preload, eng__preload_work, eng__preload_done);
-  }
-}
-
 // Run the loop to the end and turn what happened into an outcome.
 static int eng__loop(struct eng *e, struct smf_error *err)
 {

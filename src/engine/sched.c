@@ -428,9 +428,6 @@ static void eng__timeout_cb(uv_timer_t *t)
 static void eng__start(struct eng_step *s)
 {
   struct smf_error err = SMF_ERROR_INIT;
-  if (s->def->kind == DSL_KIND_DEPLOY || s->def->kind == DSL_KIND_LUA) {
-    eng_preload_http(s->eng);
-  }
   int rc = s->resuming ? s->kind->resume(&s->ctx, s->resume_intent, &err)
                        : s->kind->start(&s->ctx, &err);
   if (rc != 0) {
