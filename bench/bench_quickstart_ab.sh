@@ -11,6 +11,7 @@
 # EPOCHS=N passes --param epochs=N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[[ -n ${EPOCHREALTIME:-} ]] || { echo "bash >= 5.0 is needed (EPOCHREALTIME)" >&2; exit 1; }
 a=$(realpath "$1")
 b=$(realpath "$2")
 runs=${3:-6}
@@ -29,11 +30,11 @@ one_run() {
   rm -rf "$work/qs" "$work/state" "$work/intervals"
   cp -r examples/quickstart "$work/qs"
   rm -rf "$work/qs/.smflow" "$work/qs/data"
-  t0=$(date +%s%N)
+  t0=${EPOCHREALTIME//[.,]/}000
   SMF_PYSHIM_LOG=$work/intervals PATH="$work/shim:$PATH" "$smflow" -q --state-dir "$work/state" \
     run "$work/qs/pipeline.yaml" ${EPOCHS:+--param "epochs=$EPOCHS"} >/dev/null 2>"$work/err" ||
     { cat "$work/err" >&2; exit 1; }
-  t1=$(date +%s%N)
+  t1=${EPOCHREALTIME//[.,]/}000
   dep_end=$(sqlite3 "$work/state/state.db" "SELECT finished_at FROM steps WHERE id='deploy'")
   "$smflow" --state-dir "$work/state" endpoints delete quickstart >/dev/null 2>&1 || true
   python3 - "$work/intervals" "$t0" "$t1" "$dep_end" "$tag" <<'PY'
