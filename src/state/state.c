@@ -2,7 +2,6 @@
 // schema migrations, the prepared-statement cache and batched commits.
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,25 +184,10 @@ int state__exec_write(struct state *s, sqlite3_stmt *st, const char *what, struc
   return 0;
 }
 
-// Wait for the new database's header sync (state__wal_new). 0, or SMF_EIO.
-static int state__header_join(struct state *s, struct smf_error *err)
-{
-  if (!s->header_syncing) {
-    return 0;
-  }
-  s->header_syncing = false;
-  pthread_join(s->header_sync, NULL);
-  close(s->header_fd);
-  if (s->header_errno != 0) {
-    return SMF_ERR_SET(err, SMF_EIO, "%s/state.db: sync: %s", s->dir, strerror(s->header_errno));
-  }
-  return 0;
-}
-
 int state_flush(struct state *s, struct smf_error *err)
 {
   if (!s->in_batch) {
-    return state__header_join(s, err);
+    return 0;
   }
   s->in_batch = false;
   if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
@@ -211,13 +195,6 @@ int state_flush(struct state *s, struct smf_error *err)
     if (!sqlite3_get_autocommit(s->db)) {
       sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
-    state__header_join(s, NULL);
-    return rc;
-  }
-  // The first commit of a new database counts only once its header is synced
-  // too (a WAL beside an empty database file is discarded when it is opened).
-  int rc = state__header_join(s, err);
-  if (rc != 0) {
     return rc;
   }
   s->commits++;
@@ -306,39 +283,27 @@ static int state__migrate(struct state *s, bool fresh, struct smf_error *err)
   return 0;
 }
 
-static void *state__header_sync_run(void *arg)
-{
-  struct state *s = arg;
-  s->header_errno = fdatasync(s->header_fd) == 0 ? 0 : errno;
-  return NULL;
-}
-
 // A new (empty) state.db becomes a WAL database without the rollback
 // journal's four syncs: the switch writes only the header page, and nothing
 // there needs the journal (a crash leaves an empty file or a hot journal that
-// rolls back to one). The header is synced once, before the first WAL commit
-// is acknowledged: a WAL next to an empty database file would be discarded on
-// the next open. That first commit syncs the WAL and the directory (both
-// files' entries).
+// rolls back to one). The header is synced once here, before the first WAL
+// commit (the schema, committed with the run's first writes): a WAL next to an
+// empty database file would be discarded on the next open. That first commit
+// syncs the WAL and the directory (both files' entries).
 static int state__wal_new(struct state *s, const char *path, struct smf_error *err)
 {
   if (sqlite3_exec(s->db, "PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL;", NULL, NULL,
                    NULL) != SQLITE_OK) {
     return state__fail(s, "configure", err);
   }
-  s->header_fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (s->header_fd < 0) {
-    return SMF_ERR_SET(err, SMF_EIO, "%s: %s", path, strerror(errno));
-  }
-  // Synced on a thread, overlapping the schema, the run's set-up and the first
-  // commit's own WAL sync; that commit joins it (state_flush).
-  s->header_syncing = pthread_create(&s->header_sync, NULL, state__header_sync_run, s) == 0;
-  if (!s->header_syncing) {  // no thread: synced here
-    state__header_sync_run(s);
-    close(s->header_fd);
-    if (s->header_errno != 0) {
-      return SMF_ERR_SET(err, SMF_EIO, "%s: sync: %s", path, strerror(s->header_errno));
-    }
+  // Through SQLite's own handle: opening and closing another descriptor of
+  // state.db would drop this process's POSIX locks on it (SQLite's shared lock
+  // among them), and another connection closing could then take the WAL away.
+  sqlite3_file *f = NULL;
+  if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
+      f == NULL || f->pMethods == NULL ||
+      f->pMethods->xSync(f, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY) != SQLITE_OK) {
+    return SMF_ERR_SET(err, SMF_EIO, "%s: cannot sync the new database", path);
   }
   return 0;
 }
@@ -416,7 +381,9 @@ void state_close(struct state *s)
   if (s == NULL) {
     return;
   }
-  state_flush(s, NULL);  // an open batch is committed; a header sync joined
+  if (s->in_batch) {
+    state_flush(s, NULL);
+  }
   for (int i = 0; i < ST__COUNT; i++) {
     sqlite3_finalize(s->stmts[i]);
   }

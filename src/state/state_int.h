@@ -1,7 +1,6 @@
 // state_int.h: internals shared by the files of src/state/.
 #pragma once
 
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,12 +35,6 @@ struct state {
   bool readonly;
   uint64_t commits;
   sqlite3_stmt *stmts[ST__COUNT];
-  /// A new database's header being synced on its own thread (state.c): joined
-  /// by the first commit, which is not acknowledged before it is done.
-  pthread_t header_sync;
-  bool header_syncing;
-  int header_fd;
-  int header_errno;
 };
 
 /// The statement for `which`, reset and with bindings cleared. NULL + *err on failure.

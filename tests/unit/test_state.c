@@ -124,6 +124,32 @@ TEST(fresh_database_and_close_without_checkpoint)
   rm_dir(dir);
 }
 
+// Another connection (the sqlite3 shell, `smflow status`) opening and closing
+// while a run writes must not take the WAL away from it: the writer keeps its
+// lock on state.db (nothing of smflow opens and closes that file behind
+// SQLite's back), so that connection is never the last one and neither
+// checkpoints nor deletes the WAL under the writer.
+TEST(other_connection_closing_during_a_run)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  make_run(s, "r1");
+  ASSERT_EQ(state_flush(s, &err), 0);
+  // Another process: POSIX locks are per process, and the sqlite3 shell is one.
+  char *cmd = smf_xasprintf("sqlite3 '%s/state.db' 'SELECT COUNT(*) FROM runs' >/dev/null", dir);
+  ASSERT_EQ(system(cmd), 0);
+  ASSERT_EQ(system(cmd), 0);
+  make_run(s, "r2");
+  ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM runs"), 2);
+  state_close(s);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM runs"), 2);
+  free(cmd);
+  rm_dir(dir);
+}
+
 TEST(migration_from_version_1)
 {
   char *dir = make_dir();
@@ -346,6 +372,7 @@ int main(void)
 {
   RUN_TEST(migrations_fresh_and_idempotent);
   RUN_TEST(fresh_database_and_close_without_checkpoint);
+  RUN_TEST(other_connection_closing_during_a_run);
   RUN_TEST(migration_from_version_1);
   RUN_TEST(single_writer_lock);
   RUN_TEST(read_mode_without_database);
