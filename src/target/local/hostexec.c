@@ -199,6 +199,9 @@ static int host_exec_prepare(const struct local_host_spec *spec, struct host_exe
                           .exit_path = spec->exit_path,
                           .null_fd = -1,
                           .log_fd = -1};
+  if (argc == 0) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "%s: no command to start", spec->name);
+  }
   struct stat st;
   if (stat(spec->cwd, &st) != 0 || !S_ISDIR(st.st_mode)) {
     return SMF_ERR_SET(err, SMF_ECHILD, "%s: cannot start %s: no directory %s", spec->name,
