@@ -22,15 +22,12 @@ char *smf_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // ---- growable byte buffer, optionally capped. ----
 struct smf_buf {
-  char *data;  ///< always NUL-terminated when non-NULL
+  char *data;   ///< always NUL-terminated when non-NULL
   size_t len;
   size_t cap;
-  size_t max;  ///< 0 = unlimited; appends past it fail with SMF_EINVAL
+  size_t max;   ///< 0 = unlimited; appends past it fail with SMF_EINVAL
 };
-#define SMF_BUF_INIT \
-  {                  \
-    0                \
-  }
+#define SMF_BUF_INIT {0}
 
 int smf_buf_append(struct smf_buf *b, const void *p, size_t n);
 int smf_buf_puts(struct smf_buf *b, const char *s);
@@ -48,13 +45,10 @@ void smf_buf_free(struct smf_buf *b);
 struct smf_arena_block;
 struct smf_arena {
   struct smf_arena_block *head;
-  size_t used;   ///< bytes used in head
-  size_t total;  ///< bytes handed out in all blocks (for statistics)
+  size_t used;  ///< bytes used in head
+  size_t total; ///< bytes handed out in all blocks (for statistics)
 };
-#define SMF_ARENA_INIT \
-  {                    \
-    0                  \
-  }
+#define SMF_ARENA_INIT {0}
 
 void *smf_arena_alloc(struct smf_arena *a, size_t n);  ///< zeroed, 16-byte aligned
 char *smf_arena_strdup(struct smf_arena *a, const char *s);
