@@ -20,7 +20,14 @@
 #   user script or server was working: parsing, state commits, packing,
 #   extraction, copying, polling gaps;
 # - smflow CPU: user+system CPU of the smflow process itself (not its
-#   children), sampled from /proc/PID/stat every 5 ms until it exits.
+#   children): getrusage(RUSAGE_SELF) at the end of the run, which smflow
+#   prints with SMFLOW_STATS=1. (Sampling /proc/PID/stat from a shell loop, as
+#   this script first did, forked `cat` and `sleep` every ~7 ms next to the run
+#   and noticed smflow's exit only at the loop's next turn: up to ~8 ms late,
+#   which counted as smflow overhead. The run's end is now `wait` itself.)
+# - clocks: bash's $EPOCHREALTIME (microseconds, no process), not $(date
+#   +%s%N), whose fork and exec (1-6 ms each on a busy machine) fell inside
+#   every measured interval, the smflow run's and the peer's alike.
 # - peer: the same user scripts run directly from bash without smflow, in the
 #   pipeline's order: make_data.py, train.py with the contract's SM_MODEL_DIR
 #   and SM_CHANNEL_TRAIN set by hand, evaluate.py --model-dir/--output-dir/
@@ -34,6 +41,7 @@
 # usage: bench/bench_quickstart.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[[ -n ${EPOCHREALTIME:-} ]] || { echo "bash >= 5.0 is needed (EPOCHREALTIME)" >&2; exit 1; }
 build=${1:-${SMF_BUILD_DIR:-build}}
 smflow=$(realpath "$build/smflow")
 [[ -x $smflow ]] || { echo "build first: $smflow is missing" >&2; exit 1; }
@@ -51,31 +59,24 @@ pyshim=$(realpath "$build/bench/bench_pyshim")
 mkdir -p "$work/shim"
 ln -s "$pyshim" "$work/shim/python3"
 export SMF_PYSHIM_REAL=$real_python SMF_PYSHIM_LOG=$work/intervals
-hz=$(getconf CLK_TCK)
 
 one_run() {
   rm -rf "$work/qs" "$work/state" "$work/intervals"
   cp -r examples/quickstart "$work/qs"
   rm -rf "$work/qs/.smflow" "$work/qs/data"
-  local t0 t1 pid ticks=0 line
-  t0=$(date +%s%N)
-  PATH="$work/shim:$PATH" "$smflow" -q --state-dir "$work/state" run "$work/qs/pipeline.yaml" \
-    ${EPOCHS:+--param "epochs=$EPOCHS"} >/dev/null 2>"$work/err" &
-  pid=$!
-  while line=$(cat "/proc/$pid/stat" 2>/dev/null); do
-    line=${line##*) }
-    read -r -a f <<<"$line"
-    [[ ${f[0]} == Z ]] && break
-    ticks=$((f[11] + f[12]))  # utime + stime (fields 14, 15 of stat)
-    sleep 0.005
-  done
-  wait "$pid" || { cat "$work/err" >&2; exit 1; }
-  t1=$(date +%s%N)
+  local t0 t1 cpu
+  t0=${EPOCHREALTIME//[.,]/}000
+  PATH="$work/shim:$PATH" SMFLOW_STATS=1 "$smflow" -q --state-dir "$work/state" \
+    run "$work/qs/pipeline.yaml" ${EPOCHS:+--param "epochs=$EPOCHS"} >/dev/null 2>"$work/err" ||
+    { cat "$work/err" >&2; exit 1; }
+  t1=${EPOCHREALTIME//[.,]/}000
+  cpu=$(sed -n 's/^stats: self_cpu_ms=\([0-9]*\).*/\1/p' "$work/err")
+  [[ -n $cpu ]] || { echo "no stats line from smflow" >&2; cat "$work/err" >&2; exit 1; }
   local dep_end
   dep_end=$(sqlite3 "$work/state/state.db" "SELECT finished_at FROM steps WHERE id='deploy'")
-  python3 - "$work/intervals" "$t0" "$t1" "$ticks" "$hz" "$dep_end" <<'PY'
+  python3 - "$work/intervals" "$t0" "$t1" "$cpu" "$dep_end" <<'PY'
 import sys
-path, t0, t1, ticks, hz, dep_end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]) * 10**6
+path, t0, t1, cpu, dep_end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]) * 10**6
 user, server, starts = [], [], {}
 for line in open(path):
     what, t, pid, name = line.split()[:4]
@@ -101,7 +102,7 @@ wall = t1 - t0
 u = union(user)
 sv = union([(srv_start, dep_end)]) if srv_start else 0
 both = union(user + ([(srv_start, dep_end)] if srv_start else []))
-print(wall / 1e6, u / 1e6, (both - u) / 1e6, (wall - both) / 1e6, ticks * 1000.0 / hz)
+print(wall / 1e6, u / 1e6, (both - u) / 1e6, (wall - both) / 1e6, cpu)
 PY
 }
 
@@ -113,7 +114,7 @@ peer_run() {
   rm -rf "$p" && mkdir -p "$p/model" "$p/eval"
   cp -r examples/quickstart "$p/qs" && rm -rf "$p/qs/.smflow" "$p/qs/data"
   port=$("$real_python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  t0=$(date +%s%N)
+  t0=${EPOCHREALTIME//[.,]/}000
   (cd "$p/qs" && "$py" make_data.py --out data >/dev/null) || return 1
   (cd "$p/qs/code" && SM_MODEL_DIR=$p/model SM_CHANNEL_TRAIN=$p/qs/data/train \
     "$py" train.py --epochs "${EPOCHS:-200}" --learning-rate 0.1 >/dev/null) || return 1
@@ -126,7 +127,7 @@ peer_run() {
     kill -0 "$srv" 2>/dev/null || return 1
     sleep 0.002
   done
-  t1=$(date +%s%N)
+  t1=${EPOCHREALTIME//[.,]/}000
   kill "$srv" && wait "$srv" 2>/dev/null || true
   [[ -s $p/model/model.json && -s $p/eval/evaluation.json ]] || return 1
   echo $(((t1 - t0) / 1000))
@@ -147,9 +148,9 @@ done
 # every python3 of the run (and is charged to the user scripts, not smflow).
 direct=() shimmed=()
 for i in $(seq 1 $((4 * runs))); do
-  t0=$(date +%s%N); "$real_python" -S -c pass; t1=$(date +%s%N)
+  t0=${EPOCHREALTIME//[.,]/}000; "$real_python" -S -c pass; t1=${EPOCHREALTIME//[.,]/}000
   direct+=($(((t1 - t0) / 1000)))
-  t0=$(date +%s%N); SMF_PYSHIM_LOG=/dev/null "$pyshim" -S -c pass; t1=$(date +%s%N)
+  t0=${EPOCHREALTIME//[.,]/}000; SMF_PYSHIM_LOG=/dev/null "$pyshim" -S -c pass; t1=${EPOCHREALTIME//[.,]/}000
   shimmed+=($(((t1 - t0) / 1000)))
 done
 export PEERS="${peers[*]}" DIRECT="${direct[*]}" SHIMMED="${shimmed[*]}"

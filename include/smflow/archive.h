@@ -46,6 +46,17 @@ struct uv_loop_s;
 /// smf_pack_spec.level value for ISA-L's level 0 (fastest, lowest ratio).
 #define SMF_ARCHIVE_LEVEL_FASTEST (-1)
 
+/// How durable smf_pack_spec.output is when smf_archive_pack returns.
+enum smf_pack_sync {
+  SMF_PACK_SYNC_ALL = 0,  ///< the file and its directory entry are synced (the default)
+  /// The file's bytes are synced, its directory is not: for an archive the
+  /// caller moves into place at once and syncs the directory it lands in.
+  SMF_PACK_SYNC_FILE,
+  /// Nothing is synced: a scratch file that is copied or uploaded, then removed
+  /// (whatever keeps the copy makes it durable).
+  SMF_PACK_SYNC_NONE,
+};
+
 /// What to pack. All strings borrowed for the duration of the call (the async
 /// variant copies them).
 struct smf_pack_spec {
@@ -56,6 +67,7 @@ struct smf_pack_spec {
   size_t n_files;
   const char *output;  ///< the .tar.gz to write (atomically replaced)
   int level;           ///< 0 = default; 1..3 ISA-L level; SMF_ARCHIVE_LEVEL_FASTEST
+  enum smf_pack_sync sync;
 };
 
 struct smf_pack_result {

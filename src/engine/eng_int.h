@@ -81,6 +81,8 @@ struct eng {
   size_t finished;  ///< steps in a final state
   int64_t kill_grace_ms;
   uv_prepare_t flush_handle;
+  uv_timer_t flush_timer;      ///< commits a deferred batch (engine.c)
+  uint64_t flush_deferred_at;  ///< uv_now when the batch was first left open; 0: not deferred
   uv_idle_t pump_handle;
   uv_signal_t sigint, sigterm;
   int interrupts;  ///< signals received

@@ -89,13 +89,47 @@ int eng_options_check(const struct dsl_pipeline *p, const struct eng_options *o,
 
 // ---- loop handles ----
 
-static void eng__flush_cb(uv_prepare_t *h)
+// The turn's writes are committed when the loop is about to wait. A turn that
+// does not wait (a zero-delay timer, the idle pump, a handle closing, the loop
+// ending) runs the next callbacks at once, and their writes join the same
+// commit: a step's end and the next step's start, or a chain of calls answered
+// on the next turn, cost one sync instead of one per turn. Bounded: a deferred
+// batch is committed by flush_timer after ENG_FLUSH_DEFER_MS at the latest
+// (uv_backend_timeout also answers 0 when fd watchers are waiting to be
+// registered, a turn that may then block). Writes a side effect depends on are
+// committed explicitly before it (the pump's intents, synchronous intents), so
+// deferring only ever delays the commit of a result or a log.
+#define ENG_FLUSH_DEFER_MS 20
+
+static void eng__flush_now(struct eng *e)
 {
-  struct eng *e = h->data;
+  e->flush_deferred_at = 0;
+  uv_timer_stop(&e->flush_timer);
   struct smf_error err = SMF_ERROR_INIT;
   if (!e->fatal && state_flush(e->st, &err) != 0) {
     eng_fatal(e, &err);
   }
+}
+
+static void eng__flush_timer_cb(uv_timer_t *t)
+{
+  eng__flush_now(t->data);
+}
+
+static void eng__flush_cb(uv_prepare_t *h)
+{
+  struct eng *e = h->data;
+  uint64_t now = uv_now(h->loop);
+  if (uv_backend_timeout(h->loop) == 0 && !e->fatal) {
+    if (e->flush_deferred_at == 0) {
+      e->flush_deferred_at = now ? now : 1;
+      uv_timer_start(&e->flush_timer, eng__flush_timer_cb, ENG_FLUSH_DEFER_MS, 0);
+    }
+    if (now - e->flush_deferred_at < ENG_FLUSH_DEFER_MS) {
+      return;
+    }
+  }
+  eng__flush_now(e);
 }
 
 static void eng__signal_cb(uv_signal_t *h, int signum)
@@ -134,6 +168,7 @@ void eng_finish(struct eng *e)
   }
   e->finishing = true;
   uv_close((uv_handle_t *)&e->flush_handle, eng__close_cb);
+  uv_close((uv_handle_t *)&e->flush_timer, eng__close_cb);
   uv_close((uv_handle_t *)&e->pump_handle, eng__close_cb);
   uv_close((uv_handle_t *)&e->sigint, eng__close_cb);
   uv_close((uv_handle_t *)&e->sigterm, eng__close_cb);
@@ -278,6 +313,8 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
     s->retry_timer.data = s->timeout_timer.data = s;
   }
   uv_prepare_init(&e->loop, &e->flush_handle);
+  uv_timer_init(&e->loop, &e->flush_timer);
+  e->flush_timer.data = e;
   uv_idle_init(&e->loop, &e->pump_handle);
   uv_signal_init(&e->loop, &e->sigint);
   uv_signal_init(&e->loop, &e->sigterm);
@@ -461,7 +498,9 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
   free(abs);
   free(options);
   free(params);
-  if (rc == 0) {
+  // The run's row is committed with the first steps' intents, before anything
+  // starts; only a caller waiting to hear that the run exists needs it now.
+  if (rc == 0 && opt->on_started) {
     rc = state_flush(st, err);
   }
   if (rc == 0 && (rc = eng__prepare_dirs(&e, err)) == 0) {

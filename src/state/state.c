@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "smflow/util.h"
-#include "state/state_int.h"
 #include "state/registry_sql.h"
+#include "state/state_int.h"
 
 // Ordered migrations: entry i brings the schema from user_version i to i+1.
 // Never edit a released entry; append a new one.
@@ -240,7 +240,9 @@ static int state__lock(struct state *s, struct smf_error *err)
   return 0;
 }
 
-static int state__migrate(struct state *s, struct smf_error *err)
+// fresh: a new database, whose schema is left in the open batch so that it is
+// committed with the first writes (one WAL sync fewer for a first run).
+static int state__migrate(struct state *s, bool fresh, struct smf_error *err)
 {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
@@ -265,22 +267,63 @@ static int state__migrate(struct state *s, struct smf_error *err)
     smf_buf_puts(&sql, state__migrations[v]);
     smf_buf_puts(&sql, ";");
   }
-  smf_buf_printf(&sql, " PRAGMA user_version = %d; COMMIT;", n);
+  smf_buf_printf(&sql, " PRAGMA user_version = %d;%s", n, fresh ? "" : " COMMIT;");
   int rc = sqlite3_exec(s->db, smf_buf_cstr(&sql), NULL, NULL, NULL);
   smf_buf_free(&sql);
   if (rc != SQLITE_OK) {
     char what[64];
     snprintf(what, sizeof(what), "migration from schema version %d to %d", version, n);
     int ret = state__fail(s, what, err);
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(s->db)) {
+      sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
     return ret;
+  }
+  s->in_batch = fresh;
+  return 0;
+}
+
+// A new (empty) state.db becomes a WAL database without the rollback
+// journal's four syncs: the switch writes only the header page, and nothing
+// there needs the journal (a crash leaves an empty file or a hot journal that
+// rolls back to one). The header is synced once here, before the first WAL
+// commit (the schema, committed with the run's first writes): a WAL next to an
+// empty database file would be discarded on the next open. That first commit
+// syncs the WAL and the directory (both files' entries).
+static int state__wal_new(struct state *s, const char *path, struct smf_error *err)
+{
+  if (sqlite3_exec(s->db, "PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL;", NULL, NULL,
+                   NULL) != SQLITE_OK) {
+    return state__fail(s, "configure", err);
+  }
+  // Through SQLite's own handle: opening and closing another descriptor of
+  // state.db would drop this process's POSIX locks on it (SQLite's shared lock
+  // among them), and another connection closing could then take the WAL away.
+  sqlite3_file *f = NULL;
+  if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
+      f == NULL || f->pMethods == NULL ||
+      f->pMethods->xSync(f, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY) != SQLITE_OK) {
+    return SMF_ERR_SET(err, SMF_EIO, "%s: cannot sync the new database", path);
   }
   return 0;
 }
 
-static int state__configure(struct state *s, bool write, struct smf_error *err)
+static int state__configure(struct state *s, bool write, bool fresh, const char *path,
+                            struct smf_error *err)
 {
   sqlite3_busy_timeout(s->db, 5000);
+  if (write) {
+    // Every commit already synced the WAL: closing need not checkpoint it into
+    // state.db (two more syncs at the end of each run). The WAL stays beside the
+    // database and is checkpointed as it grows (SQLite's automatic checkpoint).
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+  }
+  if (write && fresh) {
+    int rc = state__wal_new(s, path, err);
+    if (rc != 0) {
+      return rc;
+    }
+  }
   const char *pragmas = write ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                                 " PRAGMA foreign_keys = ON;"
                               : "PRAGMA query_only = ON;";
@@ -311,6 +354,8 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
     goto fail;
   }
   s->abs_dir = realpath(dir, NULL);
+  struct stat st;
+  bool fresh = write && (stat(path, &st) != 0 || st.st_size == 0);
   int flags = write    ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
               : shared ? SQLITE_OPEN_READWRITE
                        : SQLITE_OPEN_READONLY;
@@ -318,8 +363,8 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
     rc = state__fail(s, "open", err);
     goto fail;
   }
-  if ((rc = state__configure(s, write || shared, err)) != 0 ||
-      (write && (rc = state__migrate(s, err)) != 0)) {
+  if ((rc = state__configure(s, write || shared, fresh, path, err)) != 0 ||
+      (write && (rc = state__migrate(s, fresh, err)) != 0)) {
     goto fail;
   }
   free(path);

@@ -217,7 +217,8 @@ int step_job_stage_code(struct step_job *sj, struct smf_error *err)
                                .n_dependencies = n_deps,
                                .files = src ? NULL : &ep,
                                .n_files = src ? 0 : 1,
-                               .output = sj->tmp};
+                               .output = sj->tmp,
+                               .sync = SMF_PACK_SYNC_NONE};  // the store's copy is synced
   rc = smf_archive_pack_async(ctx->loop, &spec, step_job_on_packed, sj, err);
   if (rc != 0) {
     err->klass = SMF_CLASS_CLIENT;

@@ -115,6 +115,7 @@ int smf_archive_pack_async(struct uv_loop_s *loop, const struct smf_pack_spec *s
   job->spec.n_files = spec->n_files;
   job->spec.output = job__keep(job, spec->output);
   job->spec.level = spec->level;
+  job->spec.sync = spec->sync;
   job->pack_cb = cb;
   job->data = data;
   return job__queue(loop, job, err);

@@ -4,7 +4,8 @@
 // bytewise, then libarchive formats each entry as "pax restricted" tar and
 // hands the blocks to a write callback that deflates them with ISA-L and
 // streams the gzip output to a temporary file while hashing it. The temporary
-// file is fsynced and renamed over the output; a failure removes it.
+// file is fsynced (as spec->sync asks) and renamed over the output; a failure
+// removes it.
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -595,7 +596,7 @@ int smf_archive_pack(const struct smf_pack_spec *spec, struct smf_pack_result *r
   if ((rc = pack__write_all(&l, gz, res, err)) != 0) {
     goto fail;
   }
-  if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+  if (fchmod(fd, 0644) != 0 || (spec->sync != SMF_PACK_SYNC_NONE && fsync(fd) != 0)) {
     rc = SMF_ERR_SET(err, SMF_EIO, "cannot sync %s: %s", tmp, strerror(errno));
     goto fail;
   }
@@ -606,7 +607,9 @@ int smf_archive_pack(const struct smf_pack_spec *spec, struct smf_pack_result *r
         SMF_ERR_SET(err, SMF_EIO, "cannot rename %s to %s: %s", tmp, spec->output, strerror(errno));
     goto fail;
   }
-  (void)pack__fsync_parent(spec->output);
+  if (spec->sync == SMF_PACK_SYNC_ALL) {
+    (void)pack__fsync_parent(spec->output);
+  }
   smf_hash_final_hex(gz->hash, res->sha256);
   res->bytes = gz->bytes;
 

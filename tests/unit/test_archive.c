@@ -84,6 +84,14 @@ TEST(reproducible_and_readable)
   spec.source_dir = t2;
   spec.output = o2;
   ASSERT_EQ(smf_archive_pack(&spec, &r2, &err), 0);
+  // How durable the output is asked to be changes no byte of it.
+  for (int sync = SMF_PACK_SYNC_FILE; sync <= SMF_PACK_SYNC_NONE; sync++) {
+    struct smf_pack_result rs;
+    spec.sync = (enum smf_pack_sync)sync;
+    ASSERT_EQ(smf_archive_pack(&spec, &rs, &err), 0);
+    ASSERT_STREQ(rs.sha256, r2.sha256);
+  }
+  spec.sync = SMF_PACK_SYNC_ALL;
 
   size_t l1, l2;
   char *b1 = read_all(o1, &l1), *b2 = read_all(o2, &l2);

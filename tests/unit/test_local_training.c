@@ -219,6 +219,48 @@ TEST(crash_without_failure_file)
   free(state);
 }
 
+// The host process runs the command as a shell would (found on the job's PATH)
+// and records "$?": 127 for a command that is not there, 128 + N for one killed
+// by signal N (SIGTERM reaches the command; the host outlives it).
+TEST(host_status_as_a_shell_reports_it)
+{
+  char *state = seed_state();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct target *t = ltu_target(&loop, state);
+  struct target_training_job job = base_job("missing-cmd-1", "sleep_train.py");
+  const char *missing[] = {"no-such-interpreter-smflow"};
+  job.command = missing;
+  job.n_command = 1;
+  struct ltu_job c = {0};
+  run_job(t, &loop, &job, &c, 30000);
+  ASSERT_EQ(c.status, TARGET_JOB_FAILED);
+  ASSERT_EQ(c.exit_code, 127);
+  char *log = smf_xasprintf("%s/jobs/missing-cmd-1/logs/algo-1.log", state);
+  char *text = ltu_read(log);
+  ASSERT_CONTAINS(text, "no-such-interpreter-smflow: command not found");
+  free(text);
+  free(log);
+  ltu_job_free(&c);
+  struct target_training_job job2 = base_job("killed-cmd-1", "sleep_train.py");
+  const char *self_kill[] = {"sh", "-c", "kill -TERM $$"};
+  job2.command = self_kill;
+  job2.n_command = 3;
+  struct ltu_job c2 = {0};
+  run_job(t, &loop, &job2, &c2, 30000);
+  ASSERT_EQ(c2.status, TARGET_JOB_FAILED);
+  ASSERT_EQ(c2.exit_code, 128 + SIGTERM);
+  char *exit_file = smf_xasprintf("%s/jobs/killed-cmd-1/status/algo-1.exit", state);
+  text = ltu_read(exit_file);
+  ASSERT_STREQ(text, "143\n");
+  free(text);
+  free(exit_file);
+  ltu_finish(&loop, t);
+  ltu_job_free(&c2);
+  ltu_rm(state);
+  free(state);
+}
+
 TEST(missing_channel_data_is_a_client_error)
 {
   char *state = seed_state();
@@ -485,6 +527,7 @@ int main(void)
   RUN_TEST(failure_reason_from_output_failure);
   RUN_TEST(failure_reason_capped);
   RUN_TEST(crash_without_failure_file);
+  RUN_TEST(host_status_as_a_shell_reports_it);
   RUN_TEST(missing_channel_data_is_a_client_error);
   RUN_TEST(invalid_descriptions_never_call_back);
   RUN_TEST(max_run_enforced);

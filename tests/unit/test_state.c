@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "smflow/state.h"
@@ -87,6 +88,65 @@ TEST(migrations_fresh_and_idempotent)
   ASSERT_EQ(r.exit_code, -1);
   state_run_clear(&r);
   state_close(s);
+  rm_dir(dir);
+}
+
+// A new state.db: WAL from the start, no rollback journal left; closing the
+// writer does not checkpoint (the WAL, synced by every commit, stays), and
+// readers and the next writer see everything committed.
+TEST(fresh_database_and_close_without_checkpoint)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  char *journal = smf_xasprintf("%s/state.db-journal", dir);
+  char *wal = smf_xasprintf("%s/state.db-wal", dir);
+  ASSERT(access(journal, F_OK) != 0);
+  make_run(s, "r1");
+  ASSERT_EQ(state_flush(s, &err), 0);
+  state_close(s);
+  struct stat st;
+  ASSERT(stat(wal, &st) == 0 && st.st_size > 0);
+  ASSERT_EQ(state_open(dir, STATE_OPEN_READ, &s, &err), 0);
+  struct state_run r;
+  ASSERT_EQ(state_run_get(s, "r1", &r, &err), 0);
+  ASSERT_STREQ(r.name, "demo");
+  state_run_clear(&r);
+  state_close(s);
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  make_run(s, "r2");
+  state_close(s);  // an open batch is committed on close
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM runs"), 2);
+  ASSERT_EQ(sql_int(dir, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
+  free(journal);
+  free(wal);
+  rm_dir(dir);
+}
+
+// Another connection (the sqlite3 shell, `smflow status`) opening and closing
+// while a run writes must not take the WAL away from it: the writer keeps its
+// lock on state.db (nothing of smflow opens and closes that file behind
+// SQLite's back), so that connection is never the last one and neither
+// checkpoints nor deletes the WAL under the writer.
+TEST(other_connection_closing_during_a_run)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  make_run(s, "r1");
+  ASSERT_EQ(state_flush(s, &err), 0);
+  // Another process: POSIX locks are per process, and the sqlite3 shell is one.
+  char *cmd = smf_xasprintf("sqlite3 '%s/state.db' 'SELECT COUNT(*) FROM runs' >/dev/null", dir);
+  ASSERT_EQ(system(cmd), 0);
+  ASSERT_EQ(system(cmd), 0);
+  make_run(s, "r2");
+  ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM runs"), 2);
+  state_close(s);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM runs"), 2);
+  free(cmd);
   rm_dir(dir);
 }
 
@@ -287,8 +347,10 @@ TEST(step_cache_and_lock_holder)
   // Too old for the caller's bound: a miss.
   ASSERT_EQ(state_cache_lookup(s, "k1", created + 1, &e, &err), SMF_ENOENT);
   ASSERT_EQ(state_cache_lookup(s, "k2", 0, &e, &err), SMF_ENOENT);
-  struct state_step row = {
-      .run_id = (char *)"r1", .id = (char *)"train", .kind = (char *)"run", .state = (char *)"succeeded"};
+  struct state_step row = {.run_id = (char *)"r1",
+                           .id = (char *)"train",
+                           .kind = (char *)"run",
+                           .state = (char *)"succeeded"};
   ASSERT_EQ(state_step_put(s, &row, &err), 0);
   ASSERT_EQ(state_step_set_cached_from(s, "r1", "train", "r0/train/1", &err), 0);
   state_close(s);
@@ -309,6 +371,8 @@ TEST(step_cache_and_lock_holder)
 int main(void)
 {
   RUN_TEST(migrations_fresh_and_idempotent);
+  RUN_TEST(fresh_database_and_close_without_checkpoint);
+  RUN_TEST(other_connection_closing_during_a_run);
   RUN_TEST(migration_from_version_1);
   RUN_TEST(single_writer_lock);
   RUN_TEST(read_mode_without_database);

@@ -230,6 +230,31 @@ TEST(put_move)
   // A missing source fails and stores nothing.
   ASSERT(local_store_put_move(&f.st, src, "s3://bkt/out/none", &err) != 0);
   ASSERT(!local_store_exists(&f.st, "s3://bkt/out/none"));
+  // Several at once (two in one directory, one in another); the first failure
+  // stops the rest, what was moved before it stays.
+  tu_write_str(f.pipe, "m.tar.gz", "model");
+  tu_write_str(f.pipe, "o.tar.gz", "output");
+  tu_write_str(f.pipe, "x.tar.gz", "extra");
+  char *m = smf_xasprintf("%s/m.tar.gz", f.pipe), *o = smf_xasprintf("%s/o.tar.gz", f.pipe);
+  char *x = smf_xasprintf("%s/x.tar.gz", f.pipe);
+  const char *srcs[3] = {m, o, x};
+  const char *uris[3] = {"s3://bkt/job/output/model.tar.gz", "s3://bkt/job/output/output.tar.gz",
+                         "s3://bkt/other/extra.tar.gz"};
+  ASSERT_EQ(local_store_put_moves(&f.st, srcs, uris, 3, &err), 0);
+  for (int i = 0; i < 3; i++) {
+    ASSERT(access(srcs[i], F_OK) != 0);
+    ASSERT(local_store_exists(&f.st, uris[i]));
+  }
+  tu_write_str(f.pipe, "m.tar.gz", "again");
+  const char *bad[3] = {m, src, x};
+  const char *uris2[3] = {"s3://bkt/two/a", "s3://bkt/two/b", "s3://bkt/two/c"};
+  ASSERT(local_store_put_moves(&f.st, bad, uris2, 3, &err) != 0);
+  ASSERT(local_store_exists(&f.st, "s3://bkt/two/a"));
+  ASSERT(!local_store_exists(&f.st, "s3://bkt/two/b") &&
+         !local_store_exists(&f.st, "s3://bkt/two/c"));
+  free(m);
+  free(o);
+  free(x);
   free(src);
   fx_free(&f);
 }

@@ -5,8 +5,9 @@
 // one in STATE_DIR/endpoints/NAME.json. Delete stops the server's process group.
 // Each server's pid and start time are also noted in CONFIG/server.json when it
 // is spawned, so that one left starting by a smflow that died is stopped by the
-// next deploy or delete; the servers this process started keep an unref'd
-// process handle until they exit, so that they are reaped (struct local_server).
+// next deploy or delete; the servers this process started (posix_spawn) keep an
+// unref'd watch on their pidfd until they exit, so that they are reaped
+// (struct local_server).
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "smflow/archive.h"
@@ -33,6 +35,7 @@ struct deploy {
   char **serve, **env;  // NULL-terminated
   int port;
   uv_work_t work;
+  uv_work_t preload;         // libcurl, while the server starts (deploy_preload_http)
   struct local_server *srv;  // the server while it runs and this deploy watches it
   int64_t pid;               // the server's, once spawned
   uv_timer_t timer;
@@ -49,7 +52,9 @@ struct deploy {
 };
 
 struct local_server {
-  uv_process_t proc;
+  uv_poll_t poll;  // on the pidfd: readable when the server exits
+  int pidfd;
+  int64_t pid;
   struct target *t;
   struct deploy *d;  // NULL once the deploy is over
   struct local_server *next;
@@ -65,23 +70,35 @@ static void server_unlink(struct local_server *srv)
   }
 }
 
-static void server_on_close(uv_handle_t *h)
+static void server_free(struct local_server *srv)
 {
-  free(h->data);
+  if (srv->pidfd >= 0) {
+    close(srv->pidfd);
+  }
+  free(srv);
 }
 
-// The server exited (libuv reaped it): tell its deploy, if one still watches.
-static void server_on_exit(uv_process_t *p, int64_t status, int sig)
+static void server_on_close(uv_handle_t *h)
+{
+  server_free(h->data);
+}
+
+// The server exited (reaped here): tell its deploy, if one still watches.
+static void server_on_exit(uv_poll_t *p, int status, int events)
 {
   (void)status;
-  (void)sig;
+  (void)events;
   struct local_server *srv = p->data;
+  pid_t got = waitpid((pid_t)srv->pid, NULL, WNOHANG);
+  if (got == 0 || (got < 0 && errno == EINTR)) {
+    return;  // not yet
+  }
   if (srv->d) {
     srv->d->exited = true;
     srv->d->srv = NULL;
   }
   server_unlink(srv);
-  uv_close((uv_handle_t *)&srv->proc, server_on_close);
+  uv_close((uv_handle_t *)&srv->poll, server_on_close);
 }
 
 void local_servers_release(struct target *t)
@@ -93,10 +110,10 @@ void local_servers_release(struct target *t)
     if (srv->d) {
       srv->d->srv = NULL;
     }
-    if (uv_is_closing((uv_handle_t *)&srv->proc)) {
-      free(srv);  // the loop's owner closed every handle and ran the loop first: done
+    if (uv_is_closing((uv_handle_t *)&srv->poll)) {
+      server_free(srv);  // the loop's owner closed every handle and ran the loop first: done
     } else {
-      uv_close((uv_handle_t *)&srv->proc, server_on_close);
+      uv_close((uv_handle_t *)&srv->poll, server_on_close);
     }
   }
 }
@@ -172,7 +189,7 @@ static void deploy_close(struct deploy *d)
   uv_close((uv_handle_t *)&d->timer, deploy_on_close);
   if (d->srv) {  // the server keeps running; its handle reaps it when it exits
     d->srv->d = NULL;
-    uv_unref((uv_handle_t *)&d->srv->proc);
+    uv_unref((uv_handle_t *)&d->srv->poll);
     d->srv = NULL;
   }
 }
@@ -298,34 +315,26 @@ static int deploy_spawn(struct deploy *d)
   if (fd < 0) {
     return SMF_ERR_SET(&d->err, SMF_EIO, "%s: %s", d->log_path, strerror(errno));
   }
-  uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
-                                   {.flags = UV_INHERIT_FD, .data.fd = fd},
-                                   {.flags = UV_INHERIT_FD, .data.fd = fd}};
-  uv_process_options_t opt = {.exit_cb = server_on_exit,
-                              .file = d->serve[0],
-                              .args = d->serve,
-                              .env = d->env,
-                              .cwd = d->model_dir,
-                              .flags = UV_PROCESS_DETACHED,
-                              .stdio_count = 3,
-                              .stdio = stdio};
   struct local_server *srv = smf_xcalloc(1, sizeof(*srv));
   srv->t = d->t;
-  srv->proc.data = srv;
-  int rc = uv_spawn(d->t->loop, &srv->proc, &opt);
+  srv->pidfd = -1;
+  struct smf_error serr = SMF_ERROR_INIT;
+  int rc = local_spawn_detached(d->serve, d->env, d->model_dir, fd, &srv->pid, &srv->pidfd, &serr);
   close(fd);
   d->spawned = true;
   if (rc != 0) {
     d->exited = true;
-    uv_close((uv_handle_t *)&srv->proc, server_on_close);  // even a failed spawn's handle
-    return SMF_ERR_SET(&d->err, SMF_ECHILD, "endpoint %s: cannot start %s: %s", d->endpoint,
-                       d->serve[0], uv_strerror(rc));
+    server_free(srv);
+    return SMF_ERR_SET(&d->err, SMF_ECHILD, "endpoint %s: %s", d->endpoint, serr.message);
   }
+  uv_poll_init(d->t->loop, &srv->poll, srv->pidfd);
+  srv->poll.data = srv;
+  uv_poll_start(&srv->poll, UV_READABLE, server_on_exit);
   srv->d = d;
   srv->next = *local_impl_servers(d->t);
   *local_impl_servers(d->t) = srv;
   d->srv = srv;
-  d->pid = srv->proc.pid;
+  d->pid = srv->pid;
   d->start_time = local_proc_start_time(d->pid);
   deploy_note_server(d);
   return 0;
@@ -473,6 +482,32 @@ static void deploy_command(struct deploy *d, const struct target_endpoint_spec *
   free(over);
 }
 
+// libcurl is loaded on first use (src/util/curl_lazy.c). The endpoint is about
+// to be invoked (deploy's smoke test): load it on the thread pool while the
+// server starts up, rather than on the loop at the first request.
+static void deploy_preload_work(uv_work_t *w)
+{
+  (void)w;
+  smf_curl_preload();
+}
+
+static void deploy_preload_after(uv_work_t *w, int status)
+{
+  (void)status;
+  struct deploy *d = w->data;
+  if (--d->handles == 0) {
+    deploy_free(d);
+  }
+}
+
+static void deploy_preload_http(struct deploy *d)
+{
+  d->preload.data = d;
+  if (uv_queue_work(d->t->loop, &d->preload, deploy_preload_work, deploy_preload_after) == 0) {
+    d->handles++;
+  }
+}
+
 static void deploy_after(uv_work_t *w, int status)
 {
   (void)status;
@@ -513,6 +548,7 @@ static void deploy_after(uv_work_t *w, int status)
   }
   d->deadline_ms = smf_time_now_ms() + HOSTING_START_TIMEOUT_MS;
   uv_timer_start(&d->timer, deploy_on_tick, HOSTING_POLL_MS, HOSTING_POLL_MS);
+  deploy_preload_http(d);
 }
 
 static int hosting_deploy(struct target *t, const struct target_endpoint_spec *spec,

@@ -2,7 +2,7 @@
 //
 // A training job lives in STATE_DIR/jobs/JOB_NAME/: one directory per host
 // (algo-1 .. algo-N) laid out as /opt/ml, plus logs/HOST.log and the exit-status
-// files the host wrappers write, so that a job survives a crash of smflow and
+// files the host processes write, so that a job survives a crash of smflow and
 // can be re-attached. Endpoints live in STATE_DIR/endpoints/NAME.json.
 #pragma once
 
@@ -52,9 +52,10 @@ void local_tk_env_free(struct local_tk_env *e);
 const char *local_env_get(char *const *env, size_t n, const char *name);
 
 // ---------------------------------------------------------------------------
-// proc.c: one host process: spawned under a `sh -c` wrapper that records its
-// exit status in a file, in its own session/process group, output to a log file
-// that is tailed into line callbacks; or watched by pid after a re-attach.
+// proc.c: one host process: started by hostexec.c (a host process that records
+// the command's exit status in a file), in its own session/process group,
+// output to a log file that is tailed into line callbacks; or watched by pid
+// after a re-attach.
 
 struct local_host;
 
@@ -70,9 +71,27 @@ struct local_host_spec {
   char *const *argv;      ///< the command, argv[0] found on PATH
   char *const *env;       ///< the full environment, NULL-terminated
   const char *log_path;   ///< output goes here (appended)
-  const char *exit_path;  ///< the wrapper writes the exit status here
+  const char *exit_path;  ///< the host process writes the exit status here
 };
 
+/// Start the host process of spec (hostexec.c): a fork of this process, in a new
+/// session, that runs argv (found on the PATH of env) in cwd with stdout and
+/// stderr appended to log_path, writes the command's status ("$?": the exit
+/// code, or 128 + the signal) to exit_path when it ends and exits with it.
+/// *pidfd (caller closes) becomes readable when the host ends; reap it with
+/// waitpid(*pid).
+int local_host_fork(const struct local_host_spec *spec, int64_t *pid, int *pidfd,
+                    struct smf_error *err);
+/// Where argv0 may be (hostexec.c): itself when it has a '/', else in each entry
+/// of env's PATH (the system's default path without one; an empty entry is the
+/// current directory). NULL-terminated; caller frees with local_strv_free.
+char **local_exec_paths(const char *argv0, char *const *env);
+/// Start argv (found on env's PATH) in cwd, in a new session, with stdin from
+/// /dev/null and stdout/stderr on out_fd (posix_spawn: the caller waits only
+/// until the exec). *pidfd (caller closes) becomes readable when it ends;
+/// reap it with waitpid(*pid).
+int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, int out_fd,
+                         int64_t *pid, int *pidfd, struct smf_error *err);
 /// Spawn. The host's handle is freed by local_host_close after its exit callback.
 int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_line_cb line_cb,
                      local_exit_cb exit_cb, void *data, struct local_host **out,
@@ -123,10 +142,11 @@ int local_channel_fetch(const struct target *t, const char *uri, const char *dir
 /// directory is copied, a single file is copied into dir.
 int local_code_fetch(const struct target *t, const char *uri, const char *dir,
                      struct smf_error *err);
-/// Pack dir (its contents at the root) reproducibly and store it at uri (the
-/// archive is written and fsynced once, then renamed into the store).
-int local_dir_pack_put(const struct target *t, const char *dir, const char *uri,
-                       struct smf_error *err);
+/// Pack each dirs[i] (its contents at the root) reproducibly and store it at
+/// uris[i]: the archives are written side by side, each fsynced once, then
+/// renamed into the store, whose directories are synced once each.
+int local_dirs_pack_put(const struct target *t, const char *const *dirs, const char *const *uris,
+                        size_t n, struct smf_error *err);
 /// Store a local file at uri.
 int local_file_put(const struct target *t, const char *path, const char *uri,
                    struct smf_error *err);
@@ -234,9 +254,9 @@ extern const struct target_job_ops local_training_ops;
 extern const struct target_job_ops local_processing_ops;
 /// The hosting operations (hosting.c).
 extern const struct target_hosting_ops local_hosting_ops;
-/// A model server this process started: its process handle stays open (unref'd,
-/// so that it does not keep the loop alive) until it exits, so that libuv reaps
-/// it: a replaced or deleted server never lingers as a zombie while smflow lives.
+/// A model server this process started: a watch on its pidfd stays open (unref'd,
+/// so that it does not keep the loop alive) until it exits, so that it is reaped:
+/// a replaced or deleted server never lingers as a zombie while smflow lives.
 struct local_server;
 /// The target's list of started servers (local.c). Borrowed.
 struct local_server **local_impl_servers(struct target *t);

@@ -1,11 +1,12 @@
 // proc.c: one host process of a local job.
 //
-// The command runs under a tiny `sh -c` wrapper that records the exit status
-// in a file, in a new session (its own process group, so that a signal reaches
-// the script and everything it started), with stdout and stderr appended to
-// the host's log file. The log file is tailed with uv_fs_read on a timer and
-// split into lines, so the job keeps running (and its output keeps its home)
-// if smflow dies, and a re-attached job streams the same way as a fresh one.
+// The command runs under a host process (hostexec.c) that records its exit
+// status in a file, in a new session (its own process group, so that a signal
+// reaches the script and everything it started), with stdout and stderr
+// appended to the host's log file. The host's end is seen through a pidfd. The
+// log file is tailed with uv_fs_read on a timer and split into lines, so the
+// job keeps running (and its output keeps its home) if smflow dies, and a
+// re-attached job streams the same way as a fresh one.
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,19 +22,11 @@
 #define HOST_TICK_MS 50
 #define HOST_READ_SIZE 65536
 
-// bash (not dash, which drops environment entries whose names are not shell
-// identifiers, such as the toolkit's SM_HP_LEARNING-RATE): records "$?" of the command in $1,
-// then exits with it. The file is read only once the wrapper is gone, so a plain write (no
-// `mv`, no extra process) is enough: a wrapper killed mid-write leaves an empty or missing
-// file, which reads as "killed". The trap keeps the shell alive through SIGTERM so that it
-// records the status of the script it waits for; children get the default disposition back.
-static const char host_wrapper[] =
-    "trap : TERM INT HUP; f=$1; shift; \"$@\"; rc=$?; echo \"$rc\" > \"$f\"; exit \"$rc\"";
-
 struct local_host {
   uv_loop_t *loop;
   char *name, *log_path, *exit_path;
-  uv_process_t proc;
+  uv_poll_t exit_poll;  // readable when the host process ends (is_child)
+  int pidfd;
   uv_timer_t timer;
   uv_fs_t fsreq;
   int handles;    // open uv handles; freed at 0 after close
@@ -46,7 +39,7 @@ struct local_host {
   int64_t offset;
   int64_t pid;
   uint64_t start_time;
-  int child_status;        // from uv's exit callback, when a child
+  int child_status;        // from waitpid, when a child
   struct smf_buf partial;  // an incomplete last line
   char rbuf[HOST_READ_SIZE];
   local_line_cb line_cb;
@@ -218,10 +211,18 @@ static void host_on_tick(uv_timer_t *t)
   host_read(h);
 }
 
-static void host_on_exit(uv_process_t *p, int64_t status, int term_signal)
+static void host_on_exit(uv_poll_t *p, int status, int events)
 {
+  (void)status;
+  (void)events;
   struct local_host *h = p->data;
-  h->child_status = term_signal ? -1 : (int)status;
+  int ws = 0;
+  pid_t got = waitpid((pid_t)h->pid, &ws, WNOHANG);
+  if (got == 0 || (got < 0 && errno == EINTR)) {
+    return;  // not yet
+  }
+  uv_poll_stop(p);
+  h->child_status = got > 0 && WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
   h->ended = true;
   host_read(h);
 }
@@ -229,6 +230,10 @@ static void host_on_exit(uv_process_t *p, int64_t status, int term_signal)
 static void host_on_close(uv_handle_t *handle)
 {
   struct local_host *h = handle->data;
+  if (handle == (uv_handle_t *)&h->exit_poll && h->pidfd >= 0) {
+    close(h->pidfd);
+    h->pidfd = -1;
+  }
   if (--h->handles == 0) {
     host_free(h);
   }
@@ -247,6 +252,7 @@ static struct local_host *host_new(uv_loop_t *loop, const char *name, const char
   h->exit_cb = exit_cb;
   h->data = data;
   h->log_fd = -1;
+  h->pidfd = -1;
   h->child_status = -1;
   uv_timer_init(loop, &h->timer);
   h->timer.data = h;
@@ -274,64 +280,23 @@ int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_
   *out = NULL;
   struct local_host *h =
       host_new(loop, spec->name, spec->log_path, spec->exit_path, line_cb, exit_cb, data);
-  int wfd = -1, rc = 0;
-  size_t argc = 0;
-  while (spec->argv[argc]) {
-    argc++;
+  int rc = host_open_log(h, false, err);
+  if (rc == 0) {
+    rc = local_host_fork(spec, &h->pid, &h->pidfd, err);
   }
-  char **argv = smf_xcalloc(argc + 6, sizeof(char *));
-  const char *shell = access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
-  argv[0] = (char *)"bash";
-  argv[1] = (char *)"-c";
-  argv[2] = (char *)host_wrapper;
-  argv[3] = (char *)"smflow-host";
-  argv[4] = (char *)spec->exit_path;
-  memcpy(argv + 5, spec->argv, argc * sizeof(char *));
-  unlink(spec->exit_path);
-  if ((rc = host_open_log(h, false, err)) != 0) {
-    goto fail;
+  if (rc != 0) {
+    local_host_close(h);
+    return rc;
   }
-  wfd = open(spec->log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (wfd < 0) {
-    rc = SMF_ERR_SET(err, SMF_EIO, "%s: %s", spec->log_path, strerror(errno));
-    goto fail;
-  }
-  uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
-                                   {.flags = UV_INHERIT_FD, .data.fd = wfd},
-                                   {.flags = UV_INHERIT_FD, .data.fd = wfd}};
-  uv_process_options_t opt = {.exit_cb = host_on_exit,
-                              .file = shell,
-                              .args = argv,
-                              .env = (char **)spec->env,
-                              .cwd = spec->cwd,
-                              .flags = UV_PROCESS_DETACHED,
-                              .stdio_count = 3,
-                              .stdio = stdio};
-  h->proc.data = h;
-  int uvrc = uv_spawn(loop, &h->proc, &opt);
-  if (uvrc != 0) {
-    rc = SMF_ERR_SET(err, SMF_ECHILD, "%s: cannot start %s: %s", spec->name, spec->argv[0],
-                     uv_strerror(uvrc));
-    h->handles++;  // uv requires closing a failed spawn's handle
-    uv_close((uv_handle_t *)&h->proc, host_on_close);
-    goto fail;
-  }
+  uv_poll_init(loop, &h->exit_poll, h->pidfd);
+  h->exit_poll.data = h;
+  uv_poll_start(&h->exit_poll, UV_READABLE, host_on_exit);
   h->handles++;
   h->is_child = true;
-  h->pid = h->proc.pid;
   h->start_time = local_proc_start_time(h->pid);
-  close(wfd);
-  free(argv);
   uv_timer_start(&h->timer, host_on_tick, HOST_TICK_MS, HOST_TICK_MS);
   *out = h;
   return 0;
-fail:
-  if (wfd >= 0) {
-    close(wfd);
-  }
-  free(argv);
-  local_host_close(h);
-  return rc;
 }
 
 int local_host_watch(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time,
@@ -390,6 +355,6 @@ void local_host_close(struct local_host *h)
   uv_timer_stop(&h->timer);
   uv_close((uv_handle_t *)&h->timer, host_on_close);
   if (h->is_child) {
-    uv_close((uv_handle_t *)&h->proc, host_on_close);
+    uv_close((uv_handle_t *)&h->exit_poll, host_on_close);
   }
 }

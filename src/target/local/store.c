@@ -333,9 +333,13 @@ int local_store_put_file(const struct local_store *st, const char *src_path, con
   return rc;
 }
 
-int local_store_put_move(const struct local_store *st, const char *src_path, const char *uri,
-                         struct smf_error *err)
+// Rename src_path into place as uri; *dir (caller frees) is the directory to
+// sync, or NULL when it was copied instead (another filesystem: the copy is
+// synced, src_path removed).
+static int store__move(const struct local_store *st, const char *src_path, const char *uri,
+                       char **dir, struct smf_error *err)
 {
+  *dir = NULL;
   struct local_uri u;
   int rc = local_uri_parse(st, uri, false, &u, err);
   if (rc != 0) {
@@ -344,7 +348,7 @@ int local_store_put_move(const struct local_store *st, const char *src_path, con
   if ((rc = store__mkparent(u.path, uri, err)) == 0) {
     if (chmod(src_path, 0644) == 0 && rename(src_path, u.path) == 0) {
       char *copy = smf_xstrdup(u.path);
-      store__fsync_dir(dirname(copy));
+      *dir = smf_xstrdup(dirname(copy));
       free(copy);
     } else if ((rc = local_store_put_file(st, src_path, uri, err)) == 0) {
       unlink(src_path);  // another filesystem (EXDEV): copied instead
@@ -352,6 +356,36 @@ int local_store_put_move(const struct local_store *st, const char *src_path, con
   }
   local_uri_free(&u);
   return rc;
+}
+
+int local_store_put_moves(const struct local_store *st, const char *const *src_paths,
+                          const char *const *uris, size_t n, struct smf_error *err)
+{
+  char **dirs = smf_xcalloc(n + 1, sizeof(char *));
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    rc = store__move(st, src_paths[i], uris[i], &dirs[i], err);
+  }
+  for (size_t i = 0; i < n; i++) {
+    bool seen = false;
+    for (size_t k = 0; k < i && dirs[i] && !seen; k++) {
+      seen = dirs[k] && strcmp(dirs[k], dirs[i]) == 0;
+    }
+    if (dirs[i] && !seen) {
+      store__fsync_dir(dirs[i]);  // once per directory, even when a later move failed
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    free(dirs[i]);
+  }
+  free(dirs);
+  return rc;
+}
+
+int local_store_put_move(const struct local_store *st, const char *src_path, const char *uri,
+                         struct smf_error *err)
+{
+  return local_store_put_moves(st, &src_path, &uri, 1, err);
 }
 
 int local_store_put_bytes(const struct local_store *st, const char *uri, const void *data,

@@ -67,6 +67,11 @@ int local_store_put_file(const struct local_store *st, const char *src_path, con
 /// filesystem. src_path is gone on success.
 int local_store_put_move(const struct local_store *st, const char *src_path, const char *uri,
                          struct smf_error *err);
+/// local_store_put_move of n files: all renamed into place, then each directory
+/// they landed in synced once. Stops at the first failure (the files moved
+/// before it stay in place and are synced).
+int local_store_put_moves(const struct local_store *st, const char *const *src_paths,
+                          const char *const *uris, size_t n, struct smf_error *err);
 /// Store bytes as the object uri (atomically).
 int local_store_put_bytes(const struct local_store *st, const char *uri, const void *data,
                           size_t len, struct smf_error *err);

@@ -234,17 +234,6 @@ static char *training_output_uri(const struct target_training_job *job, const ch
   return smf_xasprintf("%.*s/%s/output/%s", (int)n, out, job->job_name, file);
 }
 
-static int training_pack(struct local_job *j, const char *rel, const char *file, char **uri,
-                         struct smf_error *err)
-{
-  struct training_data *d = j->kdata;
-  char *dir = smf_xasprintf("%s/%s", j->hosts[0].root, rel);
-  *uri = training_output_uri(&d->job, file);
-  int rc = local_dir_pack_put(j->t, dir, *uri, err);
-  free(dir);
-  return rc;
-}
-
 // Groups looked at in a metric regex: its first capturing group must be among them.
 #define LOCAL_METRIC_GROUPS 16
 
@@ -271,8 +260,7 @@ static void training_metrics(struct local_job *j)
     free(ere);
     if (crc != 0) {
       smf_log(SMF_LOG_WARN, "training job %s: metric '%s': regex '%s' %s; metric not reported",
-              j->name, def->name, def->regex,
-              grp ? "is not supported" : "has no capturing group");
+              j->name, def->name, def->regex, grp ? "is not supported" : "has no capturing group");
       continue;
     }
     bool found = false;
@@ -314,10 +302,15 @@ static int training_collect(struct local_job *j, struct smf_error *err)
   if (d->job.output_path == NULL) {
     return SMF_ERR_SET(err, SMF_EINVAL, "training job %s has no output path", j->name);
   }
-  int rc = training_pack(j, "model", "model.tar.gz", &j->res.model_data, err);
-  if (rc == 0) {
-    rc = training_pack(j, "output/data", "output.tar.gz", &j->res.output_data, err);
-  }
+  // algo-1's model/ and output/data/, as SageMaker uploads them.
+  char *dirs[2] = {smf_xasprintf("%s/model", j->hosts[0].root),
+                   smf_xasprintf("%s/output/data", j->hosts[0].root)};
+  j->res.model_data = training_output_uri(&d->job, "model.tar.gz");
+  j->res.output_data = training_output_uri(&d->job, "output.tar.gz");
+  const char *uris[2] = {j->res.model_data, j->res.output_data};
+  int rc = local_dirs_pack_put(j->t, (const char *const *)dirs, uris, 2, err);
+  free(dirs[0]);
+  free(dirs[1]);
   if (rc == 0) {
     training_metrics(j);
   }
