@@ -82,8 +82,3 @@ int smf_duration_parse(const char *s, int64_t *out_ms);
 /// Format milliseconds as a short human duration ("1m30s", "2.1s"). Writes into buf.
 const char *smf_duration_format(int64_t ms, char *buf, size_t n);
 
-// ---- libcurl ----
-/// Load libcurl now; it is otherwise loaded when first used (src/util/curl_lazy.c:
-/// smflow is not linked against it, to start faster). Thread-safe; aborts with a
-/// message when libcurl.so.4 cannot be loaded.
-void smf_curl_preload(void);

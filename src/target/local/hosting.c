@@ -35,7 +35,6 @@ struct deploy {
   char **serve, **env;  // NULL-terminated
   int port;
   uv_work_t work;
-  uv_work_t preload;         // libcurl, while the server starts (deploy_preload_http)
   struct local_server *srv;  // the server while it runs and this deploy watches it
   int64_t pid;               // the server's, once spawned
   uv_timer_t timer;
@@ -482,32 +481,6 @@ static void deploy_command(struct deploy *d, const struct target_endpoint_spec *
   free(over);
 }
 
-// libcurl is loaded on first use (src/util/curl_lazy.c). The endpoint is about
-// to be invoked (deploy's smoke test): load it on the thread pool while the
-// server starts up, rather than on the loop at the first request.
-static void deploy_preload_work(uv_work_t *w)
-{
-  (void)w;
-  smf_curl_preload();
-}
-
-static void deploy_preload_after(uv_work_t *w, int status)
-{
-  (void)status;
-  struct deploy *d = w->data;
-  if (--d->handles == 0) {
-    deploy_free(d);
-  }
-}
-
-static void deploy_preload_http(struct deploy *d)
-{
-  d->preload.data = d;
-  if (uv_queue_work(d->t->loop, &d->preload, deploy_preload_work, deploy_preload_after) == 0) {
-    d->handles++;
-  }
-}
-
 static void deploy_after(uv_work_t *w, int status)
 {
   (void)status;
@@ -548,7 +521,6 @@ static void deploy_after(uv_work_t *w, int status)
   }
   d->deadline_ms = smf_time_now_ms() + HOSTING_START_TIMEOUT_MS;
   uv_timer_start(&d->timer, deploy_on_tick, HOSTING_POLL_MS, HOSTING_POLL_MS);
-  deploy_preload_http(d);
 }
 
 static int hosting_deploy(struct target *t, const struct target_endpoint_spec *spec,
