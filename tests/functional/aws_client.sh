@@ -2,28 +2,11 @@
 # aws_client.sh: the asynchronous AWS client against moto with signature
 # checking on (tests/tools/moto_up.sh), checked with the AWS CLI, then through
 # mitmproxy injecting faults (tests/tools/faults.py).
-set -euo pipefail
-src=${SMF_SOURCE_DIR:?}
+source "$(dirname "$0")/lib/aws.bash"
+aws_test_init aws_client moto_server aws mitmdump faketime
 it=${SMF_BUILD_DIR:?}/tests/aws/aws_it
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 
-for tool in moto_server aws mitmdump faketime; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "aws_client: $tool not installed" >&2
-    exit 1
-  fi
-done
-
-eval "$("$src/tests/tools/moto_up.sh" "$tmp")"
-pids+=("$SMF_MOTO_PID")
-unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy
+aws_test_moto "$tmp"
 
 echo "== every operation"
 "$it" basic

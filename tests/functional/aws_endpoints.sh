@@ -6,24 +6,11 @@
 # removes the endpoint, its config and its model, and the record. Also the
 # SDK's server-side encryption of uploads: a fit's packed code with aws:kms and
 # its output_kms_key, the repacked model with aws:kms.
-set -euo pipefail
-src=${SMF_SOURCE_DIR:?}
-smflow=${SMFLOW:?}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-for tool in moto_server aws curl; do
-  command -v "$tool" >/dev/null || { echo "aws_endpoints: $tool not installed" >&2; exit 1; }
-done
-unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy
+source "$(dirname "$0")/lib/aws.bash"
+aws_test_init aws_endpoints moto_server aws curl
+: "${smflow:?}"
 cd "$tmp"
-eval "$("$src/tests/tools/moto_up.sh" "$tmp/moto")"
-pids+=("$SMF_MOTO_PID")
+aws_test_moto "$tmp/moto"
 ep=$AWS_ENDPOINT_URL
 export SMFLOW_AWS_POLL_MS=300
 awsc() { aws --endpoint-url "$ep" "$@"; }

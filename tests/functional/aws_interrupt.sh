@@ -7,24 +7,11 @@
 # a job's CloudWatch lines. Then SIGINT during a fit followed by
 # `smflow cancel`: StopTrainingJob by name (moto has no StopTrainingJob: the
 # SageMaker endpoint of `cancel` is a small recording fake on 127.0.0.1).
-set -euo pipefail
-src=${SMF_SOURCE_DIR:?}
-smflow=${SMFLOW:?}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-for tool in moto_server aws curl sqlite3; do
-  command -v "$tool" >/dev/null || { echo "aws_interrupt: $tool not installed" >&2; exit 1; }
-done
-unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy
+source "$(dirname "$0")/lib/aws.bash"
+aws_test_init aws_interrupt moto_server aws curl sqlite3
+: "${smflow:?}"
 cd "$tmp"
-eval "$("$src/tests/tools/moto_up.sh" "$tmp/moto")"
-pids+=("$SMF_MOTO_PID")
+aws_test_moto "$tmp/moto"
 ep=$AWS_ENDPOINT_URL
 curl -sf -X POST "$ep/moto-api/recorder/reset-recording" >/dev/null
 curl -sf -X POST "$ep/moto-api/recorder/start-recording" >/dev/null

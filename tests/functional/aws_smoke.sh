@@ -9,24 +9,11 @@
 #     an update whose smoke test fails is undone with UpdateEndpoint back to the
 #     previous config; a model error (HTTP 424) names its code and request id;
 #     a step timeout during the request fails the step at once.
-set -euo pipefail
-src=${SMF_SOURCE_DIR:?}
-smflow=${SMFLOW:?}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-for tool in moto_server aws curl; do
-  command -v "$tool" >/dev/null || { echo "aws_smoke: $tool not installed" >&2; exit 1; }
-done
-unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy
+source "$(dirname "$0")/lib/aws.bash"
+aws_test_init aws_smoke moto_server aws curl
+: "${smflow:?}"
 cd "$tmp"
-eval "$("$src/tests/tools/moto_up.sh" "$tmp/moto")"
-pids+=("$SMF_MOTO_PID")
+aws_test_moto "$tmp/moto"
 ep=$AWS_ENDPOINT_URL
 export SMFLOW_AWS_POLL_MS=200 SMFLOW_AWS_POLL_MAX_MS=500
 awsc() { aws --endpoint-url "$ep" "$@"; }

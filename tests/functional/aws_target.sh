@@ -14,25 +14,11 @@
 #   - a CreateTrainingJob answer dropped by mitmproxy after moto acted: resolved
 #     by Describe + the fingerprint tag, no second job;
 #   - a throttling storm: the run completes on its first attempts.
-set -euo pipefail
-src=${SMF_SOURCE_DIR:?}
-smflow=${SMFLOW:?}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-for tool in moto_server aws mitmdump curl; do
-  command -v "$tool" >/dev/null || { echo "aws_target: $tool not installed" >&2; exit 1; }
-done
-unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy
-
+source "$(dirname "$0")/lib/aws.bash"
+aws_test_init aws_target moto_server aws mitmdump curl
+: "${smflow:?}"
 cd "$tmp"  # moto writes its recording file into its working directory
-eval "$("$src/tests/tools/moto_up.sh" "$tmp/moto")"
-pids+=("$SMF_MOTO_PID")
+aws_test_moto "$tmp/moto"
 ep=$AWS_ENDPOINT_URL
 export SMFLOW_AWS_POLL_MS=300 SMFLOW_AWS_POLL_MAX_MS=1000
 awsc() { aws --endpoint-url "$ep" "$@"; }

@@ -4,30 +4,12 @@
 # UNSIGNED-PAYLOAD with CRC32 checksums; the AWS CLI reads them back (its
 # downloads verify a stored full-object CRC32) and boto3 reads the checksums.
 # Without the CA, or with another one, the client refuses the server at once.
-set -euo pipefail
-src=${SMF_SOURCE_DIR:?}
+source "$(dirname "$0")/lib/aws.bash"
+aws_test_init aws_tls moto_server aws openssl
+: "${smflow:?}"
 it=${SMF_BUILD_DIR:?}/tests/aws/aws_it
-smflow=${SMFLOW:?}
-tmp=$(mktemp -d)
-moto_pid=
-cleanup() {
-  if [ -n "$moto_pid" ]; then
-    kill "$moto_pid" 2>/dev/null || true
-    wait "$moto_pid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-for tool in moto_server aws openssl; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "aws_tls: $tool not installed" >&2
-    exit 1
-  fi
-done
 
-eval "$(SMF_MOTO_TLS=1 "$src/tests/tools/moto_up.sh" "$tmp")"
-moto_pid=$SMF_MOTO_PID
-unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy
+aws_test_moto "$tmp" tls
 case $AWS_ENDPOINT_URL in https://*) ;; *) echo "aws_tls: moto is not on https" >&2; exit 1 ;; esac
 aws="aws --endpoint-url $AWS_ENDPOINT_URL"
 

@@ -17,21 +17,9 @@
 #  - the run's outputs are the planned ones;
 #  - a second run finds the objects (HeadObject) and sends no PutObject.
 # The local target: the planned outputs equal those of a local run.
-set -euo pipefail
-src=${SMF_SOURCE_DIR:?}
-smflow=${SMFLOW:?}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-for tool in moto_server aws curl sha256sum; do
-  command -v "$tool" >/dev/null || { echo "plan_upload: $tool not installed" >&2; exit 1; }
-done
-unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy
+source "$(dirname "$0")/lib/aws.bash"
+aws_test_init plan_upload moto_server aws curl sha256sum
+: "${smflow:?}"
 
 p=$tmp/proj
 mkdir -p "$p/code/pkg" "$p/lib/helpers" "$p/big" "$tmp/plantmp"
@@ -162,8 +150,7 @@ rm -rf "$p/.smflow"
 
 echo "== aws: run against moto and compare"
 cd "$tmp"  # moto writes its recording file into its working directory
-eval "$("$src/tests/tools/moto_up.sh" "$tmp/moto")"
-pids+=("$SMF_MOTO_PID")
+aws_test_moto "$tmp/moto"
 ep=$AWS_ENDPOINT_URL
 export SMFLOW_AWS_POLL_MS=300 SMFLOW_AWS_POLL_MAX_MS=1000
 awsc() { aws --endpoint-url "$ep" "$@"; }

@@ -15,21 +15,10 @@
 #    decodes the aws-chunked bodies: decoded length, the trailer's CRC32);
 #  - the objects read back with the AWS CLI have zlib's CRC32 (per part) and
 #    SHA-256 the plan showed.
-set -euo pipefail
-src=${SMF_SOURCE_DIR:?}
-smflow=${SMFLOW:?}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-for tool in moto_server aws curl openssl; do
-  command -v "$tool" >/dev/null || { echo "plan_upload_tls: $tool not installed" >&2; exit 1; }
-done
-unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy AWS_ENDPOINT_URL_S3
+source "$(dirname "$0")/lib/aws.bash"
+aws_test_init plan_upload_tls moto_server aws curl openssl
+: "${smflow:?}"
+unset AWS_ENDPOINT_URL_S3
 
 p=$tmp/proj
 mkdir -p "$p/code" "$p/big" "$tmp/plantmp"
@@ -59,8 +48,7 @@ plan() {
 }
 
 cd "$tmp"  # moto writes its recording file into its working directory
-eval "$(SMF_MOTO_TLS=1 "$src/tests/tools/moto_up.sh" "$tmp/moto")"
-pids+=("$SMF_MOTO_PID")
+aws_test_moto "$tmp/moto" tls
 ep=$AWS_ENDPOINT_URL
 case $ep in https://*) ;; *) echo "moto is not on https: $ep" >&2; exit 1 ;; esac
 

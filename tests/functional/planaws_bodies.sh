@@ -10,21 +10,9 @@
 # field by field: the SDK-parity pipeline of tests/data/aws/sdk (nine
 # estimators, five deploys, two registers) and the five-step pipeline of
 # tests/data/aws/full.
-set -euo pipefail
-src=${SMF_SOURCE_DIR:?}
-smflow=${SMFLOW:?}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-for tool in moto_server aws curl; do
-  command -v "$tool" >/dev/null || { echo "planaws_bodies: $tool not installed" >&2; exit 1; }
-done
-unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy
+source "$(dirname "$0")/lib/aws.bash"
+aws_test_init planaws_bodies moto_server aws curl
+: "${smflow:?}"
 
 # plan DIR: plan offline (no credentials, nothing listening on the endpoint).
 plan() {
@@ -112,8 +100,7 @@ assert req["CreateEndpoint"]["body"]["EndpointName"] == "pkg-ep", req
 PY
 
 cd "$tmp"  # moto writes its recording file into its working directory
-eval "$("$src/tests/tools/moto_up.sh" "$tmp/moto")"
-pids+=("$SMF_MOTO_PID")
+aws_test_moto "$tmp/moto"
 ep=$AWS_ENDPOINT_URL
 export SMFLOW_AWS_POLL_MS=300 SMFLOW_AWS_POLL_MAX_MS=1000
 awsc() { aws --endpoint-url "$ep" "$@"; }
