@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "smflow/log.h"
+#include "smflow/spawn.h"
 #include "smflow/step.h"
 #include "steps/common.h"
 #include "steps/kinds.h"
@@ -495,24 +495,11 @@ static void run__spawn_work(uv_work_t *w)
 {
   struct run_proc *r = w->data;
   posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, r->child_out, 1);
-  posix_spawn_file_actions_adddup2(&fa, r->child_err, 2);
-  posix_spawn_file_actions_addchdir_np(&fa, r->cwd);
   posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  smf_spawn_init(&fa, &at, r->child_out, r->child_err, r->cwd);
   r->spawn_errno = r->use_path ? posix_spawnp(&r->pid, r->argv[0], &fa, &at, r->argv, r->envp)
                                : posix_spawn(&r->pid, r->argv[0], &fa, &at, r->argv, r->envp);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
+  smf_spawn_destroy(&fa, &at);
   close(r->child_out);
   close(r->child_err);
   if (r->spawn_errno == 0 && (r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0)) < 0) {

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "smflow/spawn.h"
 #include "target/local/local.h"
 
 // What the forked host needs, all prepared (allocated) before the fork.
@@ -264,20 +264,8 @@ int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, i
                          int64_t *pid_out, int *pidfd_out, struct smf_error *err)
 {
   posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-  posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
-  posix_spawn_file_actions_addchdir_np(&fa, cwd);
   posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  smf_spawn_init(&fa, &at, out_fd, out_fd, cwd);
   char **paths = local_exec_paths(argv[0], env);
   pid_t pid = -1;
   int e = ENOENT;
@@ -288,8 +276,7 @@ int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, i
     }
   }
   local_strv_free(paths);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
+  smf_spawn_destroy(&fa, &at);
   if (e != 0) {
     return SMF_ERR_SET(err, SMF_ECHILD, "cannot start %s: %s", argv[0], strerror(e));
   }
