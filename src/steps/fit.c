@@ -195,7 +195,9 @@ static struct dsl_node *fit_outputs(struct step_job *sj, const struct target_job
   step_out_str(ctx, out, "job_arn", r->job_arn);
   step_out_str(ctx, out, "model_data", r->model_data);
   step_out_str(ctx, out, "output_data", r->output_data);
-  step_out_str(ctx, out, "image_uri", r->image_uri);
+  // Every output SPEC names is present: with neither image_uri nor a resolvable
+  // framework the local target runs `command` without an image, so "".
+  step_out_str(ctx, out, "image_uri", r->image_uri ? r->image_uri : "");
   dsl_map_set(ctx->arena, out, "metrics", step_job_metrics(ctx, r));
   step_out_str(ctx, out, "status", target_job_status_name(r->status));
   dsl_map_set(ctx->arena, out, "billable_seconds", dsl_node_int(ctx->arena, r->billable_seconds));

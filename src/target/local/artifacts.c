@@ -22,6 +22,16 @@ int local_channel_fetch(const struct target *t, const char *uri, const char *dir
   return local_store_materialise(local_impl_store(t), uri, dir, LOCAL_MATERIALISE_COPY, NULL, err);
 }
 
+int local_channel_fetch_shard(const struct target *t, const char *uri, const char *dir, int host,
+                              int n_hosts, struct smf_error *err)
+{
+  if (host < 0 || n_hosts < 1 || host >= n_hosts) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "host %d of %d", host, n_hosts);
+  }
+  return local_store_materialise_shard(local_impl_store(t), uri, dir, LOCAL_MATERIALISE_COPY,
+                                       (size_t)host, (size_t)n_hosts, NULL, err);
+}
+
 int local_code_fetch(const struct target *t, const char *uri, const char *dir,
                      struct smf_error *err)
 {

@@ -138,6 +138,11 @@ int local_uri_path(const struct target *t, const char *uri, char **out, struct s
 /// Materialise a channel: every object under the prefix at its key's remainder.
 int local_channel_fetch(const struct target *t, const char *uri, const char *dir,
                         struct smf_error *err);
+/// Materialise host `host` (0-based) of n_hosts's share of a ShardedByS3Key
+/// channel: the objects in key order, host i gets objects i, i+N, i+2N, ...;
+/// dir is made even when the host gets none.
+int local_channel_fetch_shard(const struct target *t, const char *uri, const char *dir, int host,
+                              int n_hosts, struct smf_error *err);
 /// Unpack code for a job into dir: a .tar.gz object is extracted safely, a
 /// directory is copied, a single file is copied into dir.
 int local_code_fetch(const struct target *t, const char *uri, const char *dir,

@@ -655,6 +655,17 @@ int local_store_materialise(const struct local_store *st, const char *uri, const
                             enum local_materialise_mode mode, struct local_materialise_result *res,
                             struct smf_error *err)
 {
+  return local_store_materialise_shard(st, uri, dest_dir, mode, 0, 1, res, err);
+}
+
+int local_store_materialise_shard(const struct local_store *st, const char *uri,
+                                  const char *dest_dir, enum local_materialise_mode mode,
+                                  size_t shard, size_t n_shards,
+                                  struct local_materialise_result *res, struct smf_error *err)
+{
+  if (n_shards == 0 || shard >= n_shards) {
+    return SMF_ERR_SET(err, SMF_EINVAL, "shard %zu of %zu", shard, n_shards);
+  }
   struct local_materialise_result local = {0};
   res = res ? res : &local;
   memset(res, 0, sizeof(*res));
@@ -674,7 +685,8 @@ int local_store_materialise(const struct local_store *st, const char *uri, const
   if ((rc = smf_mkdir_p(dest_dir, err)) != 0) {
     goto fail;
   }
-  for (size_t i = 0; i < l.n; i++) {
+  // Objects in key order; shard i of N takes objects i, i+N, i+2N, ...
+  for (size_t i = shard; i < l.n; i += n_shards) {
     char *dst = smf_xasprintf("%s/%s", dest_dir, store__remainder(&u, l.v[i].key));
     rc = store__place(l.v[i].path, dst, mode, err);
     free(dst);

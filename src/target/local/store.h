@@ -129,6 +129,14 @@ struct local_materialise_result {
 int local_store_materialise(const struct local_store *st, const char *uri, const char *dest_dir,
                             enum local_materialise_mode mode, struct local_materialise_result *res,
                             struct smf_error *err);
+/// As local_store_materialise, placing only shard `shard` (0-based) of `n_shards`
+/// as SageMaker's ShardedByS3Key does: the objects in key order, shard i gets
+/// objects i, i+N, i+2N, ... The destination directory is made even when the
+/// shard gets no object; no object under the URI at all is still SMF_ENOENT.
+int local_store_materialise_shard(const struct local_store *st, const char *uri,
+                                  const char *dest_dir, enum local_materialise_mode mode,
+                                  size_t shard, size_t n_shards,
+                                  struct local_materialise_result *res, struct smf_error *err);
 
 // ---- on the uv thread pool ----
 // Each copies its string arguments; `st` is borrowed and must outlive the

@@ -181,7 +181,12 @@ static int training_prepare_host(struct local_job *j, struct local_job_host *h, 
   }
   for (size_t c = 0; rc == 0 && c < job->n_channels; c++) {
     char *dir = smf_xasprintf("%s/input/data/%s", h->root, job->channels[c].name);
-    rc = local_channel_fetch(j->t, job->channels[c].uri, dir, err);
+    const struct target_channel *ch = &job->channels[c];
+    if (ch->distribution && strcmp(ch->distribution, "ShardedByS3Key") == 0) {
+      rc = local_channel_fetch_shard(j->t, ch->uri, dir, index, j->n_hosts, err);
+    } else {
+      rc = local_channel_fetch(j->t, ch->uri, dir, err);
+    }
     if (rc != 0) {
       smf_error_prefix(err, "channel '%s'", job->channels[c].name);
     }
