@@ -230,6 +230,29 @@ static const char *eng__target_name(const struct eng *e)
   return e->opt.target ? e->opt.target : e->p->target ? e->p->target : "local";
 }
 
+// On the aws target, fit, evaluate and deploy need the pipeline's execution
+// role (CreateTrainingJob, CreateProcessingJob, CreateModel): without one every
+// attempt would fail the same way, so the run is refused before it starts.
+static int eng__role_check(struct eng *e, struct smf_error *err)
+{
+  const struct dsl_pipeline *p = e->p;
+  if (p->role != NULL || strcmp(eng__target_name(e), "aws") != 0) {
+    return 0;
+  }
+  for (size_t i = 0; i < e->n; i++) {
+    enum dsl_kind k = p->steps[i].kind;
+    if (e->steps[i].selected &&
+        (k == DSL_KIND_FIT || k == DSL_KIND_EVALUATE || k == DSL_KIND_DEPLOY)) {
+      return SMF_ERR_SET(
+          err, SMF_EVALIDATE,
+          "%s: step '%s' (%s) needs an execution role on the aws target: set `role:` "
+          "in the pipeline",
+          p->path, p->steps[i].id, dsl_kind_name(k));
+    }
+  }
+  return 0;
+}
+
 // The run's target. A failure is not fatal here: eng__init refuses the run
 // when a selected step needs the target; run and lua steps work without it.
 static void eng__target_new(struct eng *e)
@@ -334,7 +357,7 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
       }
     }
   }
-  return 0;
+  return eng__role_check(e, err);
 }
 
 static void eng__walk_close(uv_handle_t *h, void *arg)
