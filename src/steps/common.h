@@ -44,3 +44,16 @@ void step_fail(struct step_ctx *ctx, int code, enum smf_errclass klass, const ch
     __attribute__((format(printf, 4, 5)));
 /// Parse intent JSON text; NULL when it is not an object.
 json_t *step_intent_parse(const char *text);
+
+/// Completion of step_stage_local: status 0 with uri (borrowed for the call)
+/// naming the object, else err (class set).
+typedef void (*step_stage_cb)(void *data, int status, const char *uri, const struct smf_error *err);
+/// SPEC §5: a local file given where a remote target needs an object URI
+/// (register's and deploy's `model_data`) is uploaded first, content addressed,
+/// where the aws target stages job inputs: DEFAULT_BUCKET/smflow/inputs/SHA/NAME
+/// (SHA: 16 hex digits of the SHA-256 over NAME, a NUL and the file's SHA-256),
+/// then a marker SHA/.smflow-complete; nothing is uploaded when the marker
+/// exists. Returns 0 when there is nothing to do (the local target, a URI, NULL:
+/// cb never runs), 1 when cb runs once later, or a negative SMF_E* with *err set.
+int step_stage_local(struct step_ctx *ctx, const char *path, step_stage_cb cb, void *data,
+                     struct smf_error *err);

@@ -445,6 +445,21 @@ void step_deploy_plan(struct step_ctx *ctx, struct target_endpoint_spec *sp)
   dep_describe_spec(ctx, sp);
 }
 
+// A local model_data is in the object store: go on with its URI.
+static void dep_on_staged(void *data, int status, const char *uri, const struct smf_error *err)
+{
+  struct deploy *d = data;
+  if (status != 0) {
+    dep_fail_err(d, err);
+    return;
+  }
+  d->spec.model_data = smf_arena_strdup(d->ctx->arena, uri);
+  struct smf_error e = SMF_ERROR_INIT;
+  if (target_endpoint_describe(d->t, d->spec.endpoint, dep_on_described, d, &e) != 0) {
+    dep_fail_err(d, &e);
+  }
+}
+
 static char *dep_intent(struct step_ctx *ctx)
 {
   json_t *j = json_pack("{s:i, s:s}", "attempt", ctx->attempt, "endpoint",
@@ -477,7 +492,13 @@ static int dep_start(struct step_ctx *ctx, struct smf_error *err)
       rc = t->vt->registry->list(t, group, dep_on_package, d, err);
     }
   } else {
-    rc = target_endpoint_describe(t, d->spec.endpoint, dep_on_described, d, err);
+    rc = step_stage_local(ctx, d->spec.model_data, dep_on_staged, d, err);
+    if (rc == 0) {
+      rc = target_endpoint_describe(t, d->spec.endpoint, dep_on_described, d, err);
+    }
+  }
+  if (rc == 1) {
+    return 0;
   }
   if (rc != 0) {
     ctx->kind_data = NULL;

@@ -262,6 +262,21 @@ static void reg_on_close(uv_handle_t *h)
   free(h->data);
 }
 
+// A local model_data is in the object store: go on with its URI.
+static void reg_on_staged(void *data, int status, const char *uri, const struct smf_error *err)
+{
+  struct reg *r = data;
+  if (status != 0) {
+    reg_fail_err(r, err);
+    return;
+  }
+  r->pkg.model_data = smf_arena_strdup(r->ctx->arena, uri);
+  struct smf_error e = SMF_ERROR_INIT;
+  if (r->t->vt->registry->create_group(r->t, r->group, NULL, reg_on_group, r, &e) != 0) {
+    reg_fail_err(r, &e);
+  }
+}
+
 static char *reg_intent(struct step_ctx *ctx)
 {
   json_t *j = json_pack("{s:i, s:s}", "attempt", ctx->attempt, "group",
@@ -300,8 +315,13 @@ static int reg_start(struct step_ctx *ctx, struct smf_error *err)
   uv_timer_init(ctx->loop, &r->timer);
   r->timer.data = r;
   ctx->kind_data = r;
-  int rc = t->vt->registry->create_group(t, r->group, NULL, reg_on_group, r, err);
-  if (rc != 0) {
+  int rc = step_stage_local(ctx, r->pkg.model_data, reg_on_staged, r, err);
+  if (rc == 0) {
+    rc = t->vt->registry->create_group(t, r->group, NULL, reg_on_group, r, err);
+  }
+  if (rc == 1) {
+    rc = 0;
+  } else if (rc != 0) {
     ctx->kind_data = NULL;
     uv_close((uv_handle_t *)&r->timer, reg_on_close);
   }
