@@ -80,7 +80,10 @@ while read -r kind uri; do
   awsc s3 cp "$uri" "$tmp/code.tar.gz" --quiet
   want=inference.py
   [ "$kind" = code ] || want=code/inference.py
-  tar -tzf "$tmp/code.tar.gz" | grep -qx "$want" || {
+  # (listed to a file: grep -q may stop reading before tar has written it all,
+  # and the SIGPIPE would fail the pipeline under pipefail)
+  tar -tzf "$tmp/code.tar.gz" >"$tmp/code.list"
+  grep -qx "$want" "$tmp/code.list" || {
     echo "$uri lacks $want" >&2; tar -tzf "$tmp/code.tar.gz" >&2; exit 1; }
 done <"$tmp/sdk.code"
 
@@ -237,7 +240,7 @@ assert e["awsfull-pkg"]["model_data"] == o["train"]["model_data"], e
 assert e["awsfull"]["model_data"] == o["train"]["model_data"], e
 ' "$tmp/full.status.json"
 awsc s3 cp "s3://sagemaker-eu-west-1-123456789012/$model/sourcedir.tar.gz" "$tmp/sourcedir-up.tar.gz" --quiet
-tar -tzf "$tmp/sourcedir-up.tar.gz" | grep -qx 'inference.py' || {
+grep -qx 'inference.py' <(tar -tzf "$tmp/sourcedir-up.tar.gz") || {
   echo "the uploaded code lacks inference.py at its root" >&2; tar -tzf "$tmp/sourcedir-up.tar.gz"; exit 1; }
 # The training log lines came from CloudWatch, with their host.
 grep -q 'algo-1 | epoch 2 loss=0.25' "$tmp"/full/.smflow/logs/*/train.1.log || {
