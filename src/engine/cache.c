@@ -26,7 +26,7 @@ struct eng_cache_job {
   char *run_id, *step_id, *outputs_json;  ///< after a success: what to store
   int attempt;
   struct eng_cache_input in;  ///< strings below are owned here
-  char *spec_json, *hooks_path;
+  char *spec_json, *hooks_path, *known_json;
   char key[65];
   int rc;
   char *unknown;
@@ -45,6 +45,27 @@ const char *eng_target(const struct eng *e)
   return e->opt.target ? e->opt.target : e->p->target ? e->p->target : "local";
 }
 
+char *eng_cache_known(const struct eng *e)
+{
+  json_t *known = json_object();
+  for (size_t i = 0; i < e->n; i++) {
+    const struct eng_step *s = &e->steps[i];
+    if (s->def->kind != DSL_KIND_UPLOAD || s->outputs_json == NULL) {
+      continue;
+    }
+    json_t *o = json_loads(s->outputs_json, 0, NULL);
+    const char *uri = json_string_value(json_object_get(o, "uri"));
+    const char *sha = json_string_value(json_object_get(o, "sha256"));
+    if (uri && sha) {
+      json_object_set_new(known, uri, json_string(sha));
+    }
+    json_decref(o);
+  }
+  char *text = json_object_size(known) ? json_dumps(known, JSON_COMPACT) : NULL;
+  json_decref(known);
+  return text;
+}
+
 static void eng__cache_work(uv_work_t *req)
 {
   struct eng_cache_job *j = req->data;
@@ -58,6 +79,7 @@ static void eng__cache_job_free(struct eng_cache_job *j)
   free(j->outputs_json);
   free(j->spec_json);
   free(j->hooks_path);
+  free(j->known_json);
   free(j->unknown);
   free(j);
 }
@@ -153,12 +175,14 @@ bool eng_cache_begin(struct eng_step *s)
   j->req.data = j;
   j->spec_json = dsl_node_to_json(spec);
   j->hooks_path = eng_hooks_path(e->p);
+  j->known_json = eng_cache_known(e);
   j->in = (struct eng_cache_input){.kind = dsl_kind_name(s->def->kind),
                                    .spec_json = j->spec_json,
                                    .pipeline_dir = e->p->dir,
                                    .state_dir = state_dir(e->st),
                                    .target = eng_target(e),
-                                   .hooks_path = j->hooks_path};
+                                   .hooks_path = j->hooks_path,
+                                   .known_json = j->known_json};
   if (uv_queue_work(&e->loop, &j->req, eng__cache_work, eng__cache_done) != 0) {
     eng__cache_job_free(j);
     s->cache_checked = true;
@@ -204,12 +228,14 @@ void eng_cache_store(struct eng_step *s)
   j->attempt = s->ctx.attempt;
   j->outputs_json = smf_xstrdup(s->outputs_json ? s->outputs_json : "{}");
   j->hooks_path = eng_hooks_path(e->p);
+  j->known_json = eng_cache_known(e);
   j->in = (struct eng_cache_input){.kind = dsl_kind_name(s->def->kind),
                                    .spec_json = j->spec_json,
                                    .pipeline_dir = e->p->dir,
                                    .state_dir = state_dir(e->st),
                                    .target = eng_target(e),
-                                   .hooks_path = j->hooks_path};
+                                   .hooks_path = j->hooks_path,
+                                   .known_json = j->known_json};
   // The loop runs until this completes, even once the run has finished.
   if (uv_queue_work(&e->loop, &j->req, eng__cache_work, eng__cache_after_done) != 0) {
     eng__cache_job_free(j);

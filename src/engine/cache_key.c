@@ -13,8 +13,9 @@
 // that name an existing file or directory relative to the pipeline file. A
 // file's digest is the SHA-256 of its bytes; a directory's is the SHA-256 of
 // its sorted "PATH\tSHA256\n" lines (.git, __pycache__ and the state dir left
-// out). An s3:// URI on the aws target has no digest here: the key is unknown
-// and the step is never served from the cache.
+// out). An s3:// URI on the aws target has a digest only when it is the `uri`
+// output of an upload step of the run (its `sha256`, in known_json); any other
+// makes the key unknown and the step is never served from the cache.
 //
 // Pure and thread-safe: it runs on the uv thread pool (files can be large).
 #include <dirent.h>
@@ -32,6 +33,7 @@ struct ck_inputs {
   char **lines;  ///< "REF SHA256"
   size_t n, cap;
   const struct eng_cache_input *in;
+  json_t *known;  ///< parsed in->known_json, or NULL
   char *unknown;  ///< why the key cannot be known, or NULL
 };
 
@@ -160,7 +162,12 @@ static void ck__string(struct ck_inputs *c, const char *s)
   char hex[SMF_HASH_HEX_SIZE];
   if (smf_str_startswith(s, "s3://")) {
     if (c->in->target && strcmp(c->in->target, "aws") == 0) {
-      c->unknown = smf_xasprintf("no digest for %s on the aws target", s);
+      const char *known = json_string_value(json_object_get(c->known, s));
+      if (known) {
+        ck__add(c, s, known);
+      } else {
+        c->unknown = smf_xasprintf("no digest for %s on the aws target", s);
+      }
       return;
     }
     char *path = smf_xasprintf("%s/store/%s", c->in->state_dir, s + 5);
@@ -216,9 +223,11 @@ int eng_cache_key(const struct eng_cache_input *in, char key[65], char **unknown
 {
   *unknown = NULL;
   struct ck_inputs c = {.in = in};
+  c.known = in->known_json ? json_loads(in->known_json, 0, NULL) : NULL;
   json_t *spec = json_loads(in->spec_json, JSON_DECODE_ANY, NULL);
   ck__walk_json(&c, spec);
   json_decref(spec);
+  json_decref(c.known);
   struct smf_buf b = SMF_BUF_INIT;
   smf_buf_printf(&b, "smflow-step-cache %d\nkind %s\nspec %s\n", ENG_CACHE_VERSION, in->kind,
                  in->spec_json);

@@ -178,6 +178,11 @@ struct eng_cache_input {
   const char *state_dir;     ///< absolute; s3:// of the local target lives in its store/
   const char *target;        ///< "local" | "aws"
   const char *hooks_path;    ///< the hooks file, or NULL
+  /// JSON object {URI: SHA256} of objects whose digest is known without
+  /// reading them: the `uri` and `sha256` outputs of the run's upload steps
+  /// (content-addressed, so never rewritten). NULL: none. On the aws target an
+  /// s3:// URI of the spec that is not listed here has no digest.
+  const char *known_json;
 };
 /// Compute the key (64 hex digits + NUL) from in. Blocking (hashes files): call it
 /// on the thread pool, or from a command that owns no loop. SMF_EUNSUPPORTED with
@@ -191,5 +196,8 @@ const char *eng_target(const struct eng *e);
 /// interpolate, and look the key up on the thread pool. true: the step is taken
 /// care of (a lookup is under way, or it ended); false: prepare it as usual.
 bool eng_cache_begin(struct eng_step *s);
+/// The known_json of eng_cache_input for the steps of e that succeeded (caller
+/// frees), or NULL when there are none.
+char *eng_cache_known(const struct eng *e);
 /// After a success: remember the result under the step's key (if any).
 void eng_cache_store(struct eng_step *s);

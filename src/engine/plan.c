@@ -358,19 +358,43 @@ static int plan__when(struct plan *pl, const struct dsl_step *d, struct plan_ste
   return ok ? 1 : 0;
 }
 
+// The digests of planned or cached uploads (eng_cache_input.known_json).
+static char *plan__known(const struct plan *pl)
+{
+  json_t *known = json_object();
+  for (size_t i = 0; i < pl->e.p->n_steps; i++) {
+    const struct plan_step *ps = &pl->steps[i];
+    if (pl->e.p->steps[i].kind != DSL_KIND_UPLOAD || !ps->outputs_known) {
+      continue;
+    }
+    const char *uri = json_string_value(json_object_get(ps->outputs, "uri"));
+    const char *sha = json_string_value(json_object_get(ps->outputs, "sha256"));
+    if (uri && sha) {
+      json_object_set_new(known, uri, json_string(sha));
+    }
+  }
+  char *text = json_object_size(known) ? json_dumps(known, JSON_COMPACT) : NULL;
+  json_decref(known);
+  return text;
+}
+
 // cache: look the key up; a hit makes the outputs known to later steps.
 static void plan__cache(struct plan *pl, const struct dsl_step *d, struct plan_step *ps,
                         const char *spec_json)
 {
+  char *known = plan__known(pl);
   struct eng_cache_input in = {.kind = dsl_kind_name(d->kind),
                                .spec_json = spec_json,
                                .pipeline_dir = pl->e.p->dir,
                                .state_dir = pl->st ? state_dir(pl->st) : "",
                                .target = pl->target,
-                               .hooks_path = pl->hooks_path};
+                               .hooks_path = pl->hooks_path,
+                               .known_json = known};
   char key[65];
   char *unknown = NULL;
-  if (pl->st == NULL || eng_cache_key(&in, key, &unknown) != 0) {
+  int krc = pl->st == NULL ? SMF_ENOENT : eng_cache_key(&in, key, &unknown);
+  free(known);
+  if (krc != 0) {
     plan__set(ps, "run",
               unknown ? smf_xasprintf("not cacheable: %s", unknown)
                       : smf_xstrdup("no earlier runs in the state directory"));
