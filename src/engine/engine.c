@@ -232,7 +232,8 @@ static const char *eng__target_name(const struct eng *e)
 
 // On the aws target, fit, evaluate and deploy need the pipeline's execution
 // role (CreateTrainingJob, CreateProcessingJob, CreateModel): without one every
-// attempt would fail the same way, so the run is refused before it starts.
+// attempt would fail the same way, so the run is refused before it starts
+// (before the target is made: nothing is asked of AWS).
 static int eng__role_check(struct eng *e, struct smf_error *err)
 {
   const struct dsl_pipeline *p = e->p;
@@ -241,8 +242,8 @@ static int eng__role_check(struct eng *e, struct smf_error *err)
   }
   for (size_t i = 0; i < e->n; i++) {
     enum dsl_kind k = p->steps[i].kind;
-    if (e->steps[i].selected &&
-        (k == DSL_KIND_FIT || k == DSL_KIND_EVALUATE || k == DSL_KIND_DEPLOY)) {
+    bool selected = dag_run_state(e->run, i) != DAG_EXCLUDED;
+    if (selected && (k == DSL_KIND_FIT || k == DSL_KIND_EVALUATE || k == DSL_KIND_DEPLOY)) {
       return SMF_ERR_SET(
           err, SMF_EVALIDATE,
           "%s: step '%s' (%s) needs an execution role on the aws target: set `role:` "
@@ -319,6 +320,9 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
   }
   e->run = dag_run_new(e->dag);
   eng__select(e);
+  if (eng__role_check(e, err) != 0) {
+    return err->code;
+  }
   uv_loop_init(&e->loop);
   eng__target_new(e);
   e->steps = smf_xcalloc(e->n ? e->n : 1, sizeof(*e->steps));
@@ -357,7 +361,7 @@ static int eng__init(struct eng *e, struct state *st, const struct dsl_pipeline 
       }
     }
   }
-  return eng__role_check(e, err);
+  return 0;
 }
 
 static void eng__walk_close(uv_handle_t *h, void *arg)
