@@ -291,6 +291,8 @@ static void dep_on_deployed(void *data, int status, const struct target_endpoint
     char remote[64];
     snprintf(remote, sizeof(remote), "pid %lld", (long long)ep->pid);
     step_ctx_set_remote_name(ctx, remote);
+  } else if (ep->endpoint) {  // a remote endpoint: its name
+    step_ctx_set_remote_name(ctx, ep->endpoint);
   }
   if (dsl_map_get(ctx->spec, "smoke_test") == NULL) {
     dep_succeed(d);

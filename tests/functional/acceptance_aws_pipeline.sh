@@ -7,7 +7,8 @@
 # tests/tools/moto_put_reports.py writes the report, the model and the logs.
 #   - what was sent: the SDK's spot, checkpoint, metric, tag and environment
 #     fields; the processing job's environment; the package's metadata;
-#   - `smflow status --json`: every output SPEC §4 names, with its type;
+#   - `smflow status --json`: every output SPEC §4 names, with its type, and
+#     each step's remote object (job, package version, endpoint);
 #   - the copy_to object exists; `smflow logs` prints the job's CloudWatch
 #     lines; `smflow endpoints` lists the endpoint and `smflow invoke` reaches it;
 #   - `smflow plan --target aws --json`;
@@ -115,6 +116,10 @@ r = o["register"]
 assert (r["group"], r["version"], r["approval"]) == ("qa4-models", 1, "Approved"), r
 assert r["uri"].startswith("s3://qa4-bucket/registry/"), r
 assert o["deploy"]["endpoint_arn"].endswith(":endpoint/qa4-ep"), o["deploy"]
+# The remote object of each step, by name.
+rn = {s["id"]: s["remote_name"] for s in d["steps"]}
+assert rn["train"] == t["job_name"] and rn["evaluate"] == o["evaluate"]["job_name"], rn
+assert rn["register"] == "qa4-models/1" and rn["deploy"] == "qa4-ep", rn
 print(o["register"]["uri"], d["run"]["id"])
 PY
 read -r copy run_id < <(python3 - status.json <<'PY'
