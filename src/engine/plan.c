@@ -487,10 +487,19 @@ static void plan__step(struct plan *pl, size_t i)
   char *spec_text = dsl_node_to_json(spec);
   json_t *spec_json = json_loads(spec_text, JSON_DECODE_ANY, NULL);
   plan__requests(pl, d, ps, spec, spec_json, !dependent && error == NULL);
-  if (d->kind == DSL_KIND_UPLOAD && !dependent && error == NULL && ps->outputs == NULL) {
-    // the code could not be packed: neither can the run
-    const char *why = json_string_value(json_object_get(json_array_get(ps->requests, 0), "error"));
-    error = why ? smf_xstrdup(why) : NULL;
+  if (!dependent && error == NULL) {
+    // a request that could not be built (code that cannot be packed, a body
+    // without its role...): neither can the run's
+    size_t k;
+    json_t *r;
+    json_array_foreach(ps->requests, k, r)
+    {
+      const char *why = json_string_value(json_object_get(r, "error"));
+      if (why) {
+        error = smf_xstrdup(why);
+        break;
+      }
+    }
   }
   int when = skipped_need ? 0 : plan__when(pl, d, ps);
   if (skipped_need) {

@@ -111,6 +111,14 @@ expect_eq "aws plan exit" "$rc" 0
 mapfile -t lines < <(check)
 expect_eq "aws upload requests" "${lines[4]:-}" "s3:HeadObject s3:PutObject"
 
+# A request that cannot be built (a fit without a role) makes the step
+# "unknown", and the table says why.
+printf 'smflow: 1\nname: norole\nsteps:\n  train:\n    fit: {image_uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mine:1", instance_type: ml.m5.large}\n' >norole.yaml
+AWS_REGION=eu-west-1 "$SMFLOW" plan norole.yaml --target aws >out 2>err
+expect_eq "no-role plan exit" "$?" 0
+expect_contains "no-role reason" "$(cat out)" "unknown  sagemaker:CreateTrainingJob"
+expect_contains "no-role reason" "$(cat out)" "the run would fail: the aws target needs an execution role"
+
 # Usage errors: exit 2, nothing written.
 sm plan proj/p.yaml --target mars
 expect_eq "bad target" "$rc" 2
