@@ -159,8 +159,9 @@ static int cancel__remote(const char *dir, const char *tname, bool processing, c
 }
 
 // Stop what the open attempts of one step started, and record them cancelled.
+// n_stopped[0] counts local processes, n_stopped[1] remote jobs.
 static int cancel__step(struct state *st, const char *run_id, const char *step_id, const char *kind,
-                        int *n_stopped, struct smf_error *err)
+                        int n_stopped[2], struct smf_error *err)
 {
   struct state_attempt *a = NULL;
   size_t n = 0;
@@ -187,7 +188,12 @@ static int cancel__step(struct state *st, const char *run_id, const char *step_i
     } else if (tname && strcmp(tname, "local") != 0 && job) {
       json_array_append_new(done, json_pack("{s:s}", "job", job));
     }
-    *n_stopped += (int)json_array_size(done);
+    size_t k;
+    json_t *d;
+    json_array_foreach(done, k, d)
+    {
+      n_stopped[json_object_get(d, "job") ? 1 : 0]++;
+    }
     char *text = json_dumps(res, JSON_COMPACT);
     rc = state_attempt_result(st, run_id, step_id, a[i].attempt, "cancelled", text, err);
     free(text);
@@ -205,7 +211,7 @@ static bool cancel__final(const char *state)
          strcmp(state, "skipped") == 0 || strcmp(state, "cancelled") == 0;
 }
 
-static int cancel__record(struct state *st, const char *run_id, int *n_stopped,
+static int cancel__record(struct state *st, const char *run_id, int n_stopped[2],
                           struct smf_error *err)
 {
   struct state_step *steps = NULL;
@@ -302,13 +308,19 @@ int cli_cmd_cancel(struct cli_ctx *ctx, int argc, char **argv)
   }
   struct smf_error err = SMF_ERROR_INIT;
   struct state *st = NULL;
-  int n_stopped = 0;
+  int n_stopped[2] = {0, 0};
   if (state_open(dir, STATE_OPEN_WRITE, &st, &err) != 0 ||
-      cancel__record(st, id, &n_stopped, &err) != 0) {
+      cancel__record(st, id, n_stopped, &err) != 0) {
     fprintf(stderr, "error: %s\n", err.message);
     rc = CLI_EXIT_ENV;
   } else if (!ctx->quiet) {
-    printf("run %s cancelled (%d process%s stopped)\n", id, n_stopped, n_stopped == 1 ? "" : "es");
+    if (n_stopped[1] > 0) {
+      printf("run %s cancelled (%d process%s and %d remote job%s stopped)\n", id, n_stopped[0],
+             n_stopped[0] == 1 ? "" : "es", n_stopped[1], n_stopped[1] == 1 ? "" : "s");
+    } else {
+      printf("run %s cancelled (%d process%s stopped)\n", id, n_stopped[0],
+             n_stopped[0] == 1 ? "" : "es");
+    }
   }
   state_close(st);
   free(dir);

@@ -156,6 +156,8 @@ assert len(stops) == 1 and stops[0]["body"] == {"TrainingJobName": sys.argv[2]},
 assert stops[0]["auth"], "StopTrainingJob was not signed"
 print("cancel: StopTrainingJob", sys.argv[2])
 PY
+grep -q "cancelled (0 processes and 1 remote job stopped)" "$tmp/cancel.out" || {
+  cat "$tmp/cancel.out" >&2; echo "cancel does not count the stopped job" >&2; exit 1; }
 [ "$(sqlite3 "$tmp/c/.smflow/state.db" 'select status from runs')" = cancelled ] || {
   echo "the run is not cancelled" >&2; exit 1; }
 [ "$(sqlite3 "$tmp/c/.smflow/state.db" "select result from attempts where step_id='fit'")" = cancelled ] || {
