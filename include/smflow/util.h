@@ -72,6 +72,10 @@ int smf_file_read(const char *path, char **out, size_t *len, struct smf_error *e
 int smf_file_write_atomic(const char *path, const void *data, size_t len, struct smf_error *err);
 /// mkdir -p (mode 0755).
 int smf_mkdir_p(const char *path, struct smf_error *err);
+/// smflow's data directory (share/smflow): `given` when set, else
+/// $SMFLOW_SHARE_DIR, else the installed one when it holds `probe` (a path
+/// relative to it), else the source tree's. Static or environment storage.
+const char *smf_share_dir(const char *given, const char *probe);
 
 // ---- time ----
 /// Milliseconds since the Unix epoch (wall clock).

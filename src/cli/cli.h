@@ -14,6 +14,7 @@ struct dsl_diags;
 struct dsl_pipeline;
 struct dsl_param_override;
 struct cli_command;
+struct state;
 
 /// Global options, parsed before and after the command name.
 struct cli_ctx {
@@ -99,6 +100,10 @@ int cli_pipeline_load(const struct cli_ctx *ctx, const char *path,
 /// The state directory of SPEC §2: --state-dir / SMFLOW_STATE_DIR, else `.smflow`
 /// beside `pipeline_path`, else `./.smflow` when pipeline_path is NULL. Caller frees.
 char *cli_state_dir(const struct cli_ctx *ctx, const char *pipeline_path);
+/// Open the state directory's database read-only for a command about earlier
+/// runs. Returns CLI_EXIT_OK with *st set, else prints why and returns
+/// CLI_EXIT_USAGE (no database there) or CLI_EXIT_ENV.
+int cli_state_open_read(const struct cli_ctx *ctx, struct state **st);
 
 // ---- the commands (src/cli/cmd_NAME.c) ----
 // Implemented:
@@ -122,7 +127,6 @@ int cli_cmd_invoke(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_endpoints(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_models(struct cli_ctx *ctx, int argc, char **argv);
 
-struct state;
 struct smf_error;
 /// Open STATE_DIR/state.db for the registry and endpoint commands, never with
 /// the writer lock (a run may hold it, or start meanwhile): STATE_OPEN_SHARED

@@ -278,17 +278,12 @@ int cli_cmd_logs(struct cli_ctx *ctx, int argc, char **argv)
   if (n_pos != 2) {
     return cli_usage_error(ctx, "expected RUN_ID and STEP");
   }
-  char *dir = cli_state_dir(ctx, NULL);
-  struct smf_error err = SMF_ERROR_INIT;
   struct state *st = NULL;
-  int rc = state_open(dir, STATE_OPEN_READ, &st, &err);
-  if (rc != 0) {
-    fprintf(stderr, "error: %s\n", err.message);
-    free(dir);
-    return rc == SMF_ENOENT ? CLI_EXIT_USAGE : CLI_EXIT_ENV;
+  int rc = cli_state_open_read(ctx, &st);
+  if (rc != CLI_EXIT_OK) {
+    return rc;
   }
   rc = logs__run(st, state_dir(st), &rq);
   state_close(st);
-  free(dir);
   return rc;
 }

@@ -193,17 +193,12 @@ int cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv)
     }
     id = argv[i];
   }
-  char *dir = cli_state_dir(ctx, NULL);
-  struct smf_error err = SMF_ERROR_INIT;
   struct state *st = NULL;
-  int rc = state_open(dir, STATE_OPEN_READ, &st, &err);
-  if (rc != 0) {
-    fprintf(stderr, "error: %s\n", err.message);
-    free(dir);
-    return rc == SMF_ENOENT ? CLI_EXIT_USAGE : CLI_EXIT_ENV;
+  int rc = cli_state_open_read(ctx, &st);
+  if (rc != CLI_EXIT_OK) {
+    return rc;
   }
   rc = status__show(ctx, st, id);
   state_close(st);
-  free(dir);
   return rc;
 }

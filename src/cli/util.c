@@ -1,12 +1,14 @@
 // util.c: helpers shared by the commands: colour, --param values, the state directory.
 #include "smflow/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "smflow/dsl.h"
 #include "smflow/error.h"
+#include "smflow/state.h"
 
 const char *cli_sgr(const struct cli_ctx *ctx, const char *code)
 {
@@ -65,4 +67,17 @@ char *cli_state_dir(const struct cli_ctx *ctx, const char *pipeline_path)
     return smf_xstrdup("/.smflow");
   }
   return smf_xasprintf("%.*s/.smflow", (int)(slash - pipeline_path), pipeline_path);
+}
+
+int cli_state_open_read(const struct cli_ctx *ctx, struct state **st)
+{
+  char *dir = cli_state_dir(ctx, NULL);
+  struct smf_error err = SMF_ERROR_INIT;
+  int rc = state_open(dir, STATE_OPEN_READ, st, &err);
+  free(dir);
+  if (rc != 0) {
+    fprintf(stderr, "error: %s\n", err.message);
+    return rc == SMF_ENOENT ? CLI_EXIT_USAGE : CLI_EXIT_ENV;
+  }
+  return CLI_EXIT_OK;
 }

@@ -153,6 +153,26 @@ static void eng__cache_done(uv_work_t *req, int status)
   eng_step_enqueue(s);
 }
 
+// A key computation for step s over its interpolated spec (spec_json: taken).
+static struct eng_cache_job *eng__cache_job_new(struct eng_step *s, char *spec_json)
+{
+  struct eng *e = s->eng;
+  struct eng_cache_job *j = smf_xcalloc(1, sizeof(*j));
+  j->e = e;
+  j->req.data = j;
+  j->spec_json = spec_json;
+  j->hooks_path = eng_hooks_path(e->p);
+  j->known_json = eng_cache_known(e);
+  j->in = (struct eng_cache_input){.kind = dsl_kind_name(s->def->kind),
+                                   .spec_json = j->spec_json,
+                                   .pipeline_dir = e->p->dir,
+                                   .state_dir = state_dir(e->st),
+                                   .target = eng_target(e),
+                                   .hooks_path = j->hooks_path,
+                                   .known_json = j->known_json};
+  return j;
+}
+
 bool eng_cache_begin(struct eng_step *s)
 {
   struct eng *e = s->eng;
@@ -169,20 +189,8 @@ bool eng_cache_begin(struct eng_step *s)
     s->cache_checked = true;  // eng__prepare reports the same error and fails the step
     return false;
   }
-  struct eng_cache_job *j = smf_xcalloc(1, sizeof(*j));
+  struct eng_cache_job *j = eng__cache_job_new(s, dsl_node_to_json(spec));
   j->s = s;
-  j->e = e;
-  j->req.data = j;
-  j->spec_json = dsl_node_to_json(spec);
-  j->hooks_path = eng_hooks_path(e->p);
-  j->known_json = eng_cache_known(e);
-  j->in = (struct eng_cache_input){.kind = dsl_kind_name(s->def->kind),
-                                   .spec_json = j->spec_json,
-                                   .pipeline_dir = e->p->dir,
-                                   .state_dir = state_dir(e->st),
-                                   .target = eng_target(e),
-                                   .hooks_path = j->hooks_path,
-                                   .known_json = j->known_json};
   if (uv_queue_work(&e->loop, &j->req, eng__cache_work, eng__cache_done) != 0) {
     eng__cache_job_free(j);
     s->cache_checked = true;
@@ -218,24 +226,12 @@ void eng_cache_store(struct eng_step *s)
     eng_fatal(e, &err);
     return;
   }
-  struct eng_cache_job *j = smf_xcalloc(1, sizeof(*j));
-  j->e = e;
-  j->req.data = j;
-  j->spec_json = s->cache_spec;
+  struct eng_cache_job *j = eng__cache_job_new(s, s->cache_spec);
   s->cache_spec = NULL;
   j->run_id = smf_xstrdup(e->run_id);
   j->step_id = smf_xstrdup(s->def->id);
   j->attempt = s->ctx.attempt;
   j->outputs_json = smf_xstrdup(s->outputs_json ? s->outputs_json : "{}");
-  j->hooks_path = eng_hooks_path(e->p);
-  j->known_json = eng_cache_known(e);
-  j->in = (struct eng_cache_input){.kind = dsl_kind_name(s->def->kind),
-                                   .spec_json = j->spec_json,
-                                   .pipeline_dir = e->p->dir,
-                                   .state_dir = state_dir(e->st),
-                                   .target = eng_target(e),
-                                   .hooks_path = j->hooks_path,
-                                   .known_json = j->known_json};
   // The loop runs until this completes, even once the run has finished.
   if (uv_queue_work(&e->loop, &j->req, eng__cache_work, eng__cache_after_done) != 0) {
     eng__cache_job_free(j);

@@ -138,3 +138,28 @@ int smf_mkdir_p(const char *path, struct smf_error *err)
   free(copy);
   return 0;
 }
+
+const char *smf_share_dir(const char *given, const char *probe)
+{
+  if (given && *given) {
+    return given;
+  }
+  const char *env = getenv("SMFLOW_SHARE_DIR");
+  if (env && *env) {
+    return env;
+  }
+#ifdef SMF_SHARE_DIR
+  char path[4096];
+  int n = snprintf(path, sizeof(path), "%s/%s", SMF_SHARE_DIR, probe);
+  if (n > 0 && (size_t)n < sizeof(path) && access(path, R_OK) == 0) {
+    return SMF_SHARE_DIR;
+  }
+#else
+  (void)probe;
+#endif
+#ifdef SMF_SOURCE_SHARE_DIR
+  return SMF_SOURCE_SHARE_DIR;
+#else
+  return "share/smflow";
+#endif
+}

@@ -14,23 +14,7 @@
 
 const char *awst_share_dir(const char *share_dir)
 {
-  if (share_dir && *share_dir) {
-    return share_dir;
-  }
-  const char *env = getenv("SMFLOW_SHARE_DIR");
-  if (env && *env) {
-    return env;
-  }
-#ifdef SMF_SHARE_DIR
-  if (access(SMF_SHARE_DIR "/image_uris/pytorch.json", R_OK) == 0) {
-    return SMF_SHARE_DIR;
-  }
-#endif
-#ifdef SMF_SOURCE_SHARE_DIR
-  return SMF_SOURCE_SHARE_DIR;
-#else
-  return "share/smflow";
-#endif
+  return smf_share_dir(share_dir, "image_uris/pytorch.json");
 }
 
 const char *awst_dns_suffix(const char *region)

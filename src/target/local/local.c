@@ -23,23 +23,7 @@ const struct local_store *local_impl_store(const struct target *t)
 
 const char *local_share_dir(const struct target *t)
 {
-  if (t->share_dir) {
-    return t->share_dir;
-  }
-  const char *env = getenv("SMFLOW_SHARE_DIR");
-  if (env && *env) {
-    return env;
-  }
-#ifdef SMF_SHARE_DIR
-  if (access(SMF_SHARE_DIR "/model_server.py", R_OK) == 0) {
-    return SMF_SHARE_DIR;
-  }
-#endif
-#ifdef SMF_SOURCE_SHARE_DIR
-  return SMF_SOURCE_SHARE_DIR;
-#else
-  return "share/smflow";
-#endif
+  return smf_share_dir(t->share_dir, "model_server.py");
 }
 
 // ---------------------------------------------------------------------------
