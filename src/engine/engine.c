@@ -147,7 +147,7 @@ static void eng__signal_cb(uv_signal_t *h, int signum)
   eng_stop(e, true);
   struct smf_error err = SMF_ERROR_INIT;
   if (!e->fatal) {
-    state_flush(e->st, &err);
+    state_sync(e->st, &err);
   }
   fprintf(stderr,
           "run %s interrupted; resume with: smflow resume %s (or stop it: smflow cancel %s)\n",
@@ -270,6 +270,12 @@ static void eng__target_new(struct eng *e)
   if (target_new(name, &cfg, &e->target, &err) != 0) {
     e->target = NULL;
     snprintf(e->target_error, sizeof(e->target_error), "%s", err.message);
+  }
+  // Side effects that die with this machine (local processes) need no sync of
+  // their intents: a power loss ends them too, and a killed smflow loses no
+  // commit (they are in the WAL). The run syncs once at its end.
+  if (e->target != NULL && !e->target->vt->outlives_host) {
+    state_set_sync(e->st, STATE_SYNC_CLOSE);
   }
   free(abs);
 }
@@ -468,6 +474,13 @@ static int eng__loop(struct eng *e, struct smf_error *err)
   if (!e->fatal && (state_run_set_status(e->st, e->run_id, status, outcome, &serr) != 0 ||
                     state_flush(e->st, &serr) != 0)) {
     *err = serr;
+    outcome = ENG_ENV_ERROR;
+  } else if (!e->fatal && state_sync(e->st, &serr) != 0) {
+    // Recorded (a later smflow reads it), but not durable against a power loss.
+    SMF_ERR_SET(err, serr.code,
+                "run %s %s, but %s: its end is recorded, and lost only if the machine "
+                "loses power before the disk is written",
+                e->run_id, status, serr.message);
     outcome = ENG_ENV_ERROR;
   }
   return outcome;

@@ -33,7 +33,14 @@ struct state {
   int lock_fd;    ///< -1 in read mode
   bool in_batch;  ///< a transaction is open
   bool readonly;
-  uint64_t commits;
+  /// Writer connections run with synchronous=NORMAL and sync explicitly
+  /// (state_sync): after every commit in STATE_SYNC_COMMIT, at close in
+  /// STATE_SYNC_CLOSE.
+  bool explicit_sync;
+  enum state_sync sync_mode;
+  bool header_unsynced;  ///< a new database whose header page is not on disk yet
+  bool unsynced;         ///< commits written to the WAL but not synced
+  uint64_t commits, syncs;
   sqlite3_stmt *stmts[ST__COUNT];
 };
 
