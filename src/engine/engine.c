@@ -9,6 +9,7 @@
 #include "engine/eng_int.h"
 #include "smflow/dag.h"
 #include "smflow/log.h"
+#include "smflow/module.h"
 #include "target/target.h"
 
 // ---- options, persisted with the run so that resume selects the same steps ----
@@ -441,10 +442,26 @@ static int eng__mark_unselected(struct eng *e, struct eng_step *s, struct smf_er
   return 0;
 }
 
+// The http module (libcurl) is loaded on first use, on the thread that uses
+// it: for a deploy's smoke test or a lua step's request, the loop thread. A run
+// with such steps loads it on the thread pool from the start instead.
+static void eng__preload(struct eng *e)
+{
+  for (size_t i = 0; i < e->n; i++) {
+    const struct step_kind *k = e->steps[i].kind;
+    if (e->steps[i].selected && k != NULL &&
+        (strcmp(k->name, "deploy") == 0 || strcmp(k->name, "lua") == 0)) {
+      smf_module_preload(&e->loop, "http");
+      return;
+    }
+  }
+}
+
 // Run the loop to the end and turn what happened into an outcome.
 static int eng__loop(struct eng *e, struct smf_error *err)
 {
   eng_hooks_record(e);
+  eng__preload(e);
   if (eng_sched_begin(e) != 0) {
     SMF_ERR_SET(err, SMF_ESTATE, "internal: the run's steps could not be scheduled");
     return ENG_ENV_ERROR;
