@@ -226,6 +226,37 @@ static int state__xsync(struct state *s, int op, const char *what, struct smf_er
   return 0;
 }
 
+// The writer runs with synchronous=OFF and SQLite's automatic checkpoint
+// replaced by this hook, which only counts the WAL's frames: a checkpoint
+// under synchronous=OFF would not sync state.db before the WAL is reused.
+static int state__wal_hook(void *data, sqlite3 *db, const char *name, int frames)
+{
+  (void)db;
+  (void)name;
+  ((struct state *)data)->wal_frames = frames;
+  return SQLITE_OK;
+}
+
+// Copy the WAL into state.db at a durable point (the WAL is synced), with
+// synchronous=NORMAL for the checkpoint itself: it syncs state.db before the
+// WAL can be reused. Passive: readers are never blocked; what they still use
+// is copied by a later checkpoint.
+static int state__checkpoint(struct state *s, struct smf_error *err)
+{
+  int log = 0, done = 0;
+  if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+    return state__fail(s, "checkpoint", err);
+  }
+  int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  if (sqlite3_exec(s->db, "PRAGMA synchronous = OFF", NULL, NULL, NULL) != SQLITE_OK ||
+      (rc != SQLITE_OK && rc != SQLITE_BUSY)) {
+    return state__fail(s, "checkpoint", err);
+  }
+  s->syncs += 2;
+  s->wal_frames = log - done;
+  return 0;
+}
+
 int state_sync(struct state *s, struct smf_error *err)
 {
   int rc = state_flush(s, err);
@@ -244,7 +275,7 @@ int state_sync(struct state *s, struct smf_error *err)
     return rc;
   }
   s->unsynced = false;
-  return 0;
+  return s->wal_frames >= STATE_CHECKPOINT_FRAMES ? state__checkpoint(s, err) : 0;
 }
 
 void state_set_sync(struct state *s, enum state_sync mode)
@@ -361,24 +392,29 @@ static int state__configure(struct state *s, bool write, bool fresh, struct smf_
   if (write) {
     // The WAL is synced at every durable point (state_sync): closing need not
     // checkpoint it into state.db (two more syncs at the end of each run). It
-    // stays beside the database and is checkpointed as it grows (SQLite's
-    // automatic checkpoint, which syncs both files).
+    // stays beside the database and is checkpointed at a durable point once it
+    // holds STATE_CHECKPOINT_FRAMES pages (state__checkpoint).
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     if (fresh && state__wal_new(s) != 0) {
       return state__fail(s, "configure", err);
     }
   }
-  // The writer commits with synchronous=NORMAL (a commit is in the WAL when it
+  // The writer commits with synchronous=OFF (a commit is in the WAL when it
   // returns: nothing is lost if the process dies) and syncs the WAL itself
-  // where durability is needed (state_sync). A shared writer (models approve
-  // while a run holds the lock) lets SQLite sync every commit.
-  const char *pragmas = s->explicit_sync ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+  // where durability is needed, checkpointing there too (state_sync): SQLite
+  // syncs nothing on its own, not even a new WAL's header on the first commit.
+  // A shared writer (models approve while a run holds the lock) lets SQLite
+  // sync every commit.
+  const char *pragmas = s->explicit_sync ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
                                            " PRAGMA foreign_keys = ON;"
                         : write          ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                                            " PRAGMA foreign_keys = ON;"
                                          : "PRAGMA query_only = ON;";
   if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
     return state__fail(s, "configure", err);
+  }
+  if (s->explicit_sync) {
+    sqlite3_wal_hook(s->db, state__wal_hook, s);
   }
   return 0;
 }

@@ -7,6 +7,10 @@
 
 #include "smflow/state.h"
 
+/// WAL pages after which a durable point also checkpoints (SQLite's default
+/// automatic checkpoint threshold).
+#define STATE_CHECKPOINT_FRAMES 1000
+
 /// Prepared statements, reused for the life of the connection.
 enum state__stmt {
   ST_RUN_INSERT,
@@ -40,6 +44,7 @@ struct state {
   enum state_sync sync_mode;
   bool header_unsynced;  ///< a new database whose header page is not on disk yet
   bool unsynced;         ///< commits written to the WAL but not synced
+  int wal_frames;        ///< pages in the WAL not yet checkpointed (from the WAL hook)
   uint64_t commits, syncs;
   sqlite3_stmt *stmts[ST__COUNT];
 };
