@@ -1,6 +1,8 @@
 // bench_aws.c: client cost of the AWS client against a local server (moto).
 //
-//   bench_aws upload FILE BUCKET KEY   one file upload (multipart above 16 MiB)
+//   bench_aws upload FILE BUCKET KEY   one file upload (the client's default
+//       multipart rule; SMF_BENCH_PART_MIB and SMF_BENCH_PARALLEL override the
+//       part size and the parts in flight, to compare settings)
 //   bench_aws describe N NAME [INFLIGHT]  N DescribeTrainingJob calls, INFLIGHT at once
 //
 // Prints wall time and this process's CPU time (user + sys, getrusage) as
@@ -66,7 +68,11 @@ static int cmd_upload(const char *file, const char *bucket, const char *key)
   struct aws_client *c = client();
   double w0 = wall_s(), c0 = cpu_s();
   struct smf_error err = SMF_ERROR_INIT;
-  if (aws_s3_upload_file(c, bucket, key, file, NULL, on_upload, NULL, &err) != 0) {
+  struct aws_s3_put_opts opts = {0};
+  const char *part = getenv("SMF_BENCH_PART_MIB"), *par = getenv("SMF_BENCH_PARALLEL");
+  opts.part_size = part ? (uint64_t)strtoull(part, NULL, 10) << 20 : 0;
+  opts.parallel = par ? atoi(par) : 0;
+  if (aws_s3_upload_file(c, bucket, key, file, &opts, on_upload, NULL, &err) != 0) {
     fprintf(stderr, "upload: %s\n", err.message);
     return 1;
   }

@@ -493,7 +493,7 @@ struct aws_s3_put_opts {
   bool if_none_match;          ///< "If-None-Match: *": fail with 412 if the key exists
   const char *if_match;        ///< "If-Match: ETAG": fail with 412 unless it matches
   uint64_t multipart_threshold;  ///< files above it go multipart; 0: 16 MiB
-  uint64_t part_size;          ///< 0: 16 MiB
+  uint64_t part_size;          ///< 0: the file / parallel, within 16-64 MiB
   int parallel;                ///< parts in flight; 0: 8
   /// Server-side encryption: "aws:kms" (or "AES256") as x-amz-server-side-encryption,
   /// on PutObject and CreateMultipartUpload; NULL: the bucket's default.

@@ -16,6 +16,9 @@
 
 #define MIB ((uint64_t)1 << 20)
 #define S3_MAX_PARTS 10000
+#define S3_PARALLEL 8           // parts in flight by default
+#define S3_PART_MIN (16 * MIB)  // bounds of the default part size
+#define S3_PART_MAX (64 * MIB)
 
 struct s3_upload {
   struct aws_client *c;
@@ -352,10 +355,29 @@ static int upload_multipart(struct s3_upload *up, struct smf_error *err)
   return upload_send(up, &r, create_done, up, err);
 }
 
+// The default split: one part per connection in flight (the file divided by
+// `parallel`, whole MiB), no smaller than 16 MiB and no larger than 64 MiB.
+// Every connection then sends one long part instead of a string of short
+// ones: fewer requests, each with its own round trip to S3 (and, where the
+// connection is not kept alive, its own TCP and TLS set-up), while files of up
+// to 512 MiB still use all the connections and larger ones are sent in waves
+// of 64 MiB parts, so a slow connection holds back at most one such part. The
+// reasons are in docs/aws-target.md ("Part size and parts in flight").
+static uint64_t upload_default_part(uint64_t size, int parallel)
+{
+  uint64_t per = (size + (uint64_t)parallel - 1) / (uint64_t)parallel;
+  per = (per + MIB - 1) / MIB * MIB;
+  if (per < S3_PART_MIN) {
+    per = S3_PART_MIN;
+  }
+  return per > S3_PART_MAX ? S3_PART_MAX : per;
+}
+
 int aws_s3_upload_parts(uint64_t size, const struct aws_s3_put_opts *opts, uint64_t *part_size)
 {
   uint64_t threshold = opts && opts->multipart_threshold ? opts->multipart_threshold : 16 * MIB;
-  uint64_t ps = opts && opts->part_size ? opts->part_size : 16 * MIB;
+  int parallel = opts && opts->parallel > 0 ? opts->parallel : S3_PARALLEL;
+  uint64_t ps = opts && opts->part_size ? opts->part_size : upload_default_part(size, parallel);
   if (ps < 5 * MIB) {
     ps = 5 * MIB;  // S3's minimum for every part but the last
   }
@@ -393,7 +415,7 @@ int aws_s3_upload_file(struct aws_client *c, const char *bucket, const char *key
   up->sse = opts && opts->sse ? smf_xstrdup(opts->sse) : NULL;
   up->sse_kms_key_id = up->sse && opts->sse_kms_key_id ? smf_xstrdup(opts->sse_kms_key_id) : NULL;
   int nparts = aws_s3_upload_parts(up->size, opts, &up->part_size);
-  up->parallel = opts && opts->parallel > 0 ? opts->parallel : 8;
+  up->parallel = opts && opts->parallel > 0 ? opts->parallel : S3_PARALLEL;
   int rc;
   if (nparts == 0) {
     rc = aws__s3_put(c, bucket, key, NULL, 0, fd, up->size, opts, upload_single_done, up, err);
