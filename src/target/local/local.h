@@ -82,13 +82,9 @@ struct local_host_spec {
 /// waitpid(*pid).
 int local_host_fork(const struct local_host_spec *spec, int64_t *pid, int *pidfd,
                     struct smf_error *err);
-/// Where argv0 may be (hostexec.c): itself when it has a '/', else in each entry
-/// of env's PATH (the system's default path without one; an empty entry is the
-/// current directory). NULL-terminated; caller frees with local_strv_free.
-char **local_exec_paths(const char *argv0, char *const *env);
-/// Start argv (found on env's PATH) in cwd, in a new session, with stdin from
-/// /dev/null and stdout/stderr on out_fd (posix_spawn: the caller waits only
-/// until the exec). *pidfd (caller closes) becomes readable when it ends;
+/// Start argv (found on env's PATH, looked up before the spawn) in cwd, in a
+/// new session, with stdin from /dev/null and stdout/stderr on out_fd
+/// (posix_spawn: the caller waits only until the exec). *pidfd (caller closes) becomes readable when it ends;
 /// reap it with waitpid(*pid).
 int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, int out_fd,
                          int64_t *pid, int *pidfd, struct smf_error *err);
