@@ -114,8 +114,10 @@ uint64_t local_proc_start_time(int64_t pid);
 
 /// rm -rf PATH (refuses "" and "/"). Missing is fine.
 int local_rm_rf(const char *path, struct smf_error *err);
-/// Write a jansson value to PATH (atomically).
-int local_json_write(const char *path, const json_t *v, struct smf_error *err);
+/// Replace PATH with a jansson value atomically (temporary file, rename) but
+/// without fsync: for records whose subject does not survive a crash of the
+/// machine either (a model server's endpoint record).
+int local_json_write_replace(const char *path, const json_t *v, struct smf_error *err);
 /// Write a jansson value to PATH without fsync or rename: for scratch files of a
 /// job directory, which a crash makes worthless anyway.
 int local_json_write_scratch(const char *path, const json_t *v, struct smf_error *err);
