@@ -4,8 +4,13 @@
 //
 // Durability model: writes go into one open transaction (a "batch") that is
 // committed by state_flush(); the engine flushes at the end of every loop turn
-// and before any side effect. state_attempt_intent() flushes by itself: when it
-// returns 0, the intent and everything written before it are on disk.
+// and before any side effect. A commit is in the write-ahead log when
+// state_flush returns: a process that dies (kill -9, crash) loses nothing
+// committed. Whether it is also synced to the disk (survives a power loss)
+// depends on the sync mode: STATE_SYNC_COMMIT (the default) syncs every commit
+// before state_flush returns; STATE_SYNC_CLOSE syncs at state_sync and
+// state_close only — for runs whose side effects would not survive a power
+// loss either (local processes). state_attempt_intent() flushes by itself.
 //
 // Ownership: struct state owns its connection, statements and lock. Records
 // filled by getters own their strings; release them with the matching _clear.
@@ -36,15 +41,30 @@ enum state_open_mode {
 /// smflow (pid N)". Caller frees with state_close.
 int state_open(const char *dir, enum state_open_mode mode, struct state **out,
                struct smf_error *err);
-/// Flush, finalize statements, close the database, release the lock.
+/// Flush and sync (state_sync), finalize statements, close the database,
+/// release the lock.
 void state_close(struct state *s);
 /// The directory, made absolute. Borrowed.
 const char *state_dir(const struct state *s);
-/// Commit the open batch transaction, if any (synchronous=FULL). On failure the
-/// batch is rolled back and SMF_ESTATE returned: the caller must stop.
+/// Commit the open batch transaction, if any (synced in STATE_SYNC_COMMIT mode).
+/// On failure the batch is rolled back and SMF_ESTATE returned: the caller must stop.
 int state_flush(struct state *s, struct smf_error *err);
 /// Number of transactions committed since open (for tests and benchmarks).
 uint64_t state_commit_count(const struct state *s);
+
+/// When commits of a write-mode connection are synced to the disk.
+enum state_sync {
+  STATE_SYNC_COMMIT,  ///< every commit, before state_flush returns (the default)
+  STATE_SYNC_CLOSE,   ///< at state_sync and state_close (commits reach the WAL at once)
+};
+/// Set the sync mode of a write-mode connection (no effect on other modes).
+void state_set_sync(struct state *s, enum state_sync mode);
+/// Flush, then sync everything committed so far to the disk (the new
+/// database's header, the write-ahead log and, the first time, their
+/// directory). Returns once it is durable. No-op when nothing is unsynced.
+int state_sync(struct state *s, struct smf_error *err);
+/// Number of syncs of state.db or its WAL since open (for tests and benchmarks).
+uint64_t state_sync_count(const struct state *s);
 
 // ---- runs ----
 
@@ -121,8 +141,8 @@ struct state_attempt {
   int64_t intent_ms, result_ms;
 };
 
-/// Record and durably commit (flushing the batch first) the intent of attempt
-/// ATTEMPT of a step. Returns only once it is on disk.
+/// Record and commit (flushing the batch first) the intent of attempt ATTEMPT
+/// of a step; in STATE_SYNC_COMMIT mode it is on disk when this returns.
 int state_attempt_intent(struct state *s, const char *run_id, const char *step_id, int attempt,
                          const char *intent_json, struct smf_error *err);
 /// The same, written into the open batch only: the caller flushes (state_flush)

@@ -244,17 +244,13 @@ int aws__endpoint(struct aws_client *c, enum aws_service svc, const char *bucket
     def = smf_xasprintf("https://%s.%s.amazonaws.com", svc_info[svc].host_prefix, c->region);
     url = def;
   }
-  CURLU *u = curl_url();
-  char *scheme = NULL, *h = NULL, *port = NULL, *path = NULL;
+  struct aws_http_url u;
   int rc = 0;
-  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+  if (aws_http_url_split(url, &u) != 0) {
     rc = SMF_ERR_SET(err, SMF_EINVAL, "bad endpoint URL '%s'", url);
     goto fail;
   }
-  curl_url_get(u, CURLUPART_PORT, &port, 0);
-  curl_url_get(u, CURLUPART_PATH, &path, 0);
+  const char *scheme = u.scheme, *h = u.host, *port = u.port, *path = u.path;
   *path_style = false;
   if (svc == AWS_SVC_S3 && bucket) {
     if (c->virtual_style) {
@@ -278,12 +274,8 @@ int aws__endpoint(struct aws_client *c, enum aws_service svc, const char *bucket
     size_t n = strlen(path);
     smf_buf_append(origin, path, path[n - 1] == '/' ? n - 1 : n);
   }
+  aws_http_url_clear(&u);
 fail:
-  curl_free(scheme);
-  curl_free(h);
-  curl_free(port);
-  curl_free(path);
-  curl_url_cleanup(u);
   free(def);
   return rc;
 }

@@ -18,7 +18,6 @@
 #include "smflow/log.h"
 
 #define HTTP_POOL_MAX 64
-#define HTTP_DEFAULT_MAX_RESPONSE ((size_t)16 << 20)
 
 // One watched socket: a uv_poll with its curl socket, freed in the close callback.
 struct http_sock {

@@ -1,6 +1,12 @@
 // http.h: an asynchronous HTTP client, one curl multi handle driven by a libuv
 // loop (the design of curl's docs/examples/multi-uv.c, with error handling).
 //
+// The implementation (http.c, http_req.c, http_chunked.c, http_url.c,
+// http_sync.c) is the http module, smflow-http.so, the only code that links
+// libcurl; it is loaded on first use (include/smflow/module.h). The rest of
+// smflow calls the functions declared here through http_api.c, which forwards
+// to the module's table (http_module.h).
+//
 // One struct aws_http per loop. A struct aws_http_req is one HTTP exchange: the
 // caller fills it (method, URL, headers, body source, response sink, timeouts),
 // starts it, and gets exactly one completion callback, always from the loop and
@@ -20,6 +26,9 @@
 
 struct aws_http;
 struct aws_http_req;
+
+/// Default cap of an in-memory response body (aws_http_req_max_response).
+#define AWS_HTTP_DEFAULT_MAX_RESPONSE ((size_t)16 << 20)
 
 /// Completion: the request finished (transport error, HTTP response of any status,
 /// or cancellation). `req` stays owned by the caller, who may free or restart it here.
@@ -148,6 +157,21 @@ void aws_http_req_cancel(struct aws_http_req *req);
 
 /// A response header's value by case-insensitive name, or NULL. Borrowed.
 const char *aws_http_req_header_get(const struct aws_http_req *req, const char *name);
+
+/// The parts of a URL (libcurl's parser); strings owned, NULL when absent.
+struct aws_http_url {
+  char *scheme, *host, *port, *path;
+};
+/// Split `url`; 0, or -1 when it is not a URL with a scheme and a host.
+/// Release with aws_http_url_clear.
+int aws_http_url_split(const char *url, struct aws_http_url *out);
+void aws_http_url_clear(struct aws_http_url *u);
+/// One blocking POST (no event loop: for a command's single call). *status is
+/// the HTTP status, 0 with SMF_EHTTP and the reason in why on a transport error.
+/// The response body is appended to resp. 5 s to connect, 120 s in all.
+int aws_http_post_sync(const char *url, const void *body, size_t len, const char *ctype,
+                       const char *accept, long *status, struct smf_buf *resp, char *why,
+                       size_t why_cap);
 
 // ---- internal to http.c / http_req.c ----
 /// Copy up to n body bytes at the current position into buf (pread for a

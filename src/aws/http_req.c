@@ -11,7 +11,6 @@
 
 #include "aws/http.h"
 
-#define HTTP_DEFAULT_MAX_RESPONSE ((size_t)16 << 20)
 
 static void req_free_headers(struct aws_http_req *req)
 {
@@ -24,13 +23,6 @@ static void req_free_headers(struct aws_http_req *req)
   req->nheaders = 0;
 }
 
-void aws_http_req_init(struct aws_http_req *req)
-{
-  memset(req, 0, sizeof *req);
-  req->body_fd = -1;
-  req->out_fd = -1;
-  req->max_response = HTTP_DEFAULT_MAX_RESPONSE;
-}
 
 void aws_http_req_cleanup(struct aws_http_req *req)
 {

@@ -3,26 +3,20 @@
 // serving contract). The response body goes to stdout; exit 0 on 2xx, else 1
 // with the status and the body on stderr. The endpoint's URL comes from the
 // state database's endpoint records. A local endpoint needs no event loop:
-// libcurl's easy interface is enough. An aws endpoint (its record names the
+// one blocking POST is enough (aws_http_post_sync). An aws endpoint (its record names the
 // target and region) is called with InvokeEndpoint through the aws target, on
 // a loop of this command, with the credentials a run would use.
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "aws/http.h"
 #include "cli/cli.h"
 #include "smflow/state.h"
 #include "smflow/util.h"
 #include "target/target.h"
-
-static size_t invoke__write(char *p, size_t size, size_t n, void *data)
-{
-  smf_buf_append(data, p, size * n);
-  return size * n;
-}
 
 static int invoke__read_body(const char *arg, char **body, size_t *len, struct smf_error *err)
 {
@@ -44,44 +38,6 @@ static int invoke__read_body(const char *arg, char **body, size_t *len, struct s
   smf_buf_cstr(&b);
   *body = smf_buf_steal(&b);
   return 0;
-}
-
-// POST url with the body; *status 0 on a transport error (message in curl_err).
-static int invoke__post(const char *url, const char *body, size_t len, const char *ctype,
-                        const char *accept, long *status, struct smf_buf *resp,
-                        char curl_err[CURL_ERROR_SIZE])
-{
-  CURL *c = curl_easy_init();
-  struct curl_slist *h = NULL;
-  char *ct = smf_xasprintf("Content-Type: %s", ctype);
-  h = curl_slist_append(h, ct);
-  free(ct);
-  if (accept) {
-    char *ac = smf_xasprintf("Accept: %s", accept);
-    h = curl_slist_append(h, ac);
-    free(ac);
-  }
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, invoke__write);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 120000L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  CURLcode rc = curl_easy_perform(c);
-  *status = 0;
-  if (rc == CURLE_OK) {
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-  } else if (curl_err[0] == '\0') {
-    snprintf(curl_err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
-  }
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
-  return rc == CURLE_OK ? 0 : SMF_EHTTP;
 }
 
 // The endpoint's URL from the state database. Caller frees.
@@ -191,7 +147,7 @@ static int invoke__call(struct cli_ctx *ctx, const char *name, const char *body,
                         const char *ctype, const char *accept, long *status, struct smf_buf *resp,
                         struct smf_error *err)
 {
-  char curl_err[CURL_ERROR_SIZE] = "";
+  char why[256] = "";
   char *url = NULL;
   int rc = 0;
   for (int tries = 0; tries < 20; tries++) {
@@ -202,14 +158,15 @@ static int invoke__call(struct cli_ctx *ctx, const char *name, const char *body,
     if ((rc = invoke__url(ctx, name, &url, err)) != 0) {
       return rc;
     }
-    curl_err[0] = '\0';
+    why[0] = '\0';
     smf_buf_reset(resp);
-    if ((rc = invoke__post(url, body, len, ctype, accept, status, resp, curl_err)) == 0) {
+    if ((rc = aws_http_post_sync(url, body, len, ctype, accept, status, resp, why,
+                                 sizeof(why))) == 0) {
       break;
     }
   }
   if (rc != 0) {
-    SMF_ERR_SET(err, rc, "endpoint %s (%s): %s", name, url, curl_err);
+    SMF_ERR_SET(err, rc, "endpoint %s (%s): %s", name, url, why);
   }
   free(url);
   return rc;

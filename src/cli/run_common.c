@@ -16,6 +16,26 @@ static void cli__resume_hint(const struct cli_ctx *ctx, const char *state_dir, c
   fprintf(stderr, "resume with: smflow resume %s --state-dir %s\n", run_id, state_dir);
 }
 
+// Whether the run is unfinished in state.db (it is, unless its end was
+// recorded and only a later sync failed). Unknown counts as unfinished.
+static bool cli__run_unfinished(const char *state_dir, const char *run_id)
+{
+  struct state *st = NULL;
+  struct state_run r;
+  struct smf_error err = SMF_ERROR_INIT;
+  if (state_open(state_dir, STATE_OPEN_READ, &st, &err) != 0) {
+    return true;
+  }
+  bool unfinished = true;
+  if (state_run_get(st, run_id, &r, &err) == 0) {
+    unfinished = r.status == NULL ||
+                 (strcmp(r.status, "succeeded") != 0 && strcmp(r.status, "failed") != 0);
+    state_run_clear(&r);
+  }
+  state_close(st);
+  return unfinished;
+}
+
 int cli_run_report(const struct cli_ctx *ctx, const char *state_dir, const char *run_id,
                    int outcome, const struct smf_error *err)
 {
@@ -52,7 +72,7 @@ int cli_run_report(const struct cli_ctx *ctx, const char *state_dir, const char 
     code = CLI_EXIT_ENV;
     status = "interrupted";
     fprintf(stderr, "error: %s\n", err->message);
-    if (run_id[0]) {
+    if (run_id[0] && cli__run_unfinished(state_dir, run_id)) {
       fprintf(stderr, "run %s stopped\n", run_id);
       cli__resume_hint(ctx, state_dir, run_id);
     }
@@ -88,6 +108,7 @@ void cli_run_stats(const struct state *st)
   getrusage(RUSAGE_SELF, &ru);
   long long cpu_ms = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
                      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-  fprintf(stderr, "stats: self_cpu_ms=%lld max_rss_kb=%ld commits=%llu\n", cpu_ms, ru.ru_maxrss,
-          (unsigned long long)state_commit_count(st));
+  fprintf(stderr, "stats: self_cpu_ms=%lld max_rss_kb=%ld commits=%llu syncs=%llu\n", cpu_ms,
+          ru.ru_maxrss, (unsigned long long)state_commit_count(st),
+          (unsigned long long)state_sync_count(st));
 }

@@ -9,6 +9,7 @@
 #include "engine/eng_int.h"
 #include "smflow/dag.h"
 #include "smflow/log.h"
+#include "smflow/module.h"
 #include "target/target.h"
 
 // ---- options, persisted with the run so that resume selects the same steps ----
@@ -147,7 +148,7 @@ static void eng__signal_cb(uv_signal_t *h, int signum)
   eng_stop(e, true);
   struct smf_error err = SMF_ERROR_INIT;
   if (!e->fatal) {
-    state_flush(e->st, &err);
+    state_sync(e->st, &err);
   }
   fprintf(stderr,
           "run %s interrupted; resume with: smflow resume %s (or stop it: smflow cancel %s)\n",
@@ -270,6 +271,12 @@ static void eng__target_new(struct eng *e)
   if (target_new(name, &cfg, &e->target, &err) != 0) {
     e->target = NULL;
     snprintf(e->target_error, sizeof(e->target_error), "%s", err.message);
+  }
+  // Side effects that die with this machine (local processes) need no sync of
+  // their intents: a power loss ends them too, and a killed smflow loses no
+  // commit (they are in the WAL). The run syncs once at its end.
+  if (e->target != NULL && !e->target->vt->outlives_host) {
+    state_set_sync(e->st, STATE_SYNC_CLOSE);
   }
   free(abs);
 }
@@ -435,10 +442,24 @@ static int eng__mark_unselected(struct eng *e, struct eng_step *s, struct smf_er
   return 0;
 }
 
-// Run the loop to the end and turn what happened into an outcome.
-static int eng__loop(struct eng *e, struct smf_error *err)
+// The http module (libcurl) is loaded on first use, on the thread that uses
+// it: for a deploy's smoke test or a lua step's request, the loop thread. A run
+// with such steps loads it on the thread pool from the start instead.
+static void eng__preload(struct eng *e)
 {
-  eng_hooks_record(e);
+  for (size_t i = 0; i < e->n; i++) {
+    const struct step_kind *k = e->steps[i].kind;
+    if (e->steps[i].selected && k != NULL &&
+        (strcmp(k->name, "deploy") == 0 || strcmp(k->name, "lua") == 0)) {
+      smf_module_preload(&e->loop, "http");
+      return;
+    }
+  }
+}
+
+// The kinds' prepare hooks, once, before any step starts (step_kind.prepare).
+static void eng__prepare_steps(struct eng *e)
+{
   for (size_t i = 0; i < e->n; i++) {
     struct eng_step *s = &e->steps[i];
     if (s->kind && s->kind->prepare && s->selected && s->state == STEP_PENDING && !s->resuming) {
@@ -450,6 +471,14 @@ static int eng__loop(struct eng *e, struct smf_error *err)
                                               .def = s->def});
     }
   }
+}
+
+// Run the loop to the end and turn what happened into an outcome.
+static int eng__loop(struct eng *e, struct smf_error *err)
+{
+  eng_hooks_record(e);
+  eng__preload(e);
+  eng__prepare_steps(e);
   if (eng_sched_begin(e) != 0) {
     step_prepare_release(e->run_id);
     SMF_ERR_SET(err, SMF_ESTATE, "internal: the run's steps could not be scheduled");
@@ -481,6 +510,13 @@ static int eng__loop(struct eng *e, struct smf_error *err)
   if (!e->fatal && (state_run_set_status(e->st, e->run_id, status, outcome, &serr) != 0 ||
                     state_flush(e->st, &serr) != 0)) {
     *err = serr;
+    outcome = ENG_ENV_ERROR;
+  } else if (!e->fatal && state_sync(e->st, &serr) != 0) {
+    // Recorded (a later smflow reads it), but not durable against a power loss.
+    SMF_ERR_SET(err, serr.code,
+                "run %s %s, but %s: its end is recorded, and lost only if the machine "
+                "loses power before the disk is written",
+                e->run_id, status, serr.message);
     outcome = ENG_ENV_ERROR;
   }
   return outcome;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "smflow/log.h"
 #include "smflow/util.h"
 #include "state/registry_sql.h"
 #include "state/state_int.h"
@@ -198,12 +199,98 @@ int state_flush(struct state *s, struct smf_error *err)
     return rc;
   }
   s->commits++;
+  if (s->explicit_sync) {
+    s->unsynced = true;
+    if (s->sync_mode == STATE_SYNC_COMMIT) {
+      return state_sync(s, err);
+    }
+  }
   return 0;
+}
+
+// xSync through SQLite's own handle of the file (main database or WAL):
+// opening and closing another descriptor of state.db would drop this process's
+// POSIX locks on it. SQLite's handle of a new WAL also syncs the directory on
+// its first sync (both files' entries: they share it).
+static int state__xsync(struct state *s, int op, const char *what, struct smf_error *err)
+{
+  sqlite3_file *f = NULL;
+  if (sqlite3_file_control(s->db, "main", op, &f) != SQLITE_OK || f == NULL ||
+      f->pMethods == NULL) {
+    return 0;  // no such file (no WAL yet): nothing to sync
+  }
+  if (f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
+    return SMF_ERR_SET(err, SMF_EIO, "%s/state.db: cannot sync the %s", s->dir, what);
+  }
+  s->syncs++;
+  return 0;
+}
+
+// The writer runs with synchronous=OFF and SQLite's automatic checkpoint
+// replaced by this hook, which only counts the WAL's frames: a checkpoint
+// under synchronous=OFF would not sync state.db before the WAL is reused.
+static int state__wal_hook(void *data, sqlite3 *db, const char *name, int frames)
+{
+  (void)db;
+  (void)name;
+  ((struct state *)data)->wal_frames = frames;
+  return SQLITE_OK;
+}
+
+// Copy the WAL into state.db at a durable point (the WAL is synced), with
+// synchronous=NORMAL for the checkpoint itself: it syncs state.db before the
+// WAL can be reused. Passive: readers are never blocked; what they still use
+// is copied by a later checkpoint.
+static int state__checkpoint(struct state *s, struct smf_error *err)
+{
+  int log = 0, done = 0;
+  if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+    return state__fail(s, "checkpoint", err);
+  }
+  int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  if (sqlite3_exec(s->db, "PRAGMA synchronous = OFF", NULL, NULL, NULL) != SQLITE_OK ||
+      (rc != SQLITE_OK && rc != SQLITE_BUSY)) {
+    return state__fail(s, "checkpoint", err);
+  }
+  s->syncs += 2;
+  s->wal_frames = log - done;
+  return 0;
+}
+
+int state_sync(struct state *s, struct smf_error *err)
+{
+  int rc = state_flush(s, err);
+  if (rc != 0 || !s->explicit_sync || !s->unsynced) {
+    return rc;
+  }
+  // A new database's header first: a WAL next to an empty database file is
+  // discarded when the database is next opened.
+  if (s->header_unsynced) {
+    if ((rc = state__xsync(s, SQLITE_FCNTL_FILE_POINTER, "new database", err)) != 0) {
+      return rc;
+    }
+    s->header_unsynced = false;
+  }
+  if ((rc = state__xsync(s, SQLITE_FCNTL_JOURNAL_POINTER, "write-ahead log", err)) != 0) {
+    return rc;
+  }
+  s->unsynced = false;
+  return s->wal_frames >= STATE_CHECKPOINT_FRAMES ? state__checkpoint(s, err) : 0;
+}
+
+void state_set_sync(struct state *s, enum state_sync mode)
+{
+  s->sync_mode = mode;
 }
 
 uint64_t state_commit_count(const struct state *s)
 {
   return s->commits;
+}
+
+uint64_t state_sync_count(const struct state *s)
+{
+  return s->syncs;
 }
 
 const char *state_dir(const struct state *s)
@@ -286,49 +373,48 @@ static int state__migrate(struct state *s, bool fresh, struct smf_error *err)
 // A new (empty) state.db becomes a WAL database without the rollback
 // journal's four syncs: the switch writes only the header page, and nothing
 // there needs the journal (a crash leaves an empty file or a hot journal that
-// rolls back to one). The header is synced once here, before the first WAL
-// commit (the schema, committed with the run's first writes): a WAL next to an
-// empty database file would be discarded on the next open. That first commit
-// syncs the WAL and the directory (both files' entries).
-static int state__wal_new(struct state *s, const char *path, struct smf_error *err)
+// rolls back to one). The header is synced at the first durable point, before
+// the WAL (state_sync).
+static int state__wal_new(struct state *s)
 {
   if (sqlite3_exec(s->db, "PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL;", NULL, NULL,
                    NULL) != SQLITE_OK) {
-    return state__fail(s, "configure", err);
+    return state__fail(s, "configure", NULL);
   }
-  // Through SQLite's own handle: opening and closing another descriptor of
-  // state.db would drop this process's POSIX locks on it (SQLite's shared lock
-  // among them), and another connection closing could then take the WAL away.
-  sqlite3_file *f = NULL;
-  if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
-      f == NULL || f->pMethods == NULL ||
-      f->pMethods->xSync(f, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY) != SQLITE_OK) {
-    return SMF_ERR_SET(err, SMF_EIO, "%s: cannot sync the new database", path);
-  }
+  s->header_unsynced = true;
+  s->unsynced = true;
   return 0;
 }
 
-static int state__configure(struct state *s, bool write, bool fresh, const char *path,
-                            struct smf_error *err)
+static int state__configure(struct state *s, bool write, bool fresh, struct smf_error *err)
 {
   sqlite3_busy_timeout(s->db, 5000);
   if (write) {
-    // Every commit already synced the WAL: closing need not checkpoint it into
-    // state.db (two more syncs at the end of each run). The WAL stays beside the
-    // database and is checkpointed as it grows (SQLite's automatic checkpoint).
+    // The WAL is synced at every durable point (state_sync): closing need not
+    // checkpoint it into state.db (two more syncs at the end of each run). It
+    // stays beside the database and is checkpointed at a durable point once it
+    // holds STATE_CHECKPOINT_FRAMES pages (state__checkpoint).
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-  }
-  if (write && fresh) {
-    int rc = state__wal_new(s, path, err);
-    if (rc != 0) {
-      return rc;
+    if (fresh && state__wal_new(s) != 0) {
+      return state__fail(s, "configure", err);
     }
   }
-  const char *pragmas = write ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                                " PRAGMA foreign_keys = ON;"
-                              : "PRAGMA query_only = ON;";
+  // The writer commits with synchronous=OFF (a commit is in the WAL when it
+  // returns: nothing is lost if the process dies) and syncs the WAL itself
+  // where durability is needed, checkpointing there too (state_sync): SQLite
+  // syncs nothing on its own, not even a new WAL's header on the first commit.
+  // A shared writer (models approve while a run holds the lock) lets SQLite
+  // sync every commit.
+  const char *pragmas = s->explicit_sync ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
+                                           " PRAGMA foreign_keys = ON;"
+                        : write          ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                                           " PRAGMA foreign_keys = ON;"
+                                         : "PRAGMA query_only = ON;";
   if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
     return state__fail(s, "configure", err);
+  }
+  if (s->explicit_sync) {
+    sqlite3_wal_hook(s->db, state__wal_hook, s);
   }
   return 0;
 }
@@ -343,6 +429,8 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
   s->dir = smf_xstrdup(dir);
   s->lock_fd = -1;
   s->readonly = !write && !shared;
+  s->explicit_sync = write;
+  s->sync_mode = STATE_SYNC_COMMIT;
   char *path = smf_xasprintf("%s/state.db", dir);
   int rc;
   if (write) {
@@ -363,7 +451,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
     rc = state__fail(s, "open", err);
     goto fail;
   }
-  if ((rc = state__configure(s, write || shared, fresh, path, err)) != 0 ||
+  if ((rc = state__configure(s, write || shared, fresh && write, err)) != 0 ||
       (write && (rc = state__migrate(s, fresh, err)) != 0)) {
     goto fail;
   }
@@ -381,8 +469,9 @@ void state_close(struct state *s)
   if (s == NULL) {
     return;
   }
-  if (s->in_batch) {
-    state_flush(s, NULL);
+  struct smf_error err = SMF_ERROR_INIT;
+  if (!s->readonly && state_sync(s, &err) != 0) {
+    smf_log(SMF_LOG_ERROR, "%s", err.message);
   }
   for (int i = 0; i < ST__COUNT; i++) {
     sqlite3_finalize(s->stmts[i]);

@@ -7,6 +7,10 @@
 
 #include "smflow/state.h"
 
+/// WAL pages after which a durable point also checkpoints (SQLite's default
+/// automatic checkpoint threshold).
+#define STATE_CHECKPOINT_FRAMES 1000
+
 /// Prepared statements, reused for the life of the connection.
 enum state__stmt {
   ST_RUN_INSERT,
@@ -33,7 +37,15 @@ struct state {
   int lock_fd;    ///< -1 in read mode
   bool in_batch;  ///< a transaction is open
   bool readonly;
-  uint64_t commits;
+  /// Writer connections run with synchronous=NORMAL and sync explicitly
+  /// (state_sync): after every commit in STATE_SYNC_COMMIT, at close in
+  /// STATE_SYNC_CLOSE.
+  bool explicit_sync;
+  enum state_sync sync_mode;
+  bool header_unsynced;  ///< a new database whose header page is not on disk yet
+  bool unsynced;         ///< commits written to the WAL but not synced
+  int wal_frames;        ///< pages in the WAL not yet checkpointed (from the WAL hook)
+  uint64_t commits, syncs;
   sqlite3_stmt *stmts[ST__COUNT];
 };
 

@@ -397,6 +397,11 @@ struct target_registry_ops {
 /// then fail with SMF_EUNSUPPORTED).
 struct target_vtable {
   const char *name;  ///< "local", "aws"
+  /// Its jobs, endpoints and objects survive a power loss of this machine
+  /// (remote ones): a run syncs its state to the disk before each of them.
+  /// Without it (local processes die with the machine) commits reach the disk
+  /// at the run's end; a killed smflow loses nothing either way.
+  bool outlives_host;
   const struct target_store_ops *store;
   const struct target_job_ops *training;
   const struct target_job_ops *processing;

@@ -1,5 +1,7 @@
-// archive_async.c: packing and extraction on the uv thread pool. The request
-// owns copies of its inputs; the completion runs on the loop thread and frees it.
+// archive_async.c: the core's side of the archive module — the synchronous
+// calls, forwarded to smflow-archive.so (loaded on first use), and the same on
+// the uv thread pool. An asynchronous request owns copies of its inputs; the
+// completion runs on the loop thread and frees it.
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -7,6 +9,21 @@
 #include "smflow/archive.h"
 #include "smflow/error.h"
 #include "smflow/util.h"
+#include "util/archive_int.h"
+
+int smf_archive_pack(const struct smf_pack_spec *spec, struct smf_pack_result *res,
+                     struct smf_error *err)
+{
+  const struct smf_archive_module *m = smf_module_get("archive", err);
+  return m == NULL ? SMF_EIO : m->pack(spec, res, err);
+}
+
+int smf_archive_extract(const char *archive_path, const char *dest_dir,
+                        struct smf_extract_result *res, struct smf_error *err)
+{
+  const struct smf_archive_module *m = smf_module_get("archive", err);
+  return m == NULL ? SMF_EIO : m->extract(archive_path, dest_dir, res, err);
+}
 
 struct archive_job {
   uv_work_t work;

@@ -167,7 +167,7 @@ static int ex__open(struct archive **in, struct archive **out, const char *archi
   return 0;
 }
 
-int smf_archive_extract(const char *archive_path, const char *dest_dir,
+int smf__archive_extract(const char *archive_path, const char *dest_dir,
                         struct smf_extract_result *res, struct smf_error *err)
 {
   if (archive_path == NULL || dest_dir == NULL) {

@@ -553,7 +553,7 @@ static int pack__fsync_parent(const char *path)
   return r;
 }
 
-int smf_archive_pack(const struct smf_pack_spec *spec, struct smf_pack_result *res,
+int smf__archive_pack(const struct smf_pack_spec *spec, struct smf_pack_result *res,
                      struct smf_error *err)
 {
   if (spec == NULL || spec->output == NULL || res == NULL) {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# faults.sh: the state database's fsync or write fails in the middle of a run
-# (libfiu, enabled in the running smflow with fiu-ctrl): smflow stops with a
-# clear error and exit 4 (no crash), the database passes integrity_check, and
-# `resume` completes the run with no step done twice.
+# faults.sh: the state database's write fails in the middle of a run (libfiu,
+# enabled in the running smflow with fiu-ctrl): smflow stops with a clear error
+# and exit 4 (no crash), the database passes integrity_check, and `resume`
+# completes the run with no step done twice. A local run syncs state.db once,
+# at its end: a failing sync there gives exit 4 and says the run's end is
+# recorded but not durable (nothing to resume, every step ran once).
 source "$(dirname "$0")/lib/engine.bash"
 command -v fiu-run >/dev/null || { echo "skipped: fiu-run not installed"; exit 0; }
 # fiu's LD_PRELOAD and AddressSanitizer's runtime cannot both come first.
@@ -26,20 +28,31 @@ wait_for() {
 # SQLite writes its files with pwrite and syncs them with fsync/fdatasync. (Failing
 # every write() of the process is not a state-database fault: libuv's own signal
 # pipe asserts on it.)
-for fault in "posix/io/sync/*" "posix/io/rw/pwrite"; do
+start_faulty() {
   rm -rf state ledger go
   fiu-run -x -f "$T/fiu-ctrl" "$SMFLOW" --state-dir state run p.yaml >bg.out 2>bg.err &
   pid=$!
   wait_for ledger b-start
-  fiu-ctrl -f "$T/fiu-ctrl" -c "enable name=$fault" $pid || fail "fiu-ctrl $fault"
+  fiu-ctrl -f "$T/fiu-ctrl" -c "enable name=$1" $pid || fail "fiu-ctrl $1"
   touch go
   wait $pid
   rc=$?
-  expect_eq "$fault: exit" "$rc" 4
-  expect_contains "$fault: message" "$(cat bg.err)" "state.db"
+  expect_eq "$1: exit" "$rc" 4
+  expect_contains "$1: message" "$(cat bg.err)" "state.db"
+  grep -q "Segmentation\|Aborted\|AddressSanitizer" bg.err && fail "$1: smflow crashed"
+  expect_eq "$1: integrity" "$(q 'PRAGMA integrity_check')" ok
+}
+
+start_faulty "posix/io/sync/*"
+expect_contains "sync: what happened" "$(cat bg.err)" "succeeded, but"
+expect_contains "sync: which file" "$(cat bg.err)" "cannot sync"
+grep -q "resume with" bg.err && fail "sync: a finished run told to resume"
+expect_eq "sync: every step once" "$(sort ledger | tr '\n' ' ')" "a b b-start c d "
+expect_eq "sync: run recorded" "$(q "select status from runs")" succeeded
+
+for fault in "posix/io/rw/pwrite"; do
+  start_faulty "$fault"
   expect_contains "$fault: how to resume" "$(cat bg.err)" "resume with: smflow resume"
-  grep -q "Segmentation\|Aborted\|AddressSanitizer" bg.err && fail "$fault: smflow crashed"
-  expect_eq "$fault: integrity" "$(q 'PRAGMA integrity_check')" ok
   sm resume
   expect_eq "$fault: resume" "$rc" 0
   # b finished while the database failed: if its success could not be recorded,

@@ -3,7 +3,9 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "smflow/state.h"
@@ -254,6 +256,94 @@ TEST(intent_is_durable_at_once_and_batches_flush_together)
   rm_dir(dir);
 }
 
+// STATE_SYNC_COMMIT syncs every commit; STATE_SYNC_CLOSE writes commits to the
+// WAL only and syncs at state_sync/state_close; a writer killed before it
+// synced loses nothing it committed.
+TEST(sync_modes_and_a_killed_writer)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  pid_t pid = fork();
+  ASSERT(pid >= 0);
+  if (pid == 0) {
+    if (state_open(dir, STATE_OPEN_WRITE, &s, &err) != 0) {
+      _exit(3);
+    }
+    state_set_sync(s, STATE_SYNC_CLOSE);
+    make_run(s, "r1");
+    struct state_step st = {.run_id = (char *)"r1",
+                            .id = (char *)"a",
+                            .kind = (char *)"fit",
+                            .state = (char *)"running",
+                            .attempts = 1};
+    if (state_step_put(s, &st, &err) != 0 ||
+        state_attempt_intent(s, "r1", "a", 1, "{\"pid\":1}", &err) != 0 ||
+        state_commit_count(s) != 1 || state_sync_count(s) != 0) {
+      _exit(4);
+    }
+    kill(getpid(), SIGKILL);
+    _exit(5);
+  }
+  int status = 0;
+  ASSERT(waitpid(pid, &status, 0) == pid);
+  ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM attempts WHERE intent_json = '{\"pid\":1}'"), 1);
+
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  state_set_sync(s, STATE_SYNC_CLOSE);
+  for (int i = 0; i < 5; i++) {
+    ASSERT_EQ(state_event_add(s, "r1", "a", "log", NULL, &err), 0);
+    ASSERT_EQ(state_flush(s, &err), 0);
+  }
+  ASSERT_EQ(state_sync_count(s), 0);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM events"), 5);
+  ASSERT_EQ(state_sync(s, &err), 0);
+  uint64_t synced = state_sync_count(s);
+  ASSERT(synced >= 1);
+  ASSERT_EQ(state_sync(s, &err), 0);  // nothing new: no sync
+  ASSERT_EQ(state_sync_count(s), synced);
+  state_set_sync(s, STATE_SYNC_COMMIT);
+  ASSERT_EQ(state_event_add(s, "r1", "a", "log", NULL, &err), 0);
+  ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(state_sync_count(s), synced + 1);
+  state_close(s);
+  rm_dir(dir);
+}
+
+// The writer leaves checkpoints to its durable points: a WAL past
+// STATE_CHECKPOINT_FRAMES pages is copied into state.db at the next sync, not
+// before (a checkpoint must sync state.db before the WAL is reused).
+TEST(checkpoint_at_a_durable_point)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  state_set_sync(s, STATE_SYNC_CLOSE);
+  make_run(s, "r1");
+  char big[2048];
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  for (int i = 0; i < 1500; i++) {  // ~1 page each: past the threshold
+    ASSERT_EQ(state_event_add(s, "r1", "a", "log", big, &err), 0);
+    ASSERT_EQ(state_flush(s, &err), 0);
+  }
+  char *db = smf_xasprintf("%s/state.db", dir);
+  struct stat st;
+  ASSERT(stat(db, &st) == 0);
+  ASSERT(st.st_size < 64 * 1024);  // nothing copied yet: no checkpoint between syncs
+  ASSERT_EQ(state_sync_count(s), 0);
+  ASSERT_EQ(state_sync(s, &err), 0);
+  ASSERT(stat(db, &st) == 0);
+  ASSERT(st.st_size > 1024 * 1024);  // the events are in state.db now
+  ASSERT(state_sync_count(s) >= 3);  // header, WAL, then the checkpoint's own syncs
+  state_close(s);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM events"), 1500);
+  free(db);
+  rm_dir(dir);
+}
+
 TEST(runs_steps_attempts_roundtrip)
 {
   char *dir = make_dir();
@@ -377,6 +467,8 @@ int main(void)
   RUN_TEST(single_writer_lock);
   RUN_TEST(read_mode_without_database);
   RUN_TEST(intent_is_durable_at_once_and_batches_flush_together);
+  RUN_TEST(sync_modes_and_a_killed_writer);
+  RUN_TEST(checkpoint_at_a_durable_point);
   RUN_TEST(runs_steps_attempts_roundtrip);
   RUN_TEST(step_cache_and_lock_holder);
   return TEST_REPORT();

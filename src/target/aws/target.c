@@ -281,6 +281,7 @@ static int awst_stop_job_by_name(struct target *t, bool processing, const char *
 
 static const struct target_vtable awst_vtable = {
     .name = "aws",
+    .outlives_host = true,
     .store = &awst_store_ops,
     .training = &awst_training_ops,
     .processing = &awst_processing_ops,
