@@ -1,18 +1,14 @@
 // run.c: the `run` step kind — a local command (SPEC §4).
 //
-// A string command that is one simple command without any shell syntax (smf_cmd_split_simple:
-// no quotes, `$`, globs, redirections, pipes, builtins, ...) is split on blanks and its program,
-// found on the PATH of the command's environment, is spawned directly, as make does; any other
-// string runs as `/bin/sh -c COMMAND`, and so does a simple one whose program is not found or
-// cannot be spawned (the shell then reports it as before: status 127 and its message). A list
-// command is its argument vector, no shell. Without the shell in between a command killed by a
-// signal is reported as the shell reported it (status 128 + the signal). The child is spawned
-// (posix_spawn; exit seen through a pidfd, so Linux >= 5.3) in its own session (so that the whole
-// process group can be signalled), with smflow's environment plus `env:`, in `workdir` (relative to the
-// pipeline's directory). stdout and stderr go to the attempt's log file and, line by line with the
-// `[step]` prefix, to stderr. Lines `key=value` (or `key<<DELIM`, value lines, `DELIM`) written to
-// the file named by $SMFLOW_OUTPUT become the outputs (strings). A non-zero exit is an
-// AlgorithmError naming the status and the last lines of stderr.
+// A string command runs as `/bin/sh -c COMMAND`, unless it is one simple command without shell
+// syntax (smf_cmd_split_simple) whose program is found on its environment's PATH: that is spawned
+// directly, as make does, and a signal that ends it reads as the shell reported it (128 + N, the
+// shell's "Killed" line). A list command is its argument vector, no shell. The child is spawned
+// (posix_spawn; exit through a pidfd, Linux >= 5.3) in its own session (its whole process group
+// can be signalled), with smflow's environment plus `env:`, in `workdir` (relative to the
+// pipeline's directory); stdout and stderr go to the attempt's log and, with the `[step]` prefix,
+// to stderr. Lines `key=value` (or `key<<DELIM`, value lines, `DELIM`) written to $SMFLOW_OUTPUT
+// become the outputs (strings). A non-zero exit is an AlgorithmError with the last stderr lines.
 //
 // Intent: {attempt, marker}, then {.., pid, start_time} once spawned.
 // The child's environment carries SMFLOW_ATTEMPT_KEY=marker. On resume the
@@ -60,7 +56,7 @@ struct run_proc {
   char *cwd;                 ///< in ctx->arena
   char **argv, **envp;       ///< in ctx->arena
   bool use_path;             ///< argv[0] is looked up in PATH (a list command)
-  char **words;              ///< a simple string command's words (in arena), or NULL
+  char **words;              ///< a simple string command's words (owned), or NULL
   char **sh_argv;            ///< a string command's `/bin/sh -c COMMAND` (in arena)
   bool direct;               ///< the words were spawned without the shell
   int direct_signal;         ///< the signal that ended a directly spawned program
@@ -121,18 +117,7 @@ static void run__argv(struct run_proc *r)
   const char *line = step_run_command(ctx->spec);
   r->sh_argv = run__sh_argv(ctx, line);
   r->argv = r->sh_argv;
-  char **words = line ? smf_cmd_split_simple(line) : NULL;
-  if (words != NULL) {
-    size_t n = 0;
-    while (words[n]) {
-      n++;
-    }
-    r->words = smf_arena_alloc(ctx->arena, (n + 1) * sizeof(*r->words));
-    for (size_t i = 0; i <= n; i++) {
-      r->words[i] = words[i] ? smf_arena_strdup(ctx->arena, words[i]) : NULL;
-    }
-  }
-  smf_spawn_paths_free(words);
+  r->words = line ? smf_cmd_split_simple(line) : NULL;
 }
 
 static char *run__marker(struct step_ctx *ctx)
@@ -489,6 +474,7 @@ static void run__close_cb(uv_handle_t *h)
     smf_buf_free(&r->err.line);
     smf_buf_free(&r->tail);
     free(r->output_path);
+    smf_spawn_paths_free(r->words);
     free(r->victims);
     free(r->victim_start);
     free(r);

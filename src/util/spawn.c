@@ -87,7 +87,8 @@ static bool spawn__runnable(const char *path, const char *cwd)
   char *full = path[0] == '/' || cwd == NULL ? NULL : smf_xasprintf("%s/%s", cwd, path);
   const char *p = full ? full : path;
   struct stat st;
-  bool ok = stat(p, &st) == 0 && S_ISREG(st.st_mode) && faccessat(AT_FDCWD, p, X_OK, AT_EACCESS) == 0;
+  bool ok = stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+            faccessat(AT_FDCWD, p, X_OK, AT_EACCESS) == 0;
   free(full);
   return ok;
 }
