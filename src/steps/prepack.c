@@ -14,8 +14,10 @@
 // that nothing was changed, added or removed since (an earlier step may have
 // written into the code directory): the bytes are then those packing at that
 // moment would give. Otherwise the archive is dropped and the step packs as it
-// always did. Entries live on the loop thread only; the one in flight is owned
-// by its work request.
+// always did. An archive no attempt took is removed when the run's loop ends;
+// the first one a run packs also removes those a smflow that died left behind.
+// Entries live on the loop thread only; the one in flight is owned by its work
+// request.
 #include "steps/prepack.h"
 
 #include <dirent.h>
@@ -41,6 +43,7 @@ struct prepack {
   int pack_rc;                 // written by the packing thread, read in pp_pack_after
   enum pp_state state;         // loop thread only
   bool released, taken;
+  bool sweep;  // first of its run: remove what runs before left in STATE_DIR/tmp
   uv_work_t work;
   step_prepack_cb cb;
   void *data;
@@ -203,9 +206,35 @@ static int pp_verify(struct prepack *pp, uv_loop_t *loop)
   return uv_queue_work(loop, &pp->work, pp_verify_work, pp_verify_after);
 }
 
+// Archives a smflow that died left in its tmp directory (any prepack-* file not
+// of this run: one smflow at a time uses a state directory).
+static void pp_sweep(const struct prepack *pp)
+{
+  char *dir = smf_xstrdup(pp->out);
+  *strrchr(dir, '/') = '\0';
+  char *mine = smf_xasprintf("prepack-%s-", pp->run_id);
+  struct dirent **names = NULL;
+  int n = scandir(dir, &names, pp_not_dots, NULL);
+  for (int i = 0; i < n; i++) {
+    const char *name = names[i]->d_name;
+    if (strncmp(name, "prepack-", 8) == 0 && strncmp(name, mine, strlen(mine)) != 0) {
+      char *path = smf_xasprintf("%s/%s", dir, name);
+      unlink(path);
+      free(path);
+    }
+    free(names[i]);
+  }
+  free(names);
+  free(mine);
+  free(dir);
+}
+
 static void pp_pack_work(uv_work_t *w)
 {
   struct prepack *pp = w->data;
+  if (pp->sweep) {
+    pp_sweep(pp);
+  }
   pp_fingerprint(pp, pp->fp);
   struct smf_pack_spec spec = {.source_dir = pp->source_dir,
                                .dependencies = (const char *const *)pp->deps,
@@ -303,6 +332,10 @@ void step_prepack_prepare(const struct step_prepare *p)
   int rc = smf_mkdir_p(tmpdir, NULL);
   free(tmpdir);
   pp->work.data = pp;
+  pp->sweep = true;
+  for (struct prepack *o = pp_list; o && pp->sweep; o = o->next) {
+    pp->sweep = strcmp(o->run_id, p->run_id) != 0;
+  }
   if (rc != 0 || uv_queue_work(p->loop, &pp->work, pp_pack_work, pp_pack_after) != 0) {
     pp_free(pp);
     return;

@@ -7,7 +7,8 @@
 #   whose source_dir is not literal (`${params.dir}`, packed when the step starts);
 # - code changed by an earlier step (a file added, a file rewritten): the
 #   prepared archive is dropped and the step packs the code as it is then;
-# - nothing is left in STATE_DIR/tmp, also for a step that never starts.
+# - nothing is left in STATE_DIR/tmp, also for a step that never starts, and an
+#   archive a dead smflow left there is removed.
 source "$(dirname "$0")/lib/engine.bash"
 mkdir -p code models m
 cat >code/evaluate.py <<'PY'
@@ -65,6 +66,8 @@ expect_eq "nothing left in tmp" "$(ls -A "$T/state/tmp" | wc -l)" 0
 
 # An earlier step changes the code: the step packs it as it is when it starts.
 rm -rf "$T/state"
+mkdir -p "$T/state/tmp"
+echo stale >"$T/state/tmp/prepack-19990101-000000-dead-eval.tar.gz"
 cat >c.yaml <<'Y'
 smflow: 1
 name: changed
@@ -81,5 +84,6 @@ expect_eq "changed: the added file is packed" "$(tar -xzOf "$a" ./added.py 2>/de
 expect_eq "changed: the rewritten file is packed" "$(tar -xzOf "$a" ./helper.py 2>/dev/null || tar -xzOf "$a" helper.py)" "VALUE = 22"
 expect_eq "changed: the script saw it" "$(step_field eval outputs.metrics.files)" 3
 (($(mtime_ms "$a") >= $(started_ms eval))) || fail "changed: the stale prepared archive was used"
-expect_eq "changed: nothing left in tmp" "$(ls -A "$T/state/tmp" | wc -l)" 0
+expect_eq "changed: nothing left in tmp (a dead run's archive removed too)" \
+  "$(ls -A "$T/state/tmp" | wc -l)" 0
 finish
