@@ -721,8 +721,8 @@ static void run__find_victims(struct run_proc *r, pid_t pid, unsigned long long 
                               const char *marker)
 {
   if (pid > 0 && start != 0 && step_proc_start_time(pid) == start) {
-    kill(-pid, SIGKILL);
-    run__add_victim(r, pid);
+    run__add_victim(r, pid);  // noted before it dies (a zombie has no start time), then killed
+    kill(-pid, SIGKILL);      // with the rest of its group
   }
   if (marker == NULL) {
     return;
