@@ -57,6 +57,17 @@ struct step_ctx {
   struct eng_step *owner;       ///< opaque
 };
 
+/// What a kind's prepare hook sees of a step before any step starts. Borrowed
+/// for the call.
+struct step_prepare {
+  uv_loop_t *loop;
+  const char *run_id;
+  const char *step_id;
+  const char *state_dir;
+  const char *pipeline_dir;    ///< absolute directory of the pipeline file
+  const struct dsl_step *def;  ///< as written: its `${...}` are not interpolated
+};
+
 struct step_kind {
   const char *name;
   enum dsl_kind kind;
@@ -74,7 +85,17 @@ struct step_kind {
   void (*cancel)(struct step_ctx *ctx, int reason, bool kill_now);
   /// Release kind_data. Called once after done, from a fresh loop callback.
   void (*free)(struct step_ctx *ctx);
+  /// Optional: called once when the run's loop starts, before any step starts,
+  /// for each step that is to run (not one being re-attached). Work that depends
+  /// on nothing another step does (packing code named by literal paths) may
+  /// begin here on the thread pool; the step's first attempt takes it only if it
+  /// still matches. No visible effect, no failure: anything wrong is left to start.
+  void (*prepare)(const struct step_prepare *p);
 };
+
+/// Drop what prepare hooks made for run_id that no attempt took (the engine
+/// calls it once the run's loop has ended).
+void step_prepare_release(const char *run_id);
 
 /// The kind for a dsl kind, or NULL when smflow does not implement it yet.
 const struct step_kind *step_kind_find(enum dsl_kind kind);

@@ -457,16 +457,35 @@ static void eng__preload(struct eng *e)
   }
 }
 
+// The kinds' prepare hooks, once, before any step starts (step_kind.prepare).
+static void eng__prepare_steps(struct eng *e)
+{
+  for (size_t i = 0; i < e->n; i++) {
+    struct eng_step *s = &e->steps[i];
+    if (s->kind && s->kind->prepare && s->selected && s->state == STEP_PENDING && !s->resuming) {
+      s->kind->prepare(&(struct step_prepare){.loop = &e->loop,
+                                              .run_id = e->run_id,
+                                              .step_id = s->def->id,
+                                              .state_dir = state_dir(e->st),
+                                              .pipeline_dir = e->p->dir,
+                                              .def = s->def});
+    }
+  }
+}
+
 // Run the loop to the end and turn what happened into an outcome.
 static int eng__loop(struct eng *e, struct smf_error *err)
 {
   eng_hooks_record(e);
   eng__preload(e);
+  eng__prepare_steps(e);
   if (eng_sched_begin(e) != 0) {
+    step_prepare_release(e->run_id);
     SMF_ERR_SET(err, SMF_ESTATE, "internal: the run's steps could not be scheduled");
     return ENG_ENV_ERROR;
   }
   uv_run(&e->loop, UV_RUN_DEFAULT);
+  step_prepare_release(e->run_id);
   int outcome = ENG_SUCCEEDED;
   const char *status = "succeeded";
   bool failed = false;

@@ -12,6 +12,7 @@
 
 #include "steps/job.h"
 #include "steps/kinds.h"
+#include "steps/prepack.h"
 
 struct evaluate {
   struct step_job sj;  // first: freed through it
@@ -159,4 +160,5 @@ const struct step_kind step_kind_evaluate = {
     .resume = eval_resume,
     .cancel = step_job_kind_cancel,
     .free = step_job_kind_free,
+    .prepare = step_prepack_prepare,
 };

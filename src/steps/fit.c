@@ -20,6 +20,7 @@
 #include "steps/job.h"
 #include "target/aws/awst.h"
 #include "steps/kinds.h"
+#include "steps/prepack.h"
 
 struct fit {
   struct step_job sj;  // first: freed through it
@@ -283,4 +284,5 @@ const struct step_kind step_kind_fit = {
     .resume = fit_resume,
     .cancel = step_job_kind_cancel,
     .free = step_job_kind_free,
+    .prepare = step_prepack_prepare,
 };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "smflow/archive.h"
+#include "steps/prepack.h"
 
 void step_job_init(struct step_job *sj, struct step_ctx *ctx, struct target *t, bool processing)
 {
@@ -160,13 +161,32 @@ static void step_job_on_code_stored(void *data, int status, const struct smf_err
 
 // As the SDK uploads a training job's code (tar_and_upload_dir): SSE aws:kms,
 // with the job's output_kms_key when it has one. Processing code: only with a key.
-static const struct target_put_opts *step_job_put_opts(const struct step_job *sj,
+// move: the archive is durable and given up (a prepacked one).
+static const struct target_put_opts *step_job_put_opts(const struct step_job *sj, bool move,
                                                        struct target_put_opts *opts)
 {
   const char *key =
       sj->processing ? NULL : ((const struct target_training_job *)sj->desc)->output_kms_key;
-  *opts = (struct target_put_opts){.sse_kms = !sj->processing || key, .kms_key = key};
-  return opts->sse_kms ? opts : NULL;
+  *opts = (struct target_put_opts){.sse_kms = !sj->processing || key, .kms_key = key, .move = move};
+  return opts->sse_kms || move ? opts : NULL;
+}
+
+// Store sj->tmp at the job's code URI, then launch the job.
+static void step_job_store_code(struct step_job *sj, bool move)
+{
+  struct target_put_opts opts;
+  struct smf_error e = SMF_ERROR_INIT;
+  if (sj->t->vt->store == NULL) {
+    SMF_ERR_SET(&e, SMF_EUNSUPPORTED, "target '%s' has no store", sj->t->vt->name);
+    e.klass = SMF_CLASS_CLIENT;
+    unlink(sj->tmp);
+    step_job_fail(sj, &e);
+  } else if (target_store_put_file(sj->t, sj->tmp, sj->code_uri,
+                                   step_job_put_opts(sj, move, &opts), step_job_on_code_stored,
+                                   sj, &e) != 0) {
+    unlink(sj->tmp);
+    step_job_fail(sj, &e);
+  }
 }
 
 static void step_job_on_packed(int status, const struct smf_pack_result *res,
@@ -174,36 +194,21 @@ static void step_job_on_packed(int status, const struct smf_pack_result *res,
 {
   (void)res;
   struct step_job *sj = data;
-  struct target_put_opts opts;
-  struct smf_error e = SMF_ERROR_INIT;
   if (status != 0) {
-    e = *err;
+    struct smf_error e = *err;
     e.klass = SMF_CLASS_CLIENT;
     step_job_fail(sj, &e);
     return;
   }
-  if (sj->t->vt->store == NULL) {
-    SMF_ERR_SET(&e, SMF_EUNSUPPORTED, "target '%s' has no store", sj->t->vt->name);
-    e.klass = SMF_CLASS_CLIENT;
-    step_job_fail(sj, &e);
-  } else if (target_store_put_file(sj->t, sj->tmp, sj->code_uri, step_job_put_opts(sj, &opts),
-                                   step_job_on_code_stored, sj, &e) != 0) {
-    unlink(sj->tmp);
-    step_job_fail(sj, &e);
-  }
+  step_job_store_code(sj, false);
 }
 
-int step_job_stage_code(struct step_job *sj, struct smf_error *err)
+// The code to pack: source_dir (+ dependencies), or the entry point file alone
+// (strings in ctx->arena; output unset).
+static void step_job_pack_spec(struct step_job *sj, struct smf_pack_spec *spec)
 {
   struct step_ctx *ctx = sj->ctx;
   const struct dsl_node *s = ctx->spec;
-  char *tmpdir = smf_xasprintf("%s/tmp", ctx->state_dir);
-  int rc = smf_mkdir_p(tmpdir, err);
-  sj->tmp = smf_xasprintf("%s/%s.sourcedir.tar.gz", tmpdir, sj->job_name);
-  free(tmpdir);
-  if (rc != 0) {
-    return rc;
-  }
   const struct dsl_node *deps = dsl_map_get(s, "dependencies");
   size_t n_deps = deps && deps->type == DSL_SEQ ? deps->u.seq.n : 0;
   const char **dv = smf_arena_alloc(ctx->arena, (n_deps + 1) * sizeof(*dv));
@@ -211,19 +216,61 @@ int step_job_stage_code(struct step_job *sj, struct smf_error *err)
     dv[i] = step_path(ctx, step_scalar(ctx, deps->u.seq.items[i]));
   }
   const char *src = dsl_map_str(s, "source_dir", NULL);
-  const char *ep = step_path(ctx, dsl_map_str(s, "entry_point", NULL));
-  struct smf_pack_spec spec = {.source_dir = src ? step_path(ctx, src) : NULL,
-                               .dependencies = dv,
-                               .n_dependencies = n_deps,
-                               .files = src ? NULL : &ep,
-                               .n_files = src ? 0 : 1,
-                               .output = sj->tmp,
-                               .sync = SMF_PACK_SYNC_NONE};  // the store's copy is synced
+  const char **ep = smf_arena_alloc(ctx->arena, sizeof(*ep));
+  *ep = step_path(ctx, dsl_map_str(s, "entry_point", NULL));
+  *spec = (struct smf_pack_spec){.source_dir = src ? step_path(ctx, src) : NULL,
+                                 .dependencies = dv,
+                                 .n_dependencies = n_deps,
+                                 .files = src ? NULL : ep,
+                                 .n_files = src ? 0 : 1};
+}
+
+// Pack now (no archive prepared, or it no longer matches the code).
+static int step_job_pack(struct step_job *sj, struct smf_error *err)
+{
+  struct step_ctx *ctx = sj->ctx;
+  char *tmpdir = smf_xasprintf("%s/tmp", ctx->state_dir);
+  int rc = smf_mkdir_p(tmpdir, err);
+  free(sj->tmp);
+  sj->tmp = smf_xasprintf("%s/%s.sourcedir.tar.gz", tmpdir, sj->job_name);
+  free(tmpdir);
+  if (rc != 0) {
+    return rc;
+  }
+  struct smf_pack_spec spec;
+  step_job_pack_spec(sj, &spec);
+  spec.output = sj->tmp;
+  spec.sync = SMF_PACK_SYNC_NONE;  // the store's copy is synced
   rc = smf_archive_pack_async(ctx->loop, &spec, step_job_on_packed, sj, err);
   if (rc != 0) {
     err->klass = SMF_CLASS_CLIENT;
   }
   return rc;
+}
+
+static void step_job_on_prepacked(void *data, char *archive)
+{
+  struct step_job *sj = data;
+  if (archive != NULL) {
+    free(sj->tmp);
+    sj->tmp = archive;
+    step_job_store_code(sj, true);
+    return;
+  }
+  struct smf_error e = SMF_ERROR_INIT;
+  if (step_job_pack(sj, &e) != 0) {
+    step_job_fail(sj, &e);
+  }
+}
+
+int step_job_stage_code(struct step_job *sj, struct smf_error *err)
+{
+  struct smf_pack_spec spec;
+  step_job_pack_spec(sj, &spec);
+  if (step_prepack_take(sj->ctx, &spec, step_job_on_prepacked, sj) == 1) {
+    return 0;  // packed when the run started: checked, then moved into the store
+  }
+  return step_job_pack(sj, err);
 }
 
 static void step_job_lost_cb(uv_timer_t *t)

@@ -1,12 +1,14 @@
 // run.c: the `run` step kind — a local command (SPEC §4).
 //
-// `/bin/sh -c COMMAND` (a list command: its argument vector, no shell) is spawned (posix_spawn;
-// exit seen through a pidfd, so Linux >= 5.3) in its own session (so that the whole process group
+// A string command runs as `/bin/sh -c COMMAND`, unless it is one simple command without shell
+// syntax (smf_cmd_split_simple) whose program is found on its environment's PATH: that is spawned
+// directly, as make does, and a signal that ends it reads as the shell reported it (128 + N, the
+// shell's "Killed" line). A list command is its argument vector, no shell. The child is spawned
+// (posix_spawn; exit through a pidfd, Linux >= 5.3) in its own session (its whole process group
 // can be signalled), with smflow's environment plus `env:`, in `workdir` (relative to the
-// pipeline's directory). stdout and stderr go to the attempt's log file and, line by line with the
-// `[step]` prefix, to stderr. Lines `key=value` (or `key<<DELIM`, value lines, `DELIM`) written to
-// the file named by $SMFLOW_OUTPUT become the outputs (strings). A non-zero exit is an
-// AlgorithmError naming the status and the last lines of stderr.
+// pipeline's directory); stdout and stderr go to the attempt's log and, with the `[step]` prefix,
+// to stderr. Lines `key=value` (or `key<<DELIM`, value lines, `DELIM`) written to $SMFLOW_OUTPUT
+// become the outputs (strings). A non-zero exit is an AlgorithmError with the last stderr lines.
 //
 // Intent: {attempt, marker}, then {.., pid, start_time} once spawned.
 // The child's environment carries SMFLOW_ATTEMPT_KEY=marker. On resume the
@@ -54,6 +56,11 @@ struct run_proc {
   char *cwd;                 ///< in ctx->arena
   char **argv, **envp;       ///< in ctx->arena
   bool use_path;             ///< argv[0] is looked up in PATH (a list command)
+  char **words;              ///< a simple string command's words (owned), or NULL
+  char **sh_argv;            ///< a string command's `/bin/sh -c COMMAND` (in arena)
+  bool direct;               ///< the words were spawned without the shell
+  int direct_signal;         ///< the signal that ended a directly spawned program
+  bool core_dumped;
   uv_poll_t exit_poll;
   struct run_pipe out, err;
   uv_timer_t timer;  ///< kill grace, then output drain after exit
@@ -77,10 +84,22 @@ const char *step_run_command(const struct dsl_node *spec)
   return spec->type == DSL_STR ? spec->u.str.s : dsl_map_str(spec, "command", NULL);
 }
 
-// The argument vector, in the arena: a string command runs as `/bin/sh -c COMMAND`;
-// a list runs as is, without a shell (argv[0] looked up in PATH).
-static char **run__argv(struct step_ctx *ctx, bool *use_path)
+static char **run__sh_argv(struct step_ctx *ctx, const char *line)
 {
+  char **argv = smf_arena_alloc(ctx->arena, 4 * sizeof(*argv));
+  argv[0] = smf_arena_strdup(ctx->arena, "/bin/sh");
+  argv[1] = smf_arena_strdup(ctx->arena, "-c");
+  argv[2] = smf_arena_strdup(ctx->arena, line ? line : "");
+  argv[3] = NULL;
+  return argv;
+}
+
+// The argument vector, in the arena: a list runs as is, without a shell (argv[0]
+// looked up in PATH); a string command runs as `/bin/sh -c COMMAND`, unless it is
+// a simple one (r->words) whose program the spawn finds on the environment's PATH.
+static void run__argv(struct run_proc *r)
+{
+  struct step_ctx *ctx = r->ctx;
   const struct dsl_node *cmd =
       ctx->spec->type == DSL_MAP ? dsl_map_get(ctx->spec, "command") : ctx->spec;
   if (cmd != NULL && cmd->type == DSL_SEQ && cmd->u.seq.n > 0) {
@@ -91,17 +110,14 @@ static char **run__argv(struct step_ctx *ctx, bool *use_path)
       argv[i] = smf_arena_strdup(ctx->arena, step_scalar(ctx, cmd->u.seq.items[i]));
     }
     argv[n] = NULL;
-    *use_path = true;
-    return argv;
+    r->argv = argv;
+    r->use_path = true;
+    return;
   }
   const char *line = step_run_command(ctx->spec);
-  char **argv = smf_arena_alloc(ctx->arena, 4 * sizeof(*argv));
-  argv[0] = smf_arena_strdup(ctx->arena, "/bin/sh");
-  argv[1] = smf_arena_strdup(ctx->arena, "-c");
-  argv[2] = smf_arena_strdup(ctx->arena, line ? line : "");
-  argv[3] = NULL;
-  *use_path = false;
-  return argv;
+  r->sh_argv = run__sh_argv(ctx, line);
+  r->argv = r->sh_argv;
+  r->words = line ? smf_cmd_split_simple(line) : NULL;
 }
 
 static char *run__marker(struct step_ctx *ctx)
@@ -304,6 +320,23 @@ static struct dsl_node *run__outputs(struct run_proc *r)
   return m;
 }
 
+// What /bin/sh writes to stderr when its command dies of a signal (other than
+// SIGINT and SIGPIPE): "Killed", "Segmentation fault (core dumped)", ... A
+// program spawned without the shell gets the same line in its log and error.
+static void run__shell_says(struct run_proc *r)
+{
+  char line[128];
+  int n = snprintf(line, sizeof(line), "%s%s", strsignal(r->direct_signal),
+                   r->core_dumped ? " (core dumped)" : "");
+  n = n < 0 ? 0 : n >= (int)sizeof(line) ? (int)sizeof(line) - 1 : n;
+  if (r->ctx->log_fd >= 0) {
+    line[n] = '\n';
+    ssize_t w = write(r->ctx->log_fd, line, (size_t)n + 1);
+    (void)w;
+  }
+  run__emit_line(r, &r->err, line, (size_t)n);
+}
+
 static void run__finish(struct run_proc *r)
 {
   r->finished = true;
@@ -321,6 +354,9 @@ static void run__finish(struct run_proc *r)
   if (r->exit_status == 0 && r->term_signal == 0) {
     step_ctx_done(ctx, 0, NULL, run__outputs(r));
     return;
+  }
+  if (r->direct_signal && r->direct_signal != SIGINT && r->direct_signal != SIGPIPE) {
+    run__shell_says(r);
   }
   struct smf_error err = SMF_ERROR_INIT;
   const char *tail = smf_buf_cstr(&r->tail);
@@ -374,6 +410,13 @@ static void run__exit_poll_cb(uv_poll_t *h, int status, int events)
   r->exited = true;
   r->exit_status = got < 0 ? 127 : WIFEXITED(ws) ? WEXITSTATUS(ws) : 0;
   r->term_signal = got > 0 && WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+  if (r->direct && r->term_signal) {
+    // Run directly in place of `sh -c`: the status the shell would have reported.
+    r->direct_signal = r->term_signal;
+    r->core_dumped = WCOREDUMP(ws);
+    r->exit_status = 128 + r->term_signal;
+    r->term_signal = 0;
+  }
   uv_timer_stop(&r->timer);
   // The group may hold children of the shell: they go with it.
   kill(-r->pid, SIGKILL);
@@ -431,6 +474,7 @@ static void run__close_cb(uv_handle_t *h)
     smf_buf_free(&r->err.line);
     smf_buf_free(&r->tail);
     free(r->output_path);
+    smf_spawn_paths_free(r->words);
     free(r->victims);
     free(r->victim_start);
     free(r);
@@ -497,8 +541,19 @@ static void run__spawn_work(uv_work_t *w)
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   smf_spawn_init(&fa, &at, r->child_out, r->child_err, r->cwd);
-  r->spawn_errno = r->use_path ? posix_spawnp(&r->pid, r->argv[0], &fa, &at, r->argv, r->envp)
-                               : posix_spawn(&r->pid, r->argv[0], &fa, &at, r->argv, r->envp);
+  // A simple command's program is looked up first: not found (or a script
+  // without #!, which posix_spawn cannot start) leaves it to the shell, which
+  // then behaves and reports exactly as it always did.
+  char *path = r->words ? smf_spawn_which(r->words[0], r->envp, r->cwd) : NULL;
+  if (path != NULL && posix_spawn(&r->pid, path, &fa, &at, r->words, r->envp) == 0) {
+    r->direct = true;
+    r->argv = r->words;
+  }
+  free(path);
+  if (!r->direct) {
+    r->spawn_errno = r->use_path ? posix_spawnp(&r->pid, r->argv[0], &fa, &at, r->argv, r->envp)
+                                 : posix_spawn(&r->pid, r->argv[0], &fa, &at, r->argv, r->envp);
+  }
   smf_spawn_destroy(&fa, &at);
   close(r->child_out);
   close(r->child_err);
@@ -573,8 +628,8 @@ static int run_start(struct step_ctx *ctx, struct smf_error *err)
   char *cwd = run__workdir(ctx);
   r->cwd = smf_arena_strdup(ctx->arena, cwd);
   free(cwd);
-  r->argv = run__argv(ctx, &r->use_path);
   r->envp = run__env(r);
+  run__argv(r);
   r->work.data = r;
   r->spawning = true;
   uv_queue_work(ctx->loop, &r->work, run__spawn_work, run__spawn_after);
@@ -666,8 +721,8 @@ static void run__find_victims(struct run_proc *r, pid_t pid, unsigned long long 
                               const char *marker)
 {
   if (pid > 0 && start != 0 && step_proc_start_time(pid) == start) {
-    kill(-pid, SIGKILL);
-    run__add_victim(r, pid);
+    run__add_victim(r, pid);  // noted before it dies (a zombie has no start time), then killed
+    kill(-pid, SIGKILL);      // with the rest of its group
   }
   if (marker == NULL) {
     return;

@@ -141,40 +141,9 @@ static void host_child(const struct host_exec *x)
   _exit(rc);
 }
 
-char **local_exec_paths(const char *argv0, char *const *env)
-{
-  if (strchr(argv0, '/')) {
-    char **v = smf_xcalloc(2, sizeof(char *));
-    v[0] = smf_xstrdup(argv0);
-    return v;
-  }
-  const char *path = NULL;
-  for (char *const *e = env; e && *e; e++) {
-    if (strncmp(*e, "PATH=", 5) == 0) {
-      path = *e + 5;
-    }
-  }
-  char dflt[256] = "/bin:/usr/bin";
-  if (path == NULL && confstr(_CS_PATH, dflt, sizeof(dflt)) > 0) {
-    path = dflt;
-  }
-  size_t n = 1;
-  for (const char *p = path ? path : dflt; *p; p++) {
-    n += *p == ':';
-  }
-  char **v = smf_xcalloc(n + 1, sizeof(char *));
-  size_t k = 0;
-  for (const char *p = path ? path : dflt; k < n; k++) {
-    size_t len = strcspn(p, ":");
-    v[k] = len ? smf_xasprintf("%.*s/%s", (int)len, p, argv0) : smf_xstrdup(argv0);
-    p += len + (p[len] == ':');
-  }
-  return v;
-}
-
 static void host_exec_free(struct host_exec *x)
 {
-  local_strv_free(x->paths);
+  smf_spawn_paths_free(x->paths);
   free(x->sh_argv);
   free(x->not_found);
   free(x->denied);
@@ -207,7 +176,7 @@ static int host_exec_prepare(const struct local_host_spec *spec, struct host_exe
     return SMF_ERR_SET(err, SMF_ECHILD, "%s: cannot start %s: no directory %s", spec->name,
                        spec->argv[0], spec->cwd);
   }
-  x->paths = local_exec_paths(spec->argv[0], spec->env);
+  x->paths = smf_spawn_paths(spec->argv[0], spec->env);
   x->sh_argv = smf_xcalloc(argc + 2, sizeof(char *));
   x->sh_argv[0] = (char *)"/bin/sh";
   memcpy(x->sh_argv + 2, spec->argv + 1, (argc - 1) * sizeof(char *));
@@ -263,20 +232,21 @@ int local_host_fork(const struct local_host_spec *spec, int64_t *pid_out, int *p
 int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, int out_fd,
                          int64_t *pid_out, int *pidfd_out, struct smf_error *err)
 {
+  // The program is looked up here rather than by spawning each PATH candidate
+  // in turn: a candidate that is not there would cost a whole child (clone,
+  // failed execve, exit 127) before the right one starts.
+  char *path = smf_spawn_which(argv[0], env, cwd);
+  if (path == NULL) {
+    return SMF_ERR_SET(err, SMF_ECHILD, "cannot start %s: %s", argv[0],
+                       strchr(argv[0], '/') ? "no such executable file" : "not found on PATH");
+  }
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   smf_spawn_init(&fa, &at, out_fd, out_fd, cwd);
-  char **paths = local_exec_paths(argv[0], env);
   pid_t pid = -1;
-  int e = ENOENT;
-  for (char **p = paths; *p; p++) {
-    e = posix_spawn(&pid, *p, &fa, &at, argv, env);
-    if (e == 0 || (e != ENOENT && e != ENOTDIR && e != EACCES)) {
-      break;
-    }
-  }
-  local_strv_free(paths);
+  int e = posix_spawn(&pid, path, &fa, &at, argv, env);
   smf_spawn_destroy(&fa, &at);
+  free(path);
   if (e != 0) {
     return SMF_ERR_SET(err, SMF_ECHILD, "cannot start %s: %s", argv[0], strerror(e));
   }

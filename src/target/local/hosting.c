@@ -25,7 +25,7 @@
 
 extern char **environ;
 
-#define HOSTING_POLL_MS 5  // a refused loopback connect is cheap; the tick bounds deploy latency
+#define HOSTING_POLL_MS 2  // a refused loopback connect is cheap; the tick bounds deploy latency
 #define HOSTING_START_TIMEOUT_MS 60000
 
 struct deploy {
@@ -37,6 +37,8 @@ struct deploy {
   uv_work_t work;
   struct local_server *srv;  // the server while it runs and this deploy watches it
   int64_t pid;               // the server's, once spawned
+  int pidfd;                 // its pidfd from the spawn until deploy_watch takes it
+  bool spawn_failed;
   uv_timer_t timer;
   int handles;
   bool spawned, exited, pinging, recording, done;
@@ -171,6 +173,9 @@ static void deploy_free(struct deploy *d)
   free(d->log_path);
   local_strv_free(d->serve);
   local_strv_free(d->env);
+  if (d->pidfd >= 0) {
+    close(d->pidfd);
+  }
   free(d);
 }
 
@@ -232,7 +237,10 @@ static void deploy_record_work(uv_work_t *w)
       "endpoint_arn", d->arn, "model_name", d->model_name, "config_name", d->config_name, "url",
       d->url, "port", d->port, "pid", (json_int_t)d->pid, "start_time", (json_int_t)d->start_time,
       "model_dir", d->model_dir, "log", d->log_path, "created_ms", (json_int_t)smf_time_now_ms());
-  d->rc = local_json_write(path, rec, &d->err);
+  // Replaced atomically, not synced: the record names a process, which a crash
+  // of the machine ends too (the endpoint's row in the state database, written
+  // by the registry, is committed as every result is).
+  d->rc = local_json_write_replace(path, rec, &d->err);
   json_decref(rec);
   free(path);
 }
@@ -308,24 +316,76 @@ static void deploy_note_server(struct deploy *d)
   free(path);
 }
 
+static char *subst(const char *arg, const struct deploy *d)
+{
+  if (strcmp(arg, "{port}") == 0) {
+    return smf_xasprintf("%d", d->port);
+  }
+  if (strcmp(arg, "{model_dir}") == 0) {
+    return smf_xstrdup(d->model_dir);
+  }
+  return smf_xstrdup(arg);
+}
+
+// The server's command line, once the port is known (thread pool).
+static void deploy_argv(struct deploy *d)
+{
+  char **argv;
+  if (d->serve) {
+    size_t n = 0;
+    while (d->serve[n]) {
+      n++;
+    }
+    argv = smf_xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+      argv[i] = subst(d->serve[i], d);
+    }
+    local_strv_free(d->serve);
+  } else {
+    // -S: no site set-up (its .pth files cost tens of ms); the server puts the
+    // site directories on sys.path itself and falls back to the full set-up.
+    argv = smf_xcalloc(9, sizeof(char *));
+    argv[0] = smf_xstrdup("python3");
+    argv[1] = smf_xstrdup("-S");
+    argv[2] = smf_xasprintf("%s/model_server.py", local_share_dir(d->t));
+    argv[3] = smf_xstrdup("--port");
+    argv[4] = smf_xasprintf("%d", d->port);
+    argv[5] = smf_xstrdup("--model-dir");
+    argv[6] = smf_xstrdup(d->model_dir);
+  }
+  d->serve = argv;
+}
+
+// Start the server (thread pool: posix_spawn returns only once the child has
+// exec'd, milliseconds the loop should not wait for); deploy_watch takes it on.
 static int deploy_spawn(struct deploy *d)
 {
+  deploy_argv(d);
   int fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
     return SMF_ERR_SET(&d->err, SMF_EIO, "%s: %s", d->log_path, strerror(errno));
   }
-  struct local_server *srv = smf_xcalloc(1, sizeof(*srv));
-  srv->t = d->t;
-  srv->pidfd = -1;
   struct smf_error serr = SMF_ERROR_INIT;
-  int rc = local_spawn_detached(d->serve, d->env, d->model_dir, fd, &srv->pid, &srv->pidfd, &serr);
+  int rc = local_spawn_detached(d->serve, d->env, d->model_dir, fd, &d->pid, &d->pidfd, &serr);
   close(fd);
-  d->spawned = true;
   if (rc != 0) {
-    d->exited = true;
-    server_free(srv);
+    d->spawn_failed = true;
     return SMF_ERR_SET(&d->err, SMF_ECHILD, "endpoint %s: %s", d->endpoint, serr.message);
   }
+  d->start_time = local_proc_start_time(d->pid);
+  deploy_note_server(d);
+  return 0;
+}
+
+// The spawned server, watched from the loop: reaped through its pidfd.
+static void deploy_watch(struct deploy *d)
+{
+  struct local_server *srv = smf_xcalloc(1, sizeof(*srv));
+  srv->t = d->t;
+  srv->pid = d->pid;
+  srv->pidfd = d->pidfd;
+  d->pidfd = -1;
+  d->spawned = true;
   uv_poll_init(d->t->loop, &srv->poll, srv->pidfd);
   srv->poll.data = srv;
   uv_poll_start(&srv->poll, UV_READABLE, server_on_exit);
@@ -333,10 +393,6 @@ static int deploy_spawn(struct deploy *d)
   srv->next = *local_impl_servers(d->t);
   *local_impl_servers(d->t) = srv;
   d->srv = srv;
-  d->pid = srv->pid;
-  d->start_time = local_proc_start_time(d->pid);
-  deploy_note_server(d);
-  return 0;
 }
 
 // Parent pid (field 4 of /proc/PID/stat); -1 if unknown.
@@ -439,18 +495,10 @@ static void deploy_work(uv_work_t *w)
     d->rc = port < 0 ? port : 0;
     d->port = port;
   }
+  if (d->rc == 0) {
+    d->rc = deploy_spawn(d);
+  }
   free(tgz);
-}
-
-static char *subst(const char *arg, const struct deploy *d)
-{
-  if (strcmp(arg, "{port}") == 0) {
-    return smf_xasprintf("%d", d->port);
-  }
-  if (strcmp(arg, "{model_dir}") == 0) {
-    return smf_xstrdup(d->model_dir);
-  }
-  return smf_xstrdup(arg);
 }
 
 // The server's command line and environment (as the SDK's Model.deploy sets them).
@@ -486,39 +534,15 @@ static void deploy_after(uv_work_t *w, int status)
   (void)status;
   struct deploy *d = w->data;
   if (d->rc != 0) {
-    d->err.klass = SMF_CLASS_CLIENT;
+    if (d->spawn_failed) {
+      d->spawned = d->exited = true;
+    } else {
+      d->err.klass = SMF_CLASS_CLIENT;
+    }
     deploy_report(d, d->rc, NULL);
     return;
   }
-  char **argv;
-  if (d->serve) {
-    size_t n = 0;
-    while (d->serve[n]) {
-      n++;
-    }
-    argv = smf_xcalloc(n + 1, sizeof(char *));
-    for (size_t i = 0; i < n; i++) {
-      argv[i] = subst(d->serve[i], d);
-    }
-    local_strv_free(d->serve);
-  } else {
-    // -S: no site set-up (its .pth files cost tens of ms); the server puts the
-    // site directories on sys.path itself and falls back to the full set-up.
-    argv = smf_xcalloc(9, sizeof(char *));
-    argv[0] = smf_xstrdup("python3");
-    argv[1] = smf_xstrdup("-S");
-    argv[2] = smf_xasprintf("%s/model_server.py", local_share_dir(d->t));
-    argv[3] = smf_xstrdup("--port");
-    argv[4] = smf_xasprintf("%d", d->port);
-    argv[5] = smf_xstrdup("--model-dir");
-    argv[6] = smf_xstrdup(d->model_dir);
-  }
-  d->serve = argv;
-  int rc = deploy_spawn(d);
-  if (rc != 0) {
-    deploy_report(d, rc, NULL);
-    return;
-  }
+  deploy_watch(d);
   d->deadline_ms = smf_time_now_ms() + HOSTING_START_TIMEOUT_MS;
   uv_timer_start(&d->timer, deploy_on_tick, HOSTING_POLL_MS, HOSTING_POLL_MS);
 }
@@ -533,6 +557,7 @@ static int hosting_deploy(struct target *t, const struct target_endpoint_spec *s
   }
   struct deploy *d = smf_xcalloc(1, sizeof(*d));
   d->t = t;
+  d->pidfd = -1;
   d->cb = cb;
   d->data = data;
   d->endpoint = smf_xstrdup(spec->endpoint);

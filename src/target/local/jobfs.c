@@ -34,14 +34,17 @@ int local_rm_rf(const char *path, struct smf_error *err)
   return 0;
 }
 
-int local_json_write(const char *path, const json_t *v, struct smf_error *err)
+int local_json_write_replace(const char *path, const json_t *v, struct smf_error *err)
 {
-  char *text = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII);
-  if (text == NULL) {
-    return SMF_ERR_SET(err, SMF_EINTERNAL, "%s: cannot encode JSON", path);
+  char *tmp = smf_xasprintf("%s.tmp.%ld", path, (long)getpid());
+  int rc = local_json_write_scratch(tmp, v, err);
+  if (rc == 0 && rename(tmp, path) != 0) {
+    rc = SMF_ERR_SET(err, SMF_EIO, "%s: rename: %s", path, strerror(errno));
   }
-  int rc = smf_file_write_atomic(path, text, strlen(text), err);
-  free(text);
+  if (rc != 0) {
+    unlink(tmp);
+  }
+  free(tmp);
   return rc;
 }
 

@@ -29,7 +29,7 @@ const char *local_share_dir(const struct target *t)
 // ---------------------------------------------------------------------------
 // Store operations.
 
-enum store_op { ST_PUT_FILE, ST_PUT_BYTES, ST_GET_FILE, ST_HEAD, ST_COPY, ST_LIST };
+enum store_op { ST_PUT_FILE, ST_PUT_MOVE, ST_PUT_BYTES, ST_GET_FILE, ST_HEAD, ST_COPY, ST_LIST };
 
 struct store_req {
   uv_work_t work;
@@ -55,6 +55,9 @@ static void store_work(uv_work_t *w)
   switch (r->op) {
   case ST_PUT_FILE:
     r->rc = local_store_put_file(st, r->a, r->b, &r->err);
+    break;
+  case ST_PUT_MOVE:
+    r->rc = local_store_put_move(st, r->a, r->b, &r->err);
     break;
   case ST_PUT_BYTES:
     r->rc = local_store_put_bytes(st, r->b, r->bytes, r->len, &r->err);
@@ -164,6 +167,18 @@ static int st_put_file(struct target *t, const char *path, const char *uri, targ
   return store_queue(t, r, err);
 }
 
+// Options: the local store has no encryption; a file given up (move) is renamed
+// into place (temp file already synced: rename, sync of the directory).
+static int st_put_file_opts(struct target *t, const char *path, const char *uri,
+                            const struct target_put_opts *opts, target_done_cb cb, void *data,
+                            struct smf_error *err)
+{
+  struct store_req *r =
+      store_req_new(opts && opts->move ? ST_PUT_MOVE : ST_PUT_FILE, path, uri, data);
+  r->done_cb = cb;
+  return store_queue(t, r, err);
+}
+
 static int st_put_bytes(struct target *t, const void *bytes, size_t len, const char *uri,
                         target_done_cb cb, void *data, struct smf_error *err)
 {
@@ -209,6 +224,7 @@ static int st_list(struct target *t, const char *prefix, target_list_cb cb, void
 
 static const struct target_store_ops local_store_ops = {
     .put_file = st_put_file,
+    .put_file_opts = st_put_file_opts,
     .put_bytes = st_put_bytes,
     .get_file = st_get_file,
     .head = st_head,

@@ -82,13 +82,9 @@ struct local_host_spec {
 /// waitpid(*pid).
 int local_host_fork(const struct local_host_spec *spec, int64_t *pid, int *pidfd,
                     struct smf_error *err);
-/// Where argv0 may be (hostexec.c): itself when it has a '/', else in each entry
-/// of env's PATH (the system's default path without one; an empty entry is the
-/// current directory). NULL-terminated; caller frees with local_strv_free.
-char **local_exec_paths(const char *argv0, char *const *env);
-/// Start argv (found on env's PATH) in cwd, in a new session, with stdin from
-/// /dev/null and stdout/stderr on out_fd (posix_spawn: the caller waits only
-/// until the exec). *pidfd (caller closes) becomes readable when it ends;
+/// Start argv (found on env's PATH, looked up before the spawn) in cwd, in a
+/// new session, with stdin from /dev/null and stdout/stderr on out_fd
+/// (posix_spawn: the caller waits only until the exec). *pidfd (caller closes) becomes readable when it ends;
 /// reap it with waitpid(*pid).
 int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, int out_fd,
                          int64_t *pid, int *pidfd, struct smf_error *err);
@@ -118,8 +114,10 @@ uint64_t local_proc_start_time(int64_t pid);
 
 /// rm -rf PATH (refuses "" and "/"). Missing is fine.
 int local_rm_rf(const char *path, struct smf_error *err);
-/// Write a jansson value to PATH (atomically).
-int local_json_write(const char *path, const json_t *v, struct smf_error *err);
+/// Replace PATH with a jansson value atomically (temporary file, rename) but
+/// without fsync: for records whose subject does not survive a crash of the
+/// machine either (a model server's endpoint record).
+int local_json_write_replace(const char *path, const json_t *v, struct smf_error *err);
 /// Write a jansson value to PATH without fsync or rename: for scratch files of a
 /// job directory, which a crash makes worthless anyway.
 int local_json_write_scratch(const char *path, const json_t *v, struct smf_error *err);
