@@ -180,7 +180,8 @@ struct dsl_pipeline {
   struct smf_arena arena;     ///< owns everything below
   const char *path;           ///< the file as named by the user
   const char *dir;            ///< absolute directory of the file
-  char sha256[65];            ///< hex SHA-256 of the file's bytes (resume's change check)
+  const char *source;         ///< the file's bytes as read (dsl_pipeline_sha256)
+  size_t source_len;
   int version;                ///< `smflow:` (1)
   const char *name;
   const char *target;         ///< "local" | "aws" | NULL (= local)
@@ -208,6 +209,10 @@ struct dsl_param_override {
 /// diagnostic), *out is NULL, and `diags` holds every problem, sorted.
 int dsl_load(const char *path, const struct dsl_param_override *ov, size_t n_ov,
              struct dsl_pipeline **out, struct dsl_diags *diags);
+/// Hex SHA-256 of the file's bytes (the run's record, resume's change check).
+/// Computed on request, not at load: the first digest of a process sets
+/// OpenSSL up (smf_hash_warm_start does that meanwhile on a thread of its own).
+void dsl_pipeline_sha256(const struct dsl_pipeline *p, char out[65]);
 /// The same for text in memory; `path` is used in messages and to resolve `dir`.
 int dsl_load_buffer(const char *path, const char *text, size_t len,
                     const struct dsl_param_override *ov, size_t n_ov, struct dsl_pipeline **out,

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "smflow/hash.h"
 #include "smflow/log.h"
 #include "smflow/util.h"
 
@@ -308,8 +309,12 @@ int cli_main(int argc, char **argv)
     rc = cli_usage_error(&ctx, "--json is not an option of this command");
     goto done;
   }
+  if (s.cmd->fn == cli_cmd_run || s.cmd->fn == cli_cmd_resume) {
+    smf_hash_warm_start();  // while the pipeline is read and parsed (joined on load)
+  }
   rc = s.cmd->fn(&ctx, s.n_args, s.args);
 done:
+  smf_hash_warm_wait();
   free(s.args);
   fflush(stdout);
   return rc;

@@ -23,11 +23,15 @@ static int resume__go(struct cli_ctx *ctx, struct state *st, const char *dir,
   }
   struct dsl_pipeline *p = NULL;
   int rc = cli_pipeline_load(ctx, run->pipeline_path, opt.params, opt.n_params, &p);
-  if (rc == 0 && strcmp(p->sha256, run->pipeline_sha256) != 0 && !allow_changed) {
+  char sha256[65] = "";
+  if (rc == 0) {
+    dsl_pipeline_sha256(p, sha256);
+  }
+  if (rc == 0 && strcmp(sha256, run->pipeline_sha256) != 0 && !allow_changed) {
     fprintf(stderr,
             "error: %s changed since run %s started (sha256 %.12s, now %.12s); "
             "resume it anyway with --allow-changed\n",
-            run->pipeline_path, run->id, run->pipeline_sha256, p->sha256);
+            run->pipeline_path, run->id, run->pipeline_sha256, sha256);
     rc = CLI_EXIT_USAGE;
   }
   if (rc == 0) {

@@ -12,6 +12,7 @@
 #include "smflow/dag.h"
 #include "smflow/dsl.h"
 #include "smflow/engine.h"
+#include "smflow/hash.h"
 #include "smflow/log.h"
 #include "smflow/state.h"
 #include "smflow/util.h"
@@ -198,6 +199,7 @@ static int run__detach(struct cli_ctx *ctx, struct run_args *a, const struct dsl
     goto fail;
   }
   fflush(NULL);
+  smf_hash_warm_wait();  // OpenSSL's set-up must not be half-way in the child
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);

@@ -2,28 +2,13 @@
 // overrides, and hand out the immutable struct dsl_pipeline.
 #include <errno.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "dsl/internal.h"
-
-static void hash_hex(const char *text, size_t len, char out[65])
-{
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_Digest(text, len, md, &n, EVP_sha256(), NULL) != 1) {
-    n = 0;
-  }
-  for (unsigned i = 0; i < n && i < 32; i++) {
-    static const char hex[] = "0123456789abcdef";
-    out[2 * i] = hex[md[i] >> 4];
-    out[2 * i + 1] = hex[md[i] & 15];
-  }
-  out[2 * (n < 32 ? n : 32)] = '\0';
-}
+#include "smflow/hash.h"
 
 static const char *abs_dir(struct smf_arena *a, const char *path)
 {
@@ -98,6 +83,11 @@ static void apply_override(struct dsl_pipeline *p, const struct dsl_param_overri
   q->overridden = true;
 }
 
+void dsl_pipeline_sha256(const struct dsl_pipeline *p, char out[65])
+{
+  smf_hash_hex(SMF_HASH_SHA256, p->source, p->source_len, out);
+}
+
 int dsl_load_buffer(const char *path, const char *text, size_t len,
                     const struct dsl_param_override *ov, size_t n_ov, struct dsl_pipeline **out,
                     struct dsl_diags *diags)
@@ -106,7 +96,11 @@ int dsl_load_buffer(const char *path, const char *text, size_t len,
   struct dsl_pipeline *p = smf_xcalloc(1, sizeof(*p));
   p->path = smf_arena_strdup(&p->arena, path);
   p->dir = abs_dir(&p->arena, path);
-  hash_hex(text, len, p->sha256);
+  char *copy = smf_arena_alloc(&p->arena, len + 1);
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  p->source = copy;
+  p->source_len = len;
   // A UTF-8 byte order mark is allowed before the stream (YAML 1.2 §5.2); editors do
   // not show it, so columns count from after it.
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {

@@ -8,6 +8,7 @@
 
 #include "engine/eng_int.h"
 #include "smflow/dag.h"
+#include "smflow/hash.h"
 #include "smflow/log.h"
 #include "smflow/module.h"
 #include "target/target.h"
@@ -550,9 +551,14 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
   char *globals = eng_globals_json(&e);
   char *options = eng__options_json(opt);
   char *abs = realpath(p->path, NULL);
+  // The first digest of the process: OpenSSL's set-up ran meanwhile on the
+  // warm-up thread (smf_hash_warm_start), which is joined before any fork.
+  char sha256[65];
+  dsl_pipeline_sha256(p, sha256);
+  smf_hash_warm_wait();
   struct state_run row = {.id = e.run_id,
                           .pipeline_path = abs ? abs : (char *)p->path,
-                          .pipeline_sha256 = (char *)p->sha256,
+                          .pipeline_sha256 = sha256,
                           .name = (char *)p->name,
                           .target = (char *)(opt->target ? opt->target
                                              : p->target ? p->target

@@ -386,7 +386,9 @@ TEST(file_errors)
   for (unsigned i = 0; i < 32; i++) {
     snprintf(hex + 2 * i, 3, "%02x", md[i]);
   }
-  ASSERT_STREQ(p->sha256, hex);
+  char got[65];
+  dsl_pipeline_sha256(p, got);
+  ASSERT_STREQ(got, hex);
   ASSERT_STREQ(p->dir, dir);
   ASSERT_STREQ(p->name, "t");
   ASSERT_EQ(p->version, 1);
