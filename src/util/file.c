@@ -114,29 +114,64 @@ fail:;
   return SMF_ERR_SET(err, SMF_EIO, "%s: %s", path, strerror(e));
 }
 
+static int mkdir__fail(const char *dir, struct smf_error *err)
+{
+  int e = errno;
+  return SMF_ERR_SET(err, SMF_EIO, "cannot create directory %s: %s", dir, strerror(e));
+}
+
+// Bottom-up: the directory itself first (it usually exists, or only its last
+// level is missing: one system call), then up to the deepest ancestor in
+// place, then down again creating each level.
 int smf_mkdir_p(const char *path, struct smf_error *err)
 {
+  if (mkdir(path, 0755) == 0 || errno == EEXIST) {
+    return 0;
+  }
+  if (errno != ENOENT) {
+    return mkdir__fail(path, err);
+  }
   char *copy = smf_xstrdup(path);
-  for (char *p = copy + 1; *p; p++) {
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-        int e = errno;
-        SMF_ERR_SET(err, SMF_EIO, "cannot create directory %s: %s", copy, strerror(e));
-        free(copy);
-        return SMF_EIO;
-      }
-      *p = '/';
+  size_t len = strlen(copy);
+  size_t *cuts = smf_xcalloc(len + 1, sizeof(*cuts));
+  size_t n = 0, end = len;
+  int rc = 0;
+  bool top = true;  // the loop ran out of levels: the first one is still to make
+  while (end > 0) {
+    size_t j = end;
+    while (j > 0 && copy[j - 1] != '/') {
+      j--;
+    }
+    if (j <= 1) {
+      break;  // no parent left to cut off (a relative first level, or "/x")
+    }
+    copy[j - 1] = '\0';
+    cuts[n++] = j - 1;
+    end = j - 1;
+    if (mkdir(copy, 0755) == 0 || errno == EEXIST) {
+      top = false;
+      break;
+    }
+    if (errno != ENOENT) {
+      rc = mkdir__fail(copy, err);
+      goto done;
     }
   }
-  if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-    int e = errno;
-    SMF_ERR_SET(err, SMF_EIO, "cannot create directory %s: %s", copy, strerror(e));
-    free(copy);
-    return SMF_EIO;
+  if (top && n > 0 && mkdir(copy, 0755) != 0 && errno != EEXIST) {
+    rc = mkdir__fail(copy, err);
+    goto done;
   }
+  while (n > 0) {
+    copy[cuts[--n]] = '/';
+    if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+      rc = mkdir__fail(copy, err);
+      goto done;
+    }
+  }
+done:
+  free(cuts);
   free(copy);
-  return 0;
+  return rc;
 }
 
 const char *smf_share_dir(const char *given, const char *probe)

@@ -1,4 +1,9 @@
-// test_util.c: buffers, arenas, durations, suggestions, error records.
+// test_util.c: buffers, arenas, durations, suggestions, error records, mkdir -p.
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "smflow/error.h"
 #include "smflow/util.h"
 #include "test.h"
@@ -74,6 +79,44 @@ TEST(errors)
   ASSERT_EQ(smf_errclass_parse("Nope"), -1);
 }
 
+// mkdir -p: every level made, bottom-up from the deepest one in place; an
+// existing path, a trailing slash and a relative path; a file in the way.
+TEST(mkdir_p)
+{
+  char tmpl[] = "/tmp/smf-test-mkdir-XXXXXX";
+  char *root = mkdtemp(tmpl);
+  ASSERT(root != NULL);
+  struct stat st;
+  char *deep = smf_xasprintf("%s/a/b/c/d", root);
+  ASSERT_EQ(smf_mkdir_p(deep, NULL), 0);
+  ASSERT(stat(deep, &st) == 0 && S_ISDIR(st.st_mode));
+  ASSERT_EQ(smf_mkdir_p(deep, NULL), 0);  // exists
+  char *sib = smf_xasprintf("%s/a/b/x/y/", root);
+  ASSERT_EQ(smf_mkdir_p(sib, NULL), 0);  // from a level in place, trailing slash
+  ASSERT(stat(sib, &st) == 0 && S_ISDIR(st.st_mode));
+  char cwd[4096];
+  ASSERT(getcwd(cwd, sizeof(cwd)) != NULL);
+  ASSERT(chdir(root) == 0);
+  ASSERT_EQ(smf_mkdir_p("r1/r2/r3", NULL), 0);  // relative, nothing in place
+  ASSERT(stat("r1/r2/r3", &st) == 0 && S_ISDIR(st.st_mode));
+  ASSERT(chdir(cwd) == 0);
+  char *file = smf_xasprintf("%s/f", root);
+  FILE *f = fopen(file, "w");
+  ASSERT(f != NULL);
+  fclose(f);
+  char *under = smf_xasprintf("%s/f/g/h", root);
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(smf_mkdir_p(under, &err), SMF_EIO);
+  ASSERT_CONTAINS(err.message, "cannot create directory");
+  char *cmd = smf_xasprintf("rm -rf '%s'", root);
+  ASSERT(system(cmd) == 0);
+  free(cmd);
+  free(under);
+  free(file);
+  free(sib);
+  free(deep);
+}
+
 int main(void)
 {
   RUN_TEST(buf_grows_and_caps);
@@ -81,5 +124,6 @@ int main(void)
   RUN_TEST(durations);
   RUN_TEST(suggest);
   RUN_TEST(errors);
+  RUN_TEST(mkdir_p);
   return TEST_REPORT();
 }
