@@ -55,7 +55,10 @@ static int mod__try(struct mod_slot *m, const char *dir, const void **table, str
     smf_buf_printf(why, "%s%s: not found", why->len ? "; " : "", path);
     return -1;
   }
-  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  // Lazy: a module's libraries bind only the functions it calls (libcurl's
+  // forty bound eagerly cost 0.45 ms more); its own code was linked with
+  // --no-undefined.
+  void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
   if (h == NULL) {
     smf_buf_printf(why, "%s%s: %s", why->len ? "; " : "", path, dlerror());
     return -1;
