@@ -10,6 +10,7 @@
 #include "smflow/dag.h"
 #include "smflow/hash.h"
 #include "smflow/log.h"
+#include "smflow/module.h"
 #include "target/target.h"
 
 // ---- options, persisted with the run so that resume selects the same steps ----
@@ -442,6 +443,21 @@ static int eng__mark_unselected(struct eng *e, struct eng_step *s, struct smf_er
   return 0;
 }
 
+// The http module (libcurl) is loaded on first use, on the thread that uses
+// it: for a deploy's smoke test or a lua step's request, the loop thread. A run
+// with such steps loads it on the thread pool from the start instead.
+static void eng__preload(struct eng *e)
+{
+  for (size_t i = 0; i < e->n; i++) {
+    const struct step_kind *k = e->steps[i].kind;
+    if (e->steps[i].selected && k != NULL &&
+        (strcmp(k->name, "deploy") == 0 || strcmp(k->name, "lua") == 0)) {
+      smf_module_preload(&e->loop, "http");
+      return;
+    }
+  }
+}
+
 // The kinds' prepare hooks, once, before any step starts (step_kind.prepare).
 static void eng__prepare_steps(struct eng *e)
 {
@@ -462,6 +478,7 @@ static void eng__prepare_steps(struct eng *e)
 static int eng__loop(struct eng *e, struct smf_error *err)
 {
   eng_hooks_record(e);
+  eng__preload(e);
   eng__prepare_steps(e);
   if (eng_sched_begin(e) != 0) {
     step_prepare_release(e->run_id);

@@ -26,7 +26,6 @@
 #include "aws/http.h"
 #include "steps/common.h"
 #include "steps/kinds.h"
-#include "smflow/module.h"
 
 struct deploy {
   struct step_ctx *ctx;
@@ -482,10 +481,6 @@ static int dep_start(struct step_ctx *ctx, struct smf_error *err)
   d->ctx = ctx;
   d->t = t;
   dep_describe_spec(ctx, &d->spec);
-  // The smoke test's HTTP client (libcurl) is a module loaded on first use:
-  // load it on the thread pool while the endpoint comes up, not on the loop
-  // thread when the test begins.
-  smf_module_preload(ctx->loop, "http");
   ctx->kind_data = d;
   const char *ref = dsl_map_str(ctx->spec, "model_package", NULL);
   int rc;
