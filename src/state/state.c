@@ -370,22 +370,6 @@ static int state__migrate(struct state *s, bool fresh, struct smf_error *err)
   return 0;
 }
 
-// A new (empty) state.db becomes a WAL database without the rollback
-// journal's four syncs: the switch writes only the header page, and nothing
-// there needs the journal (a crash leaves an empty file or a hot journal that
-// rolls back to one). The header is synced at the first durable point, before
-// the WAL (state_sync).
-static int state__wal_new(struct state *s)
-{
-  if (sqlite3_exec(s->db, "PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL;", NULL, NULL,
-                   NULL) != SQLITE_OK) {
-    return state__fail(s, "configure", NULL);
-  }
-  s->header_unsynced = true;
-  s->unsynced = true;
-  return 0;
-}
-
 static int state__configure(struct state *s, bool write, bool fresh, struct smf_error *err)
 {
   sqlite3_busy_timeout(s->db, 5000);
@@ -395,17 +379,22 @@ static int state__configure(struct state *s, bool write, bool fresh, struct smf_
     // stays beside the database and is checkpointed at a durable point once it
     // holds STATE_CHECKPOINT_FRAMES pages (state__checkpoint).
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-    if (fresh && state__wal_new(s) != 0) {
-      return state__fail(s, "configure", err);
-    }
   }
   // The writer commits with synchronous=OFF (a commit is in the WAL when it
   // returns: nothing is lost if the process dies) and syncs the WAL itself
   // where durability is needed, checkpointing there too (state_sync): SQLite
   // syncs nothing on its own, not even a new WAL's header on the first commit.
-  // A shared writer (models approve while a run holds the lock) lets SQLite
-  // sync every commit.
-  const char *pragmas = s->explicit_sync ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
+  // Set before the switch to WAL, it also spares a new (empty) state.db the
+  // rollback journal's four syncs: the switch writes only the header page, and
+  // nothing there needs the journal (a crash leaves an empty file or a hot
+  // journal that rolls back to one); the header is synced at the first durable
+  // point, before the WAL. A shared writer (models approve while a run holds
+  // the lock) lets SQLite sync every commit.
+  if (fresh) {
+    s->header_unsynced = true;
+    s->unsynced = true;
+  }
+  const char *pragmas = s->explicit_sync ? "PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL;"
                                            " PRAGMA foreign_keys = ON;"
                         : write          ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                                            " PRAGMA foreign_keys = ON;"
@@ -451,7 +440,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
     rc = state__fail(s, "open", err);
     goto fail;
   }
-  if ((rc = state__configure(s, write || shared, fresh && write, err)) != 0 ||
+  if ((rc = state__configure(s, write || shared, fresh, err)) != 0 ||
       (write && (rc = state__migrate(s, fresh, err)) != 0)) {
     goto fail;
   }
