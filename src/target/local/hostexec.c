@@ -195,6 +195,22 @@ static int host_exec_prepare(const struct local_host_spec *spec, struct host_exe
   return 0;
 }
 
+// A pidfd for the child just started (its exit wakes the loop); 0, or the
+// errno after killing the child (process group too) and reaping it.
+static int host_watch(pid_t pid, int *pidfd_out)
+{
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) {
+    int e = errno;
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return e;
+  }
+  *pidfd_out = pidfd;
+  return 0;
+}
+
 int local_host_fork(const struct local_host_spec *spec, int64_t *pid_out, int *pidfd_out,
                     struct smf_error *err)
 {
@@ -215,17 +231,11 @@ int local_host_fork(const struct local_host_spec *spec, int64_t *pid_out, int *p
     return SMF_ERR_SET(err, SMF_ECHILD, "%s: cannot start %s: fork: %s", spec->name, spec->argv[0],
                        strerror(e));
   }
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (pidfd < 0) {
-    e = errno;
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+  if ((e = host_watch(pid, pidfd_out)) != 0) {
     return SMF_ERR_SET(err, SMF_ECHILD, "%s: cannot watch %s: pidfd_open: %s", spec->name,
                        spec->argv[0], strerror(e));
   }
   *pid_out = pid;
-  *pidfd_out = pidfd;
   return 0;
 }
 
@@ -250,15 +260,9 @@ int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, i
   if (e != 0) {
     return SMF_ERR_SET(err, SMF_ECHILD, "cannot start %s: %s", argv[0], strerror(e));
   }
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (pidfd < 0) {
-    e = errno;
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+  if ((e = host_watch(pid, pidfd_out)) != 0) {
     return SMF_ERR_SET(err, SMF_ECHILD, "cannot watch %s: pidfd_open: %s", argv[0], strerror(e));
   }
   *pid_out = pid;
-  *pidfd_out = pidfd;
   return 0;
 }
