@@ -458,12 +458,14 @@ static void eng__preload(struct eng *e)
   }
 }
 
-// The kinds' prepare hooks, once, before any step starts (step_kind.prepare).
+// The kinds' prepare hooks, once, for every step not started yet (a step of
+// the first wave started without; step_kind.prepare).
 static void eng__prepare_steps(struct eng *e)
 {
   for (size_t i = 0; i < e->n; i++) {
     struct eng_step *s = &e->steps[i];
-    if (s->kind && s->kind->prepare && s->selected && s->state == STEP_PENDING && !s->resuming) {
+    bool waiting = s->state == STEP_PENDING || s->state == STEP_READY;
+    if (s->kind && s->kind->prepare && s->selected && waiting && !s->resuming) {
       s->kind->prepare(&(struct step_prepare){.loop = &e->loop,
                                               .run_id = e->run_id,
                                               .step_id = s->def->id,
@@ -474,12 +476,28 @@ static void eng__prepare_steps(struct eng *e)
   }
 }
 
+// The http module's preload and the prepare hooks (packing code) are work
+// for the thread pool that no step waits for yet: queued once the first pump
+// has started the first wave (the idle phase of the loop's first turn), after
+// the loop's first wait, so that the first steps' own work (a run step's
+// spawn) has the pool and the CPU first. Any later step starts in a later pump.
+static void eng__background_cb(uv_check_t *h)
+{
+  struct eng *e = h->data;
+  uv_check_stop(h);
+  if (!e->stopping && !e->finishing) {
+    eng__preload(e);
+    eng__prepare_steps(e);
+  }
+}
+
 // Run the loop to the end and turn what happened into an outcome.
 static int eng__loop(struct eng *e, struct smf_error *err)
 {
   eng_hooks_record(e);
-  eng__preload(e);
-  eng__prepare_steps(e);
+  uv_check_init(&e->loop, &e->background_handle);
+  e->background_handle.data = e;
+  uv_check_start(&e->background_handle, eng__background_cb);
   if (eng_sched_begin(e) != 0) {
     step_prepare_release(e->run_id);
     SMF_ERR_SET(err, SMF_ESTATE, "internal: the run's steps could not be scheduled");
