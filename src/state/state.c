@@ -15,7 +15,8 @@
 #include "state/state_int.h"
 
 // Ordered migrations: entry i brings the schema from user_version i to i+1.
-// Never edit a released entry; append a new one.
+// Never edit a released entry; append a new one (and change state__schema,
+// a new database's schema, to match).
 static const char *const state__migrations[] = {
     // 1: runs, steps, attempts, events.
     "CREATE TABLE runs ("
@@ -82,6 +83,71 @@ static const char *const state__migrations[] = {
     "CREATE INDEX step_cache_by_key ON step_cache(key, created_at);"
     "ALTER TABLE steps ADD COLUMN cached_from TEXT;",
 };
+
+// A new database's schema: what the migrations above leave, created at once
+// (tests/unit/test_state.c compares the two). The migrations' ALTER TABLEs are
+// the costly part of opening a new database: after each, SQLite checks and
+// parses the whole schema again; this script only parses each statement once.
+// A new migration changes this script too.
+static const char state__schema[] =
+    "CREATE TABLE runs ("
+    "  id TEXT PRIMARY KEY,"
+    "  pipeline_path TEXT NOT NULL,"
+    "  pipeline_sha256 TEXT NOT NULL,"
+    "  name TEXT,"
+    "  target TEXT,"
+    "  params_json TEXT,"
+    "  vars_json TEXT,"
+    "  globals_json TEXT,"
+    "  status TEXT NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  finished_at INTEGER,"
+    "  exit_code INTEGER NOT NULL DEFAULT -1,"
+    "  options_json TEXT);"
+    "CREATE TABLE steps ("
+    "  run_id TEXT NOT NULL REFERENCES runs(id),"
+    "  id TEXT NOT NULL,"
+    "  kind TEXT,"
+    "  state TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER,"
+    "  outputs_json TEXT,"
+    "  error_class TEXT,"
+    "  error_message TEXT,"
+    "  remote_name TEXT,"
+    "  seq INTEGER NOT NULL,"
+    "  cached_from TEXT,"
+    "  PRIMARY KEY (run_id, id));"
+    "CREATE TABLE attempts ("
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  intent_json TEXT NOT NULL,"
+    "  intent_at INTEGER NOT NULL,"
+    "  result TEXT,"
+    "  result_json TEXT,"
+    "  result_at INTEGER,"
+    "  PRIMARY KEY (run_id, step_id, attempt));"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT,"
+    "  at INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  detail_json TEXT);"
+    "CREATE INDEX events_by_run ON events(run_id, seq);"
+    "CREATE INDEX steps_by_id ON steps(id, state);"
+    STATE__MIGRATION_REGISTRY
+    "CREATE TABLE step_cache ("
+    "  key TEXT NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  outputs_json TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, step_id));"
+    "CREATE INDEX step_cache_by_key ON step_cache(key, created_at);";
 
 static const char *const state__sql[ST__COUNT] = {
     [ST_RUN_INSERT] =
@@ -327,8 +393,9 @@ static int state__lock(struct state *s, struct smf_error *err)
   return 0;
 }
 
-// fresh: a new database, whose schema is left in the open batch so that it is
-// committed with the first writes (one WAL sync fewer for a first run).
+// fresh: a new database, given the newest schema at once (state__schema) and
+// left in the open batch so that it is committed with the first writes (one
+// WAL sync fewer for a first run).
 static int state__migrate(struct state *s, bool fresh, struct smf_error *err)
 {
   sqlite3_stmt *st = NULL;
@@ -350,9 +417,12 @@ static int state__migrate(struct state *s, bool fresh, struct smf_error *err)
   // for a new state.db instead of one per schema version; all or nothing.
   struct smf_buf sql = {0};
   smf_buf_puts(&sql, "BEGIN IMMEDIATE;");
-  for (int v = version; v < n; v++) {
+  for (int v = version; v < n && !fresh; v++) {
     smf_buf_puts(&sql, state__migrations[v]);
     smf_buf_puts(&sql, ";");
+  }
+  if (fresh) {
+    smf_buf_puts(&sql, state__schema);
   }
   smf_buf_printf(&sql, " PRAGMA user_version = %d;%s", n, fresh ? "" : " COMMIT;");
   int rc = sqlite3_exec(s->db, smf_buf_cstr(&sql), NULL, NULL, NULL);

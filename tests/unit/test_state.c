@@ -187,6 +187,81 @@ TEST(migration_from_version_1)
   rm_dir(dir);
 }
 
+// The schema as SQLite sees it: every table's columns and foreign keys, every
+// index's columns, in name order (the table `skip` left out).
+static char *schema_of(const char *dir, const char *skip)
+{
+  char *path = smf_xasprintf("%s/state.db", dir);
+  sqlite3 *db = NULL;
+  ASSERT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+  free(path);
+  const char *sql =
+      "SELECT m.type, m.name, m.tbl_name, p.cid, p.name, p.type, p.\"notnull\","
+      " quote(p.dflt_value), p.pk, NULL, NULL FROM sqlite_schema m, pragma_table_info(m.name) p"
+      " WHERE m.type = 'table' AND m.name <> ?1"
+      " UNION ALL SELECT m.type, m.name, m.tbl_name, f.id, f.\"from\", f.\"table\", f.\"to\","
+      " f.on_delete, f.seq, NULL, NULL FROM sqlite_schema m, pragma_foreign_key_list(m.name) f"
+      " WHERE m.type = 'table' AND m.name <> ?1"
+      " UNION ALL SELECT m.type, m.name, m.tbl_name, x.seqno, x.name, x.cid, x.\"desc\", x.coll,"
+      " x.key, i.\"unique\", i.origin FROM sqlite_schema m, pragma_index_xinfo(m.name) x,"
+      " pragma_index_list(m.tbl_name) i WHERE m.type = 'index' AND i.name = m.name"
+      " ORDER BY 1, 2, 4, 5";
+  sqlite3_stmt *st = NULL;
+  ASSERT(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+  sqlite3_bind_text(st, 1, skip, -1, SQLITE_STATIC);
+  struct smf_buf b = SMF_BUF_INIT;
+  size_t rows = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+      const char *v = (const char *)sqlite3_column_text(st, i);
+      smf_buf_printf(&b, "%s|", v ? v : "-");
+    }
+    smf_buf_puts(&b, "\n");
+    rows++;
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  ASSERT(rows > 50);
+  char *out = smf_xstrdup(smf_buf_cstr(&b));
+  smf_buf_free(&b);
+  return out;
+}
+
+// A new database gets the newest schema in one script; an existing one at
+// version 0 goes through every migration: both end with the same schema.
+TEST(fresh_schema_equals_migrations)
+{
+  char *fresh = make_dir();
+  char *old = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(fresh, STATE_OPEN_WRITE, &s, &err), 0);
+  state_close(s);
+  // A database of version 0 that is not empty: not new, so it is migrated.
+  ASSERT_EQ(smf_mkdir_p(old, &err), 0);
+  char *path = smf_xasprintf("%s/state.db", old);
+  sqlite3 *db = NULL;
+  ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+  ASSERT(sqlite3_exec(db, "CREATE TABLE before_smflow (x)", NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(db);
+  free(path);
+  ASSERT_EQ(sql_int(old, "PRAGMA user_version"), 0);
+  ASSERT_EQ(state_open(old, STATE_OPEN_WRITE, &s, &err), 0);
+  state_close(s);
+  ASSERT_EQ(sql_int(old, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
+  ASSERT_EQ(sql_int(fresh, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
+  ASSERT_EQ(sql_int(old, "SELECT COUNT(*) FROM before_smflow"), 0);
+  char *a = schema_of(fresh, "before_smflow");
+  char *b = schema_of(old, "before_smflow");
+  ASSERT_STREQ(a, b);
+  ASSERT_CONTAINS(a, "|steps|steps|12|cached_from|TEXT|");
+  ASSERT_CONTAINS(a, "|runs|runs|12|options_json|TEXT|");
+  free(a);
+  free(b);
+  rm_dir(fresh);
+  rm_dir(old);
+}
+
 TEST(single_writer_lock)
 {
   char *dir = make_dir();
@@ -464,6 +539,7 @@ int main(void)
   RUN_TEST(fresh_database_and_close_without_checkpoint);
   RUN_TEST(other_connection_closing_during_a_run);
   RUN_TEST(migration_from_version_1);
+  RUN_TEST(fresh_schema_equals_migrations);
   RUN_TEST(single_writer_lock);
   RUN_TEST(read_mode_without_database);
   RUN_TEST(intent_is_durable_at_once_and_batches_flush_together);
