@@ -49,7 +49,7 @@ cat >first.yaml <<'Y'
 smflow: 1
 name: first
 steps:
-  data: {run: "true"}
+  data: {run: "sleep 0.3"}
   train:
     fit:
       entry_point: train.py
