@@ -85,6 +85,7 @@ struct eng {
   uint64_t flush_deferred_at;  ///< uv_now when the batch was first left open; 0: not deferred
   uv_idle_t pump_handle;
   uv_check_t background_handle;  ///< queues the pool's background work after the first pump
+  bool http_preloaded;           ///< the http module's preload is queued (eng__preload)
   uv_signal_t sigint, sigterm;
   int interrupts;  ///< signals received
   bool stopping;

@@ -445,15 +445,16 @@ static int eng__mark_unselected(struct eng *e, struct eng_step *s, struct smf_er
 
 // The http module (libcurl) is loaded on first use, on the thread that uses
 // it: for a deploy's smoke test or a lua step's request, the loop thread. A run
-// with such steps loads it on the thread pool from the start instead.
-static void eng__preload(struct eng *e)
+// with such steps loads it on the thread pool instead: at once when one of them
+// is ready to start (ready_only: the first wave), else with the background work.
+static void eng__preload(struct eng *e, bool ready_only)
 {
-  for (size_t i = 0; i < e->n; i++) {
-    const struct step_kind *k = e->steps[i].kind;
-    if (e->steps[i].selected && k != NULL &&
-        (strcmp(k->name, "deploy") == 0 || strcmp(k->name, "lua") == 0)) {
+  for (size_t i = 0; i < e->n && !e->http_preloaded; i++) {
+    const struct eng_step *s = &e->steps[i];
+    if (s->selected && s->kind != NULL && (!ready_only || s->state == STEP_READY) &&
+        (strcmp(s->kind->name, "deploy") == 0 || strcmp(s->kind->name, "lua") == 0)) {
       smf_module_preload(&e->loop, "http");
-      return;
+      e->http_preloaded = true;
     }
   }
 }
@@ -477,16 +478,17 @@ static void eng__prepare_steps(struct eng *e)
 }
 
 // The http module's preload and the prepare hooks (packing code) are work
-// for the thread pool that no step waits for yet: queued once the first pump
-// has started the first wave (the idle phase of the loop's first turn), after
-// the loop's first wait, so that the first steps' own work (a run step's
-// spawn) has the pool and the CPU first. Any later step starts in a later pump.
+// for the thread pool that no step of the first wave waits for: queued once
+// the first pump has started the first wave (the idle phase of the loop's
+// first turn), after the loop's first wait, so that the first steps' own work
+// (a run step's spawn) has the pool and the CPU first. Any later step starts
+// in a later pump.
 static void eng__background_cb(uv_check_t *h)
 {
   struct eng *e = h->data;
   uv_check_stop(h);
   if (!e->stopping && !e->finishing) {
-    eng__preload(e);
+    eng__preload(e, false);
     eng__prepare_steps(e);
   }
 }
@@ -503,6 +505,7 @@ static int eng__loop(struct eng *e, struct smf_error *err)
     SMF_ERR_SET(err, SMF_ESTATE, "internal: the run's steps could not be scheduled");
     return ENG_ENV_ERROR;
   }
+  eng__preload(e, true);  // a deploy or lua step of the first wave needs it first
   uv_run(&e->loop, UV_RUN_DEFAULT);
   step_prepare_release(e->run_id);
   int outcome = ENG_SUCCEEDED;
