@@ -74,14 +74,15 @@ struct local_host_spec {
   const char *exit_path;  ///< the host process writes the exit status here
 };
 
-/// Start the host process of spec (hostexec.c): a fork of this process, in a new
-/// session, that runs argv (found on the PATH of env) in cwd with stdout and
-/// stderr appended to log_path, writes the command's status ("$?": the exit
-/// code, or 128 + the signal) to exit_path when it ends and exits with it.
-/// *pidfd (caller closes) becomes readable when the host ends; reap it with
-/// waitpid(*pid).
-int local_host_fork(const struct local_host_spec *spec, int64_t *pid, int *pidfd,
-                    struct smf_error *err);
+/// Start the host process of spec (hostexec.c): smflow-jobhost (found where
+/// the modules are, smf_module_program), posix_spawned in a new session with
+/// env as its environment, which runs argv (found on the PATH of env) in cwd
+/// with stdout and stderr appended to log_path, writes the command's status
+/// ("$?": the exit code, or 128 + the signal) to exit_path when it ends and
+/// exits with it. *pidfd (caller closes) becomes readable when the host ends;
+/// reap it with waitpid(*pid).
+int local_host_start(const struct local_host_spec *spec, int64_t *pid, int *pidfd,
+                     struct smf_error *err);
 /// Start argv (found on env's PATH, looked up before the spawn) in cwd, in a
 /// new session, with stdin from /dev/null and stdout/stderr on out_fd
 /// (posix_spawn: the caller waits only until the exec). *pidfd (caller closes) becomes readable when it ends;

@@ -282,7 +282,7 @@ int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_
       host_new(loop, spec->name, spec->log_path, spec->exit_path, line_cb, exit_cb, data);
   int rc = host_open_log(h, false, err);
   if (rc == 0) {
-    rc = local_host_fork(spec, &h->pid, &h->pidfd, err);
+    rc = local_host_start(spec, &h->pid, &h->pidfd, err);
   }
   if (rc != 0) {
     local_host_close(h);
