@@ -8,9 +8,10 @@
 // log, and the job's environment as its environment; it runs the command,
 // waits for it and records its status ("$?") in the exit file, which is
 // removed here first. posix_spawn's child shares smflow's memory until the
-// exec (vfork semantics): nothing of smflow is copied, and the loop waits only
-// for the clone and the exec of a small static program. A fork of smflow did
-// this before: ~0.45 ms on the loop for the page tables of Lua, SQLite and
+// exec (vfork semantics): nothing of smflow is copied. The caller waits until
+// the exec, which on a busy machine can take milliseconds (the child waits
+// for a CPU): job.c starts its hosts on the thread pool. A fork of smflow on
+// the loop did this before: ~0.45 ms for the page tables of Lua, SQLite and
 // libuv's threads, then copy-on-write faults in both processes.
 #include <errno.h>
 #include <fcntl.h>
