@@ -128,9 +128,9 @@ char *smf_module_program(const char *name, struct smf_error *err)
     }
     char *path = smf_xasprintf("%s/%s", dirs[i], name);
     struct stat st;
-    const char *bad = stat(path, &st) != 0                               ? "not found"
+    const char *bad = stat(path, &st) != 0                              ? "not found"
                       : !S_ISREG(st.st_mode) || access(path, X_OK) != 0 ? "not an executable file"
-                                                                         : NULL;
+                                                                        : NULL;
     if (bad == NULL) {
       smf_buf_free(&why);
       return path;

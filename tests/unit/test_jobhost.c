@@ -114,9 +114,10 @@ TEST(program_lookup)
   setenv("SMFLOW_MODULE_DIR", dir, 1);
   ASSERT(smf_module_program("smflow-jobhost", &err) == NULL);
   ASSERT_EQ(err.code, SMF_ENOENT);
-  char *want = smf_xasprintf("cannot find smflow's program smflow-jobhost (%s/smflow-jobhost: "
-                             "not found)",
-                             dir);
+  char *want = smf_xasprintf(
+      "cannot find smflow's program smflow-jobhost (%s/smflow-jobhost: "
+      "not found)",
+      dir);
   ASSERT_STREQ(err.message, want);
   free(want);
   // A file that is not executable is named as such, and not used.
@@ -131,8 +132,9 @@ TEST(program_lookup)
   int rc = host_start(dir, (char *const *)argv, NULL, &r, &err);
   ASSERT_EQ(rc, SMF_ECHILD);
   ASSERT_EQ(r.pid, -1);
-  ASSERT_CONTAINS(err.message, "algo-1: cannot start true: cannot find smflow's program "
-                               "smflow-jobhost");
+  ASSERT_CONTAINS(err.message,
+                  "algo-1: cannot start true: cannot find smflow's program "
+                  "smflow-jobhost");
   ASSERT_CONTAINS(err.message, dir);
   host_run_free(&r);
   unsetenv("SMFLOW_MODULE_DIR");

@@ -37,9 +37,9 @@ extern char **environ;
 // What the vfork child needs, all prepared before the vfork.
 struct jobhost {
   const char *cwd, *exit_path;
-  char **argv;     // the command
-  char **paths;    // where argv[0] may be: PATH entries in order, or argv[0] itself
-  char **sh_argv;  // {"/bin/sh", <path>, argv[1..], NULL}: a script without #!
+  char **argv;               // the command
+  char **paths;              // where argv[0] may be: PATH entries in order, or argv[0] itself
+  char **sh_argv;            // {"/bin/sh", <path>, argv[1..], NULL}: a script without #!
   char *not_found, *denied;  // messages for the log
 };
 

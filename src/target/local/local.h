@@ -94,8 +94,8 @@ int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, i
 /// time, its pidfd: taken over, closed by local_host_close or on error): its
 /// log is tailed from the start, its end seen through the pidfd. The handle is
 /// freed by local_host_close after its exit callback.
-int local_host_adopt(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time,
-                     int pidfd, const char *log_path, const char *exit_path, local_line_cb line_cb,
+int local_host_adopt(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time, int pidfd,
+                     const char *log_path, const char *exit_path, local_line_cb line_cb,
                      local_exit_cb exit_cb, void *data, struct local_host **out,
                      struct smf_error *err);
 /// Watch a process started by an earlier smflow: polls `pid` and its start time,

@@ -273,8 +273,8 @@ static int host_open_log(struct local_host *h, bool at_end, struct smf_error *er
   return 0;
 }
 
-int local_host_adopt(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time,
-                     int pidfd, const char *log_path, const char *exit_path, local_line_cb line_cb,
+int local_host_adopt(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time, int pidfd,
+                     const char *log_path, const char *exit_path, local_line_cb line_cb,
                      local_exit_cb exit_cb, void *data, struct local_host **out,
                      struct smf_error *err)
 {
