@@ -400,7 +400,8 @@ static int procs_in(const char *dir)
 
 // The hosts start on the thread pool at the end of the preparation: a job
 // stopped or detached while it prepares had its hosts started, and they are
-// killed when the preparation ends (it was never reported started).
+// killed when the preparation ends (it was never reported started), their
+// intent.json removed.
 TEST(stop_or_detach_while_preparing)
 {
   char *state = seed_state();
@@ -422,6 +423,11 @@ TEST(stop_or_detach_while_preparing)
   char *log = smf_xasprintf("%s/logs/algo-1.log", dir);
   ASSERT_EQ(access(log, F_OK), 0);  // its host was started
   ASSERT_EQ(procs_in(dir), 0);
+  // Its intent, written once the hosts started, is gone: a resume starts it anew.
+  char *intent = smf_xasprintf("%s/intent.json", dir);
+  ASSERT(access(intent, F_OK) != 0);
+  ASSERT_EQ(target_training_attach(t, &job, NULL, ltu_on_event, &c, &c.job, &err), SMF_ENOENT);
+  free(intent);
   free(log);
   free(dir);
 
@@ -436,6 +442,9 @@ TEST(stop_or_detach_while_preparing)
   log = smf_xasprintf("%s/logs/algo-1.log", dir);
   ASSERT_EQ(access(log, F_OK), 0);
   ASSERT_EQ(procs_in(dir), 0);
+  intent = smf_xasprintf("%s/intent.json", dir);
+  ASSERT(access(intent, F_OK) != 0);
+  free(intent);
   free(log);
   free(dir);
   ltu_finish(&loop, t);

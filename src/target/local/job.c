@@ -393,9 +393,18 @@ static void job_started(struct local_job *j)
   int64_t left = j->max_run_ms - (smf_time_now_ms() - j->started_ms);
   uv_timer_start(&j->max_timer, job_on_max_run, (uint64_t)(left > 0 ? left : 0), 0);
   char *intent = job_intent(j);
-  // Also kept in the job directory, so that a job whose intent the caller never
-  // got to persist can still be found by its name (attach with a NULL intent).
-  // A plain write: a machine crash ends the job's processes too.
+  struct target_event ev = {.type = TARGET_EVENT_STARTED, .job_name = j->name, .intent = intent};
+  j->cb(j->data, &ev);
+  free(intent);
+}
+
+// The intent, kept in the job directory as soon as every host started (on the
+// thread pool), so that a job whose intent the caller never got to persist can
+// still be found by its name (attach with a NULL intent). A plain write: a
+// machine crash ends the job's processes too.
+static void job_write_intent(const struct local_job *j)
+{
+  char *intent = job_intent(j);
   char *path = smf_xasprintf("%s/intent.json", j->dir);
   FILE *f = fopen(path, "we");
   if (f) {
@@ -403,8 +412,6 @@ static void job_started(struct local_job *j)
     fclose(f);
   }
   free(path);
-  struct target_event ev = {.type = TARGET_EVENT_STARTED, .job_name = j->name, .intent = intent};
-  j->cb(j->data, &ev);
   free(intent);
 }
 
@@ -430,6 +437,7 @@ static int job_start_hosts(struct local_job *j, struct smf_error *err)
     }
     h->start_time = local_proc_start_time(h->pid);
   }
+  job_write_intent(j);
   return 0;
 }
 
@@ -437,6 +445,7 @@ static int job_start_hosts(struct local_job *j, struct smf_error *err)
 // ended before it was started: stopped, detached or failed), and reap it.
 static void job_kill_unadopted(struct local_job *j)
 {
+  bool killed = false;
   for (int i = 0; i < j->n_hosts; i++) {
     struct local_job_host *h = &j->hosts[i];
     if (h->h != NULL || h->pid <= 0) {
@@ -451,6 +460,12 @@ static void job_kill_unadopted(struct local_job *j)
     }
     h->pidfd = -1;
     h->pid = 0;
+    killed = true;
+  }
+  if (killed) {  // nothing of it runs: a resume starts the job anew
+    char *path = smf_xasprintf("%s/intent.json", j->dir);
+    unlink(path);
+    free(path);
   }
 }
 
