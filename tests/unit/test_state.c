@@ -166,7 +166,7 @@ TEST(migration_from_version_1)
   ASSERT(sqlite3_exec(db,
                       "DROP INDEX steps_by_id; ALTER TABLE runs DROP COLUMN options_json;"
                       "DROP TABLE model_packages; DROP TABLE model_package_groups;"
-                      "DROP TABLE endpoints; DROP TABLE step_cache;"
+                      "DROP TABLE endpoints; DROP TABLE step_cache; DROP TABLE step_objects;"
                       "ALTER TABLE steps DROP COLUMN cached_from; PRAGMA user_version = 1;",
                       NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(db);
