@@ -133,6 +133,10 @@ void eng_objects_claim(struct eng *e);
 void eng_objects_record(struct eng_step *s);
 /// Forget the step's objects (an attempt that did not succeed).
 void eng_objects_drop(struct eng_step *s);
+/// Whether every object recorded for RUN_ID/STEP_ID is still there with its
+/// size (a step cache entry is served only then); else false and *why.
+bool eng_objects_intact(struct eng *e, const char *run_id, const char *step_id, char *why,
+                        size_t cap);
 /// resume: a succeeded step whose recorded object is missing or has another
 /// size runs again, and so does every step downstream of it (said on stderr).
 int eng_objects_check(struct eng *e, struct smf_error *err);

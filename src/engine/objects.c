@@ -117,6 +117,26 @@ static int eng__rerun_downstream(struct eng *e, struct smf_error *err)
   return rc;
 }
 
+bool eng_objects_intact(struct eng *e, const char *run_id, const char *step_id, char *why,
+                        size_t cap)
+{
+  struct state_object *v = NULL;
+  size_t n = 0;
+  struct smf_error err = SMF_ERROR_INIT;
+  bool ok = state_step_objects_list(e->st, run_id, &v, &n, &err) == 0;
+  for (size_t i = 0; ok && i < n; i++) {
+    uint64_t size = 0;
+    const char *problem = strcmp(v[i].step_id, step_id) == 0 ? eng__object_problem(&v[i], &size)
+                                                             : NULL;
+    if (problem != NULL) {
+      snprintf(why, cap, "store object %s %s", v[i].path, problem);
+      ok = false;
+    }
+  }
+  state_objects_free(v, n);
+  return ok;
+}
+
 int eng_objects_check(struct eng *e, struct smf_error *err)
 {
   struct state_object *v = NULL;

@@ -17,6 +17,8 @@
 # 4. kill -9 while a step after evaluate runs, model.tar.gz truncated (the
 #    power loss kept the record, not the bytes): resume runs train again, and
 #    evaluate and the gate after it; the run succeeds.
+# 5. The step cache serves an entry only while the objects recorded for it
+#    are whole.
 source "$(dirname "$0")/lib/steps.bash"
 command -v cc >/dev/null || { echo "skipped: no C compiler"; exit 0; }
 # The shim's LD_PRELOAD and AddressSanitizer's runtime cannot both come first.
@@ -191,4 +193,34 @@ new_model=$(q "select path from step_objects where step_id='train' and path like
 [[ $new_model != "$model" && -s $new_model ]] || fail "no new model recorded ($new_model)"
 expect_eq "resume: new model whole" "$(stat -c %s "$new_model")" \
   "$(q "select size from step_objects where path='$new_model'")"
+
+# ---- 5: a cache entry whose object was cut short is not served ----
+# (No output_path: the model lands in the default bucket, which the cache key
+# does not hash, so only the recorded objects tell.)
+cat >cached.yaml <<YAML
+smflow: 1
+name: cached
+target: local
+steps:
+  train:
+    cache: true
+    fit:
+      entry_point: train.py
+      source_dir: qs/code
+      instance_type: ml.m5.large
+      inputs: {train: qs/data/train}
+YAML
+[[ -d qs/data/train ]] || fail "no training data from the quickstart runs"
+sm run cached.yaml
+expect_eq "cache: first run" "$rc" 0
+obj=$(q "select path from step_objects where step_id='train' and path like '%/model.tar.gz' order by rowid desc limit 1")
+size=$(stat -c %s "$obj")
+sm run cached.yaml
+expect_eq "cache: second run" "$rc" 0
+expect_contains "cache: served" "$(step_field train cached_from)" "/train/1"
+truncate -s 1 "$obj"
+sm run cached.yaml
+expect_eq "cache: third run" "$rc" 0
+expect_contains "cache: not served" "$(cat "$T/err")" "not served from the cache: store object $obj is short"
+expect_eq "cache: ran" "$(step_field train cached_from)" None
 finish
