@@ -20,9 +20,11 @@
 # 5. The step cache serves an entry only while the objects recorded for it
 #    are whole.
 source "$(dirname "$0")/lib/steps.bash"
-command -v cc >/dev/null || { echo "skipped: no C compiler"; exit 0; }
-# The shim's LD_PRELOAD and AddressSanitizer's runtime cannot both come first.
-if ldd "$SMFLOW" | grep -q libasan; then echo "skipped: sanitizer build"; exit 0; fi
+# The shim's LD_PRELOAD and AddressSanitizer's runtime cannot both come first:
+# a sanitizer build runs parts 3-5 only.
+shim=1
+command -v cc >/dev/null || shim=0
+ldd "$SMFLOW" | grep -q libasan && shim=0
 
 cat >shim.c <<'C'
 #define _GNU_SOURCE
@@ -82,7 +84,9 @@ int fdatasync(int fd)
   return real(fd);
 }
 C
-cc -shared -fPIC -O2 -o shim.so shim.c -ldl || { fail "cannot build the fsync shim"; finish; }
+if [[ $shim == 1 ]]; then
+  cc -shared -fPIC -O2 -o shim.so shim.c -ldl || { fail "cannot build the fsync shim"; finish; }
+fi
 quickstart_copy qs
 STORE=$T/state/store
 
@@ -97,6 +101,7 @@ wait_sql() {
 }
 
 # ---- 1: no store sync between steps, all of them before the end ----
+if [[ $shim == 1 ]]; then
 SHIM_LOG=$T/sync.log SHIM_STORE=$STORE/ SHIM_HOLD=$T/release LD_PRELOAD=$T/shim.so \
   "$SMFLOW" --state-dir "$T/state" -q run qs/pipeline.yaml >bg.out 2>bg.err &
 pid=$!
@@ -144,6 +149,13 @@ expect_contains "failing sync: which" "$(cat "$T/err")" "cannot sync store objec
 grep -q "resume with" "$T/err" && fail "failing sync: a finished run told to resume"
 stop_endpoints
 sm endpoints delete quickstart
+else
+  echo "parts 1-2 skipped (no C compiler, or a sanitizer build)"
+  sm run qs/pipeline.yaml  # what parts 3 and 5 build on
+  expect_eq "plain run: exit" "$rc" 0
+  stop_endpoints
+  sm endpoints delete quickstart
+fi
 
 # ---- 3: a content-addressed object of the wrong size is stored again ----
 code=$(q "select json_extract(outputs_json, '$.uri') from steps where id='code'")
@@ -173,8 +185,7 @@ PY
 pid=$!
 for _ in $(seq 1 600); do grep -q gate ledger 2>/dev/null && break; sleep 0.05; done
 grep -q gate ledger || fail "the gate step never started"
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null
+{ kill -KILL "$pid" && wait "$pid"; } 2>/dev/null
 model=$(q "select path from step_objects where step_id='train' and path like '%/model.tar.gz'")
 [[ -n $model && -f $model ]] || fail "train's model.tar.gz not recorded ($model)"
 truncate -s 0 "$model"
