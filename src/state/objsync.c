@@ -37,7 +37,8 @@ struct state_objsync {
   bool defer;  ///< STATE_SYNC_CLOSE on a writer
   struct objsync_node *queue, **queue_tail;  ///< to sync (worker)
   struct objsync_node *taken, **taken_tail;  ///< to record (state_objects_take)
-  int rc;                                    ///< first failure not reported yet
+  int rc;  ///< first failure: every later durable point fails with it
+  int reports;  ///< how many times it was returned
   char msg[1024];
   uint64_t synced;  ///< fsync calls made
 };
@@ -189,13 +190,27 @@ int state__objsync_wait(struct state *s, struct smf_error *err)
   while (o->queue != NULL || o->busy) {
     pthread_cond_wait(&o->idle_cv, &o->mu);
   }
+  // Sticky: the database is not synced after an object that may be lost (a
+  // power loss then leaves the run unfinished, and resume checks its objects).
   int rc = o->rc;
   if (rc != 0) {
     SMF_ERR_SET(err, rc, "%s", o->msg);
-    o->rc = 0;  // reported once
+    o->reports++;
   }
   pthread_mutex_unlock(&o->mu);
   return rc;
+}
+
+bool state__objsync_reported(struct state *s)
+{
+  struct state_objsync *o = s->objs;
+  if (o == NULL) {
+    return false;
+  }
+  pthread_mutex_lock(&o->mu);
+  bool again = o->rc != 0 && o->reports > 1;
+  pthread_mutex_unlock(&o->mu);
+  return again;
 }
 
 bool state_objects_deferred(struct state *s)

@@ -482,7 +482,7 @@ void state_close(struct state *s)
     return;
   }
   struct smf_error err = SMF_ERROR_INIT;
-  if (!s->readonly && state_sync(s, &err) != 0) {
+  if (!s->readonly && state_sync(s, &err) != 0 && !state__objsync_reported(s)) {
     smf_log(SMF_LOG_ERROR, "%s", err.message);
   }
   state__objsync_free(s);

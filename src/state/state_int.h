@@ -71,6 +71,10 @@ void state__objsync_new(struct state *s);
 void state__objsync_free(struct state *s);
 /// Follow the connection's sync mode: objects are deferred in STATE_SYNC_CLOSE.
 void state__objsync_mode(struct state *s);
-/// Wait until every noted object is synced; the first failure since the last
-/// call (SMF_EIO, "cannot sync store object PATH: ...") is returned once.
+/// Wait until every noted object is synced. After a failure (SMF_EIO, "cannot
+/// sync store object PATH: ...") every call returns it: nothing is synced
+/// after an object that may be lost.
 int state__objsync_wait(struct state *s, struct smf_error *err);
+/// The object failure was returned more than once (the last return repeats
+/// what a caller already reported).
+bool state__objsync_reported(struct state *s);

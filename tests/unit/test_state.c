@@ -231,6 +231,16 @@ TEST(object_syncs_and_records)
   state_objects_free(v, n);
   ASSERT_EQ(state_step_objects_list(s, "r2", &v, &n, &err), 0);
   ASSERT_EQ(n, 0u);
+  // A failed sync (procfs has none) fails every later durable point: nothing
+  // is synced after an object that may be lost.
+  ASSERT(state_object_written(s, "/proc/self/stat", "/proc/self", 1));
+  ASSERT_EQ(state_sync(s, &err), SMF_EIO);
+  ASSERT_CONTAINS(err.message, "cannot sync store object /proc/self/stat");
+  struct smf_error again = SMF_ERROR_INIT;
+  ASSERT_EQ(state_sync(s, &again), SMF_EIO);
+  ASSERT_STREQ(again.message, err.message);
+  state_objects_take(s, &v, &n);
+  state_objects_free(v, n);
   state_close(s);
   free(obj);
   free(gone);
