@@ -14,6 +14,9 @@
 // then the build tree it was built in. A module from another build is refused (its header carries
 // the build's id).
 //
+// smflow's helper programs (smflow-jobhost, the host process of a local job)
+// live in the same places and are found the same way.
+//
 // Ownership: loaded modules stay loaded until the process exits; tables are
 // static and borrowed.
 #pragma once
@@ -38,3 +41,9 @@ const void *smf_module_get(const char *name, struct smf_error *err);
 /// Load module NAME on the loop's thread pool, off the loop thread, so that
 /// its first use finds it mapped. Errors are left for smf_module_get to report.
 void smf_module_preload(struct uv_loop_s *loop, const char *name);
+
+/// The path of smflow's helper program NAME ("smflow-jobhost"): the first of
+/// the places modules are looked for where it is an executable file. Caller
+/// frees. NULL when it is in none (SMF_ENOENT: the message names the program
+/// and every place looked at).
+char *smf_module_program(const char *name, struct smf_error *err);

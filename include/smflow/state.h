@@ -25,7 +25,7 @@
 struct state;
 
 /// Current schema version (PRAGMA user_version after migration).
-#define STATE_SCHEMA_VERSION 4
+#define STATE_SCHEMA_VERSION 5
 
 enum state_open_mode {
   STATE_OPEN_WRITE,  ///< create the directory, take the lock, migrate
@@ -59,12 +59,54 @@ enum state_sync {
 };
 /// Set the sync mode of a write-mode connection (no effect on other modes).
 void state_set_sync(struct state *s, enum state_sync mode);
-/// Flush, then sync everything committed so far to the disk (the new
-/// database's header, the write-ahead log and, the first time, their
-/// directory). Returns once it is durable. No-op when nothing is unsynced.
+/// Flush, wait for the store objects noted for a deferred sync
+/// (state_object_written; a failed one is returned, SMF_EIO), then sync
+/// everything committed so far to the disk (the new database's header, the
+/// write-ahead log and, the first time, their directory). Returns once it is
+/// durable. No-op when nothing is unsynced.
 int state_sync(struct state *s, struct smf_error *err);
 /// Number of syncs of state.db or its WAL since open (for tests and benchmarks).
 uint64_t state_sync_count(const struct state *s);
+
+// ---- store objects synced at the next durable point (objsync.c) ----
+//
+// In STATE_SYNC_CLOSE mode a store renames an object into place without
+// syncing it and notes it with state_object_written: a thread of the state
+// syncs the file, then its directory, at once and off the caller's path, and
+// state_sync (the run's end, a checkpoint) waits for every noted sync before
+// it syncs the database, so that a cleanly ended run has its objects on disk
+// before its end. Commits are not synced in this mode, and the kernel may
+// write the log before an object: the engine records each step's objects with
+// its result (state_step_objects_put) and resume checks them.
+
+/// One store object: its file and size; step_id is set by state_step_objects_list only.
+struct state_object {
+  char *step_id;
+  char *path;
+  uint64_t size;
+};
+
+/// Whether store objects written now leave their syncs to the state (a write
+/// connection in STATE_SYNC_CLOSE mode). NULL-safe. Any thread.
+bool state_objects_deferred(struct state *s);
+/// Note an object just renamed into place without a sync: PATH (its file,
+/// SIZE bytes) and DIR (the directory holding its entry) are synced by the
+/// state's thread; state_sync waits for them. Any thread. false when syncs
+/// are not deferred (s NULL or another mode): the caller syncs them itself.
+bool state_object_written(struct state *s, const char *path, const char *dir, uint64_t size);
+/// The objects noted since the last call, oldest first (step_id NULL).
+/// Caller frees with state_objects_free.
+int state_objects_take(struct state *s, struct state_object **out, size_t *n);
+/// Number of fsync calls the state's thread made for noted objects (tests).
+uint64_t state_objects_sync_count(struct state *s);
+void state_objects_free(struct state_object *v, size_t n);
+/// Replace the records of the objects step STEP_ID of RUN_ID wrote (batched:
+/// committed with the step's result). Strings borrowed.
+int state_step_objects_put(struct state *s, const char *run_id, const char *step_id,
+                           const struct state_object *v, size_t n, struct smf_error *err);
+/// Every object record of a run, by step. Caller frees with state_objects_free.
+int state_step_objects_list(struct state *s, const char *run_id, struct state_object **out,
+                            size_t *n, struct smf_error *err);
 
 // ---- runs ----
 

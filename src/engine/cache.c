@@ -134,6 +134,12 @@ static void eng__cache_done(uv_work_t *req, int status)
     struct state_cache_entry ent;
     struct smf_error err = SMF_ERROR_INIT;
     int rc = state_cache_lookup(e->st, j->key, min, &ent, &err);
+    char why[1100];
+    if (rc == 0 && !eng_objects_intact(e, ent.run_id, ent.step_id, why, sizeof(why))) {
+      smf_log_step(SMF_LOG_WARN, s->def->id, "not served from the cache: %s", why);
+      state_cache_entry_clear(&ent);
+      rc = SMF_ENOENT;
+    }
     if (rc == 0) {
       eng__cache_hit(s, &ent);
       state_cache_entry_clear(&ent);

@@ -60,6 +60,9 @@ struct eng_step {
   char *cache_key;             ///< key to store the result under (cache on, key known)
   char *cache_spec;            ///< the interpolated spec (JSON) the key was computed from
   char *cached_from;           ///< "RUN/STEP/ATTEMPT" when served from the cache
+  struct state_object *objs;   ///< store objects the attempt may have written (objects.c)
+  size_t n_objs;
+  bool rerun;  ///< resume runs it again: a store object of it (or upstream) was lost
 };
 
 struct eng {
@@ -121,6 +124,24 @@ bool eng_done(const struct eng *e);
 bool eng_step_check_when(struct eng_step *s);
 /// A step reached a final state outside an attempt: notify its dependants.
 void eng_step_final(struct eng_step *s);
+
+// objects.c: the store objects of a run whose syncs wait for its end
+/// Hand the store objects noted since the last call to every step with an
+/// attempt in flight. Call it when an attempt completes, before it is marked
+/// inactive.
+void eng_objects_claim(struct eng *e);
+/// Record the step's objects (batched with its result: call it when it
+/// succeeds) and forget them. No-op unless the run defers object syncs.
+void eng_objects_record(struct eng_step *s);
+/// Forget the step's objects (an attempt that did not succeed).
+void eng_objects_drop(struct eng_step *s);
+/// Whether every object recorded for RUN_ID/STEP_ID is still there with its
+/// size (a step cache entry is served only then); else false and *why.
+bool eng_objects_intact(struct eng *e, const char *run_id, const char *step_id, char *why,
+                        size_t cap);
+/// resume: a succeeded step whose recorded object is missing or has another
+/// size runs again, and so does every step downstream of it (said on stderr).
+int eng_objects_check(struct eng *e, struct smf_error *err);
 
 // engine.c
 /// Close the run's handles so that the loop ends (idempotent).

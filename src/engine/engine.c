@@ -399,6 +399,7 @@ static void eng__free(struct eng *e)
     struct eng_step *s = &e->steps[i];
     free(s->resume_intent);
     free(s->outputs_json);
+    eng_objects_drop(s);
     free(s->remote_name);
     free(s->err_message);
     free(s->log_path);
@@ -746,6 +747,9 @@ int eng_resume(struct state *st, const struct dsl_pipeline *p, const struct stat
   }
   if (rc == 0) {
     rc = eng__restore(&e, err);
+  }
+  if (rc == 0) {
+    rc = eng_objects_check(&e, err);  // objects a power loss may have cut short
   }
   if (rc == 0) {
     state_event_add(st, e.run_id, NULL, "resume", NULL, NULL);

@@ -575,6 +575,7 @@ static void eng__succeeded(struct eng_step *s, const struct dsl_node *outputs)
     return;
   }
   eng__set_message(s, SMF_CLASS_NONE, NULL);
+  eng_objects_record(s);
   eng_step_transition(s, STEP_SUCCEEDED);
   eng_cache_store(s);
   eng__on_final(s);
@@ -584,6 +585,7 @@ static void eng__complete(struct eng_step *s, int status, const struct smf_error
                           const struct dsl_node *outputs)
 {
   struct eng *e = s->eng;
+  eng_objects_claim(e);
   s->active = false;
   e->running--;
   uv_timer_stop(&s->timeout_timer);
@@ -633,6 +635,7 @@ static void eng__complete(struct eng_step *s, int status, const struct smf_error
   } else {
     eng__failed(s, klass, msg);
   }
+  eng_objects_drop(s);  // recorded if it succeeded
   s->cancel_reason = 0;
   eng_schedule(e);
 }
@@ -642,6 +645,8 @@ static void eng__complete(struct eng_step *s, int status, const struct smf_error
 static void eng__detached(struct eng_step *s)
 {
   struct eng *e = s->eng;
+  eng_objects_claim(e);
+  eng_objects_drop(s);
   s->active = false;
   e->running--;
   uv_timer_stop(&s->timeout_timer);

@@ -82,6 +82,15 @@ static const char *const state__migrations[] = {
     "  PRIMARY KEY (run_id, step_id));"
     "CREATE INDEX step_cache_by_key ON step_cache(key, created_at);"
     "ALTER TABLE steps ADD COLUMN cached_from TEXT;",
+    // 5: the store objects a succeeded step wrote, recorded with its result on
+    // a run whose commits are synced at its end only (objsync.c): resume
+    // checks that they reached the disk before it skips the step.
+    "CREATE TABLE step_objects ("
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, step_id, path));",
 };
 
 // A new database's schema: what the migrations above leave, created at once
@@ -147,7 +156,13 @@ static const char state__schema[] =
     "  outputs_json TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (run_id, step_id));"
-    "CREATE INDEX step_cache_by_key ON step_cache(key, created_at);";
+    "CREATE INDEX step_cache_by_key ON step_cache(key, created_at);"
+    "CREATE TABLE step_objects ("
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, step_id, path));";
 
 static const char *const state__sql[ST__COUNT] = {
     [ST_RUN_INSERT] =
@@ -202,6 +217,11 @@ static const char *const state__sql[ST__COUNT] = {
         "INSERT INTO events (run_id, step_id, at, type, detail_json)"
         " VALUES (?,?,?,?,?)",
     [ST_EVENT_COUNT] = "SELECT COUNT(*) FROM events WHERE run_id = ?",
+    [ST_OBJECTS_DELETE] = "DELETE FROM step_objects WHERE run_id = ?1 AND step_id = ?2",
+    [ST_OBJECTS_INSERT] =
+        "INSERT OR REPLACE INTO step_objects (run_id, step_id, path, size) VALUES (?,?,?,?)",
+    [ST_OBJECTS_LIST] =
+        "SELECT step_id, path, size FROM step_objects WHERE run_id = ? ORDER BY step_id, path",
 };
 
 int state__fail(struct state *s, const char *what, struct smf_error *err)
@@ -326,6 +346,11 @@ static int state__checkpoint(struct state *s, struct smf_error *err)
 int state_sync(struct state *s, struct smf_error *err)
 {
   int rc = state_flush(s, err);
+  // The store objects a run left unsynced first: the log about to be synced
+  // may name them (objsync.c).
+  if (rc == 0 && s->objs != NULL) {
+    rc = state__objsync_wait(s, err);
+  }
   if (rc != 0 || !s->explicit_sync || !s->unsynced) {
     return rc;
   }
@@ -347,6 +372,7 @@ int state_sync(struct state *s, struct smf_error *err)
 void state_set_sync(struct state *s, enum state_sync mode)
 {
   s->sync_mode = mode;
+  state__objsync_mode(s);
 }
 
 uint64_t state_commit_count(const struct state *s)
@@ -490,6 +516,9 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
   s->readonly = !write && !shared;
   s->explicit_sync = write;
   s->sync_mode = STATE_SYNC_COMMIT;
+  if (write) {
+    state__objsync_new(s);
+  }
   char *path = smf_xasprintf("%s/state.db", dir);
   int rc;
   if (write) {
@@ -529,9 +558,10 @@ void state_close(struct state *s)
     return;
   }
   struct smf_error err = SMF_ERROR_INIT;
-  if (!s->readonly && state_sync(s, &err) != 0) {
+  if (!s->readonly && state_sync(s, &err) != 0 && !state__objsync_reported(s)) {
     smf_log(SMF_LOG_ERROR, "%s", err.message);
   }
+  state__objsync_free(s);
   for (int i = 0; i < ST__COUNT; i++) {
     sqlite3_finalize(s->stmts[i]);
   }

@@ -27,6 +27,9 @@ enum state__stmt {
   ST_ATTEMPT_LIST,
   ST_EVENT_ADD,
   ST_EVENT_COUNT,
+  ST_OBJECTS_DELETE,
+  ST_OBJECTS_INSERT,
+  ST_OBJECTS_LIST,
   ST__COUNT
 };
 
@@ -47,6 +50,9 @@ struct state {
   int wal_frames;        ///< pages in the WAL not yet checkpointed (from the WAL hook)
   uint64_t commits, syncs;
   sqlite3_stmt *stmts[ST__COUNT];
+  /// Store objects whose syncs wait for the next durable point (objsync.c);
+  /// writer connections only, else NULL.
+  struct state_objsync *objs;
 };
 
 /// The statement for `which`, reset and with bindings cleared. NULL + *err on failure.
@@ -57,3 +63,18 @@ int state__begin(struct state *s, struct smf_error *err);
 int state__fail(struct state *s, const char *what, struct smf_error *err);
 /// Step a write statement to completion inside the batch.
 int state__exec_write(struct state *s, sqlite3_stmt *st, const char *what, struct smf_error *err);
+
+// objsync.c
+/// Set up s->objs (a writer connection).
+void state__objsync_new(struct state *s);
+/// Sync what is still queued, stop the thread, free s->objs. NULL-safe.
+void state__objsync_free(struct state *s);
+/// Follow the connection's sync mode: objects are deferred in STATE_SYNC_CLOSE.
+void state__objsync_mode(struct state *s);
+/// Wait until every noted object is synced. After a failure (SMF_EIO, "cannot
+/// sync store object PATH: ...") every call returns it: nothing is synced
+/// after an object that may be lost.
+int state__objsync_wait(struct state *s, struct smf_error *err);
+/// The object failure was returned more than once (the last return repeats
+/// what a caller already reported).
+bool state__objsync_reported(struct state *s);

@@ -161,7 +161,8 @@ static void step_job_on_code_stored(void *data, int status, const struct smf_err
 
 // As the SDK uploads a training job's code (tar_and_upload_dir): SSE aws:kms,
 // with the job's output_kms_key when it has one. Processing code: only with a key.
-// move: the archive is durable and given up (a prepacked one).
+// move: the archive is given up (a prepacked one): a store may rename it into
+// place, and then syncs it as its own puts.
 static const struct target_put_opts *step_job_put_opts(const struct step_job *sj, bool move,
                                                        struct target_put_opts *opts)
 {

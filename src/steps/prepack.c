@@ -4,9 +4,10 @@
 //
 // The prepare hook packs the step's code (source_dir + dependencies, or its
 // entry point alone) when every path is literal, into
-// STATE_DIR/tmp/prepack-RUN-STEP.tar.gz on the thread pool, with the file's
-// bytes fsynced (the store then renames it into place and syncs the directory:
-// its rule, temp file, fsync, rename, holds). Before packing it hashes the
+// STATE_DIR/tmp/prepack-RUN-STEP.tar.gz on the thread pool, unsynced: the
+// step gives it up to the store, which renames it into place and syncs it as
+// it syncs its own puts (file, rename, directory; on a local run, off the
+// critical path before the run's end), or uploads it. Before packing it hashes the
 // state of every input file and directory (lstat: type, mode, size, mtime,
 // ctime, inode), skipping what the packer skips (`.smflow`, `__pycache__`).
 // When the step's first attempt starts it takes the archive if it was made for
@@ -242,7 +243,7 @@ static void pp_pack_work(uv_work_t *w)
                                .files = (const char *const *)pp->files,
                                .n_files = pp->n_files,
                                .output = pp->out,
-                               .sync = SMF_PACK_SYNC_FILE};
+                               .sync = SMF_PACK_SYNC_NONE};
   struct smf_pack_result res;
   struct smf_error err = SMF_ERROR_INIT;
   pp->pack_rc = smf_archive_pack(&spec, &res, &err);

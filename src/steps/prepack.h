@@ -7,7 +7,8 @@
 #include "smflow/step.h"
 
 /// Called with the archive (caller owns the path and removes the file when it
-/// no longer needs it; its bytes are fsynced, its directory is not), or NULL
+/// no longer needs it; nothing of it is synced: a store it is moved into syncs
+/// it), or NULL
 /// when none can be used (then pack as usual).
 typedef void (*step_prepack_cb)(void *data, char *archive_path);
 

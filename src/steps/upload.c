@@ -1,8 +1,9 @@
 // upload.c: the `upload` step kind (SPEC §4): source_dir (+ dependencies beside
 // it) packed the way SageMaker expects sourcedir.tar.gz, reproducibly, on the
 // thread pool; stored at TO/sourcedir-<first 12 hex of its SHA-256>.tar.gz
-// unless an object of that name exists already (HEAD first). Content
-// addressing makes the step idempotent: resume simply starts it again.
+// unless an object of that name and size exists already (HEAD first: one of
+// another size, such as a file a power loss left short, is stored again).
+// Content addressing makes the step idempotent: resume simply starts it again.
 //
 // `to` defaults to s3://sagemaker-REGION-000000000000/PIPELINE/code/ (the
 // SDK's default bucket, with the local target's account).
@@ -85,17 +86,23 @@ static void upload_on_put(void *data, int status, const struct smf_error *err)
 static void upload_on_head(void *data, int status, const struct target_object *obj,
                            const struct smf_error *err)
 {
-  (void)obj;
   struct upload *u = data;
-  if (status == 0 && !u->cancel_reason) {
+  if (status == 0 && obj != NULL && obj->size == u->bytes && !u->cancel_reason) {
     upload_finish(u, true);
     return;
+  }
+  if (status == 0 && obj != NULL) {
+    step_ctx_log(u->ctx, "%s has %llu bytes, not %llu: storing it again", u->uri,
+                 (unsigned long long)obj->size, (unsigned long long)u->bytes);
   }
   if (upload_check_stop(u, status == SMF_ENOENT ? 0 : status, err)) {
     return;
   }
+  // The archive is scratch, given up to the store (the local store renames it
+  // into place and syncs it as its own puts).
+  struct target_put_opts opts = {.move = true};
   struct smf_error e = SMF_ERROR_INIT;
-  if (u->t->vt->store->put_file(u->t, u->tmp, u->uri, upload_on_put, u, &e) != 0) {
+  if (target_store_put_file(u->t, u->tmp, u->uri, &opts, upload_on_put, u, &e) != 0) {
     upload_check_stop(u, e.code, &e);
   }
 }
@@ -128,7 +135,8 @@ static void upload_pack_spec(struct step_ctx *ctx, const char *output, struct sm
       .source_dir = step_path(ctx, dsl_map_str(ctx->spec, "source_dir", NULL)),
       .dependencies = dv,
       .n_dependencies = n_deps,
-      .output = output};
+      .output = output,
+      .sync = SMF_PACK_SYNC_NONE};  // scratch: what the store keeps is synced there
 }
 
 static void upload_on_packed(int status, const struct smf_pack_result *res,

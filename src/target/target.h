@@ -68,9 +68,9 @@ typedef void (*target_list_cb)(void *data, int status, const struct target_objec
 struct target_put_opts {
   bool sse_kms;         ///< aws: x-amz-server-side-encryption: aws:kms
   const char *kms_key;  ///< aws: its key id with sse_kms (NULL: the AWS managed key)
-  /// The caller has made the file durable (written and fsynced) and gives it up:
-  /// a store on the same filesystem may rename it into place instead of copying
-  /// it (local). The file may be gone afterwards; the caller still removes it.
+  /// The caller gives the file up: a store on the same filesystem may rename it
+  /// into place instead of copying it (local: it then syncs it as its own
+  /// puts). The file may be gone afterwards; the caller still removes it.
   bool move;
 };
 

@@ -1,4 +1,5 @@
-// module.c: finding, loading and checking smflow-NAME.so (see module.h).
+// module.c: finding, loading and checking smflow-NAME.so, and finding the
+// helper programs that live next to them (see module.h).
 #include "smflow/module.h"
 
 #include <dlfcn.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -78,20 +80,28 @@ static int mod__try(struct mod_slot *m, const char *dir, const void **table, str
   return 0;
 }
 
+// The places looked at, in order: $SMFLOW_MODULE_DIR alone when it is set;
+// else BIN/../lib/smflow (written into installed, PATH_MAX bytes), then the
+// build tree. Unused entries of dirs[3] are NULL.
+static void mod__dirs(const char *dirs[3], char *installed)
+{
+  mod__installed_dir(installed, PATH_MAX);
+  const char *env = getenv("SMFLOW_MODULE_DIR");
+  bool only_env = env != NULL && *env != '\0';
+  dirs[0] = only_env ? env : NULL;
+  dirs[1] = only_env || !installed[0] ? NULL : installed;
+#ifdef SMF_BUILD_MODULE_DIR
+  dirs[2] = only_env ? NULL : SMF_BUILD_MODULE_DIR;
+#else
+  dirs[2] = NULL;
+#endif
+}
+
 static void mod__load(struct mod_slot *m)
 {
   char installed[PATH_MAX];
-  mod__installed_dir(installed, sizeof(installed));
-  // $SMFLOW_MODULE_DIR, when set, is the only place looked at.
-  const char *env = getenv("SMFLOW_MODULE_DIR");
-  bool only_env = env != NULL && *env != '\0';
-  const char *dirs[] = {only_env ? env : NULL, only_env || !installed[0] ? NULL : installed,
-#ifdef SMF_BUILD_MODULE_DIR
-                        only_env ? NULL : SMF_BUILD_MODULE_DIR
-#else
-                        NULL
-#endif
-  };
+  const char *dirs[3];
+  mod__dirs(dirs, installed);
   struct smf_buf why = {0};
   for (size_t i = 0; i < SMF_ARRAY_LEN(dirs) && m->table == NULL; i++) {
     if (dirs[i] != NULL) {
@@ -104,6 +114,34 @@ static void mod__load(struct mod_slot *m)
   }
   smf_buf_free(&why);
   m->tried = true;
+}
+
+char *smf_module_program(const char *name, struct smf_error *err)
+{
+  char installed[PATH_MAX];
+  const char *dirs[3];
+  mod__dirs(dirs, installed);
+  struct smf_buf why = {0};
+  for (size_t i = 0; i < SMF_ARRAY_LEN(dirs); i++) {
+    if (dirs[i] == NULL) {
+      continue;
+    }
+    char *path = smf_xasprintf("%s/%s", dirs[i], name);
+    struct stat st;
+    const char *bad = stat(path, &st) != 0                              ? "not found"
+                      : !S_ISREG(st.st_mode) || access(path, X_OK) != 0 ? "not an executable file"
+                                                                        : NULL;
+    if (bad == NULL) {
+      smf_buf_free(&why);
+      return path;
+    }
+    smf_buf_printf(&why, "%s%s: %s", why.len ? "; " : "", path, bad);
+    free(path);
+  }
+  SMF_ERR_SET(err, SMF_ENOENT, "cannot find smflow's program %s (%s)", name,
+              why.len ? smf_buf_cstr(&why) : "no directory to look in");
+  smf_buf_free(&why);
+  return NULL;
 }
 
 const void *smf_module_get(const char *name, struct smf_error *err)

@@ -4,7 +4,9 @@
 # that packs and calls nothing maps neither libarchive nor libcurl; an upload loads the module from the build tree, from the
 # installed layout (BIN/../lib/smflow) or from $SMFLOW_MODULE_DIR alone; a
 # missing module or a file that is not one fails the step with a message that
-# names the module and every place looked at.
+# names the module and every place looked at. smflow-jobhost, the host process
+# of a local job, is found the same way: `cmake --install` puts it in
+# lib/smflow next to the modules, where the installed binary finds it.
 source "$(dirname "$0")/lib/engine.bash"
 if ldd "$SMFLOW" | grep -q libasan; then echo "skipped: sanitizer build"; exit 0; fi
 
@@ -72,4 +74,41 @@ rm -rf state
 SMFLOW_MODULE_DIR=$T/empty sm run h.yaml
 expect_eq "no http module: exit" "$rc" 1
 expect_contains "no http module: message" "$(cat err)" "cannot load smflow's http module ($T/empty/smflow-http.so: not found)"
+# `cmake --install`: the modules and smflow-jobhost in PREFIX/lib/smflow; a
+# local fit of the installed binary runs under the installed smflow-jobhost.
+if [[ -n ${SMF_BUILD_DIR:-} ]]; then
+  cmake --install "$SMF_BUILD_DIR" --prefix "$T/prefix" >install.out 2>&1 ||
+    fail "cmake --install: $(tail -5 install.out)"
+  for f in smflow-archive.so smflow-http.so smflow-jobhost; do
+    [[ -f prefix/lib/smflow/$f ]] || fail "not installed: lib/smflow/$f"
+  done
+  [[ -x prefix/lib/smflow/smflow-jobhost ]] || fail "installed smflow-jobhost is not executable"
+  cp "$SMF_SOURCE_DIR/tests/data/local/sleep_train.py" code/
+  cat >f.yaml <<'YAML'
+smflow: 1
+name: installed-fit
+steps:
+  train:
+    fit:
+      entry_point: sleep_train.py
+      source_dir: code
+      instance_type: ml.m5.large
+      hyperparameters: {seconds: 1}
+      output_path: "s3://bucket/models/"
+YAML
+  rm -rf state
+  prefix/bin/smflow --state-dir state run f.yaml >fit.out 2>fit.err &
+  smf=$!
+  host=
+  for _ in $(seq 1 200); do
+    [[ -f $(echo state/jobs/*/intent.json) ]] && break
+    sleep 0.05
+  done
+  host=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"][0]["pid"])' \
+    state/jobs/*/intent.json 2>/dev/null)
+  expect_eq "installed jobhost runs the job" "$(readlink "/proc/${host:-0}/exe")" \
+    "$T/prefix/lib/smflow/smflow-jobhost"
+  wait $smf
+  expect_eq "installed fit" "$(q "select status from runs")" succeeded
+fi
 finish

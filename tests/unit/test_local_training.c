@@ -2,9 +2,12 @@
 // with real processes: the toolkit contract checked from inside the script
 // (tests/data/local/contract_train.py) on two hosts, outputs at SageMaker's
 // locations, metrics, failures, max_run, stop, and re-attaching after a crash.
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "local_test_util.h"
 
@@ -360,6 +363,98 @@ TEST(stop_running_job)
   free(state);
 }
 
+// Live processes whose working directory is under dir (a job's hosts and scripts).
+static int procs_in_now(const char *dir)
+{
+  int n = 0;
+  DIR *d = opendir("/proc");
+  ASSERT(d != NULL);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') {
+      continue;
+    }
+    char link[300], cwd[PATH_MAX];
+    snprintf(link, sizeof(link), "/proc/%s/cwd", e->d_name);
+    ssize_t len = readlink(link, cwd, sizeof(cwd) - 1);
+    if (len > 0) {
+      cwd[len] = '\0';
+      n += strncmp(cwd, dir, strlen(dir)) == 0;
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+// The same, once the processes a SIGKILL was just sent to had time to go (2 s at most).
+static int procs_in(const char *dir)
+{
+  int n = procs_in_now(dir);
+  for (int i = 0; i < 200 && n > 0; i++) {
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+    n = procs_in_now(dir);
+  }
+  return n;
+}
+
+// The hosts start on the thread pool at the end of the preparation: a job
+// stopped or detached while it prepares had its hosts started, and they are
+// killed when the preparation ends (it was never reported started), their
+// intent.json removed.
+TEST(stop_or_detach_while_preparing)
+{
+  char *state = seed_state();
+  struct dsl_node *hp = seconds_hp(60);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct target *t = ltu_target(&loop, state);
+  struct smf_error err = SMF_ERROR_INIT;
+  struct target_training_job job = base_job("prep-stop-1", "sleep_train.py");
+  job.hyperparameters = hp;
+  struct ltu_job c = {.t = t};
+  ASSERT_EQ(target_training_start(t, &job, ltu_on_event, &c, &c.job, &err), 0);
+  ASSERT_EQ(target_job_stop(t, c.job, &err), 0);
+  ltu_run_until(&loop, &c.done, 30000);
+  ASSERT(!c.started);
+  ASSERT_EQ(c.status, TARGET_JOB_STOPPED);
+  ASSERT_CONTAINS(c.reason, "stopped before it started");
+  char *dir = smf_xasprintf("%s/jobs/prep-stop-1", state);
+  char *log = smf_xasprintf("%s/logs/algo-1.log", dir);
+  ASSERT_EQ(access(log, F_OK), 0);  // its host was started
+  ASSERT_EQ(procs_in(dir), 0);
+  // Its intent, written once the hosts started, is gone: a resume starts it anew.
+  char *intent = smf_xasprintf("%s/intent.json", dir);
+  ASSERT(access(intent, F_OK) != 0);
+  ASSERT_EQ(target_training_attach(t, &job, NULL, ltu_on_event, &c, &c.job, &err), SMF_ENOENT);
+  free(intent);
+  free(log);
+  free(dir);
+
+  struct target_training_job job2 = base_job("prep-detach-1", "sleep_train.py");
+  job2.hyperparameters = hp;
+  struct ltu_job c2 = {.t = t};
+  ASSERT_EQ(target_training_start(t, &job2, ltu_on_event, &c2, &c2.job, &err), 0);
+  target_job_detach(c2.job);
+  uv_run(&loop, UV_RUN_DEFAULT);  // until the preparation ended and the job was freed
+  ASSERT(!c2.started && !c2.done);
+  dir = smf_xasprintf("%s/jobs/prep-detach-1", state);
+  log = smf_xasprintf("%s/logs/algo-1.log", dir);
+  ASSERT_EQ(access(log, F_OK), 0);
+  ASSERT_EQ(procs_in(dir), 0);
+  intent = smf_xasprintf("%s/intent.json", dir);
+  ASSERT(access(intent, F_OK) != 0);
+  free(intent);
+  free(log);
+  free(dir);
+  ltu_finish(&loop, t);
+  ltu_node_free(hp);
+  ltu_job_free(&c);
+  ltu_job_free(&c2);
+  ltu_rm(state);
+  free(state);
+}
+
 // The process has ended (its new parent may not have reaped it yet).
 static bool gone_or_zombie(int64_t pid)
 {
@@ -532,6 +627,7 @@ int main(void)
   RUN_TEST(invalid_descriptions_never_call_back);
   RUN_TEST(max_run_enforced);
   RUN_TEST(stop_running_job);
+  RUN_TEST(stop_or_detach_while_preparing);
   RUN_TEST(reattach_after_crash);
   RUN_TEST(detach_then_attach);
   RUN_TEST(reattach_to_a_vanished_job);

@@ -166,7 +166,7 @@ TEST(migration_from_version_1)
   ASSERT(sqlite3_exec(db,
                       "DROP INDEX steps_by_id; ALTER TABLE runs DROP COLUMN options_json;"
                       "DROP TABLE model_packages; DROP TABLE model_package_groups;"
-                      "DROP TABLE endpoints; DROP TABLE step_cache;"
+                      "DROP TABLE endpoints; DROP TABLE step_cache; DROP TABLE step_objects;"
                       "ALTER TABLE steps DROP COLUMN cached_from; PRAGMA user_version = 1;",
                       NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(db);
@@ -260,6 +260,66 @@ TEST(fresh_schema_equals_migrations)
   free(b);
   rm_dir(fresh);
   rm_dir(old);
+}
+
+// Objects noted for a deferred sync (STATE_SYNC_CLOSE only), synced before
+// state_sync returns; a noted file removed since is nothing to sync. Records
+// of a step's objects are replaced as a whole and listed by run.
+TEST(object_syncs_and_records)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  char *obj = smf_xasprintf("%s/obj.bin", dir);
+  char *gone = smf_xasprintf("%s/gone.bin", dir);
+  ASSERT_EQ(smf_file_write_atomic(obj, "abc", 3, &err), 0);
+  ASSERT(!state_objects_deferred(s));
+  ASSERT(!state_object_written(s, obj, dir, 3));  // commits synced: the writer syncs
+  ASSERT(!state_objects_deferred(NULL));
+  state_set_sync(s, STATE_SYNC_CLOSE);
+  ASSERT(state_objects_deferred(s));
+  ASSERT(state_object_written(s, obj, dir, 3));
+  ASSERT(state_object_written(s, gone, dir, 7));
+  ASSERT_EQ(state_sync(s, &err), 0);
+  ASSERT(state_objects_sync_count(s) >= 2);  // obj and dir (gone: nothing)
+  struct state_object *v = NULL;
+  size_t n = 0;
+  ASSERT_EQ(state_objects_take(s, &v, &n), 0);
+  ASSERT_EQ(n, 2u);
+  make_run(s, "r1");
+  ASSERT_EQ(state_step_objects_put(s, "r1", "train", v, n, &err), 0);
+  ASSERT_EQ(state_step_objects_put(s, "r1", "eval", v, 1, &err), 0);
+  state_objects_free(v, n);
+  ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(state_step_objects_list(s, "r1", &v, &n, &err), 0);
+  ASSERT_EQ(n, 3u);
+  ASSERT_STREQ(v[0].step_id, "eval");
+  ASSERT_STREQ(v[1].step_id, "train");
+  ASSERT_STREQ(v[1].path, gone);
+  ASSERT_EQ(v[1].size, 7u);
+  ASSERT_STREQ(v[2].path, obj);
+  state_objects_free(v, n);
+  ASSERT_EQ(state_step_objects_put(s, "r1", "train", NULL, 0, &err), 0);  // ran again: none
+  ASSERT_EQ(state_step_objects_list(s, "r1", &v, &n, &err), 0);
+  ASSERT_EQ(n, 1u);
+  state_objects_free(v, n);
+  ASSERT_EQ(state_step_objects_list(s, "r2", &v, &n, &err), 0);
+  ASSERT_EQ(n, 0u);
+  // A failed sync (procfs has none) fails every later durable point: nothing
+  // is synced after an object that may be lost.
+  ASSERT(state_object_written(s, "/proc/self/stat", "/proc/self", 1));
+  ASSERT_EQ(state_sync(s, &err), SMF_EIO);
+  ASSERT_CONTAINS(err.message, "cannot sync store object /proc/self/stat");
+  struct smf_error again = SMF_ERROR_INIT;
+  ASSERT_EQ(state_sync(s, &again), SMF_EIO);
+  ASSERT_STREQ(again.message, err.message);
+  state_objects_take(s, &v, &n);
+  state_objects_free(v, n);
+  state_close(s);
+  free(obj);
+  free(gone);
+  rm_dir(dir);
 }
 
 TEST(single_writer_lock)
@@ -540,6 +600,7 @@ int main(void)
   RUN_TEST(other_connection_closing_during_a_run);
   RUN_TEST(migration_from_version_1);
   RUN_TEST(fresh_schema_equals_migrations);
+  RUN_TEST(object_syncs_and_records);
   RUN_TEST(single_writer_lock);
   RUN_TEST(read_mode_without_database);
   RUN_TEST(intent_is_durable_at_once_and_batches_flush_together);

@@ -6,6 +6,7 @@
 
 #include "fsutil.h"
 #include "smflow/error.h"
+#include "smflow/state.h"
 #include "target/local/store.h"
 
 struct fixture {
@@ -497,6 +498,57 @@ static void on_store_done(int status, const struct local_materialise_result *res
   }
 }
 
+// With a state database that defers syncs (a local run), puts and moves note
+// each object (its final path and size) instead of syncing it; the state's
+// thread syncs them, and state_sync waits for that. Without deferral nothing
+// is noted.
+TEST(deferred_sync_notes_objects)
+{
+  struct fixture f;
+  fx_init(&f);
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(f.state, STATE_OPEN_WRITE, &s, &err), 0);
+  f.st.state = s;
+  ASSERT(!local_store_defers_sync(&f.st));
+  put(&f, "s3://bkt/synced.txt", "now");
+  struct state_object *v = NULL;
+  size_t n = 9;
+  ASSERT_EQ(state_objects_take(s, &v, &n), 0);
+  ASSERT_EQ(n, 0u);
+
+  state_set_sync(s, STATE_SYNC_CLOSE);
+  ASSERT(local_store_defers_sync(&f.st));
+  put(&f, "s3://bkt/a/one.txt", "hello");
+  char *src = smf_xasprintf("%s/moved.bin", f.base);
+  ASSERT_EQ(smf_file_write_atomic(src, "12345678", 8, &err), 0);
+  const char *srcs[] = {src};
+  const char *uris[] = {"s3://bkt/b/two.bin"};
+  ASSERT_EQ(local_store_put_moves(&f.st, srcs, uris, 1, &err), 0);
+  ASSERT_EQ(state_objects_take(s, &v, &n), 0);
+  ASSERT_EQ(n, 2u);
+  char *p1 = smf_xasprintf("%s/store/bkt/a/one.txt", f.state);
+  char *p2 = smf_xasprintf("%s/store/bkt/b/two.bin", f.state);
+  ASSERT_STREQ(v[0].path, p1);
+  ASSERT_EQ(v[0].size, 5u);
+  ASSERT_STREQ(v[1].path, p2);
+  ASSERT_EQ(v[1].size, 8u);
+  state_objects_free(v, n);
+  ASSERT_EQ(state_objects_take(s, &v, &n), 0);  // taken once
+  ASSERT_EQ(n, 0u);
+  // Both files and both directories, synced by the time state_sync returns.
+  ASSERT_EQ(state_sync(s, &err), 0);
+  ASSERT(state_objects_sync_count(s) >= 4);
+  char *got = slurp(p2);
+  ASSERT_STREQ(got, "12345678");
+  free(got);
+  free(p1);
+  free(p2);
+  free(src);
+  state_close(s);
+  fx_free(&f);
+}
+
 TEST(async_operations)
 {
   struct fixture f;
@@ -547,6 +599,7 @@ int main(void)
   RUN_TEST(prefix_listing);
   RUN_TEST(materialise_channels);
   RUN_TEST(copy_objects);
+  RUN_TEST(deferred_sync_notes_objects);
   RUN_TEST(async_operations);
   return TEST_REPORT();
 }

@@ -55,6 +55,7 @@ int local_code_fetch(const struct target *t, const char *uri, const char *dir,
 struct pack_one {
   const char *dir;
   char *tmp;
+  enum smf_pack_sync sync;
   int rc;
   struct smf_error err;
 };
@@ -62,8 +63,9 @@ struct pack_one {
 static void *pack_one_run(void *arg)
 {
   struct pack_one *p = arg;
-  // Synced once here; put_moves renames it into the store and syncs that directory.
-  struct smf_pack_spec spec = {.source_dir = p->dir, .output = p->tmp, .sync = SMF_PACK_SYNC_FILE};
+  // Synced once here (side by side), put_moves renames it into the store and
+  // syncs that directory; or, when the state defers syncs, not synced here.
+  struct smf_pack_spec spec = {.source_dir = p->dir, .output = p->tmp, .sync = p->sync};
   struct smf_pack_result res;
   p->rc = smf_archive_pack(&spec, &res, &p->err);
   return NULL;
@@ -78,8 +80,11 @@ int local_dirs_pack_put(const struct target *t, const char *const *dirs, const c
   struct pack_one *p = smf_xcalloc(n + 1, sizeof(*p));
   pthread_t *th = smf_xcalloc(n + 1, sizeof(*th));
   bool *started = smf_xcalloc(n + 1, sizeof(*started));
+  enum smf_pack_sync sync =
+      local_store_defers_sync(local_impl_store(t)) ? SMF_PACK_SYNC_NONE : SMF_PACK_SYNC_FILE;
   for (size_t i = 0; i < n; i++) {
     p[i].dir = dirs[i];
+    p[i].sync = sync;
     p[i].tmp = smf_xasprintf("%s/pack-%ld-%u.tar.gz", tmpdir, (long)getpid(),
                              atomic_fetch_add(&counter, 1));
   }

@@ -1,11 +1,14 @@
 // job.c: the life of a local job, shared by training and processing:
-// prepare (thread pool) -> spawn every host together -> STARTED (intent) ->
+// prepare and start every host together (thread pool) -> watch them on the
+// loop -> STARTED (intent) ->
 // log lines -> all hosts ended (max_run and stop enforced with SIGTERM, then
 // SIGKILL after a grace period) -> collect outputs (thread pool) -> DONE.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "smflow/log.h"
 #include "target/local/local.h"
@@ -36,6 +39,7 @@ struct local_job *local_job_new(struct target *t, const struct local_job_kind *k
     h->log_path = smf_xasprintf("%s/logs/%s.log", j->dir, h->name);
     h->exit_path = smf_xasprintf("%s/status/%s.exit", j->dir, h->name);
     h->exit_code = -1;
+    h->pidfd = -1;
   }
   uv_timer_init(t->loop, &j->max_timer);
   uv_timer_init(t->loop, &j->kill_timer);
@@ -100,6 +104,9 @@ static void job_on_close(uv_handle_t *handle)
     free(h->exit_path);
     local_strv_free(h->argv);
     local_strv_free(h->env);
+    if (h->pidfd >= 0) {
+      close(h->pidfd);
+    }
   }
   free(j->hosts);
   if (j->kind->free) {
@@ -386,9 +393,18 @@ static void job_started(struct local_job *j)
   int64_t left = j->max_run_ms - (smf_time_now_ms() - j->started_ms);
   uv_timer_start(&j->max_timer, job_on_max_run, (uint64_t)(left > 0 ? left : 0), 0);
   char *intent = job_intent(j);
-  // Also kept in the job directory, so that a job whose intent the caller never
-  // got to persist can still be found by its name (attach with a NULL intent).
-  // A plain write: a machine crash ends the job's processes too.
+  struct target_event ev = {.type = TARGET_EVENT_STARTED, .job_name = j->name, .intent = intent};
+  j->cb(j->data, &ev);
+  free(intent);
+}
+
+// The intent, kept in the job directory as soon as every host started (on the
+// thread pool), so that a job whose intent the caller never got to persist can
+// still be found by its name (attach with a NULL intent). A plain write: a
+// machine crash ends the job's processes too.
+static void job_write_intent(const struct local_job *j)
+{
+  char *intent = job_intent(j);
   char *path = smf_xasprintf("%s/intent.json", j->dir);
   FILE *f = fopen(path, "we");
   if (f) {
@@ -396,13 +412,15 @@ static void job_started(struct local_job *j)
     fclose(f);
   }
   free(path);
-  struct target_event ev = {.type = TARGET_EVENT_STARTED, .job_name = j->name, .intent = intent};
-  j->cb(j->data, &ev);
   free(intent);
 }
 
-static int job_spawn_all(struct local_job *j, struct smf_error *err)
+// Start every host (thread pool, after the preparation): the loop never waits
+// for a host's exec. 0, or the error of the first host that could not be
+// started (those before it run, not yet watched: see job_kill_unadopted).
+static int job_start_hosts(struct local_job *j, struct smf_error *err)
 {
+  j->started_ms = smf_time_now_ms();
   for (int i = 0; i < j->n_hosts; i++) {
     struct local_job_host *h = &j->hosts[i];
     struct local_host_spec spec = {.name = h->name,
@@ -411,12 +429,59 @@ static int job_spawn_all(struct local_job *j, struct smf_error *err)
                                    .env = h->env,
                                    .log_path = h->log_path,
                                    .exit_path = h->exit_path};
-    int rc = local_host_spawn(j->t->loop, &spec, job_on_line, job_on_host_exit, j, &h->h, err);
+    int rc = local_host_start(&spec, &h->pid, &h->pidfd, err);
     if (rc != 0) {
+      h->pid = 0;
+      h->pidfd = -1;
       return rc;
     }
-    h->pid = local_host_pid(h->h);
-    h->start_time = local_host_start_time(h->h);
+    h->start_time = local_proc_start_time(h->pid);
+  }
+  job_write_intent(j);
+  return 0;
+}
+
+// SIGKILL the process group of every host started but not watched (the job
+// ended before it was started: stopped, detached or failed), and reap it.
+static void job_kill_unadopted(struct local_job *j)
+{
+  bool killed = false;
+  for (int i = 0; i < j->n_hosts; i++) {
+    struct local_job_host *h = &j->hosts[i];
+    if (h->h != NULL || h->pid <= 0) {
+      continue;
+    }
+    if (kill(-(pid_t)h->pid, SIGKILL) != 0) {
+      kill((pid_t)h->pid, SIGKILL);
+    }
+    waitpid((pid_t)h->pid, NULL, 0);  // just killed: returns at once
+    if (h->pidfd >= 0) {
+      close(h->pidfd);
+    }
+    h->pidfd = -1;
+    h->pid = 0;
+    killed = true;
+  }
+  if (killed) {  // nothing of it runs: a resume starts the job anew
+    char *path = smf_xasprintf("%s/intent.json", j->dir);
+    unlink(path);
+    free(path);
+  }
+}
+
+// Watch every started host on the loop (each takes over its pidfd).
+static int job_adopt_all(struct local_job *j, struct smf_error *err)
+{
+  for (int i = 0; i < j->n_hosts; i++) {
+    struct local_job_host *h = &j->hosts[i];
+    int pidfd = h->pidfd;
+    h->pidfd = -1;
+    int rc = local_host_adopt(j->t->loop, h->name, h->pid, h->start_time, pidfd, h->log_path,
+                              h->exit_path, job_on_line, job_on_host_exit, j, &h->h, err);
+    if (rc != 0) {
+      job_kill_unadopted(j);
+      return rc;
+    }
     j->running++;
   }
   return 0;
@@ -438,6 +503,10 @@ static void job_prepare_work(uv_work_t *w)
   if (j->work_rc == 0) {
     j->work_rc = j->kind->prepare(j, err);
   }
+  if (j->work_rc == 0) {
+    j->work_rc = job_start_hosts(j, err);
+    j->start_failed = j->work_rc != 0;
+  }
   free(logs);
   free(status);
 }
@@ -447,12 +516,15 @@ static void job_prepare_after(uv_work_t *w, int status)
   (void)status;
   struct local_job *j = w->data;
   j->preparing = false;
-  if (j->detached) {  // nothing was started yet
+  if (j->detached || j->work_rc != 0 || j->stop_requested) {
+    job_kill_unadopted(j);  // what was started never reached anyone
+  }
+  if (j->detached) {
     local_job_free(j);
     return;
   }
   if (j->work_rc != 0) {
-    j->work_err.klass = job_class_of(j->work_rc);
+    j->work_err.klass = j->start_failed ? SMF_CLASS_INTERNAL_SERVER : job_class_of(j->work_rc);
     job_done(j, TARGET_JOB_FAILED, &j->work_err);
     return;
   }
@@ -460,9 +532,8 @@ static void job_prepare_after(uv_work_t *w, int status)
     job_fail(j, TARGET_JOB_STOPPED, SMF_ECANCELLED, "stopped before it started");
     return;
   }
-  j->started_ms = smf_time_now_ms();
   struct smf_error err = SMF_ERROR_INIT;
-  int rc = job_spawn_all(j, &err);
+  int rc = job_adopt_all(j, &err);
   if (rc != 0) {
     err.klass = SMF_CLASS_INTERNAL_SERVER;
     j->work_rc = rc;

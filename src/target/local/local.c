@@ -168,7 +168,8 @@ static int st_put_file(struct target *t, const char *path, const char *uri, targ
 }
 
 // Options: the local store has no encryption; a file given up (move) is renamed
-// into place (temp file already synced: rename, sync of the directory).
+// into place (its bytes synced, rename, sync of the directory; or rename and
+// noted for the state's deferred sync).
 static int st_put_file_opts(struct target *t, const char *path, const char *uri,
                             const struct target_put_opts *opts, target_done_cb cb, void *data,
                             struct smf_error *err)
@@ -265,6 +266,7 @@ int local_target_new(const struct target_config *cfg, struct target **out, struc
     target_free(t);
     return rc;
   }
+  impl->store.state = cfg->state;  // a local run's state defers the store's syncs
   t->impl = impl;
   *out = t;
   return 0;

@@ -74,22 +74,28 @@ struct local_host_spec {
   const char *exit_path;  ///< the host process writes the exit status here
 };
 
-/// Start the host process of spec (hostexec.c): a fork of this process, in a new
-/// session, that runs argv (found on the PATH of env) in cwd with stdout and
-/// stderr appended to log_path, writes the command's status ("$?": the exit
-/// code, or 128 + the signal) to exit_path when it ends and exits with it.
-/// *pidfd (caller closes) becomes readable when the host ends; reap it with
-/// waitpid(*pid).
-int local_host_fork(const struct local_host_spec *spec, int64_t *pid, int *pidfd,
-                    struct smf_error *err);
+/// Start the host process of spec (hostexec.c; thread-safe: called on the
+/// thread pool, so that the loop never waits for the exec): smflow-jobhost (found where
+/// the modules are, smf_module_program), posix_spawned in a new session with
+/// env as its environment, which runs argv (found on the PATH of env) in cwd
+/// with stdout and stderr appended to log_path, writes the command's status
+/// ("$?": the exit code, or 128 + the signal) to exit_path when it ends and
+/// exits with it. *pidfd (caller closes) becomes readable when the host ends;
+/// reap it with waitpid(*pid).
+int local_host_start(const struct local_host_spec *spec, int64_t *pid, int *pidfd,
+                     struct smf_error *err);
 /// Start argv (found on env's PATH, looked up before the spawn) in cwd, in a
 /// new session, with stdin from /dev/null and stdout/stderr on out_fd
 /// (posix_spawn: the caller waits only until the exec). *pidfd (caller closes) becomes readable when it ends;
 /// reap it with waitpid(*pid).
 int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, int out_fd,
                          int64_t *pid, int *pidfd, struct smf_error *err);
-/// Spawn. The host's handle is freed by local_host_close after its exit callback.
-int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_line_cb line_cb,
+/// Watch a host this process started with local_host_start (pid, its start
+/// time, its pidfd: taken over, closed by local_host_close or on error): its
+/// log is tailed from the start, its end seen through the pidfd. The handle is
+/// freed by local_host_close after its exit callback.
+int local_host_adopt(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time, int pidfd,
+                     const char *log_path, const char *exit_path, local_line_cb line_cb,
                      local_exit_cb exit_cb, void *data, struct local_host **out,
                      struct smf_error *err);
 /// Watch a process started by an earlier smflow: polls `pid` and its start time,
@@ -195,6 +201,7 @@ struct local_job_host {
   struct local_host *h;
   int64_t pid;
   uint64_t start_time;
+  int pidfd;  ///< started on the thread pool, not yet adopted by h: -1 once it is
   int exit_code;
   bool ended;
 };
@@ -221,6 +228,7 @@ struct local_job {
   uv_timer_t max_timer, kill_timer;
   int handles;
   bool stop_requested, timed_out, attached, preparing, collecting, detached;
+  bool start_failed;  ///< work_rc is a host that could not be started (not the preparation)
   int running;
   int work_rc;
   struct smf_error work_err;

@@ -273,27 +273,27 @@ static int host_open_log(struct local_host *h, bool at_end, struct smf_error *er
   return 0;
 }
 
-int local_host_spawn(uv_loop_t *loop, const struct local_host_spec *spec, local_line_cb line_cb,
+int local_host_adopt(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time, int pidfd,
+                     const char *log_path, const char *exit_path, local_line_cb line_cb,
                      local_exit_cb exit_cb, void *data, struct local_host **out,
                      struct smf_error *err)
 {
   *out = NULL;
-  struct local_host *h =
-      host_new(loop, spec->name, spec->log_path, spec->exit_path, line_cb, exit_cb, data);
+  struct local_host *h = host_new(loop, name, log_path, exit_path, line_cb, exit_cb, data);
   int rc = host_open_log(h, false, err);
-  if (rc == 0) {
-    rc = local_host_fork(spec, &h->pid, &h->pidfd, err);
-  }
   if (rc != 0) {
+    close(pidfd);
     local_host_close(h);
     return rc;
   }
+  h->pid = pid;
+  h->pidfd = pidfd;
   uv_poll_init(loop, &h->exit_poll, h->pidfd);
   h->exit_poll.data = h;
   uv_poll_start(&h->exit_poll, UV_READABLE, host_on_exit);
   h->handles++;
   h->is_child = true;
-  h->start_time = local_proc_start_time(h->pid);
+  h->start_time = start_time;
   uv_timer_start(&h->timer, host_on_tick, HOST_TICK_MS, HOST_TICK_MS);
   *out = h;
   return 0;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "smflow/error.h"
+#include "smflow/state.h"
 #include "smflow/util.h"
 
 #define STORE_TMP_PREFIX ".smflow-tmp-"
@@ -224,6 +225,27 @@ static void store__fsync_dir(const char *dir)
   }
 }
 
+// Whether this put leaves its syncs to the state database (store.h).
+static bool store__deferred(const struct local_store *st)
+{
+  return st->state != NULL && state_objects_deferred(st->state);
+}
+
+// The object PATH (SIZE bytes), renamed into DIR unsynced: note it for the
+// state's deferred sync, or (the mode changed since) sync it here.
+static void store__note(const struct local_store *st, const char *path, const char *dir,
+                        uint64_t size)
+{
+  if (!state_object_written(st->state, path, dir, size)) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      (void)fsync(fd);
+      close(fd);
+    }
+    store__fsync_dir(dir);
+  }
+}
+
 static int store__mkparent(const char *path, const char *uri, struct smf_error *err)
 {
   char *copy = smf_xstrdup(path);
@@ -247,9 +269,11 @@ static int store__mkparent(const char *path, const char *uri, struct smf_error *
   return rc;
 }
 
-// Write the object at `path` atomically from src_fd (or from data/len when src_fd < 0).
-static int store__put(const char *path, const char *uri, int src_fd, const void *data, size_t len,
-                      struct smf_error *err)
+// Write the object at `path` atomically from src_fd (or from data/len when
+// src_fd < 0): temporary file, fsync, rename, fsync of the directory; or, when
+// the state defers syncs, temporary file, rename, noted.
+static int store__put(const struct local_store *st, const char *path, const char *uri, int src_fd,
+                      const void *data, size_t len, struct smf_error *err)
 {
   int rc = store__mkparent(path, uri, err);
   if (rc != 0) {
@@ -277,7 +301,8 @@ static int store__put(const char *path, const char *uri, int src_fd, const void 
       off += n > 0 ? (size_t)n : 0;
     }
   }
-  if (w != 0 || fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+  bool defer = store__deferred(st);
+  if (w != 0 || fchmod(fd, 0644) != 0 || (!defer && fsync(fd) != 0)) {
     rc = SMF_ERR_SET(err, SMF_EIO, "cannot store %s: %s", uri, strerror(errno));
     goto fail;
   }
@@ -287,7 +312,11 @@ static int store__put(const char *path, const char *uri, int src_fd, const void 
     rc = SMF_ERR_SET(err, SMF_EIO, "cannot store %s: rename: %s", uri, strerror(errno));
     goto fail;
   }
-  store__fsync_dir(dir);
+  if (defer) {
+    store__note(st, path, dir, src_fd >= 0 ? copied : len);
+  } else {
+    store__fsync_dir(dir);
+  }
 fail:
   if (fd >= 0) {
     close(fd);
@@ -326,18 +355,31 @@ int local_store_put_file(const struct local_store *st, const char *src_path, con
   }
   int fd = -1;
   if ((rc = store__open_object(src_path, src_path, &fd, err)) == 0) {
-    rc = store__put(u.path, uri, fd, NULL, 0, err);
+    rc = store__put(st, u.path, uri, fd, NULL, 0, err);
     close(fd);
   }
   local_uri_free(&u);
   return rc;
 }
 
+// The bytes of a file about to be renamed into place (not deferred): synced.
+static int store__sync_file(const char *path)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  int r = fsync(fd);
+  close(fd);
+  return r;
+}
+
 // Rename src_path into place as uri; *dir (caller frees) is the directory to
 // sync, or NULL when it was copied instead (another filesystem: the copy is
-// synced, src_path removed).
+// stored as any put, src_path removed). defer: note it for the state's sync
+// instead of syncing the file.
 static int store__move(const struct local_store *st, const char *src_path, const char *uri,
-                       char **dir, struct smf_error *err)
+                       bool defer, char **dir, struct smf_error *err)
 {
   *dir = NULL;
   struct local_uri u;
@@ -345,11 +387,18 @@ static int store__move(const struct local_store *st, const char *src_path, const
   if (rc != 0) {
     return rc;
   }
+  struct stat sb;
   if ((rc = store__mkparent(u.path, uri, err)) == 0) {
-    if (chmod(src_path, 0644) == 0 && rename(src_path, u.path) == 0) {
+    if (stat(src_path, &sb) == 0 && chmod(src_path, 0644) == 0 &&
+        (defer || store__sync_file(src_path) == 0) && rename(src_path, u.path) == 0) {
       char *copy = smf_xstrdup(u.path);
       *dir = smf_xstrdup(dirname(copy));
       free(copy);
+      if (defer) {
+        store__note(st, u.path, *dir, (uint64_t)sb.st_size);
+        free(*dir);
+        *dir = NULL;
+      }
     } else if ((rc = local_store_put_file(st, src_path, uri, err)) == 0) {
       unlink(src_path);  // another filesystem (EXDEV): copied instead
     }
@@ -362,9 +411,10 @@ int local_store_put_moves(const struct local_store *st, const char *const *src_p
                           const char *const *uris, size_t n, struct smf_error *err)
 {
   char **dirs = smf_xcalloc(n + 1, sizeof(char *));
+  bool defer = store__deferred(st);
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
-    rc = store__move(st, src_paths[i], uris[i], &dirs[i], err);
+    rc = store__move(st, src_paths[i], uris[i], defer, &dirs[i], err);
   }
   for (size_t i = 0; i < n; i++) {
     bool seen = false;
@@ -382,6 +432,11 @@ int local_store_put_moves(const struct local_store *st, const char *const *src_p
   return rc;
 }
 
+bool local_store_defers_sync(const struct local_store *st)
+{
+  return store__deferred(st);
+}
+
 int local_store_put_move(const struct local_store *st, const char *src_path, const char *uri,
                          struct smf_error *err)
 {
@@ -394,7 +449,7 @@ int local_store_put_bytes(const struct local_store *st, const char *uri, const v
   struct local_uri u;
   int rc = local_uri_parse(st, uri, false, &u, err);
   if (rc == 0) {
-    rc = store__put(u.path, uri, -1, data, len, err);
+    rc = store__put(st, u.path, uri, -1, data, len, err);
     local_uri_free(&u);
   }
   return rc;

@@ -4,7 +4,11 @@
 // paths are used as they are, relative ones resolved from the pipeline file's
 // directory. Objects are regular files; a put is atomic (temporary file in the
 // same directory, fsync, rename, fsync of the directory), so a reader sees the
-// old object or the new one, never a torn one.
+// old object or the new one, never a torn one. When the store has a state
+// database that defers syncs (a local run: STATE_SYNC_CLOSE, see state.h), a
+// put is temporary file, rename, and the object is noted with
+// state_object_written: the state syncs the file and its directory off the
+// caller's path, before the run's end is synced.
 //
 // Keys follow S3 with the limits a filesystem imposes, checked before any path
 // is built so that no key can reach outside the store: no empty, "." or ".."
@@ -23,10 +27,14 @@
 #include <stdint.h>
 
 struct smf_error;
+struct state;
 
 struct local_store {
   char *root;      ///< STATE_DIR/store; owned
   char *base_dir;  ///< where relative paths resolve from; owned
+  /// The run's state database (borrowed; NULL: every put syncs itself): puts
+  /// leave their syncs to it while state_objects_deferred says so.
+  struct state *state;
 };
 
 /// Set up a store under state_dir (STATE_DIR/store is created). base_dir is the
@@ -62,9 +70,10 @@ int local_store_resolve(const struct local_store *st, const char *uri, char **pa
 int local_store_put_file(const struct local_store *st, const char *src_path, const char *uri,
                          struct smf_error *err);
 /// Store the file src_path as the object uri by renaming it into place (no
-/// copy); the caller has made src_path durable (written and fsynced) and gives
-/// it up. Copies (then removes src_path) when the object lives on another
-/// filesystem. src_path is gone on success.
+/// copy); the caller gives it up. Its bytes are synced before the rename (a
+/// file the caller synced costs nothing more), or noted for the state's
+/// deferred sync. Copies (then removes src_path) when the object lives on
+/// another filesystem. src_path is gone on success.
 int local_store_put_move(const struct local_store *st, const char *src_path, const char *uri,
                          struct smf_error *err);
 /// local_store_put_move of n files: all renamed into place, then each directory
@@ -72,6 +81,9 @@ int local_store_put_move(const struct local_store *st, const char *src_path, con
 /// before it stay in place and are synced).
 int local_store_put_moves(const struct local_store *st, const char *const *src_paths,
                           const char *const *uris, size_t n, struct smf_error *err);
+/// Whether puts leave their syncs to the state now (a packer can then skip
+/// syncing an archive it moves into the store).
+bool local_store_defers_sync(const struct local_store *st);
 /// Store bytes as the object uri (atomically).
 int local_store_put_bytes(const struct local_store *st, const char *uri, const void *data,
                           size_t len, struct smf_error *err);

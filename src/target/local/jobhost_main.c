@@ -1,0 +1,250 @@
+// jobhost_main.c: smflow-jobhost, the host process of one local job's host.
+//
+//   smflow-jobhost --cwd DIR --exit-file FILE [--] COMMAND [ARG...]
+//
+// smflow starts it (hostexec.c) with posix_spawn, in a session of its own,
+// with stdin on /dev/null, stdout and stderr on the host's log, and the job's
+// environment as its environment. It is a program of its own, linked with the
+// C library alone (statically when the build allows it), so that starting it
+// copies nothing of smflow: no fork of smflow's address space, no
+// copy-on-write faults in either process.
+//
+// It starts a new session when it is not yet a session leader (so that it and
+// everything it starts form one process group), closes every descriptor above
+// stderr, restores the default signal dispositions and an empty mask, enters
+// DIR, then ignores SIGTERM, SIGINT and SIGHUP itself (a signal sent to the
+// process group reaches the command; the host stays to record its status),
+// vforks and execs COMMAND as a shell would (each candidate on the PATH of its
+// environment in turn; a file that is no executable format runs under
+// /bin/sh; 127 and "command not found", or 126 and "Permission denied", in the
+// log otherwise), waits for it, writes its status ("$?": the exit code, or
+// 128 + the signal) to FILE and exits with it. FILE is read only once the host
+// is gone, so a plain write is enough: a host killed mid-write leaves an empty
+// or missing file, which reads as "killed".
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+// What the vfork child needs, all prepared before the vfork.
+struct jobhost {
+  const char *cwd, *exit_path;
+  char **argv;               // the command
+  char **paths;              // where argv[0] may be: PATH entries in order, or argv[0] itself
+  char **sh_argv;            // {"/bin/sh", <path>, argv[1..], NULL}: a script without #!
+  char *not_found, *denied;  // messages for the log
+};
+
+static void jobhost_noop(int sig)
+{
+  (void)sig;
+}
+
+static void jobhost_say(const char *msg)
+{
+  ssize_t w = write(2, msg, strlen(msg));
+  (void)w;
+}
+
+static void *jobhost_alloc(size_t n)
+{
+  void *p = calloc(1, n);
+  if (p == NULL) {
+    jobhost_say("smflow-jobhost: out of memory\n");
+    _exit(127);
+  }
+  return p;
+}
+
+static char *jobhost_cat(const char *a, const char *b, const char *c)
+{
+  size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+  char *s = jobhost_alloc(la + lb + lc + 1);
+  memcpy(s, a, la);
+  memcpy(s + la, b, lb);
+  memcpy(s + la + lb, c, lc + 1);
+  return s;
+}
+
+// The candidates of argv0, in the order a shell tries them: argv0 itself when
+// it holds a '/', else NAME in each entry of PATH (the last PATH= of the
+// environment; the system's default path when there is none; an empty entry
+// is the current directory).
+static char **jobhost_paths(const char *argv0)
+{
+  if (strchr(argv0, '/')) {
+    char **v = jobhost_alloc(2 * sizeof(char *));
+    v[0] = (char *)argv0;
+    return v;
+  }
+  const char *path = NULL;
+  for (char **e = environ; e && *e; e++) {
+    if (strncmp(*e, "PATH=", 5) == 0) {
+      path = *e + 5;
+    }
+  }
+  char dflt[256] = "/bin:/usr/bin";
+  if (path == NULL && confstr(_CS_PATH, dflt, sizeof(dflt)) > 0) {
+    path = dflt;
+  }
+  path = path ? path : dflt;
+  size_t n = 1;
+  for (const char *p = path; *p; p++) {
+    n += *p == ':';
+  }
+  char **v = jobhost_alloc((n + 1) * sizeof(char *));
+  const char *p = path;
+  for (size_t k = 0; k < n; k++) {
+    size_t len = strcspn(p, ":");
+    if (len == 0) {
+      v[k] = (char *)argv0;
+    } else {
+      v[k] = jobhost_alloc(len + strlen(argv0) + 2);
+      memcpy(v[k], p, len);
+      v[k][len] = '/';
+      strcpy(v[k] + len + 1, argv0);
+    }
+    p += len + (p[len] == ':');
+  }
+  return v;
+}
+
+// 0 and x filled from argv, or -1 after a usage message.
+static int jobhost_args(int argc, char **argv, struct jobhost *x)
+{
+  int i = 1;
+  for (; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      i++;
+      break;
+    }
+    if (argv[i][0] != '-') {
+      break;
+    }
+    const char **opt = strcmp(argv[i], "--cwd") == 0         ? &x->cwd
+                       : strcmp(argv[i], "--exit-file") == 0 ? &x->exit_path
+                                                             : NULL;
+    if (opt == NULL || i + 1 >= argc) {
+      i = argc;  // an unknown option, or one without its value
+      break;
+    }
+    *opt = argv[++i];
+  }
+  if (x->cwd == NULL || x->exit_path == NULL || i >= argc) {
+    jobhost_say("usage: smflow-jobhost --cwd DIR --exit-file FILE [--] COMMAND [ARG...]\n");
+    return -1;
+  }
+  x->argv = argv + i;
+  return 0;
+}
+
+static void jobhost_prepare(struct jobhost *x)
+{
+  size_t argc = 0;
+  while (x->argv[argc]) {
+    argc++;
+  }
+  x->paths = jobhost_paths(x->argv[0]);
+  x->sh_argv = jobhost_alloc((argc + 2) * sizeof(char *));
+  x->sh_argv[0] = (char *)"/bin/sh";
+  memcpy(x->sh_argv + 2, x->argv + 1, (argc - 1) * sizeof(char *));
+  bool slash = strchr(x->argv[0], '/') != NULL;
+  x->not_found = jobhost_cat("smflow: ", x->argv[0],
+                             slash ? ": No such file or directory\n" : ": command not found\n");
+  x->denied = jobhost_cat("smflow: ", x->argv[0], ": Permission denied\n");
+}
+
+// A new session, no inherited descriptor above stderr, default signals.
+static void jobhost_detach(void)
+{
+  if (getsid(0) != getpid()) {
+    setsid();
+  }
+  if (close_range(3, ~0U, 0) != 0) {
+    long max = sysconf(_SC_OPEN_MAX);
+    for (int fd = 3; fd < (max > 0 && max < 65536 ? (int)max : 65536); fd++) {
+      close(fd);
+    }
+  }
+  struct sigaction sa = {.sa_handler = SIG_DFL};
+  for (int s = 1; s < NSIG; s++) {
+    sigaction(s, &sa, NULL);  // KILL, STOP and the RT signals glibc keeps fail: fine
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+// The command itself (in the vfork child): each candidate path in turn, as a
+// shell searches PATH; a file that is no executable format runs under /bin/sh.
+static void jobhost_exec(const struct jobhost *x) __attribute__((noreturn));
+
+static void jobhost_exec(const struct jobhost *x)
+{
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigaction(SIGTERM, &dfl, NULL);
+  sigaction(SIGINT, &dfl, NULL);
+  sigaction(SIGHUP, &dfl, NULL);
+  bool denied = false;
+  for (char **p = x->paths; *p; p++) {
+    execve(*p, x->argv, environ);
+    if (errno == ENOEXEC) {
+      x->sh_argv[1] = *p;
+      execve("/bin/sh", x->sh_argv, environ);
+    }
+    denied = denied || errno == EACCES;
+  }
+  jobhost_say(denied ? x->denied : x->not_found);
+  _exit(denied ? 126 : 127);
+}
+
+// "N\n" for v into buf (at least 16 bytes); returns the length.
+static size_t jobhost_fmt_status(int v, char *buf)
+{
+  int n = snprintf(buf, 16, "%d\n", v < 0 ? 0 : v);
+  return n > 0 ? (size_t)n : 0;
+}
+
+int main(int argc, char **argv)
+{
+  struct jobhost x = {0};
+  if (jobhost_args(argc, argv, &x) != 0) {
+    _exit(127);
+  }
+  jobhost_detach();
+  if (chdir(x.cwd) != 0) {
+    jobhost_say("smflow: cannot enter the job's code directory\n");
+    _exit(127);
+  }
+  jobhost_prepare(&x);
+  struct sigaction sa = {.sa_handler = jobhost_noop};
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  pid_t pid = vfork();
+  if (pid == 0) {
+    jobhost_exec(&x);
+  }
+  int ws = 0, rc = 127;
+  if (pid > 0) {
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+    }
+    rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 127;
+  }
+  int fd = open(x.exit_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    char buf[16];
+    ssize_t w = write(fd, buf, jobhost_fmt_status(rc, buf));
+    (void)w;
+    close(fd);
+  }
+  _exit(rc);
+}
