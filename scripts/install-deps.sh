@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libyaml-dev libuv1-dev libcurl4-openssl-dev libssl-dev liblua5.4-dev lua5.4
-  libsqlite3-dev sqlite3 libjansson-dev libexpat1-dev libarchive-dev libisal-dev
+  libsqlite3-dev sqlite3 libjansson-dev libexpat1-dev libarchive-dev libisal-dev zlib1g-dev
   python3 fiu-utils faketime mitmproxy make graphviz
 )
 missing=()
