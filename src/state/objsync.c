@@ -25,6 +25,7 @@ struct objsync_node {
   struct objsync_node *next;
   char *path;  ///< the object's file
   char *dir;   ///< the directory holding its entry
+  int fd;      ///< >= 0: sync this descriptor instead of opening path (left open)
   uint64_t size;
 };
 
@@ -74,6 +75,17 @@ static int objsync__fsync(const char *path, bool dir, uint64_t *count, char *msg
   return 0;
 }
 
+// A descriptor the state module keeps open (a new state.db's header).
+static int objsync__fdatasync(const struct objsync_node *n, uint64_t *count, char *msg, size_t cap)
+{
+  (*count)++;
+  if (fdatasync(n->fd) != 0) {
+    snprintf(msg, cap, "cannot sync %s: %s", n->path, strerror(errno));
+    return SMF_EIO;
+  }
+  return 0;
+}
+
 // Every file of the batch, then each of their directories once. msg: the
 // first failure.
 static int objsync__batch(struct objsync_node *batch, uint64_t *count, char *msg, size_t cap)
@@ -81,7 +93,9 @@ static int objsync__batch(struct objsync_node *batch, uint64_t *count, char *msg
   int rc = 0;
   char other[1024];
   for (struct objsync_node *n = batch; n; n = n->next) {
-    int r = objsync__fsync(n->path, false, count, rc ? other : msg, rc ? sizeof(other) : cap);
+    int r = n->fd >= 0 ? objsync__fdatasync(n, count, rc ? other : msg, rc ? sizeof(other) : cap)
+                       : objsync__fsync(n->path, false, count, rc ? other : msg,
+                                        rc ? sizeof(other) : cap);
     rc = rc ? rc : r;
   }
   for (struct objsync_node *n = batch; n; n = n->next) {
@@ -231,6 +245,7 @@ static struct objsync_node *objsync__node(const char *path, const char *dir, uin
   n->path = smf_xstrdup(path);
   n->dir = smf_xstrdup(dir);
   n->size = size;
+  n->fd = -1;
   return n;
 }
 
@@ -375,4 +390,32 @@ int state_step_objects_list(struct state *s, const char *run_id, struct state_ob
     return state__fail(s, "list step objects", err);
   }
   return 0;
+}
+
+bool state__objsync_queue_fd(struct state *s, int fd, const char *dir)
+{
+  struct state_objsync *o = s->objs;
+  if (o == NULL) {
+    return false;
+  }
+  char *path = smf_xasprintf("%s/state.db", dir);
+  struct objsync_node *q = objsync__node(path, dir, 0);
+  free(path);
+  q->fd = fd;
+  pthread_mutex_lock(&o->mu);
+  bool defer = o->defer && !o->stop;
+  if (defer && !o->started) {
+    o->started = pthread_create(&o->thread, NULL, objsync__main, o) == 0;
+    defer = o->started;
+  }
+  if (defer) {
+    *o->queue_tail = q;
+    o->queue_tail = &q->next;
+    pthread_cond_signal(&o->work_cv);
+  }
+  pthread_mutex_unlock(&o->mu);
+  if (!defer) {
+    objsync__node_free(q);
+  }
+  return defer;
 }

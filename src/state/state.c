@@ -271,6 +271,24 @@ int state__exec_write(struct state *s, sqlite3_stmt *st, const char *what, struc
   return 0;
 }
 
+// A new database synced only at its end (STATE_SYNC_CLOSE): its header (and
+// the directory entries of state.db and of the WAL the first commit made) are
+// synced by the objsync thread now, while the run goes on, rather than in
+// sequence with the WAL when the run ends; state_sync waits for it before it
+// syncs the WAL, so the header is still on disk first.
+static void state__header_early(struct state *s)
+{
+  if (!s->header_unsynced || s->header_fd >= 0 || !state_objects_deferred(s)) {
+    return;
+  }
+  char *path = smf_xasprintf("%s/state.db", s->dir);
+  s->header_fd = open(path, O_RDONLY | O_CLOEXEC);
+  free(path);
+  // Not closed when it cannot be queued either (see header_fd): state_sync
+  // then syncs the header itself, as without this.
+  s->header_early = s->header_fd >= 0 && state__objsync_queue_fd(s, s->header_fd, s->dir);
+}
+
 int state_flush(struct state *s, struct smf_error *err)
 {
   if (!s->in_batch) {
@@ -290,6 +308,7 @@ int state_flush(struct state *s, struct smf_error *err)
     if (s->sync_mode == STATE_SYNC_COMMIT) {
       return state_sync(s, err);
     }
+    state__header_early(s);
   }
   return 0;
 }
@@ -350,6 +369,9 @@ int state_sync(struct state *s, struct smf_error *err)
   // may name them (objsync.c).
   if (rc == 0 && s->objs != NULL) {
     rc = state__objsync_wait(s, err);
+    if (rc == 0 && s->header_early) {
+      s->header_unsynced = false;  // synced early (state__header_early)
+    }
   }
   if (rc != 0 || !s->explicit_sync || !s->unsynced) {
     return rc;
@@ -513,6 +535,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
   struct state *s = smf_xcalloc(1, sizeof(*s));
   s->dir = smf_xstrdup(dir);
   s->lock_fd = -1;
+  s->header_fd = -1;
   s->readonly = !write && !shared;
   s->explicit_sync = write;
   s->sync_mode = STATE_SYNC_COMMIT;
@@ -566,6 +589,9 @@ void state_close(struct state *s)
     sqlite3_finalize(s->stmts[i]);
   }
   sqlite3_close(s->db);
+  if (s->header_fd >= 0) {
+    close(s->header_fd);  // after SQLite's own descriptors (see header_fd)
+  }
   if (s->lock_fd >= 0) {
     close(s->lock_fd);  // releases the flock; the pid stays as a hint only
   }

@@ -46,6 +46,11 @@ struct state {
   bool explicit_sync;
   enum state_sync sync_mode;
   bool header_unsynced;  ///< a new database whose header page is not on disk yet
+  /// A descriptor of a new state.db whose header the objsync thread syncs
+  /// early (STATE_SYNC_CLOSE); closed only after sqlite3_close: closing any
+  /// descriptor of the file would drop SQLite's POSIX locks on it. -1: none.
+  int header_fd;
+  bool header_early;  ///< header_fd is queued on the objsync thread
   bool unsynced;         ///< commits written to the WAL but not synced
   int wal_frames;        ///< pages in the WAL not yet checkpointed (from the WAL hook)
   uint64_t commits, syncs;
@@ -67,6 +72,10 @@ int state__exec_write(struct state *s, sqlite3_stmt *st, const char *what, struc
 // objsync.c
 /// Set up s->objs (a writer connection).
 void state__objsync_new(struct state *s);
+/// Queue an fdatasync of fd (never closed here) and an fsync of dir on the
+/// objsync thread, not recorded as a store object: false when syncs are not
+/// deferred (then nothing is queued).
+bool state__objsync_queue_fd(struct state *s, int fd, const char *dir);
 /// Sync what is still queued, stop the thread, free s->objs. NULL-safe.
 void state__objsync_free(struct state *s);
 /// Follow the connection's sync mode: objects are deferred in STATE_SYNC_CLOSE.

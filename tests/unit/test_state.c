@@ -446,6 +446,41 @@ TEST(sync_modes_and_a_killed_writer)
   rm_dir(dir);
 }
 
+// A new database synced only at its end has its header (and the directory
+// entries) synced early by the objsync thread: the end then syncs the WAL alone.
+// In STATE_SYNC_COMMIT the first commit syncs the header itself, as before.
+TEST(new_database_header_synced_early)
+{
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  state_set_sync(s, STATE_SYNC_CLOSE);
+  make_run(s, "r1");
+  ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(state_sync_count(s), 0);
+  ASSERT_EQ(state_sync(s, &err), 0);
+  ASSERT_EQ(state_sync_count(s), 1);              // the WAL only
+  ASSERT_EQ(state_objects_sync_count(s), 2);      // state.db's header, then its directory
+  ASSERT_EQ(state_event_add(s, "r1", "a", "log", NULL, &err), 0);
+  ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(state_sync(s, &err), 0);
+  ASSERT_EQ(state_sync_count(s), 2);
+  ASSERT_EQ(state_objects_sync_count(s), 2);      // once per database
+  state_close(s);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM events"), 1);
+  rm_dir(dir);
+
+  dir = make_dir();
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  make_run(s, "r1");
+  ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(state_sync_count(s), 2);              // header, then the WAL
+  ASSERT_EQ(state_objects_sync_count(s), 0);
+  state_close(s);
+  rm_dir(dir);
+}
+
 // The writer leaves checkpoints to its durable points: a WAL past
 // STATE_CHECKPOINT_FRAMES pages is copied into state.db at the next sync, not
 // before (a checkpoint must sync state.db before the WAL is reused).
@@ -605,6 +640,7 @@ int main(void)
   RUN_TEST(read_mode_without_database);
   RUN_TEST(intent_is_durable_at_once_and_batches_flush_together);
   RUN_TEST(sync_modes_and_a_killed_writer);
+  RUN_TEST(new_database_header_synced_early);
   RUN_TEST(checkpoint_at_a_durable_point);
   RUN_TEST(runs_steps_attempts_roundtrip);
   RUN_TEST(step_cache_and_lock_holder);
