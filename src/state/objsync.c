@@ -249,14 +249,11 @@ static struct objsync_node *objsync__node(const char *path, const char *dir, uin
   return n;
 }
 
-bool state_object_written(struct state *s, const char *path, const char *dir, uint64_t size)
+// Queue q to sync (and t, if given, to record): false, with both freed, when
+// syncs are not deferred (the caller syncs or needs nothing).
+static bool objsync__enqueue(struct state_objsync *o, struct objsync_node *q,
+                             struct objsync_node *t)
 {
-  struct state_objsync *o = s ? s->objs : NULL;
-  if (o == NULL) {
-    return false;
-  }
-  struct objsync_node *q = objsync__node(path, dir, size);
-  struct objsync_node *t = objsync__node(path, dir, size);
   pthread_mutex_lock(&o->mu);
   bool defer = o->defer && !o->stop;
   if (defer && !o->started) {
@@ -266,16 +263,29 @@ bool state_object_written(struct state *s, const char *path, const char *dir, ui
   if (defer) {
     *o->queue_tail = q;
     o->queue_tail = &q->next;
-    *o->taken_tail = t;
-    o->taken_tail = &t->next;
+    if (t != NULL) {
+      *o->taken_tail = t;
+      o->taken_tail = &t->next;
+    }
     pthread_cond_signal(&o->work_cv);
   }
   pthread_mutex_unlock(&o->mu);
   if (!defer) {
     objsync__node_free(q);
-    objsync__node_free(t);
+    if (t != NULL) {
+      objsync__node_free(t);
+    }
   }
   return defer;
+}
+
+bool state_object_written(struct state *s, const char *path, const char *dir, uint64_t size)
+{
+  struct state_objsync *o = s ? s->objs : NULL;
+  if (o == NULL) {
+    return false;
+  }
+  return objsync__enqueue(o, objsync__node(path, dir, size), objsync__node(path, dir, size));
 }
 
 int state_objects_take(struct state *s, struct state_object **out, size_t *n)
@@ -402,20 +412,5 @@ bool state__objsync_queue_fd(struct state *s, int fd, const char *dir)
   struct objsync_node *q = objsync__node(path, dir, 0);
   free(path);
   q->fd = fd;
-  pthread_mutex_lock(&o->mu);
-  bool defer = o->defer && !o->stop;
-  if (defer && !o->started) {
-    o->started = pthread_create(&o->thread, NULL, objsync__main, o) == 0;
-    defer = o->started;
-  }
-  if (defer) {
-    *o->queue_tail = q;
-    o->queue_tail = &q->next;
-    pthread_cond_signal(&o->work_cv);
-  }
-  pthread_mutex_unlock(&o->mu);
-  if (!defer) {
-    objsync__node_free(q);
-  }
-  return defer;
+  return objsync__enqueue(o, q, NULL);
 }
