@@ -14,6 +14,28 @@
 #include "state/registry_sql.h"
 #include "state/state_int.h"
 
+// Unchanged since the first version: the same text in migration 1 and in the
+// newest schema (state__schema).
+#define STATE__ATTEMPTS_EVENTS                                                          \
+  "CREATE TABLE attempts ("                                                             \
+  "  run_id TEXT NOT NULL,"                                                             \
+  "  step_id TEXT NOT NULL,"                                                            \
+  "  attempt INTEGER NOT NULL,"                                                         \
+  "  intent_json TEXT NOT NULL,"                                                        \
+  "  intent_at INTEGER NOT NULL,"                                                       \
+  "  result TEXT,"                                                                      \
+  "  result_json TEXT,"                                                                 \
+  "  result_at INTEGER,"                                                                \
+  "  PRIMARY KEY (run_id, step_id, attempt));"                                          \
+  "CREATE TABLE events ("                                                               \
+  "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"                                            \
+  "  run_id TEXT NOT NULL,"                                                             \
+  "  step_id TEXT,"                                                                     \
+  "  at INTEGER NOT NULL,"                                                              \
+  "  type TEXT NOT NULL,"                                                               \
+  "  detail_json TEXT);"                                                                \
+  "CREATE INDEX events_by_run ON events(run_id, seq);"
+
 // Ordered migrations: entry i brings the schema from user_version i to i+1.
 // Never edit a released entry; append a new one (and change state__schema,
 // a new database's schema, to match).
@@ -46,24 +68,7 @@ static const char *const state__migrations[] = {
     "  remote_name TEXT,"
     "  seq INTEGER NOT NULL,"
     "  PRIMARY KEY (run_id, id));"
-    "CREATE TABLE attempts ("
-    "  run_id TEXT NOT NULL,"
-    "  step_id TEXT NOT NULL,"
-    "  attempt INTEGER NOT NULL,"
-    "  intent_json TEXT NOT NULL,"
-    "  intent_at INTEGER NOT NULL,"
-    "  result TEXT,"
-    "  result_json TEXT,"
-    "  result_at INTEGER,"
-    "  PRIMARY KEY (run_id, step_id, attempt));"
-    "CREATE TABLE events ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  run_id TEXT NOT NULL,"
-    "  step_id TEXT,"
-    "  at INTEGER NOT NULL,"
-    "  type TEXT NOT NULL,"
-    "  detail_json TEXT);"
-    "CREATE INDEX events_by_run ON events(run_id, seq);",
+    STATE__ATTEMPTS_EVENTS,
     // 2: engine options of a run (--only/--from/--max-parallel), so resume runs
     // the same selection; lookup of a step's last success for --only/--from.
     "ALTER TABLE runs ADD COLUMN options_json TEXT;"
@@ -128,24 +133,7 @@ static const char state__schema[] =
     "  seq INTEGER NOT NULL,"
     "  cached_from TEXT,"
     "  PRIMARY KEY (run_id, id));"
-    "CREATE TABLE attempts ("
-    "  run_id TEXT NOT NULL,"
-    "  step_id TEXT NOT NULL,"
-    "  attempt INTEGER NOT NULL,"
-    "  intent_json TEXT NOT NULL,"
-    "  intent_at INTEGER NOT NULL,"
-    "  result TEXT,"
-    "  result_json TEXT,"
-    "  result_at INTEGER,"
-    "  PRIMARY KEY (run_id, step_id, attempt));"
-    "CREATE TABLE events ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  run_id TEXT NOT NULL,"
-    "  step_id TEXT,"
-    "  at INTEGER NOT NULL,"
-    "  type TEXT NOT NULL,"
-    "  detail_json TEXT);"
-    "CREATE INDEX events_by_run ON events(run_id, seq);"
+    STATE__ATTEMPTS_EVENTS
     "CREATE INDEX steps_by_id ON steps(id, state);"
     STATE__MIGRATION_REGISTRY
     "CREATE TABLE step_cache ("
