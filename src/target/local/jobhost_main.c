@@ -5,7 +5,8 @@
 // smflow starts it (hostexec.c) with posix_spawn, in a session of its own,
 // with stdin on /dev/null, stdout and stderr on the host's log, and the job's
 // environment as its environment. It is a program of its own, linked with the
-// C library alone (statically when the build allows it), so that starting it
+// C library alone (statically when the build allows it) and the two files of
+// smflow its PATH search needs (spawn_paths.c, memory.c), so that starting it
 // copies nothing of smflow: no fork of smflow's address space, no
 // copy-on-write faults in either process.
 //
@@ -32,6 +33,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "smflow/spawn.h"
+#include "smflow/util.h"
+
 extern char **environ;
 
 // What the vfork child needs, all prepared before the vfork.
@@ -52,69 +56,6 @@ static void jobhost_say(const char *msg)
 {
   ssize_t w = write(2, msg, strlen(msg));
   (void)w;
-}
-
-static void *jobhost_alloc(size_t n)
-{
-  void *p = calloc(1, n);
-  if (p == NULL) {
-    jobhost_say("smflow-jobhost: out of memory\n");
-    _exit(127);
-  }
-  return p;
-}
-
-static char *jobhost_cat(const char *a, const char *b, const char *c)
-{
-  size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-  char *s = jobhost_alloc(la + lb + lc + 1);
-  memcpy(s, a, la);
-  memcpy(s + la, b, lb);
-  memcpy(s + la + lb, c, lc + 1);
-  return s;
-}
-
-// The candidates of argv0, in the order a shell tries them: argv0 itself when
-// it holds a '/', else NAME in each entry of PATH (the last PATH= of the
-// environment; the system's default path when there is none; an empty entry
-// is the current directory).
-static char **jobhost_paths(const char *argv0)
-{
-  if (strchr(argv0, '/')) {
-    char **v = jobhost_alloc(2 * sizeof(char *));
-    v[0] = (char *)argv0;
-    return v;
-  }
-  const char *path = NULL;
-  for (char **e = environ; e && *e; e++) {
-    if (strncmp(*e, "PATH=", 5) == 0) {
-      path = *e + 5;
-    }
-  }
-  char dflt[256] = "/bin:/usr/bin";
-  if (path == NULL && confstr(_CS_PATH, dflt, sizeof(dflt)) > 0) {
-    path = dflt;
-  }
-  path = path ? path : dflt;
-  size_t n = 1;
-  for (const char *p = path; *p; p++) {
-    n += *p == ':';
-  }
-  char **v = jobhost_alloc((n + 1) * sizeof(char *));
-  const char *p = path;
-  for (size_t k = 0; k < n; k++) {
-    size_t len = strcspn(p, ":");
-    if (len == 0) {
-      v[k] = (char *)argv0;
-    } else {
-      v[k] = jobhost_alloc(len + strlen(argv0) + 2);
-      memcpy(v[k], p, len);
-      v[k][len] = '/';
-      strcpy(v[k] + len + 1, argv0);
-    }
-    p += len + (p[len] == ':');
-  }
-  return v;
 }
 
 // 0 and x filled from argv, or -1 after a usage message.
@@ -152,14 +93,14 @@ static void jobhost_prepare(struct jobhost *x)
   while (x->argv[argc]) {
     argc++;
   }
-  x->paths = jobhost_paths(x->argv[0]);
-  x->sh_argv = jobhost_alloc((argc + 2) * sizeof(char *));
+  x->paths = smf_spawn_paths(x->argv[0], environ);
+  x->sh_argv = smf_xcalloc(argc + 2, sizeof(char *));
   x->sh_argv[0] = (char *)"/bin/sh";
   memcpy(x->sh_argv + 2, x->argv + 1, (argc - 1) * sizeof(char *));
   bool slash = strchr(x->argv[0], '/') != NULL;
-  x->not_found = jobhost_cat("smflow: ", x->argv[0],
-                             slash ? ": No such file or directory\n" : ": command not found\n");
-  x->denied = jobhost_cat("smflow: ", x->argv[0], ": Permission denied\n");
+  x->not_found = smf_xasprintf("smflow: %s: %s\n", x->argv[0],
+                               slash ? "No such file or directory" : "command not found");
+  x->denied = smf_xasprintf("smflow: %s: Permission denied\n", x->argv[0]);
 }
 
 // A new session, no inherited descriptor above stderr, default signals.
