@@ -32,16 +32,6 @@ echo 'VALUE = 7' >code/helper.py
 echo '{"w": 1}' >m/model.json
 tar -czf models/model.tar.gz -C m model.json
 
-# stored_archive STEP: the path of the code archive a step's job stored.
-stored_archive() {
-  local job
-  job=$(q "SELECT json_extract(intent_json, '$.job_name') FROM attempts WHERE step_id='$1'")
-  echo "$T/state/store/sagemaker-us-east-1-000000000000/$job/source/sourcedir.tar.gz"
-}
-# mtime_ms FILE
-mtime_ms() { python3 -c 'import os, sys; print(os.stat(sys.argv[1]).st_mtime_ns // 1000000)' "$1"; }
-# started_ms STEP
-started_ms() { q "SELECT started_at FROM steps WHERE id='$1'"; }
 # members ARCHIVE: its file names, sorted, without a leading ./
 members() { tar -tzf "$1" | sed 's|^\./||' | grep -v '^$' | sort | tr '\n' ' '; }
 

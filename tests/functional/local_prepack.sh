@@ -23,16 +23,6 @@ echo 'VALUE = 1' >code/helper.py
 echo '{"w": 1}' >m/model.json
 tar -czf models/model.tar.gz -C m model.json
 
-# stored_archive STEP: the path of the code archive a step's job stored.
-stored_archive() {
-  local job
-  job=$(q "SELECT json_extract(intent_json, '$.job_name') FROM attempts WHERE step_id='$1'")
-  echo "$T/state/store/sagemaker-us-east-1-000000000000/$job/source/sourcedir.tar.gz"
-}
-# mtime_ms FILE
-mtime_ms() { python3 -c 'import os, sys; print(os.stat(sys.argv[1]).st_mtime_ns // 1000000)' "$1"; }
-# started_ms STEP
-started_ms() { q "SELECT started_at FROM steps WHERE id='$1'"; }
 
 cat >p.yaml <<'Y'
 smflow: 1

@@ -37,6 +37,17 @@ q() {
   sqlite3 "$T/state/state.db" "$1"
 }
 
+# stored_archive STEP: the path of the code archive a step's local job stored.
+stored_archive() {
+  local job
+  job=$(q "SELECT json_extract(intent_json, '$.job_name') FROM attempts WHERE step_id='$1'")
+  echo "$T/state/store/sagemaker-us-east-1-000000000000/$job/source/sourcedir.tar.gz"
+}
+# mtime_ms FILE
+mtime_ms() { python3 -c 'import os, sys; print(os.stat(sys.argv[1]).st_mtime_ns // 1000000)' "$1"; }
+# started_ms STEP
+started_ms() { q "SELECT started_at FROM steps WHERE id='$1'"; }
+
 # step_field STEP FIELD: a field of a step of the newest run, from `status --json`.
 step_field() {
   "$SMFLOW" --state-dir "$T/state" status --json |
