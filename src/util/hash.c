@@ -1,4 +1,5 @@
-// hash.c: SHA-256/MD5 on OpenSSL 3 EVP.
+// hash.c: SHA-256/MD5 on OpenSSL 3 EVP, called through the libcrypto table of
+// crypto_lib.c (smflow does not link libcrypto; the warm-up thread loads it).
 //
 // The EVP_MD methods are fetched once per process (EVP_MD_fetch is costly in
 // OpenSSL 3, and EVP_sha256() would do an implicit fetch on every init); each
@@ -9,13 +10,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "smflow/crypto_lib.h"
 #include "smflow/error.h"
 #include "smflow/util.h"
 
@@ -32,8 +33,9 @@ static EVP_MD *hash__md[2];
 
 static void hash__fetch(void)
 {
-  hash__md[SMF_HASH_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
-  hash__md[SMF_HASH_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
+  const struct smf_crypto_fns *c = smf_crypto();
+  hash__md[SMF_HASH_SHA256] = c->EVP_MD_fetch(NULL, "SHA256", NULL);
+  hash__md[SMF_HASH_MD5] = c->EVP_MD_fetch(NULL, "MD5", NULL);
   if (hash__md[SMF_HASH_SHA256] == NULL || hash__md[SMF_HASH_MD5] == NULL) {
     // No default provider: a broken installation, not a runtime condition.
     abort();
@@ -46,19 +48,23 @@ static const EVP_MD *hash__method(enum smf_hash_algo algo)
   return hash__md[algo];
 }
 
-// OpenSSL's first digest configures the library (openssl.cnf, providers) and
-// builds its method store: ~5 million instructions, 1.5-2 ms, which a run
-// would otherwise spend on its main thread before the first step starts. The
-// warm-up thread goes through the same pthread_once as every digest: one that
-// comes while the set-up runs waits for it, never does it twice. Only the
-// thread that started the warm-up joins it.
+// Loading libcrypto (dlopen: mapping, relocations, binding) and OpenSSL's
+// first digest, which configures the library (openssl.cnf, providers) and
+// builds its method store: ~0.6 ms and ~5 million instructions, 1.5-2 ms,
+// which a run would otherwise spend on its main thread before the first step
+// starts. The warm-up thread goes through the same pthread_once calls as
+// every digest: one that comes while the set-up runs waits for it, never does
+// it twice. A libcrypto that cannot be loaded is left for the first digest's
+// caller to report. Only the thread that started the warm-up joins it.
 static pthread_t hash__warm_thread;
 static bool hash__warming;
 
 static void *hash__warm(void *arg)
 {
   (void)arg;
-  hash__method(SMF_HASH_SHA256);
+  if (smf_crypto_load(NULL) == 0) {
+    hash__method(SMF_HASH_SHA256);
+  }
   return NULL;
 }
 
@@ -86,7 +92,7 @@ struct smf_hash *smf_hash_new(enum smf_hash_algo algo)
 {
   struct smf_hash *h = smf_xcalloc(1, sizeof(*h));
   h->algo = algo;
-  h->ctx = EVP_MD_CTX_new();
+  h->ctx = smf_crypto()->EVP_MD_CTX_new();
   if (h->ctx == NULL) {
     abort();
   }
@@ -96,15 +102,16 @@ struct smf_hash *smf_hash_new(enum smf_hash_algo algo)
 
 void smf_hash_reset(struct smf_hash *h)
 {
-  EVP_MD_CTX_reset(h->ctx);
-  if (EVP_DigestInit_ex(h->ctx, hash__method(h->algo), NULL) != 1) {
+  const struct smf_crypto_fns *c = smf_crypto();
+  c->EVP_MD_CTX_reset(h->ctx);
+  if (c->EVP_DigestInit_ex(h->ctx, hash__method(h->algo), NULL) != 1) {
     abort();
   }
 }
 
 void smf_hash_update(struct smf_hash *h, const void *data, size_t len)
 {
-  if (len > 0 && EVP_DigestUpdate(h->ctx, data, len) != 1) {
+  if (len > 0 && smf_crypto()->EVP_DigestUpdate(h->ctx, data, len) != 1) {
     abort();
   }
 }
@@ -112,7 +119,7 @@ void smf_hash_update(struct smf_hash *h, const void *data, size_t len)
 size_t smf_hash_final(struct smf_hash *h, uint8_t *out)
 {
   unsigned int n = 0;
-  if (EVP_DigestFinal_ex(h->ctx, out, &n) != 1) {
+  if (smf_crypto()->EVP_DigestFinal_ex(h->ctx, out, &n) != 1) {
     abort();
   }
   return n;
@@ -128,7 +135,7 @@ void smf_hash_final_hex(struct smf_hash *h, char *hex)
 void smf_hash_free(struct smf_hash *h)
 {
   if (h != NULL) {
-    EVP_MD_CTX_free(h->ctx);
+    smf_crypto()->EVP_MD_CTX_free(h->ctx);
     free(h);
   }
 }
@@ -188,6 +195,10 @@ void smf_hash_hex(enum smf_hash_algo algo, const void *data, size_t len, char *h
 int smf_hash_file(enum smf_hash_algo algo, const char *path, char *hex, uint64_t *size,
                   struct smf_error *err)
 {
+  int rc = smf_crypto_load(err);
+  if (rc != 0) {
+    return rc;
+  }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return SMF_ERR_SET(err, errno == ENOENT ? SMF_ENOENT : SMF_EIO, "cannot open %s: %s", path,
@@ -197,7 +208,6 @@ int smf_hash_file(enum smf_hash_algo algo, const char *path, char *hex, uint64_t
   uint8_t *buf = smf_xmalloc(HASH_FILE_BUF);
   struct smf_hash *h = hash__thread_ctx(algo);
   uint64_t total = 0;
-  int rc = 0;
   for (;;) {
     ssize_t n = read(fd, buf, HASH_FILE_BUF);
     if (n < 0) {
