@@ -43,9 +43,9 @@ void smf_hash_free(struct smf_hash *h);
 size_t smf_hash_len(enum smf_hash_algo algo);
 /// Start loading libcrypto (smf_crypto_load) and setting OpenSSL's digests up
 /// on a thread of its own, so that the first digest does not pay for it on the
-/// caller's thread (a digest that comes meanwhile waits for the set-up). The same thread must call
-/// smf_hash_warm_wait before it forks and before it exits: OpenSSL's set-up
-/// must not be left half-way.
+/// caller's thread (a digest that comes meanwhile waits for the set-up). The
+/// same thread must call smf_hash_warm_wait before it forks and before it
+/// exits: neither the loading nor OpenSSL's set-up may be left half-way.
 void smf_hash_warm_start(void);
 /// Join the thread of smf_hash_warm_start, if any. Idempotent; only from the
 /// thread that started it.

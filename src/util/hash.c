@@ -48,10 +48,10 @@ static const EVP_MD *hash__method(enum smf_hash_algo algo)
   return hash__md[algo];
 }
 
-// Loading libcrypto (dlopen: mapping, relocations, binding) and OpenSSL's
-// first digest, which configures the library (openssl.cnf, providers) and
-// builds its method store: ~0.6 ms and ~5 million instructions, 1.5-2 ms,
-// which a run would otherwise spend on its main thread before the first step
+// Loading libcrypto (dlopen: mapping, relocations, binding; ~0.6 ms) and
+// OpenSSL's first digest, which configures the library (openssl.cnf,
+// providers) and builds its method store (~5 million instructions, 1.5-2 ms):
+// work a run would otherwise do on its main thread before the first step
 // starts. The warm-up thread goes through the same pthread_once calls as
 // every digest: one that comes while the set-up runs waits for it, never does
 // it twice. A libcrypto that cannot be loaded is left for the first digest's
