@@ -277,7 +277,29 @@ static void state__header_early(struct state *s)
   s->header_early = s->header_fd >= 0 && state__objsync_queue_fd(s, s->header_fd, s->dir);
 }
 
-int state_flush(struct state *s, struct smf_error *err)
+// The log's pages of the commits so far, written out by the objsync thread
+// while the run goes on (STATE_SYNC_CLOSE); the sync at the end, through
+// SQLite's own handle, still makes the last commit durable. The kernel may
+// write the log out at any time anyway: resume checks the objects it names.
+static void state__wal_early(struct state *s)
+{
+  if (!state_objects_deferred(s)) {
+    return;
+  }
+  if (s->wal_fd < 0) {
+    char *path = smf_xasprintf("%s/state.db-wal", s->dir);
+    s->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (s->wal_fd < 0) {
+      return;  // none yet (or not readable): the end syncs it, as without this
+    }
+  }
+  state__objsync_queue_wal(s, s->wal_fd);
+}
+
+// Commit the batch; wal_early: have the objsync thread write the log out (not
+// when a sync of the log follows at once).
+static int state__commit(struct state *s, bool wal_early, struct smf_error *err)
 {
   if (!s->in_batch) {
     return 0;
@@ -297,8 +319,16 @@ int state_flush(struct state *s, struct smf_error *err)
       return state_sync(s, err);
     }
     state__header_early(s);
+    if (wal_early) {
+      state__wal_early(s);
+    }
   }
   return 0;
+}
+
+int state_flush(struct state *s, struct smf_error *err)
+{
+  return state__commit(s, true, err);
 }
 
 // xSync through SQLite's own handle of the file (main database or WAL):
@@ -352,7 +382,7 @@ static int state__checkpoint(struct state *s, struct smf_error *err)
 
 int state_sync(struct state *s, struct smf_error *err)
 {
-  int rc = state_flush(s, err);
+  int rc = state__commit(s, false, err);
   // The store objects a run left unsynced first: the log about to be synced
   // may name them (objsync.c).
   if (rc == 0 && s->objs != NULL) {
@@ -524,6 +554,7 @@ int state_open(const char *dir, enum state_open_mode mode, struct state **out,
   s->dir = smf_xstrdup(dir);
   s->lock_fd = -1;
   s->header_fd = -1;
+  s->wal_fd = -1;
   s->readonly = !write && !shared;
   s->explicit_sync = write;
   s->sync_mode = STATE_SYNC_COMMIT;
@@ -579,6 +610,9 @@ void state_close(struct state *s)
   sqlite3_close(s->db);
   if (s->header_fd >= 0) {
     close(s->header_fd);  // after SQLite's own descriptors (see header_fd)
+  }
+  if (s->wal_fd >= 0) {
+    close(s->wal_fd);
   }
   if (s->lock_fd >= 0) {
     close(s->lock_fd);  // releases the flock; the pid stays as a hint only
