@@ -10,6 +10,7 @@
 
 #include "smflow/state.h"
 #include "smflow/util.h"
+#include "state/schema.h"
 #include "test.h"
 
 static char *make_dir(void)
@@ -227,8 +228,9 @@ static char *schema_of(const char *dir, const char *skip)
   return out;
 }
 
-// A new database gets the newest schema in one script; an existing one at
-// version 0 goes through every migration: both end with the same schema.
+// A new database gets the newest schema at once (the image generated from
+// schema.c's script); an existing one at version 0 goes through every
+// migration: both end with the same schema.
 TEST(fresh_schema_equals_migrations)
 {
   char *fresh = make_dir();
@@ -260,6 +262,44 @@ TEST(fresh_schema_equals_migrations)
   free(b);
   rm_dir(fresh);
   rm_dir(old);
+}
+
+// A new database is the generated image: written whole before SQLite opens it
+// (no schema script run), at the newest version; what a crash left beside an
+// empty state.db (a WAL, a journal) is removed first, and nothing temporary
+// stays behind.
+TEST(new_database_from_the_image)
+{
+  ASSERT_EQ(state__schema_version(), STATE_SCHEMA_VERSION);
+  ASSERT(state__image_size >= 4096 && state__image_size % 4096 == 0);
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(smf_mkdir_p(dir, &err), 0);
+  char *db = smf_xasprintf("%s/state.db", dir);
+  char *wal = smf_xasprintf("%s/state.db-wal", dir);
+  char *journal = smf_xasprintf("%s/state.db-journal", dir);
+  char *tmp = smf_xasprintf("%s/state.db.new", dir);
+  ASSERT_EQ(smf_file_write_atomic(db, "", 0, &err), 0);  // left empty by a crash
+  ASSERT_EQ(smf_file_write_atomic(wal, "not a log", 9, &err), 0);
+  ASSERT_EQ(smf_file_write_atomic(journal, "not a journal", 13, &err), 0);
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  struct stat st;
+  ASSERT(stat(db, &st) == 0);
+  ASSERT_EQ((size_t)st.st_size, state__image_size);
+  ASSERT(access(journal, F_OK) != 0);
+  ASSERT(access(tmp, F_OK) != 0);
+  ASSERT(stat(wal, &st) != 0 || st.st_size != 9);
+  make_run(s, "r1");
+  state_close(s);
+  ASSERT_EQ(sql_int(dir, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM runs"), 1);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"), 10);
+  free(db);
+  free(wal);
+  free(journal);
+  free(tmp);
+  rm_dir(dir);
 }
 
 // Objects noted for a deferred sync (STATE_SYNC_CLOSE only), synced before
@@ -513,7 +553,7 @@ TEST(checkpoint_at_a_durable_point)
   char *db = smf_xasprintf("%s/state.db", dir);
   struct stat st;
   ASSERT(stat(db, &st) == 0);
-  ASSERT(st.st_size < 64 * 1024);  // nothing copied yet: no checkpoint between syncs
+  ASSERT_EQ((size_t)st.st_size, state__image_size);  // nothing copied yet: no checkpoint between syncs
   ASSERT_EQ(state_sync_count(s), 0);
   ASSERT_EQ(state_sync(s, &err), 0);
   ASSERT(stat(db, &st) == 0);
@@ -646,6 +686,7 @@ int main(void)
   RUN_TEST(other_connection_closing_during_a_run);
   RUN_TEST(migration_from_version_1);
   RUN_TEST(fresh_schema_equals_migrations);
+  RUN_TEST(new_database_from_the_image);
   RUN_TEST(object_syncs_and_records);
   RUN_TEST(single_writer_lock);
   RUN_TEST(read_mode_without_database);
