@@ -10,6 +10,11 @@
 // the result of the step that wrote them (state_step_objects_put): commits are
 // not synced in this mode, and the kernel may write the WAL before an object,
 // so resume checks the records (state_step_objects_list + stat).
+//
+// The same thread syncs the write-ahead log after commits (state__objsync_queue_wal),
+// each batch's objects and their directories first, so that the sync at the
+// run's end finds little of the log left to write: one queued log sync at a
+// time, which covers every commit made before it starts.
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -24,18 +29,21 @@
 struct objsync_node {
   struct objsync_node *next;
   char *path;  ///< the object's file
-  char *dir;   ///< the directory holding its entry
+  char *dir;   ///< the directory holding its entry; NULL: none to sync (the log)
   int fd;      ///< >= 0: sync this descriptor instead of opening path (left open)
+  bool wal;    ///< the write-ahead log: synced after the batch's objects and directories
   uint64_t size;
 };
 
 struct state_objsync {
   pthread_mutex_t mu;
   pthread_cond_t work_cv;  ///< the worker: something to sync, or stop
-  pthread_cond_t idle_cv;  ///< waiters: the queue is empty and nothing is being synced
+  pthread_cond_t idle_cv;  ///< waiters: no object queued or being synced (the log's sync aside)
   pthread_t thread;
   bool started, stop, busy;
   bool defer;  ///< STATE_SYNC_CLOSE on a writer
+  bool wal_queued;  ///< a log sync is queued and not started: it covers later commits too
+  size_t queued_objects;  ///< nodes queued other than the log's
   struct objsync_node *queue, **queue_tail;  ///< to sync (worker)
   struct objsync_node *taken, **taken_tail;  ///< to record (state_objects_take)
   int rc;  ///< first failure: every later durable point fails with it
@@ -93,15 +101,18 @@ static int objsync__batch(struct objsync_node *batch, uint64_t *count, char *msg
   int rc = 0;
   char other[1024];
   for (struct objsync_node *n = batch; n; n = n->next) {
+    if (n->wal) {
+      continue;  // after them (objsync__wal)
+    }
     int r = n->fd >= 0 ? objsync__fdatasync(n, count, rc ? other : msg, rc ? sizeof(other) : cap)
                        : objsync__fsync(n->path, false, count, rc ? other : msg,
                                         rc ? sizeof(other) : cap);
     rc = rc ? rc : r;
   }
   for (struct objsync_node *n = batch; n; n = n->next) {
-    bool seen = false;
+    bool seen = n->dir == NULL;
     for (struct objsync_node *k = batch; k != n && !seen; k = k->next) {
-      seen = strcmp(k->dir, n->dir) == 0;
+      seen = k->dir != NULL && strcmp(k->dir, n->dir) == 0;
     }
     if (!seen) {
       int r = objsync__fsync(n->dir, true, count, rc ? other : msg, rc ? sizeof(other) : cap);
@@ -109,6 +120,27 @@ static int objsync__batch(struct objsync_node *batch, uint64_t *count, char *msg
     }
   }
   return rc;
+}
+
+// The log's sync of the batch, if it has one (at most one: see wal_queued).
+static int objsync__wal(struct objsync_node *batch, uint64_t *count, char *msg, size_t cap)
+{
+  for (struct objsync_node *n = batch; n; n = n->next) {
+    if (n->wal) {
+      return objsync__fdatasync(n, count, msg, cap);
+    }
+  }
+  return 0;
+}
+
+// A phase of a batch is over: its count and first failure (sticky) recorded.
+static void objsync__record(struct state_objsync *o, uint64_t count, int rc, const char *msg)
+{
+  o->synced += count;
+  if (rc != 0 && o->rc == 0) {
+    o->rc = rc;
+    snprintf(o->msg, sizeof(o->msg), "%s", msg);
+  }
 }
 
 static void *objsync__main(void *arg)
@@ -125,24 +157,27 @@ static void *objsync__main(void *arg)
     struct objsync_node *batch = o->queue;
     o->queue = NULL;
     o->queue_tail = &o->queue;
+    o->wal_queued = false;  // the log sync taken now covers every commit made so far
+    o->queued_objects = 0;
     o->busy = true;
     pthread_mutex_unlock(&o->mu);
     char msg[1024] = "";
     uint64_t count = 0;
     int rc = objsync__batch(batch, &count, msg, sizeof(msg));
+    pthread_mutex_lock(&o->mu);
+    objsync__record(o, count, rc, msg);
+    o->busy = false;  // state__objsync_wait need not wait for the log's sync
+    pthread_cond_broadcast(&o->idle_cv);
+    pthread_mutex_unlock(&o->mu);
+    count = 0;
+    rc = objsync__wal(batch, &count, msg, sizeof(msg));
     while (batch) {
       struct objsync_node *next = batch->next;
       objsync__node_free(batch);
       batch = next;
     }
     pthread_mutex_lock(&o->mu);
-    o->synced += count;
-    if (rc != 0 && o->rc == 0) {
-      o->rc = rc;
-      memcpy(o->msg, msg, sizeof(o->msg));
-    }
-    o->busy = false;
-    pthread_cond_broadcast(&o->idle_cv);
+    objsync__record(o, count, rc, msg);
   }
   pthread_mutex_unlock(&o->mu);
   return NULL;
@@ -201,7 +236,8 @@ int state__objsync_wait(struct state *s, struct smf_error *err)
     return 0;
   }
   pthread_mutex_lock(&o->mu);
-  while (o->queue != NULL || o->busy) {
+  // Not for a sync of the log: the caller syncs it next anyway.
+  while (o->queued_objects > 0 || o->busy) {
     pthread_cond_wait(&o->idle_cv, &o->mu);
   }
   // Sticky: the database is not synced after an object that may be lost (a
@@ -243,7 +279,7 @@ static struct objsync_node *objsync__node(const char *path, const char *dir, uin
 {
   struct objsync_node *n = smf_xcalloc(1, sizeof(*n));
   n->path = smf_xstrdup(path);
-  n->dir = smf_xstrdup(dir);
+  n->dir = dir ? smf_xstrdup(dir) : NULL;
   n->size = size;
   n->fd = -1;
   return n;
@@ -260,7 +296,10 @@ static bool objsync__enqueue(struct state_objsync *o, struct objsync_node *q,
     o->started = pthread_create(&o->thread, NULL, objsync__main, o) == 0;
     defer = o->started;
   }
-  if (defer) {
+  bool covered = defer && q->wal && o->wal_queued;  // one not started covers this commit too
+  if (defer && !covered) {
+    o->wal_queued = o->wal_queued || q->wal;
+    o->queued_objects += q->wal ? 0 : 1;
     *o->queue_tail = q;
     o->queue_tail = &q->next;
     if (t != NULL) {
@@ -270,7 +309,7 @@ static bool objsync__enqueue(struct state_objsync *o, struct objsync_node *q,
     pthread_cond_signal(&o->work_cv);
   }
   pthread_mutex_unlock(&o->mu);
-  if (!defer) {
+  if (!defer || covered) {
     objsync__node_free(q);
     if (t != NULL) {
       objsync__node_free(t);
@@ -412,5 +451,19 @@ bool state__objsync_queue_fd(struct state *s, int fd, const char *dir)
   struct objsync_node *q = objsync__node(path, dir, 0);
   free(path);
   q->fd = fd;
+  return objsync__enqueue(o, q, NULL);
+}
+
+bool state__objsync_queue_wal(struct state *s, int fd)
+{
+  struct state_objsync *o = s->objs;
+  if (o == NULL) {
+    return false;
+  }
+  char *path = smf_xasprintf("%s/state.db-wal", s->dir);
+  struct objsync_node *q = objsync__node(path, NULL, 0);
+  free(path);
+  q->fd = fd;
+  q->wal = true;
   return objsync__enqueue(o, q, NULL);
 }
