@@ -21,10 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "smflow/util.h"
 #include "state/state_int.h"
+
+/// How long a sync of the log alone waits for more work (objsync__wal_delay).
+#define OBJSYNC_WAL_DELAY_MS 2
 
 struct objsync_node {
   struct objsync_node *next;
@@ -143,6 +147,26 @@ static void objsync__record(struct state_objsync *o, uint64_t count, int rc, con
   }
 }
 
+// With o->mu held: a queue holding only a sync of the log waits up to
+// OBJSYNC_WAL_DELAY_MS for more (commits in a burst share one sync; a durable
+// point coming meanwhile takes it back and syncs the log itself).
+static void objsync__wal_delay(struct state_objsync *o)
+{
+  if (o->queue == NULL || o->queued_objects > 0 || o->stop) {
+    return;
+  }
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_nsec += OBJSYNC_WAL_DELAY_MS * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  while (o->queue != NULL && o->queued_objects == 0 && !o->stop &&
+         pthread_cond_timedwait(&o->work_cv, &o->mu, &until) == 0) {
+  }
+}
+
 static void *objsync__main(void *arg)
 {
   struct state_objsync *o = arg;
@@ -151,8 +175,12 @@ static void *objsync__main(void *arg)
     while (o->queue == NULL && !o->stop) {
       pthread_cond_wait(&o->work_cv, &o->mu);
     }
+    objsync__wal_delay(o);
     if (o->queue == NULL) {
-      break;  // stopping, and everything is synced
+      if (o->stop) {
+        break;  // stopping, and everything is synced
+      }
+      continue;  // a durable point took the log's sync back
     }
     struct objsync_node *batch = o->queue;
     o->queue = NULL;
@@ -187,7 +215,11 @@ void state__objsync_new(struct state *s)
 {
   struct state_objsync *o = smf_xcalloc(1, sizeof(*o));
   pthread_mutex_init(&o->mu, NULL);
-  pthread_cond_init(&o->work_cv, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&o->work_cv, &ca);
+  pthread_condattr_destroy(&ca);
   pthread_cond_init(&o->idle_cv, NULL);
   o->queue_tail = &o->queue;
   o->taken_tail = &o->taken;
@@ -466,4 +498,32 @@ bool state__objsync_queue_wal(struct state *s, int fd)
   q->fd = fd;
   q->wal = true;
   return objsync__enqueue(o, q, NULL);
+}
+
+void state__objsync_unqueue_wal(struct state *s)
+{
+  struct state_objsync *o = s->objs;
+  if (o == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&o->mu);
+  struct objsync_node **pp = &o->queue, *drop = NULL;
+  while (*pp) {
+    struct objsync_node *n = *pp;
+    if (n->wal) {
+      *pp = n->next;
+      n->next = drop;
+      drop = n;
+    } else {
+      pp = &n->next;
+    }
+  }
+  o->queue_tail = pp;
+  o->wal_queued = false;
+  pthread_mutex_unlock(&o->mu);
+  while (drop) {
+    struct objsync_node *next = drop->next;
+    objsync__node_free(drop);
+    drop = next;
+  }
 }

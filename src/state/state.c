@@ -249,6 +249,7 @@ int state_sync(struct state *s, struct smf_error *err)
   // The store objects a run left unsynced first: the log about to be synced
   // may name them (objsync.c).
   if (rc == 0 && s->objs != NULL) {
+    state__objsync_unqueue_wal(s);  // synced below, not twice
     rc = state__objsync_wait(s, err);
     if (rc == 0 && s->header_early) {
       s->header_unsynced = false;  // synced early (state__header_early)

@@ -85,6 +85,9 @@ bool state__objsync_queue_fd(struct state *s, int fd, const char *dir);
 /// with it; nothing new when one is queued and not started yet (it covers
 /// this commit too). false when syncs are not deferred (nothing is queued).
 bool state__objsync_queue_wal(struct state *s, int fd);
+/// Take back the log's syncs queued and not started: the caller syncs the
+/// log itself now.
+void state__objsync_unqueue_wal(struct state *s);
 /// Sync what is still queued, stop the thread, free s->objs. NULL-safe.
 void state__objsync_free(struct state *s);
 /// Follow the connection's sync mode: objects are deferred in STATE_SYNC_CLOSE.
