@@ -10,32 +10,44 @@
 // the result of the step that wrote them (state_step_objects_put): commits are
 // not synced in this mode, and the kernel may write the WAL before an object,
 // so resume checks the records (state_step_objects_list + stat).
+//
+// The same thread syncs the write-ahead log after commits (state__objsync_queue_wal),
+// each batch's objects and their directories first, so that the sync at the
+// run's end finds little of the log left to write: one queued log sync at a
+// time, which covers every commit made before it starts.
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "smflow/util.h"
 #include "state/state_int.h"
 
+/// How long a sync of the log alone waits for more work (objsync__wal_delay).
+#define OBJSYNC_WAL_DELAY_MS 2
+
 struct objsync_node {
   struct objsync_node *next;
   char *path;  ///< the object's file
-  char *dir;   ///< the directory holding its entry
+  char *dir;   ///< the directory holding its entry; NULL: none to sync (the log)
   int fd;      ///< >= 0: sync this descriptor instead of opening path (left open)
+  bool wal;    ///< the write-ahead log: synced after the batch's objects and directories
   uint64_t size;
 };
 
 struct state_objsync {
   pthread_mutex_t mu;
   pthread_cond_t work_cv;  ///< the worker: something to sync, or stop
-  pthread_cond_t idle_cv;  ///< waiters: the queue is empty and nothing is being synced
+  pthread_cond_t idle_cv;  ///< waiters: no object queued or being synced (the log's sync aside)
   pthread_t thread;
   bool started, stop, busy;
   bool defer;  ///< STATE_SYNC_CLOSE on a writer
+  bool wal_queued;  ///< a log sync is queued and not started: it covers later commits too
+  size_t queued_objects;  ///< nodes queued other than the log's
   struct objsync_node *queue, **queue_tail;  ///< to sync (worker)
   struct objsync_node *taken, **taken_tail;  ///< to record (state_objects_take)
   int rc;  ///< first failure: every later durable point fails with it
@@ -93,15 +105,18 @@ static int objsync__batch(struct objsync_node *batch, uint64_t *count, char *msg
   int rc = 0;
   char other[1024];
   for (struct objsync_node *n = batch; n; n = n->next) {
+    if (n->wal) {
+      continue;  // after them (objsync__wal)
+    }
     int r = n->fd >= 0 ? objsync__fdatasync(n, count, rc ? other : msg, rc ? sizeof(other) : cap)
                        : objsync__fsync(n->path, false, count, rc ? other : msg,
                                         rc ? sizeof(other) : cap);
     rc = rc ? rc : r;
   }
   for (struct objsync_node *n = batch; n; n = n->next) {
-    bool seen = false;
+    bool seen = n->dir == NULL;
     for (struct objsync_node *k = batch; k != n && !seen; k = k->next) {
-      seen = strcmp(k->dir, n->dir) == 0;
+      seen = k->dir != NULL && strcmp(k->dir, n->dir) == 0;
     }
     if (!seen) {
       int r = objsync__fsync(n->dir, true, count, rc ? other : msg, rc ? sizeof(other) : cap);
@@ -109,6 +124,47 @@ static int objsync__batch(struct objsync_node *batch, uint64_t *count, char *msg
     }
   }
   return rc;
+}
+
+// The log's sync of the batch, if it has one (at most one: see wal_queued).
+static int objsync__wal(struct objsync_node *batch, uint64_t *count, char *msg, size_t cap)
+{
+  for (struct objsync_node *n = batch; n; n = n->next) {
+    if (n->wal) {
+      return objsync__fdatasync(n, count, msg, cap);
+    }
+  }
+  return 0;
+}
+
+// A phase of a batch is over: its count and first failure (sticky) recorded.
+static void objsync__record(struct state_objsync *o, uint64_t count, int rc, const char *msg)
+{
+  o->synced += count;
+  if (rc != 0 && o->rc == 0) {
+    o->rc = rc;
+    snprintf(o->msg, sizeof(o->msg), "%s", msg);
+  }
+}
+
+// With o->mu held: a queue holding only a sync of the log waits up to
+// OBJSYNC_WAL_DELAY_MS for more (commits in a burst share one sync; a durable
+// point coming meanwhile takes it back and syncs the log itself).
+static void objsync__wal_delay(struct state_objsync *o)
+{
+  if (o->queue == NULL || o->queued_objects > 0 || o->stop) {
+    return;
+  }
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_nsec += OBJSYNC_WAL_DELAY_MS * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  while (o->queue != NULL && o->queued_objects == 0 && !o->stop &&
+         pthread_cond_timedwait(&o->work_cv, &o->mu, &until) == 0) {
+  }
 }
 
 static void *objsync__main(void *arg)
@@ -119,30 +175,37 @@ static void *objsync__main(void *arg)
     while (o->queue == NULL && !o->stop) {
       pthread_cond_wait(&o->work_cv, &o->mu);
     }
+    objsync__wal_delay(o);
     if (o->queue == NULL) {
-      break;  // stopping, and everything is synced
+      if (o->stop) {
+        break;  // stopping, and everything is synced
+      }
+      continue;  // a durable point took the log's sync back
     }
     struct objsync_node *batch = o->queue;
     o->queue = NULL;
     o->queue_tail = &o->queue;
+    o->wal_queued = false;  // the log sync taken now covers every commit made so far
+    o->queued_objects = 0;
     o->busy = true;
     pthread_mutex_unlock(&o->mu);
     char msg[1024] = "";
     uint64_t count = 0;
     int rc = objsync__batch(batch, &count, msg, sizeof(msg));
+    pthread_mutex_lock(&o->mu);
+    objsync__record(o, count, rc, msg);
+    o->busy = false;  // state__objsync_wait need not wait for the log's sync
+    pthread_cond_broadcast(&o->idle_cv);
+    pthread_mutex_unlock(&o->mu);
+    count = 0;
+    rc = objsync__wal(batch, &count, msg, sizeof(msg));
     while (batch) {
       struct objsync_node *next = batch->next;
       objsync__node_free(batch);
       batch = next;
     }
     pthread_mutex_lock(&o->mu);
-    o->synced += count;
-    if (rc != 0 && o->rc == 0) {
-      o->rc = rc;
-      memcpy(o->msg, msg, sizeof(o->msg));
-    }
-    o->busy = false;
-    pthread_cond_broadcast(&o->idle_cv);
+    objsync__record(o, count, rc, msg);
   }
   pthread_mutex_unlock(&o->mu);
   return NULL;
@@ -152,7 +215,11 @@ void state__objsync_new(struct state *s)
 {
   struct state_objsync *o = smf_xcalloc(1, sizeof(*o));
   pthread_mutex_init(&o->mu, NULL);
-  pthread_cond_init(&o->work_cv, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&o->work_cv, &ca);
+  pthread_condattr_destroy(&ca);
   pthread_cond_init(&o->idle_cv, NULL);
   o->queue_tail = &o->queue;
   o->taken_tail = &o->taken;
@@ -201,7 +268,8 @@ int state__objsync_wait(struct state *s, struct smf_error *err)
     return 0;
   }
   pthread_mutex_lock(&o->mu);
-  while (o->queue != NULL || o->busy) {
+  // Not for a sync of the log: the caller syncs it next anyway.
+  while (o->queued_objects > 0 || o->busy) {
     pthread_cond_wait(&o->idle_cv, &o->mu);
   }
   // Sticky: the database is not synced after an object that may be lost (a
@@ -243,7 +311,7 @@ static struct objsync_node *objsync__node(const char *path, const char *dir, uin
 {
   struct objsync_node *n = smf_xcalloc(1, sizeof(*n));
   n->path = smf_xstrdup(path);
-  n->dir = smf_xstrdup(dir);
+  n->dir = dir ? smf_xstrdup(dir) : NULL;
   n->size = size;
   n->fd = -1;
   return n;
@@ -260,7 +328,10 @@ static bool objsync__enqueue(struct state_objsync *o, struct objsync_node *q,
     o->started = pthread_create(&o->thread, NULL, objsync__main, o) == 0;
     defer = o->started;
   }
-  if (defer) {
+  bool covered = defer && q->wal && o->wal_queued;  // one not started covers this commit too
+  if (defer && !covered) {
+    o->wal_queued = o->wal_queued || q->wal;
+    o->queued_objects += q->wal ? 0 : 1;
     *o->queue_tail = q;
     o->queue_tail = &q->next;
     if (t != NULL) {
@@ -270,7 +341,7 @@ static bool objsync__enqueue(struct state_objsync *o, struct objsync_node *q,
     pthread_cond_signal(&o->work_cv);
   }
   pthread_mutex_unlock(&o->mu);
-  if (!defer) {
+  if (!defer || covered) {
     objsync__node_free(q);
     if (t != NULL) {
       objsync__node_free(t);
@@ -413,4 +484,46 @@ bool state__objsync_queue_fd(struct state *s, int fd, const char *dir)
   free(path);
   q->fd = fd;
   return objsync__enqueue(o, q, NULL);
+}
+
+bool state__objsync_queue_wal(struct state *s, int fd)
+{
+  struct state_objsync *o = s->objs;
+  if (o == NULL) {
+    return false;
+  }
+  char *path = smf_xasprintf("%s/state.db-wal", s->dir);
+  struct objsync_node *q = objsync__node(path, NULL, 0);
+  free(path);
+  q->fd = fd;
+  q->wal = true;
+  return objsync__enqueue(o, q, NULL);
+}
+
+void state__objsync_unqueue_wal(struct state *s)
+{
+  struct state_objsync *o = s->objs;
+  if (o == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&o->mu);
+  struct objsync_node **pp = &o->queue, *drop = NULL;
+  while (*pp) {
+    struct objsync_node *n = *pp;
+    if (n->wal) {
+      *pp = n->next;
+      n->next = drop;
+      drop = n;
+    } else {
+      pp = &n->next;
+    }
+  }
+  o->queue_tail = pp;
+  o->wal_queued = false;
+  pthread_mutex_unlock(&o->mu);
+  while (drop) {
+    struct objsync_node *next = drop->next;
+    objsync__node_free(drop);
+    drop = next;
+  }
 }

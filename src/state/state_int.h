@@ -51,6 +51,10 @@ struct state {
   /// descriptor of the file would drop SQLite's POSIX locks on it. -1: none.
   int header_fd;
   bool header_early;  ///< header_fd is queued on the objsync thread
+  /// A descriptor of the write-ahead log, which the objsync thread syncs after
+  /// commits (STATE_SYNC_CLOSE), so that the sync at the end has little left
+  /// to write; closed after sqlite3_close like header_fd. -1: none.
+  int wal_fd;
   bool unsynced;         ///< commits written to the WAL but not synced
   int wal_frames;        ///< pages in the WAL not yet checkpointed (from the WAL hook)
   uint64_t commits, syncs;
@@ -76,6 +80,14 @@ void state__objsync_new(struct state *s);
 /// objsync thread, not recorded as a store object: false when syncs are not
 /// deferred (then nothing is queued).
 bool state__objsync_queue_fd(struct state *s, int fd, const char *dir);
+/// Queue an fdatasync of the write-ahead log's descriptor fd (never closed
+/// here) on the objsync thread, after the objects and directories queued
+/// with it; nothing new when one is queued and not started yet (it covers
+/// this commit too). false when syncs are not deferred (nothing is queued).
+bool state__objsync_queue_wal(struct state *s, int fd);
+/// Take back the log's syncs queued and not started: the caller syncs the
+/// log itself now.
+void state__objsync_unqueue_wal(struct state *s);
 /// Sync what is still queued, stop the thread, free s->objs. NULL-safe.
 void state__objsync_free(struct state *s);
 /// Follow the connection's sync mode: objects are deferred in STATE_SYNC_CLOSE.

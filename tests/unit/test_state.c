@@ -10,6 +10,7 @@
 
 #include "smflow/state.h"
 #include "smflow/util.h"
+#include "state/schema.h"
 #include "test.h"
 
 static char *make_dir(void)
@@ -227,8 +228,9 @@ static char *schema_of(const char *dir, const char *skip)
   return out;
 }
 
-// A new database gets the newest schema in one script; an existing one at
-// version 0 goes through every migration: both end with the same schema.
+// A new database gets the newest schema at once (the image generated from
+// schema.c's script); an existing one at version 0 goes through every
+// migration: both end with the same schema.
 TEST(fresh_schema_equals_migrations)
 {
   char *fresh = make_dir();
@@ -260,6 +262,44 @@ TEST(fresh_schema_equals_migrations)
   free(b);
   rm_dir(fresh);
   rm_dir(old);
+}
+
+// A new database is the generated image: written whole before SQLite opens it
+// (no schema script run), at the newest version; what a crash left beside an
+// empty state.db (a WAL, a journal) is removed first, and nothing temporary
+// stays behind.
+TEST(new_database_from_the_image)
+{
+  ASSERT_EQ(state__schema_version(), STATE_SCHEMA_VERSION);
+  ASSERT(state__image_size >= 4096 && state__image_size % 4096 == 0);
+  char *dir = make_dir();
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(smf_mkdir_p(dir, &err), 0);
+  char *db = smf_xasprintf("%s/state.db", dir);
+  char *wal = smf_xasprintf("%s/state.db-wal", dir);
+  char *journal = smf_xasprintf("%s/state.db-journal", dir);
+  char *tmp = smf_xasprintf("%s/state.db.new", dir);
+  ASSERT_EQ(smf_file_write_atomic(db, "", 0, &err), 0);  // left empty by a crash
+  ASSERT_EQ(smf_file_write_atomic(wal, "not a log", 9, &err), 0);
+  ASSERT_EQ(smf_file_write_atomic(journal, "not a journal", 13, &err), 0);
+  struct state *s = NULL;
+  ASSERT_EQ(state_open(dir, STATE_OPEN_WRITE, &s, &err), 0);
+  struct stat st;
+  ASSERT(stat(db, &st) == 0);
+  ASSERT_EQ((size_t)st.st_size, state__image_size);
+  ASSERT(access(journal, F_OK) != 0);
+  ASSERT(access(tmp, F_OK) != 0);
+  ASSERT(stat(wal, &st) != 0 || st.st_size != 9);
+  make_run(s, "r1");
+  state_close(s);
+  ASSERT_EQ(sql_int(dir, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM runs"), 1);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"), 10);
+  free(db);
+  free(wal);
+  free(journal);
+  free(tmp);
+  rm_dir(dir);
 }
 
 // Objects noted for a deferred sync (STATE_SYNC_CLOSE only), synced before
@@ -446,9 +486,21 @@ TEST(sync_modes_and_a_killed_writer)
   rm_dir(dir);
 }
 
+// The objsync thread's count once it reached n (its sync of the log is not
+// waited for by state_sync), or after a second.
+static uint64_t objects_synced(struct state *s, uint64_t n)
+{
+  for (int i = 0; i < 1000 && state_objects_sync_count(s) < n; i++) {
+    usleep(1000);
+  }
+  return state_objects_sync_count(s);
+}
+
 // A new database synced only at its end has its header (and the directory
-// entries) synced early by the objsync thread: the end then syncs the WAL alone.
-// In STATE_SYNC_COMMIT the first commit syncs the header itself, as before.
+// entries) synced early by the objsync thread, and the WAL after each commit,
+// with no durable point asked for: the end then syncs the WAL alone, what the
+// last commit wrote (a sync of the log still queued then is taken back). In
+// STATE_SYNC_COMMIT the first commit syncs the header itself, as before.
 TEST(new_database_header_synced_early)
 {
   char *dir = make_dir();
@@ -458,17 +510,22 @@ TEST(new_database_header_synced_early)
   state_set_sync(s, STATE_SYNC_CLOSE);
   make_run(s, "r1");
   ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(objects_synced(s, 3), 3);             // state.db's header, its directory, the WAL
   ASSERT_EQ(state_sync_count(s), 0);
   ASSERT_EQ(state_sync(s, &err), 0);
   ASSERT_EQ(state_sync_count(s), 1);              // the WAL only
-  ASSERT_EQ(state_objects_sync_count(s), 2);      // state.db's header, then its directory
   ASSERT_EQ(state_event_add(s, "r1", "a", "log", NULL, &err), 0);
   ASSERT_EQ(state_flush(s, &err), 0);
+  ASSERT_EQ(objects_synced(s, 4), 4);             // the header once per database; the WAL again
   ASSERT_EQ(state_sync(s, &err), 0);
   ASSERT_EQ(state_sync_count(s), 2);
-  ASSERT_EQ(state_objects_sync_count(s), 2);      // once per database
+  ASSERT_EQ(state_event_add(s, "r1", "a", "log", NULL, &err), 0);
+  ASSERT_EQ(state_sync(s, &err), 0);              // commits, and syncs the log itself
+  ASSERT_EQ(state_sync_count(s), 3);
+  usleep(50000);
+  ASSERT_EQ(state_objects_sync_count(s), 4);      // no log sync queued by that commit
   state_close(s);
-  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM events"), 1);
+  ASSERT_EQ(sql_int(dir, "SELECT COUNT(*) FROM events"), 2);
   rm_dir(dir);
 
   dir = make_dir();
@@ -502,7 +559,7 @@ TEST(checkpoint_at_a_durable_point)
   char *db = smf_xasprintf("%s/state.db", dir);
   struct stat st;
   ASSERT(stat(db, &st) == 0);
-  ASSERT(st.st_size < 64 * 1024);  // nothing copied yet: no checkpoint between syncs
+  ASSERT_EQ((size_t)st.st_size, state__image_size);  // nothing copied yet: no checkpoint between syncs
   ASSERT_EQ(state_sync_count(s), 0);
   ASSERT_EQ(state_sync(s, &err), 0);
   ASSERT(stat(db, &st) == 0);
@@ -635,6 +692,7 @@ int main(void)
   RUN_TEST(other_connection_closing_during_a_run);
   RUN_TEST(migration_from_version_1);
   RUN_TEST(fresh_schema_equals_migrations);
+  RUN_TEST(new_database_from_the_image);
   RUN_TEST(object_syncs_and_records);
   RUN_TEST(single_writer_lock);
   RUN_TEST(read_mode_without_database);
