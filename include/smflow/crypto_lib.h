@@ -69,6 +69,9 @@ int smf_crypto_load(struct smf_error *err);
 /// environment error, as the command line reports it), never a crash.
 const struct smf_crypto_fns *smf_crypto(void);
 
+/// Any other symbol of the loaded libcrypto (dlsym), loading it on first use;
+/// NULL when it is not there or libcrypto cannot be loaded.
+void *smf_crypto_sym(const char *name);
 /// Zero n bytes at p in a way the compiler cannot drop (secrets). Needs no
 /// libcrypto. p may be NULL when n is 0.
 void smf_crypto_cleanse(void *p, size_t n);

@@ -25,6 +25,7 @@
 static pthread_once_t crypto__once = PTHREAD_ONCE_INIT;
 static struct smf_crypto_fns crypto__fns;
 static bool crypto__loaded;
+static void *crypto__handle;  // the dlopen handle, kept until exit
 static char crypto__error[768];  // why it could not be loaded, when it could not
 
 // dlsym's void * into a function pointer slot: ISO C has no cast between the
@@ -64,7 +65,14 @@ static void crypto__load(void)
   SMF_CRYPTO_FUNCS(CRYPTO__RESOLVE)
 #undef CRYPTO__RESOLVE
   crypto__fns = t;
+  crypto__handle = h;
   crypto__loaded = true;
+}
+
+void *smf_crypto_sym(const char *name)
+{
+  pthread_once(&crypto__once, crypto__load);
+  return crypto__loaded ? dlsym(crypto__handle, name) : NULL;
 }
 
 int smf_crypto_load(struct smf_error *err)
