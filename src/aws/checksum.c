@@ -4,7 +4,8 @@
 #include "aws/checksum.h"
 
 #include <isa-l/crc.h>
-#include <openssl/evp.h>
+
+#include "smflow/crypto_lib.h"
 
 uint32_t aws_crc32(uint32_t crc, const void *data, size_t len)
 {
@@ -32,5 +33,5 @@ void aws_crc_b64(uint32_t crc, char out[AWS_CRC_B64_SIZE])
 {
   unsigned char be[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
                          (unsigned char)(crc >> 8), (unsigned char)crc};
-  EVP_EncodeBlock((unsigned char *)out, be, 4);
+  smf_crypto()->EVP_EncodeBlock((unsigned char *)out, be, 4);
 }

@@ -11,6 +11,7 @@
 
 #include "aws/client_int.h"
 #include "aws/xml.h"
+#include "smflow/crypto_lib.h"
 #include "smflow/log.h"
 
 static const struct {
@@ -69,8 +70,14 @@ int aws_client_new(struct uv_loop_s *loop, const struct aws_client_config *cfg,
   if (!cfg || !cfg->region || !*cfg->region) {
     return SMF_ERR_SET(err, SMF_EINVAL, "AWS client: no region");
   }
+  // Signing, checksums and credentials need libcrypto: a client is not made
+  // without it (loaded at run time, crypto_lib.h).
+  int rc = smf_crypto_load(err);
+  if (rc != 0) {
+    return rc;
+  }
   struct aws_client *c = smf_xcalloc(1, sizeof *c);
-  int rc = aws_http_new(loop, &c->http, err);
+  rc = aws_http_new(loop, &c->http, err);
   if (rc != 0) {
     free(c);
     return rc;

@@ -7,12 +7,12 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "smflow/crypto_lib.h"
 #include "smflow/error.h"
 #include "smflow/util.h"
 
@@ -166,7 +166,7 @@ static int config_parse_indented(struct config_parser *p, char *s)
   if (!p->sub_open) {
     // configparser's rule: a continuation line of a multi-line value.
     char *v = smf_xasprintf("%s\n%s", last->value, s);
-    OPENSSL_clear_free(last->value, strlen(last->value));
+    smf_crypto_clear_free(last->value, strlen(last->value));
     last->value = v;
     return 0;
   }
@@ -241,12 +241,12 @@ int aws_config_file_parse(const char *text, const char *name, enum aws_config_ki
     }
     line = nl ? nl + 1 : NULL;
   }
-  OPENSSL_clear_free(copy, len + 1);
+  smf_crypto_clear_free(copy, len + 1);
   *out = f;
   return 0;
 
 fail:
-  OPENSSL_clear_free(copy, len + 1);
+  smf_crypto_clear_free(copy, len + 1);
   aws_config_file_free(f);
   *out = NULL;
   return rc;
@@ -270,11 +270,11 @@ int aws_config_file_load(const char *path, enum aws_config_kind kind, struct aws
     return rc;
   }
   if (memchr(text, '\0', len) != NULL) {
-    OPENSSL_clear_free(text, len);
+    smf_crypto_clear_free(text, len);
     return SMF_ERR_SET(err, SMF_EPARSE, "%s: not a text file (NUL byte)", path);
   }
   rc = aws_config_file_parse(text, path, kind, out, err);
-  OPENSSL_clear_free(text, len);
+  smf_crypto_clear_free(text, len);
   return rc;
 }
 
@@ -285,7 +285,7 @@ void aws_config_file_free(struct aws_config_file *f)
   }
   for (size_t i = 0; i < f->n_entries; i++) {
     struct config_entry *e = &f->entries[i];
-    OPENSSL_clear_free(e->value, strlen(e->value));
+    smf_crypto_clear_free(e->value, strlen(e->value));
     free(e->key);
     free(e->sub);
   }

@@ -2,17 +2,17 @@
 //
 // Secrets are zeroed before their memory is released, so a freed heap block
 // never keeps a usable key.
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "smflow/aws.h"
+#include "smflow/crypto_lib.h"
 #include "smflow/util.h"
 
 static void creds_free_secret(char *s)
 {
   if (s) {
-    OPENSSL_clear_free(s, strlen(s));
+    smf_crypto_clear_free(s, strlen(s));
   }
 }
 

@@ -8,7 +8,6 @@
 #include "aws/creds_fetch.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "aws/http.h"
 #include "aws/sigv4.h"
 #include "aws/xml.h"
+#include "smflow/crypto_lib.h"
 #include "smflow/error.h"
 #include "smflow/util.h"
 
@@ -66,7 +66,7 @@ int aws__parse_time_ms(const char *s, int64_t *out)
 static void cleanse_buf(struct smf_buf *b)
 {
   if (b->data) {
-    OPENSSL_cleanse(b->data, b->cap);
+    smf_crypto_cleanse(b->data, b->cap);
   }
 }
 
@@ -81,7 +81,7 @@ static void fetch_free(struct aws__creds_fetch *f)
 {
   fetch_req_release(f);
   if (f->imds_token) {
-    OPENSSL_clear_free(f->imds_token, strlen(f->imds_token));
+    smf_crypto_clear_free(f->imds_token, strlen(f->imds_token));
   }
   cleanse_buf(&f->body);
   smf_buf_free(&f->body);
@@ -157,7 +157,7 @@ static char *read_token_file(const char *path, struct smf_error *err)
     data[--len] = '\0';
   }
   if (len == 0 || len > TOKEN_FILE_MAX) {
-    OPENSSL_clear_free(data, len);
+    smf_crypto_clear_free(data, len);
     SMF_ERR_SET(err, SMF_ECREDS, "%s: token file is empty or too large", path);
     return NULL;
   }
@@ -170,7 +170,7 @@ static void json_wipe(json_t *obj, const char *key)
 {
   json_t *v = json_object_get(obj, key);
   if (json_is_string(v)) {
-    OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+    smf_crypto_cleanse((char *)json_string_value(v), json_string_length(v));
   }
 }
 
@@ -296,7 +296,7 @@ static int fetch_sts_web_identity(struct aws__creds_fetch *f, struct smf_error *
   form_add(&f->body, "RoleArn", p->role_arn);
   form_add(&f->body, "RoleSessionName", p->session_name);
   form_add(&f->body, "WebIdentityToken", token);
-  OPENSSL_clear_free(token, strlen(token));
+  smf_crypto_clear_free(token, strlen(token));
   return fetch_sts_send(f, NULL, err);
 }
 
@@ -304,7 +304,7 @@ static int fetch_sts_web_identity(struct aws__creds_fetch *f, struct smf_error *
 static void xml_wipe(const struct aws_xml_node *n)
 {
   for (const struct aws_xml_node *c = n ? n->child : NULL; c != NULL; c = c->next) {
-    OPENSSL_cleanse((char *)c->text, strlen(c->text));
+    smf_crypto_cleanse((char *)c->text, strlen(c->text));
   }
 }
 
@@ -481,7 +481,7 @@ static int fetch_container(struct aws__creds_fetch *f, struct smf_error *err)
   struct aws_sigv4_kv h[] = {{"Authorization", token}};
   int rc = fetch_send(f, "GET", p->url, h, token ? 1 : 0, err);
   if (token) {
-    OPENSSL_clear_free(token, strlen(token));
+    smf_crypto_clear_free(token, strlen(token));
   }
   return rc;
 }

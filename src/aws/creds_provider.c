@@ -6,7 +6,6 @@
 // Only one top-level fetch runs at a time; every get() that arrives meanwhile
 // waits for it. All callbacks run from the HTTP client's completion callbacks,
 // i.e. from the loop, never from inside get().
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 

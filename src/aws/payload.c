@@ -5,7 +5,6 @@
 // body. A file body is read through a read-only mapping (no copy out of the
 // page cache), or with pread where it cannot be mapped.
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +13,7 @@
 
 #include "aws/checksum.h"
 #include "aws/client_int.h"
+#include "smflow/crypto_lib.h"
 
 // One digest in progress: SHA-256 through EVP, or a running CRC32.
 struct digest {
@@ -24,7 +24,7 @@ struct digest {
 static void digest_feed(struct digest *d, const void *p, size_t n)
 {
   if (d->md) {
-    EVP_DigestUpdate(d->md, p, n);
+    smf_crypto()->EVP_DigestUpdate(d->md, p, n);
   } else {
     d->crc = aws_crc32(d->crc, p, n);
   }
@@ -83,8 +83,9 @@ int aws__payload_digest(struct aws_call *call, char *why, size_t why_cap)
 {
   struct digest d = {0};
   if (!call->unsigned_payload) {
-    d.md = EVP_MD_CTX_new();
-    if (!d.md || EVP_DigestInit_ex(d.md, EVP_sha256(), NULL) != 1) {
+    const struct smf_crypto_fns *c = smf_crypto();
+    d.md = c->EVP_MD_CTX_new();
+    if (!d.md || c->EVP_DigestInit_ex(d.md, c->EVP_sha256(), NULL) != 1) {
       abort();
     }
   }
@@ -97,12 +98,13 @@ int aws__payload_digest(struct aws_call *call, char *why, size_t why_cap)
   if (d.md) {
     unsigned char dig[32];
     unsigned dlen = 0;
-    EVP_DigestFinal_ex(d.md, dig, &dlen);
-    EVP_MD_CTX_free(d.md);
+    const struct smf_crypto_fns *c = smf_crypto();
+    c->EVP_DigestFinal_ex(d.md, dig, &dlen);
+    c->EVP_MD_CTX_free(d.md);
     for (unsigned i = 0; i < 32; i++) {
       snprintf(call->payload_hex + 2 * i, 3, "%02x", dig[i]);
     }
-    EVP_EncodeBlock((unsigned char *)call->checksum_b64, dig, 32);
+    c->EVP_EncodeBlock((unsigned char *)call->checksum_b64, dig, 32);
     call->checksum_header = "x-amz-checksum-sha256";
   } else {
     aws_crc_b64(d.crc, call->checksum_b64);

@@ -1,4 +1,5 @@
-// sigv4.c: AWS Signature Version 4 on OpenSSL 3 EVP.
+// sigv4.c: AWS Signature Version 4 on OpenSSL 3 EVP (through crypto_lib.h's
+// table: smflow loads libcrypto at run time).
 //
 // The signer owns one EVP_MAC_CTX (HMAC-SHA256) and one EVP_MD_CTX (SHA-256)
 // and reuses them for every request: creating them per call costs more than
@@ -9,15 +10,13 @@
 #include "aws/sigv4.h"
 
 #include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "smflow/crypto_lib.h"
 #include "smflow/error.h"
 
 #define SIGV4_ALGO "AWS4-HMAC-SHA256"
@@ -75,10 +74,12 @@ static void sigv4_hex_encode(const unsigned char *in, size_t n, char *out)
 static void sigv4_hmac(struct aws_sigv4_signer *s, const void *key, size_t key_len,
                        const void *data, size_t len, unsigned char out[32])
 {
+  const struct smf_crypto_fns *c = smf_crypto();
   size_t out_len = 0;
   // The digest was set once in aws_sigv4_signer_new(); init only re-keys.
-  if (EVP_MAC_init(s->hmac, key, key_len, NULL) != 1 || EVP_MAC_update(s->hmac, data, len) != 1 ||
-      EVP_MAC_final(s->hmac, out, &out_len, 32) != 1) {
+  if (c->EVP_MAC_init(s->hmac, key, key_len, NULL) != 1 ||
+      c->EVP_MAC_update(s->hmac, data, len) != 1 ||
+      c->EVP_MAC_final(s->hmac, out, &out_len, 32) != 1) {
     // Only reachable if OpenSSL itself is broken: there is no bad input here.
     abort();
   }
@@ -87,9 +88,11 @@ static void sigv4_hmac(struct aws_sigv4_signer *s, const void *key, size_t key_l
 static void sigv4_sha256(struct aws_sigv4_signer *s, const void *data, size_t len,
                          unsigned char out[32])
 {
+  const struct smf_crypto_fns *c = smf_crypto();
   unsigned int out_len = 0;
-  if (EVP_DigestInit_ex(s->md, s->sha256, NULL) != 1 || EVP_DigestUpdate(s->md, data, len) != 1 ||
-      EVP_DigestFinal_ex(s->md, out, &out_len) != 1) {
+  if (c->EVP_DigestInit_ex(s->md, s->sha256, NULL) != 1 ||
+      c->EVP_DigestUpdate(s->md, data, len) != 1 ||
+      c->EVP_DigestFinal_ex(s->md, out, &out_len) != 1) {
     abort();
   }
 }
@@ -106,7 +109,7 @@ void aws_sigv4_sha256_hex(struct aws_sigv4_signer *s, const void *data, size_t l
 static void sigv4_buf_wipe(struct smf_buf *b)
 {
   if (b->data) {
-    OPENSSL_cleanse(b->data, b->cap);
+    smf_crypto_cleanse(b->data, b->cap);
   }
   smf_buf_free(b);
 }
@@ -116,29 +119,30 @@ static void sigv4_buf_wipe(struct smf_buf *b)
 static void sigv4_slot_clear(struct sigv4_key_slot *slot)
 {
   if (slot->secret) {
-    OPENSSL_clear_free(slot->secret, strlen(slot->secret));
+    smf_crypto_clear_free(slot->secret, strlen(slot->secret));
   }
   free(slot->region);
   free(slot->service);
-  OPENSSL_cleanse(slot, sizeof(*slot));
+  smf_crypto_cleanse(slot, sizeof(*slot));
 }
 
 struct aws_sigv4_signer *aws_sigv4_signer_new(void)
 {
+  const struct smf_crypto_fns *c = smf_crypto();
   struct aws_sigv4_signer *s = smf_xcalloc(1, sizeof(*s));
-  s->mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
-  s->hmac = s->mac ? EVP_MAC_CTX_new(s->mac) : NULL;
-  s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-  s->md = EVP_MD_CTX_new();
+  s->mac = c->EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+  s->hmac = s->mac ? c->EVP_MAC_CTX_new(s->mac) : NULL;
+  s->sha256 = c->EVP_MD_fetch(NULL, "SHA256", NULL);
+  s->md = c->EVP_MD_CTX_new();
   if (s->hmac == NULL || s->sha256 == NULL || s->md == NULL) {
     goto fail;
   }
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end(),
+      c->OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      c->OSSL_PARAM_construct_end(),
   };
-  if (EVP_MAC_CTX_set_params(s->hmac, params) != 1) {
+  if (c->EVP_MAC_CTX_set_params(s->hmac, params) != 1) {
     goto fail;
   }
   return s;
@@ -157,10 +161,12 @@ void aws_sigv4_signer_free(struct aws_sigv4_signer *s)
   for (size_t i = 0; i < SIGV4_CACHE_SLOTS; i++) {
     sigv4_slot_clear(&s->cache[i]);
   }
-  EVP_MAC_CTX_free(s->hmac);
-  EVP_MAC_free(s->mac);
-  EVP_MD_CTX_free(s->md);
-  EVP_MD_free(s->sha256);
+  // A signer exists only once libcrypto is loaded (aws_sigv4_signer_new).
+  const struct smf_crypto_fns *c = smf_crypto();
+  c->EVP_MAC_CTX_free(s->hmac);
+  c->EVP_MAC_free(s->mac);
+  c->EVP_MD_CTX_free(s->md);
+  c->EVP_MD_free(s->sha256);
   sigv4_buf_wipe(&s->scratch);  // header values: may hold a session token
   smf_buf_free(&s->signed_headers);
   sigv4_buf_wipe(&s->path);
@@ -213,11 +219,11 @@ static const unsigned char *sigv4_signing_key(struct aws_sigv4_signer *s, const 
   memcpy(k0 + 4, secret, secret_len + 1);
   unsigned char k[32];
   sigv4_hmac(s, k0, secret_len + 4, date, strlen(date), k);
-  OPENSSL_clear_free(k0, secret_len + 5);
+  smf_crypto_clear_free(k0, secret_len + 5);
   sigv4_hmac(s, k, 32, region, strlen(region), k);
   sigv4_hmac(s, k, 32, service, strlen(service), k);
   sigv4_hmac(s, k, 32, "aws4_request", 12, victim->key);
-  OPENSSL_cleanse(k, sizeof(k));
+  smf_crypto_cleanse(k, sizeof(k));
   victim->secret = smf_xstrdup(secret);
   memcpy(victim->date, date, 9);
   victim->region = smf_xstrdup(region);

@@ -108,7 +108,9 @@ void aws_sigv4_result_free(struct aws_sigv4_result *r);
 
 struct aws_sigv4_signer;
 
-/// New signer. Caller frees with aws_sigv4_signer_free().
+/// New signer. Caller frees with aws_sigv4_signer_free(). Needs libcrypto
+/// (fatal when it cannot be loaded: callers that can report it call
+/// smf_crypto_load first, as aws_client_new does).
 struct aws_sigv4_signer *aws_sigv4_signer_new(void);
 /// Free the signer; zeroes the cached signing keys. NULL-safe.
 void aws_sigv4_signer_free(struct aws_sigv4_signer *s);

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/run_common.h"
+#include "smflow/crypto_lib.h"
 #include "smflow/engine.h"
 #include "smflow/state.h"
 #include "smflow/util.h"
@@ -24,6 +25,10 @@ static int resume__go(struct cli_ctx *ctx, struct state *st, const char *dir,
   struct dsl_pipeline *p = NULL;
   int rc = cli_pipeline_load(ctx, run->pipeline_path, opt.params, opt.n_params, &p);
   char sha256[65] = "";
+  if (rc == 0 && smf_crypto_load(&err) != 0) {
+    fprintf(stderr, "error: %s\n", err.message);
+    rc = CLI_EXIT_ENV;
+  }
   if (rc == 0) {
     dsl_pipeline_sha256(p, sha256);
   }

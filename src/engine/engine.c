@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "engine/eng_int.h"
+#include "smflow/crypto_lib.h"
 #include "smflow/dag.h"
 #include "smflow/hash.h"
 #include "smflow/log.h"
@@ -562,6 +563,13 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
     eng__free(&e);
     return rc == SMF_EVALIDATE || rc == SMF_ELUA ? SMF_EVALIDATE : ENG_ENV_ERROR;
   }
+  // libcrypto is loaded by the warm-up thread (smf_hash_warm_start) while
+  // the pipeline is parsed; the run's digests need it. Without it no run is
+  // recorded.
+  if (smf_crypto_load(err) != 0) {
+    eng__free(&e);
+    return ENG_ENV_ERROR;
+  }
   if (opt->run_id) {
     snprintf(e.run_id, sizeof(e.run_id), "%s", opt->run_id);
   } else {
@@ -574,7 +582,7 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
   char *options = eng__options_json(opt);
   char *abs = realpath(p->path, NULL);
   // The first digest of the process: OpenSSL's set-up ran meanwhile on the
-  // warm-up thread (smf_hash_warm_start), which is joined before any fork.
+  // warm-up thread, which is joined before any fork.
   char sha256[65];
   dsl_pipeline_sha256(p, sha256);
   smf_hash_warm_wait();

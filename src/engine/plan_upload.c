@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "aws/checksum.h"
 #include "engine/plan_aws.h"
 #include "smflow/archive.h"
+#include "smflow/crypto_lib.h"
 #include "smflow/aws.h"
 #include "smflow/hash.h"
 #include "steps/common.h"
@@ -94,7 +94,7 @@ static int pu_checksum(int fd, uint64_t off, uint64_t len, const struct pu_sum *
   if (h) {
     uint8_t dig[SMF_HASH_MAX_LEN];
     smf_hash_final(h, dig);
-    EVP_EncodeBlock((unsigned char *)out, dig, SMF_SHA256_LEN);
+    smf_crypto()->EVP_EncodeBlock((unsigned char *)out, dig, SMF_SHA256_LEN);
   } else {
     aws_crc_b64(crc, out);
   }

@@ -1,21 +1,30 @@
-// hash.c: SHA-256/MD5 on OpenSSL 3 EVP.
+// hash.c: SHA-256/MD5 with OpenSSL's libcrypto, loaded at run time by
+// crypto_lib.c (smflow does not link libcrypto; the warm-up thread loads it).
 //
-// The EVP_MD methods are fetched once per process (EVP_MD_fetch is costly in
-// OpenSSL 3, and EVP_sha256() would do an implicit fetch on every init); each
-// struct smf_hash keeps one EVP_MD_CTX that is reset and re-initialised for
-// every digest rather than allocated anew. The one-shot helper keeps one
-// context per thread, so thread-pool workers reuse theirs too.
+// The digests go through OpenSSL's low-level SHA256_*/MD5_* functions
+// (deprecated in OpenSSL 3.0, present in every 3.x), not EVP: EVP's first use
+// in a process sets the library up — reads openssl.cnf, loads the default
+// provider, builds its method store: ~5 M instructions, 1.5-2 ms — before the
+// first digest, and a run's first digest (the pipeline's) comes before its
+// first step starts. The low-level functions run the same assembly (EVP's
+// SHA-256 provider calls them) with no set-up. EVP stays for the aws target's
+// HMACs and checksums (sigv4.c, payload.c), set up on their first use.
+// The one-shot helper keeps one context per thread, so thread-pool workers
+// reuse theirs.
 #include "smflow/hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <openssl/md5.h>
+#include <openssl/sha.h>
+
+#include "smflow/crypto_lib.h"
 #include "smflow/error.h"
 #include "smflow/util.h"
 
@@ -23,42 +32,66 @@
 #define HASH_FILE_BUF (1u << 20)
 
 struct smf_hash {
-  EVP_MD_CTX *ctx;
   enum smf_hash_algo algo;
+  union {
+    SHA256_CTX sha256;
+    MD5_CTX md5;
+  } u;
 };
 
+// The low-level functions, resolved once from the loaded libcrypto (their
+// declarations carry OpenSSL 3's deprecation mark, so the pointers are typed
+// here rather than through crypto_lib.h's table).
+static struct {
+  int (*sha256_init)(SHA256_CTX *c);
+  int (*sha256_update)(SHA256_CTX *c, const void *data, size_t len);
+  int (*sha256_final)(unsigned char *md, SHA256_CTX *c);
+  int (*md5_init)(MD5_CTX *c);
+  int (*md5_update)(MD5_CTX *c, const void *data, size_t len);
+  int (*md5_final)(unsigned char *md, MD5_CTX *c);
+} hash__fn;
 static pthread_once_t hash__once = PTHREAD_ONCE_INIT;
-static EVP_MD *hash__md[2];
 
-static void hash__fetch(void)
+#define HASH__RESOLVE(field, name)                              \
+  do {                                                          \
+    void *sym = smf_crypto_sym(name);                           \
+    if (sym == NULL) {                                          \
+      abort(); /* libcrypto 3 without them: not a runtime case */ \
+    }                                                           \
+    memcpy(&hash__fn.field, &sym, sizeof(sym));                 \
+  } while (0)
+
+static void hash__resolve(void)
 {
-  hash__md[SMF_HASH_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
-  hash__md[SMF_HASH_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
-  if (hash__md[SMF_HASH_SHA256] == NULL || hash__md[SMF_HASH_MD5] == NULL) {
-    // No default provider: a broken installation, not a runtime condition.
-    abort();
-  }
+  HASH__RESOLVE(sha256_init, "SHA256_Init");
+  HASH__RESOLVE(sha256_update, "SHA256_Update");
+  HASH__RESOLVE(sha256_final, "SHA256_Final");
+  HASH__RESOLVE(md5_init, "MD5_Init");
+  HASH__RESOLVE(md5_update, "MD5_Update");
+  HASH__RESOLVE(md5_final, "MD5_Final");
 }
 
-static const EVP_MD *hash__method(enum smf_hash_algo algo)
+static void hash__ready(void)
 {
-  pthread_once(&hash__once, hash__fetch);
-  return hash__md[algo];
+  smf_crypto();  // loaded, or the process exits with the reason (crypto_lib.h)
+  pthread_once(&hash__once, hash__resolve);
 }
 
-// OpenSSL's first digest configures the library (openssl.cnf, providers) and
-// builds its method store: ~5 million instructions, 1.5-2 ms, which a run
-// would otherwise spend on its main thread before the first step starts. The
-// warm-up thread goes through the same pthread_once as every digest: one that
-// comes while the set-up runs waits for it, never does it twice. Only the
-// thread that started the warm-up joins it.
+// Loading libcrypto (dlopen: mapping, relocations, binding; ~0.6 ms): work a
+// run would otherwise do on its main thread before the first step starts.
+// The warm-up thread goes through the same pthread_once calls as every
+// digest: one that comes while it loads waits for it, never loads twice. A
+// libcrypto that cannot be loaded is left for the first digest's caller to
+// report. Only the thread that started the warm-up joins it.
 static pthread_t hash__warm_thread;
 static bool hash__warming;
 
 static void *hash__warm(void *arg)
 {
   (void)arg;
-  hash__method(SMF_HASH_SHA256);
+  if (smf_crypto_load(NULL) == 0) {
+    pthread_once(&hash__once, hash__resolve);
+  }
   return NULL;
 }
 
@@ -86,36 +119,40 @@ struct smf_hash *smf_hash_new(enum smf_hash_algo algo)
 {
   struct smf_hash *h = smf_xcalloc(1, sizeof(*h));
   h->algo = algo;
-  h->ctx = EVP_MD_CTX_new();
-  if (h->ctx == NULL) {
-    abort();
-  }
   smf_hash_reset(h);
   return h;
 }
 
 void smf_hash_reset(struct smf_hash *h)
 {
-  EVP_MD_CTX_reset(h->ctx);
-  if (EVP_DigestInit_ex(h->ctx, hash__method(h->algo), NULL) != 1) {
+  hash__ready();
+  int ok = h->algo == SMF_HASH_MD5 ? hash__fn.md5_init(&h->u.md5)
+                                   : hash__fn.sha256_init(&h->u.sha256);
+  if (ok != 1) {
     abort();
   }
 }
 
 void smf_hash_update(struct smf_hash *h, const void *data, size_t len)
 {
-  if (len > 0 && EVP_DigestUpdate(h->ctx, data, len) != 1) {
+  if (len == 0) {
+    return;
+  }
+  int ok = h->algo == SMF_HASH_MD5 ? hash__fn.md5_update(&h->u.md5, data, len)
+                                   : hash__fn.sha256_update(&h->u.sha256, data, len);
+  if (ok != 1) {
     abort();
   }
 }
 
 size_t smf_hash_final(struct smf_hash *h, uint8_t *out)
 {
-  unsigned int n = 0;
-  if (EVP_DigestFinal_ex(h->ctx, out, &n) != 1) {
+  int ok = h->algo == SMF_HASH_MD5 ? hash__fn.md5_final(out, &h->u.md5)
+                                   : hash__fn.sha256_final(out, &h->u.sha256);
+  if (ok != 1) {
     abort();
   }
-  return n;
+  return smf_hash_len(h->algo);
 }
 
 void smf_hash_final_hex(struct smf_hash *h, char *hex)
@@ -128,7 +165,7 @@ void smf_hash_final_hex(struct smf_hash *h, char *hex)
 void smf_hash_free(struct smf_hash *h)
 {
   if (h != NULL) {
-    EVP_MD_CTX_free(h->ctx);
+    smf_crypto_cleanse(h, sizeof(*h));
     free(h);
   }
 }
@@ -188,6 +225,10 @@ void smf_hash_hex(enum smf_hash_algo algo, const void *data, size_t len, char *h
 int smf_hash_file(enum smf_hash_algo algo, const char *path, char *hex, uint64_t *size,
                   struct smf_error *err)
 {
+  int rc = smf_crypto_load(err);
+  if (rc != 0) {
+    return rc;
+  }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return SMF_ERR_SET(err, errno == ENOENT ? SMF_ENOENT : SMF_EIO, "cannot open %s: %s", path,
@@ -197,7 +238,6 @@ int smf_hash_file(enum smf_hash_algo algo, const char *path, char *hex, uint64_t
   uint8_t *buf = smf_xmalloc(HASH_FILE_BUF);
   struct smf_hash *h = hash__thread_ctx(algo);
   uint64_t total = 0;
-  int rc = 0;
   for (;;) {
     ssize_t n = read(fd, buf, HASH_FILE_BUF);
     if (n < 0) {

@@ -1,13 +1,18 @@
 // test_hash.c: SHA-256 / MD5 against published vectors (FIPS 180-2 examples,
-// RFC 1321 test suite), context reuse, file hashing and the thread-pool variant.
+// RFC 1321 test suite), context reuse, file hashing and the thread-pool variant;
+// the libcrypto table the digests go through (crypto_lib.h).
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "smflow/crypto_lib.h"
 #include "smflow/error.h"
 #include "smflow/hash.h"
+#include "smflow/module.h"
 #include "smflow/util.h"
 #include "test.h"
 
@@ -147,8 +152,77 @@ TEST(async_file_hashing)
   free(path);
 }
 
+struct loaded {
+  int libcrypto, libssl;
+};
+
+static int count_loaded(struct dl_phdr_info *info, size_t size, void *data)
+{
+  struct loaded *l = data;
+  (void)size;
+  l->libcrypto += strstr(info->dlpi_name, "/libcrypto.so") != NULL;
+  l->libssl += strstr(info->dlpi_name, "/libssl.so") != NULL;
+  return 0;
+}
+
+// The warm-up thread loads the table; every function resolves to the loaded
+// libcrypto.so.3, and the http module (libcurl -> libssl -> libcrypto), loaded
+// afterwards, finds that one: one copy of OpenSSL in the process.
+TEST(crypto_table)
+{
+  smf_hash_warm_start();
+  smf_hash_warm_wait();
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(smf_crypto_load(&err), 0);
+  ASSERT_EQ(err.code, 0);
+  const struct smf_crypto_fns *c = smf_crypto();
+  void *lib = dlopen(SMF_CRYPTO_SONAME, RTLD_NOW | RTLD_NOLOAD);
+  ASSERT(lib != NULL);
+  size_t n = 0;
+  void *sym = NULL;
+#define CHECK_SAME(name)                                  \
+  memcpy(&sym, &c->name, sizeof(sym));                    \
+  if (sym == NULL || sym != dlsym(lib, #name)) {          \
+    fprintf(stderr, "%s: not libcrypto.so.3's\n", #name); \
+    abort();                                              \
+  }                                                       \
+  n++;
+  SMF_CRYPTO_FUNCS(CHECK_SAME)
+#undef CHECK_SAME
+  dlclose(lib);
+  ASSERT(n >= 20);
+  ASSERT(smf_module_get("http", &err) != NULL);
+  struct loaded l = {0};
+  dl_iterate_phdr(count_loaded, &l);
+  ASSERT_EQ(l.libssl, 1);
+  ASSERT_EQ(l.libcrypto, 1);
+  // Through the table directly: base64 of a SHA-256, as payload.c makes it.
+  uint8_t dig[SMF_SHA256_LEN];
+  struct smf_hash *h = smf_hash_new(SMF_HASH_SHA256);
+  smf_hash_update(h, "abc", 3);
+  ASSERT_EQ(smf_hash_final(h, dig), SMF_SHA256_LEN);
+  smf_hash_free(h);
+  char b64[45];
+  ASSERT_EQ(c->EVP_EncodeBlock((unsigned char *)b64, dig, SMF_SHA256_LEN), 44);
+  ASSERT_STREQ(b64, "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+}
+
+TEST(cleanse)
+{
+  char secret[] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+  smf_crypto_cleanse(secret, sizeof(secret));
+  for (size_t i = 0; i < sizeof(secret); i++) {
+    ASSERT_EQ(secret[i], 0);
+  }
+  smf_crypto_cleanse(NULL, 0);
+  smf_crypto_clear_free(NULL, 0);
+  smf_crypto_clear_free(smf_xstrdup("token"), 5);
+}
+
 int main(void)
 {
+  RUN_TEST(crypto_table);
+  RUN_TEST(cleanse);
   RUN_TEST(sha256_vectors);
   RUN_TEST(md5_vectors);
   RUN_TEST(incremental_and_reuse);
