@@ -36,16 +36,15 @@ struct local_tk_env {
   size_t n_args;
 };
 
-/// Write OPT_ML/input/config/{hyperparameters,resourceconfig,inputdataconfig}.json
-/// and make model/, output/data/, output/intermediate/, input/data/CHANNEL/, code/.
-int local_tk_write_config(const char *opt_ml, const struct target_training_job *job,
-                          const struct target_hps *hps, int host_index, int n_hosts,
-                          struct smf_error *err);
-/// Read the config files back and build the environment exactly as the toolkit's
-/// Environment.to_env_vars() does, with paths under opt_ml. Caller frees with
-/// local_tk_env_free.
-int local_tk_env_build(const char *opt_ml, const struct target_training_job *job,
-                       struct local_tk_env *out, struct smf_error *err);
+/// Make the host's layout under opt_ml (input/config/, input/data/CHANNEL/,
+/// model/, output/data/, output/intermediate/, code/), write its
+/// input/config/{hyperparameters,resourceconfig,inputdataconfig}.json, and
+/// build from the same documents the environment and arguments exactly as the
+/// toolkit's Environment.to_env_vars() does, with paths under opt_ml. Caller
+/// frees out with local_tk_env_free (also after a failure).
+int local_tk_prepare(const char *opt_ml, const struct target_training_job *job,
+                     const struct target_hps *hps, int host_index, int n_hosts,
+                     struct local_tk_env *out, struct smf_error *err);
 void local_tk_env_free(struct local_tk_env *e);
 
 /// The value of NAME in a "NAME=VALUE" list, or NULL. Borrowed.
