@@ -2,9 +2,9 @@
 # local_jobhost.sh: a local job's host process is smflow-jobhost, a program of
 # its own started with posix_spawn (src/target/local/hostexec.c), not a fork
 # of smflow: /proc/PID/exe is smflow-jobhost, it maps none of smflow's
-# libraries, holds no descriptor but stdin/stdout/stderr (the state
-# directory's lock is not among them), leads its own session and process
-# group, and is the parent of the user's script. When the program is missing
+# libraries, holds no descriptor but stdin/stdout/stderr and its status pipe
+# (the state directory's lock is not among them), leads its own session and
+# process group, and is the parent of the user's script. When the program is missing
 # (here: $SMFLOW_MODULE_DIR holds only the modules) the step fails with a
 # message that names it and the place looked at.
 source "$(dirname "$0")/lib/steps.bash"
@@ -44,7 +44,16 @@ expect_eq "smflow is the host's parent" "$(awk '{print $4}' "/proc/$host/stat")"
 maps=$(cat "/proc/$host/maps")
 [[ $maps == *libsqlite3* || $maps == *liblua* || $maps == *libuv* ]] &&
   fail "the host maps smflow's libraries: a fork of smflow?"
-expect_eq "host descriptors" "$(ls "/proc/$host/fd" | sort -n | tr '\n' ' ')" "0 1 2 "
+expect_eq "host descriptors" "$(ls "/proc/$host/fd" | sort -n | tr '\n' ' ')" "0 1 2 3 "
+# 3 is the write end of the status pipe, whose read end smflow holds; the
+# script does not inherit it.
+pipe=$(readlink "/proc/$host/fd/3")
+[[ $pipe == pipe:* ]] || fail "host descriptor 3 is not the status pipe: $pipe"
+[[ " $(ls -l "/proc/$smf/fd" | awk '{print $NF}' | tr '\n' ' ') " == *" $pipe "* ]] ||
+  fail "smflow does not hold the host's status pipe ($pipe)"
+for fd in /proc/$script/fd/*; do
+  [[ $(readlink "$fd") != "$pipe" ]] || fail "the script inherited the status pipe ($fd)"
+done
 expect_eq "host leads its session" "$(ps -o sid= -p "$host" | tr -d ' ')" "$host"
 expect_eq "host leads its process group" "$(ps -o pgid= -p "$host" | tr -d ' ')" "$host"
 expect_eq "the script is the host's child" "$(awk '{print $4}' "/proc/$script/stat")" "$host"

@@ -67,7 +67,7 @@ static int reap(int64_t pid)
 struct host_run {
   char *code, *log, *exit;
   int64_t pid;
-  int pidfd;
+  int pidfd, status_fd;
 };
 
 static int host_start(const char *dir, char *const *argv, char *const *env, struct host_run *r,
@@ -85,13 +85,17 @@ static int host_start(const char *dir, char *const *argv, char *const *env, stru
                                  .exit_path = r->exit};
   r->pid = -1;
   r->pidfd = -1;
-  return local_host_start(&spec, &r->pid, &r->pidfd, err);
+  r->status_fd = -1;
+  return local_host_start(&spec, &r->pid, &r->pidfd, &r->status_fd, err);
 }
 
 static void host_run_free(struct host_run *r)
 {
   if (r->pidfd >= 0) {
     close(r->pidfd);
+  }
+  if (r->status_fd >= 0) {
+    close(r->status_fd);
   }
   free(r->code);
   free(r->log);
@@ -234,6 +238,11 @@ static int run_host(const char *script_name, const char *script, mode_t mode, ch
   int status = reap(r.pid);
   *log = read_text(r.log);
   *exit_text = read_text(r.exit);
+  // The status pipe told the same status before the host exited.
+  char told[16] = "";
+  ASSERT(r.status_fd >= 0);
+  ASSERT(read(r.status_fd, told, sizeof(told) - 1) > 0);
+  ASSERT_STREQ(told, *exit_text);
   host_run_free(&r);
   free(code);
   rm_rf(dir);
@@ -285,6 +294,79 @@ TEST(host_runs_the_command_as_a_shell_would)
   free(text);
 }
 
+// Read the status pipe (non-blocking) until a line or EOF, for up to 5 s.
+static char *read_told(int fd)
+{
+  static char buf[32];
+  size_t len = 0;
+  for (int i = 0; i < 1000 && len < sizeof(buf) - 1; i++) {
+    ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+    if (n == 0 || (n > 0 && memchr(buf + len, '\n', (size_t)n))) {
+      len += n > 0 ? (size_t)n : 0;
+      break;
+    }
+    if (n > 0) {
+      len += (size_t)n;
+      continue;
+    }
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
+  buf[len] = '\0';
+  return buf;
+}
+
+// The status pipe: the command's status is told there before the host writes
+// its exit file (here a FIFO nobody reads yet, so the host is held at that
+// point and still alive), the command does not inherit the pipe, and a host
+// whose reader is gone (smflow died) still writes its exit file and exits with
+// the command's status, not of SIGPIPE.
+TEST(host_tells_the_status_first)
+{
+  char *dir = tmpdir();
+  const char *argv[] = {
+      "sh", "-c", "test -e /proc/$$/fd/3 && echo fd3 open || echo fd3 closed; sleep 0.3; exit 4",
+      NULL};
+  struct host_run r;
+  struct smf_error err = SMF_ERROR_INIT;
+  ASSERT_EQ(host_start(dir, (char *const *)argv, NULL, &r, &err), 0);
+  ASSERT(r.status_fd >= 0);
+  ASSERT((fcntl(r.status_fd, F_GETFL) & O_NONBLOCK) != 0);
+  ASSERT((fcntl(r.status_fd, F_GETFD) & FD_CLOEXEC) != 0);
+  ASSERT_EQ(mkfifo(r.exit, 0644), 0);  // after the start removed any old exit file
+  ASSERT_STREQ(read_told(r.status_fd), "4\n");
+  int ws = 0;
+  ASSERT_EQ(waitpid((pid_t)r.pid, &ws, WNOHANG), 0);  // blocked opening the FIFO
+  int fifo = open(r.exit, O_RDONLY);
+  ASSERT(fifo >= 0);
+  char text[16] = "";
+  for (int i = 0; i < 400 && text[0] == '\0'; i++) {
+    ASSERT(read(fifo, text, sizeof(text) - 1) >= 0);
+  }
+  close(fifo);
+  ASSERT_STREQ(text, "4\n");
+  ASSERT_EQ(reap(r.pid), 4);
+  char *log = read_text(r.log);
+  ASSERT_STREQ(log, "fd3 closed\n");
+  free(log);
+  host_run_free(&r);
+  rm_rf(dir);
+  free(dir);
+
+  dir = tmpdir();
+  const char *six[] = {"sh", "-c", "sleep 0.1; exit 6", NULL};
+  ASSERT_EQ(host_start(dir, (char *const *)six, NULL, &r, &err), 0);
+  close(r.status_fd);  // nobody reads any more
+  r.status_fd = -1;
+  ASSERT_EQ(reap(r.pid), 6);
+  char *exit_text = read_text(r.exit);
+  ASSERT_STREQ(exit_text, "6\n");
+  free(exit_text);
+  host_run_free(&r);
+  rm_rf(dir);
+  free(dir);
+}
+
 // smflow-jobhost run by hand with bad arguments: a usage line, 127, no exit file.
 TEST(jobhost_usage)
 {
@@ -309,6 +391,7 @@ int main(void)
   RUN_TEST(program_lookup);
   RUN_TEST(host_is_its_own_program);
   RUN_TEST(host_runs_the_command_as_a_shell_would);
+  RUN_TEST(host_tells_the_status_first);
   RUN_TEST(jobhost_usage);
   return TEST_REPORT();
 }

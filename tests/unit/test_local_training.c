@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -470,6 +471,57 @@ static bool gone_or_zombie(int64_t pid)
   return zombie;
 }
 
+// The job ends when its host tells the command's status on the status pipe,
+// before the host has written its exit file and exited: here the exit file is
+// a FIFO nobody reads yet, which holds the host there. The host, let go of
+// with the job, is still reaped once it exits (no zombie while we live).
+TEST(job_ends_on_the_told_status)
+{
+  char *state = seed_state();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct target *t = ltu_target(&loop, state);
+  struct target_training_job job = base_job("told-1", "sleep_train.py");
+  const char *cmd[] = {"sh", "-c", "sleep 0.3; echo last line"};
+  job.command = cmd;
+  job.n_command = 3;
+  struct ltu_job c = {0};
+  struct smf_error err = SMF_ERROR_INIT;
+  c.t = t;
+  ASSERT_EQ(target_training_start(t, &job, ltu_on_event, &c, &c.job, &err), 0);
+  ltu_run_until(&loop, &c.started, 30000);
+  ASSERT(c.started && !c.done);
+  char *exit_file = smf_xasprintf("%s/jobs/told-1/status/algo-1.exit", state);
+  ASSERT_EQ(mkfifo(exit_file, 0644), 0);
+  ltu_run_until(&loop, &c.done, 30000);
+  ASSERT_EQ(c.status, TARGET_JOB_COMPLETED);
+  ASSERT_EQ(c.exit_code, 0);
+  ASSERT_CONTAINS(smf_buf_cstr(&c.log), "last line");
+  json_t *intent = json_loads(c.intent, 0, NULL);
+  pid_t host = (pid_t)json_integer_value(
+      json_object_get(json_array_get(json_object_get(intent, "hosts"), 0), "pid"));
+  json_decref(intent);
+  ASSERT(host > 0);
+  ASSERT_EQ(kill(host, 0), 0);  // still there: held opening its exit file
+  ASSERT(!gone_or_zombie(host));
+  int fifo = open(exit_file, O_RDONLY | O_NONBLOCK);
+  ASSERT(fifo >= 0);
+  char *proc = smf_xasprintf("/proc/%d", (int)host);
+  for (int i = 0; i < 1000 && access(proc, F_OK) == 0; i++) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+  }
+  ASSERT(access(proc, F_OK) != 0);  // exited and reaped by the loop
+  close(fifo);
+  free(proc);
+  free(exit_file);
+  ltu_finish(&loop, t);
+  ltu_job_free(&c);
+  ltu_rm(state);
+  free(state);
+}
+
 // A first smflow process starts the job, hands the intent over a pipe and dies
 // at once (_exit, no cleanup): the hosts run on in their own session.
 static void start_and_crash(const char *state, const struct target_training_job *job, int fd)
@@ -623,6 +675,7 @@ int main(void)
   RUN_TEST(failure_reason_capped);
   RUN_TEST(crash_without_failure_file);
   RUN_TEST(host_status_as_a_shell_reports_it);
+  RUN_TEST(job_ends_on_the_told_status);
   RUN_TEST(missing_channel_data_is_a_client_error);
   RUN_TEST(invalid_descriptions_never_call_back);
   RUN_TEST(max_run_enforced);

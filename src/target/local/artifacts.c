@@ -88,8 +88,11 @@ int local_dirs_pack_put(const struct target *t, const char *const *dirs, const c
     p[i].tmp = smf_xasprintf("%s/pack-%ld-%u.tar.gz", tmpdir, (long)getpid(),
                              atomic_fetch_add(&counter, 1));
   }
-  // Packed side by side: the archives' syncs overlap instead of queueing.
-  for (size_t i = 1; rc == 0 && i < n; i++) {
+  // Packed side by side when each is synced: the syncs overlap instead of
+  // queueing. Unsynced (the state database syncs them later), one after the
+  // other: a thread's start (its stack, its malloc arena) costs more than it
+  // saves on the small archives a job leaves most of the time.
+  for (size_t i = 1; rc == 0 && sync != SMF_PACK_SYNC_NONE && i < n; i++) {
     started[i] = pthread_create(&th[i], NULL, pack_one_run, &p[i]) == 0;
   }
   bool mkdir_ok = rc == 0;

@@ -40,6 +40,7 @@ struct local_job *local_job_new(struct target *t, const struct local_job_kind *k
     h->exit_path = smf_xasprintf("%s/status/%s.exit", j->dir, h->name);
     h->exit_code = -1;
     h->pidfd = -1;
+    h->status_fd = -1;
   }
   uv_timer_init(t->loop, &j->max_timer);
   uv_timer_init(t->loop, &j->kill_timer);
@@ -106,6 +107,9 @@ static void job_on_close(uv_handle_t *handle)
     local_strv_free(h->env);
     if (h->pidfd >= 0) {
       close(h->pidfd);
+    }
+    if (h->status_fd >= 0) {
+      close(h->status_fd);
     }
   }
   free(j->hosts);
@@ -429,10 +433,11 @@ static int job_start_hosts(struct local_job *j, struct smf_error *err)
                                    .env = h->env,
                                    .log_path = h->log_path,
                                    .exit_path = h->exit_path};
-    int rc = local_host_start(&spec, &h->pid, &h->pidfd, err);
+    int rc = local_host_start(&spec, &h->pid, &h->pidfd, &h->status_fd, err);
     if (rc != 0) {
       h->pid = 0;
       h->pidfd = -1;
+      h->status_fd = -1;
       return rc;
     }
     h->start_time = local_proc_start_time(h->pid);
@@ -458,7 +463,11 @@ static void job_kill_unadopted(struct local_job *j)
     if (h->pidfd >= 0) {
       close(h->pidfd);
     }
+    if (h->status_fd >= 0) {
+      close(h->status_fd);
+    }
     h->pidfd = -1;
+    h->status_fd = -1;
     h->pid = 0;
     killed = true;
   }
@@ -474,10 +483,11 @@ static int job_adopt_all(struct local_job *j, struct smf_error *err)
 {
   for (int i = 0; i < j->n_hosts; i++) {
     struct local_job_host *h = &j->hosts[i];
-    int pidfd = h->pidfd;
-    h->pidfd = -1;
-    int rc = local_host_adopt(j->t->loop, h->name, h->pid, h->start_time, pidfd, h->log_path,
-                              h->exit_path, job_on_line, job_on_host_exit, j, &h->h, err);
+    int pidfd = h->pidfd, status_fd = h->status_fd;
+    h->pidfd = h->status_fd = -1;
+    int rc =
+        local_host_adopt(j->t->loop, h->name, h->pid, h->start_time, pidfd, status_fd, h->log_path,
+                         h->exit_path, job_on_line, job_on_host_exit, j, &h->h, err);
     if (rc != 0) {
       job_kill_unadopted(j);
       return rc;

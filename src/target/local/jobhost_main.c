@@ -1,6 +1,6 @@
 // jobhost_main.c: smflow-jobhost, the host process of one local job's host.
 //
-//   smflow-jobhost --cwd DIR --exit-file FILE [--] COMMAND [ARG...]
+//   smflow-jobhost --cwd DIR --exit-file FILE [--status-fd N] [--] COMMAND [ARG...]
 //
 // smflow starts it (hostexec.c) with posix_spawn, in a session of its own,
 // with stdin on /dev/null, stdout and stderr on the host's log, and the job's
@@ -22,6 +22,13 @@
 // 128 + the signal) to FILE and exits with it. FILE is read only once the host
 // is gone, so a plain write is enough: a host killed mid-write leaves an empty
 // or missing file, which reads as "killed".
+//
+// With --status-fd N (the write end of a pipe smflow keeps the other end of),
+// N is kept open (close-on-exec: the command never sees it) and the status is
+// written to it first, "N\n", as soon as the command is reaped: smflow reads
+// the script's end there instead of waiting for the exit file and the host's
+// own exit. The exit file is still written after it, for a smflow that
+// re-attaches. A closed pipe (smflow gone) is ignored.
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -41,6 +48,7 @@ extern char **environ;
 // What the vfork child needs, all prepared before the vfork.
 struct jobhost {
   const char *cwd, *exit_path;
+  int status_fd;             // --status-fd, or -1
   char **argv;               // the command
   char **paths;              // where argv[0] may be: PATH entries in order, or argv[0] itself
   char **sh_argv;            // {"/bin/sh", <path>, argv[1..], NULL}: a script without #!
@@ -70,17 +78,25 @@ static int jobhost_args(int argc, char **argv, struct jobhost *x)
     if (argv[i][0] != '-') {
       break;
     }
+    const char *status_fd = NULL;
     const char **opt = strcmp(argv[i], "--cwd") == 0         ? &x->cwd
                        : strcmp(argv[i], "--exit-file") == 0 ? &x->exit_path
+                       : strcmp(argv[i], "--status-fd") == 0 ? &status_fd
                                                              : NULL;
     if (opt == NULL || i + 1 >= argc) {
       i = argc;  // an unknown option, or one without its value
       break;
     }
     *opt = argv[++i];
+    if (status_fd != NULL) {
+      char *end = NULL;
+      long fd = strtol(status_fd, &end, 10);
+      x->status_fd = (*end == '\0' && fd > 2 && fd < INT_MAX) ? (int)fd : -2;
+    }
   }
-  if (x->cwd == NULL || x->exit_path == NULL || i >= argc) {
-    jobhost_say("usage: smflow-jobhost --cwd DIR --exit-file FILE [--] COMMAND [ARG...]\n");
+  if (x->cwd == NULL || x->exit_path == NULL || i >= argc || x->status_fd == -2) {
+    jobhost_say(
+        "usage: smflow-jobhost --cwd DIR --exit-file FILE [--status-fd N] [--] COMMAND [ARG...]\n");
     return -1;
   }
   x->argv = argv + i;
@@ -103,17 +119,33 @@ static void jobhost_prepare(struct jobhost *x)
   x->denied = smf_xasprintf("smflow: %s: Permission denied\n", x->argv[0]);
 }
 
-// A new session, no inherited descriptor above stderr, default signals.
-static void jobhost_detach(void)
+// Close the descriptors from..to (inclusive).
+static void jobhost_close_fds(unsigned from, unsigned to)
+{
+  if (from > to || close_range(from, to, 0) == 0) {
+    return;
+  }
+  long max = sysconf(_SC_OPEN_MAX);
+  unsigned last = max > 0 && max < 65536 ? (unsigned)max : 65536;
+  for (unsigned fd = from; fd <= to && fd < last; fd++) {
+    close((int)fd);
+  }
+}
+
+// A new session, no inherited descriptor above stderr but keep (-1: none; it
+// becomes close-on-exec), default signals. Returns keep, or -1 when it is not
+// an open descriptor.
+static int jobhost_detach(int keep)
 {
   if (getsid(0) != getpid()) {
     setsid();
   }
-  if (close_range(3, ~0U, 0) != 0) {
-    long max = sysconf(_SC_OPEN_MAX);
-    for (int fd = 3; fd < (max > 0 && max < 65536 ? (int)max : 65536); fd++) {
-      close(fd);
-    }
+  if (keep > 2 && fcntl(keep, F_SETFD, FD_CLOEXEC) == 0) {
+    jobhost_close_fds(3, (unsigned)keep - 1);
+    jobhost_close_fds((unsigned)keep + 1, ~0U);
+  } else {
+    jobhost_close_fds(3, ~0U);
+    keep = -1;
   }
   struct sigaction sa = {.sa_handler = SIG_DFL};
   for (int s = 1; s < NSIG; s++) {
@@ -122,6 +154,7 @@ static void jobhost_detach(void)
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+  return keep;
 }
 
 // The command itself (in the vfork child): each candidate path in turn, as a
@@ -154,13 +187,27 @@ static size_t jobhost_fmt_status(int v, char *buf)
   return n > 0 ? (size_t)n : 0;
 }
 
+// The status on the pipe to smflow (SIGPIPE ignored: smflow may be gone; the
+// command was reaped, so nothing inherits the disposition).
+static void jobhost_tell(int fd, const char *buf, size_t n)
+{
+  if (fd < 0) {
+    return;
+  }
+  struct sigaction ign = {.sa_handler = SIG_IGN};
+  sigaction(SIGPIPE, &ign, NULL);
+  ssize_t w = write(fd, buf, n);
+  (void)w;
+  close(fd);
+}
+
 int main(int argc, char **argv)
 {
-  struct jobhost x = {0};
+  struct jobhost x = {.status_fd = -1};
   if (jobhost_args(argc, argv, &x) != 0) {
     _exit(127);
   }
-  jobhost_detach();
+  x.status_fd = jobhost_detach(x.status_fd);
   if (chdir(x.cwd) != 0) {
     jobhost_say("smflow: cannot enter the job's code directory\n");
     _exit(127);
@@ -180,10 +227,12 @@ int main(int argc, char **argv)
     }
     rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 127;
   }
+  char buf[16];
+  size_t n = jobhost_fmt_status(rc, buf);
+  jobhost_tell(x.status_fd, buf, n);
   int fd = open(x.exit_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd >= 0) {
-    char buf[16];
-    ssize_t w = write(fd, buf, jobhost_fmt_status(rc, buf));
+    ssize_t w = write(fd, buf, n);
     (void)w;
     close(fd);
   }

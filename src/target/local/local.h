@@ -36,16 +36,15 @@ struct local_tk_env {
   size_t n_args;
 };
 
-/// Write OPT_ML/input/config/{hyperparameters,resourceconfig,inputdataconfig}.json
-/// and make model/, output/data/, output/intermediate/, input/data/CHANNEL/, code/.
-int local_tk_write_config(const char *opt_ml, const struct target_training_job *job,
-                          const struct target_hps *hps, int host_index, int n_hosts,
-                          struct smf_error *err);
-/// Read the config files back and build the environment exactly as the toolkit's
-/// Environment.to_env_vars() does, with paths under opt_ml. Caller frees with
-/// local_tk_env_free.
-int local_tk_env_build(const char *opt_ml, const struct target_training_job *job,
-                       struct local_tk_env *out, struct smf_error *err);
+/// Make the host's layout under opt_ml (input/config/, input/data/CHANNEL/,
+/// model/, output/data/, output/intermediate/, code/), write its
+/// input/config/{hyperparameters,resourceconfig,inputdataconfig}.json, and
+/// build from the same documents the environment and arguments exactly as the
+/// toolkit's Environment.to_env_vars() does, with paths under opt_ml. Caller
+/// frees out with local_tk_env_free (also after a failure).
+int local_tk_prepare(const char *opt_ml, const struct target_training_job *job,
+                     const struct target_hps *hps, int host_index, int n_hosts,
+                     struct local_tk_env *out, struct smf_error *err);
 void local_tk_env_free(struct local_tk_env *e);
 
 /// The value of NAME in a "NAME=VALUE" list, or NULL. Borrowed.
@@ -81,8 +80,11 @@ struct local_host_spec {
 /// with stdout and stderr appended to log_path, writes the command's status
 /// ("$?": the exit code, or 128 + the signal) to exit_path when it ends and
 /// exits with it. *pidfd (caller closes) becomes readable when the host ends;
-/// reap it with waitpid(*pid).
-int local_host_start(const struct local_host_spec *spec, int64_t *pid, int *pidfd,
+/// reap it with waitpid(*pid). *status_fd (caller closes; non-blocking) is the
+/// read end of a pipe on which the host writes that status, "N\n", as soon as
+/// the command ended, before it writes exit_path and exits (EOF without it:
+/// the host was killed).
+int local_host_start(const struct local_host_spec *spec, int64_t *pid, int *pidfd, int *status_fd,
                      struct smf_error *err);
 /// Start argv (found on env's PATH, looked up before the spawn) in cwd, in a
 /// new session, with stdin from /dev/null and stdout/stderr on out_fd
@@ -91,13 +93,16 @@ int local_host_start(const struct local_host_spec *spec, int64_t *pid, int *pidf
 int local_spawn_detached(char *const *argv, char *const *env, const char *cwd, int out_fd,
                          int64_t *pid, int *pidfd, struct smf_error *err);
 /// Watch a host this process started with local_host_start (pid, its start
-/// time, its pidfd: taken over, closed by local_host_close or on error): its
-/// log is tailed from the start, its end seen through the pidfd. The handle is
-/// freed by local_host_close after its exit callback.
+/// time, its pidfd and status pipe (-1: none): taken over, closed by
+/// local_host_close or on error): its log is tailed from the start, its end
+/// read from the status pipe (else seen through the pidfd). The handle is
+/// freed by local_host_close after its exit callback; a host that told its
+/// status but has not exited yet keeps its watch (and the loop) until it
+/// exits and is reaped.
 int local_host_adopt(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time, int pidfd,
-                     const char *log_path, const char *exit_path, local_line_cb line_cb,
-                     local_exit_cb exit_cb, void *data, struct local_host **out,
-                     struct smf_error *err);
+                     int status_fd, const char *log_path, const char *exit_path,
+                     local_line_cb line_cb, local_exit_cb exit_cb, void *data,
+                     struct local_host **out, struct smf_error *err);
 /// Watch a process started by an earlier smflow: polls `pid` and its start time,
 /// tails `log_path` from its current end, reads `exit_path` when it is gone.
 int local_host_watch(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time,
@@ -201,7 +206,8 @@ struct local_job_host {
   struct local_host *h;
   int64_t pid;
   uint64_t start_time;
-  int pidfd;  ///< started on the thread pool, not yet adopted by h: -1 once it is
+  int pidfd;      ///< started on the thread pool, not yet adopted by h: -1 once it is
+  int status_fd;  ///< the host's status pipe, likewise
   int exit_code;
   bool ended;
 };

@@ -3,7 +3,10 @@
 // The command runs under a host process (hostexec.c) that records its exit
 // status in a file, in a new session (its own process group, so that a signal
 // reaches the script and everything it started), with stdout and stderr
-// appended to the host's log file. The host's end is seen through a pidfd. The
+// appended to the host's log file. The command's end is read from the host's
+// status pipe (the host tells it before it writes the exit file and exits);
+// the host itself is reaped through a pidfd, which also ends the job when the
+// host dies without telling (killed). The
 // log file is tailed with uv_fs_read on a timer and split into lines, so the
 // job keeps running (and its output keeps its home) if smflow dies, and a
 // re-attached job streams the same way as a fresh one.
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,13 +29,15 @@
 struct local_host {
   uv_loop_t *loop;
   char *name, *log_path, *exit_path;
-  uv_poll_t exit_poll;  // readable when the host process ends (is_child)
-  int pidfd;
+  uv_poll_t exit_poll;    // readable when the host process ends (is_child)
+  uv_poll_t status_poll;  // the host's status pipe (is_child, while status_fd >= 0)
+  int pidfd, status_fd;
   uv_timer_t timer;
   uv_fs_t fsreq;
   int handles;    // open uv handles; freed at 0 after close
   bool is_child;  // spawned by us (else watched by pid)
-  bool ended;     // the process is gone
+  bool ended;     // the command is gone (told on the pipe, or the host exited)
+  bool reaped;    // the host process was waited for (is_child)
   bool finished;  // exit_cb delivered
   bool reading;   // a uv_fs_read is in flight
   bool closing;
@@ -39,7 +45,10 @@ struct local_host {
   int64_t offset;
   int64_t pid;
   uint64_t start_time;
-  int child_status;        // from waitpid, when a child
+  int child_status;     // from waitpid, when a child
+  int told_status;      // the command's status from the pipe, -1 until told
+  char status_buf[16];  // what the pipe gave so far
+  size_t status_len;
   struct smf_buf partial;  // an incomplete last line
   char rbuf[HOST_READ_SIZE];
   local_line_cb line_cb;
@@ -128,7 +137,7 @@ static void host_finish(struct local_host *h)
     smf_buf_reset(&h->partial);
   }
   uv_timer_stop(&h->timer);
-  int code = host_read_exit_file(h);
+  int code = h->told_status >= 0 ? h->told_status : host_read_exit_file(h);
   if (code < 0 && h->is_child && h->child_status >= 0) {
     code = h->child_status;
   }
@@ -137,6 +146,7 @@ static void host_finish(struct local_host *h)
 }
 
 static void host_read(struct local_host *h);
+static void host_on_close(uv_handle_t *handle);
 
 static void host_free(struct local_host *h)
 {
@@ -167,8 +177,10 @@ static void host_on_read(uv_fs_t *req)
     h->offset += n;
     smf_buf_append(&h->partial, h->rbuf, (size_t)n);
     host_emit_lines(h);
-    if (n == HOST_READ_SIZE || h->ended) {
+    if (n == HOST_READ_SIZE) {
       host_read(h);  // more may be waiting
+    } else if (h->ended && !h->finished) {
+      host_finish(h);  // a short read after the end: nothing more to come
     }
     return;
   }
@@ -177,9 +189,19 @@ static void host_on_read(uv_fs_t *req)
   }
 }
 
+// Read what the log gained (thread pool); when it gained nothing (fstat, on
+// the loop: the size of an open file, no I/O) there is no read at all, and a
+// host that ended is finished at once.
 static void host_read(struct local_host *h)
 {
   if (h->reading || h->finished) {
+    return;
+  }
+  struct stat st;
+  if (fstat(h->log_fd, &st) == 0 && st.st_size <= h->offset) {
+    if (h->ended) {
+      host_finish(h);
+    }
     return;
   }
   uv_buf_t buf = uv_buf_init(h->rbuf, sizeof(h->rbuf));
@@ -222,9 +244,54 @@ static void host_on_exit(uv_poll_t *p, int status, int events)
     return;  // not yet
   }
   uv_poll_stop(p);
+  h->reaped = true;
+  if (h->closing) {  // told its status, then let go of by local_host_close
+    uv_close((uv_handle_t *)p, host_on_close);
+    return;
+  }
   h->child_status = got > 0 && WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
   h->ended = true;
   host_read(h);
+}
+
+static void host_status_stop(struct local_host *h)
+{
+  if (h->status_fd >= 0 && !uv_is_closing((uv_handle_t *)&h->status_poll)) {
+    uv_poll_stop(&h->status_poll);
+    uv_close((uv_handle_t *)&h->status_poll, host_on_close);
+  }
+}
+
+// The host's status pipe: "N\n" once the command was reaped (then the log is
+// read to its end and the host finished with N); EOF without it (the host was
+// killed) leaves the end to the pidfd.
+static void host_on_status(uv_poll_t *p, int status, int events)
+{
+  (void)status;
+  (void)events;
+  struct local_host *h = p->data;
+  size_t room = sizeof(h->status_buf) - 1 - h->status_len;
+  ssize_t n;
+  while ((n = read(h->status_fd, h->status_buf + h->status_len, room)) < 0 && errno == EINTR) {
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    return;
+  }
+  if (n > 0) {
+    h->status_len += (size_t)n;
+    h->status_buf[h->status_len] = '\0';
+    if (memchr(h->status_buf, '\n', h->status_len) == NULL && (size_t)n < room) {
+      return;  // the rest of the line is still to come
+    }
+  }
+  host_status_stop(h);
+  char *end = NULL;
+  long v = strtol(h->status_buf, &end, 10);
+  if (n > 0 && end != h->status_buf && *end == '\n' && v >= 0 && v < 256 && !h->ended) {
+    h->told_status = (int)v;
+    h->ended = true;
+    host_read(h);
+  }
 }
 
 static void host_on_close(uv_handle_t *handle)
@@ -233,6 +300,10 @@ static void host_on_close(uv_handle_t *handle)
   if (handle == (uv_handle_t *)&h->exit_poll && h->pidfd >= 0) {
     close(h->pidfd);
     h->pidfd = -1;
+  }
+  if (handle == (uv_handle_t *)&h->status_poll && h->status_fd >= 0) {
+    close(h->status_fd);
+    h->status_fd = -1;
   }
   if (--h->handles == 0) {
     host_free(h);
@@ -253,7 +324,9 @@ static struct local_host *host_new(uv_loop_t *loop, const char *name, const char
   h->data = data;
   h->log_fd = -1;
   h->pidfd = -1;
+  h->status_fd = -1;
   h->child_status = -1;
+  h->told_status = -1;
   uv_timer_init(loop, &h->timer);
   h->timer.data = h;
   h->handles = 1;
@@ -274,17 +347,27 @@ static int host_open_log(struct local_host *h, bool at_end, struct smf_error *er
 }
 
 int local_host_adopt(uv_loop_t *loop, const char *name, int64_t pid, uint64_t start_time, int pidfd,
-                     const char *log_path, const char *exit_path, local_line_cb line_cb,
-                     local_exit_cb exit_cb, void *data, struct local_host **out,
-                     struct smf_error *err)
+                     int status_fd, const char *log_path, const char *exit_path,
+                     local_line_cb line_cb, local_exit_cb exit_cb, void *data,
+                     struct local_host **out, struct smf_error *err)
 {
   *out = NULL;
   struct local_host *h = host_new(loop, name, log_path, exit_path, line_cb, exit_cb, data);
   int rc = host_open_log(h, false, err);
   if (rc != 0) {
     close(pidfd);
+    if (status_fd >= 0) {
+      close(status_fd);
+    }
     local_host_close(h);
     return rc;
+  }
+  if (status_fd >= 0) {
+    h->status_fd = status_fd;
+    uv_poll_init(loop, &h->status_poll, status_fd);
+    h->status_poll.data = h;
+    uv_poll_start(&h->status_poll, UV_READABLE, host_on_status);
+    h->handles++;
   }
   h->pid = pid;
   h->pidfd = pidfd;
@@ -354,7 +437,14 @@ void local_host_close(struct local_host *h)
   h->closing = true;
   uv_timer_stop(&h->timer);
   uv_close((uv_handle_t *)&h->timer, host_on_close);
-  if (h->is_child) {
-    uv_close((uv_handle_t *)&h->exit_poll, host_on_close);
+  host_status_stop(h);
+  if (!h->is_child) {
+    return;
   }
+  if (!h->reaped && h->told_status >= 0 && waitpid((pid_t)h->pid, NULL, WNOHANG) == 0) {
+    // It told its status and is writing its exit file: the watch stays until
+    // it exits (microseconds), then reaps it and closes (host_on_exit).
+    return;
+  }
+  uv_close((uv_handle_t *)&h->exit_poll, host_on_close);
 }

@@ -1,14 +1,16 @@
 // toolkit.c: the SageMaker training toolkit's container contract for one host.
 //
 // The config files are written the way the SageMaker platform writes them into
-// /opt/ml/input/config, then read back and turned into the environment the
-// toolkit's Environment.to_env_vars() builds (sagemaker_training/environment.py
-// and mapping.py): names "SM_" + KEY.upper(), strings as they are, None as "",
-// anything else json.dumps(sort_keys=True, separators=(",", ":")); arguments as
+// /opt/ml/input/config, and the same documents (not read back from the files)
+// are turned into the environment the toolkit's Environment.to_env_vars() builds
+// (sagemaker_training/environment.py and mapping.py): names "SM_" + KEY.upper(), strings as they
+// are, None as "", anything else json.dumps(sort_keys=True, separators=(",", ":")); arguments as
 // mapping.to_cmd_args(): sorted names, "--name" or "-n", str() of each value.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "target/local/local.h"
@@ -60,55 +62,6 @@ static json_t *tk_input_data_config(const struct target_training_job *job)
     json_object_set_new(o, c->name, ch);
   }
   return o;
-}
-
-int local_tk_write_config(const char *opt_ml, const struct target_training_job *job,
-                          const struct target_hps *hps, int host_index, int n_hosts,
-                          struct smf_error *err)
-{
-  static const char *const dirs[] = {"input/config", "input/data",          "model",
-                                     "output/data",  "output/intermediate", "code"};
-  int rc = 0;
-  char *path = NULL;
-  json_t *hp = json_object(), *rcfg = NULL, *idc = NULL;
-  for (size_t i = 0; i < SMF_ARRAY_LEN(dirs); i++) {
-    free(path);
-    path = smf_xasprintf("%s/%s", opt_ml, dirs[i]);
-    if ((rc = smf_mkdir_p(path, err)) != 0) {
-      goto fail;
-    }
-  }
-  for (size_t i = 0; i < job->n_channels; i++) {
-    free(path);
-    path = smf_xasprintf("%s/input/data/%s", opt_ml, job->channels[i].name);
-    if ((rc = smf_mkdir_p(path, err)) != 0) {
-      goto fail;
-    }
-  }
-  for (size_t i = 0; i < hps->n; i++) {
-    json_object_set_new(hp, hps->items[i].name, json_string(hps->items[i].json));
-  }
-  free(path);
-  path = smf_xasprintf("%s/input/config/hyperparameters.json", opt_ml);
-  if ((rc = local_json_write_scratch(path, hp, err)) != 0) {
-    goto fail;
-  }
-  rcfg = tk_resource_config(job, host_index, n_hosts);
-  free(path);
-  path = smf_xasprintf("%s/input/config/resourceconfig.json", opt_ml);
-  if ((rc = local_json_write_scratch(path, rcfg, err)) != 0) {
-    goto fail;
-  }
-  idc = tk_input_data_config(job);
-  free(path);
-  path = smf_xasprintf("%s/input/config/inputdataconfig.json", opt_ml);
-  rc = local_json_write_scratch(path, idc, err);
-fail:
-  json_decref(hp);
-  json_decref(rcfg);
-  json_decref(idc);
-  free(path);
-  return rc;
 }
 
 // ---------------------------------------------------------------------------
@@ -169,22 +122,6 @@ static void tk_split_hps(struct tk_ctx *c)
     }
     json_decref(dec);
   }
-}
-
-static int tk_load(struct tk_ctx *c, struct smf_error *err)
-{
-  static const char *const names[] = {"resourceconfig", "inputdataconfig", "hyperparameters"};
-  json_t **slots[] = {&c->rcfg, &c->idc, &c->hps_raw};
-  for (size_t i = 0; i < 3; i++) {
-    char *path = smf_xasprintf("%s/input/config/%s.json", c->base, names[i]);
-    int rc = local_json_read(path, slots[i], err);
-    free(path);
-    if (rc != 0) {
-      return rc;
-    }
-  }
-  tk_split_hps(c);
-  return 0;
 }
 
 static void tk_set_path(json_t *o, const char *key, const char *base, const char *rel)
@@ -482,13 +419,51 @@ static void tk_env_vars(struct tk_ctx *c, struct local_tk_env *out, json_t *user
   tk_env_add(out, &cap, "SAGEMAKER_REGION", tk_sm_str(c, "sagemaker_region", ""));
 }
 
-int local_tk_env_build(const char *opt_ml, const struct target_training_job *job,
-                       struct local_tk_env *out, struct smf_error *err)
+// The config files, written as the platform writes them (scratch: no fsync);
+// the directories of the layout made top-down, one mkdir each.
+static int tk_write_config(const char *opt_ml, const struct target_training_job *job,
+                           const struct tk_ctx *c, struct smf_error *err)
+{
+  static const char *const dirs[] = {"",      "input",  "input/config", "input/data",
+                                     "model", "output", "output/data",  "output/intermediate",
+                                     "code"};
+  int rc = smf_mkdir_p(opt_ml, err);
+  for (size_t i = 1; rc == 0 && i < SMF_ARRAY_LEN(dirs) + job->n_channels; i++) {
+    char *path = i < SMF_ARRAY_LEN(dirs)
+                     ? smf_xasprintf("%s/%s", opt_ml, dirs[i])
+                     : smf_xasprintf("%s/input/data/%s", opt_ml,
+                                     job->channels[i - SMF_ARRAY_LEN(dirs)].name);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+      rc = SMF_ERR_SET(err, SMF_EIO, "cannot create %s: %s", path, strerror(errno));
+    }
+    free(path);
+  }
+  static const char *const names[] = {"hyperparameters", "resourceconfig", "inputdataconfig"};
+  const json_t *docs[] = {c->hps_raw, c->rcfg, c->idc};
+  for (size_t i = 0; rc == 0 && i < SMF_ARRAY_LEN(names); i++) {
+    char *path = smf_xasprintf("%s/input/config/%s.json", opt_ml, names[i]);
+    rc = local_json_write_scratch(path, docs[i], err);
+    free(path);
+  }
+  return rc;
+}
+
+int local_tk_prepare(const char *opt_ml, const struct target_training_job *job,
+                     const struct target_hps *hps, int host_index, int n_hosts,
+                     struct local_tk_env *out, struct smf_error *err)
 {
   memset(out, 0, sizeof(*out));
   struct tk_ctx c = {.base = opt_ml};
-  int rc = tk_load(&c, err);
+  c.hps_raw = json_object();
+  for (size_t i = 0; i < hps->n; i++) {
+    json_object_set_new(c.hps_raw, hps->items[i].name, json_string(hps->items[i].json));
+  }
+  c.rcfg = tk_resource_config(job, host_index, n_hosts);
+  c.idc = tk_input_data_config(job);
+  int rc = tk_write_config(opt_ml, job, &c, err);
   if (rc == 0) {
+    // From the documents just written, as the toolkit reads them back.
+    tk_split_hps(&c);
     tk_props(&c, job);
     json_t *user_args = json_array();
     tk_args(&c, out, user_args);
@@ -502,6 +477,9 @@ int local_tk_env_build(const char *opt_ml, const struct target_training_job *job
   json_decref(c.sm);
   json_decref(c.framework_params);
   json_decref(c.props);
+  if (rc != 0) {
+    local_tk_env_free(out);
+  }
   return rc;
 }
 

@@ -175,7 +175,8 @@ static int training_prepare_host(struct local_job *j, struct local_job_host *h, 
   struct training_data *d = j->kdata;
   const struct target_training_job *job = &d->job;
   char *ckpt = local_checkpoint_dir(h->root, job->checkpoint_local_path);
-  int rc = local_tk_write_config(h->root, job, &d->hps, index + 1, j->n_hosts, err);
+  struct local_tk_env tk = {0};
+  int rc = local_tk_prepare(h->root, job, &d->hps, index + 1, j->n_hosts, &tk, err);
   if (rc == 0) {
     rc = training_checkpoint_fetch(j, ckpt, err);
   }
@@ -202,10 +203,6 @@ static int training_prepare_host(struct local_job *j, struct local_job_host *h, 
                      job->entry_point, job->submit_dir_uri ? job->submit_dir_uri : "none given");
   }
   free(ep);
-  struct local_tk_env tk = {0};
-  if (rc == 0) {
-    rc = local_tk_env_build(h->root, job, &tk, err);
-  }
   if (rc == 0) {
     h->argv = training_argv(job, h->cwd, &tk);
     h->env = training_env(job, h->cwd, ckpt, &tk);
