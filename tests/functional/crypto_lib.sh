@@ -45,19 +45,7 @@ expect_eq "archive named by its digest" "${name%.tar.gz}" "$(sha256sum "$archive
 
 # The http module (libcurl -> libssl -> libcrypto.so.3) finds the libcrypto
 # smflow loaded: the dynamic loader maps it once.
-cat >hooks.lua <<'LUA'
-function get()
-  local r = smflow.http.request{url = "http://127.0.0.1:9/"}
-  return {status = r.status}
-end
-LUA
-cat >h.yaml <<'YAML'
-smflow: 1
-name: http
-hooks: hooks.lua
-steps:
-  get: {lua: get}
-YAML
+http_probe_pipeline
 rm -rf state && mkdir ld
 LD_DEBUG=files LD_DEBUG_OUTPUT=$T/ld/out sm run h.yaml
 expect_contains "http module's request ran" "$(cat err)" "127.0.0.1 port 9"

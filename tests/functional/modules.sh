@@ -57,19 +57,7 @@ expect_eq "installed run" "$(q "select status from runs")" succeeded
 
 # The http module from $SMFLOW_MODULE_DIR alone: a lua step's request fails
 # with the loader's message when it is missing.
-cat >hooks.lua <<'LUA'
-function get()
-  local r = smflow.http.request{url = "http://127.0.0.1:9/"}
-  return {status = r.status}
-end
-LUA
-cat >h.yaml <<'YAML'
-smflow: 1
-name: http
-hooks: hooks.lua
-steps:
-  get: {lua: get}
-YAML
+http_probe_pipeline
 rm -rf state
 SMFLOW_MODULE_DIR=$T/empty sm run h.yaml
 expect_eq "no http module: exit" "$rc" 1

@@ -56,6 +56,24 @@ for k in sys.argv[2].split("."): v=v[k] if v is not None else None
 print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2"
 }
 
+# http_probe_pipeline: h.yaml, one `lua` step whose hook (hooks.lua) makes an
+# HTTP request to a closed loopback port through the http module.
+http_probe_pipeline() {
+cat >hooks.lua <<'LUA'
+function get()
+  local r = smflow.http.request{url = "http://127.0.0.1:9/"}
+  return {status = r.status}
+end
+LUA
+cat >h.yaml <<'YAML'
+smflow: 1
+name: http
+hooks: hooks.lua
+steps:
+  get: {lua: get}
+YAML
+}
+
 # alive PID: the process exists and is not a zombie (PID 1 of a container may not reap).
 alive() {
   local st
