@@ -18,7 +18,10 @@
 #   through the shim and directly, interleaved) and printed per python3 start;
 # - model server: share/smflow/model_server.py from its start until the deploy
 #   step ended (it loads the model and answers the smoke test: the serving
-#   container's start-up on SageMaker);
+#   container's start-up on SageMaker). That end is the last step's end as
+#   smflow prints it with SMFLOW_STATS, in microseconds: the state database
+#   records milliseconds, whose truncation counted 0-1 ms (0.5 on average) of
+#   the server's time as smflow's;
 # - smflow overhead (wall): the rest of the run's wall time, i.e. the time no
 #   user script or server was working: parsing, state commits, packing,
 #   extraction, copying, polling gaps;
@@ -75,11 +78,17 @@ one_run() {
   t1=${EPOCHREALTIME//[.,]/}000
   cpu=$(sed -n 's/^stats: self_cpu_ms=\([0-9]*\).*/\1/p' "$work/err")
   [[ -n $cpu ]] || { echo "no stats line from smflow" >&2; cat "$work/err" >&2; exit 1; }
-  local dep_end
-  dep_end=$(sqlite3 "$work/state/state.db" "SELECT finished_at FROM steps WHERE id='deploy'")
+  local dep_ms dep_us dep_end
+  dep_ms=$(sqlite3 "$work/state/state.db" "SELECT finished_at FROM steps WHERE id='deploy'")
+  # The deploy step's end to the microsecond (the last step's, printed with
+  # SMFLOW_STATS) when it is the same moment as the database's milliseconds;
+  # else those milliseconds (up to 1 ms early).
+  dep_us=$(sed -n 's/^stats: last_step_end_us=\([0-9]*\).*/\1/p' "$work/err")
+  dep_end=$((dep_ms * 1000000))
+  [[ -n $dep_us && $((dep_us / 1000)) -eq $dep_ms ]] && dep_end=$((dep_us * 1000))
   python3 - "$work/intervals" "$t0" "$t1" "$cpu" "$dep_end" <<'PY'
 import sys
-path, t0, t1, cpu, dep_end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]) * 10**6
+path, t0, t1, cpu, dep_end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 user, server, starts = [], [], {}
 for line in open(path):
     what, t, pid, name = line.split()[:4]

@@ -5,7 +5,9 @@
 # the next, reaches both alike. Per build: the median and the minimum of the
 # run's wall time and of smflow's overhead, counted as bench_quickstart.sh
 # counts it (wall time outside the user scripts and the model server's start-up
-# until deployed; the same python3 timing shim).
+# until deployed; the same python3 timing shim), except that the deploy step's
+# end is the state database's milliseconds for both builds alike (an older
+# build does not print it to the microsecond).
 #
 # usage: bench/bench_quickstart_ab.sh SMFLOW_A SMFLOW_B [RUNS]   (RUNS per build, default 6)
 # EPOCHS=N passes --param epochs=N.

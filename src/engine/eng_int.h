@@ -82,6 +82,7 @@ struct eng {
   int running;
   int max_parallel;
   size_t finished;  ///< steps in a final state
+  int64_t last_final_us;  ///< wall clock (Unix us) of the last step's final transition
   int64_t kill_grace_ms;
   uv_prepare_t flush_handle;
   uv_timer_t flush_timer;      ///< commits a deferred batch (engine.c)

@@ -509,6 +509,12 @@ static int eng__loop(struct eng *e, struct smf_error *err)
   }
   eng__preload(e, true);  // a deploy or lua step of the first wave needs it first
   uv_run(&e->loop, UV_RUN_DEFAULT);
+  // SMFLOW_STATS (with cli_run_stats): when the last step ended, to the
+  // microsecond (the database records milliseconds); bench_quickstart.sh ends
+  // the model server's share of a run there.
+  if (getenv("SMFLOW_STATS") != NULL && e->last_final_us > 0) {
+    fprintf(stderr, "stats: last_step_end_us=%lld\n", (long long)e->last_final_us);
+  }
   step_prepare_release(e->run_id);
   int outcome = ENG_SUCCEEDED;
   const char *status = "succeeded";

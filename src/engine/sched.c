@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/eng_int.h"
@@ -158,6 +159,9 @@ void eng_step_transition(struct eng_step *s, enum step_state to)
   if (eng__final(to) && !eng__final(from)) {
     e->finished++;
     s->finished_ms = now;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    e->last_final_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
   } else if (!eng__final(to) && eng__final(from)) {
     e->finished--;
     s->finished_ms = 0;
