@@ -329,6 +329,31 @@ static void tk_env_put(struct local_tk_env *out, size_t *cap, const char *key, c
   smf_buf_free(&val);
 }
 
+// sorted(self.channel_input_dirs.keys()): a new array (few channels: an
+// insertion sort).
+static json_t *tk_channel_names(json_t *channels)
+{
+  json_t *names = json_array();
+  const char *k;
+  json_t *v;
+  json_object_foreach(channels, k, v)
+  {
+    json_array_append_new(names, json_string(k));
+  }
+  for (size_t a = 1; a < json_array_size(names); a++) {
+    for (size_t b = a; b > 0; b--) {
+      json_t *x = json_array_get(names, b - 1), *y = json_array_get(names, b);
+      if (strcmp(json_string_value(x), json_string_value(y)) <= 0) {
+        break;
+      }
+      json_incref(x);
+      json_array_set(names, b - 1, y);
+      json_array_set_new(names, b, x);
+    }
+  }
+  return names;
+}
+
 static void tk_env_vars(struct tk_ctx *c, struct local_tk_env *out, json_t *user_args)
 {
   // to_env_vars(): key -> the property it reports.
@@ -370,25 +395,9 @@ static void tk_env_vars(struct tk_ctx *c, struct local_tk_env *out, json_t *user
     tk_env_put(out, &cap, "topology", topology);
   }
   json_t *channels = json_object_get(c->props, "channel_input_dirs");
-  json_t *names = json_array();
+  json_t *names = tk_channel_names(channels);
   const char *k;
   json_t *v;
-  json_object_foreach(channels, k, v)
-  {
-    json_array_append_new(names, json_string(k));
-  }
-  // sorted(self.channel_input_dirs.keys())
-  for (size_t a = 1; a < json_array_size(names); a++) {
-    for (size_t b = a; b > 0; b--) {
-      json_t *x = json_array_get(names, b - 1), *y = json_array_get(names, b);
-      if (strcmp(json_string_value(x), json_string_value(y)) <= 0) {
-        break;
-      }
-      json_incref(x);
-      json_array_set(names, b - 1, y);
-      json_array_set_new(names, b, x);
-    }
-  }
   tk_env_put(out, &cap, "channels", names);
   json_decref(names);
   tk_env_put(out, &cap, "training_env", c->props);
