@@ -210,8 +210,8 @@ struct dsl_param_override {
 int dsl_load(const char *path, const struct dsl_param_override *ov, size_t n_ov,
              struct dsl_pipeline **out, struct dsl_diags *diags);
 /// Hex SHA-256 of the file's bytes (the run's record, resume's change check).
-/// Computed on request, not at load: the first digest of a process sets
-/// OpenSSL up (smf_hash_warm_start does that meanwhile on a thread of its own).
+/// Computed on request, not at load: the first digest of a process needs
+/// libcrypto loaded (smf_hash_warm_start does that meanwhile on a thread of its own).
 void dsl_pipeline_sha256(const struct dsl_pipeline *p, char out[65]);
 /// The same for text in memory; `path` is used in messages and to resolve `dir`.
 int dsl_load_buffer(const char *path, const char *text, size_t len,

@@ -1,6 +1,7 @@
-// hash.h: SHA-256 and MD5 on OpenSSL 3 EVP (libcrypto loaded at run time,
-// crypto_lib.h; a libcrypto that cannot be loaded is fatal in the functions
-// that return no error, see smf_crypto): an incremental API with reusable
+// hash.h: SHA-256 and MD5 with OpenSSL's low-level digest functions
+// (libcrypto loaded at run time, crypto_lib.h; a libcrypto that cannot be
+// loaded is fatal in the functions that return no error, see smf_crypto): an
+// incremental API with reusable
 // contexts, hex output, streamed file hashing, and file hashing on the uv
 // thread pool so that large files never block the event loop.
 #pragma once
@@ -29,7 +30,7 @@ struct smf_hash;
 
 /// A new hash, ready for updates. Caller frees with smf_hash_free.
 struct smf_hash *smf_hash_new(enum smf_hash_algo algo);
-/// Start a new digest (EVP_MD_CTX_reset then DigestInit on the cached method).
+/// Start a new digest in the same context (the algorithm's Init function).
 void smf_hash_reset(struct smf_hash *h);
 void smf_hash_update(struct smf_hash *h, const void *data, size_t len);
 /// Finish the digest into out (at least SMF_HASH_MAX_LEN bytes); returns its length.
@@ -41,11 +42,11 @@ void smf_hash_free(struct smf_hash *h);
 
 /// Digest length in bytes of an algorithm.
 size_t smf_hash_len(enum smf_hash_algo algo);
-/// Start loading libcrypto (smf_crypto_load) and setting OpenSSL's digests up
-/// on a thread of its own, so that the first digest does not pay for it on the
-/// caller's thread (a digest that comes meanwhile waits for the set-up). The
+/// Start loading libcrypto (smf_crypto_load) and resolving the digest
+/// functions on a thread of its own, so that the first digest does not pay for
+/// it on the caller's thread (a digest that comes meanwhile waits for it). The
 /// same thread must call smf_hash_warm_wait before it forks and before it
-/// exits: neither the loading nor OpenSSL's set-up may be left half-way.
+/// exits: the loading may not be left half-way.
 void smf_hash_warm_start(void);
 /// Join the thread of smf_hash_warm_start, if any. Idempotent; only from the
 /// thread that started it.

@@ -199,7 +199,7 @@ static int run__detach(struct cli_ctx *ctx, struct run_args *a, const struct dsl
     goto fail;
   }
   fflush(NULL);
-  smf_hash_warm_wait();  // OpenSSL's set-up must not be half-way in the child
+  smf_hash_warm_wait();  // libcrypto's loading must not be half-way in the child
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);

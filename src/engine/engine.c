@@ -587,7 +587,7 @@ int eng_run(struct state *st, const struct dsl_pipeline *p, const struct eng_opt
   char *globals = eng_globals_json(&e);
   char *options = eng__options_json(opt);
   char *abs = realpath(p->path, NULL);
-  // The first digest of the process: OpenSSL's set-up ran meanwhile on the
+  // The first digest of the process: libcrypto was loaded meanwhile on the
   // warm-up thread, which is joined before any fork.
   char sha256[65];
   dsl_pipeline_sha256(p, sha256);
