@@ -70,6 +70,10 @@ const char *smf_str_suggest(const char *word, const char *const *candidates, siz
 int smf_file_read(const char *path, char **out, size_t *len, struct smf_error *err);
 /// Write atomically: temp file in the same directory, fsync, rename, fsync dir.
 int smf_file_write_atomic(const char *path, const void *data, size_t len, struct smf_error *err);
+/// The same without the syncs: readers see the old file or the new one whole,
+/// and a crash of the process leaves one of them; what a crash of the machine
+/// leaves is the caller's to handle (it syncs the file later).
+int smf_file_write_replace(const char *path, const void *data, size_t len, struct smf_error *err);
 /// mkdir -p (mode 0755).
 int smf_mkdir_p(const char *path, struct smf_error *err);
 /// smflow's data directory (share/smflow): `given` when set, else

@@ -366,7 +366,8 @@ static int state__migrate(struct state *s, struct smf_error *err)
 }
 
 // A new database (state.db missing or empty): the schema's image, generated at
-// build time (schema.h), written to a temporary file and renamed into place, so
+// build time (schema.h), written to a temporary file and renamed into place
+// (smf_file_write_replace), so
 // that SQLite only reads the schema it holds instead of parsing, planning and
 // running the whole script (~2.5 M instructions fewer; 0.65 M to open it).
 // What a crash left beside an empty state.db is removed first: SQLite
@@ -386,36 +387,7 @@ static int state__create(const char *path, struct smf_error *err)
       return SMF_ERR_SET(err, SMF_EIO, "%s%s: %s", path, leftovers[i], strerror(e));
     }
   }
-  char *tmp = smf_xasprintf("%s.new", path);
-  int rc = 0;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    rc = SMF_ERR_SET(err, SMF_EIO, "%s: %s", tmp, strerror(errno));
-    goto out;
-  }
-  for (size_t off = 0; off < state__image_size;) {
-    ssize_t w = write(fd, state__image + off, state__image_size - off);
-    if (w < 0 && errno == EINTR) {
-      continue;
-    }
-    if (w <= 0) {
-      rc = SMF_ERR_SET(err, SMF_EIO, "%s: %s", tmp, w < 0 ? strerror(errno) : "short write");
-      break;
-    }
-    off += (size_t)w;
-  }
-  if (close(fd) != 0 && rc == 0) {
-    rc = SMF_ERR_SET(err, SMF_EIO, "%s: %s", tmp, strerror(errno));
-  }
-  if (rc == 0 && rename(tmp, path) != 0) {
-    rc = SMF_ERR_SET(err, SMF_EIO, "%s: %s", path, strerror(errno));
-  }
-  if (rc != 0) {
-    unlink(tmp);
-  }
-out:
-  free(tmp);
-  return rc;
+  return smf_file_write_replace(path, state__image, state__image_size, err);
 }
 
 static int state__configure(struct state *s, bool write, bool fresh, struct smf_error *err)

@@ -67,7 +67,10 @@ static int smf__fsync_dir(const char *path)
   return rc;
 }
 
-int smf_file_write_atomic(const char *path, const void *data, size_t len, struct smf_error *err)
+// A temporary file beside path, renamed over it; sync: the file and then its
+// directory are synced too.
+static int file__replace(const char *path, const void *data, size_t len, bool sync,
+                         struct smf_error *err)
 {
   char *tmp = smf_xasprintf("%s.tmp.%ld", path, (long)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -89,7 +92,7 @@ int smf_file_write_atomic(const char *path, const void *data, size_t len, struct
     p += n;
     left -= (size_t)n;
   }
-  if (fsync(fd) != 0) {
+  if (sync && fsync(fd) != 0) {
     goto fail;
   }
   if (close(fd) != 0) {
@@ -101,7 +104,9 @@ int smf_file_write_atomic(const char *path, const void *data, size_t len, struct
     goto fail;
   }
   free(tmp);
-  smf__fsync_dir(path);
+  if (sync) {
+    smf__fsync_dir(path);
+  }
   return 0;
 
 fail:;
@@ -112,6 +117,16 @@ fail:;
   unlink(tmp);
   free(tmp);
   return SMF_ERR_SET(err, SMF_EIO, "%s: %s", path, strerror(e));
+}
+
+int smf_file_write_atomic(const char *path, const void *data, size_t len, struct smf_error *err)
+{
+  return file__replace(path, data, len, true, err);
+}
+
+int smf_file_write_replace(const char *path, const void *data, size_t len, struct smf_error *err)
+{
+  return file__replace(path, data, len, false, err);
 }
 
 static int mkdir__fail(const char *dir, struct smf_error *err)
